@@ -1,0 +1,471 @@
+"""What a channel may offer: the only place the allocation arithmetic lives.
+
+For SKU ``s`` and channel ``c``, in this documented order (ARCHITECTURE.md, "Allocation")::
+
+    pool     = Σ over L in sources(c) of max(0, on_hand[s,L] − reserved[s,L] − source_buffer[c,L])
+    q        = floor(pool × share[c] / 100)                  # ring-fenced share, default 100
+    q        = q − buffer_units[c] − ceil(pool × buffer_percent[c] / 100)
+    q        = min(q, max_quantity[c])                       # when set
+    q        = 0 if q < out_of_stock_below[c] else q         # when set
+    offered  = max(q, 0)
+
+Pure: plain data in, an :class:`Allocation` (the number and every step that produced it) out.
+
+Note on monotonicity: with ``share < 100`` *and* ``buffer_percent > 0`` the documented rule can offer
+one unit less when the pool grows by one (share 60, buffer 10 %: pool 10 → 5, pool 11 → 4), because
+the share is floored and the percentage buffer is ceiled. With ``share = 100`` (or no percentage
+buffer) offered never decreases as stock grows. The arithmetic is kept exactly as documented.
+
+Policies decide how several channels share one SKU's stock:
+
+* ``buffered`` (default): every channel by the rule above.
+* ``split``: ring-fenced shares; for every location, the shares of the channels drawing from it must
+  sum to at most 100, so the total exposed never exceeds the stock.
+* ``priority``: below a threshold, only the highest-priority channel(s) among those drawing from
+  the same locations offer the last units.
+
+Third-party policies load lazily from the entry-point group ``omnisync.policies``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import datetime
+from decimal import Decimal
+from importlib.metadata import entry_points
+from types import MappingProxyType
+from typing import Any, Protocol, runtime_checkable
+
+from omnisync.drops import DropState
+
+__all__ = [
+    "POLICY_ENTRY_POINT_GROUP",
+    "Allocation",
+    "AllocationPolicy",
+    "BufferedPolicy",
+    "ChannelInput",
+    "DropState",
+    "LocationStock",
+    "LowStockPriorityPolicy",
+    "QuantityRules",
+    "SplitPolicy",
+    "Step",
+    "allocate_channel",
+    "available_policies",
+    "get_policy",
+    "validate_split",
+]
+
+POLICY_ENTRY_POINT_GROUP = "omnisync.policies"
+
+
+def _non_negative(name: str, value: int | None) -> None:
+    if value is None:
+        return
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"{name} must be an int, got {type(value).__name__}")
+    if value < 0:
+        raise ValueError(f"{name} must be ≥ 0, got {value}")
+
+
+@dataclass(frozen=True)
+class QuantityRules:
+    """One channel's quantity rules for one SKU (after mapping overrides)."""
+
+    share: int = 100
+    buffer_units: int = 0
+    buffer_percent: Decimal = Decimal(0)
+    max_quantity: int | None = None
+    out_of_stock_below: int | None = None
+    source_buffers: Mapping[str, int] = field(default_factory=dict)
+    priority: int = 0
+
+    def __post_init__(self) -> None:
+        _non_negative("share", self.share)
+        if self.share > 100:
+            raise ValueError(f"share must be ≤ 100, got {self.share}")
+        for name in ("buffer_units", "max_quantity", "out_of_stock_below"):
+            _non_negative(name, getattr(self, name))
+        if not isinstance(self.priority, int) or isinstance(self.priority, bool):
+            raise TypeError(f"priority must be an int, got {type(self.priority).__name__}")
+        object.__setattr__(self, "buffer_percent", _percent(self.buffer_percent))
+        for location, units in self.source_buffers.items():
+            _non_negative(f"source_buffers[{location}]", units)
+        object.__setattr__(self, "source_buffers", MappingProxyType(dict(self.source_buffers)))
+
+    def merged(self, **overrides: Any) -> QuantityRules:
+        """A copy with ``overrides`` applied; None means "not set here" and keeps the current value.
+
+        ``source_buffers`` merges per location (an override names only the locations it changes).
+        """
+        known = {f.name for f in fields(self)}
+        unknown = sorted(set(overrides) - known)
+        if unknown:
+            raise TypeError(f"unknown quantity rule(s): {', '.join(unknown)}")
+        changes = {name: value for name, value in overrides.items() if value is not None}
+        if "source_buffers" in changes:
+            changes["source_buffers"] = {**self.source_buffers, **changes["source_buffers"]}
+        return replace(self, **changes)
+
+
+def _percent(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | Decimal):
+        raise TypeError(f"buffer_percent must be a Decimal or int, got {type(value).__name__}")
+    percent = Decimal(value)
+    if not percent.is_finite() or percent < 0:
+        raise ValueError(f"buffer_percent must be ≥ 0, got {value}")
+    return percent
+
+
+@dataclass(frozen=True)
+class LocationStock:
+    """One SKU's ledger numbers at one location."""
+
+    location: str
+    on_hand: int
+    reserved: int
+
+
+@dataclass(frozen=True)
+class ChannelInput:
+    """One channel's view of one SKU: where it draws from, its rules, and where each rule came from.
+
+    ``provenance`` lines name the rule they set as ``name=value`` (for instance
+    ``"tag clearance: out_of_stock_below=2"``), so each is shown next to the step it shaped.
+    """
+
+    channel: str
+    sources: tuple[str, ...]
+    rules: QuantityRules
+    provenance: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of the explanation: the rule, what it did, and the running value after it."""
+
+    rule: str
+    detail: str
+    value: int
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """What one channel may offer, with every step that produced it.
+
+    ``available`` is a visibility wish: True (show), False (hide), None (leave as is).
+    """
+
+    channel: str
+    offered: int
+    pool: int
+    steps: tuple[Step, ...]
+    available: bool | None = None
+
+
+# --------------------------------------------------------------------------- the arithmetic
+
+_STEP_FIELDS: dict[str, tuple[str, ...]] = {
+    "pool": ("source_buffers",),
+    "share": ("share",),
+    "buffer": ("buffer_units", "buffer_percent"),
+    "cap": ("max_quantity",),
+    "out_of_stock_below": ("out_of_stock_below",),
+    "priority": ("priority",),
+}
+
+
+def _sourced(detail: str, provenance: tuple[str, ...], step: str) -> str:
+    """``detail`` followed by the provenance lines that set the rules behind ``step``."""
+    names = "|".join(_STEP_FIELDS.get(step, ()))
+    if not names:
+        return detail
+    pattern = re.compile(rf"(?<![\w.])(?:{names})(?:\[[^\]]*\])?=")
+    lines = [line for line in provenance if pattern.search(line)]
+    return f"{detail} [{'; '.join(lines)}]" if lines else detail
+
+
+def _location_part(stock: Mapping[str, LocationStock], location: str, kept: int) -> tuple[int, str]:
+    record = stock.get(location)
+    if record is None:
+        return 0, f"{location}: no stock record = 0"
+    raw = record.on_hand - record.reserved - kept
+    text = f"{location}: {record.on_hand} on hand − {record.reserved} reserved"
+    if kept:
+        text += f" − {kept} kept back"
+    if raw < 0:
+        return 0, f"{text} = {raw}, counted as 0"
+    return raw, f"{text} = {raw}"
+
+
+def _pool(stock: Mapping[str, LocationStock], channel: ChannelInput) -> tuple[int, str]:
+    if not channel.sources:
+        return 0, "no source locations = 0"
+    parts = [
+        _location_part(stock, location, channel.rules.source_buffers.get(location, 0))
+        for location in channel.sources
+    ]
+    return sum(units for units, _ in parts), "; ".join(text for _, text in parts)
+
+
+def allocate_channel(stock: Mapping[str, LocationStock], channel: ChannelInput) -> Allocation:
+    """The documented arithmetic for one channel, with one :class:`Step` per rule.
+
+    ``stock`` maps location -> :class:`LocationStock` for this SKU; a source with no record counts 0.
+    """
+    rules, prov = channel.rules, channel.provenance
+    pool, pool_detail = _pool(stock, channel)
+    steps = [Step("pool", _sourced(pool_detail, prov, "pool"), pool)]
+
+    q = pool * rules.share // 100
+    steps.append(Step("share", _sourced(f"{rules.share} % of {pool}, rounded down", prov, "share"), q))
+
+    percent_units = math.ceil(Decimal(pool) * rules.buffer_percent / 100)
+    before = q
+    q = q - rules.buffer_units - percent_units
+    detail = (
+        f"{before} − {rules.buffer_units} units − {percent_units} "
+        f"({rules.buffer_percent} % of {pool}, rounded up)"
+    )
+    steps.append(Step("buffer", _sourced(detail, prov, "buffer"), q))
+
+    if rules.max_quantity is not None:
+        q = min(q, rules.max_quantity)
+        steps.append(Step("cap", _sourced(f"at most {rules.max_quantity}", prov, "cap"), q))
+
+    if rules.out_of_stock_below is not None:
+        threshold = rules.out_of_stock_below
+        if q < threshold:
+            detail, q = f"{q} is below {threshold}: shown as out of stock", 0
+        else:
+            detail = f"{q} is not below {threshold}"
+        steps.append(Step("out_of_stock_below", _sourced(detail, prov, "out_of_stock_below"), q))
+
+    offered = max(q, 0)
+    steps.append(Step("offered", f"{q} is negative: 0" if q < 0 else str(offered), offered))
+    return Allocation(channel.channel, offered, pool, tuple(steps))
+
+
+def _amend(
+    allocation: Allocation, step: Step, offered: int | None = None, available: bool | None = None
+) -> Allocation:
+    """Insert ``step`` before the final "offered" step; optionally force a new offered value."""
+    *body, last = allocation.steps
+    new_offered = allocation.offered if offered is None else offered
+    if new_offered != allocation.offered:
+        last = Step("offered", str(new_offered), new_offered)
+    return replace(
+        allocation,
+        offered=new_offered,
+        steps=(*body, step, last),
+        available=allocation.available if available is None else available,
+    )
+
+
+# --------------------------------------------------------------------------- drops
+
+
+def _when(instant: datetime) -> str:
+    return instant.isoformat(timespec="minutes")
+
+
+def _drop_blocks(channel: str, drop: DropState | None) -> bool:
+    """True when ``drop`` forces ``channel`` to offer 0."""
+    if drop is None:
+        return False
+    if channel == drop.channel:
+        return not drop.open
+    return drop.exclusive
+
+
+def _apply_drop(allocation: Allocation, drop: DropState | None) -> Allocation:
+    if drop is None:
+        return allocation
+    name = drop.channel
+    if allocation.channel == name:
+        if drop.open:
+            until = f" until {_when(drop.window[1])}" if drop.window else ""
+            kind = "exclusive drop" if drop.exclusive else "drop"
+            step = Step("drop", f"{kind} on {name} open{until}", allocation.offered)
+            return _amend(allocation, step, available=True)
+        opens = f"next window opens {_when(drop.window[0])}" if drop.window else "no window scheduled"
+        return _amend(allocation, Step("drop", f"drop closed; {opens}", 0), offered=0, available=False)
+    if not drop.exclusive:
+        return allocation
+    if drop.open:
+        until = f" until {_when(drop.window[1])}" if drop.window else ""
+        return _amend(allocation, Step("drop", f"exclusive drop on {name}{until}", 0), offered=0)
+    opens = f"next window opens {_when(drop.window[0])}" if drop.window else "no window scheduled"
+    detail = f"sold only on {name} inside its drop window; {opens}"
+    return _amend(allocation, Step("drop", detail, 0), offered=0)
+
+
+# --------------------------------------------------------------------------- policies
+
+
+@runtime_checkable
+class AllocationPolicy(Protocol):
+    """Decides what every channel may offer of one SKU."""
+
+    name: str
+
+    def allocate(
+        self,
+        stock: Mapping[str, LocationStock],
+        channels: Sequence[ChannelInput],
+        *,
+        drop: DropState | None = None,
+    ) -> dict[str, Allocation]: ...
+
+
+def _unique(channels: Sequence[ChannelInput]) -> None:
+    seen: set[str] = set()
+    for channel in channels:
+        if channel.channel in seen:
+            raise ValueError(f"channel {channel.channel!r} appears twice")
+        seen.add(channel.channel)
+
+
+class BufferedPolicy:
+    """The documented rule for every channel independently (the default)."""
+
+    name: str = "buffered"
+
+    def allocate(
+        self,
+        stock: Mapping[str, LocationStock],
+        channels: Sequence[ChannelInput],
+        *,
+        drop: DropState | None = None,
+    ) -> dict[str, Allocation]:
+        _unique(channels)
+        return {c.channel: _apply_drop(allocate_channel(stock, c), drop) for c in channels}
+
+
+def validate_split(channels: Sequence[ChannelInput]) -> None:
+    """Ring-fencing holds when, for every location, the shares of the channels drawing from it sum
+    to at most 100: then Σ offered ≤ Σ per location of max(0, on_hand − reserved).
+
+    Raises ValueError naming the location and the channels otherwise.
+    """
+    by_location: dict[str, list[ChannelInput]] = {}
+    for channel in channels:
+        for location in dict.fromkeys(channel.sources):
+            by_location.setdefault(location, []).append(channel)
+    for location, drawing in by_location.items():
+        total = sum(c.rules.share for c in drawing)
+        if total > 100:
+            shares = ", ".join(f"{c.channel} {c.rules.share} %" for c in drawing)
+            raise ValueError(
+                f"split policy: the shares of the channels drawing from {location!r} sum to "
+                f"{total} % ({shares}); they must sum to at most 100 %"
+            )
+
+
+class SplitPolicy(BufferedPolicy):
+    """Ring-fenced split: each channel gets its share of the pool and shares never overlap."""
+
+    name: str = "split"
+
+    def allocate(
+        self,
+        stock: Mapping[str, LocationStock],
+        channels: Sequence[ChannelInput],
+        *,
+        drop: DropState | None = None,
+    ) -> dict[str, Allocation]:
+        validate_split(channels)
+        return super().allocate(stock, channels, drop=drop)
+
+
+class LowStockPriorityPolicy:
+    """Below ``threshold`` units in a channel's pool, only the highest-priority channel(s) among those
+    drawing from any of the same locations keep offering; the others offer 0.
+
+    A channel that a drop forces to 0 does not compete, so a drop's channel is never starved by a
+    higher-priority channel that may not sell the SKU anyway.
+    """
+
+    name: str = "priority"
+
+    def __init__(self, threshold: int) -> None:
+        _non_negative("threshold", threshold)
+        self.threshold = threshold
+
+    def allocate(
+        self,
+        stock: Mapping[str, LocationStock],
+        channels: Sequence[ChannelInput],
+        *,
+        drop: DropState | None = None,
+    ) -> dict[str, Allocation]:
+        _unique(channels)
+        competing = [c for c in channels if not _drop_blocks(c.channel, drop)]
+        result: dict[str, Allocation] = {}
+        for channel in channels:
+            allocation = allocate_channel(stock, channel)
+            if not _drop_blocks(channel.channel, drop):
+                allocation = self._rank(allocation, channel, competing)
+            result[channel.channel] = _apply_drop(allocation, drop)
+        return result
+
+    def _rank(
+        self, allocation: Allocation, channel: ChannelInput, competing: Sequence[ChannelInput]
+    ) -> Allocation:
+        if allocation.pool >= self.threshold:
+            detail = f"pool {allocation.pool} is not below the low-stock threshold {self.threshold}"
+            return _amend(allocation, Step("priority", detail, allocation.offered))
+        rivals = [c for c in competing if set(c.sources) & set(channel.sources)]
+        top = max(c.rules.priority for c in rivals)
+        leaders = ", ".join(c.channel for c in rivals if c.rules.priority == top)
+        mine = channel.rules.priority
+        head = f"pool {allocation.pool} is below the low-stock threshold {self.threshold}"
+        if mine >= top:
+            detail = _sourced(
+                f"{head}; priority {mine} is the highest: keeps offering", channel.provenance, "priority"
+            )
+            return _amend(allocation, Step("priority", detail, allocation.offered))
+        detail = f"{head}; only {leaders} (priority {top}) offer; {channel.channel} has priority {mine}"
+        return _amend(allocation, Step("priority", _sourced(detail, channel.provenance, "priority"), 0), 0)
+
+
+# --------------------------------------------------------------------------- registry
+
+_BUILTIN: dict[str, Callable[..., AllocationPolicy]] = {
+    "buffered": BufferedPolicy,
+    "split": SplitPolicy,
+    "priority": LowStockPriorityPolicy,
+}
+
+
+def available_policies() -> list[str]:
+    """Built-in policy names and those installed under the ``omnisync.policies`` entry points."""
+    installed = {ep.name for ep in entry_points(group=POLICY_ENTRY_POINT_GROUP)}
+    return sorted(set(_BUILTIN) | installed)
+
+
+def _load_plugin(name: str) -> Callable[..., AllocationPolicy]:
+    for ep in entry_points(group=POLICY_ENTRY_POINT_GROUP):
+        if ep.name == name:
+            factory = ep.load()
+            if not callable(factory):
+                raise TypeError(f"allocation policy {name!r} ({ep.value}) is not a class or factory")
+            return factory  # type: ignore[no-any-return]  # checked below once called
+    known = ", ".join(available_policies())
+    raise LookupError(f"unknown allocation policy {name!r} (known: {known})")
+
+
+def get_policy(name: str, **options: Any) -> AllocationPolicy:
+    """The policy called ``name``, built with ``options`` (``priority`` needs ``threshold``).
+
+    Built-ins: ``buffered``, ``split``, ``priority``. Other names load lazily from the
+    ``omnisync.policies`` entry-point group; an unknown name raises LookupError naming the known ones.
+    """
+    factory = _BUILTIN.get(name) or _load_plugin(name)
+    policy = factory(**options)
+    if not isinstance(policy, AllocationPolicy):
+        raise TypeError(f"allocation policy {name!r} built {type(policy).__name__}, not an AllocationPolicy")
+    return policy

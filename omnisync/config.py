@@ -1,0 +1,256 @@
+"""The deployment configuration: YAML + ``${ENV}`` -> pydantic models.
+
+Found by ``-c FILE``, then ``$OMNISYNC_CONFIG``, then ``./omnisync.yaml``. Secrets only come from the
+environment: a connector setting typed ``SecretStr`` must be written as ``${VAR}``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from omnisync.sdk.errors import ConfigurationError
+from omnisync.yamlsource import ConfigFileError, YamlDoc, load_yaml, validate
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, None: 1.0}
+NAME = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+
+
+def parse_duration(value: Any) -> float:
+    """'90s', '5m', '1h', '1d', '250ms' or a number of seconds."""
+    if isinstance(value, bool):
+        raise ValueError("a duration like '60s', '5m' or '1h'")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if not match:
+            raise ValueError(f"{value!r} is not a duration like '60s', '5m' or '1h'")
+        seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if seconds < 0:
+        raise ValueError("a duration must be ≥ 0")
+    return seconds
+
+
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class LocationConfig(_Model):
+    code: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
+    name: str = ""
+    kind: Literal["warehouse", "store"] = "warehouse"
+
+
+class AllocationConfig(_Model):
+    """A channel's quantity rules (see ARCHITECTURE.md, 'Allocation')."""
+
+    share: int = Field(100, ge=0, le=100)
+    buffer_units: int = Field(0, ge=0)
+    buffer_percent: Decimal = Field(Decimal(0), ge=0, le=100)
+    max_quantity: int | None = Field(None, ge=0)
+    out_of_stock_below: int | None = Field(None, ge=0)
+    priority: int = 0
+
+
+class PricingConfig(_Model):
+    markup_percent: Decimal = Decimal(0)
+    fixed_add: Decimal = Decimal(0)
+    currency: str | None = Field(None, pattern=r"^[A-Z]{3}$")
+    rate: Decimal | None = Field(None, gt=0)
+    rounding: str | None = None
+    floor: Decimal | None = Field(None, ge=0)
+    ceiling: Decimal | None = Field(None, ge=0)
+
+    @model_validator(mode="after")
+    def _rate_with_currency(self) -> PricingConfig:
+        if self.currency and self.rate is None:
+            raise ValueError("a target currency needs a conversion 'rate'")
+        return self
+
+
+class ScheduleConfig(_Model):
+    pull_every: Duration = 60.0
+    push_every: Duration = 60.0
+    reconcile_every: Duration | None = 3600.0
+    reconcile_cron: str | None = None
+    """Crontab ('0 3 * * *'): a full reconcile at fixed times besides ``reconcile_every``."""
+
+    @field_validator("reconcile_cron")
+    @classmethod
+    def _cron(cls, value: str | None) -> str | None:
+        if value is not None and len(value.split()) != 5:
+            raise ValueError("a crontab expression has five fields, e.g. '0 3 * * *'")
+        return value
+
+
+class ChannelConfig(_Model):
+    connector: str
+    enabled: bool = True
+    sources: list[str] = Field(min_length=1)
+    """Ledger locations this channel sells from, in routing priority order."""
+    source_buffers: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    """Units per location kept back from this channel (the shop floor's protection)."""
+    allocation: AllocationConfig = AllocationConfig()
+    pricing: PricingConfig = PricingConfig()
+    push_prices: bool = True
+    mapping: str | None = None
+    """Mapping file (SKU aliases, per-SKU/tag rules, drops), relative to the config file."""
+    schedule: ScheduleConfig = ScheduleConfig()
+    order_overlap: Duration = 600.0
+    initial_lookback: Duration = 86400.0
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _buffers_in_sources(self) -> ChannelConfig:
+        for loc in self.source_buffers:
+            if loc not in self.sources:
+                raise ValueError(f"source_buffers names {loc!r}, which is not one of this channel's sources")
+        return self
+
+
+class PolicyConfig(_Model):
+    policy: str = "buffered"
+    """buffered | split | priority, or a policy registered under 'omnisync.policies'."""
+    low_stock_threshold: int = Field(5, ge=0)
+
+
+class LedgerConfig(_Model):
+    url: str = "sqlite:///omnisync.db"
+
+
+class DaemonConfig(_Model):
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=0, le=65535)
+    token: SecretStr | None = None
+    """Bearer token for /status, /metrics and the status page (webhooks and health stay open)."""
+    lease_ttl: Duration = 30.0
+    worker_id: str | None = None
+    expedite_decreases: bool = True
+    webhook_base_url: str | None = None
+    """Public URL the platforms post webhooks to (Square signs it)."""
+
+
+class LoggingConfig(_Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class Config(_Model):
+    ledger: LedgerConfig = LedgerConfig()
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
+    locations: list[LocationConfig] = Field(min_length=1)
+    allocation: PolicyConfig = PolicyConfig()
+    channels: dict[Annotated[str, Field(pattern=NAME)], ChannelConfig] = Field(default_factory=dict)
+    daemon: DaemonConfig = DaemonConfig()
+    logging: LoggingConfig = LoggingConfig()
+
+    @model_validator(mode="after")
+    def _references(self) -> Config:
+        codes = [loc.code for loc in self.locations]
+        if len(set(codes)) != len(codes):
+            raise ValueError("location codes must be unique")
+        for name, channel in self.channels.items():
+            for src in channel.sources:
+                if src not in codes:
+                    raise ValueError(f"channel {name}: source {src!r} is not a configured location")
+        return self
+
+    def location_kinds(self) -> dict[str, str]:
+        return {loc.code: loc.kind for loc in self.locations}
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    config: Config
+    path: Path
+    doc: YamlDoc
+
+    @property
+    def base_dir(self) -> Path:
+        return self.path.parent
+
+    def resolve(self, relative: str) -> Path:
+        p = Path(relative)
+        return p if p.is_absolute() else self.base_dir / p
+
+    def ledger_url(self) -> str:
+        url = self.config.ledger.url
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.resolve(url[len(prefix) :]))
+        return url
+
+    def channel_settings(self, channel: str, settings_model: type[BaseModel]) -> BaseModel:
+        """Validate a channel's connector settings, enforcing that secrets come from ``${ENV}``."""
+        ch = self.config.channels[channel]
+        prefix = ("channels", channel, "settings")
+        for field_name, info in settings_model.model_fields.items():
+            secret = info.annotation is not None and _is_secret(info.annotation)
+            if secret and field_name in ch.settings and (*prefix, field_name) not in self.doc.from_env:
+                raise self.doc.error(
+                    (*prefix, field_name), "a secret must come from the environment, written as ${VAR}"
+                )
+        return validate(self.doc, settings_model, ch.settings, prefix)
+
+
+def _is_secret(annotation: Any) -> bool:
+    if annotation is SecretStr:
+        return True
+    return any(_is_secret(a) for a in getattr(annotation, "__args__", ()))
+
+
+def find_config(explicit: str | Path | None = None, env: Mapping[str, str] | None = None) -> Path:
+    env = os.environ if env is None else env
+    if explicit:
+        return Path(explicit)
+    if env.get("OMNISYNC_CONFIG"):
+        return Path(env["OMNISYNC_CONFIG"])
+    path = Path("omnisync.yaml")
+    if not path.exists():
+        raise ConfigurationError(
+            "no configuration: pass -c FILE, set $OMNISYNC_CONFIG or create ./omnisync.yaml"
+        )
+    return path
+
+
+def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
+    file = find_config(path, env)
+    doc = load_yaml(file, env)
+    if not isinstance(doc.data, dict):
+        raise ConfigFileError(str(file), 1, "", "the configuration must be a mapping of keys")
+    return LoadedConfig(validate(doc, Config), file.resolve(), doc)
+
+
+__all__ = [
+    "AllocationConfig",
+    "ChannelConfig",
+    "Config",
+    "ConfigFileError",
+    "DaemonConfig",
+    "LoadedConfig",
+    "PricingConfig",
+    "ScheduleConfig",
+    "find_config",
+    "load_config",
+    "parse_duration",
+]

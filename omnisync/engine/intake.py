@@ -1,0 +1,302 @@
+"""Orders -> ledger, effectively once. One path for polled and webhook orders.
+
+Each order line carries cumulative numbers (quantity, fulfilled, cancelled, restocked). The ledger
+stores what it has applied so far per line and applies only the difference, as compensating
+entries: reservation to the open units, sale movements for newly fulfilled units, return movements
+for newly restocked units. A re-delivered unchanged order is skipped by its digest; a changed one
+applies exactly its change. A line whose SKU is unknown is quarantined, never dropped; one bad
+order rolls back alone and never blocks the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection
+
+from omnisync.ledger.repository import Ledger, LedgerTx
+from omnisync.sdk.models import Order, OrderLine, OrderStatus
+
+log = structlog.get_logger("omnisync.intake")
+
+
+@dataclass
+class IntakeReport:
+    imported: int = 0
+    """Orders new or changed."""
+    unchanged: int = 0
+    """Re-deliveries skipped by digest."""
+    quarantined: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(external id, error) of orders that could not be applied."""
+    decreased: set[str] = field(default_factory=set)
+    """Master SKUs whose available stock went down (to expedite pushes elsewhere)."""
+
+    def merge(self, other: IntakeReport) -> None:
+        self.imported += other.imported
+        self.unchanged += other.unchanged
+        self.quarantined += other.quarantined
+        self.failed.extend(other.failed)
+        self.decreased |= other.decreased
+
+
+@dataclass(frozen=True)
+class ChannelIntake:
+    """What intake needs to know about the channel the orders came from."""
+
+    name: str
+    channel_id: int
+    sources: tuple[str, ...]
+    resolve_sku: Callable[[str], str | None]
+    """Channel SKU -> master SKU (mapping aliases), None when unknown."""
+
+
+def order_digest(order: Order) -> str:
+    body = {
+        "status": order.status.value,
+        "location": order.location,
+        "return_location": order.return_location,
+        "lines": [
+            [ln.line_id, ln.channel_sku, ln.quantity, ln.fulfilled, ln.cancelled, ln.restocked]
+            for ln in sorted(order.lines, key=lambda x: x.line_id)
+        ],
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def open_units(order: Order, line: OrderLine) -> int:
+    """Units the line still holds: ordered, not fulfilled, not cancelled (0 once the order is cancelled)."""
+    if order.status is OrderStatus.CANCELLED:
+        return 0
+    return max(0, line.quantity - line.fulfilled - line.cancelled)
+
+
+def import_orders(
+    ledger: Ledger,
+    channel: ChannelIntake,
+    orders: Sequence[Order],
+    *,
+    at: datetime,
+    cursor_to: datetime | None = None,
+) -> IntakeReport:
+    """Apply a page of orders in one transaction; the cursor moves in the same transaction."""
+    report = IntakeReport()
+    with ledger.tx() as tx:
+        for order in orders:
+            try:
+                with tx.conn.begin_nested():
+                    _import_one(tx, channel, order, at, report)
+            except Exception as exc:  # one bad order never blocks the others
+                report.failed.append((order.external_id, str(exc)))
+                log.warning("order.failed", channel=channel.name, order=order.external_id, error=str(exc))
+        # A failed order must be read again: the cursor only moves when every order was applied.
+        if cursor_to is not None and not report.failed:
+            tx.set_cursor(channel.channel_id, cursor_to, at)
+    return report
+
+
+def _import_one(
+    tx: LedgerTx, channel: ChannelIntake, order: Order, at: datetime, report: IntakeReport
+) -> None:
+    digest = order_digest(order)
+    existing = tx.order_digest(channel.channel_id, order.external_id)
+    if existing is not None and existing[1] == digest:
+        report.unchanged += 1
+        return
+    location_id = _known_location(tx, order.location)
+    order_id = tx.save_order(
+        channel.channel_id,
+        order.external_id,
+        status=order.status.value,
+        digest=digest,
+        location_id=location_id,
+        updated_at=order.updated_at,
+        at=at,
+    )
+    stored = tx.order_lines(order_id) if existing is not None else {}
+    for line in order.lines:
+        _check_line(line)
+        row = stored.get(line.line_id)
+        reported = {
+            "quantity": line.quantity,
+            "fulfilled": line.fulfilled,
+            "cancelled": line.cancelled,
+            "restocked": line.restocked,
+        }
+        if row is None:
+            master = channel.resolve_sku(line.channel_sku)
+            product_id = tx.ledger.find_product_id(tx.conn, master) if master else None
+            if product_id is None:
+                tx.insert_order_line(
+                    order_id,
+                    line.line_id,
+                    channel_sku=line.channel_sku,
+                    quarantined=True,
+                    quarantine_reason=f"unknown SKU {line.channel_sku!r} on channel {channel.name}",
+                    **reported,
+                )
+                report.quarantined += 1
+                log.warning(
+                    "order.line_quarantined",
+                    channel=channel.name,
+                    order=order.external_id,
+                    sku=line.channel_sku,
+                )
+                continue
+            line_location = location_id or route(
+                tx, product_id, channel.sources, open_units(order, line) or line.quantity
+            )
+            line_pk = tx.insert_order_line(
+                order_id,
+                line.line_id,
+                channel_sku=line.channel_sku,
+                product_id=product_id,
+                location_id=line_location,
+                **reported,
+            )
+            state = _LineState(line_pk, product_id, line_location, 0, 0)
+        elif row.quarantined:
+            tx.update_order_line(row.id, **reported)
+            continue
+        else:
+            tx.update_order_line(row.id, **reported)
+            state = _LineState(
+                row.id, row.product_id, row.location_id, row.applied_fulfilled, row.applied_restocked
+            )
+        apply_line(tx, channel.name, order, line, state, at, report)
+    report.imported += 1
+
+
+@dataclass
+class _LineState:
+    line_pk: int
+    product_id: int
+    location_id: int
+    applied_fulfilled: int
+    applied_restocked: int
+
+
+def _check_line(line: OrderLine) -> None:
+    numbers = (line.quantity, line.fulfilled, line.cancelled, line.restocked)
+    if any(n < 0 for n in numbers):
+        raise ValueError(f"line {line.line_id}: negative quantities {numbers}")
+    if line.fulfilled + line.cancelled > line.quantity:
+        raise ValueError(f"line {line.line_id}: fulfilled + cancelled exceed the ordered quantity")
+
+
+def _known_location(tx: LedgerTx, code: str | None) -> int | None:
+    if not code:
+        return None
+    try:
+        return tx.ledger.location_id(tx.conn, code)
+    except ValueError:
+        return None
+
+
+def route(tx: LedgerTx, product_id: int, sources: Sequence[str], quantity: int) -> int:
+    """The channel's sources in priority order; the first with enough available units wins."""
+    ids = [tx.ledger.location_id(tx.conn, code) for code in sources]
+    stock = tx.ledger.stock_for(tx.conn, [product_id]).get(product_id, {})
+    for lid in ids:
+        on_hand, reserved = stock.get(lid, (0, 0))
+        if on_hand - reserved >= quantity:
+            return lid
+    best = max(ids, key=lambda lid: stock.get(lid, (0, 0))[0] - stock.get(lid, (0, 0))[1])
+    return best
+
+
+def apply_line(
+    tx: LedgerTx,
+    channel: str,
+    order: Order,
+    line: OrderLine,
+    state: Any,
+    at: datetime,
+    report: IntakeReport,
+) -> None:
+    """Bring the ledger to the line's reported numbers, applying only the difference."""
+    key = f"order:{channel}:{order.external_id}:{line.line_id}"
+    reserved_delta = tx.set_reservation(
+        state.line_pk, state.product_id, state.location_id, open_units(order, line)
+    )
+    sold = line.fulfilled - state.applied_fulfilled
+    if sold:
+        tx.record_movement_ids(
+            state.product_id,
+            state.location_id,
+            "sale",
+            -sold,
+            f"{key}:sale:{state.applied_fulfilled}->{line.fulfilled}",
+            at=at,
+            reference=order.external_id,
+        )
+    restocked = line.restocked - state.applied_restocked
+    if restocked:
+        where = _known_location(tx, order.return_location) or state.location_id
+        tx.record_movement_ids(
+            state.product_id,
+            where,
+            "return",
+            restocked,
+            f"{key}:return:{state.applied_restocked}->{line.restocked}",
+            at=at,
+            reference=order.external_id,
+        )
+    tx.update_order_line(state.line_pk, applied_fulfilled=line.fulfilled, applied_restocked=line.restocked)
+    if reserved_delta > 0 or (sold > 0 and reserved_delta > -sold):
+        product = tx.conn.info.setdefault("sku_by_id", {})
+        sku = product.get(state.product_id) or _sku_of(tx.conn, state.product_id)
+        report.decreased.add(sku)
+
+
+def _sku_of(conn: Connection, product_id: int) -> str:
+    from omnisync.ledger.repository import P
+
+    return str(conn.execute(P.select().with_only_columns(P.c.sku).where(P.c.id == product_id)).scalar_one())
+
+
+def retry_quarantined(ledger: Ledger, channels: dict[str, ChannelIntake], *, at: datetime) -> tuple[int, int]:
+    """Import quarantined lines whose SKU is now known. Returns (imported, still quarantined)."""
+    done = still = 0
+    with ledger.tx() as tx:
+        for row in tx.quarantined_lines():
+            channel = channels.get(row.channel)
+            master = channel.resolve_sku(row.channel_sku) if channel else None
+            product_id = tx.ledger.find_product_id(tx.conn, master) if master else None
+            if channel is None or product_id is None:
+                still += 1
+                continue
+            order = Order(
+                external_id=row.external_id,
+                status=OrderStatus(row.status),
+                updated_at=at,
+                lines=(),
+            )
+            line = OrderLine(
+                row.line_id, row.channel_sku, row.quantity, row.fulfilled, row.cancelled, row.restocked
+            )
+            location_id = route(tx, product_id, channel.sources, open_units(order, line) or line.quantity)
+            tx.update_order_line(
+                row.id,
+                product_id=product_id,
+                location_id=location_id,
+                quarantined=False,
+                quarantine_reason=None,
+            )
+            apply_line(
+                tx,
+                channel.name,
+                order,
+                line,
+                _LineState(row.id, product_id, location_id, 0, 0),
+                at,
+                IntakeReport(),
+            )
+            done += 1
+    return done, still

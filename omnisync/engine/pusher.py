@@ -1,0 +1,181 @@
+"""Sending planned changes: id discovery, batches within limits, per-item acknowledgements."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import structlog
+
+from omnisync.clock import Clock
+from omnisync.ledger.repository import Ledger
+from omnisync.sdk.helpers import chunked, idempotency_key
+from omnisync.sdk.models import (
+    Capability,
+    InventoryUpdate,
+    ItemResult,
+    ItemStatus,
+    PriceUpdate,
+)
+
+from .channel import ChannelRuntime
+from .planner import PlannedItem, inventory_batches, price_batches
+
+log = structlog.get_logger("omnisync.push")
+
+
+@dataclass
+class PushReport:
+    planned: int = 0
+    pushed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    retry: int = 0
+    stale: list[PlannedItem] = field(default_factory=list)
+    missing: int = 0
+
+    def merge(self, other: PushReport) -> None:
+        self.planned += other.planned
+        self.pushed += other.pushed
+        self.accepted += other.accepted
+        self.rejected += other.rejected
+        self.retry += other.retry
+        self.stale.extend(other.stale)
+        self.missing += other.missing
+
+
+async def discover(
+    rt: ChannelRuntime, ledger: Ledger, items: Sequence[PlannedItem], clock: Clock
+) -> list[PlannedItem]:
+    """Find the channel's ids for pairs that have none; pairs the channel lacks are reported, not pushed."""
+    if not rt.connector.supports(Capability.READ_LISTINGS):
+        return list(items)
+    unknown = [i for i in items if not i.ids]
+    if not unknown:
+        return list(items)
+    size = max(1, rt.connector.limits.read_listings.max_batch)
+    found: dict[str, dict[str, str]] = {}
+    for chunk in chunked([i.channel_sku for i in unknown], size):
+        for listing in await rt.connector.read_listings(list(chunk)):
+            found[listing.channel_sku] = dict(listing.ids)
+    ready: list[PlannedItem] = []
+    with ledger.tx() as tx:
+        for item in items:
+            if item.ids:
+                ready.append(item)
+                continue
+            ids = found.get(item.channel_sku)
+            tx.set_listing_ids(rt.channel_id, item.product_id, ids)
+            if ids is None:
+                log.warning("listing.missing", channel=rt.name, sku=item.sku, channel_sku=item.channel_sku)
+                continue
+            ready.append(_with_ids(item, ids))
+    return ready
+
+
+def _with_ids(item: PlannedItem, ids: dict[str, str]) -> PlannedItem:
+    from dataclasses import replace
+
+    return replace(item, ids=ids)
+
+
+def inventory_update(rt: ChannelRuntime, item: PlannedItem) -> InventoryUpdate:
+    assert item.quantity is not None
+    return InventoryUpdate(
+        sku=item.sku,
+        channel_sku=item.channel_sku,
+        quantity=item.quantity,
+        previous=item.previous,
+        version=item.version,
+        idempotency_key=idempotency_key(rt.name, item.sku, item.version),
+        ids=item.ids,
+        location=rt.rules.sources[0],
+        available=item.available,
+    )
+
+
+def price_update(rt: ChannelRuntime, item: PlannedItem) -> PriceUpdate:
+    assert item.price is not None
+    assert item.currency is not None
+    compare_at = item.target.price.compare_at if item.target.price is not None else None
+    return PriceUpdate(
+        sku=item.sku,
+        channel_sku=item.channel_sku,
+        price=item.price,
+        currency=item.currency,
+        version=item.version,
+        idempotency_key=idempotency_key(rt.name, item.sku, item.version, "price"),
+        compare_at=compare_at,
+        ids=item.ids,
+    )
+
+
+async def push_items(
+    rt: ChannelRuntime, ledger: Ledger, items: Sequence[PlannedItem], clock: Clock
+) -> PushReport:
+    report = PushReport(planned=len(items))
+    items = await discover(rt, ledger, items, clock)
+    report.missing = report.planned - len(items)
+    connector = rt.connector
+    if connector.supports(Capability.PUSH_INVENTORY):
+        for batch in inventory_batches(items, max(1, connector.limits.push_inventory.max_batch)):
+            results = await connector.push_inventory([inventory_update(rt, i) for i in batch])
+            _record(rt, ledger, batch, results, clock, report, kind="quantity")
+    if connector.supports(Capability.PUSH_PRICES):
+        for batch in price_batches(items, max(1, connector.limits.push_prices.max_batch)):
+            results = await connector.push_prices([price_update(rt, i) for i in batch])
+            _record(rt, ledger, batch, results, clock, report, kind="price")
+    return report
+
+
+def _record(
+    rt: ChannelRuntime,
+    ledger: Ledger,
+    batch: Sequence[PlannedItem],
+    results: Sequence[ItemResult],
+    clock: Clock,
+    report: PushReport,
+    *,
+    kind: str,
+) -> None:
+    """Acknowledge exactly the items the channel accepted; a missing result counts as retry."""
+    by_sku = {r.sku: r for r in results}
+    now = clock.now()
+    report.pushed += len(batch)
+    with ledger.tx() as tx:
+        for item in batch:
+            result = by_sku.get(item.sku) or ItemResult.retry(
+                item.sku, "the channel returned no result for this item"
+            )
+            if result.status is ItemStatus.ACCEPTED:
+                report.accepted += 1
+                if kind == "quantity":
+                    value = int(result.value) if result.value is not None else item.quantity
+                    tx.acknowledge(
+                        rt.channel_id,
+                        item.product_id,
+                        planned_version=item.version if value == item.quantity else -1,
+                        at=now,
+                        quantity=value,
+                        available=item.available,
+                    )
+                else:
+                    tx.acknowledge(
+                        rt.channel_id, item.product_id, planned_version=item.version, at=now, price=item.price
+                    )
+            elif result.status is ItemStatus.STALE:
+                report.stale.append(item)
+                tx.listing_error(
+                    rt.channel_id, item.product_id, f"stale: {result.reason or ''}", at=now, keep_dirty=True
+                )
+            elif result.status is ItemStatus.REJECTED:
+                report.rejected += 1
+                tx.listing_error(
+                    rt.channel_id, item.product_id, f"rejected: {result.reason}", at=now, keep_dirty=False
+                )
+                log.warning("push.rejected", channel=rt.name, sku=item.sku, kind=kind, reason=result.reason)
+            else:
+                report.retry += 1
+                tx.listing_error(
+                    rt.channel_id, item.product_id, f"retry: {result.reason}", at=now, keep_dirty=True
+                )

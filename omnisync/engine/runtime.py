@@ -1,0 +1,465 @@
+"""The engine: orchestrates intake, planning and pushing per channel, each channel isolated.
+
+A cycle for one channel is pull orders -> plan its dirty pairs -> push. A stale compare-and-set
+answer pulls that channel's orders, reads the live values, re-plans and retries once. A full
+reconcile reads the channel's live quantities, reports drift and re-plans every pair.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import structlog
+
+from omnisync.allocation import LocationStock, QuantityRules, get_policy
+from omnisync.clock import Clock, SystemClock
+from omnisync.config import ChannelConfig, LoadedConfig
+from omnisync.http import CallStats
+from omnisync.ledger.migrate import upgrade
+from omnisync.ledger.repository import Ledger, ListingRow
+from omnisync.mapping import ChannelMapping, MappingFile
+from omnisync.pricing import PriceRules
+from omnisync.sdk.errors import OmnisyncError
+from omnisync.sdk.models import Capability, InventoryRef, OrderCursor, WebhookKind
+from omnisync.sdk.registry import load_connector
+from omnisync.sdk.runtime import instantiate
+from omnisync.yamlsource import load_yaml, validate
+
+from .channel import ChannelRuntime
+from .intake import ChannelIntake, IntakeReport, import_orders, retry_quarantined
+from .planner import ChannelRules, PlannedItem, SkuState, Target, TargetCalculator, diff
+from .pusher import PushReport, push_items
+
+log = structlog.get_logger("omnisync.engine")
+PLAN_CHUNK = 5000
+
+
+@dataclass
+class CycleReport:
+    channel: str
+    ok: bool = True
+    skipped: str | None = None
+    orders: IntakeReport = field(default_factory=IntakeReport)
+    push: PushReport = field(default_factory=PushReport)
+    drift: int = 0
+    error: str | None = None
+    api_calls: int = 0
+    throttled: int = 0
+    duration_s: float = 0.0
+
+
+def channel_rules(name: str, config: ChannelConfig, mapping: ChannelMapping) -> ChannelRules:
+    a = config.allocation
+    quantity = QuantityRules(
+        share=a.share,
+        buffer_units=a.buffer_units,
+        buffer_percent=a.buffer_percent,
+        max_quantity=a.max_quantity,
+        out_of_stock_below=a.out_of_stock_below,
+        source_buffers=dict(config.source_buffers),
+        priority=a.priority,
+    )
+    p = config.pricing
+    price = PriceRules(
+        markup_percent=p.markup_percent,
+        fixed_add=p.fixed_add,
+        currency=p.currency,
+        rate=p.rate,
+        rounding=p.rounding,
+        floor=p.floor,
+        ceiling=p.ceiling,
+    )
+    return ChannelRules(name, tuple(config.sources), quantity, price, mapping, config.push_prices)
+
+
+def load_mapping(loaded: LoadedConfig, name: str, config: ChannelConfig) -> ChannelMapping:
+    if not config.mapping:
+        return ChannelMapping(name, MappingFile())
+    path = loaded.resolve(config.mapping)
+    doc = load_yaml(path)
+    try:
+        return ChannelMapping(name, validate(doc, MappingFile), source=path.name)
+    except ValueError as exc:
+        raise doc.error((), str(exc)) from None
+
+
+class Engine:
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        ledger: Ledger,
+        *,
+        clock: Clock | None = None,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.config = loaded.config
+        self.ledger = ledger
+        self.clock = clock or SystemClock()
+        self.transports = dict(transports or {})
+        self.worker_id = worker_id
+        self.channels: dict[str, ChannelRuntime] = {}
+        self.mappings: dict[str, ChannelMapping] = {}
+        policy_cfg = self.config.allocation
+        options: dict[str, Any] = (
+            {"threshold": policy_cfg.low_stock_threshold} if policy_cfg.policy == "priority" else {}
+        )
+        self.policy = get_policy(policy_cfg.policy, **options)
+        for name, ch in self.config.channels.items():
+            if ch.enabled:
+                self.mappings[name] = load_mapping(loaded, name, ch)
+        self.calculator = TargetCalculator(
+            [channel_rules(n, self.config.channels[n], m) for n, m in self.mappings.items()], self.policy
+        )
+
+    # -- set-up ---------------------------------------------------------------------------------------
+    def migrate_and_seed(self) -> None:
+        """Schema to head; locations and channels from the config exist in the ledger."""
+        upgrade(self.ledger.engine)
+        with self.ledger.tx() as tx:
+            for loc in self.config.locations:
+                tx.ensure_location(loc.code, loc.name, loc.kind)
+            for name in self.mappings:
+                tx.ensure_channel(name, self.config.channels[name].connector)
+
+    async def start(self, *, prepare: bool = True) -> None:
+        self.migrate_and_seed()
+        for name in self.mappings:
+            ch = self.config.channels[name]
+            cls = load_connector(ch.connector)
+            settings = self.loaded.channel_settings(name, cls.Settings)
+            stats = CallStats()
+            connector = instantiate(
+                cls,
+                settings,
+                channel=name,
+                clock=self.clock,
+                transport=self.transports.get(name),
+                locations=self.config.location_kinds(),
+                stats=stats,
+            )
+            with self.ledger.read() as conn:
+                channel_id = self.ledger.channel_id(conn, name)
+            mapping = self.mappings[name]
+            intake = ChannelIntake(name, channel_id, tuple(ch.sources), mapping.master_sku)
+            rt = ChannelRuntime(
+                name, ch, connector, self.calculator.channels[name], channel_id, stats, intake
+            )
+            self.channels[name] = rt
+            if prepare:
+                try:
+                    await connector.prepare()
+                except OmnisyncError as exc:
+                    rt.health.failed(exc, self.clock.now())
+                    log.error("channel.prepare_failed", channel=name, error=str(exc))
+        self.ensure_listings()
+
+    def ensure_listings(self) -> None:
+        with self.ledger.read() as conn:
+            products = self.ledger.products(conn)
+        with self.ledger.tx() as tx:
+            for name, rt in self.channels.items():
+                mapping = self.mappings[name]
+                tx.ensure_listings(rt.channel_id, [(p.id, mapping.channel_sku(p.sku)) for p in products])
+
+    async def aclose(self) -> None:
+        for rt in self.channels.values():
+            await rt.connector.aclose()
+
+    # -- pure planning over ledger reads ----------------------------------------------------------------
+    def _states(self, conn: Any, listings: Sequence[ListingRow]) -> dict[int, SkuState]:
+        codes = {lid: row.code for lid, row in self.ledger.locations(conn).items()}
+        stock = self.ledger.stock_for(conn, [li.product_id for li in listings])
+        out: dict[int, SkuState] = {}
+        for li in listings:
+            per_loc = {
+                codes[lid]: LocationStock(codes[lid], on_hand, reserved)
+                for lid, (on_hand, reserved) in stock.get(li.product_id, {}).items()
+            }
+            out[li.product_id] = SkuState(li.sku, li.tags, li.price, li.currency, li.active, per_loc)
+        return out
+
+    def iter_plan(
+        self, channel: str, *, all_pairs: bool = False, product_ids: Sequence[int] | None = None
+    ) -> Iterator[tuple[list[PlannedItem], list[tuple[int, int]]]]:
+        """Yield (changes, unchanged (product id, version)) chunk by chunk, reading the ledger lazily."""
+        rt = self.channels[channel]
+        now = self.clock.now()
+        after: int | None = None
+        while True:
+            with self.ledger.read() as conn:
+                listings = self.ledger.listings(
+                    conn,
+                    rt.channel_id,
+                    dirty_only=not all_pairs and product_ids is None,
+                    product_ids=product_ids,
+                    limit=PLAN_CHUNK,
+                    after_product_id=after,
+                )
+                if not listings:
+                    return
+                states = self._states(conn, listings)
+            changes: list[PlannedItem] = []
+            unchanged: list[tuple[int, int]] = []
+            for li in listings:
+                if li.missing:
+                    continue
+                target = self.calculator.targets(states[li.product_id], now)[channel]
+                item = diff(li, target)
+                if item is None:
+                    unchanged.append((li.product_id, li.version))
+                else:
+                    changes.append(item)
+            yield changes, unchanged
+            if product_ids is not None or len(listings) < PLAN_CHUNK:
+                return
+            after = listings[-1].product_id
+
+    def plan(self, channel: str, *, all_pairs: bool = False) -> list[PlannedItem]:
+        return [item for changes, _ in self.iter_plan(channel, all_pairs=all_pairs) for item in changes]
+
+    def explain(self, sku: str) -> dict[str, tuple[Target, ListingRow | None]]:
+        with self.ledger.read() as conn:
+            pid = self.ledger.product_id(conn, sku)
+            rows: dict[str, ListingRow | None] = {}
+            for name, rt in self.channels.items():
+                found = self.ledger.listings(conn, rt.channel_id, product_ids=[pid])
+                rows[name] = found[0] if found else None
+            product = self.ledger.products(conn, [sku])[0]
+            codes = {lid: row.code for lid, row in self.ledger.locations(conn).items()}
+            stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
+        state = SkuState(
+            sku,
+            product.tags,
+            product.price,
+            product.currency,
+            product.active,
+            {codes[lid]: LocationStock(codes[lid], oh, rs) for lid, (oh, rs) in stock.items()},
+        )
+        targets = self.calculator.targets(state, self.clock.now())
+        return {name: (targets[name], rows.get(name)) for name in self.channels if name in targets}
+
+    # -- I/O ------------------------------------------------------------------------------------------------
+    async def pull(self, channel: str) -> IntakeReport:
+        rt = self.channels[channel]
+        report = IntakeReport()
+        if not rt.connector.supports(Capability.PULL_ORDERS):
+            return report
+        now = self.clock.now()
+        with self.ledger.read() as conn:
+            from omnisync.ledger.repository import CU
+
+            stored = conn.execute(CU.select().where(CU.c.channel_id == rt.channel_id)).first()
+        since = stored.updated_after if stored is not None and stored.updated_after else None
+        since = since or now - timedelta(seconds=rt.config.initial_lookback)
+        cursor = OrderCursor(since - timedelta(seconds=rt.config.order_overlap))
+        newest = since
+        for _ in range(100_000):
+            page = await rt.connector.pull_orders(cursor)
+            for order in page.orders:
+                newest = max(newest, order.updated_at)
+            last = page.next_page_token is None
+            report.merge(
+                import_orders(
+                    self.ledger,
+                    rt.intake,
+                    page.orders,
+                    at=self.clock.now(),
+                    cursor_to=newest if last else None,
+                )
+            )
+            if last:
+                break
+            if page.next_page_token == cursor.page_token:
+                raise OmnisyncError("the channel returned the same page token twice", channel=channel)
+            cursor = OrderCursor(cursor.updated_after, page.next_page_token)
+        rt.health.last_pull_at = self.clock.now()
+        rt.health.orders_imported += report.imported
+        rt.health.quarantined += report.quarantined
+        return report
+
+    async def push(
+        self, channel: str, *, all_pairs: bool = False, product_ids: Sequence[int] | None = None
+    ) -> PushReport:
+        rt = self.channels[channel]
+        report = PushReport()
+        for changes, unchanged in self.iter_plan(channel, all_pairs=all_pairs, product_ids=product_ids):
+            if unchanged:
+                with self.ledger.tx() as tx:
+                    for pid, version in unchanged:
+                        tx.settle_unchanged(rt.channel_id, pid, version)
+            if changes:
+                report.merge(await push_items(rt, self.ledger, changes, self.clock))
+        if report.stale:
+            report.merge(await self._resolve_stale(rt, report.stale))
+            report.stale = []
+        rt.health.last_push_at = self.clock.now()
+        rt.health.items_pushed += report.pushed
+        rt.health.items_accepted += report.accepted
+        rt.health.items_rejected += report.rejected
+        return report
+
+    async def _resolve_stale(self, rt: ChannelRuntime, stale: Sequence[PlannedItem]) -> PushReport:
+        """Compare-and-set lost: pull the channel's orders, read live values, re-plan, retry once."""
+        log.info("push.stale", channel=rt.name, items=len(stale))
+        await self.pull(rt.name)
+        await self._observe(rt, stale)
+        retry = PushReport()
+        pids = [i.product_id for i in stale]
+        for changes, _ in self.iter_plan(rt.name, product_ids=pids):
+            retry.merge(await push_items(rt, self.ledger, changes, self.clock))
+        for item in retry.stale:  # still racing: leave dirty for the next cycle
+            log.info("push.stale_again", channel=rt.name, sku=item.sku)
+        return retry
+
+    async def _observe(self, rt: ChannelRuntime, items: Sequence[PlannedItem | ListingRow]) -> int:
+        """Read live quantities; they become the compare values. Returns the number that drifted."""
+        if not rt.connector.supports(Capability.READ_INVENTORY):
+            return 0
+        drift = 0
+        size = max(1, rt.connector.limits.read_inventory.max_batch)
+        for start in range(0, len(items), size):
+            chunk = items[start : start + size]
+            refs = [InventoryRef(i.sku, i.channel_sku, i.ids, rt.rules.sources[0]) for i in chunk]
+            live = await rt.connector.read_inventory(refs)
+            with self.ledger.tx() as tx:
+                for item in chunk:
+                    if item.sku not in live:
+                        continue
+                    value = live[item.sku]
+                    acked = item.previous if isinstance(item, PlannedItem) else item.acked_quantity
+                    if value != acked:
+                        drift += 1
+                    tx.set_observed_quantity(rt.channel_id, item.product_id, value)
+        return drift
+
+    async def reconcile(self, channel: str) -> CycleReport:
+        """Read the channel's live state, report drift, re-plan and push every pair."""
+
+        async def work(rt: ChannelRuntime, report: CycleReport) -> None:
+            report.orders = await self.pull(channel)
+            with self.ledger.read() as conn:
+                listings = [
+                    li for li in self.ledger.listings(conn, rt.channel_id) if not li.missing and li.ids
+                ]
+            report.drift = await self._observe(rt, listings)
+            if report.drift:
+                log.warning("reconcile.drift", channel=channel, pairs=report.drift)
+            with self.ledger.tx() as tx:
+                tx.mark_all_dirty(rt.channel_id)
+            report.push = await self.push(channel, all_pairs=True)
+            rt.health.last_reconcile_at = self.clock.now()
+            rt.health.drift_corrected += report.drift
+
+        return await self._run(channel, "reconcile", work)
+
+    async def cycle(self, channel: str, *, pull: bool = True, push: bool = True) -> CycleReport:
+        async def work(rt: ChannelRuntime, report: CycleReport) -> None:
+            if pull:
+                report.orders = await self.pull(channel)
+            if push:
+                report.push = await self.push(channel)
+
+        return await self._run(channel, "cycle", work)
+
+    async def _run(self, channel: str, kind: str, work: Any) -> CycleReport:
+        rt = self.channels[channel]
+        report = CycleReport(channel)
+        now = self.clock.now()
+        if rt.health.breaker_open(now):
+            report.ok, report.skipped = False, f"paused until {rt.health.open_until:%H:%M:%S} after errors"
+            return report
+        async with rt.lock:
+            started = time.perf_counter()
+            calls0, thr0 = rt.stats.total_calls, rt.stats.total_throttled
+            with self.ledger.tx() as tx:
+                run_id = tx.start_run(channel, kind, now, self.worker_id)
+            try:
+                await work(rt, report)
+                rt.health.succeeded()
+            except (OmnisyncError, httpx.HTTPError, ValueError) as exc:
+                report.ok, report.error = False, str(exc)
+                rt.health.failed(exc, self.clock.now())
+            report.api_calls = rt.stats.total_calls - calls0
+            report.throttled = rt.stats.total_throttled - thr0
+            report.duration_s = round(time.perf_counter() - started, 4)
+            with self.ledger.tx() as tx:
+                tx.finish_run(
+                    run_id,
+                    finished_at=self.clock.now(),
+                    ok=report.ok,
+                    orders_imported=report.orders.imported,
+                    lines_quarantined=report.orders.quarantined,
+                    items_planned=report.push.planned,
+                    items_pushed=report.push.pushed,
+                    accepted=report.push.accepted,
+                    rejected=report.push.rejected,
+                    retried=report.push.retry,
+                    drift=report.drift,
+                    api_calls=report.api_calls,
+                    throttled=report.throttled,
+                    error=report.error,
+                )
+        log_fn = log.info if report.ok else log.error
+        log_fn(
+            f"{kind}.done",
+            channel=channel,
+            orders_imported=report.orders.imported,
+            quarantined=report.orders.quarantined,
+            items_pushed=report.push.pushed,
+            accepted=report.push.accepted,
+            rejected=report.push.rejected,
+            drift=report.drift,
+            api_calls=report.api_calls,
+            throttled=report.throttled,
+            duration_s=report.duration_s,
+            error=report.error,
+        )
+        return report
+
+    async def sync_once(self, channels: Sequence[str] | None = None) -> dict[str, CycleReport]:
+        """Pull every channel first (so each plan sees every sale), then push; channels isolated."""
+        names = list(channels or self.channels)
+        pulled = await asyncio.gather(*(self.cycle(n, push=False) for n in names))
+        pushed = await asyncio.gather(*(self.cycle(n, pull=False) for n in names))
+        out: dict[str, CycleReport] = {}
+        for first, second in zip(pulled, pushed, strict=True):
+            second.orders = first.orders
+            second.ok = first.ok and second.ok
+            second.error = first.error or second.error
+            second.api_calls += first.api_calls
+            second.throttled += first.throttled
+            out[first.channel] = second
+        return out
+
+    def retry_quarantined(self) -> tuple[int, int]:
+        return retry_quarantined(
+            self.ledger, {n: rt.intake for n, rt in self.channels.items()}, at=self.clock.now()
+        )
+
+    async def handle_webhook(
+        self, channel: str, headers: Mapping[str, str], body: bytes, url: str | None = None
+    ) -> tuple[int, bool]:
+        """Verify and take in a webhook. Returns (new events, whether a pull is wanted)."""
+        rt = self.channels[channel]
+        events = rt.connector.parse_webhook(headers, body, url)
+        fresh = 0
+        wants_pull = False
+        with self.ledger.tx() as tx:
+            new_events = [
+                e for e in events if tx.remember_webhook(rt.channel_id, e.event_id, self.clock.now())
+            ]
+        for event in new_events:
+            fresh += 1
+            if event.order is not None:
+                import_orders(self.ledger, rt.intake, [event.order], at=self.clock.now())
+            if event.kind in (WebhookKind.ORDER, WebhookKind.INVENTORY):
+                wants_pull = True
+        return fresh, wants_pull

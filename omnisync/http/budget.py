@@ -1,0 +1,86 @@
+"""Per-operation rate budgets (token buckets) on the injected clock."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from omnisync.clock import Clock
+from omnisync.sdk.models import Limits, OperationLimits
+
+DEFAULT_OPERATION = "default"
+
+
+@dataclass
+class TokenBucket:
+    rate: float
+    burst: float
+    tokens: float
+    updated: float
+    paused_until: float = 0.0
+
+    def refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+
+    def wait_time(self, now: float, cost: float = 1.0) -> float:
+        """Seconds until ``cost`` tokens are available (0 when available now)."""
+        self.refill(now)
+        pause = max(0.0, self.paused_until - now)
+        if self.tokens >= cost:
+            return pause
+        if self.rate <= 0:
+            return max(pause, 3600.0)
+        return max(pause, (cost - self.tokens) / self.rate)
+
+
+class RateBudgets:
+    """One token bucket per operation, seeded from a connector's declared limits.
+
+    Connectors correct the rates from the channel's own signals (``adjust``) and park an operation
+    after a throttle answer (``pause``).
+    """
+
+    def __init__(self, limits: Limits, clock: Clock, default: OperationLimits | None = None) -> None:
+        self._limits = limits
+        self._clock = clock
+        self._default = default or OperationLimits(max_batch=1, rate=20.0, burst=20)
+        self._buckets: dict[str, TokenBucket] = {}
+
+    def bucket(self, operation: str) -> TokenBucket:
+        if operation not in self._buckets:
+            ol = getattr(self._limits, operation, None)
+            if not isinstance(ol, OperationLimits):
+                ol = self._default
+            now = self._clock.monotonic()
+            self._buckets[operation] = TokenBucket(ol.rate, float(ol.burst), float(ol.burst), now)
+        return self._buckets[operation]
+
+    async def acquire(self, operation: str = DEFAULT_OPERATION, cost: float = 1.0) -> float:
+        """Wait until the operation may go; returns the seconds waited (virtual on a VirtualClock)."""
+        bucket = self.bucket(operation)
+        waited = 0.0
+        while True:
+            delay = bucket.wait_time(self._clock.monotonic(), cost)
+            if delay <= 0:
+                bucket.tokens -= cost
+                return waited
+            await self._clock.sleep(delay)
+            waited += delay
+
+    def adjust(self, operation: str, *, rate: float | None = None, burst: float | None = None) -> None:
+        bucket = self.bucket(operation)
+        bucket.refill(self._clock.monotonic())
+        if rate is not None and rate > 0:
+            bucket.rate = rate
+        if burst is not None and burst > 0:
+            bucket.burst = burst
+            bucket.tokens = min(bucket.tokens, burst)
+
+    def pause(self, operation: str, seconds: float) -> None:
+        """No call of this operation before ``seconds`` from now; the bucket is emptied."""
+        bucket = self.bucket(operation)
+        now = self._clock.monotonic()
+        bucket.refill(now)
+        bucket.tokens = 0.0
+        bucket.paused_until = max(bucket.paused_until, now + seconds)

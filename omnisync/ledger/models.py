@@ -1,0 +1,231 @@
+"""The ledger's tables. Only :mod:`omnisync.ledger.repository` writes them.
+
+Stock is journaled: ``Movement`` rows are append-only and carry an idempotency key; ``Stock`` caches
+``on_hand`` and ``reserved`` per SKU×location and is updated in the same transaction as the journal.
+``Product.version`` grows with every change to the SKU's stock or price: it is the ledger version
+that idempotency keys of pushes are derived from.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Numeric, UniqueConstraint
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import Field, SQLModel
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger; use aware UTC times")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _ts(**kw: Any) -> Any:
+    return Field(sa_column=Column(UTCDateTime(), **kw))
+
+
+class Product(SQLModel, table=True):
+    __tablename__ = "product"
+    id: int | None = Field(default=None, primary_key=True)
+    sku: str = Field(index=True, unique=True, max_length=128)
+    title: str = ""
+    barcode: str | None = None
+    tags: str = ""
+    """Comma-separated, lower case."""
+    price: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(14, 4), nullable=False))
+    currency: str = Field(default="EUR", max_length=3)
+    active: bool = True
+    version: int = 0
+
+
+class Location(SQLModel, table=True):
+    __tablename__ = "location"
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str = ""
+    kind: str = "warehouse"
+    """'warehouse' or 'store'."""
+
+
+class Stock(SQLModel, table=True):
+    __tablename__ = "stock"
+    product_id: int = Field(foreign_key="product.id", primary_key=True)
+    location_id: int = Field(foreign_key="location.id", primary_key=True)
+    on_hand: int = 0
+    reserved: int = 0
+
+
+class Movement(SQLModel, table=True):
+    """Append-only journal. ``quantity`` is signed: receipts and returns add, sales subtract."""
+
+    __tablename__ = "movement"
+    id: int | None = Field(default=None, primary_key=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    location_id: int = Field(foreign_key="location.id")
+    kind: str
+    """receipt | sale | adjustment | return | transfer_out | transfer_in."""
+    quantity: int
+    idempotency_key: str = Field(unique=True, max_length=200)
+    reference: str | None = None
+    note: str | None = None
+    created_at: datetime = _ts(nullable=False)
+
+
+class Reservation(SQLModel, table=True):
+    """Units an accepted, unfulfilled order line holds at a location."""
+
+    __tablename__ = "reservation"
+    id: int | None = Field(default=None, primary_key=True)
+    order_line_id: int = Field(foreign_key="order_line.id", unique=True)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    location_id: int = Field(foreign_key="location.id")
+    quantity: int = 0
+
+
+class Channel(SQLModel, table=True):
+    __tablename__ = "channel"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(unique=True, max_length=64)
+    connector: str = ""
+
+
+class Listing(SQLModel, table=True):
+    """One (channel, SKU) pair: the channel's ids, what it last acknowledged, whether to re-plan."""
+
+    __tablename__ = "listing"
+    __table_args__ = (Index("ix_listing_dirty", "channel_id", "dirty"),)
+    channel_id: int = Field(foreign_key="channel.id", primary_key=True)
+    product_id: int = Field(foreign_key="product.id", primary_key=True)
+    channel_sku: str = Field(max_length=128)
+    ids: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    acked_quantity: int | None = None
+    acked_price: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 4)))
+    acked_available: bool | None = None
+    acked_version: int | None = None
+    dirty: bool = True
+    missing: bool = False
+    """The channel does not know this SKU (discovery found nothing)."""
+    last_error: str | None = None
+    last_error_at: datetime | None = _ts(nullable=True)
+    acked_at: datetime | None = _ts(nullable=True)
+
+
+class Order(SQLModel, table=True):
+    __tablename__ = "sales_order"
+    __table_args__ = (UniqueConstraint("channel_id", "external_id", name="uq_order_channel_external"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channel.id")
+    external_id: str = Field(max_length=128)
+    status: str
+    digest: str = Field(max_length=64)
+    location_id: int | None = Field(default=None, foreign_key="location.id")
+    updated_at: datetime = _ts(nullable=False)
+    imported_at: datetime = _ts(nullable=False)
+
+
+class OrderLine(SQLModel, table=True):
+    """Per line, what the ledger has applied so far (so an update applies only the difference)."""
+
+    __tablename__ = "order_line"
+    __table_args__ = (UniqueConstraint("order_id", "line_id", name="uq_order_line"),)
+    id: int | None = Field(default=None, primary_key=True)
+    order_id: int = Field(foreign_key="sales_order.id", index=True)
+    line_id: str = Field(max_length=128)
+    channel_sku: str = Field(max_length=128)
+    product_id: int | None = Field(default=None, foreign_key="product.id")
+    location_id: int | None = Field(default=None, foreign_key="location.id")
+    quantity: int = 0
+    """As last reported by the channel (cumulative)."""
+    fulfilled: int = 0
+    cancelled: int = 0
+    restocked: int = 0
+    applied_fulfilled: int = 0
+    """Units the ledger has turned into sale movements for this line."""
+    applied_restocked: int = 0
+    """Units the ledger has turned into return movements for this line."""
+    quarantined: bool = Field(default=False, index=True)
+    quarantine_reason: str | None = None
+
+
+class Cursor(SQLModel, table=True):
+    __tablename__ = "cursor"
+    channel_id: int = Field(foreign_key="channel.id", primary_key=True)
+    updated_after: datetime | None = _ts(nullable=True)
+    updated_at: datetime | None = _ts(nullable=True)
+
+
+class WebhookReceipt(SQLModel, table=True):
+    __tablename__ = "webhook_receipt"
+    __table_args__ = (UniqueConstraint("channel_id", "event_id", name="uq_webhook_event"),)
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channel.id")
+    event_id: str = Field(max_length=200)
+    received_at: datetime = _ts(nullable=False)
+
+
+class SyncRun(SQLModel, table=True):
+    __tablename__ = "sync_run"
+    id: int | None = Field(default=None, primary_key=True)
+    channel: str = Field(index=True, max_length=64)
+    kind: str = "cycle"
+    """cycle | reconcile."""
+    worker: str | None = None
+    started_at: datetime = _ts(nullable=False)
+    finished_at: datetime | None = _ts(nullable=True)
+    ok: bool = False
+    orders_imported: int = 0
+    lines_quarantined: int = 0
+    items_planned: int = 0
+    items_pushed: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    stale: int = 0
+    retried: int = 0
+    drift: int = 0
+    api_calls: int = 0
+    throttled: int = 0
+    error: str | None = None
+
+
+class Lease(SQLModel, table=True):
+    """Which daemon works a channel; several daemons on one PostgreSQL ledger share channels."""
+
+    __tablename__ = "lease"
+    channel: str = Field(primary_key=True, max_length=64)
+    holder: str | None = None
+    expires_at: datetime | None = _ts(nullable=True)
+
+
+TABLES = [
+    Product,
+    Location,
+    Stock,
+    Movement,
+    Channel,
+    Listing,
+    Order,
+    OrderLine,
+    Reservation,
+    Cursor,
+    WebhookReceipt,
+    SyncRun,
+    Lease,
+]

@@ -1,0 +1,643 @@
+"""The only code that writes ledger tables.
+
+Every write happens inside :meth:`Ledger.tx`, one database transaction: a movement and the cached
+``on_hand`` it changes, an order and its reservations, the cursor and the orders of its last page,
+are committed together or not at all. Hot paths use SQLAlchemy Core over the SQLModel tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from .models import (
+    Channel,
+    Cursor,
+    Lease,
+    Listing,
+    Location,
+    Movement,
+    Order,
+    OrderLine,
+    Product,
+    Reservation,
+    Stock,
+    SyncRun,
+    WebhookReceipt,
+)
+
+P = Product.__table__  # type: ignore[attr-defined]
+L = Location.__table__  # type: ignore[attr-defined]
+S = Stock.__table__  # type: ignore[attr-defined]
+M = Movement.__table__  # type: ignore[attr-defined]
+R = Reservation.__table__  # type: ignore[attr-defined]
+C = Channel.__table__  # type: ignore[attr-defined]
+LI = Listing.__table__  # type: ignore[attr-defined]
+O = Order.__table__  # type: ignore[attr-defined]  # noqa: E741
+OL = OrderLine.__table__  # type: ignore[attr-defined]
+CU = Cursor.__table__  # type: ignore[attr-defined]
+W = WebhookReceipt.__table__  # type: ignore[attr-defined]
+SR = SyncRun.__table__  # type: ignore[attr-defined]
+LE = Lease.__table__  # type: ignore[attr-defined]
+
+MOVEMENT_KINDS = frozenset({"receipt", "sale", "adjustment", "return", "transfer_out", "transfer_in"})
+
+
+class LedgerError(ValueError):
+    """A write the ledger refuses (unknown SKU or location, bad quantity)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRow:
+    id: int
+    sku: str
+    title: str
+    tags: tuple[str, ...]
+    price: Decimal
+    currency: str
+    active: bool
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListingRow:
+    channel_id: int
+    product_id: int
+    sku: str
+    channel_sku: str
+    ids: Mapping[str, str]
+    acked_quantity: int | None
+    acked_price: Decimal | None
+    acked_available: bool | None
+    acked_version: int | None
+    dirty: bool
+    missing: bool
+    last_error: str | None
+    tags: tuple[str, ...]
+    price: Decimal
+    currency: str
+    active: bool
+    version: int
+
+
+def split_tags(raw: str | None) -> tuple[str, ...]:
+    return tuple(t for t in (raw or "").split(",") if t)
+
+
+def join_tags(tags: Iterable[str]) -> str:
+    return ",".join(sorted({t.strip().lower() for t in tags if t.strip()}))
+
+
+def _new_id(result: Any) -> int:
+    return int(result.inserted_primary_key[0])
+
+
+def _insert_ignore(conn: Connection, table: Any, values: Mapping[str, Any], *keys: str) -> bool:
+    """INSERT that does nothing on a unique conflict; True when a row was inserted."""
+    dialect = conn.dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).values(**values).on_conflict_do_nothing()
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table).values(**values).on_conflict_do_nothing()
+    else:  # pragma: no cover - only the two supported backends
+        stmt = insert(table).values(**values)
+    return bool(conn.execute(stmt).rowcount)
+
+
+class LedgerTx:
+    """Writes inside one transaction. Obtain through :meth:`Ledger.tx`."""
+
+    def __init__(self, ledger: Ledger, conn: Connection) -> None:
+        self.ledger = ledger
+        self.conn = conn
+
+    # -- reference data ---------------------------------------------------------------------------
+    def ensure_location(self, code: str, name: str = "", kind: str = "warehouse") -> int:
+        if kind not in ("warehouse", "store"):
+            raise LedgerError(f"location {code}: kind must be 'warehouse' or 'store', not {kind!r}")
+        row = self.conn.execute(select(L.c.id, L.c.name, L.c.kind).where(L.c.code == code)).first()
+        if row is None:
+            return _new_id(self.conn.execute(insert(L).values(code=code, name=name or code, kind=kind)))
+        if (name and row.name != name) or row.kind != kind:
+            self.conn.execute(update(L).where(L.c.id == row.id).values(name=name or row.name, kind=kind))
+        return int(row.id)
+
+    def ensure_channel(self, name: str, connector: str) -> int:
+        row = self.conn.execute(select(C.c.id, C.c.connector).where(C.c.name == name)).first()
+        if row is None:
+            return _new_id(self.conn.execute(insert(C).values(name=name, connector=connector)))
+        if row.connector != connector:
+            self.conn.execute(update(C).where(C.c.id == row.id).values(connector=connector))
+        return int(row.id)
+
+    def upsert_product(
+        self,
+        sku: str,
+        *,
+        title: str | None = None,
+        barcode: str | None = None,
+        tags: Iterable[str] | None = None,
+        price: Decimal | None = None,
+        currency: str | None = None,
+        active: bool | None = None,
+    ) -> int:
+        """Create or update a product. A change of price, tags or active bumps the version."""
+        if not sku or len(sku) > 128:
+            raise LedgerError(f"SKU {sku!r}: must be 1 to 128 characters")
+        if price is not None and price < 0:
+            raise LedgerError(f"SKU {sku}: price must be ≥ 0")
+        row = self.conn.execute(select(P).where(P.c.sku == sku)).first()
+        values: dict[str, Any] = {}
+        if title is not None:
+            values["title"] = title
+        if barcode is not None:
+            values["barcode"] = barcode or None
+        if tags is not None:
+            values["tags"] = join_tags(tags)
+        if price is not None:
+            values["price"] = price
+        if currency is not None:
+            values["currency"] = currency.upper()
+        if active is not None:
+            values["active"] = active
+        if row is None:
+            pid = _new_id(self.conn.execute(insert(P).values(sku=sku, version=1, **values)))
+            self.ledger.cache_product(sku, pid)
+            return pid
+        changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+        if changed:
+            bump = any(k in changed for k in ("price", "currency", "tags", "active"))
+            if bump:
+                changed["version"] = P.c.version + 1
+            self.conn.execute(update(P).where(P.c.id == row.id).values(**changed))
+            if bump:
+                self._mark_dirty(row.id)
+        return int(row.id)
+
+    # -- stock --------------------------------------------------------------------------------------
+    def _stock_delta(self, product_id: int, location_id: int, on_hand: int = 0, reserved: int = 0) -> None:
+        res = self.conn.execute(
+            update(S)
+            .where(and_(S.c.product_id == product_id, S.c.location_id == location_id))
+            .values(on_hand=S.c.on_hand + on_hand, reserved=S.c.reserved + reserved)
+        )
+        if not res.rowcount:
+            inserted = _insert_ignore(
+                self.conn,
+                S,
+                {
+                    "product_id": product_id,
+                    "location_id": location_id,
+                    "on_hand": on_hand,
+                    "reserved": reserved,
+                },
+            )
+            if not inserted:  # a concurrent writer created the row first
+                self._stock_delta(product_id, location_id, on_hand, reserved)
+
+    def _touch(self, product_id: int) -> None:
+        self.conn.execute(update(P).where(P.c.id == product_id).values(version=P.c.version + 1))
+        self._mark_dirty(product_id)
+
+    def _mark_dirty(self, product_id: int) -> None:
+        self.conn.execute(update(LI).where(LI.c.product_id == product_id).values(dirty=True))
+
+    def record_movement(
+        self,
+        sku: str,
+        location: str,
+        kind: str,
+        quantity: int,
+        idempotency_key: str,
+        *,
+        at: datetime,
+        reference: str | None = None,
+        note: str | None = None,
+    ) -> bool:
+        """Journal one movement and apply it to ``on_hand``. A repeated key is a no-op (False)."""
+        return self.record_movement_ids(
+            self.ledger.product_id(self.conn, sku),
+            self.ledger.location_id(self.conn, location),
+            kind,
+            quantity,
+            idempotency_key,
+            at=at,
+            reference=reference,
+            note=note,
+        )
+
+    def record_movement_ids(
+        self,
+        product_id: int,
+        location_id: int,
+        kind: str,
+        quantity: int,
+        idempotency_key: str,
+        *,
+        at: datetime,
+        reference: str | None = None,
+        note: str | None = None,
+    ) -> bool:
+        if kind not in MOVEMENT_KINDS:
+            raise LedgerError(f"movement kind must be one of {sorted(MOVEMENT_KINDS)}, not {kind!r}")
+        if quantity == 0:
+            return False
+        inserted = _insert_ignore(
+            self.conn,
+            M,
+            {
+                "product_id": product_id,
+                "location_id": location_id,
+                "kind": kind,
+                "quantity": quantity,
+                "idempotency_key": idempotency_key,
+                "reference": reference,
+                "note": note,
+                "created_at": at,
+            },
+        )
+        if inserted:
+            self._stock_delta(product_id, location_id, on_hand=quantity)
+            self._touch(product_id)
+        return inserted
+
+    def transfer(self, sku: str, source: str, target: str, quantity: int, key: str, *, at: datetime) -> bool:
+        if quantity <= 0:
+            raise LedgerError("a transfer moves a positive quantity")
+        if source == target:
+            raise LedgerError("a transfer needs two different locations")
+        done = self.record_movement(
+            sku, source, "transfer_out", -quantity, f"{key}:out", at=at, reference=key
+        )
+        if done:
+            self.record_movement(sku, target, "transfer_in", quantity, f"{key}:in", at=at, reference=key)
+        return done
+
+    def set_reservation(self, order_line_id: int, product_id: int, location_id: int, quantity: int) -> int:
+        """Make the line's reservation ``quantity``; returns the change applied to ``reserved``."""
+        quantity = max(0, quantity)
+        row = self.conn.execute(
+            select(R.c.id, R.c.quantity, R.c.location_id).where(R.c.order_line_id == order_line_id)
+        ).first()
+        if row is None:
+            if quantity == 0:
+                return 0
+            self.conn.execute(
+                insert(R).values(
+                    order_line_id=order_line_id,
+                    product_id=product_id,
+                    location_id=location_id,
+                    quantity=quantity,
+                )
+            )
+            delta = quantity
+        else:
+            delta = quantity - int(row.quantity)
+            if delta == 0:
+                return 0
+            self.conn.execute(update(R).where(R.c.id == row.id).values(quantity=quantity))
+            location_id = int(row.location_id)
+        self._stock_delta(product_id, location_id, reserved=delta)
+        self._touch(product_id)
+        return delta
+
+    # -- orders -------------------------------------------------------------------------------------
+    def order_digest(self, channel_id: int, external_id: str) -> tuple[int, str] | None:
+        row = self.conn.execute(
+            select(O.c.id, O.c.digest).where(
+                and_(O.c.channel_id == channel_id, O.c.external_id == external_id)
+            )
+        ).first()
+        return None if row is None else (int(row.id), str(row.digest))
+
+    def save_order(
+        self,
+        channel_id: int,
+        external_id: str,
+        *,
+        status: str,
+        digest: str,
+        location_id: int | None,
+        updated_at: datetime,
+        at: datetime,
+    ) -> int:
+        existing = self.order_digest(channel_id, external_id)
+        values = {"status": status, "digest": digest, "location_id": location_id, "updated_at": updated_at}
+        if existing is None:
+            return _new_id(
+                self.conn.execute(
+                    insert(O).values(channel_id=channel_id, external_id=external_id, imported_at=at, **values)
+                )
+            )
+        self.conn.execute(update(O).where(O.c.id == existing[0]).values(**values))
+        return existing[0]
+
+    def order_lines(self, order_id: int) -> dict[str, Any]:
+        return {r.line_id: r for r in self.conn.execute(select(OL).where(OL.c.order_id == order_id))}
+
+    def insert_order_line(self, order_id: int, line_id: str, **values: Any) -> int:
+        return _new_id(self.conn.execute(insert(OL).values(order_id=order_id, line_id=line_id, **values)))
+
+    def update_order_line(self, line_pk: int, **values: Any) -> None:
+        self.conn.execute(update(OL).where(OL.c.id == line_pk).values(**values))
+
+    def quarantined_lines(self, channel_id: int | None = None) -> list[Any]:
+        q = (
+            select(OL, O.c.external_id, O.c.channel_id, O.c.status, C.c.name.label("channel"))
+            .join(O, O.c.id == OL.c.order_id)
+            .join(C, C.c.id == O.c.channel_id)
+            .where(OL.c.quarantined.is_(True))
+            .order_by(OL.c.id)
+        )
+        if channel_id is not None:
+            q = q.where(O.c.channel_id == channel_id)
+        return list(self.conn.execute(q))
+
+    # -- cursors and webhooks -----------------------------------------------------------------------
+    def cursor(self, channel_id: int) -> datetime | None:
+        return self.conn.execute(select(CU.c.updated_after).where(CU.c.channel_id == channel_id)).scalar()
+
+    def set_cursor(self, channel_id: int, updated_after: datetime, at: datetime) -> None:
+        res = self.conn.execute(
+            update(CU).where(CU.c.channel_id == channel_id).values(updated_after=updated_after, updated_at=at)
+        )
+        if not res.rowcount:
+            self.conn.execute(
+                insert(CU).values(channel_id=channel_id, updated_after=updated_after, updated_at=at)
+            )
+
+    def remember_webhook(self, channel_id: int, event_id: str, at: datetime) -> bool:
+        """False when this event id was seen before (a re-delivery)."""
+        return _insert_ignore(
+            self.conn, W, {"channel_id": channel_id, "event_id": event_id, "received_at": at}
+        )
+
+    # -- listings -----------------------------------------------------------------------------------
+    def ensure_listings(self, channel_id: int, pairs: Iterable[tuple[int, str]]) -> int:
+        """Create missing listings (product id, channel SKU); existing ones get their channel SKU fixed."""
+        existing = {
+            r.product_id: r.channel_sku
+            for r in self.conn.execute(
+                select(LI.c.product_id, LI.c.channel_sku).where(LI.c.channel_id == channel_id)
+            )
+        }
+        new = []
+        for product_id, channel_sku in pairs:
+            if product_id not in existing:
+                new.append(
+                    {
+                        "channel_id": channel_id,
+                        "product_id": product_id,
+                        "channel_sku": channel_sku,
+                        "ids": {},
+                    }
+                )
+            elif existing[product_id] != channel_sku:
+                self.conn.execute(
+                    update(LI)
+                    .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+                    .values(channel_sku=channel_sku, ids={}, dirty=True, missing=False)
+                )
+        for start in range(0, len(new), 5000):
+            self.conn.execute(insert(LI), new[start : start + 5000])
+        return len(new)
+
+    def set_listing_ids(self, channel_id: int, product_id: int, ids: Mapping[str, str] | None) -> None:
+        values: dict[str, Any] = (
+            {"ids": dict(ids), "missing": False, "last_error": None}
+            if ids is not None
+            else {"missing": True, "last_error": "the channel does not know this SKU", "dirty": False}
+        )
+        self.conn.execute(
+            update(LI)
+            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+            .values(**values)
+        )
+
+    def acknowledge(
+        self,
+        channel_id: int,
+        product_id: int,
+        *,
+        planned_version: int,
+        at: datetime,
+        quantity: int | None = None,
+        price: Decimal | None = None,
+        available: bool | None = None,
+    ) -> None:
+        """Record what the channel accepted. Dirty is cleared only if nothing changed since planning."""
+        values: dict[str, Any] = {"acked_at": at, "last_error": None, "acked_version": planned_version}
+        if quantity is not None:
+            values["acked_quantity"] = quantity
+        if price is not None:
+            values["acked_price"] = price
+        if available is not None:
+            values["acked_available"] = available
+        self._settle(channel_id, product_id, planned_version, values)
+
+    def listing_error(
+        self, channel_id: int, product_id: int, error: str, *, at: datetime, keep_dirty: bool
+    ) -> None:
+        self.conn.execute(
+            update(LI)
+            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+            .values(last_error=error[:500], last_error_at=at, dirty=keep_dirty)
+        )
+
+    def settle_unchanged(self, channel_id: int, product_id: int, planned_version: int) -> None:
+        """Nothing to push for this pair at this version: clear dirty unless the SKU moved meanwhile."""
+        self._settle(channel_id, product_id, planned_version, {})
+
+    def _settle(self, channel_id: int, product_id: int, planned_version: int, values: dict[str, Any]) -> None:
+        version_now = select(P.c.version).where(P.c.id == product_id).scalar_subquery()
+        values["dirty"] = version_now > planned_version
+        self.conn.execute(
+            update(LI)
+            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+            .values(**values)
+        )
+
+    def set_observed_quantity(self, channel_id: int, product_id: int, quantity: int | None) -> None:
+        """Reconcile: what the channel really shows becomes the compare value, and the pair is re-planned."""
+        self.conn.execute(
+            update(LI)
+            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+            .values(acked_quantity=quantity, dirty=True)
+        )
+
+    def mark_all_dirty(self, channel_id: int) -> None:
+        self.conn.execute(
+            update(LI).where(and_(LI.c.channel_id == channel_id, LI.c.missing.is_(False))).values(dirty=True)
+        )
+
+    # -- runs and leases ----------------------------------------------------------------------------
+    def start_run(self, channel: str, kind: str, at: datetime, worker: str | None) -> int:
+        return _new_id(
+            self.conn.execute(insert(SR).values(channel=channel, kind=kind, started_at=at, worker=worker))
+        )
+
+    def finish_run(self, run_id: int, **values: Any) -> None:
+        self.conn.execute(update(SR).where(SR.c.id == run_id).values(**values))
+
+
+class Ledger:
+    """Entry point to the ledger: transactions, id caches and read queries."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._product_ids: dict[str, int] = {}
+        self._location_ids: dict[str, int] = {}
+
+    @contextmanager
+    def tx(self) -> Iterator[LedgerTx]:
+        with self.engine.connect() as conn:
+            conn = conn.execution_options(omnisync_write=True)
+            with conn.begin():
+                yield LedgerTx(self, conn)
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        with self.engine.connect() as conn:
+            yield conn
+
+    # -- caches -------------------------------------------------------------------------------------
+    def cache_product(self, sku: str, product_id: int) -> None:
+        self._product_ids[sku] = product_id
+
+    def product_id(self, conn: Connection, sku: str) -> int:
+        pid = self.find_product_id(conn, sku)
+        if pid is None:
+            raise LedgerError(f"unknown SKU {sku!r}")
+        return pid
+
+    def find_product_id(self, conn: Connection, sku: str) -> int | None:
+        if sku in self._product_ids:
+            return self._product_ids[sku]
+        pid = conn.execute(select(P.c.id).where(P.c.sku == sku)).scalar()
+        if pid is not None:
+            self._product_ids[sku] = int(pid)
+        return None if pid is None else int(pid)
+
+    def location_id(self, conn: Connection, code: str) -> int:
+        if code not in self._location_ids:
+            lid = conn.execute(select(L.c.id).where(L.c.code == code)).scalar()
+            if lid is None:
+                raise LedgerError(f"unknown location {code!r}")
+            self._location_ids[code] = int(lid)
+        return self._location_ids[code]
+
+    def channel_id(self, conn: Connection, name: str) -> int:
+        cid = conn.execute(select(C.c.id).where(C.c.name == name)).scalar()
+        if cid is None:
+            raise LedgerError(f"unknown channel {name!r}")
+        return int(cid)
+
+    # -- reads --------------------------------------------------------------------------------------
+    def locations(self, conn: Connection) -> dict[int, Any]:
+        return {int(r.id): r for r in conn.execute(select(L))}
+
+    def products(self, conn: Connection, skus: Sequence[str] | None = None) -> list[ProductRow]:
+        q = select(P).order_by(P.c.sku)
+        if skus is not None:
+            q = q.where(P.c.sku.in_(list(skus)))
+        return [
+            ProductRow(
+                r.id,
+                r.sku,
+                r.title,
+                split_tags(r.tags),
+                Decimal(r.price),
+                r.currency,
+                bool(r.active),
+                int(r.version),
+            )
+            for r in conn.execute(q)
+        ]
+
+    def stock_for(
+        self, conn: Connection, product_ids: Sequence[int]
+    ) -> dict[int, dict[int, tuple[int, int]]]:
+        """product id -> location id -> (on_hand, reserved)."""
+        out: dict[int, dict[int, tuple[int, int]]] = {}
+        ids = list(product_ids)
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            for r in conn.execute(
+                select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
+                    S.c.product_id.in_(chunk)
+                )
+            ):
+                out.setdefault(int(r.product_id), {})[int(r.location_id)] = (int(r.on_hand), int(r.reserved))
+        return out
+
+    def listings(
+        self,
+        conn: Connection,
+        channel_id: int,
+        *,
+        dirty_only: bool = False,
+        product_ids: Sequence[int] | None = None,
+        limit: int | None = None,
+        after_product_id: int | None = None,
+    ) -> list[ListingRow]:
+        q = (
+            select(
+                LI,
+                P.c.sku,
+                P.c.tags,
+                P.c.price,
+                P.c.currency,
+                P.c.active,
+                P.c.version,
+            )
+            .join(P, P.c.id == LI.c.product_id)
+            .where(LI.c.channel_id == channel_id)
+            .order_by(LI.c.product_id)
+        )
+        if dirty_only:
+            q = q.where(LI.c.dirty.is_(True))
+        if product_ids is not None:
+            q = q.where(LI.c.product_id.in_(list(product_ids)))
+        if after_product_id is not None:
+            q = q.where(LI.c.product_id > after_product_id)
+        if limit is not None:
+            q = q.limit(limit)
+        return [
+            ListingRow(
+                channel_id=int(r.channel_id),
+                product_id=int(r.product_id),
+                sku=r.sku,
+                channel_sku=r.channel_sku,
+                ids=r.ids or {},
+                acked_quantity=r.acked_quantity,
+                acked_price=None if r.acked_price is None else Decimal(r.acked_price),
+                acked_available=r.acked_available,
+                acked_version=r.acked_version,
+                dirty=bool(r.dirty),
+                missing=bool(r.missing),
+                last_error=r.last_error,
+                tags=split_tags(r.tags),
+                price=Decimal(r.price),
+                currency=r.currency,
+                active=bool(r.active),
+                version=int(r.version),
+            )
+            for r in conn.execute(q)
+        ]
+
+    def dirty_count(self, conn: Connection, channel_id: int) -> int:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(LI)
+                .where(and_(LI.c.channel_id == channel_id, LI.c.dirty.is_(True)))
+            ).scalar_one()
+        )

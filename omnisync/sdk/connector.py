@@ -1,0 +1,148 @@
+"""The base class every connector derives from.
+
+A connector is declared, not configured by convention::
+
+    class MyConnector(Connector):
+        name = "mychannel"
+        capabilities = frozenset({Capability.PUSH_INVENTORY, Capability.PULL_ORDERS})
+        Settings = MySettings            # a ConnectorSettings subclass; credentials as SecretStr
+        limits = Limits(push_inventory=OperationLimits(max_batch=100, rate=5, burst=5))
+
+        @classmethod
+        def http_options(cls, settings): return HttpOptions(base_url=..., headers=...)
+
+        async def push_inventory(self, updates): ...
+
+It receives a ready ``httpx.AsyncClient`` (rate budget, retries, redacted logging) built by
+:func:`omnisync.http.build_client` from ``http_options``, and its validated settings. Tag each
+request with its operation (``extensions=op("push_inventory")``) so the right budget applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict
+
+from .errors import UnsupportedOperation
+from .models import (
+    Capability,
+    ChannelListing,
+    InventoryRef,
+    InventoryUpdate,
+    ItemResult,
+    Limits,
+    OrderCursor,
+    OrderPage,
+    PriceUpdate,
+    WebhookEvent,
+)
+
+if TYPE_CHECKING:
+    from structlog.typing import FilteringBoundLogger
+
+    from omnisync.clock import Clock
+    from omnisync.http.budget import RateBudgets
+    from omnisync.http.stats import CallStats
+
+
+class ConnectorSettings(BaseModel):
+    """Base of every connector's settings. Unknown keys are an error; secrets are ``SecretStr``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+@dataclass(frozen=True)
+class HttpOptions:
+    base_url: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Sent with every request. Values of secret headers are also listed in ``secrets``."""
+    secrets: Sequence[str] = ()
+    """Strings that must never reach a log line or an error message."""
+    timeout: float = 30.0
+    max_attempts: int = 5
+    """Attempts per call for retryable answers (5xx, 429, timeouts, classified throttles)."""
+
+
+@dataclass(frozen=True)
+class RetryAdvice:
+    """A connector's reading of an answer that the HTTP status alone does not reveal."""
+
+    throttled: bool
+    delay: float | None = None
+    """Seconds to wait before the next attempt, if the channel said so."""
+
+
+@dataclass
+class ConnectorContext:
+    channel: str
+    clock: Clock
+    log: FilteringBoundLogger
+    budgets: RateBudgets
+    stats: CallStats
+    locations: Mapping[str, str] = field(default_factory=dict)
+    """Ledger location code -> location kind ('warehouse' or 'store'), for connectors that route."""
+
+
+def op(operation: str) -> dict[str, Any]:
+    """Request extensions naming the operation, so the transport applies that operation's budget."""
+    return {"omnisync.operation": operation}
+
+
+class Connector:
+    name: ClassVar[str]
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    Settings: ClassVar[type[ConnectorSettings]] = ConnectorSettings
+    limits: ClassVar[Limits] = Limits()
+
+    def __init__(self, settings: Any, client: httpx.AsyncClient, context: ConnectorContext) -> None:
+        self.settings = settings
+        self.client = client
+        self.context = context
+
+    # -- HTTP wiring ---------------------------------------------------------------------------
+    @classmethod
+    def http_options(cls, settings: Any) -> HttpOptions:
+        raise NotImplementedError(f"{cls.__name__} must define http_options()")
+
+    @classmethod
+    def classify(cls, response: httpx.Response) -> RetryAdvice | None:
+        """Override to recognise throttling signalled inside a 200 (GraphQL) or special bodies."""
+        return None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    async def prepare(self) -> None:
+        """Start-up checks (credentials, configured locations exist). Raise ConfigurationError."""
+
+    async def aclose(self) -> None:
+        await self.client.aclose()
+
+    # -- operations --------------------------------------------------------------------------------
+    async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
+        raise UnsupportedOperation(f"{self.name} cannot push inventory", channel=self.context.channel)
+
+    async def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
+        raise UnsupportedOperation(f"{self.name} cannot push prices", channel=self.context.channel)
+
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        raise UnsupportedOperation(f"{self.name} cannot pull orders", channel=self.context.channel)
+
+    async def read_inventory(self, refs: Sequence[InventoryRef]) -> dict[str, int | None]:
+        """Live quantities keyed by master SKU (None where the channel has no such item)."""
+        raise UnsupportedOperation(f"{self.name} cannot read inventory", channel=self.context.channel)
+
+    async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
+        """The channel's ids for these SKUs. SKUs the channel lacks are simply absent."""
+        raise UnsupportedOperation(f"{self.name} cannot read listings", channel=self.context.channel)
+
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, url: str | None = None
+    ) -> list[WebhookEvent]:
+        """Verify the signature (raise WebhookVerificationError) and normalise the events."""
+        raise UnsupportedOperation(f"{self.name} accepts no webhooks", channel=self.context.channel)
+
+    def supports(self, capability: Capability) -> bool:
+        return capability in self.capabilities

@@ -1,0 +1,213 @@
+"""Typed values that cross the boundary between the engine and a connector.
+
+Quantities are absolute targets, never deltas: the engine always says what the channel *should*
+show. ``previous`` is the last value the channel acknowledged, for compare-and-set or for deriving
+an idempotent adjustment. Money is ``Decimal``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+
+class Capability(StrEnum):
+    PUSH_INVENTORY = "push_inventory"
+    PUSH_PRICES = "push_prices"
+    PULL_ORDERS = "pull_orders"
+    READ_INVENTORY = "read_inventory"
+    READ_LISTINGS = "read_listings"
+    PUBLISH_LISTINGS = "publish_listings"
+    WEBHOOKS = "webhooks"
+    COMPARE_AND_SET = "compare_and_set"
+    """push_inventory honours ``previous`` atomically and answers STALE on a mismatch."""
+    IDEMPOTENT_PUSH = "idempotent_push"
+    """push_inventory honours ``idempotency_key``: a retry of the same key is a no-op."""
+
+
+@dataclass(frozen=True, slots=True)
+class OperationLimits:
+    """What one operation of a channel tolerates."""
+
+    max_batch: int = 1
+    """Most items one call may carry."""
+    rate: float = 10.0
+    """Sustained calls per second."""
+    burst: int = 10
+    """Calls that may go at once from a full budget."""
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    push_inventory: OperationLimits = OperationLimits()
+    push_prices: OperationLimits = OperationLimits()
+    pull_orders: OperationLimits = OperationLimits()
+    read_inventory: OperationLimits = OperationLimits()
+    read_listings: OperationLimits = OperationLimits()
+
+    def for_operation(self, operation: str) -> OperationLimits:
+        found = getattr(self, operation, None)
+        return found if isinstance(found, OperationLimits) else OperationLimits()
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryUpdate:
+    sku: str
+    """Master SKU (the ledger's)."""
+    channel_sku: str
+    """The SKU as the channel knows it (after mapping aliases)."""
+    quantity: int
+    """Absolute target quantity."""
+    previous: int | None
+    """Last quantity the channel acknowledged, or None if never pushed/read."""
+    version: int
+    """Ledger version of this SKU's stock; grows with every movement."""
+    idempotency_key: str
+    """Derived from (channel, SKU, version): the same target always carries the same key."""
+    ids: Mapping[str, str] = field(default_factory=dict)
+    """The channel's own ids for this SKU, as found by ``read_listings``."""
+    location: str | None = None
+    """Ledger location whose channel-side location should carry the quantity (first source)."""
+    available: bool | None = None
+    """Visibility wish for channels that publish/unpublish (None: leave as is)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PriceUpdate:
+    sku: str
+    channel_sku: str
+    price: Decimal
+    currency: str
+    version: int
+    idempotency_key: str
+    compare_at: Decimal | None = None
+    ids: Mapping[str, str] = field(default_factory=dict)
+
+
+class ItemStatus(StrEnum):
+    ACCEPTED = "accepted"
+    """The channel now holds ``value``."""
+    STALE = "stale"
+    """Compare-and-set mismatch: the channel moved since our last acknowledgement."""
+    REJECTED = "rejected"
+    """Permanent for this value; ``reason`` carries the channel's words."""
+    RETRY = "retry"
+    """Transient; try again on a later cycle."""
+
+
+@dataclass(frozen=True, slots=True)
+class ItemResult:
+    sku: str
+    status: ItemStatus
+    value: int | Decimal | None = None
+    reason: str | None = None
+
+    @classmethod
+    def accepted(cls, sku: str, value: int | Decimal | None) -> ItemResult:
+        return cls(sku, ItemStatus.ACCEPTED, value)
+
+    @classmethod
+    def stale(cls, sku: str, reason: str | None = None, value: int | None = None) -> ItemResult:
+        return cls(sku, ItemStatus.STALE, value, reason)
+
+    @classmethod
+    def rejected(cls, sku: str, reason: str) -> ItemResult:
+        return cls(sku, ItemStatus.REJECTED, None, reason)
+
+    @classmethod
+    def retry(cls, sku: str, reason: str) -> ItemResult:
+        return cls(sku, ItemStatus.RETRY, None, reason)
+
+
+class OrderStatus(StrEnum):
+    OPEN = "open"
+    """Accepted by the channel, not yet (fully) fulfilled: its lines reserve stock."""
+    FULFILLED = "fulfilled"
+    CANCELLED = "cancelled"
+    CLOSED = "closed"
+    """Done after returns or refunds; the line numbers say what happened."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderLine:
+    """One line with cumulative quantities; the engine applies only what changed since last time."""
+
+    line_id: str
+    channel_sku: str
+    quantity: int
+    fulfilled: int = 0
+    """Units handed over / shipped so far (a POS sale is fulfilled at once)."""
+    cancelled: int = 0
+    """Units cancelled before fulfilment (release of reservation)."""
+    restocked: int = 0
+    """Units returned to stock (refund or return with restock)."""
+    unit_price: Decimal | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    external_id: str
+    status: OrderStatus
+    updated_at: datetime
+    lines: tuple[OrderLine, ...]
+    created_at: datetime | None = None
+    location: str | None = None
+    """Ledger location where the order happened or is picked up (POS store, click-and-collect)."""
+    return_location: str | None = None
+    """Ledger location where returned units went back on the shelf, if not ``location``."""
+    currency: str | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict)
+    """The channel's payload, for the digest and for humans; never logged in full."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCursor:
+    """Where to read from. ``updated_after`` already includes the engine's overlap window."""
+
+    updated_after: datetime | None
+    page_token: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderPage:
+    orders: list[Order]
+    next_page_token: str | None
+    """None when this was the last page for the window."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelListing:
+    """What the channel knows about one of its SKUs."""
+
+    channel_sku: str
+    ids: Mapping[str, str]
+    quantity: int | None = None
+    price: Decimal | None = None
+    available: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InventoryRef:
+    sku: str
+    channel_sku: str
+    ids: Mapping[str, str] = field(default_factory=dict)
+    location: str | None = None
+
+
+class WebhookKind(StrEnum):
+    ORDER = "order"
+    INVENTORY = "inventory"
+    OTHER = "other"
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEvent:
+    event_id: str
+    kind: WebhookKind
+    topic: str
+    order: Order | None = None
+    """Filled when the payload carries a complete order; otherwise the engine pulls."""

@@ -1,0 +1,364 @@
+"""The connector conformance kit: the standard suite a connector must pass, in one line.
+
+    from omnisync.testing import conformance_suite
+    TestMyConnector = conformance_suite(MyHarness)
+
+It checks: capabilities honoured (undeclared operations raise UnsupportedOperation), discovery,
+batch limits respected, partial failures reported per item, 429/throttle retried without real
+sleeping, 401 reported as a configuration error, pagination terminates without duplicates, pushes
+idempotent, compare-and-set answers STALE, webhooks verified. Every test runs its own event loop,
+so the kit needs no pytest-asyncio in the connector author's project.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Coroutine
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from omnisync.sdk.connector import Connector
+from omnisync.sdk.errors import ConfigurationError, UnsupportedOperation, WebhookVerificationError
+from omnisync.sdk.helpers import idempotency_key
+from omnisync.sdk.models import (
+    Capability,
+    InventoryRef,
+    InventoryUpdate,
+    ItemStatus,
+    OrderCursor,
+    PriceUpdate,
+)
+from omnisync.sdk.runtime import instantiate
+
+from .harness import ConnectorHarness, Fault, SeedItem
+
+CHANNEL = "conformance"
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coro)
+
+
+def _connector(h: ConnectorHarness) -> Connector:
+    return instantiate(
+        h.connector_class, h.settings(), channel=CHANNEL, clock=h.clock, transport=h.transport()
+    )
+
+
+def _sku(i: int) -> str:
+    return f"CONF-{i:05d}"
+
+
+async def _ids(conn: Connector, skus: list[str]) -> dict[str, dict[str, str]]:
+    if not conn.supports(Capability.READ_LISTINGS):
+        return {s: {} for s in skus}
+    found: dict[str, dict[str, str]] = {}
+    size = max(1, conn.limits.read_listings.max_batch)
+    for start in range(0, len(skus), size):
+        for listing in await conn.read_listings(skus[start : start + size]):
+            found[listing.channel_sku] = dict(listing.ids)
+    return found
+
+
+def _update(sku: str, qty: int, prev: int | None, ids: dict[str, str], version: int = 1) -> InventoryUpdate:
+    return InventoryUpdate(sku, sku, qty, prev, version, idempotency_key(CHANNEL, sku, version), ids, None)
+
+
+def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
+    """Build the standard test class for the connector behind ``harness_factory``."""
+
+    class ConnectorConformance:
+        __test__ = True
+
+        @pytest.fixture
+        def harness(self) -> ConnectorHarness:
+            return harness_factory()
+
+        def _caps(self, h: ConnectorHarness) -> frozenset[Capability]:
+            return h.connector_class.capabilities
+
+        def test_metadata(self, harness: ConnectorHarness) -> None:
+            cls = harness.connector_class
+            assert isinstance(cls.name, str)
+            assert cls.name
+            assert cls.capabilities, "a connector declares at least one capability"
+            for operation in ("push_inventory", "push_prices", "read_listings", "read_inventory"):
+                assert cls.limits.for_operation(operation).max_batch >= 1
+            cls.Settings.model_validate(dict(harness.settings()))
+
+        def test_undeclared_operations_raise_unsupported(self, harness: ConnectorHarness) -> None:
+            caps = self._caps(harness)
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    if Capability.PUSH_INVENTORY not in caps:
+                        with pytest.raises(UnsupportedOperation):
+                            await conn.push_inventory([])
+                    if Capability.PULL_ORDERS not in caps:
+                        with pytest.raises(UnsupportedOperation):
+                            await conn.pull_orders(OrderCursor(None))
+                    if Capability.WEBHOOKS not in caps:
+                        with pytest.raises(UnsupportedOperation):
+                            conn.parse_webhook({}, b"{}")
+                finally:
+                    await conn.aclose()
+
+            _run(go())
+
+        def test_discovery_finds_seeded_and_omits_unknown(self, harness: ConnectorHarness) -> None:
+            if Capability.READ_LISTINGS not in self._caps(harness):
+                pytest.skip("connector does not read listings")
+            harness.seed([SeedItem(_sku(1), 5, Decimal("10.00")), SeedItem(_sku(2), 0, Decimal("3.50"))])
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    listings = await conn.read_listings([_sku(1), _sku(2), "CONF-UNKNOWN"])
+                finally:
+                    await conn.aclose()
+                by_sku = {li.channel_sku: li for li in listings}
+                assert set(by_sku) == {_sku(1), _sku(2)}
+                assert all(li.ids for li in listings), "discovery returns the channel's ids"
+
+            _run(go())
+
+        def test_full_batch_accepted_within_limits(self, harness: ConnectorHarness) -> None:
+            if Capability.PUSH_INVENTORY not in self._caps(harness):
+                pytest.skip("connector does not push inventory")
+            n = harness.conformance_batch_size
+            assert n <= harness.connector_class.limits.push_inventory.max_batch
+            skus = [_sku(i) for i in range(n)]
+            harness.seed([SeedItem(s, 1, Decimal("1.00")) for s in skus])
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    ids = await _ids(conn, skus)
+                    results = await conn.push_inventory([_update(s, 7, 1, ids.get(s, {})) for s in skus])
+                finally:
+                    await conn.aclose()
+                assert sorted(r.sku for r in results) == sorted(skus), "one result per item"
+                assert {r.status for r in results} == {ItemStatus.ACCEPTED}
+                assert all(harness.channel_quantity(s) == 7 for s in skus)
+
+            _run(go())
+
+        def test_partial_failure_reported_per_item(self, harness: ConnectorHarness) -> None:
+            if Capability.PUSH_INVENTORY not in self._caps(harness):
+                pytest.skip("connector does not push inventory")
+            harness.seed([SeedItem(_sku(1), 2, Decimal("1.00"))])
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    ids = await _ids(conn, [_sku(1)])
+                    bogus = {k: v + "-does-not-exist" for k, v in ids.get(_sku(1), {"id": "x"}).items()}
+                    results = await conn.push_inventory(
+                        [_update(_sku(1), 4, 2, ids.get(_sku(1), {})), _update("CONF-GHOST", 4, 2, bogus)]
+                    )
+                finally:
+                    await conn.aclose()
+                by = {r.sku: r for r in results}
+                assert by[_sku(1)].status is ItemStatus.ACCEPTED
+                assert by["CONF-GHOST"].status in (ItemStatus.REJECTED, ItemStatus.RETRY)
+                assert by["CONF-GHOST"].reason, "a failed item carries the channel's reason"
+                assert harness.channel_quantity(_sku(1)) == 4
+
+            _run(go())
+
+        def test_throttle_is_retried_on_the_clock(self, harness: ConnectorHarness) -> None:
+            if Capability.PUSH_INVENTORY not in self._caps(harness):
+                pytest.skip("connector does not push inventory")
+            harness.seed([SeedItem(_sku(1), 2, Decimal("1.00"))])
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    ids = await _ids(conn, [_sku(1)])
+                    harness.fail_next(Fault.THROTTLE)
+                    before = harness.clock.monotonic()
+                    results = await conn.push_inventory([_update(_sku(1), 9, 2, ids.get(_sku(1), {}))])
+                finally:
+                    await conn.aclose()
+                assert results[0].status is ItemStatus.ACCEPTED
+                assert harness.channel_quantity(_sku(1)) == 9
+                assert conn.context.stats.total_throttled >= 1
+                assert harness.clock.monotonic() > before, "the wait happened on the injected clock"
+
+            _run(go())
+
+        def test_server_error_is_retried(self, harness: ConnectorHarness) -> None:
+            if Capability.PUSH_INVENTORY not in self._caps(harness):
+                pytest.skip("connector does not push inventory")
+            harness.seed([SeedItem(_sku(1), 2, Decimal("1.00"))])
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    ids = await _ids(conn, [_sku(1)])
+                    harness.fail_next(Fault.SERVER_ERROR)
+                    results = await conn.push_inventory([_update(_sku(1), 3, 2, ids.get(_sku(1), {}))])
+                finally:
+                    await conn.aclose()
+                assert results[0].status is ItemStatus.ACCEPTED
+                assert harness.channel_quantity(_sku(1)) == 3
+
+            _run(go())
+
+        def test_unauthorized_is_a_configuration_error(self, harness: ConnectorHarness) -> None:
+            harness.seed([SeedItem(_sku(1), 2, Decimal("1.00"))])
+            caps = self._caps(harness)
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    harness.fail_next(Fault.UNAUTHORIZED, times=10)
+                    call: Callable[[], Coroutine[Any, Any, Any]]
+                    if Capability.READ_LISTINGS in caps:
+                        call = lambda: conn.read_listings([_sku(1)])  # noqa: E731
+                    elif Capability.PULL_ORDERS in caps:
+                        call = lambda: conn.pull_orders(OrderCursor(None))  # noqa: E731
+                    else:
+                        call = lambda: conn.push_inventory([_update(_sku(1), 1, 2, {})])  # noqa: E731
+                    with pytest.raises(ConfigurationError):
+                        await call()
+                    assert conn.context.stats.retries.total() == 0, "401 must never be retried"
+                finally:
+                    await conn.aclose()
+
+            _run(go())
+
+        def test_push_is_idempotent(self, harness: ConnectorHarness) -> None:
+            if Capability.PUSH_INVENTORY not in self._caps(harness):
+                pytest.skip("connector does not push inventory")
+            harness.seed([SeedItem(_sku(1), 10, Decimal("1.00"))])
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    ids = await _ids(conn, [_sku(1)])
+                    update = _update(_sku(1), 6, 10, ids.get(_sku(1), {}), version=3)
+                    first = await conn.push_inventory([update])
+                    second = await conn.push_inventory([update])
+                finally:
+                    await conn.aclose()
+                assert first[0].status is ItemStatus.ACCEPTED
+                assert second[0].status in (ItemStatus.ACCEPTED, ItemStatus.STALE)
+                assert harness.channel_quantity(_sku(1)) == 6, "the same push twice must not apply twice"
+
+            _run(go())
+
+        def test_compare_and_set_reports_stale(self, harness: ConnectorHarness) -> None:
+            if Capability.COMPARE_AND_SET not in self._caps(harness):
+                pytest.skip("connector does not offer compare-and-set")
+            harness.seed([SeedItem(_sku(1), 10, Decimal("1.00"))])
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    ids = await _ids(conn, [_sku(1)])
+                    harness.place_order(_sku(1), 1)  # the channel sold one; we still believe 10
+                    results = await conn.push_inventory(
+                        [_update(_sku(1), 10, 10, ids.get(_sku(1), {}), version=5)]
+                    )
+                finally:
+                    await conn.aclose()
+                assert results[0].status is ItemStatus.STALE
+                assert harness.channel_quantity(_sku(1)) == 9, "a stale push must not overwrite the sale"
+
+            _run(go())
+
+        def test_prices_pushed(self, harness: ConnectorHarness) -> None:
+            if Capability.PUSH_PRICES not in self._caps(harness):
+                pytest.skip("connector does not push prices")
+            harness.seed([SeedItem(_sku(1), 1, Decimal("10.00"))])
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    ids = await _ids(conn, [_sku(1)])
+                    update = PriceUpdate(
+                        _sku(1), _sku(1), Decimal("12.50"), "EUR", 1, "k-price-1", None, ids.get(_sku(1), {})
+                    )
+                    results = await conn.push_prices([update])
+                finally:
+                    await conn.aclose()
+                assert results[0].status is ItemStatus.ACCEPTED
+                assert harness.channel_price(_sku(1)) == Decimal("12.50")
+
+            _run(go())
+
+        def test_read_inventory_matches_channel(self, harness: ConnectorHarness) -> None:
+            if Capability.READ_INVENTORY not in self._caps(harness):
+                pytest.skip("connector does not read inventory")
+            harness.seed([SeedItem(_sku(1), 4, Decimal("1.00")), SeedItem(_sku(2), 0, Decimal("1.00"))])
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    ids = await _ids(conn, [_sku(1), _sku(2)])
+                    live = await conn.read_inventory(
+                        [InventoryRef(s, s, ids.get(s, {})) for s in (_sku(1), _sku(2))]
+                    )
+                finally:
+                    await conn.aclose()
+                assert live[_sku(1)] == 4
+                assert live[_sku(2)] == 0
+
+            _run(go())
+
+        def test_pagination_terminates_without_duplicates(self, harness: ConnectorHarness) -> None:
+            if Capability.PULL_ORDERS not in self._caps(harness):
+                pytest.skip("connector does not pull orders")
+            count = harness.orders_page_size * 2 + 1
+            harness.seed([SeedItem(_sku(1), count * 2, Decimal("1.00"))])
+            placed = {harness.place_order(_sku(1), 1) for _ in range(count)}
+
+            async def go() -> None:
+                conn = _connector(harness)
+                seen: list[str] = []
+                cursor = OrderCursor(None)
+                try:
+                    for _ in range(count + 5):
+                        page = await conn.pull_orders(cursor)
+                        seen.extend(o.external_id for o in page.orders)
+                        if page.next_page_token is None:
+                            break
+                        cursor = OrderCursor(cursor.updated_after, page.next_page_token)
+                    else:
+                        pytest.fail("pagination did not terminate")
+                finally:
+                    await conn.aclose()
+                assert len(seen) == len(set(seen)), "no order twice within one pagination"
+                assert placed <= set(seen)
+
+            _run(go())
+
+        def test_webhook_verified(self, harness: ConnectorHarness) -> None:
+            if Capability.WEBHOOKS not in self._caps(harness):
+                pytest.skip("connector accepts no webhooks")
+            harness.seed([SeedItem(_sku(1), 3, Decimal("1.00"))])
+            oid = harness.place_order(_sku(1), 1)
+            signed = harness.signed_webhook(oid)
+            assert signed is not None, "a connector with WEBHOOKS must let the harness sign one"
+            headers, body, url = signed
+
+            async def go() -> None:
+                conn = _connector(harness)
+                try:
+                    events = conn.parse_webhook(headers, body, url)
+                    assert events
+                    assert all(e.event_id for e in events)
+                    with pytest.raises(WebhookVerificationError):
+                        conn.parse_webhook(headers, body + b" ", url)
+                    with pytest.raises(WebhookVerificationError):
+                        conn.parse_webhook({}, body, url)
+                finally:
+                    await conn.aclose()
+
+            _run(go())
+
+    return ConnectorConformance

@@ -1,0 +1,411 @@
+"""An in-memory fake channel with a small JSON HTTP API, and the connector that speaks it.
+
+The engine tests use it, the CLI end-to-end test uses it, and it passes the conformance kit, so it is
+also the worked example for connector authors. The API (served through ``httpx.MockTransport``):
+
+    GET  /items?skus=A,B          -> {"items": [{"sku", "id", "quantity", "price"}]}
+    POST /inventory               {"key", "updates": [{"id", "quantity", "compare"}]}   (<= 50 updates)
+                                  -> {"results": [{"id", "status": ok|stale|error, "quantity", "error"}]}
+    POST /prices                  {"updates": [{"id", "price"}]} -> {"results": [...]}
+    GET  /orders?updated_after=&page_token=  -> {"orders": [...], "next": token | null}
+    webhooks: body JSON {"event_id", "order_id"}, header X-Fake-Signature = hex HMAC-SHA256(secret, body)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from pydantic import SecretStr
+
+from omnisync.clock import Clock, VirtualClock
+from omnisync.sdk import (
+    Capability,
+    ChannelListing,
+    Connector,
+    ConnectorSettings,
+    HttpOptions,
+    InventoryRef,
+    InventoryUpdate,
+    ItemResult,
+    Limits,
+    OperationLimits,
+    Order,
+    OrderCursor,
+    OrderLine,
+    OrderPage,
+    OrderStatus,
+    PriceUpdate,
+    WebhookEvent,
+    WebhookKind,
+    WebhookVerificationError,
+    json_body,
+    op,
+    raise_for_status,
+)
+
+from .harness import Fault, SeedItem
+
+MAX_BATCH = 50
+
+
+@dataclass
+class FakeItem:
+    sku: str
+    id: str
+    quantity: int
+    price: Decimal
+
+
+@dataclass
+class FakeOrder:
+    id: str
+    sku: str
+    quantity: int
+    status: str
+    updated_at: datetime
+    fulfilled: int = 0
+    restocked: int = 0
+
+
+@dataclass
+class FakeChannelAPI:
+    """The fake platform: state, limits, faults."""
+
+    clock: Clock = field(default_factory=VirtualClock)
+    page_size: int = 3
+    token: str = "fake-token-123"
+    webhook_secret: str = "fake-webhook-secret"
+    items: dict[str, FakeItem] = field(default_factory=dict)
+    orders: dict[str, FakeOrder] = field(default_factory=dict)
+    keys: dict[str, dict[str, Any]] = field(default_factory=dict)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[tuple[str, str, int]] = field(default_factory=list)
+    """(method, path, number of items) of every request, for the tests."""
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+
+    # -- control ----------------------------------------------------------------------------------------
+    def seed(self, items: Sequence[SeedItem]) -> None:
+        for item in items:
+            self.items[item.channel_sku] = FakeItem(
+                item.channel_sku, f"F{next(self._ids)}", item.quantity, item.price
+            )
+
+    def place_order(self, sku: str, quantity: int, status: str = "open") -> str:
+        item = self.items[sku]
+        item.quantity -= quantity
+        oid = f"O{next(self._ids)}"
+        self.orders[oid] = FakeOrder(oid, sku, quantity, status, self.clock.now())
+        return oid
+
+    def update_order(self, oid: str, **changes: Any) -> None:
+        order = self.orders[oid]
+        for k, v in changes.items():
+            setattr(order, k, v)
+        order.updated_at = self.clock.now()
+
+    def fail_next(self, fault: Fault, times: int = 1) -> None:
+        self.faults.extend([fault] * times)
+
+    def sign(self, body: bytes) -> str:
+        return hmac.new(self.webhook_secret.encode(), body, hashlib.sha256).hexdigest()
+
+    def transport(self) -> httpx.MockTransport:
+        return httpx.MockTransport(self.handle)
+
+    # -- the HTTP API -----------------------------------------------------------------------------------
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        if self.faults:
+            fault = self.faults.pop(0)
+            if fault is Fault.THROTTLE:
+                return httpx.Response(429, headers={"Retry-After": "2"}, json={"error": "slow down"})
+            if fault is Fault.UNAUTHORIZED:
+                return httpx.Response(401, json={"error": "bad token"})
+            if fault is Fault.SERVER_ERROR:
+                return httpx.Response(503, json={"error": "unavailable"})
+            raise httpx.ReadTimeout("fake timeout", request=request)
+        if request.headers.get("authorization") != f"Bearer {self.token}":
+            return httpx.Response(401, json={"error": "bad token"})
+        path = request.url.path
+        body = json.loads(request.content) if request.content else {}
+        if request.method == "GET" and path == "/items":
+            skus = [s for s in request.url.params.get("skus", "").split(",") if s]
+            self.requests.append(("GET", path, len(skus)))
+            found = [self.items[s] for s in skus if s in self.items]
+            return httpx.Response(
+                200,
+                json={
+                    "items": [
+                        {"sku": i.sku, "id": i.id, "quantity": i.quantity, "price": str(i.price)}
+                        for i in found
+                    ]
+                },
+            )
+        if request.method == "POST" and path == "/inventory":
+            return self._inventory(body)
+        if request.method == "POST" and path == "/prices":
+            return self._prices(body)
+        if request.method == "GET" and path == "/orders":
+            return self._orders(request)
+        return httpx.Response(404, json={"error": "no such route"})
+
+    def _by_id(self, item_id: str) -> FakeItem | None:
+        return next((i for i in self.items.values() if i.id == item_id), None)
+
+    def _inventory(self, body: dict[str, Any]) -> httpx.Response:
+        updates = body.get("updates", [])
+        self.requests.append(("POST", "/inventory", len(updates)))
+        if len(updates) > MAX_BATCH:
+            return httpx.Response(400, json={"error": f"at most {MAX_BATCH} updates"})
+        key = body.get("key")
+        if key and key in self.keys:
+            return httpx.Response(200, json=self.keys[key])
+        results = []
+        for u in updates:
+            item = self._by_id(str(u.get("id")))
+            if item is None:
+                results.append({"id": u.get("id"), "status": "error", "error": "unknown item id"})
+            elif u.get("compare") is not None and u["compare"] != item.quantity:
+                results.append({"id": item.id, "status": "stale", "quantity": item.quantity})
+            elif not isinstance(u.get("quantity"), int) or u["quantity"] < 0:
+                results.append({"id": item.id, "status": "error", "error": "quantity must be ≥ 0"})
+            else:
+                item.quantity = u["quantity"]
+                results.append({"id": item.id, "status": "ok", "quantity": item.quantity})
+        answer = {"results": results}
+        if key:
+            self.keys[key] = answer
+        return httpx.Response(200, json=answer)
+
+    def _prices(self, body: dict[str, Any]) -> httpx.Response:
+        updates = body.get("updates", [])
+        self.requests.append(("POST", "/prices", len(updates)))
+        results = []
+        for u in updates:
+            item = self._by_id(str(u.get("id")))
+            if item is None:
+                results.append({"id": u.get("id"), "status": "error", "error": "unknown item id"})
+            else:
+                item.price = Decimal(str(u["price"]))
+                results.append({"id": item.id, "status": "ok", "price": str(item.price)})
+        return httpx.Response(200, json={"results": results})
+
+    def _orders(self, request: httpx.Request) -> httpx.Response:
+        after_raw = request.url.params.get("updated_after")
+        after = datetime.fromisoformat(after_raw) if after_raw else datetime.min.replace(tzinfo=UTC)
+        matching = sorted(
+            (o for o in self.orders.values() if o.updated_at >= after), key=lambda o: (o.updated_at, o.id)
+        )
+        start = int(request.url.params.get("page_token") or 0)
+        page = matching[start : start + self.page_size]
+        self.requests.append(("GET", "/orders", len(page)))
+        nxt = str(start + self.page_size) if start + self.page_size < len(matching) else None
+        return httpx.Response(200, json={"orders": [self._order_json(o) for o in page], "next": nxt})
+
+    def _order_json(self, o: FakeOrder) -> dict[str, Any]:
+        return {
+            "id": o.id,
+            "status": o.status,
+            "updated_at": o.updated_at.isoformat(),
+            "lines": [
+                {
+                    "id": "1",
+                    "sku": o.sku,
+                    "quantity": o.quantity,
+                    "fulfilled": o.fulfilled,
+                    "restocked": o.restocked,
+                }
+            ],
+        }
+
+
+class FakeSettings(ConnectorSettings):
+    base_url: str = "https://fake.invalid"
+    token: SecretStr
+    webhook_secret: SecretStr | None = None
+
+
+_STATUS = {"open": OrderStatus.OPEN, "fulfilled": OrderStatus.FULFILLED, "cancelled": OrderStatus.CANCELLED}
+
+
+class FakeConnector(Connector):
+    """Speaks the fake channel's API. Small on purpose: a model for connector authors."""
+
+    name = "fake"
+    capabilities = frozenset(
+        {
+            Capability.PUSH_INVENTORY,
+            Capability.PUSH_PRICES,
+            Capability.PULL_ORDERS,
+            Capability.READ_INVENTORY,
+            Capability.READ_LISTINGS,
+            Capability.WEBHOOKS,
+            Capability.COMPARE_AND_SET,
+            Capability.IDEMPOTENT_PUSH,
+        }
+    )
+    Settings = FakeSettings
+    limits = Limits(
+        push_inventory=OperationLimits(max_batch=MAX_BATCH, rate=10, burst=10),
+        push_prices=OperationLimits(max_batch=MAX_BATCH, rate=10, burst=10),
+        pull_orders=OperationLimits(max_batch=1, rate=5, burst=5),
+        read_inventory=OperationLimits(max_batch=100, rate=10, burst=10),
+        read_listings=OperationLimits(max_batch=100, rate=10, burst=10),
+    )
+    settings: FakeSettings
+
+    @classmethod
+    def http_options(cls, settings: Any) -> HttpOptions:
+        token = settings.token.get_secret_value()
+        return HttpOptions(
+            base_url=settings.base_url, headers={"Authorization": f"Bearer {token}"}, secrets=[token]
+        )
+
+    async def _results(self, response: httpx.Response, what: str) -> list[dict[str, Any]]:
+        raise_for_status(response, self.context.channel, what)
+        body = json_body(response, self.context.channel, what)
+        if not isinstance(body, dict) or not isinstance(body.get("results"), list):
+            from omnisync.sdk import ProtocolError
+
+            raise ProtocolError(f"{what}: answer has no results list", channel=self.context.channel)
+        results: list[dict[str, Any]] = body["results"]
+        return results
+
+    async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
+        payload = {
+            "key": "|".join(u.idempotency_key for u in updates),
+            "updates": [
+                {"id": u.ids.get("id"), "quantity": u.quantity, "compare": u.previous} for u in updates
+            ],
+        }
+        response = await self.client.post("/inventory", json=payload, extensions=op("push_inventory"))
+        by_id = {str(r.get("id")): r for r in await self._results(response, "push inventory")}
+        out = []
+        for u in updates:
+            r = by_id.get(str(u.ids.get("id")))
+            if r is None:
+                out.append(ItemResult.retry(u.sku, "no result for this item"))
+            elif r["status"] == "ok":
+                out.append(ItemResult.accepted(u.sku, int(r["quantity"])))
+            elif r["status"] == "stale":
+                out.append(ItemResult.stale(u.sku, "quantity changed on the channel", int(r["quantity"])))
+            else:
+                out.append(ItemResult.rejected(u.sku, str(r.get("error"))))
+        return out
+
+    async def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
+        payload = {"updates": [{"id": u.ids.get("id"), "price": str(u.price)} for u in updates]}
+        response = await self.client.post("/prices", json=payload, extensions=op("push_prices"))
+        by_id = {str(r.get("id")): r for r in await self._results(response, "push prices")}
+        out = []
+        for u in updates:
+            r = by_id.get(str(u.ids.get("id")), {})
+            if r.get("status") == "ok":
+                out.append(ItemResult.accepted(u.sku, Decimal(str(r["price"]))))
+            else:
+                out.append(ItemResult.rejected(u.sku, str(r.get("error", "no result"))))
+        return out
+
+    async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
+        response = await self.client.get(
+            "/items", params={"skus": ",".join(channel_skus)}, extensions=op("read_listings")
+        )
+        raise_for_status(response, self.context.channel, "read listings")
+        body = json_body(response, self.context.channel)
+        assert isinstance(body, dict)
+        return [
+            ChannelListing(i["sku"], {"id": i["id"]}, int(i["quantity"]), Decimal(i["price"]))
+            for i in body["items"]
+        ]
+
+    async def read_inventory(self, refs: Sequence[InventoryRef]) -> dict[str, int | None]:
+        listings = {li.channel_sku: li for li in await self.read_listings([r.channel_sku for r in refs])}
+        return {
+            r.sku: (listings[r.channel_sku].quantity if r.channel_sku in listings else None) for r in refs
+        }
+
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        params = {"page_token": cursor.page_token or ""}
+        if cursor.updated_after is not None:
+            params["updated_after"] = cursor.updated_after.isoformat()
+        response = await self.client.get("/orders", params=params, extensions=op("pull_orders"))
+        raise_for_status(response, self.context.channel, "pull orders")
+        body = json_body(response, self.context.channel)
+        assert isinstance(body, dict)
+        return OrderPage([self._order(o) for o in body["orders"]], body.get("next"))
+
+    @staticmethod
+    def _order(o: Mapping[str, Any]) -> Order:
+        status = _STATUS[o["status"]]
+        lines = tuple(
+            OrderLine(
+                ln["id"],
+                ln["sku"],
+                ln["quantity"],
+                fulfilled=ln.get("fulfilled", 0),
+                cancelled=ln["quantity"] - ln.get("fulfilled", 0) if status is OrderStatus.CANCELLED else 0,
+                restocked=ln.get("restocked", 0),
+            )
+            for ln in o["lines"]
+        )
+        return Order(o["id"], status, datetime.fromisoformat(o["updated_at"]), lines, raw=o)
+
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, url: str | None = None
+    ) -> list[WebhookEvent]:
+        secret = self.settings.webhook_secret
+        given = {k.lower(): v for k, v in headers.items()}.get("x-fake-signature", "")
+        if secret is None:
+            raise WebhookVerificationError("no webhook secret configured", channel=self.context.channel)
+        expected = hmac.new(secret.get_secret_value().encode(), body, hashlib.sha256).hexdigest()
+        if not hmac.compare_digest(given, expected):
+            raise WebhookVerificationError("webhook signature does not match", channel=self.context.channel)
+        data = json.loads(body)
+        return [WebhookEvent(str(data["event_id"]), WebhookKind.ORDER, "orders/updated")]
+
+
+class FakeHarness:
+    """The conformance harness over :class:`FakeChannelAPI`."""
+
+    connector_class = FakeConnector
+    orders_page_size = 3
+    conformance_batch_size = MAX_BATCH
+
+    def __init__(self) -> None:
+        self.clock = VirtualClock()
+        self.api = FakeChannelAPI(clock=self.clock, page_size=self.orders_page_size)
+
+    def settings(self) -> Mapping[str, Any]:
+        return {"token": self.api.token, "webhook_secret": self.api.webhook_secret}
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        return self.api.transport()
+
+    def seed(self, items: Sequence[SeedItem]) -> None:
+        self.api.seed(items)
+
+    def channel_quantity(self, channel_sku: str) -> int | None:
+        item = self.api.items.get(channel_sku)
+        return None if item is None else item.quantity
+
+    def channel_price(self, channel_sku: str) -> Decimal | None:
+        item = self.api.items.get(channel_sku)
+        return None if item is None else item.price
+
+    def place_order(self, channel_sku: str, quantity: int) -> str:
+        return self.api.place_order(channel_sku, quantity)
+
+    def fail_next(self, fault: Fault, times: int = 1) -> None:
+        self.api.fail_next(fault, times)
+
+    def signed_webhook(self, order_id: str) -> tuple[dict[str, str], bytes, str | None]:
+        body = json.dumps({"event_id": f"evt-{order_id}", "order_id": order_id}).encode()
+        return {"X-Fake-Signature": self.api.sign(body)}, body, None

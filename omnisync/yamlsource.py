@@ -1,0 +1,137 @@
+"""YAML with line numbers and ``${ENV}`` interpolation, validated into pydantic models.
+
+Every error names the file, the line and the key path, e.g.
+``omnisync.yaml:14: channels.webstore.allocation.buffer_units: must be ≥ 0``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from omnisync.sdk.errors import ConfigurationError
+
+M = TypeVar("M", bound=BaseModel)
+_ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+class ConfigFileError(ConfigurationError):
+    def __init__(self, file: str, line: int | None, path: str, message: str) -> None:
+        where = f"{file}:{line}" if line else file
+        super().__init__(f"{where}: {path}: {message}" if path else f"{where}: {message}")
+        self.file = file
+        self.line = line
+        self.path = path
+
+
+@dataclass
+class YamlDoc:
+    file: str
+    data: Any
+    lines: dict[tuple[str, ...], int] = field(default_factory=dict)
+    from_env: set[tuple[str, ...]] = field(default_factory=set)
+    """Key paths whose value came (wholly) from an ``${ENV}`` reference."""
+
+    def line_of(self, path: tuple[str, ...]) -> int | None:
+        for end in range(len(path), -1, -1):
+            if path[:end] in self.lines:
+                return self.lines[path[:end]]
+        return None
+
+    def error(self, path: tuple[str, ...], message: str) -> ConfigFileError:
+        return ConfigFileError(self.file, self.line_of(path), ".".join(path), message)
+
+
+def _interpolate(value: str, doc: YamlDoc, path: tuple[str, ...], env: Mapping[str, str]) -> str:
+    def sub(match: re.Match[str]) -> str:
+        name, default = match.group(1), match.group(2)
+        if name in env:
+            return env[name]
+        if default is not None:
+            return default
+        raise doc.error(path, f"environment variable {name} is not set")
+
+    if _ENV.fullmatch(value.strip()):
+        doc.from_env.add(path)
+    return _ENV.sub(sub, value)
+
+
+def _convert(node: yaml.Node, doc: YamlDoc, path: tuple[str, ...], env: Mapping[str, str]) -> Any:
+    doc.lines[path] = node.start_mark.line + 1
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = str(yaml.safe_load(yaml.serialize(key_node)))
+            if key in out:
+                raise ConfigFileError(
+                    doc.file, key_node.start_mark.line + 1, ".".join((*path, key)), "duplicate key"
+                )
+            out[key] = _convert(value_node, doc, (*path, key), env)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_convert(item, doc, (*path, str(i)), env) for i, item in enumerate(node.value)]
+    value = yaml.safe_load(yaml.serialize(node))
+    if isinstance(value, str) and "${" in value:
+        value = _interpolate(value, doc, path, env)
+    return value
+
+
+def load_yaml(path: Path, env: Mapping[str, str] | None = None) -> YamlDoc:
+    env = os.environ if env is None else env
+    name = str(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigFileError(name, None, "", f"cannot read: {exc.strerror}") from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise ConfigFileError(name, mark.line + 1 if mark else None, "", f"invalid YAML: {exc}") from None
+    doc = YamlDoc(name, {})
+    if node is not None:
+        doc.data = _convert(node, doc, (), env)
+    return doc
+
+
+def _message(err: Mapping[str, Any]) -> str:
+    msg = str(err["msg"])
+    ctx = err.get("ctx") or {}
+    if err.get("type") == "greater_than_equal":
+        return f"must be ≥ {ctx.get('ge')}"
+    if err.get("type") == "less_than_equal":
+        return f"must be ≤ {ctx.get('le')}"
+    if err.get("type") == "extra_forbidden":
+        return "unknown key"
+    if err.get("type") == "missing":
+        return "required key is missing"
+    return msg.removeprefix("Value error, ")
+
+
+def validate(doc: YamlDoc, model: type[M], data: Any = None, prefix: tuple[str, ...] = ()) -> M:
+    """Validate (part of) a document; the first error is raised with file, line and key path."""
+    try:
+        return model.model_validate(doc.data if data is None else data, context={"doc": doc})
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        path = (*prefix, *(str(p) for p in first["loc"]))
+        err = doc.error(path, _message(first))
+        if len(errors) > 1:
+            more = "; ".join(
+                f"{'.'.join((*prefix, *(str(p) for p in e['loc'])))}: {_message(e)}" for e in errors[1:4]
+            )
+            err = ConfigFileError(err.file, err.line, err.path, f"{_message(first)} (also: {more})")
+        raise err from None
+
+
+def load_model(path: Path, model: type[M], env: Mapping[str, str] | None = None) -> tuple[M, YamlDoc]:
+    doc = load_yaml(path, env)
+    return validate(doc, model), doc

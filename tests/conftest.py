@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from dbfixtures import ledger_url  # noqa: E402,F401
+
+
+def specs_root() -> Path:
+    return Path(os.environ.get("OMNISYNC_SPECS", REPO.parent / "shared" / "specs"))
+
+
+@pytest.fixture(scope="session")
+def specs_dir() -> Path:
+    """The official API specs; tests that need them skip where the folder is absent."""
+    root = specs_root()
+    if not root.is_dir():
+        pytest.skip(f"official API specs not found at {root} (set OMNISYNC_SPECS)")
+    return root

@@ -1,0 +1,99 @@
+"""The engine over two fake channels, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from enginekit import World
+
+from omnisync.testing.harness import SeedItem
+
+
+async def test_first_sync_pushes_allocated_quantities_and_prices(tmp_path: Path, ledger_url: str) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 5), "TEE": (0, 1)})
+    reports = await w.engine.sync_once()
+    assert all(r.ok for r in reports.values()), reports
+    # web: WH 10 + STORE max(0, 5 - 2 kept for the floor) = 13, minus 1 buffer unit
+    assert w.web.items["WEB-MUG"].quantity == 12
+    assert w.web.items["WEB-MUG"].price == Decimal("22.00")  # 10 % markup from the mapping
+    assert w.pos.items["MUG"].quantity == 5  # the POS sees the store's real count
+    assert w.web.items["TEE"].quantity == 0  # 1 in store, all kept for walk-ins
+    again = await w.engine.sync_once()
+    assert sum(r.push.pushed for r in again.values()) == 0, "nothing changed, nothing pushed"
+
+
+async def test_sale_on_channel_between_pushes_is_not_overwritten(tmp_path: Path, ledger_url: str) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 5)})
+    await w.engine.sync_once()
+    w.web.place_order("WEB-MUG", 2)  # web now shows 10; the ledger has not seen the sale yet
+    # a floor sale at the POS makes the ledger push a new web target before web's orders are pulled
+    w.pos.place_order("MUG", 3)
+    await w.engine.cycle("pos")
+    report = await w.engine.cycle("web", pull=False)
+    assert report.ok
+    # compare-and-set failed (web changed), the engine pulled web's orders and re-planned:
+    # WH 10 - 2 reserved = 8, STORE max(0, 5 - 3 - 2) = 0, minus 1 buffer -> 7
+    assert w.web.items["WEB-MUG"].quantity == 7
+    assert w.pos.items["MUG"].quantity == 2
+
+
+async def test_orders_are_imported_once_and_unknown_skus_quarantined(tmp_path: Path, ledger_url: str) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 0)})
+    w.web.seed([SeedItem("MYSTERY", 5, Decimal("1.00"))])
+    w.web.place_order("WEB-MUG", 1)
+    w.web.place_order("MYSTERY", 1)
+    first = await w.engine.pull("web")
+    assert first.imported == 2
+    assert first.quarantined == 1
+    second = await w.engine.pull("web")  # the overlap window re-reads both orders
+    assert second.imported == 0
+    assert second.unchanged == 2
+    with w.ledger.tx() as tx:
+        assert len(tx.quarantined_lines()) == 1
+        tx.upsert_product("MYSTERY", title="now known", price=Decimal("5"))
+    done, still = w.engine.retry_quarantined()
+    assert (done, still) == (1, 0)
+    with w.ledger.read() as conn:
+        pid = w.ledger.product_id(conn, "MYSTERY")
+        stock = w.ledger.stock_for(conn, [pid])[pid]
+    assert sum(reserved for _, reserved in stock.values()) == 1
+
+
+async def test_fulfilment_cancellation_and_restock_become_ledger_entries(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 0)})
+    a = w.web.place_order("WEB-MUG", 2)
+    b = w.web.place_order("WEB-MUG", 1)
+    await w.engine.pull("web")
+    w.clock.advance(60)
+    w.web.update_order(a, status="fulfilled", fulfilled=2)
+    w.web.update_order(b, status="cancelled")
+    await w.engine.pull("web")
+    w.clock.advance(60)
+    w.web.update_order(a, restocked=1)
+    await w.engine.pull("web")
+    with w.ledger.read() as conn:
+        pid = w.ledger.product_id(conn, "MUG")
+        stock = w.ledger.stock_for(conn, [pid])[pid]
+    wh = w.ledger.location_id(w.ledger.engine.connect(), "WH")
+    assert stock[wh] == (9, 0)  # 10 - 2 sold + 1 returned; nothing reserved any more
+
+
+async def test_failing_channel_does_not_stall_the_other(tmp_path: Path, ledger_url: str) -> None:
+    from omnisync.testing.harness import Fault
+
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (4, 4)})
+    w.web.fail_next(Fault.UNAUTHORIZED, times=50)
+    reports = await w.engine.sync_once()
+    assert not reports["web"].ok
+    assert "credentials" in (reports["web"].error or "")
+    assert reports["pos"].ok
+    assert w.pos.items["MUG"].quantity == 4
+    assert w.engine.channels["web"].health.state == "configuration"

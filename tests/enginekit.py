@@ -1,0 +1,89 @@
+"""Build an engine over fake channels for the engine and CLI tests."""
+
+from __future__ import annotations
+
+import textwrap
+from decimal import Decimal
+from pathlib import Path
+
+from omnisync.clock import VirtualClock
+from omnisync.config import load_config
+from omnisync.engine.runtime import Engine
+from omnisync.ledger.db import make_engine
+from omnisync.ledger.repository import Ledger
+from omnisync.testing.fake import FakeChannelAPI
+from omnisync.testing.harness import SeedItem
+
+CONFIG = """\
+ledger:
+  url: {url}
+currency: EUR
+locations:
+  - {{code: WH, name: Warehouse, kind: warehouse}}
+  - {{code: STORE, name: Downtown store, kind: store}}
+channels:
+  web:
+    connector: fake
+    sources: [WH, STORE]
+    source_buffers: {{STORE: 2}}
+    allocation: {{buffer_units: 1}}
+    mapping: web.yaml
+    settings: {{token: "${{FAKE_TOKEN}}", webhook_secret: "${{FAKE_SECRET}}"}}
+  pos:
+    connector: fake
+    sources: [STORE]
+    settings: {{token: "${{FAKE_TOKEN}}", webhook_secret: "${{FAKE_SECRET}}"}}
+"""
+
+MAPPING = """\
+sku_aliases:
+  MUG: WEB-MUG
+price:
+  markup_percent: "10"
+"""
+
+ENV = {"FAKE_TOKEN": "fake-token-123", "FAKE_SECRET": "fake-webhook-secret"}
+
+
+def write_config(folder: Path, url: str) -> Path:
+    (folder / "web.yaml").write_text(MAPPING)
+    path = folder / "omnisync.yaml"
+    path.write_text(CONFIG.format(url=url))
+    return path
+
+
+class World:
+    """Two fake channels over one ledger, on a virtual clock."""
+
+    def __init__(self, folder: Path, url: str) -> None:
+        self.clock = VirtualClock()
+        self.path = write_config(folder, url)
+        self.loaded = load_config(self.path, env=ENV)
+        self.ledger = Ledger(make_engine(self.loaded.ledger_url()))
+        self.web = FakeChannelAPI(clock=self.clock)
+        self.pos = FakeChannelAPI(clock=self.clock)
+        self.engine = Engine(
+            self.loaded,
+            self.ledger,
+            clock=self.clock,
+            transports={"web": self.web.transport(), "pos": self.pos.transport()},
+        )
+
+    async def start(self, catalogue: dict[str, tuple[int, int]]) -> None:
+        """catalogue: sku -> (units at WH, units at STORE)."""
+        self.engine.migrate_and_seed()
+        now = self.clock.now()
+        with self.ledger.tx() as tx:
+            for sku, (wh, store) in catalogue.items():
+                tx.upsert_product(sku, title=sku, price=Decimal("20.00"), currency="EUR")
+                tx.record_movement(sku, "WH", "receipt", wh, f"seed:{sku}:WH", at=now)
+                tx.record_movement(sku, "STORE", "receipt", store, f"seed:{sku}:STORE", at=now)
+        for sku in catalogue:
+            web_sku = "WEB-MUG" if sku == "MUG" else sku
+            self.web.seed([SeedItem(web_sku, 0, Decimal("1.00"))])
+            self.pos.seed([SeedItem(sku, 0, Decimal("1.00"))])
+        await self.engine.start()
+
+
+def dedent(s: str) -> str:
+    return textwrap.dedent(s)
