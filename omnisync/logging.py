@@ -61,6 +61,7 @@ _configured = False
 def configure(level: str = "info", json: bool | None = None, stream: Any = None) -> None:
     """Configure structlog once per process (later calls only change level/format)."""
     global _configured
+    explicit = stream
     stream = stream or sys.stderr
     use_json = (not stream.isatty()) if json is None else json
     renderer: Any = (
@@ -78,7 +79,12 @@ def configure(level: str = "info", json: bool | None = None, stream: Any = None)
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(stream),
+        # Without an explicit stream, look sys.stderr up at each call (it may be swapped, e.g. by tests).
+        logger_factory=(
+            structlog.PrintLoggerFactory(explicit)
+            if explicit is not None
+            else (lambda *_a: structlog.PrintLogger(sys.stderr))
+        ),
         cache_logger_on_first_use=False,
     )
     _configured = True

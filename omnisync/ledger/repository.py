@@ -487,6 +487,56 @@ class LedgerTx:
     def finish_run(self, run_id: int, **values: Any) -> None:
         self.conn.execute(update(SR).where(SR.c.id == run_id).values(**values))
 
+    # -- leases (several daemons on one ledger; used by omnisync.daemon.lease) ---------------------
+    # A lease row per channel: (channel, holder, expires_at). A daemon claims a channel that is free,
+    # expired or already its own; on PostgreSQL the candidate rows are locked with
+    # SELECT ... FOR UPDATE SKIP LOCKED, so two daemons claiming at once never wait on each other and
+    # never both win. SQLite (one writer at a time) uses a conditional UPDATE.
+    def lease_ensure(self, channels: Iterable[str]) -> None:
+        for name in channels:
+            _insert_ignore(self.conn, LE, {"channel": name, "holder": None, "expires_at": None}, "channel")
+
+    def lease_claim(self, channels: Sequence[str], holder: str, now: datetime, until: datetime) -> list[str]:
+        """Claim or renew the given channels for ``holder`` until ``until``; returns those now held."""
+        if not channels:
+            return []
+        claimable = and_(
+            LE.c.channel.in_(list(channels)),
+            (LE.c.holder.is_(None)) | (LE.c.holder == holder) | (LE.c.expires_at < now),
+        )
+        if self.conn.dialect.name == "postgresql":
+            rows = self.conn.execute(
+                select(LE.c.channel).where(claimable).with_for_update(skip_locked=True)
+            ).all()
+            won = [r.channel for r in rows]
+            if won:
+                self.conn.execute(
+                    update(LE).where(LE.c.channel.in_(won)).values(holder=holder, expires_at=until)
+                )
+            return sorted(won)
+        won = []
+        for name in channels:
+            result = self.conn.execute(
+                update(LE)
+                .where(and_(claimable, LE.c.channel == name))
+                .values(holder=holder, expires_at=until)
+            )
+            if result.rowcount == 1:
+                won.append(name)
+        return sorted(won)
+
+    def lease_release(self, channels: Sequence[str], holder: str) -> None:
+        if channels:
+            self.conn.execute(
+                update(LE)
+                .where(and_(LE.c.channel.in_(list(channels)), LE.c.holder == holder))
+                .values(holder=None, expires_at=None)
+            )
+
+    def lease_table(self) -> dict[str, tuple[str | None, datetime | None]]:
+        """channel -> (holder, expires_at), for status pages."""
+        return {r.channel: (r.holder, r.expires_at) for r in self.conn.execute(select(LE))}
+
 
 class Ledger:
     """Entry point to the ledger: transactions, id caches and read queries."""

@@ -109,6 +109,11 @@ class Connector:
         raise NotImplementedError(f"{cls.__name__} must define http_options()")
 
     @classmethod
+    def transport(cls, settings: Any) -> httpx.AsyncBaseTransport | None:
+        """A transport of the connector's own (an in-process emulator); None means the network."""
+        return None
+
+    @classmethod
     def classify(cls, response: httpx.Response) -> RetryAdvice | None:
         """Override to recognise throttling signalled inside a 200 (GraphQL) or special bodies."""
         return None

@@ -51,7 +51,7 @@ def instantiate(
         budgets=budgets,
         stats=stats,
         classify=cls.classify,
-        transport=transport,
+        transport=transport or cls.transport(settings),
     )
     context = ConnectorContext(
         channel=channel,

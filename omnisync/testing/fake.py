@@ -55,6 +55,14 @@ from omnisync.sdk import (
 from .harness import Fault, SeedItem
 
 MAX_BATCH = 50
+MEMORY = "memory://"
+_REGISTRY: dict[str, FakeChannelAPI] = {}
+
+
+def register_fake(name: str, api: FakeChannelAPI) -> FakeChannelAPI:
+    """Make ``api`` reachable as ``base_url: memory://<name>`` (CLI tests in one process)."""
+    _REGISTRY[name] = api
+    return api
 
 
 @dataclass
@@ -268,6 +276,17 @@ class FakeConnector(Connector):
         return HttpOptions(
             base_url=settings.base_url, headers={"Authorization": f"Bearer {token}"}, secrets=[token]
         )
+
+    @classmethod
+    def transport(cls, settings: Any) -> httpx.AsyncBaseTransport | None:
+        if settings.base_url.startswith(MEMORY):
+            name = settings.base_url[len(MEMORY) :].strip("/")
+            if name not in _REGISTRY:
+                from omnisync.sdk import ConfigurationError
+
+                raise ConfigurationError(f"no in-memory fake channel named {name!r}")
+            return _REGISTRY[name].transport()
+        return None
 
     async def _results(self, response: httpx.Response, what: str) -> list[dict[str, Any]]:
         raise_for_status(response, self.context.channel, what)

@@ -1,0 +1,390 @@
+"""The ``omnisync`` command. Every command that prints data also takes ``--json``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Callable, Coroutine
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from omnisync import logging as oslog
+from omnisync.config import LoadedConfig, load_config
+from omnisync.engine.runtime import Engine
+from omnisync.ledger.db import make_engine
+from omnisync.ledger.repository import Ledger
+from omnisync.sdk.errors import OmnisyncError
+
+from . import ledgerio, reports
+
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help="Keep every sales channel in step with one ledger."
+)
+ledger_app = typer.Typer(no_args_is_help=True, help="Import and export the catalogue and stock.")
+stock_app = typer.Typer(no_args_is_help=True, help="Journal stock movements.")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(stock_app, name="stock")
+out = Console()
+err = Console(stderr=True)
+T = TypeVar("T")
+
+ConfigOpt = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="Config file (else $OMNISYNC_CONFIG, else ./omnisync.yaml)."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+
+
+class _State:
+    config: Path | None = None
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[red]error:[/red] {oslog.redact_text(str(exc))}", highlight=False)
+    raise typer.Exit(2)
+
+
+def _loaded() -> LoadedConfig:
+    try:
+        return load_config(_State.config)
+    except OmnisyncError as exc:
+        _fail(exc)
+        raise
+
+
+def _engine(loaded: LoadedConfig | None = None) -> Engine:
+    loaded = loaded or _loaded()
+    oslog.configure(loaded.config.logging.level, _fmt(loaded))
+    try:
+        return Engine(loaded, Ledger(make_engine(loaded.ledger_url())))
+    except (OmnisyncError, ValueError) as exc:
+        _fail(exc)
+        raise
+
+
+def _fmt(loaded: LoadedConfig) -> bool | None:
+    fmt = loaded.config.logging.format
+    return None if fmt == "auto" else fmt == "json"
+
+
+def _run(make: Callable[[Engine], Coroutine[Any, Any, T]], *, prepare: bool = False) -> T:
+    engine = _engine()
+
+    async def go() -> T:
+        try:
+            await engine.start(prepare=prepare)
+            return await make(engine)
+        finally:
+            await engine.aclose()
+
+    try:
+        return asyncio.run(go())
+    except OmnisyncError as exc:
+        _fail(exc)
+        raise
+
+
+def _print_json(data: Any) -> None:
+    out.print_json(json.dumps(data, default=str))
+
+
+@app.callback()
+def main_options(config: ConfigOpt = None) -> None:
+    _State.config = config
+
+
+@app.command()
+def init(
+    directory: Annotated[Path | None, typer.Argument(help="Folder for a new deployment.")] = None,
+) -> None:
+    """Create a config (if there is none) and bring the ledger schema to head."""
+    if directory is not None:
+        directory.mkdir(parents=True, exist_ok=True)
+        target = directory / "omnisync.yaml"
+        if not target.exists():
+            target.write_text(ledgerio.starter_config(), encoding="utf-8")
+            out.print(f"wrote {target}")
+        _State.config = target
+    engine = _engine()
+    engine.migrate_and_seed()
+    out.print(f"ledger ready at {engine.loaded.ledger_url()}")
+
+
+@app.command()
+def validate() -> None:
+    """Check the config, the mapping files and every channel's connector settings."""
+    loaded = _loaded()
+    from omnisync.sdk.registry import load_connector
+
+    try:
+        engine = Engine(loaded, Ledger(make_engine("sqlite://")))
+        for name, ch in loaded.config.channels.items():
+            loaded.channel_settings(name, load_connector(ch.connector).Settings)
+    except (OmnisyncError, ValueError) as exc:
+        _fail(exc)
+    out.print(f"{loaded.path}: ok ({len(engine.mappings)} channels)")
+
+
+@app.command()
+def connectors(as_json: JsonOpt = False) -> None:
+    """List the installed connectors and what they can do."""
+    rows = reports.connector_rows()
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("connector", "capabilities", "push batch")
+    for r in rows:
+        table.add_row(r["name"], ", ".join(r["capabilities"]), str(r["push_inventory_batch"]))
+    out.print(table)
+
+
+@ledger_app.command("import")
+def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
+    """Import SKUs, prices and stock per location from CSV; a bad row imports nothing."""
+    engine = _engine()
+    engine.migrate_and_seed()
+    try:
+        result = ledgerio.import_csv(engine.ledger, file, engine.clock.now(), progress=sys.stdout.isatty())
+    except (OmnisyncError, ValueError) as exc:
+        _fail(exc)
+        raise
+    if as_json:
+        _print_json(result)
+    else:
+        out.print(f"imported {result['rows']} rows ({result['movements']} stock movements)")
+
+
+@ledger_app.command("export")
+def ledger_export(file: Path) -> None:
+    """Export SKUs, prices and stock per location to CSV."""
+    engine = _engine()
+    rows = ledgerio.export_csv(engine.ledger, file)
+    out.print(f"exported {rows} SKUs to {file}")
+
+
+def _movement(kind: str, sku: str, location: str, quantity: int, key: str | None, note: str | None) -> None:
+    engine = _engine()
+    now = engine.clock.now()
+    key = key or f"cli:{kind}:{sku}:{location}:{quantity}:{now.isoformat()}"
+    try:
+        with engine.ledger.tx() as tx:
+            done = tx.record_movement(sku, location, kind, quantity, key, at=now, note=note)
+    except (OmnisyncError, ValueError) as exc:
+        _fail(exc)
+        raise
+    out.print("recorded" if done else "already recorded (same key): nothing changed")
+
+
+KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key is applied once.")]
+NoteOpt = Annotated[str | None, typer.Option("--note")]
+
+
+@stock_app.command("receive")
+def stock_receive(sku: str, location: str, quantity: int, key: KeyOpt = None, note: NoteOpt = None) -> None:
+    """Goods in: add QUANTITY units of SKU at LOCATION."""
+    if quantity <= 0:
+        _fail(ValueError("a receipt adds a positive quantity"))
+    _movement("receipt", sku, location, quantity, key, note)
+
+
+@stock_app.command("adjust")
+def stock_adjust(sku: str, location: str, delta: int, key: KeyOpt = None, note: NoteOpt = None) -> None:
+    """Correct the count by DELTA (negative for shrinkage)."""
+    _movement("adjustment", sku, location, delta, key, note)
+
+
+@stock_app.command("transfer")
+def stock_transfer(sku: str, source: str, target: str, quantity: int, key: KeyOpt = None) -> None:
+    """Move units between locations."""
+    engine = _engine()
+    now = engine.clock.now()
+    try:
+        with engine.ledger.tx() as tx:
+            done = tx.transfer(
+                sku, source, target, quantity, key or f"cli:transfer:{sku}:{now.isoformat()}", at=now
+            )
+    except (OmnisyncError, ValueError) as exc:
+        _fail(exc)
+        raise
+    out.print("transferred" if done else "already recorded (same key): nothing changed")
+
+
+ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Only this channel.")]
+
+
+@app.command()
+def plan(
+    channel: ChannelOpt = None,
+    all_pairs: Annotated[bool, typer.Option("--all")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """What the next push would send and why. Sends nothing."""
+
+    async def go(engine: Engine) -> list[dict[str, Any]]:
+        names = [channel] if channel else list(engine.channels)
+        return [reports.planned_row(i) for n in names for i in engine.plan(n, all_pairs=all_pairs)]
+
+    rows = _run(go)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table("channel", "sku", "quantity", "price", "why")
+    for r in rows:
+        qty = "" if r["quantity"] is None else f"{r['previous']} → {r['quantity']}"
+        table.add_row(r["channel"], r["sku"], qty, r["price"] or "", r["why"])
+    out.print(table if rows else "nothing to push")
+
+
+@app.command()
+def sync(
+    once: Annotated[bool, typer.Option("--once", help="One cycle per channel, then exit.")] = True,
+    channel: ChannelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Pull orders, plan and push, once per channel."""
+
+    async def go(engine: Engine) -> dict[str, Any]:
+        return {
+            n: reports.cycle_row(r)
+            for n, r in (await engine.sync_once([channel] if channel else None)).items()
+        }
+
+    rows = _run(go, prepare=True)
+    if as_json:
+        _print_json(rows)
+    else:
+        table = Table("channel", "ok", "orders", "pushed", "accepted", "rejected", "api calls", "error")
+        for n, r in rows.items():
+            table.add_row(
+                n, "yes" if r["ok"] else "NO", str(r["orders_imported"]), str(r["items_pushed"]),
+                str(r["accepted"]), str(r["rejected"]), str(r["api_calls"]), r["error"] or "",
+            )  # fmt: skip
+        out.print(table)
+    if not all(r["ok"] for r in rows.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def explain(sku: str, as_json: JsonOpt = False) -> None:
+    """Why each channel shows what it shows for SKU: every rule, step by step."""
+
+    async def go(engine: Engine) -> dict[str, Any]:
+        return reports.explain_rows(engine.explain(sku))
+
+    rows = _run(go)
+    if as_json:
+        _print_json(rows)
+        return
+    for name, r in rows.items():
+        out.print(
+            f"[bold]{name}[/bold]  offers {r['offered']}  (channel holds {r['acked_quantity']})",
+            highlight=False,
+        )
+        for step in r["steps"]:
+            out.print(f"  {step['rule']:<20} {step['value']:>6}  {step['detail']}", highlight=False)
+        if r["price"] is not None:
+            out.print(f"  {'price':<20} {r['price']:>6}  {'; '.join(r['price_steps'])}", highlight=False)
+
+
+@app.command()
+def status(as_json: JsonOpt = False) -> None:
+    """Per channel: last cycle, pending changes, errors. Never shows secrets."""
+    engine = _engine()
+    data = reports.status(engine)
+    if as_json:
+        _print_json(data)
+        return
+    table = Table("channel", "connector", "last run", "ok", "pending", "missing", "errors", "last error")
+    for n, r in data["channels"].items():
+        table.add_row(
+            n, r["connector"], str(r["last_run"] or "never"), str(r["last_ok"]), str(r["pending"]),
+            str(r["missing"]), str(r["listing_errors"]), r["last_error"] or "",
+        )  # fmt: skip
+    out.print(table)
+    out.print(f"quarantined order lines: {data['quarantined_lines']}")
+
+
+@app.command()
+def orders(
+    quarantined: Annotated[bool, typer.Option("--quarantined", help="List quarantined lines.")] = False,
+    retry_quarantined: Annotated[
+        bool, typer.Option("--retry-quarantined", help="Import lines now mapped.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Recent orders, or the quarantined lines (unknown SKUs)."""
+    if retry_quarantined:
+
+        async def retry(engine: Engine) -> tuple[int, int]:
+            return engine.retry_quarantined()
+
+        done, still = _run(retry)
+        if as_json:
+            _print_json({"imported": done, "still_quarantined": still})
+        else:
+            out.print(f"imported {done} lines; {still} still quarantined")
+        return
+    engine = _engine()
+    rows = reports.quarantined(engine) if quarantined else reports.recent_orders(engine)
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        out.print("none")
+        return
+    table = Table(*rows[0].keys())
+    for r in rows:
+        table.add_row(*(str(v) for v in r.values()))
+    out.print(table)
+
+
+@app.command()
+def run() -> None:
+    """The daemon: scheduled pull, push and reconcile per channel, webhooks, status page."""
+    from omnisync.daemon import serve
+
+    engine = _engine()
+
+    async def go() -> int:
+        await engine.start(prepare=True)
+        return await serve(engine, engine.config.daemon)
+
+    try:
+        code = asyncio.run(go())
+    except OmnisyncError as exc:
+        _fail(exc)
+        raise
+    raise typer.Exit(code)
+
+
+@app.command()
+def demo(
+    folder: Annotated[
+        Path, typer.Option(help="Where the demo leaves its config, mappings and ledger.")
+    ] = Path("omnisync-demo"),
+    seconds: Annotated[float, typer.Option(help="How long the daemon trades.")] = 60.0,
+    skus: Annotated[int, typer.Option(help="Catalogue size.")] = 300,
+    seed: Annotated[int, typer.Option()] = 7,
+    as_json: JsonOpt = False,
+) -> None:
+    """Four emulated channels, a seeded ledger, shoppers and walk-in customers; then a summary."""
+    from omnisync.demo import run_demo
+
+    raise typer.Exit(run_demo(folder, seconds=seconds, skus=skus, as_json=as_json, seed=seed))
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
+
+
+__all__ = ["Decimal", "app", "main"]

@@ -1,0 +1,183 @@
+"""CSV import/export of the catalogue and stock, and the starter config for ``omnisync init``.
+
+CSV columns: ``sku,title,barcode,tags,price,currency,active`` then one ``stock:<LOCATION>`` column per
+location holding the absolute on-hand count. Tags are separated by ``|``. Import validates every
+row first and writes everything in one transaction: a bad row is reported with its line number and
+nothing is imported. Stock columns become adjustment movements of the difference, with keys derived
+from the file's content, so importing the same file twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any
+
+from omnisync.ledger.repository import Ledger, LedgerError
+
+BASE_COLUMNS = ("sku", "title", "barcode", "tags", "price", "currency", "active")
+TRUE = {"1", "true", "yes", "y", ""}
+FALSE = {"0", "false", "no", "n"}
+
+
+class CsvError(LedgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Row:
+    line: int
+    sku: str
+    title: str
+    barcode: str
+    tags: tuple[str, ...]
+    price: Decimal
+    currency: str
+    active: bool
+    stock: dict[str, int]
+
+
+def _parse(file: Path, known_locations: set[str]) -> tuple[list[Row], str]:
+    text = file.read_text(encoding="utf-8-sig")
+    digest = hashlib.sha256(text.encode()).hexdigest()[:16]
+    reader = csv.DictReader(text.splitlines())
+    header = reader.fieldnames or []
+    if "sku" not in header:
+        raise CsvError(f"{file}:1: the header needs a 'sku' column")
+    stock_cols = [h for h in header if h.startswith("stock:")]
+    unknown = [h for h in header if h not in BASE_COLUMNS and h not in stock_cols]
+    if unknown:
+        raise CsvError(f"{file}:1: unknown columns {unknown}")
+    for col in stock_cols:
+        if col[6:] not in known_locations:
+            raise CsvError(f"{file}:1: column {col}: location {col[6:]!r} is not configured")
+    rows: list[Row] = []
+    seen: set[str] = set()
+    for raw in reader:
+        line = reader.line_num
+        rows.append(_row(file, line, raw, stock_cols, seen))
+    return rows, digest
+
+
+def _row(file: Path, line: int, raw: dict[str, Any], stock_cols: list[str], seen: set[str]) -> Row:
+    def bad(msg: str) -> CsvError:
+        return CsvError(f"{file}:{line}: {msg}")
+
+    sku = (raw.get("sku") or "").strip()
+    if not sku:
+        raise bad("empty sku")
+    if sku in seen:
+        raise bad(f"sku {sku} appears twice")
+    seen.add(sku)
+    try:
+        price = Decimal((raw.get("price") or "0").strip())
+    except InvalidOperation:
+        raise bad(f"price {raw.get('price')!r} is not a number") from None
+    if price < 0:
+        raise bad("price must be ≥ 0")
+    active_raw = (raw.get("active") or "").strip().lower()
+    if active_raw not in TRUE | FALSE:
+        raise bad(f"active must be true or false, not {active_raw!r}")
+    stock: dict[str, int] = {}
+    for col in stock_cols:
+        value = (raw.get(col) or "").strip()
+        if value == "":
+            continue
+        try:
+            stock[col[6:]] = int(value)
+        except ValueError:
+            raise bad(f"{col}: {value!r} is not a whole number") from None
+        if stock[col[6:]] < 0:
+            raise bad(f"{col}: stock must be ≥ 0")
+    currency = (raw.get("currency") or "EUR").strip().upper()
+    if len(currency) != 3:
+        raise bad(f"currency {currency!r} is not a 3-letter code")
+    return Row(
+        line,
+        sku,
+        (raw.get("title") or "").strip(),
+        (raw.get("barcode") or "").strip(),
+        tuple(t.strip() for t in (raw.get("tags") or "").split("|") if t.strip()),
+        price,
+        currency,
+        active_raw in TRUE,
+        stock,
+    )
+
+
+def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = False) -> dict[str, int]:
+    with ledger.read() as conn:
+        known = {row.code for row in ledger.locations(conn).values()}
+    rows, digest = _parse(file, known)
+    movements = 0
+    iterator: Any = rows
+    if progress:
+        from rich.progress import track
+
+        iterator = track(rows, description="importing")
+    with ledger.tx() as tx:
+        codes = {row.code: lid for lid, row in ledger.locations(tx.conn).items()}
+        for row in iterator:
+            pid = tx.upsert_product(
+                row.sku,
+                title=row.title,
+                barcode=row.barcode,
+                tags=row.tags,
+                price=row.price,
+                currency=row.currency,
+                active=row.active,
+            )
+            current = ledger.stock_for(tx.conn, [pid]).get(pid, {})
+            for code, target in row.stock.items():
+                on_hand = current.get(codes[code], (0, 0))[0]
+                if target != on_hand and tx.record_movement_ids(
+                    pid,
+                    codes[code],
+                    "adjustment",
+                    target - on_hand,
+                    f"import:{digest}:{row.sku}:{code}",
+                    at=now,
+                    note=f"{file.name} line {row.line}",
+                ):
+                    movements += 1
+    return {"rows": len(rows), "movements": movements}
+
+
+def export_csv(ledger: Ledger, file: Path) -> int:
+    with ledger.read() as conn:
+        locations = ledger.locations(conn)
+        products = ledger.products(conn)
+        stock = ledger.stock_for(conn, [p.id for p in products])
+    codes = sorted((row.code, lid) for lid, row in locations.items())
+    with file.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes)])
+        for p in products:
+            per = stock.get(p.id, {})
+            writer.writerow(
+                [p.sku, p.title, "", "|".join(p.tags), str(p.price), p.currency, str(p.active).lower()]
+                + [per.get(lid, (0, 0))[0] for _, lid in codes]
+            )
+    return len(products)
+
+
+def starter_config() -> str:
+    example = Path(__file__).resolve().parents[1] / "config.example.yaml"
+    if example.exists():
+        return example.read_text(encoding="utf-8")
+    return STARTER
+
+
+STARTER = """\
+# omnisync configuration: see config.example.yaml in the project for every key.
+ledger:
+  url: sqlite:///omnisync.db
+currency: EUR
+locations:
+  - {code: WH, name: Warehouse, kind: warehouse}
+channels: {}
+"""

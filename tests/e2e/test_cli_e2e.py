@@ -1,0 +1,119 @@
+"""init -> ledger import -> sync --once -> explain -> status, through the CLI, against fake channels."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from omnisync.cli import app
+from omnisync.testing.fake import FakeChannelAPI, register_fake
+from omnisync.testing.harness import SeedItem
+
+CONFIG = """\
+ledger:
+  url: sqlite:///ledger.db
+locations:
+  - {code: WH, kind: warehouse}
+  - {code: STORE, kind: store}
+channels:
+  web:
+    connector: fake
+    sources: [WH, STORE]
+    source_buffers: {STORE: 1}
+    allocation:
+      buffer_percent: 10
+    settings:
+      base_url: memory://cli-web
+      token: ${FAKE_TOKEN}
+"""
+
+CSV = """\
+sku,title,barcode,tags,price,currency,active,stock:WH,stock:STORE
+MUG,Blue mug,123,kitchen|blue,12.50,EUR,true,20,4
+TEE,Red tee,,apparel,19.00,EUR,true,0,3
+"""
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, FakeChannelAPI]:
+    monkeypatch.setenv("FAKE_TOKEN", "fake-token-123")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "omnisync.yaml").write_text(CONFIG)
+    (tmp_path / "stock.csv").write_text(CSV)
+    api = register_fake("cli-web", FakeChannelAPI())
+    api.seed([SeedItem("MUG", 0, Decimal("1")), SeedItem("TEE", 0, Decimal("1"))])
+    return tmp_path, api
+
+
+def invoke(*args: str) -> str:
+    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.stdout  # logs go to stderr; data to stdout
+
+
+def test_the_whole_path(deployment: tuple[Path, FakeChannelAPI]) -> None:
+    folder, api = deployment
+    invoke("init")
+    assert (folder / "ledger.db").exists()
+    invoke("validate")
+    assert "imported 2 rows" in invoke("ledger", "import", "stock.csv")
+    plan = json.loads(invoke("plan", "--json"))
+    assert {(r["sku"], r["quantity"]) for r in plan} == {("MUG", 20), ("TEE", 1)}
+    assert api.items["MUG"].quantity == 0, "plan sends nothing"
+    sync = json.loads(invoke("sync", "--once", "--json"))
+    assert sync["web"]["ok"] and sync["web"]["accepted"] >= 2
+    # pool = 20 + (4 - 1) = 23; 10 % buffer = ceil(2.3) = 3 -> 20
+    assert api.items["MUG"].quantity == 20
+    assert api.items["MUG"].price == Decimal("12.50")
+    explained = json.loads(invoke("explain", "MUG", "--json"))
+    rules = [s["rule"] for s in explained["web"]["steps"]]
+    assert explained["web"]["offered"] == 20 and "pool" in rules and "buffer" in rules
+    status = json.loads(invoke("status", "--json"))
+    assert status["channels"]["web"]["last_ok"] is True
+    assert status["channels"]["web"]["pending"] == 0
+    assert "fake-token-123" not in json.dumps(status)
+    invoke("ledger", "export", "out.csv")
+    assert "MUG" in (folder / "out.csv").read_text()
+
+
+def test_bad_csv_row_imports_nothing(deployment: tuple[Path, FakeChannelAPI]) -> None:
+    folder, _ = deployment
+    invoke("init")
+    (folder / "bad.csv").write_text(CSV + "BAD,Broken,,,-1,EUR,true,1,1\n")
+    result = CliRunner().invoke(app, ["ledger", "import", "bad.csv"])
+    assert result.exit_code == 2
+    assert "bad.csv:4" in result.output and "price must be ≥ 0" in result.output
+    export = CliRunner().invoke(app, ["ledger", "export", "out.csv"])
+    assert export.exit_code == 0
+    assert "MUG" not in (folder / "out.csv").read_text()
+
+
+def test_config_error_names_file_line_and_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_TOKEN", "x" * 8)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "omnisync.yaml").write_text(CONFIG.replace("buffer_percent: 10", "buffer_units: -2"))
+    result = CliRunner().invoke(app, ["validate"])
+    assert result.exit_code == 2
+    assert "omnisync.yaml:12: channels.web.allocation.buffer_units: must be ≥ 0" in result.output
+
+
+def test_secret_written_inline_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "omnisync.yaml").write_text(CONFIG.replace("${FAKE_TOKEN}", "plain-text-token"))
+    result = CliRunner().invoke(app, ["validate"])
+    assert result.exit_code == 2
+    assert "channels.web.settings.token" in result.output and "${VAR}" in result.output
+    assert "plain-text-token" not in result.output
+
+
+def test_missing_env_var_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FAKE_TOKEN", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "omnisync.yaml").write_text(CONFIG)
+    result = CliRunner().invoke(app, ["validate"])
+    assert result.exit_code == 2
+    assert "FAKE_TOKEN is not set" in result.output
