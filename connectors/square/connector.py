@@ -1,0 +1,204 @@
+"""The Square connector: the shop floor (POS) as an omnisync channel.
+
+One channel is one pooled quantity per SKU: a POS channel normally has one source, its store, and a
+merchant with several stores configures one channel per store (``settings.locations`` may still map
+several, ``InventoryUpdate.location`` then picks the Square location). Orders are pulled from every
+mapped location, at most 10 location ids per SearchOrders call. See :mod:`.inventory` for the
+race-safe push, :mod:`.prices`, :mod:`.orders` and :mod:`.webhooks` for the rest.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+from omnisync.sdk import (
+    Capability,
+    ChannelListing,
+    ConfigurationError,
+    Connector,
+    HttpOptions,
+    InventoryRef,
+    InventoryUpdate,
+    ItemResult,
+    Limits,
+    OperationLimits,
+    OrderCursor,
+    OrderPage,
+    PriceUpdate,
+    WebhookEvent,
+    chunked,
+)
+
+from . import webhooks
+from .client import MAX_ORDER_LOCATIONS, MAX_RETRIEVE_IDS, MAX_SKU_SET, Json, SquareApi
+from .inventory import ITEM_ID, VARIATION_ID, InventoryWriter
+from .orders import normalize, variation_ids
+from .prices import PriceWriter, from_minor
+from .settings import SquareSettings
+from .timefmt import rfc3339
+
+SKU_MEMORY = 50_000
+
+
+class SquareConnector(Connector):
+    name: ClassVar[str] = "square"
+    capabilities = frozenset(
+        {
+            Capability.PUSH_INVENTORY,
+            Capability.PUSH_PRICES,
+            Capability.PULL_ORDERS,
+            Capability.READ_INVENTORY,
+            Capability.READ_LISTINGS,
+            Capability.WEBHOOKS,
+            Capability.IDEMPOTENT_PUSH,
+        }
+    )
+    Settings = SquareSettings
+    # Square publishes no fixed rates; it answers 429 RATE_LIMITED past its limits. These budgets stay
+    # well under what sellers observe (~10 requests/s), and catalog writes go one at a time.
+    limits = Limits(
+        push_inventory=OperationLimits(max_batch=100, rate=8.0, burst=8),
+        push_prices=OperationLimits(max_batch=1000, rate=1.0, burst=1),
+        pull_orders=OperationLimits(max_batch=1000, rate=8.0, burst=8),
+        read_inventory=OperationLimits(max_batch=1000, rate=8.0, burst=8),
+        read_listings=OperationLimits(max_batch=MAX_SKU_SET, rate=8.0, burst=8),
+    )
+
+    settings: SquareSettings
+
+    def __init__(self, settings: Any, client: Any, context: Any) -> None:
+        super().__init__(settings, client, context)
+        self.api = SquareApi(self.client, self.context.channel)
+        self.inventory = InventoryWriter(self.api, self.settings, self.context)
+        self.prices = PriceWriter(self.api, self.settings, self.context)
+        self._skus: OrderedDict[str, str] = OrderedDict()
+        """Variation id -> SKU, for order lines (Square orders name variations, not SKUs)."""
+
+    @classmethod
+    def http_options(cls, settings: SquareSettings) -> HttpOptions:
+        token = settings.access_token.get_secret_value()
+        return HttpOptions(
+            base_url=settings.api_base_url,
+            headers={
+                "Authorization": f"Bearer {token}",
+                "Square-Version": settings.square_version,
+                "Accept": "application/json",
+            },
+            secrets=[token],
+        )
+
+    async def prepare(self) -> None:
+        locations = {str(loc.get("id")): loc for loc in await self.api.list_locations()}
+        missing = [f"{code}={sq}" for code, sq in self.settings.locations.items() if sq not in locations]
+        if missing:
+            raise ConfigurationError(
+                f"Square has no location {', '.join(missing)} for this access token "
+                f"(known: {', '.join(sorted(locations)) or 'none'})",
+                channel=self.context.channel,
+            )
+        inactive = [
+            f"{c}={sq}"
+            for c, sq in self.settings.locations.items()
+            if locations[sq].get("status") == "INACTIVE"
+        ]
+        if inactive:
+            raise ConfigurationError(
+                f"Square location {', '.join(inactive)} is INACTIVE", channel=self.context.channel
+            )
+
+    # -- pushes ----------------------------------------------------------------------------------
+    async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
+        return await self.inventory.push(updates)
+
+    async def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
+        return await self.prices.push(updates)
+
+    # -- reads -----------------------------------------------------------------------------------
+    async def read_inventory(self, refs: Sequence[InventoryRef]) -> dict[str, int | None]:
+        return await self.inventory.read(refs)
+
+    async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
+        found: dict[str, Json] = {}
+        wanted = {s.lower(): s for s in channel_skus}
+        for skus in chunked(list(dict.fromkeys(channel_skus)), MAX_SKU_SET):
+            cursor: str | None = None
+            seen: set[str] = set()
+            while True:
+                objects, cursor = await self.api.search_variations(skus, cursor)
+                for obj in objects:
+                    data = obj.get("item_variation_data") or {}
+                    sku = wanted.get(str(data.get("sku") or "").lower())
+                    if sku and sku not in found and not obj.get("is_deleted"):
+                        found[sku] = obj
+                if cursor is None or cursor in seen:
+                    break
+                seen.add(cursor)
+        location = self.settings.square_location(None)
+        counts = (
+            await self.inventory.live_counts(
+                [(str(o["id"]), location) for o in found.values()], "read_listings"
+            )
+            if location and found
+            else {}
+        )
+        listings = []
+        for sku, obj in found.items():
+            data = obj.get("item_variation_data") or {}
+            money = data.get("price_money") if isinstance(data.get("price_money"), dict) else None
+            self._remember(str(obj["id"]), str(data.get("sku") or sku))
+            listings.append(
+                ChannelListing(
+                    channel_sku=sku,
+                    ids={VARIATION_ID: str(obj["id"]), ITEM_ID: str(data.get("item_id") or "")},
+                    quantity=counts.get((str(obj["id"]), location)) if location else None,
+                    price=from_minor(money["amount"], str(money.get("currency"))) if money else None,
+                    available=None,
+                )
+            )
+        return listings
+
+    # -- orders ----------------------------------------------------------------------------------
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        """Page token ``<chunk>:<square cursor>``: location chunks of 10 are read one after the other."""
+        chunks = list(chunked(list(self.settings.locations.values()), MAX_ORDER_LOCATIONS))
+        chunk, _, square_cursor = (cursor.page_token or "0:").partition(":")
+        index = int(chunk) if chunk.isdigit() and int(chunk) < len(chunks) else 0
+        since = rfc3339(cursor.updated_after) if cursor.updated_after else None
+        raw, next_cursor = await self.api.search_orders(
+            chunks[index], since, square_cursor or None, self.settings.orders_page_size
+        )
+        await self._learn_skus(set().union(*(variation_ids(o) for o in raw)) if raw else set())
+        orders = [normalize(o, self.settings, self._skus) for o in raw]
+        if next_cursor:
+            token: str | None = f"{index}:{next_cursor}"
+        elif index + 1 < len(chunks):
+            token = f"{index + 1}:"
+        else:
+            token = None
+        return OrderPage(orders=orders, next_page_token=token)
+
+    async def _learn_skus(self, ids: set[str]) -> None:
+        unknown = [i for i in ids if i not in self._skus]
+        for batch in chunked(unknown, MAX_RETRIEVE_IDS):
+            for obj in await self.api.retrieve_objects(batch, "pull_orders", include_deleted=True):
+                data = obj.get("item_variation_data") or {}
+                if obj.get("type") == "ITEM_VARIATION" and data.get("sku"):
+                    self._remember(str(obj["id"]), str(data["sku"]))
+
+    def _remember(self, variation_id: str, sku: str) -> None:
+        self._skus[variation_id] = sku
+        self._skus.move_to_end(variation_id)
+        while len(self._skus) > SKU_MEMORY:
+            self._skus.popitem(last=False)
+
+    # -- webhooks --------------------------------------------------------------------------------
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, url: str | None = None
+    ) -> list[WebhookEvent]:
+        key = self.settings.webhook_signature_key
+        webhooks.verify(
+            headers, body, self.settings.notification_url or url, key.get_secret_value() if key else None
+        )
+        return webhooks.events(body)

@@ -1,0 +1,115 @@
+"""Square orders -> omnisync orders.
+
+* A COMPLETED order (a sale rung up at the POS, or a click-and-collect order picked up) fulfils all
+  its lines at once at the order's location: a sale movement at that store.
+* An OPEN order (an online order to pick up at this store) reserves its lines at the store, so the
+  POS count and every online channel drawing on the store drop by it; CANCELED releases it.
+* A return is a separate Square order (``returns[].source_order_id``, ``return_line_items``) at the
+  location where the customer brought the goods back, which may be another store than the sale's
+  ("return anywhere"). It is imported as its own order, status CLOSED, whose lines carry quantity 0
+  and ``restocked`` = the returned units: a return movement at that store (``return_location``) and
+  nothing else. An exchange carries both sale lines and return lines.
+* Lines carry the variation's SKU (the channel SKU). A variation without a SKU is reported under its
+  variation id, an ad-hoc item under ``square-item:<name>``, so the engine quarantines them visibly.
+  Custom amounts and gift cards move no stock and are left out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from decimal import Decimal
+
+from omnisync.sdk import Order, OrderLine, OrderStatus, ProtocolError
+
+from .client import Json, as_dict, quantity_of
+from .prices import from_minor
+from .settings import SquareSettings
+from .timefmt import parse_rfc3339
+
+_STATUS = {"OPEN": OrderStatus.OPEN, "COMPLETED": OrderStatus.FULFILLED, "CANCELED": OrderStatus.CANCELLED}
+NOT_STOCK = frozenset({"CUSTOM_AMOUNT", "GIFT_CARD"})
+
+
+def variation_ids(order: Json) -> set[str]:
+    ids = {
+        str(li["catalog_object_id"]) for li in _list(order.get("line_items")) if li.get("catalog_object_id")
+    }
+    for ret in _list(order.get("returns")):
+        ids |= {
+            str(li["catalog_object_id"])
+            for li in _list(ret.get("return_line_items"))
+            if li.get("catalog_object_id")
+        }
+    return ids
+
+
+def normalize(order: Json, settings: SquareSettings, skus: Mapping[str, str]) -> Order:
+    """One Square order as an omnisync order; ``skus`` maps variation id -> SKU."""
+    order_id = order.get("id")
+    state = str(order.get("state") or "")
+    updated_at = parse_rfc3339(order.get("updated_at")) or parse_rfc3339(order.get("created_at"))
+    if not isinstance(order_id, str) or state not in _STATUS or updated_at is None:
+        raise ProtocolError(f"Square order {order_id!r} lacks an id, a known state or updated_at")
+    location = settings.ledger_location(order.get("location_id"))
+    lines: list[OrderLine] = []
+    for n, li in enumerate(_list(order.get("line_items"))):
+        if li.get("item_type") in NOT_STOCK:
+            continue
+        quantity = quantity_of(li.get("quantity", "0"))
+        lines.append(
+            OrderLine(
+                line_id=str(li.get("uid") or f"line-{n}"),
+                channel_sku=_channel_sku(li, skus),
+                quantity=quantity,
+                fulfilled=quantity if state == "COMPLETED" else 0,
+                cancelled=quantity if state == "CANCELED" else 0,
+                unit_price=_money(li.get("base_price_money")),
+            )
+        )
+    returned = False
+    for r, ret in enumerate(_list(order.get("returns"))):
+        for n, li in enumerate(_list(ret.get("return_line_items"))):
+            if li.get("item_type") in NOT_STOCK:
+                continue
+            returned = True
+            units = quantity_of(li.get("quantity", "0"))
+            restock = state == "COMPLETED" and settings.restock_returns
+            lines.append(
+                OrderLine(
+                    line_id=f"return:{li.get('uid') or f'{r}-{n}'}",
+                    channel_sku=_channel_sku(li, skus),
+                    quantity=0,
+                    restocked=units if restock else 0,
+                    unit_price=_money(li.get("base_price_money")),
+                )
+            )
+    status = OrderStatus.CLOSED if returned and state == "COMPLETED" else _STATUS[state]
+    total = as_dict(order.get("total_money"))
+    return Order(
+        external_id=order_id,
+        status=status,
+        updated_at=updated_at,
+        lines=tuple(lines),
+        created_at=parse_rfc3339(order.get("created_at")),
+        location=location,
+        return_location=location if returned else None,
+        currency=str(total.get("currency")) if total.get("currency") else None,
+        raw=order,
+    )
+
+
+def _channel_sku(line: Json, skus: Mapping[str, str]) -> str:
+    vid = line.get("catalog_object_id")
+    if vid:
+        return skus.get(str(vid)) or str(vid)
+    return f"square-item:{line.get('name') or 'unnamed'}"
+
+
+def _money(value: object) -> Decimal | None:
+    if not isinstance(value, dict) or not isinstance(value.get("amount"), int):
+        return None
+    return from_minor(value["amount"], str(value.get("currency") or "USD"))
+
+
+def _list(value: object) -> list[Json]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
