@@ -8,6 +8,9 @@ from omnisync.clock import Clock
 from omnisync.sdk.models import Limits, OperationLimits
 
 DEFAULT_OPERATION = "default"
+EPSILON = 1e-9
+"""Token arithmetic in floats leaves crumbs (0.9999999999999964): a wait below this is no wait,
+otherwise a virtual clock could advance by 1e-16 s forever."""
 
 
 @dataclass
@@ -27,11 +30,13 @@ class TokenBucket:
         """Seconds until ``cost`` tokens are available (0 when available now)."""
         self.refill(now)
         pause = max(0.0, self.paused_until - now)
-        if self.tokens >= cost:
+        if pause < EPSILON:
+            pause = 0.0
+        if self.tokens >= cost - EPSILON:
             return pause
         if self.rate <= 0:
             return max(pause, 3600.0)
-        return max(pause, (cost - self.tokens) / self.rate)
+        return max(pause, (cost - self.tokens) / self.rate, EPSILON * 10)
 
 
 class RateBudgets:
@@ -63,7 +68,7 @@ class RateBudgets:
         while True:
             delay = bucket.wait_time(self._clock.monotonic(), cost)
             if delay <= 0:
-                bucket.tokens -= cost
+                bucket.tokens = max(0.0, bucket.tokens - cost)
                 return waited
             await self._clock.sleep(delay)
             waited += delay

@@ -1,0 +1,418 @@
+"""The daemon's HTTP surface: a small Starlette app served by uvicorn.
+
+    POST /webhooks/{channel}   verified by the channel's connector; 401 and no work when the signature
+                               is wrong; answered at once, the pull runs after the answer
+    GET  /healthz              the process answers
+    GET  /readyz               ledger reachable (``select 1``) and every channel's last cycle state;
+                               503 when the ledger is unreachable, the timetable is not running or a
+                               channel waits for a human (configuration / credentials)
+    GET  /metrics              Prometheus text, from a registry of this app only
+    GET  /status               JSON: per channel last pull, last push, pending changes, errors, state
+    GET  /                     the same as a small HTML page that refreshes itself
+
+An optional bearer token (``daemon.token``) protects everything but webhooks and health. A browser
+can present it once as ``/?token=...``: the page answers with an HttpOnly cookie and redirects to
+``/``, so the token leaves the address bar. Nothing here ever prints a secret: connector settings are
+never read, and error texts pass through the log redaction.
+"""
+
+from __future__ import annotations
+
+import hmac
+import html
+import string
+from collections.abc import Iterator
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.background import BackgroundTask
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from omnisync.config import DaemonConfig
+from omnisync.engine.runtime import Engine
+from omnisync.ledger.repository import P, S
+from omnisync.logging import redact_text
+from omnisync.sdk.errors import OmnisyncError, WebhookVerificationError
+
+from .lease import LeaseKeeper
+from .scheduler import Scheduler
+
+log = structlog.get_logger("omnisync.daemon.http")
+
+MAX_WEBHOOK_BYTES = 5 * 1024 * 1024
+COOKIE = "omnisync_token"
+REFRESH_S = 5
+NOT_READY_STATES = frozenset({"configuration"})
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def _safe(value: str | None) -> str | None:
+    return redact_text(value) if value else value
+
+
+class DaemonView:
+    """Read-only snapshot of the engine, the timetable and the leases, for every endpoint."""
+
+    def __init__(
+        self, engine: Engine, scheduler: Scheduler | None = None, leases: LeaseKeeper | None = None
+    ) -> None:
+        self.engine = engine
+        self.scheduler = scheduler
+        self.leases = leases
+
+    def ledger_ok(self) -> bool:
+        try:
+            with self.engine.ledger.read() as conn:
+                conn.execute(text("select 1"))
+        except SQLAlchemyError:
+            return False
+        return True
+
+    def pending(self) -> dict[str, int | None]:
+        out: dict[str, int | None] = {}
+        try:
+            with self.engine.ledger.read() as conn:
+                for name, rt in self.engine.channels.items():
+                    out[name] = self.engine.ledger.dirty_count(conn, rt.channel_id)
+        except SQLAlchemyError:
+            return dict.fromkeys(self.engine.channels)
+        return out
+
+    def oversold(self, limit: int = 20) -> list[dict[str, Any]]:
+        """SKUs whose reservations exceed their stock in the ledger (sold more than there was)."""
+        short = func.sum(S.c.reserved) - func.sum(S.c.on_hand)
+        q = (
+            select(P.c.sku, short.label("units"))
+            .select_from(S.join(P, P.c.id == S.c.product_id))
+            .group_by(P.c.sku)
+            .having(short > 0)
+            .order_by(P.c.sku)
+            .limit(limit)
+        )
+        try:
+            with self.engine.ledger.read() as conn:
+                return [{"sku": r.sku, "units": int(r.units)} for r in conn.execute(q)]
+        except SQLAlchemyError:
+            return []
+
+    def channel_states(self) -> dict[str, str]:
+        return {name: rt.health.state for name, rt in self.engine.channels.items()}
+
+    def readiness(self) -> tuple[bool, dict[str, Any]]:
+        ledger = self.ledger_ok()
+        running = self.scheduler is None or self.scheduler.running
+        states = self.channel_states()
+        blocked = sorted(n for n, s in states.items() if s in NOT_READY_STATES)
+        ready = ledger and running and not blocked
+        body: dict[str, Any] = {
+            "ready": ready,
+            "ledger": "ok" if ledger else "unreachable",
+            "scheduler": "running" if running else "stopped",
+            "channels": states,
+        }
+        if blocked:
+            body["needs_attention"] = blocked
+        return ready, body
+
+    def status(self) -> dict[str, Any]:
+        pending = self.pending()
+        holders: dict[str, tuple[str | None, datetime | None]] = {}
+        if self.leases is not None:
+            try:
+                holders = self.leases.table()
+            except SQLAlchemyError:
+                holders = {}
+        channels: dict[str, Any] = {}
+        for name, rt in self.engine.channels.items():
+            h = rt.health
+            act = self.scheduler.activity.get(name) if self.scheduler is not None else None
+            entry: dict[str, Any] = {
+                "connector": rt.config.connector,
+                "state": h.state,
+                "last_pull": _iso(h.last_pull_at),
+                "last_push": _iso(h.last_push_at),
+                "last_reconcile": _iso(h.last_reconcile_at),
+                "pending": pending.get(name),
+                "errors": {
+                    "last": _safe(h.last_error),
+                    "at": _iso(h.last_error_at),
+                    "consecutive": h.consecutive_failures,
+                    "paused_until": _iso(h.open_until),
+                },
+                "orders_imported": h.orders_imported,
+                "quarantined_lines": h.quarantined,
+                "items_pushed": h.items_pushed,
+                "items_accepted": h.items_accepted,
+                "items_rejected": h.items_rejected,
+                "drift_corrected": h.drift_corrected,
+                "push_lag_s": h.push_lag_s,
+                "api_calls": rt.stats.total_calls,
+                "throttled": rt.stats.total_throttled,
+            }
+            if act is not None:
+                entry["last_cycle"] = {
+                    "kind": act.last_kind,
+                    "at": _iso(act.last_at),
+                    "ok": act.last_ok,
+                    "error": _safe(act.last_error),
+                    "skipped": act.last_skipped,
+                }
+                entry["webhooks"] = act.webhooks
+                entry["expedited_pushes"] = act.expedited
+            if self.leases is not None:
+                holder, expires = holders.get(name, (None, None))
+                entry["lease"] = {
+                    "holder": holder,
+                    "expires": _iso(expires),
+                    "held_here": self.leases.holds(name),
+                }
+            channels[name] = entry
+        ready, _ = self.readiness()
+        return {
+            "worker": self.leases.holder if self.leases is not None else self.engine.worker_id,
+            "now": _iso(self.engine.clock.now()),
+            "ready": ready,
+            "channels": channels,
+            "oversold": self.oversold(),
+        }
+
+
+class EngineCollector:
+    """Prometheus collector reading the engine's counters at scrape time (no double bookkeeping)."""
+
+    def __init__(self, view: DaemonView) -> None:
+        self.view = view
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        engine, scheduler = self.view.engine, self.view.scheduler
+        counters = {
+            "items_pushed": "Items sent to the channel",
+            "items_accepted": "Items the channel accepted",
+            "items_rejected": "Items the channel rejected for good",
+            "orders_imported": "Orders imported new or changed",
+            "quarantined_lines": "Order lines quarantined (unknown SKU)",
+        }
+        families = {
+            k: CounterMetricFamily(f"omnisync_{k}", doc, labels=["channel"]) for k, doc in counters.items()
+        }
+        calls = CounterMetricFamily("omnisync_api_calls", "API calls", labels=["channel", "operation"])
+        throttles = CounterMetricFamily(
+            "omnisync_api_throttles",
+            "Throttle answers (429, THROTTLED, ...)",
+            labels=["channel", "operation"],
+        )
+        retries = CounterMetricFamily(
+            "omnisync_api_retries", "Retried API calls", labels=["channel", "operation"]
+        )
+        cycles = CounterMetricFamily(
+            "omnisync_cycles", "Pull, push and reconcile runs", labels=["channel", "kind", "outcome"]
+        )
+        webhooks = CounterMetricFamily("omnisync_webhooks", "Verified webhooks received", labels=["channel"])
+        expedited = CounterMetricFamily(
+            "omnisync_expedited_pushes", "Pushes run at once after a decrease", labels=["channel"]
+        )
+        lag = GaugeMetricFamily(
+            "omnisync_push_lag_seconds", "Ledger decrease seen -> pushed to this channel", labels=["channel"]
+        )
+        pending = GaugeMetricFamily(
+            "omnisync_pending_changes", "Dirty (channel, SKU) pairs", labels=["channel"]
+        )
+        healthy = GaugeMetricFamily(
+            "omnisync_channel_healthy", "1 when the last cycle succeeded", labels=["channel"]
+        )
+        dirty = self.view.pending()
+        for name, rt in engine.channels.items():
+            h = rt.health
+            values = {
+                "items_pushed": h.items_pushed,
+                "items_accepted": h.items_accepted,
+                "items_rejected": h.items_rejected,
+                "orders_imported": h.orders_imported,
+                "quarantined_lines": h.quarantined,
+            }
+            for key, value in values.items():
+                families[key].add_metric([name], value)
+            for op, n in sorted(rt.stats.calls.items()):
+                calls.add_metric([name, op], n)
+            for op, n in sorted(rt.stats.throttled.items()):
+                throttles.add_metric([name, op], n)
+            for op, n in sorted(rt.stats.retries.items()):
+                retries.add_metric([name, op], n)
+            if h.push_lag_s is not None:
+                lag.add_metric([name], h.push_lag_s)
+            count = dirty.get(name)
+            if count is not None:
+                pending.add_metric([name], count)
+            healthy.add_metric([name], 1.0 if h.state in ("ok", "idle") else 0.0)
+            act = scheduler.activity.get(name) if scheduler is not None else None
+            if act is not None:
+                for (kind, outcome), n in sorted(act.cycles.items()):
+                    cycles.add_metric([name, kind, outcome], n)
+                webhooks.add_metric([name], act.webhooks)
+                expedited.add_metric([name], act.expedited)
+        oversold = GaugeMetricFamily("omnisync_oversold_units", "Units sold beyond the ledger's stock")
+        oversold.add_metric([], sum(o["units"] for o in self.view.oversold(limit=10_000)))
+        yield from families.values()
+        yield from (calls, throttles, retries, cycles, webhooks, expedited, lag, pending, healthy, oversold)
+
+
+def _template() -> string.Template:
+    return string.Template(resources.files("omnisync.daemon").joinpath("status.html").read_text("utf-8"))
+
+
+def _cell(value: Any) -> str:
+    return html.escape("—" if value is None else str(value))
+
+
+def render_status_page(status: dict[str, Any]) -> str:
+    rows = []
+    for name, ch in status["channels"].items():
+        err = ch["errors"]["last"]
+        lease = ch.get("lease")
+        rows.append(
+            f'<tr data-channel="{_cell(name)}" data-state="{_cell(ch["state"])}">'
+            f"<th scope=row>{_cell(name)}<small>{_cell(ch['connector'])}</small></th>"
+            f'<td class="state {_cell(ch["state"])}">{_cell(ch["state"])}</td>'
+            f"<td>{_cell(ch['last_pull'])}</td><td>{_cell(ch['last_push'])}</td>"
+            f'<td class="num">{_cell(ch["pending"])}</td>'
+            f'<td class="num">{_cell(ch["orders_imported"])}</td>'
+            f'<td class="num">{_cell(ch["items_pushed"])}</td>'
+            f'<td class="num">{_cell(ch["api_calls"])} / {_cell(ch["throttled"])}</td>'
+            f'<td class="num">{_cell(ch["push_lag_s"])}</td>'
+            f"<td>{_cell(lease['holder'] if lease else 'this daemon')}</td>"
+            f'<td class="err">{_cell(err) if err else ""}</td></tr>'
+        )
+    oversold = status["oversold"]
+    if oversold:
+        items = "".join(f"<li>{_cell(o['sku'])}: {_cell(o['units'])} unit(s)</li>" for o in oversold)
+        alerts = f'<section class="alert" id="oversold"><h2>Oversold</h2><ul>{items}</ul></section>'
+    else:
+        alerts = '<p class="fine" id="oversold">No oversold SKU.</p>'
+    return _template().substitute(
+        refresh=REFRESH_S,
+        generated=_cell(status["now"]),
+        worker=_cell(status["worker"]),
+        ready="ready" if status["ready"] else "not ready",
+        ready_class="fine" if status["ready"] else "alert",
+        rows="\n".join(rows),
+        alerts=alerts,
+    )
+
+
+def create_app(
+    engine: Engine,
+    daemon: DaemonConfig,
+    scheduler: Scheduler | None = None,
+    *,
+    leases: LeaseKeeper | None = None,
+) -> Starlette:
+    view = DaemonView(engine, scheduler, leases)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(EngineCollector(view))
+    token = daemon.token.get_secret_value().encode() if daemon.token is not None else None
+
+    def authorised(request: Request) -> bool:
+        if token is None:
+            return True
+        given = ""
+        auth = request.headers.get("authorization", "")
+        if auth[:7].lower() == "bearer ":
+            given = auth[7:].strip()
+        given = given or request.cookies.get(COOKIE, "")
+        return hmac.compare_digest(given.encode(), token)
+
+    def denied() -> Response:
+        return JSONResponse(
+            {"error": "a bearer token is required"}, status_code=401, headers={"WWW-Authenticate": "Bearer"}
+        )
+
+    async def webhook(request: Request) -> Response:
+        channel = request.path_params["channel"]
+        if channel not in engine.channels:
+            return JSONResponse({"error": "no such channel"}, status_code=404)
+        body = await request.body()
+        if len(body) > MAX_WEBHOOK_BYTES:
+            return JSONResponse({"error": "body too large"}, status_code=413)
+        url = (
+            daemon.webhook_base_url.rstrip("/") + request.url.path
+            if daemon.webhook_base_url
+            else str(request.url)
+        )
+        try:
+            fresh, wants_pull = await engine.handle_webhook(channel, request.headers, body, url)
+        except WebhookVerificationError:
+            log.warning("webhook.rejected", channel=channel, reason="signature")
+            return JSONResponse({"error": "signature verification failed"}, status_code=401)
+        except (OmnisyncError, ValueError, KeyError) as exc:
+            log.warning("webhook.malformed", channel=channel, error=type(exc).__name__)
+            return JSONResponse({"error": "malformed webhook"}, status_code=400)
+        log.info("webhook.accepted", channel=channel, fresh=fresh, wants_pull=wants_pull)
+        task = None
+        if scheduler is not None and (wants_pull or fresh):
+
+            async def after_answer() -> None:  # runs once the answer is on its way
+                scheduler.request_pull(channel, fresh=fresh)
+
+            task = BackgroundTask(after_answer)
+        return JSONResponse({"ok": True, "fresh": fresh}, background=task)
+
+    async def healthz(_: Request) -> Response:
+        return JSONResponse({"ok": True})
+
+    async def readyz(_: Request) -> Response:
+        ready, body = view.readiness()
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    async def metrics(request: Request) -> Response:
+        if not authorised(request):
+            return denied()
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    async def status(request: Request) -> Response:
+        if not authorised(request):
+            return denied()
+        return JSONResponse(view.status())
+
+    async def page(request: Request) -> Response:
+        given = request.query_params.get("token")
+        if token is not None and given is not None:
+            if not hmac.compare_digest(given.encode(), token):
+                return denied()
+            response = RedirectResponse("/", status_code=303)
+            response.set_cookie(COOKIE, given, httponly=True, samesite="strict")
+            return response
+        if not authorised(request):
+            return denied()
+        return HTMLResponse(render_status_page(view.status()), headers={"Cache-Control": "no-store"})
+
+    routes = [
+        Route("/webhooks/{channel}", webhook, methods=["POST"]),
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/metrics", metrics, methods=["GET"]),
+        Route("/status", status, methods=["GET"]),
+        Route("/", page, methods=["GET"]),
+    ]
+    app = Starlette(routes=routes)
+    app.state.view = view
+    app.state.registry = registry
+    return app
+
+
+__all__ = ["DaemonView", "create_app", "render_status_page"]

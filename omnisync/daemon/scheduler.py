@@ -1,0 +1,287 @@
+"""The daemon's timetable. Every APScheduler (3.x) call of omnisync lives in this module.
+
+Per enabled channel: a pull job (``schedule.pull_every``), a push job (``push_every``) and a full
+reconcile (``reconcile_every`` and/or ``reconcile_cron``), each ``max_instances=1``, coalesced, with a
+misfire grace. On top of the timetable, work is expedited:
+
+* a pull that lowered available stock (``IntakeReport.decreased``) pushes every *other* channel at
+  once instead of waiting for its interval — an order on the web store or a floor sale at the POS
+  reaches the marketplace in seconds;
+* a webhook that wants a pull pulls its channel at once (then the rule above).
+
+Polling and reconcile stay on as the safety net: a lost webhook costs latency, never correctness.
+
+Cycles run as tasks this module tracks, shielded from cancellation, so a shutdown lets the batch in
+flight finish (APScheduler 3's asyncio executor cancels running jobs on shutdown). At most one run
+of a kind per channel is queued behind the one running: a burst of webhooks costs one extra pull.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import Counter
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import structlog
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from apscheduler.triggers.cron import CronTrigger
+from apscheduler.triggers.interval import IntervalTrigger
+
+from omnisync.config import DaemonConfig
+from omnisync.engine.runtime import CycleReport, Engine
+
+from .lease import LeaseKeeper
+
+log = structlog.get_logger("omnisync.daemon")
+
+KINDS = ("pull", "push", "reconcile")
+
+
+@dataclass
+class ChannelActivity:
+    """What the daemon did with one channel, for /status, /readyz and /metrics."""
+
+    cycles: Counter[tuple[str, str]] = field(default_factory=Counter)
+    """(kind, ok | failed | skipped) -> count."""
+    last_kind: str | None = None
+    last_at: datetime | None = None
+    last_ok: bool | None = None
+    last_error: str | None = None
+    last_skipped: str | None = None
+    expedited: int = 0
+    webhooks: int = 0
+    dirty_since: datetime | None = None
+    """When this daemon first saw a ledger decrease not yet pushed to this channel (push lag)."""
+
+
+class Scheduler:
+    def __init__(
+        self,
+        engine: Engine,
+        daemon: DaemonConfig,
+        *,
+        leases: LeaseKeeper | None = None,
+        misfire_grace_s: float = 30.0,
+    ) -> None:
+        self.engine = engine
+        self.daemon = daemon
+        self.leases = leases
+        self.misfire_grace_s = misfire_grace_s
+        self.activity: dict[str, ChannelActivity] = {name: ChannelActivity() for name in engine.channels}
+        self.running = False
+        self._aps: AsyncIOScheduler | None = None
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._gates: dict[tuple[str, str], asyncio.Lock] = {}
+        self._waiting: set[tuple[str, str]] = set()
+        self._requested: dict[str, int] = {}
+
+    # -- life cycle ---------------------------------------------------------------------------------
+    def start(self, *, kickoff: bool = True) -> None:
+        """Add the jobs and start the timetable (inside the running event loop)."""
+        if self.running:
+            return
+        aps = AsyncIOScheduler(
+            event_loop=asyncio.get_running_loop(),
+            job_defaults={
+                "max_instances": 1,
+                "coalesce": True,
+                "misfire_grace_time": max(1, int(self.misfire_grace_s)),
+            },
+        )
+        for name in self.engine.channels:
+            sched = self.engine.config.channels[name].schedule
+            aps.add_job(
+                self._job, IntervalTrigger(seconds=sched.pull_every), ("pull", name), id=f"pull:{name}"
+            )
+            aps.add_job(
+                self._job, IntervalTrigger(seconds=sched.push_every), ("push", name), id=f"push:{name}"
+            )
+            if sched.reconcile_every:
+                aps.add_job(
+                    self._job,
+                    IntervalTrigger(seconds=sched.reconcile_every),
+                    ("reconcile", name),
+                    id=f"reconcile:{name}",
+                )
+            if sched.reconcile_cron:
+                aps.add_job(
+                    self._job,
+                    CronTrigger.from_crontab(sched.reconcile_cron),
+                    ("reconcile", name),
+                    id=f"reconcile-cron:{name}",
+                )
+        if self.leases is not None:
+            aps.add_job(self._renew_leases, IntervalTrigger(seconds=self.leases.renew_every), id="leases")
+            self._apply_leases(*self.leases.tick(), kickoff=False)
+        aps.start()
+        self._aps = aps
+        self.running = True
+        log.info("scheduler.started", channels=list(self.engine.channels), jobs=len(aps.get_jobs()))
+        if kickoff:
+            self.spawn(self.kickoff(list(self.engine.channels)))
+
+    def jobs(self) -> dict[str, str]:
+        """Job id -> trigger description (for tests and ``omnisync run --verbose``)."""
+        return {} if self._aps is None else {job.id: str(job.trigger) for job in self._aps.get_jobs()}
+
+    async def shutdown(self) -> None:
+        """Stop the timetable, let every cycle in flight finish, then hand the leases back."""
+        self.running = False
+        if self._aps is not None:
+            self._aps.shutdown(wait=False)
+            self._aps = None
+        await self.drain()
+        for rt in self.engine.channels.values():  # a cycle started outside this module, too
+            async with rt.lock:
+                pass
+        if self.leases is not None:
+            self.leases.release()
+        log.info("scheduler.stopped")
+
+    async def drain(self) -> None:
+        """Wait until no task of this scheduler runs (tasks may spawn tasks: loop until quiet)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("scheduler.task_failed", error=repr(task.exception()))
+
+    # -- jobs ---------------------------------------------------------------------------------------
+    async def _job(self, kind: str, channel: str) -> None:
+        run = {"pull": self.pull, "push": self.push, "reconcile": self.reconcile}[kind]
+        # Shielded: APScheduler cancels running jobs on shutdown; the batch in flight must finish
+        # (drain() waits for it). Failures are logged by _task_done, not again by APScheduler.
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await asyncio.shield(self.spawn(run(channel)))
+
+    async def _renew_leases(self) -> None:
+        if self.leases is not None and self.running:
+            self._apply_leases(*self.leases.tick())
+
+    def _apply_leases(self, gained: list[str], lost: list[str], *, kickoff: bool = True) -> None:
+        if gained and kickoff and self.running:
+            # Taking a channel over: its cursor and dirty pairs are in the ledger; catch up at once.
+            self.spawn(self.kickoff(gained))
+
+    def may_work(self, channel: str) -> bool:
+        return (
+            self.running
+            and channel in self.engine.channels
+            and (self.leases is None or self.leases.holds(channel))
+        )
+
+    async def _gated(
+        self, kind: str, channel: str, work: Callable[[], Awaitable[CycleReport]]
+    ) -> CycleReport | None:
+        """Run ``work`` unless one run of this kind is already queued for the channel."""
+        key = (kind, channel)
+        if key in self._waiting:
+            return None
+        self._waiting.add(key)
+        gate = self._gates.setdefault(key, asyncio.Lock())
+        try:
+            async with gate:
+                self._waiting.discard(key)
+                if not self.may_work(channel):
+                    return None
+                try:
+                    report = await work()
+                except Exception as exc:  # a connector bug must not go unnoticed: the channel fails
+                    self.engine.channels[channel].health.failed(exc, self.engine.clock.now())
+                    log.exception(f"{kind}.crashed", channel=channel)
+                    report = CycleReport(channel, ok=False, error=f"{type(exc).__name__}: {exc}")
+        finally:
+            self._waiting.discard(key)
+        self._record(kind, report)
+        return report
+
+    def _record(self, kind: str, report: CycleReport) -> None:
+        act = self.activity.setdefault(report.channel, ChannelActivity())
+        outcome = "skipped" if report.skipped else ("ok" if report.ok else "failed")
+        act.cycles[(kind, outcome)] += 1
+        act.last_kind, act.last_at = kind, self.engine.clock.now()
+        act.last_ok, act.last_error, act.last_skipped = report.ok, report.error, report.skipped
+
+    # -- the work -----------------------------------------------------------------------------------
+    async def kickoff(self, channels: list[str]) -> None:
+        """Pull every channel first (each plan then sees every sale), then push them."""
+        await asyncio.gather(*(self.pull(c, expedite=False) for c in channels))
+        await asyncio.gather(*(self.push(c) for c in channels))
+
+    async def pull(self, channel: str, *, expedite: bool = True, force_expedite: bool = False) -> None:
+        report = await self._gated("pull", channel, lambda: self.engine.cycle(channel, push=False))
+        if report is None or not report.ok:
+            return
+        if report.orders.decreased or force_expedite:
+            self._decreased(channel, expedite=expedite)
+
+    def _decreased(self, source: str, *, expedite: bool) -> None:
+        now = self.engine.clock.now()
+        for other in self.engine.channels:
+            if other == source:
+                continue
+            act = self.activity.setdefault(other, ChannelActivity())
+            act.dirty_since = act.dirty_since or now
+            if expedite and self.daemon.expedite_decreases and self.may_work(other):
+                act.expedited += 1
+                self.spawn(self.push(other))
+
+    async def push(self, channel: str) -> None:
+        started = self.engine.clock.now()
+        report = await self._gated("push", channel, lambda: self.engine.cycle(channel, pull=False))
+        if report is not None and report.ok:
+            self._pushed(channel, started)
+
+    def _pushed(self, channel: str, started: datetime) -> None:
+        act = self.activity.setdefault(channel, ChannelActivity())
+        if act.dirty_since is not None and act.dirty_since <= started:
+            lag = (self.engine.clock.now() - act.dirty_since).total_seconds()
+            self.engine.channels[channel].health.push_lag_s = round(max(0.0, lag), 3)
+            act.dirty_since = None
+
+    async def reconcile(self, channel: str) -> None:
+        started = self.engine.clock.now()
+        report = await self._gated("reconcile", channel, lambda: self.engine.reconcile(channel))
+        if report is None or not report.ok:
+            return
+        self._pushed(channel, started)
+        if report.orders.decreased:
+            self._decreased(channel, expedite=True)
+
+    def request_pull(self, channel: str, *, fresh: int = 1) -> bool:
+        """A webhook said the channel changed: pull it now (then expedite pushes elsewhere).
+
+        ``fresh`` new events mean the ledger may already hold the webhook's order (imported from its
+        payload), so the other channels are pushed even when the pull itself finds nothing new.
+        """
+        act = self.activity.setdefault(channel, ChannelActivity())
+        act.webhooks += 1
+        if not self.may_work(channel):
+            if self.running and fresh:
+                self._decreased(channel, expedite=True)
+            return False
+        if channel in self._requested:  # a pull is asked for and has not started: it will cover this
+            self._requested[channel] += fresh
+            return True
+        self._requested[channel] = fresh
+        self.spawn(self._requested_pull(channel))
+        return True
+
+    async def _requested_pull(self, channel: str) -> None:
+        fresh = self._requested.pop(channel, 0)
+        await self.pull(channel, force_expedite=fresh > 0)
+
+
+__all__ = ["KINDS", "ChannelActivity", "Scheduler"]
