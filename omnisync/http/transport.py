@@ -96,6 +96,7 @@ class ChannelTransport(httpx.AsyncBaseTransport):
             response = await self._inner.handle_async_request(request)
         except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _TryAgain(None, None, type(exc).__name__) from None
+        response.request = request  # so that classify() can tell which call was answered
         await response.aread()
         # Every answer is offered to the connector: some channels throttle with a 400/403 error body
         # (Meta's error 80014). The default classify returns None, so nothing else changes.

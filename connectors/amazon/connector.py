@@ -1,0 +1,306 @@
+"""AmazonConnector: SDK values ↔ Selling Partner API (Listings Items, JSON_LISTINGS_FEED, Orders v0).
+
+Pushes go as ``patchListingsItem`` for up to ``feed_threshold`` items and as one JSON_LISTINGS_FEED per
+25,000 items above it (see settings.py for why 300). Amazon offers neither compare-and-set nor
+idempotency keys on listings, so pushes are absolute targets and the engine pulls orders first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Iterable, Sequence
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, TypeVar
+
+import httpx
+
+from omnisync.sdk import (
+    Capability,
+    ChannelListing,
+    Connector,
+    ConnectorContext,
+    HttpOptions,
+    InventoryRef,
+    InventoryUpdate,
+    ItemError,
+    ItemResult,
+    Limits,
+    OperationLimits,
+    Order,
+    OrderCursor,
+    OrderPage,
+    PriceUpdate,
+    ProtocolError,
+    RetryableError,
+    RetryAdvice,
+)
+
+from .client import Json, SpApi
+from .feeds import MAX_MESSAGES, FeedItem, FeedRunner, describe
+from .orders import iso, normalise
+from .rates import RATE_LIMIT_HEADER, seed_budgets, throttle_wait
+from .settings import AmazonSettings
+
+T = TypeVar("T")
+USER_AGENT = "omnisync/0.1 (Language=Python)"
+LISTING_DATA = ("summaries", "offers", "fulfillmentAvailability")
+CONCURRENCY = 10
+"""Requests in flight per push/read; the token buckets, not this, set the pace."""
+
+
+class AmazonConnector(Connector):
+    name = "amazon"
+    capabilities = frozenset(
+        {
+            Capability.PUSH_INVENTORY,
+            Capability.PUSH_PRICES,
+            Capability.PULL_ORDERS,
+            Capability.READ_INVENTORY,
+            Capability.READ_LISTINGS,
+        }
+    )
+    Settings = AmazonSettings
+    limits = Limits(
+        push_inventory=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),
+        push_prices=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),
+        pull_orders=OperationLimits(max_batch=100, rate=0.0167, burst=20),
+        read_inventory=OperationLimits(max_batch=100, rate=5.0, burst=10),
+        read_listings=OperationLimits(max_batch=100, rate=5.0, burst=10),
+    )
+    settings: AmazonSettings
+
+    def __init__(
+        self, settings: AmazonSettings, client: httpx.AsyncClient, context: ConnectorContext
+    ) -> None:
+        super().__init__(settings, client, context)
+        seed_budgets(context.budgets)
+        self.api = SpApi(settings, client, context)
+        self.feeds = FeedRunner(self.api)
+        self._order_items: dict[tuple[str, str], list[Json]] = {}
+
+    @classmethod
+    def http_options(cls, settings: AmazonSettings) -> HttpOptions:
+        return HttpOptions(
+            base_url=settings.base_url,
+            headers={"user-agent": USER_AGENT, "accept": "application/json"},
+            secrets=[settings.client_secret.get_secret_value(), settings.refresh_token.get_secret_value()],
+        )
+
+    @classmethod
+    def classify(cls, response: httpx.Response) -> RetryAdvice | None:
+        """429 QuotaExceeded: wait until the operation's bucket holds a token again, not a blind backoff.
+
+        The transport pauses the operation for the advised delay and empties its bucket, so the retry
+        waits 1/rate of *that* operation (2 min for createFeed, 0.2 s for patchListingsItem). A rate in
+        ``x-amzn-RateLimit-Limit`` on the 429 sets the delay directly.
+        """
+        if response.status_code != 429:
+            return None
+        return RetryAdvice(throttled=True, delay=throttle_wait(response.headers.get(RATE_LIMIT_HEADER)))
+
+    async def prepare(self) -> None:
+        """Fetch an access token: refused LWA credentials surface now as CredentialsError."""
+        await self.api.tokens.access_token()
+
+    # -- pushes ---------------------------------------------------------------------------------------
+    async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
+        code = self.settings.fulfillment_channel_code
+        items: list[FeedItem] = []
+        rejected: list[ItemResult] = []
+        for u in updates:
+            problem = _missing_product_type(u.ids) or ("negative quantity" if u.quantity < 0 else None)
+            if problem:
+                rejected.append(ItemResult.rejected(u.sku, problem))
+                continue
+            patch = {
+                "op": "replace",
+                "path": "/attributes/fulfillment_availability",
+                "value": [{"fulfillment_channel_code": code, "quantity": u.quantity}],
+            }
+            items.append(FeedItem(u.sku, u.channel_sku, u.ids["product_type"], patch, u.quantity))
+        return rejected + await self._push(items)
+
+    async def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
+        items: list[FeedItem] = []
+        rejected: list[ItemResult] = []
+        for u in updates:
+            problem = _missing_product_type(u.ids) or ("price must be positive" if u.price <= 0 else None)
+            if problem:
+                rejected.append(ItemResult.rejected(u.sku, problem))
+                continue
+            offer = {
+                "marketplace_id": self.settings.marketplace_id,
+                "currency": u.currency,
+                # A JSON number; a two-decimal Decimal round-trips exactly through float's repr.
+                "our_price": [{"schedule": [{"value_with_tax": float(u.price)}]}],
+            }
+            patch = {"op": "replace", "path": "/attributes/purchasable_offer", "value": [offer]}
+            items.append(FeedItem(u.sku, u.channel_sku, u.ids["product_type"], patch, u.price))
+        return rejected + await self._push(items)
+
+    async def _push(self, items: Sequence[FeedItem]) -> list[ItemResult]:
+        if not items:
+            return []
+        if len(items) > self.settings.feed_threshold:
+            return await self.feeds.run(items)
+        return await _bounded((self._patch(item) for item in items), CONCURRENCY)
+
+    async def _patch(self, item: FeedItem) -> ItemResult:
+        try:
+            answer = await self.api.patch_listings_item(item.channel_sku, item.product_type, [item.patch])
+        except ItemError as exc:
+            return ItemResult.rejected(item.sku, exc.message)
+        except (RetryableError, ProtocolError) as exc:
+            return ItemResult.retry(item.sku, exc.message)
+        issues = answer.get("issues") if isinstance(answer.get("issues"), list) else []
+        errors = [i for i in issues or [] if isinstance(i, dict) and i.get("severity") == "ERROR"]
+        if answer.get("status") == "ACCEPTED" and not errors:
+            return ItemResult.accepted(item.sku, item.value)
+        return ItemResult.rejected(
+            item.sku, f"Amazon {answer.get('status')}: {describe(errors) or 'no issue given'}"
+        )
+
+    # -- orders ---------------------------------------------------------------------------------------
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        since = cursor.updated_after or (
+            self.context.clock.now() - timedelta(days=self.settings.orders_lookback_days)
+        )
+        params: dict[str, str | int] = {
+            "MarketplaceIds": ",".join(self.settings.marketplace_ids),
+            "LastUpdatedAfter": iso(since),
+            # Only merchant-fulfilled orders draw on the merchant's stock; FBA orders ship from Amazon's.
+            "FulfillmentChannels": "MFN",
+            "MaxResultsPerPage": self.settings.orders_page_size,
+        }
+        if cursor.page_token:
+            params["NextToken"] = cursor.page_token
+        payload = await self.api.get_orders(params)
+        raw_orders = payload.get("Orders")
+        if not isinstance(raw_orders, list):
+            raise ProtocolError("getOrders payload has no Orders list", channel=self.context.channel)
+        pulled = await _bounded((self._with_items(o) for o in raw_orders if isinstance(o, dict)), CONCURRENCY)
+        token = payload.get("NextToken")
+        return OrderPage(
+            orders=[o for o in pulled if o is not None],
+            next_page_token=token if isinstance(token, str) else None,
+        )
+
+    async def _with_items(self, order: Json) -> Order | None:
+        order_id = str(order.get("AmazonOrderId"))
+        key = (order_id, str(order.get("LastUpdateDate")))
+        items = self._order_items.get(key)
+        if items is None:
+            try:
+                items = await self._order_items_of(order_id)
+            except ItemError as exc:
+                self.context.log.warning(
+                    "amazon.order_items_unavailable", order_id=order_id, reason=exc.message
+                )
+                return None
+            if len(self._order_items) > 10_000:
+                self._order_items.clear()
+            self._order_items[key] = items
+        return normalise(order, items, self.context.channel)
+
+    async def _order_items_of(self, order_id: str) -> list[Json]:
+        items: list[Json] = []
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            payload = await self.api.get_order_items(order_id, token)
+            page = payload.get("OrderItems")
+            if not isinstance(page, list):
+                raise ProtocolError("getOrderItems payload has no OrderItems", channel=self.context.channel)
+            items.extend(i for i in page if isinstance(i, dict))
+            next_token = payload.get("NextToken")
+            if not isinstance(next_token, str) or next_token in seen:
+                return items
+            seen.add(next_token)
+            token = next_token
+
+    # -- reads ----------------------------------------------------------------------------------------
+    async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
+        found = await _bounded((self._listing(sku) for sku in channel_skus), CONCURRENCY)
+        return [listing for listing in found if listing is not None]
+
+    async def read_inventory(self, refs: Sequence[InventoryRef]) -> dict[str, int | None]:
+        async def one(ref: InventoryRef) -> tuple[str, int | None]:
+            item = await self.api.get_listings_item(ref.channel_sku, ("fulfillmentAvailability",))
+            return ref.sku, (self._quantity(item) if item is not None else None)
+
+        return dict(await _bounded((one(ref) for ref in refs), CONCURRENCY))
+
+    async def _listing(self, sku: str) -> ChannelListing | None:
+        item = await self.api.get_listings_item(sku, LISTING_DATA)
+        if item is None:
+            return None
+        marketplace = self.settings.marketplace_id
+        summary = _for_marketplace(item.get("summaries"), marketplace)
+        ids = {"marketplace_id": marketplace}
+        for key, field in (("asin", "asin"), ("product_type", "productType")):
+            if isinstance(summary.get(field), str):
+                ids[key] = summary[field]
+        status = summary.get("status")
+        return ChannelListing(
+            channel_sku=sku,
+            ids=ids,
+            quantity=self._quantity(item),
+            price=_price(item.get("offers"), marketplace),
+            available=("BUYABLE" in status) if isinstance(status, list) else None,
+        )
+
+    def _quantity(self, item: Json) -> int | None:
+        for entry in item.get("fulfillmentAvailability") or []:
+            if (
+                isinstance(entry, dict)
+                and entry.get("fulfillmentChannelCode") == self.settings.fulfillment_channel_code
+            ):
+                quantity = entry.get("quantity")
+                return quantity if isinstance(quantity, int) else None
+        return None
+
+
+def _missing_product_type(ids: Any) -> str | None:
+    if not ids.get("product_type"):
+        return "no Amazon product type known for this SKU: run SKU discovery (read_listings) first"
+    return None
+
+
+def _for_marketplace(entries: object, marketplace: str) -> Json:
+    if not isinstance(entries, list):
+        return {}
+    matches = [e for e in entries if isinstance(e, dict) and e.get("marketplaceId") == marketplace]
+    return matches[0] if matches else {}
+
+
+def _price(offers: object, marketplace: str) -> Decimal | None:
+    if not isinstance(offers, list):
+        return None
+    for offer in offers:
+        if (
+            isinstance(offer, dict)
+            and offer.get("marketplaceId") == marketplace
+            and offer.get("offerType") == "B2C"
+        ):
+            price = offer.get("price")
+            try:
+                return Decimal(str(price.get("amount"))) if isinstance(price, dict) else None
+            except InvalidOperation:
+                return None
+    return None
+
+
+async def _bounded(coros: Iterable[Awaitable[T]], limit: int) -> list[T]:
+    """Run with at most ``limit`` in flight, results in order; the first failure is raised."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def run(coro: Awaitable[T]) -> T:
+        async with semaphore:
+            return await coro
+
+    outcomes = await asyncio.gather(*(run(c) for c in coros), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes  # type: ignore[return-value]

@@ -1,0 +1,68 @@
+"""Settings of the Amazon connector: region, seller, marketplaces and LWA credentials.
+
+Secrets (``client_secret``, ``refresh_token``) arrive resolved from ``${ENV}`` in the YAML and are
+kept as ``SecretStr`` so they never print.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, SecretStr
+
+from omnisync.sdk import ConnectorSettings
+
+# The documented SP-API endpoints per selling region.
+REGION_ENDPOINTS: dict[str, str] = {
+    "na": "https://sellingpartnerapi-na.amazon.com",
+    "eu": "https://sellingpartnerapi-eu.amazon.com",
+    "fe": "https://sellingpartnerapi-fe.amazon.com",
+}
+LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+
+# Crossover between patchListingsItem and one JSON_LISTINGS_FEED. patchListingsItem allows 5 requests/s
+# (burst 5), so 300 patches take about 60 s. A JSON_LISTINGS_FEED needs createFeedDocument, the upload,
+# createFeed, then at least a minute of queueing and processing before its report can be read; below
+# ~300 changes patching is as fast and answers per item at once, above it the feed wins and keeps the
+# patch budget free. createFeed is scarce (1 per ~2 min, burst 15), another reason to keep feeds for bulk.
+DEFAULT_FEED_THRESHOLD = 300
+
+
+class AmazonSettings(ConnectorSettings):
+    region: Literal["na", "eu", "fe"] = "na"
+    """Selling region; picks the documented SP-API endpoint."""
+    seller_id: str = Field(min_length=1)
+    """Merchant token (Seller Central → Settings → Account info)."""
+    marketplace_ids: tuple[str, ...] = Field(min_length=1)
+    """Marketplaces to read orders from. The first is the primary one: listings, quantities and prices
+    are read and written there."""
+    client_id: str = Field(min_length=1)
+    """LWA client identifier of the SP-API application."""
+    client_secret: SecretStr
+    refresh_token: SecretStr
+    token_url: str = LWA_TOKEN_URL
+    """LWA token endpoint."""
+    endpoint: str | None = None
+    """Overrides the region's SP-API endpoint (sandbox, emulator on loopback)."""
+    feed_threshold: int = Field(default=DEFAULT_FEED_THRESHOLD, ge=1)
+    """A push of more than this many items goes as one JSON_LISTINGS_FEED instead of patches."""
+    feed_poll_interval_s: float = Field(default=20.0, gt=0)
+    """Seconds between getFeed status polls while a feed is processed."""
+    feed_timeout_s: float = Field(default=3600.0, gt=0)
+    """Give up waiting for a feed after this long; its items are answered retry-later."""
+    fulfillment_channel_code: str = "DEFAULT"
+    """Merchant-fulfilled stock is written to this fulfillment channel (DEFAULT = seller fulfilled)."""
+    orders_page_size: int = Field(default=100, ge=1, le=100)
+    """MaxResultsPerPage for getOrders."""
+    orders_lookback_days: int = Field(default=30, ge=1)
+    """Window for the very first order pull, when the engine has no cursor yet."""
+    issue_locale: str | None = None
+    """Locale of the issue messages Amazon returns (e.g. en_US)."""
+
+    @property
+    def base_url(self) -> str:
+        return (self.endpoint or REGION_ENDPOINTS[self.region]).rstrip("/")
+
+    @property
+    def marketplace_id(self) -> str:
+        return self.marketplace_ids[0]
