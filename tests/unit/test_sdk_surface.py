@@ -1,0 +1,42 @@
+"""The SDK's public surface is curated: adding or removing a name is a deliberate change."""
+
+import pytest
+
+import omnisync.sdk as sdk
+from omnisync.sdk import errors
+
+EXPECTED = {
+    "Capability", "ChannelListing", "ConfigurationError", "Connector", "ConnectorContext", "ConnectorError",
+    "ConnectorSettings", "CredentialsError", "FatalError", "HttpOptions", "InventoryRef", "InventoryUpdate",
+    "ItemError", "ItemResult", "ItemStatus", "Limits", "OmnisyncError", "OperationLimits", "Order",
+    "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "PriceUpdate", "ProtocolError", "RetryAdvice",
+    "RetryableError", "ThrottledError", "UnknownConnectorError", "UnsupportedOperation", "WebhookEvent",
+    "WebhookKind", "WebhookVerificationError", "available_connectors", "chunked", "error_for_status",
+    "idempotency_key", "json_body", "load_connector", "op", "paginate", "parse_retry_after",
+    "raise_for_status",
+}  # fmt: skip
+
+
+def test_exported_names() -> None:
+    assert set(sdk.__all__) == EXPECTED
+    assert all(hasattr(sdk, name) for name in sdk.__all__)
+
+
+def test_exception_tree_is_split_by_what_to_do() -> None:
+    assert issubclass(errors.CredentialsError, errors.ConfigurationError)
+    assert issubclass(errors.ThrottledError, errors.RetryableError)
+    assert not issubclass(errors.ItemError, errors.RetryableError)
+    assert str(errors.ItemError("bad id", channel="web")) == "[web] bad id"
+
+
+def test_idempotency_key_is_stable_per_channel_sku_version() -> None:
+    a = sdk.idempotency_key("web", "MUG", 3)
+    assert a == sdk.idempotency_key("web", "MUG", 3)
+    assert a != sdk.idempotency_key("web", "MUG", 4)
+    assert a != sdk.idempotency_key("pos", "MUG", 3)
+    assert len(a) <= 64
+
+
+def test_unknown_connector_names_the_known_ones() -> None:
+    with pytest.raises(sdk.UnknownConnectorError, match=r"'nope'.*fake"):
+        sdk.load_connector("nope")
