@@ -177,6 +177,9 @@ class OrderPage:
     orders: list[Order]
     next_page_token: str | None
     """None when this was the last page for the window."""
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(external id, reason) of orders the connector could not read. They are reported and the
+    engine keeps its cursor before them, so they are read again: never silently dropped."""
 
 
 @dataclass(frozen=True, slots=True)

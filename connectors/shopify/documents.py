@@ -1,0 +1,169 @@
+"""Every GraphQL document the connector sends, with its requested-cost estimate.
+
+The estimates follow Shopify's calculated query cost rules (objects 1, scalars and enums 0,
+connections 2 + ``first`` × the node's cost, a node list per id, mutations 10). The client waits for
+that many points before sending; the answer's ``requestedQueryCost`` then replaces the estimate.
+Tests validate every document here against the published 2026-04 schema.
+"""
+
+from __future__ import annotations
+
+MUTATION_COST = 10
+ORDER_LINES = 50
+"""Line items asked per order (and per fulfilment / refund); more are fetched with ORDER_LINES_PAGE."""
+
+LOCATIONS = """
+query OmnisyncLocations($ids: [ID!]!) {
+  nodes(ids: $ids) {
+    ... on Location { id name isActive }
+  }
+}
+"""
+
+VARIANTS_BY_SKU = """
+query OmnisyncVariantsBySku($first: Int!, $after: String, $query: String!, $locationId: ID!) {
+  productVariants(first: $first, after: $after, query: $query) {
+    pageInfo { hasNextPage endCursor }
+    nodes {
+      id
+      sku
+      price
+      compareAtPrice
+      product { id }
+      inventoryItem {
+        id
+        inventoryLevel(locationId: $locationId) {
+          quantities(names: ["available"]) { name quantity }
+        }
+      }
+    }
+  }
+}
+"""
+
+INVENTORY_LEVELS = """
+query OmnisyncInventoryLevels($ids: [ID!]!, $locationId: ID!) {
+  nodes(ids: $ids) {
+    ... on InventoryItem {
+      id
+      inventoryLevel(locationId: $locationId) {
+        quantities(names: ["available"]) { name quantity }
+      }
+    }
+  }
+}
+"""
+
+SET_QUANTITIES = """
+mutation OmnisyncSetQuantities($input: InventorySetQuantitiesInput!, $idempotencyKey: String!) {
+  inventorySetQuantities(input: $input) @idempotent(key: $idempotencyKey) {
+    inventoryAdjustmentGroup {
+      id
+      changes(quantityNames: ["available"]) {
+        name
+        delta
+        quantityAfterChange
+        item { id }
+        location { id }
+      }
+    }
+    userErrors { code field message }
+  }
+}
+"""
+
+_ORDER_FIELDS = f"""
+fragment OmnisyncOrder on Order {{
+  id
+  name
+  createdAt
+  updatedAt
+  cancelledAt
+  closed
+  currencyCode
+  displayFulfillmentStatus
+  retailLocation {{ id }}
+  lineItems(first: {ORDER_LINES}) {{
+    pageInfo {{ hasNextPage endCursor }}
+    nodes {{ id sku quantity }}
+  }}
+  fulfillments(first: 10) {{
+    status
+    fulfillmentLineItems(first: {ORDER_LINES}) {{ nodes {{ quantity lineItem {{ id }} }} }}
+  }}
+  refunds(first: 10) {{
+    refundLineItems(first: {ORDER_LINES}) {{
+      nodes {{ quantity restockType location {{ id }} lineItem {{ id }} }}
+    }}
+  }}
+  fulfillmentOrders(first: 5) {{
+    nodes {{ deliveryMethod {{ methodType }} assignedLocation {{ location {{ id }} }} }}
+  }}
+}}
+"""
+
+ORDERS = (
+    """
+query OmnisyncOrders($first: Int!, $after: String, $query: String) {
+  orders(first: $first, after: $after, query: $query, sortKey: UPDATED_AT) {
+    pageInfo { hasNextPage endCursor }
+    nodes { ...OmnisyncOrder }
+  }
+}
+"""
+    + _ORDER_FIELDS
+)
+
+ORDER_LINES_PAGE = """
+query OmnisyncOrderLines($id: ID!, $after: String) {
+  order(id: $id) {
+    id
+    lineItems(first: 100, after: $after) {
+      pageInfo { hasNextPage endCursor }
+      nodes { id sku quantity }
+    }
+  }
+}
+"""
+
+# Requested cost of one order node in ORDERS: the order 1, retailLocation 1, lineItems 2 + 50,
+# fulfillments 1 + (2 + 50 × 2), refunds 1 + (2 + 50 × 3), fulfillmentOrders 2 + 5 × 4.
+ORDER_NODE_COST = (
+    1 + 1 + (2 + ORDER_LINES) + (1 + 2 + ORDER_LINES * 2) + (1 + 2 + ORDER_LINES * 3) + (2 + 5 * 4)
+)
+VARIANT_NODE_COST = 5  # variant, product, inventoryItem, inventoryLevel, quantities
+INVENTORY_NODE_COST = 3  # inventoryItem, inventoryLevel, quantities
+
+
+def price_update_document(groups: int) -> str:
+    """One mutation document updating ``groups`` products, each through its own aliased
+    ``productVariantsBulkUpdate`` (variables ``$p<i>`` product id, ``$v<i>`` variants)."""
+    if groups < 1:
+        raise ValueError("at least one product")
+    params = ", ".join(f"$p{i}: ID!, $v{i}: [ProductVariantsBulkInput!]!" for i in range(groups))
+    fields = "\n".join(
+        f"  p{i}: productVariantsBulkUpdate(productId: $p{i}, variants: $v{i},"
+        " allowPartialUpdates: true) {\n"
+        "    productVariants { id price compareAtPrice }\n"
+        "    userErrors { code field message }\n"
+        "  }"
+        for i in range(groups)
+    )
+    return f"mutation OmnisyncUpdatePrices({params}) {{\n{fields}\n}}\n"
+
+
+def estimate_orders(first: int) -> int:
+    return 2 + first * ORDER_NODE_COST
+
+
+def estimate_variants(first: int) -> int:
+    return 2 + first * VARIANT_NODE_COST
+
+
+def sku_search(skus: list[str]) -> str:
+    """Shopify search syntax matching any of these SKUs exactly (values quoted and escaped)."""
+    terms = []
+    for sku in skus:
+        escaped = sku.replace("\\", "\\\\").replace('"', '\\"')
+        terms.append(f'sku:"{escaped}"')
+    return " OR ".join(terms)

@@ -1,0 +1,223 @@
+"""Shopify orders -> omnisync ``Order``: from a GraphQL ``Order`` node or a REST webhook payload.
+
+Per line, cumulative quantities:
+
+- ``fulfilled``: units in fulfilments whose status is SUCCESS;
+- ``restocked``: refunded units put back on the shelf (restock type RETURN, or LEGACY_RESTOCK of
+  fulfilled units);
+- ``cancelled``: when the order is cancelled, every unit not fulfilled; otherwise units refunded with
+  restock type CANCEL (or LEGACY_RESTOCK beyond what was fulfilled).
+
+``location`` is the ledger code of the order's POS retail location, else of a pick-up fulfilment
+order's assigned location, when ``settings.locations`` maps it. ``return_location`` is the mapped
+location refunded units were restocked at.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from omnisync.sdk import Order, OrderLine, OrderStatus, ProtocolError
+
+from .settings import ShopifySettings
+
+
+@dataclass
+class _Facts:
+    """What both payload shapes reduce to before the arithmetic."""
+
+    external_id: str
+    created_at: datetime | None
+    updated_at: datetime
+    cancelled: bool
+    closed: bool
+    currency: str | None
+    lines: list[tuple[str, str, int]] = field(default_factory=list)  # (line id, sku, quantity)
+    fulfilled: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+    refunds: list[tuple[str, int, str, str | None]] = field(default_factory=list)  # line, qty, type, location
+    location_gids: list[str] = field(default_factory=list)  # in order of preference
+
+
+def parse_time(value: object, what: str = "timestamp") -> datetime:
+    if not isinstance(value, str):
+        raise ProtocolError(f"order {what} missing")
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise ProtocolError(f"order {what} {value!r} is not ISO 8601") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def _id(obj: object) -> str | None:
+    if isinstance(obj, Mapping) and isinstance(obj.get("id"), str):
+        return str(obj["id"])
+    return None
+
+
+def _nodes(connection: object) -> list[Mapping[str, Any]]:
+    if isinstance(connection, Mapping):
+        items = connection.get("nodes")
+        if items is None and isinstance(connection.get("edges"), list):
+            items = [edge.get("node") for edge in connection["edges"] if isinstance(edge, Mapping)]
+        return [n for n in items or [] if isinstance(n, Mapping)]
+    return []
+
+
+def from_graphql(
+    node: Mapping[str, Any], settings: ShopifySettings, extra_lines: Iterable[Mapping[str, Any]] = ()
+) -> Order:
+    """Normalise a GraphQL ``Order`` (as selected by ``documents.ORDERS``)."""
+    if not isinstance(node.get("id"), str):
+        raise ProtocolError("order without id")
+    facts = _Facts(
+        external_id=node["id"],
+        created_at=parse_time(node["createdAt"], "createdAt") if node.get("createdAt") else None,
+        updated_at=parse_time(node.get("updatedAt"), "updatedAt"),
+        cancelled=node.get("cancelledAt") is not None,
+        closed=bool(node.get("closed")),
+        currency=node.get("currencyCode"),
+    )
+    for line in [*_nodes(node.get("lineItems")), *extra_lines]:
+        line_id = _id(line)
+        if line_id is not None:
+            facts.lines.append((line_id, str(line.get("sku") or ""), int(line.get("quantity") or 0)))
+    for fulfillment in node.get("fulfillments") or []:
+        if fulfillment.get("status") != "SUCCESS":
+            continue
+        for item in _nodes(fulfillment.get("fulfillmentLineItems")):
+            line_id = _id(item.get("lineItem"))
+            if line_id is not None:
+                facts.fulfilled[line_id] += int(item.get("quantity") or 0)
+    for refund in node.get("refunds") or []:
+        for item in _nodes(refund.get("refundLineItems")):
+            line_id = _id(item.get("lineItem"))
+            if line_id is not None:
+                facts.refunds.append(
+                    (
+                        line_id,
+                        int(item.get("quantity") or 0),
+                        str(item.get("restockType")),
+                        _id(item.get("location")),
+                    )
+                )
+    retail = _id(node.get("retailLocation"))
+    if retail:
+        facts.location_gids.append(retail)
+    for fo in _nodes(node.get("fulfillmentOrders")):
+        method = fo.get("deliveryMethod")
+        if isinstance(method, Mapping) and method.get("methodType") == "PICK_UP":
+            assigned = fo.get("assignedLocation")
+            gid = _id(assigned.get("location")) if isinstance(assigned, Mapping) else None
+            if gid:
+                facts.location_gids.append(gid)
+    return _build(facts, settings, raw=node)
+
+
+def from_rest(payload: Mapping[str, Any], settings: ShopifySettings) -> Order:
+    """Normalise a REST-shaped order (the body of ``orders/*`` webhooks)."""
+    if payload.get("id") is None:
+        raise ProtocolError("webhook order without id")
+    facts = _Facts(
+        external_id=str(payload.get("admin_graphql_api_id") or f"gid://shopify/Order/{payload['id']}"),
+        created_at=parse_time(payload["created_at"], "created_at") if payload.get("created_at") else None,
+        updated_at=parse_time(payload.get("updated_at"), "updated_at"),
+        cancelled=payload.get("cancelled_at") is not None,
+        closed=payload.get("closed_at") is not None,
+        currency=payload.get("currency"),
+    )
+    for line in payload.get("line_items") or []:
+        facts.lines.append(
+            (_line_gid(line.get("id")), str(line.get("sku") or ""), int(line.get("quantity") or 0))
+        )
+    for fulfillment in payload.get("fulfillments") or []:
+        if str(fulfillment.get("status", "")).lower() != "success":
+            continue
+        for item in fulfillment.get("line_items") or []:
+            facts.fulfilled[_line_gid(item.get("id"))] += int(item.get("quantity") or 0)
+    for refund in payload.get("refunds") or []:
+        for item in refund.get("refund_line_items") or []:
+            location = item.get("location_id")
+            facts.refunds.append(
+                (
+                    _line_gid(item.get("line_item_id")),
+                    int(item.get("quantity") or 0),
+                    str(item.get("restock_type") or "no_restock").upper(),
+                    f"gid://shopify/Location/{location}" if location else None,
+                )
+            )
+    if payload.get("location_id"):
+        facts.location_gids.append(f"gid://shopify/Location/{payload['location_id']}")
+    return _build(facts, settings, raw=payload)
+
+
+def _line_gid(value: object) -> str:
+    text = str(value)
+    return text if text.startswith("gid://") else f"gid://shopify/LineItem/{text}"
+
+
+def _build(facts: _Facts, settings: ShopifySettings, raw: Mapping[str, Any]) -> Order:
+    returned: dict[str, int] = defaultdict(int)
+    legacy: dict[str, int] = defaultdict(int)
+    cancel: dict[str, int] = defaultdict(int)
+    return_location: str | None = None
+    for line_id, qty, restock_type, location in facts.refunds:
+        if restock_type == "RETURN":
+            returned[line_id] += qty
+        elif restock_type == "LEGACY_RESTOCK":
+            legacy[line_id] += qty
+        elif restock_type == "CANCEL":
+            cancel[line_id] += qty
+        else:
+            continue
+        if return_location is None and restock_type != "CANCEL":
+            return_location = settings.location_code(location)
+    lines = []
+    all_done = True
+    for line_id, sku, quantity in facts.lines:
+        fulfilled = min(quantity, facts.fulfilled.get(line_id, 0))
+        put_back = returned.get(line_id, 0) + legacy.get(line_id, 0)
+        restocked = min(fulfilled, put_back)
+        open_units = quantity - fulfilled
+        if facts.cancelled:
+            cancelled = open_units
+        else:
+            cancelled = min(open_units, cancel.get(line_id, 0) + max(0, put_back - fulfilled))
+        all_done = all_done and fulfilled + cancelled >= quantity
+        lines.append(
+            OrderLine(
+                line_id=line_id,
+                channel_sku=sku,
+                quantity=quantity,
+                fulfilled=fulfilled,
+                cancelled=cancelled,
+                restocked=restocked,
+            )
+        )
+    if facts.cancelled:
+        status = OrderStatus.CANCELLED
+    elif facts.closed and facts.refunds:
+        status = OrderStatus.CLOSED
+    elif lines and all_done:
+        status = OrderStatus.FULFILLED
+    elif facts.closed:
+        status = OrderStatus.CLOSED
+    else:
+        status = OrderStatus.OPEN
+    location = next((c for c in map(settings.location_code, facts.location_gids) if c is not None), None)
+    return Order(
+        external_id=facts.external_id,
+        status=status,
+        updated_at=facts.updated_at,
+        lines=tuple(lines),
+        created_at=facts.created_at,
+        location=location,
+        return_location=return_location if return_location != location else None,
+        currency=facts.currency,
+        raw=dict(raw),
+    )

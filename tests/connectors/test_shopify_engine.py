@@ -1,0 +1,85 @@
+"""The engine with the emulated Shopify shop: the stale compare-and-set path end to end.
+
+A sale on the shop between two pushes must not be overwritten: the push carries the last
+acknowledged quantity as ``changeFromQuantity``, Shopify answers CHANGE_FROM_QUANTITY_STALE, the
+engine pulls the order, re-plans and pushes again.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from omnisync_connectors.shopify.emulator import ShopifyEmulator
+
+from omnisync.clock import VirtualClock
+from omnisync.config import load_config
+from omnisync.engine.runtime import Engine
+from omnisync.ledger.db import make_engine
+from omnisync.ledger.repository import Ledger
+
+CONFIG = """\
+ledger:
+  url: sqlite:///{db}
+currency: USD
+locations:
+  - {{code: WH, name: Warehouse, kind: warehouse}}
+channels:
+  web:
+    connector: shopify
+    sources: [WH]
+    settings:
+      shop: {shop}
+      access_token: ${{SHOPIFY_TOKEN}}
+      webhook_secret: ${{SHOPIFY_WEBHOOK_SECRET}}
+      locations: {{WH: "{warehouse}"}}
+"""
+
+
+class World:
+    def __init__(self, folder: Path) -> None:
+        self.clock = VirtualClock()
+        self.shop = ShopifyEmulator(self.clock, locations=("warehouse",))
+        path = folder / "omnisync.yaml"
+        path.write_text(
+            CONFIG.format(
+                db=folder / "ledger.db", shop=self.shop.shop, warehouse=self.shop.locations["warehouse"]
+            )
+        )
+        env = {"SHOPIFY_TOKEN": self.shop.access_token, "SHOPIFY_WEBHOOK_SECRET": self.shop.webhook_secret}
+        loaded = load_config(path, env=env)
+        self.ledger = Ledger(make_engine(loaded.ledger_url()))
+        self.engine = Engine(loaded, self.ledger, clock=self.clock, transports={"web": self.shop.transport()})
+
+    async def start(self, units: int) -> None:
+        self.engine.migrate_and_seed()
+        with self.ledger.tx() as tx:
+            tx.upsert_product("MUG", title="Mug", price=Decimal("12.00"), currency="USD")
+            tx.record_movement("MUG", "WH", "receipt", units, "seed:WH", at=self.clock.now())
+        self.shop.seed("MUG", 0, "12.00")
+        await self.engine.start()
+
+
+@pytest.fixture
+async def world(tmp_path: Path) -> World:
+    w = World(tmp_path)
+    await w.start(units=10)
+    reports = await w.engine.sync_once()
+    assert all(r.ok for r in reports.values()), reports
+    assert w.shop.quantity("MUG") == 10
+    return w
+
+
+async def test_a_sale_between_two_pushes_is_not_overwritten(world: World) -> None:
+    world.shop.place_order("MUG", 2)  # the shop shows 8; the ledger still believes 10
+    with world.ledger.tx() as tx:  # a delivery lands before the order is pulled: the target becomes 14
+        tx.record_movement("MUG", "WH", "receipt", 4, "delivery:1", at=world.clock.now())
+    report = await world.engine.cycle("web", pull=False)  # push first: changeFromQuantity 10 is stale
+    assert report.ok, report
+    stale = [r for r in world.shop.requests if "CHANGE_FROM_QUANTITY_STALE" in str(r["response"])]
+    assert stale, "the first push met the sale and was refused"
+    assert world.shop.quantity("MUG") == 12, "10 - 2 sold + 4 delivered: the sale survived"
+    again = await world.engine.cycle("web")
+    assert again.push.pushed == 0, "settled: the sale was imported once and nothing is left to push"
+    assert world.shop.quantity("MUG") == 12
