@@ -1,0 +1,587 @@
+"""Real daemon processes against real emulators on loopback (helper for the multi-process tests).
+
+The emulators (the demo's Shopify and Square factories, ``omnisync.demo``) are served by uvicorn on
+a background thread of the test process, so the test can place orders on them and read their
+state; every call into an emulator runs on that thread's event loop (``EmulatorThread.call``), never
+concurrently with a request it is answering. Each emulator app is wrapped in :class:`Recorder`, which
+keeps every request and answer, from which pushes are counted per (channel, SKU, ledger version).
+
+Daemons are ``python -m omnisync.cli -c CONFIG run`` subprocesses in their own session, killed by
+pid (SIGKILL) in :meth:`Daemon.kill` or stopped with SIGTERM in :meth:`Daemon.stop`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import uvicorn
+import yaml
+from sqlalchemy import func, select
+
+from omnisync.clock import SystemClock
+from omnisync.config import load_config
+from omnisync.daemon.service import QuietServer
+from omnisync.demo import HOST, Catalogue, DemoChannel, _free_socket, _seed_ledger, _square
+from omnisync.engine.runtime import Engine
+from omnisync.ledger.db import make_engine
+from omnisync.ledger.repository import LE, LI, OL, SR, Ledger, M, P, R, S
+from omnisync.ledger.repository import O as ORDERS
+
+T = TypeVar("T")
+REPO = Path(__file__).resolve().parents[2]
+
+
+# -- recording the emulators' traffic ----------------------------------------------------------------
+@dataclass
+class Exchange:
+    at: float
+    """time.monotonic() when the answer was complete."""
+    method: str
+    path: str
+    body: bytes
+    status: int
+    answer: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body or b"null")
+
+    def answer_json(self) -> Any:
+        try:
+            return json.loads(self.answer or b"null")
+        except ValueError:
+            return None
+
+
+class Recorder:
+    """ASGI wrapper keeping every request body, status and answer body."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.log: list[Exchange] = []
+        self.listeners: list[Callable[[Exchange], None]] = []
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body: list[bytes] = []
+        answer: list[bytes] = []
+        status = [0]
+
+        async def recv() -> Any:
+            msg = await receive()
+            if msg["type"] == "http.request":
+                body.append(msg.get("body", b""))
+            return msg
+
+        async def snd(msg: Any) -> None:
+            if msg["type"] == "http.response.start":
+                status[0] = int(msg["status"])
+            elif msg["type"] == "http.response.body":
+                answer.append(msg.get("body", b""))
+            await send(msg)
+
+        await self.app(scope, recv, snd)
+        ex = Exchange(
+            time.monotonic(), scope["method"], scope["path"], b"".join(body), status[0], b"".join(answer)
+        )
+        self.log.append(ex)
+        for listener in self.listeners:
+            listener(ex)
+
+
+# -- the emulators on a background thread ----------------------------------------------------------
+class EmulatorThread:
+    """Serves the channels' emulators on their loopback sockets from one background event loop."""
+
+    def __init__(self, channels: Iterable[DemoChannel]) -> None:
+        self.channels = {ch.name: ch for ch in channels}
+        self.recorders = {name: Recorder(ch.emulator.app) for name, ch in self.channels.items()}
+        self.loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._main, name="emulators", daemon=True)
+        self._servers: list[QuietServer] = []
+        self._tasks: list[asyncio.Task[None]] = []
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        try:
+            self.loop.run_until_complete(self._start())
+        except BaseException as exc:  # reported to the starting thread
+            self._error = exc
+            self._ready.set()
+            return
+        self._ready.set()
+        self.loop.run_forever()
+
+    async def _start(self) -> None:
+        for name, ch in self.channels.items():
+            config = uvicorn.Config(self.recorders[name], log_config=None, access_log=False, lifespan="off")
+            server = QuietServer(config)
+            task = asyncio.get_running_loop().create_task(server.serve(sockets=[ch.sock]))
+            await asyncio.wait_for(server.ready.wait(), 10)
+            self._servers.append(server)
+            self._tasks.append(task)
+
+    def start(self) -> EmulatorThread:
+        self._thread.start()
+        self._ready.wait(20)
+        if self._error is not None:
+            raise RuntimeError("the emulators did not start") from self._error
+        return self
+
+    def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """Run ``fn`` on the emulators' loop (never concurrently with a request they answer)."""
+
+        async def run() -> T:
+            return fn(*args, **kwargs)
+
+        return asyncio.run_coroutine_threadsafe(run(), self.loop).result(10)
+
+    def stop(self) -> None:
+        if not self._thread.is_alive():
+            return
+
+        async def down() -> None:
+            for server in self._servers:
+                server.should_exit = True
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+        with contextlib.suppress(Exception):
+            asyncio.run_coroutine_threadsafe(down(), self.loop).result(15)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self._thread.join(10)
+        for ch in self.channels.values():
+            with contextlib.suppress(OSError):
+                ch.sock.close()
+
+
+# -- the channels ------------------------------------------------------------------------------------
+def shopify_channel(plan: str = "plus") -> DemoChannel:
+    """The demo's Shopify channel on a plan whose query-cost budget keeps up with a test's order rate
+    (Standard restores 100 points/s: a page of 3 orders costs seconds of it)."""
+    from omnisync_connectors.shopify.emulator import ShopifyEmulator
+
+    emu = ShopifyEmulator(SystemClock(), currency="EUR", plan=plan)
+    sock = _free_socket()
+    settings = emu.settings(endpoint=f"http://{HOST}:{sock.getsockname()[1]}")
+    settings["locations"] = {"WH": emu.locations["warehouse"]}
+    settings["access_token"] = "${DEMO_SHOPIFY_TOKEN}"
+    settings["webhook_secret"] = "${DEMO_SHOPIFY_WEBHOOK_SECRET}"
+
+    def webhook(order_id: str) -> tuple[dict[str, str], bytes] | None:
+        headers, body, _ = emu.signed_webhook(order_id)
+        return headers, body
+
+    return DemoChannel(
+        name="shopify",
+        connector="shopify",
+        emulator=emu,
+        sock=sock,
+        config={
+            "connector": "shopify",
+            "sources": ["WH", "STORE"],
+            "source_buffers": {"STORE": 2},
+            "allocation": {"buffer_units": 1},
+            "schedule": schedule(5, 5),
+            "settings": settings,
+        },
+        secrets={"DEMO_SHOPIFY_TOKEN": emu.access_token, "DEMO_SHOPIFY_WEBHOOK_SECRET": emu.webhook_secret},
+        seed=lambda sku, qty, price: emu.seed(sku, qty, price),
+        quantity=lambda sku: emu.quantity(sku),
+        buy=lambda sku, qty: emu.place_order(sku, qty),
+        webhook=webhook,
+    )
+
+
+def square_channel() -> DemoChannel:
+    """The demo's Square POS channel (webhooks are not delivered: the daemons poll)."""
+    return _square(f"http://{HOST}:9")
+
+
+# -- configuration and ledger ---------------------------------------------------------------------
+def schedule(pull: float, push: float) -> dict[str, Any]:
+    return {"pull_every": f"{pull}s", "push_every": f"{push}s", "reconcile_every": None}
+
+
+def write_config(
+    folder: Path,
+    name: str,
+    channels: Iterable[DemoChannel],
+    ledger_url: str,
+    daemon: dict[str, Any],
+) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    maps = folder / "mappings"
+    maps.mkdir(exist_ok=True)
+    channel_cfg: dict[str, Any] = {}
+    for ch in channels:
+        cfg = dict(ch.config)
+        if ch.mapping:
+            (maps / f"{ch.name}.yaml").write_text(yaml.safe_dump(ch.mapping, sort_keys=False))
+        else:
+            cfg.pop("mapping", None)
+        channel_cfg[ch.name] = cfg
+    config = {
+        "ledger": {"url": ledger_url},
+        "currency": "EUR",
+        "locations": [
+            {"code": "WH", "name": "Warehouse", "kind": "warehouse"},
+            {"code": "STORE", "name": "Main Street store", "kind": "store"},
+        ],
+        "channels": channel_cfg,
+        "daemon": {"host": HOST, "port": 0, **daemon},
+        "logging": {"level": os.environ.get("OMNISYNC_TEST_DAEMON_LOG", "warning"), "format": "json"},
+    }
+    path = folder / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
+def secrets_env(channels: Iterable[DemoChannel]) -> dict[str, str]:
+    env = dict(os.environ)
+    for ch in channels:
+        env.update(ch.secrets)
+    return env
+
+
+def seeded_engine(config: Path, channels: Iterable[DemoChannel], catalogue: Catalogue) -> Engine:
+    """The test's own view of the ledger: schema, catalogue and stock; connectors not prepared."""
+    os.environ.update(secrets_env(channels))
+    loaded = load_config(config)
+    engine = Engine(loaded, Ledger(make_engine(loaded.ledger_url())))
+    _seed_ledger(engine, catalogue)
+    asyncio.run(engine.start(prepare=False))
+    return engine
+
+
+# -- daemon processes ---------------------------------------------------------------------------------
+@dataclass
+class Daemon:
+    name: str
+    config: Path
+    env: dict[str, str]
+    log: Path
+    proc: subprocess.Popen[bytes] | None = None
+    started: list[float] = field(default_factory=list)
+
+    def start(self) -> Daemon:
+        out = self.log.open("ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "omnisync.cli", "-c", str(self.config), "run"],
+            cwd=self.config.parent,
+            env=self.env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        out.close()
+        self.started.append(time.monotonic())
+        return self
+
+    @property
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: nothing is flushed, no lease handed back."""
+        if self.proc is not None and self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self, timeout: float = 20) -> int | None:
+        """SIGTERM and wait for the exit code (SIGKILL if it does not come)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            os.kill(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.kill()
+                return None
+        return self.proc.returncode
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-4000:] if self.log.exists() else ""
+
+
+class Shoppers:
+    """Orders placed on the emulators, one unit each, remembered per channel."""
+
+    def __init__(self, emulators: EmulatorThread, skus: list[str], rng: random.Random) -> None:
+        self.emulators = emulators
+        self.skus = skus
+        self.rng = rng
+        self.placed: dict[str, list[str]] = {name: [] for name in emulators.channels}
+        self.units: dict[str, int] = dict.fromkeys(emulators.channels, 0)
+        self.refused = 0
+
+    def buy(self, seconds: float, per_s: float) -> None:
+        end = time.monotonic() + seconds
+        names = list(self.placed)
+        while time.monotonic() < end:
+            name = self.rng.choice(names)
+            ch = self.emulators.channels[name]
+            sku = self.rng.choice(self.skus)
+            if (self.emulators.call(ch.quantity, sku) or 0) < 1:
+                continue
+            try:
+                order_id = self.emulators.call(ch.buy, sku, 1)
+            except Exception:  # the platform refused (sold out in the meantime)
+                self.refused += 1
+                continue
+            self.placed[name].append(order_id)
+            self.units[name] += 1
+            time.sleep(1 / per_s)
+
+    @property
+    def total(self) -> int:
+        return sum(len(v) for v in self.placed.values())
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.1) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+# -- what the ledger says -----------------------------------------------------------------------------
+def lease_holders(engine: Engine) -> dict[str, str | None]:
+    with engine.ledger.read() as conn:
+        return {r.channel: r.holder for r in conn.execute(select(LE.c.channel, LE.c.holder, LE.c.expires_at))}
+
+
+def runs_by_worker(engine: Engine, since: datetime) -> dict[tuple[str, str | None], int]:
+    """(channel, worker) -> successful cycles recorded in ``sync_run`` that started after ``since``."""
+    with engine.ledger.read() as conn:
+        rows = conn.execute(
+            select(SR.c.channel, SR.c.worker, func.count())
+            .where(SR.c.ok, SR.c.started_at > since)
+            .group_by(SR.c.channel, SR.c.worker)
+        )
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+
+def imported_orders(engine: Engine) -> dict[str, list[str]]:
+    """channel -> external order ids in the ledger (with repeats, if any)."""
+    out: dict[str, list[str]] = defaultdict(list)
+    with engine.ledger.read() as conn:
+        for name, rt in engine.channels.items():
+            rows = conn.execute(select(ORDERS.c.external_id).where(ORDERS.c.channel_id == rt.channel_id))
+            out[name] = [str(r[0]) for r in rows]
+    return out
+
+
+def conservation_errors(engine: Engine) -> list[str]:
+    """Stock from the journal: Σ movements == on_hand and Σ reservations == reserved per SKU×location;
+    every reservation belongs to an order line and never exceeds what is still open on it."""
+    problems: list[str] = []
+    with engine.ledger.read() as conn:
+        moved = {
+            (int(r[0]), int(r[1])): int(r[2])
+            for r in conn.execute(
+                select(M.c.product_id, M.c.location_id, func.sum(M.c.quantity)).group_by(
+                    M.c.product_id, M.c.location_id
+                )
+            )
+        }
+        held = {
+            (int(r[0]), int(r[1])): int(r[2])
+            for r in conn.execute(
+                select(R.c.product_id, R.c.location_id, func.sum(R.c.quantity)).group_by(
+                    R.c.product_id, R.c.location_id
+                )
+            )
+        }
+        stock = {
+            (int(r.product_id), int(r.location_id)): (int(r.on_hand), int(r.reserved))
+            for r in conn.execute(select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved))
+        }
+        for key in sorted(set(moved) | set(held) | set(stock)):
+            on_hand, reserved = stock.get(key, (0, 0))
+            if moved.get(key, 0) != on_hand:
+                problems.append(f"{key}: journal sums to {moved.get(key, 0)}, cached on_hand {on_hand}")
+            if held.get(key, 0) != reserved:
+                problems.append(f"{key}: reservations sum to {held.get(key, 0)}, cached reserved {reserved}")
+        lines = conn.execute(
+            select(
+                OL.c.id,
+                OL.c.quantity,
+                OL.c.fulfilled,
+                OL.c.cancelled,
+                R.c.quantity.label("reserved"),
+            ).select_from(OL.outerjoin(R, R.c.order_line_id == OL.c.id))
+        )
+        for line in lines:
+            reserved = int(line.reserved or 0)
+            still_open = int(line.quantity) - int(line.fulfilled) - int(line.cancelled)
+            if reserved != max(0, still_open):
+                problems.append(f"order line {line.id}: reserves {reserved}, {still_open} still open")
+    return problems
+
+
+def sold_units(engine: Engine) -> dict[str, int]:
+    """channel -> units on the ledger's order lines (each imported order counted once)."""
+    out: dict[str, int] = {}
+    with engine.ledger.read() as conn:
+        for name, rt in engine.channels.items():
+            total = conn.execute(
+                select(func.coalesce(func.sum(OL.c.quantity), 0))
+                .select_from(OL.join(ORDERS, ORDERS.c.id == OL.c.order_id))
+                .where(ORDERS.c.channel_id == rt.channel_id)
+            ).scalar()
+            out[name] = int(total or 0)
+    return out
+
+
+def not_converged(engine: Engine, emulators: EmulatorThread, skus: Iterable[str]) -> dict[str, list[str]]:
+    """channel -> SKUs whose channel quantity differs from what the ledger says it should offer."""
+    out: dict[str, list[str]] = {name: [] for name in emulators.channels}
+    for sku in skus:
+        for name, (target, _row) in engine.explain(sku).items():
+            if name not in emulators.channels:
+                continue
+            want = 0 if target.excluded else target.allocation.offered
+            shown = emulators.call(emulators.channels[name].quantity, sku) or 0
+            if want != shown:
+                out[name].append(f"{sku}: offers {want}, shows {shown}")
+    return {k: v for k, v in out.items() if v}
+
+
+def dirty_pairs(engine: Engine) -> dict[str, int]:
+    with engine.ledger.read() as conn:
+        return {
+            name: int(
+                conn.execute(
+                    select(func.count()).where(LI.c.channel_id == rt.channel_id, LI.c.dirty)
+                ).scalar()
+                or 0
+            )
+            for name, rt in engine.channels.items()
+        }
+
+
+def product_skus(engine: Engine) -> list[str]:
+    with engine.ledger.read() as conn:
+        return [str(r[0]) for r in conn.execute(select(P.c.sku).order_by(P.c.sku))]
+
+
+# -- pushes per (channel, SKU, ledger version) ---------------------------------------------------
+def square_pushes(
+    recorder: Recorder, *, after: float | None = None, before: float | None = None
+) -> dict[tuple[str, str, int], set[str]]:
+    """(per-item idempotency key = (channel, SKU, ledger version), direction, units) -> keys of the
+    applied batches that carried that adjustment.
+
+    Square applies a batch once per batch key; the same adjustment under two batch keys is one ledger
+    version applied twice. (A correction after a STALE answer carries the same item key with the
+    other direction: Square had moved by itself, the engine re-planned from the real count.)"""
+    out: dict[tuple[str, str, int], set[str]] = defaultdict(set)
+    for ex in recorder.log:
+        if not ex.path.endswith("/inventory/changes/batch-create") or ex.status != 200:
+            continue
+        if (after is not None and ex.at < after) or (before is not None and ex.at >= before):
+            continue
+        body = ex.json()
+        for change in body.get("changes", []):
+            adj = change.get("adjustment") or change.get("physical_count") or {}
+            ref = adj.get("reference_id")
+            if ref:
+                way = f"{adj.get('from_state')}->{adj.get('to_state')}"
+                out[(ref, way, int(adj.get("quantity", 0)))].add(str(body.get("idempotency_key")))
+    return out
+
+
+def square_across(recorder: Recorder, split: float) -> list[tuple[str, str, int]]:
+    """Adjustments (item key, direction, units) applied both before and after ``split``: a ledger
+    version applied twice across a takeover (one daemon before, another after)."""
+    early = square_pushes(recorder, before=split)
+    late = square_pushes(recorder, after=split)
+    return sorted(set(early) & set(late))
+
+
+def square_history(recorder: Recorder, refs: Iterable[str], t0: float) -> list[str]:
+    """Every batch that carried one of these item keys: time from ``t0``, batch key, change, answer."""
+    wanted = set(refs)
+    out = []
+    for ex in recorder.log:
+        if not ex.path.endswith("/inventory/changes/batch-create"):
+            continue
+        body = ex.json()
+        for change in body.get("changes", []):
+            adj = change.get("adjustment") or {}
+            if adj.get("reference_id") in wanted:
+                counts = (ex.answer_json() or {}).get("counts") or []
+                now = [
+                    c.get("quantity")
+                    for c in counts
+                    if c.get("catalog_object_id") == adj.get("catalog_object_id")
+                ]
+                out.append(
+                    f"{ex.at - t0:+.3f}s {ex.status} batch={str(body.get('idempotency_key'))[-8:]} "
+                    f"item={adj['reference_id'][-8:]} {adj.get('from_state')}->{adj.get('to_state')} "
+                    f"{adj.get('quantity')} size={len(body.get('changes', []))} now={now}"
+                )
+    return out
+
+
+def square_corrections(recorder: Recorder) -> int:
+    """Ledger versions written more than once (a STALE answer, then the remaining difference)."""
+    refs: dict[str, int] = defaultdict(int)
+    for ref, _way, _units in square_pushes(recorder):
+        refs[ref] += 1
+    return sum(1 for n in refs.values() if n > 1)
+
+
+def shopify_pushes(recorder: Recorder) -> dict[tuple[str, str, int, int], set[str]]:
+    """(inventory item, location, compare value, target) -> @idempotent keys of the applied calls.
+
+    Shopify's input carries no per-item key; a push of one ledger version is the compare-and-set
+    transition ``changeFromQuantity -> quantity``. While stock only goes down, one transition applied
+    under two keys is the same version applied twice."""
+    out: dict[tuple[str, str, int, int], set[str]] = defaultdict(set)
+    for ex in recorder.log:
+        if ex.status != 200 or b"inventorySetQuantities" not in ex.body:
+            continue
+        request = ex.json()
+        answer = ex.answer_json() or {}
+        result = (answer.get("data") or {}).get("inventorySetQuantities") or {}
+        if answer.get("errors") or result.get("userErrors") or not result:
+            continue
+        variables = request.get("variables") or {}
+        key = str(variables.get("idempotencyKey"))
+        for q in (variables.get("input") or {}).get("quantities", []):
+            change = q.get("changeFromQuantity")
+            out[
+                (
+                    q["inventoryItemId"],
+                    q["locationId"],
+                    -1 if change is None else int(change),
+                    int(q["quantity"]),
+                )
+            ].add(key)
+    return out
+
+
+def duplicates(pushes: dict[Any, set[str]]) -> list[Any]:
+    return [key for key, batches in pushes.items() if len(batches) > 1]
