@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from decimal import Decimal
@@ -55,7 +55,10 @@ __all__ = [
     "Step",
     "allocate_channel",
     "available_policies",
+    "channel_pool",
     "get_policy",
+    "offered_for_pool",
+    "source_units",
     "validate_split",
 ]
 
@@ -188,27 +191,89 @@ def _sourced(detail: str, provenance: tuple[str, ...], step: str) -> str:
     return f"{detail} [{'; '.join(lines)}]" if lines else detail
 
 
-def _location_part(stock: Mapping[str, LocationStock], location: str, kept: int) -> tuple[int, str]:
-    record = stock.get(location)
+def source_units(on_hand: int, reserved: int, kept: int) -> int:
+    """What one source location adds to a channel's pool: ``max(0, on_hand − reserved − kept)``."""
+    return max(0, on_hand - reserved - kept)
+
+
+def channel_pool(numbers: Iterable[tuple[int, int] | None], kept: Iterable[int]) -> int:
+    """The pool: Σ over the channel's sources of :func:`source_units`.
+
+    ``numbers`` gives (on_hand, reserved) per source in the channel's order (None: no stock record,
+    which counts 0) and ``kept`` the units kept back at each (``source_buffers``).
+    """
+    return sum(
+        source_units(record[0], record[1], units)
+        for record, units in zip(numbers, kept, strict=True)
+        if record is not None
+    )
+
+
+def offered_for_pool(pool: int, rules: QuantityRules) -> int:
+    """The documented arithmetic after the pool (share, buffers, cap, out-of-stock threshold, ≥ 0).
+
+    The numbers-only form of :func:`allocate_channel`, which runs the very same steps while it writes
+    the explanation; planners call this (and :func:`channel_pool`) when nobody asked why.
+    """
+    return _after_pool(pool, rules, None, ())
+
+
+def _after_pool(pool: int, rules: QuantityRules, steps: list[Step] | None, prov: tuple[str, ...]) -> int:
+    """From the pool to ``offered``; appends one :class:`Step` per rule to ``steps`` when given."""
+    q = pool * rules.share // 100
+    if steps is not None:
+        steps.append(Step("share", _sourced(f"{rules.share} % of {pool}, rounded down", prov, "share"), q))
+
+    percent_units = math.ceil(Decimal(pool) * rules.buffer_percent / 100) if rules.buffer_percent else 0
+    before = q
+    q = q - rules.buffer_units - percent_units
+    if steps is not None:
+        detail = (
+            f"{before} − {rules.buffer_units} units − {percent_units} "
+            f"({rules.buffer_percent} % of {pool}, rounded up)"
+        )
+        steps.append(Step("buffer", _sourced(detail, prov, "buffer"), q))
+
+    if rules.max_quantity is not None:
+        q = min(q, rules.max_quantity)
+        if steps is not None:
+            steps.append(Step("cap", _sourced(f"at most {rules.max_quantity}", prov, "cap"), q))
+
+    if rules.out_of_stock_below is not None:
+        threshold = rules.out_of_stock_below
+        if q < threshold:
+            detail, q = f"{q} is below {threshold}: shown as out of stock", 0
+        else:
+            detail = f"{q} is not below {threshold}"
+        if steps is not None:
+            steps.append(Step("out_of_stock_below", _sourced(detail, prov, "out_of_stock_below"), q))
+
+    offered = max(q, 0)
+    if steps is not None:
+        steps.append(Step("offered", f"{q} is negative: 0" if q < 0 else str(offered), offered))
+    return offered
+
+
+def _location_text(record: LocationStock | None, location: str, kept: int) -> str:
     if record is None:
-        return 0, f"{location}: no stock record = 0"
+        return f"{location}: no stock record = 0"
     raw = record.on_hand - record.reserved - kept
     text = f"{location}: {record.on_hand} on hand − {record.reserved} reserved"
     if kept:
         text += f" − {kept} kept back"
     if raw < 0:
-        return 0, f"{text} = {raw}, counted as 0"
-    return raw, f"{text} = {raw}"
+        return f"{text} = {raw}, counted as 0"
+    return f"{text} = {raw}"
 
 
 def _pool(stock: Mapping[str, LocationStock], channel: ChannelInput) -> tuple[int, str]:
     if not channel.sources:
         return 0, "no source locations = 0"
-    parts = [
-        _location_part(stock, location, channel.rules.source_buffers.get(location, 0))
-        for location in channel.sources
-    ]
-    return sum(units for units, _ in parts), "; ".join(text for _, text in parts)
+    records = [stock.get(location) for location in channel.sources]
+    kept = [channel.rules.source_buffers.get(location, 0) for location in channel.sources]
+    pool = channel_pool(((r.on_hand, r.reserved) if r is not None else None for r in records), kept)
+    texts = (_location_text(r, loc, k) for r, loc, k in zip(records, channel.sources, kept, strict=True))
+    return pool, "; ".join(texts)
 
 
 def allocate_channel(stock: Mapping[str, LocationStock], channel: ChannelInput) -> Allocation:
@@ -219,33 +284,7 @@ def allocate_channel(stock: Mapping[str, LocationStock], channel: ChannelInput) 
     rules, prov = channel.rules, channel.provenance
     pool, pool_detail = _pool(stock, channel)
     steps = [Step("pool", _sourced(pool_detail, prov, "pool"), pool)]
-
-    q = pool * rules.share // 100
-    steps.append(Step("share", _sourced(f"{rules.share} % of {pool}, rounded down", prov, "share"), q))
-
-    percent_units = math.ceil(Decimal(pool) * rules.buffer_percent / 100)
-    before = q
-    q = q - rules.buffer_units - percent_units
-    detail = (
-        f"{before} − {rules.buffer_units} units − {percent_units} "
-        f"({rules.buffer_percent} % of {pool}, rounded up)"
-    )
-    steps.append(Step("buffer", _sourced(detail, prov, "buffer"), q))
-
-    if rules.max_quantity is not None:
-        q = min(q, rules.max_quantity)
-        steps.append(Step("cap", _sourced(f"at most {rules.max_quantity}", prov, "cap"), q))
-
-    if rules.out_of_stock_below is not None:
-        threshold = rules.out_of_stock_below
-        if q < threshold:
-            detail, q = f"{q} is below {threshold}: shown as out of stock", 0
-        else:
-            detail = f"{q} is not below {threshold}"
-        steps.append(Step("out_of_stock_below", _sourced(detail, prov, "out_of_stock_below"), q))
-
-    offered = max(q, 0)
-    steps.append(Step("offered", f"{q} is negative: 0" if q < 0 else str(offered), offered))
+    offered = _after_pool(pool, rules, steps, prov)
     return Allocation(channel.channel, offered, pool, tuple(steps))
 
 

@@ -6,13 +6,21 @@ entries: reservation to the open units, sale movements for newly fulfilled units
 for newly restocked units. A re-delivered unchanged order is skipped by its digest; a changed one
 applies exactly its change. A line whose SKU is unknown is quarantined, never dropped; one bad
 order rolls back alone and never blocks the others.
+
+Intake works per page. One query finds which of the page's orders the ledger already holds (and
+their digests). New orders that pass validation take a bulk path: SKUs resolved with one query, lines
+routed against one stock read with a running tally (so two orders of a page route as if imported one
+after the other), then orders, lines, reservations and movements inserted a statement each, stock
+deltas applied with one executemany, one version bump per touched product and one dirty marking per
+page. Changed orders, repeats of an order inside the page and anything validation is unsure of go
+one by one, each in its own savepoint; if the bulk path fails, its orders go that way too.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -20,7 +28,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection
 
-from omnisync.ledger.repository import Ledger, LedgerTx
+from omnisync.ledger.repository import OL, Ledger, LedgerTx, O
 from omnisync.sdk.models import Order, OrderLine, OrderStatus
 
 log = structlog.get_logger("omnisync.intake")
@@ -88,17 +96,235 @@ def import_orders(
     """Apply a page of orders in one transaction; the cursor moves in the same transaction."""
     report = IntakeReport()
     with ledger.tx() as tx:
-        for order in orders:
-            try:
-                with tx.conn.begin_nested():
-                    _import_one(tx, channel, order, at, report)
-            except Exception as exc:  # one bad order never blocks the others
-                report.failed.append((order.external_id, str(exc)))
-                log.warning("order.failed", channel=channel.name, order=order.external_id, error=str(exc))
+        _import_page(tx, channel, orders, at, report)
         # A failed order must be read again: the cursor only moves when every order was applied.
         if cursor_to is not None and not report.failed:
             tx.set_cursor(channel.channel_id, cursor_to, at)
     return report
+
+
+def _import_page(
+    tx: LedgerTx, channel: ChannelIntake, orders: Sequence[Order], at: datetime, report: IntakeReport
+) -> None:
+    stored = tx.order_digests(channel.channel_id, [o.external_id for o in orders])
+    changed: list[Order] = []
+    fresh: list[tuple[Order, str]] = []
+    later: list[Order] = []
+    seen: set[str] = set()
+    for order in orders:
+        if order.external_id in seen:  # a repeat inside the page: after the first is in
+            later.append(order)
+            continue
+        seen.add(order.external_id)
+        digest = order_digest(order)
+        existing = stored.get(order.external_id)
+        if existing is None:
+            if _bulk_ready(order):
+                fresh.append((order, digest))
+            else:
+                later.append(order)
+        elif existing[1] == digest:
+            report.unchanged += 1
+        else:
+            changed.append(order)
+    _one_by_one(tx, channel, changed, at, report)
+    if fresh:
+        part = IntakeReport()
+        try:
+            with tx.conn.begin_nested():
+                _import_new(tx, channel, fresh, at, part)
+        except Exception as exc:  # the page's new orders go one by one: the bad one fails alone
+            log.warning("orders.bulk_failed", channel=channel.name, orders=len(fresh), error=str(exc))
+            _one_by_one(tx, channel, [order for order, _ in fresh], at, report)
+        else:
+            report.merge(part)
+    _one_by_one(tx, channel, later, at, report)
+
+
+def _one_by_one(
+    tx: LedgerTx, channel: ChannelIntake, orders: Sequence[Order], at: datetime, report: IntakeReport
+) -> None:
+    for order in orders:
+        try:
+            with tx.conn.begin_nested():
+                _import_one(tx, channel, order, at, report)
+        except Exception as exc:  # one bad order never blocks the others
+            report.failed.append((order.external_id, str(exc)))
+            log.warning("order.failed", channel=channel.name, order=order.external_id, error=str(exc))
+
+
+def _length(column: Any) -> int:
+    length = getattr(column.type, "length", None)
+    return int(length) if length else 1 << 30
+
+
+_EXTERNAL_ID_MAX = _length(O.c.external_id)
+_LINE_ID_MAX = _length(OL.c.line_id)
+_CHANNEL_SKU_MAX = _length(OL.c.channel_sku)
+
+
+def _bulk_ready(order: Order) -> bool:
+    """Whether a new order can take the bulk path; the others go one by one, where whatever is wrong
+    with them fails them alone, exactly as it always did."""
+    if order.updated_at.tzinfo is None or len(order.external_id) > _EXTERNAL_ID_MAX:
+        return False
+    line_ids: set[str] = set()
+    for line in order.lines:
+        try:
+            _check_line(line)
+        except ValueError:
+            return False
+        if line.line_id in line_ids:
+            return False
+        line_ids.add(line.line_id)
+        if len(line.line_id) > _LINE_ID_MAX or len(line.channel_sku) > _CHANNEL_SKU_MAX:
+            return False
+    return True
+
+
+def _import_new(
+    tx: LedgerTx,
+    channel: ChannelIntake,
+    orders: Sequence[tuple[Order, str]],
+    at: datetime,
+    report: IntakeReport,
+) -> None:
+    """New, validated orders of one page, in a handful of statements (see the module docstring)."""
+    ledger, conn = tx.ledger, tx.conn
+    sources = [ledger.location_id(conn, code) for code in channel.sources]
+    masters = {
+        line.channel_sku: channel.resolve_sku(line.channel_sku) for order, _ in orders for line in order.lines
+    }
+    product_ids = ledger.find_product_ids(conn, [m for m in masters.values() if m])
+    stock = ledger.stock_for(conn, list(product_ids.values()))
+    existing = {(pid, lid) for pid, per_location in stock.items() for lid in per_location}
+    tally: dict[int, dict[int, tuple[int, int]]] = {pid: dict(v) for pid, v in stock.items()}
+
+    order_rows: list[dict[str, Any]] = []
+    line_rows: list[dict[str, Any]] = []
+    reservations: list[tuple[str, str, int, int, int]] = []
+    """(external id, line id, product id, location id, quantity)"""
+    movements: list[dict[str, Any]] = []
+    moved: dict[str, tuple[int, int, int, str]] = {}
+    """idempotency key -> (product id, location id, quantity, master SKU)"""
+    deltas: dict[tuple[int, int], tuple[int, int]] = {}
+    touched: set[int] = set()
+    decreased: set[str] = set()
+    quarantined: list[tuple[str, str]] = []
+
+    def add(pid: int, lid: int, on_hand: int, reserved: int) -> None:
+        oh, rs = tally.setdefault(pid, {}).get(lid, (0, 0))
+        tally[pid][lid] = (oh + on_hand, rs + reserved)
+        doh, drs = deltas.get((pid, lid), (0, 0))
+        deltas[(pid, lid)] = (doh + on_hand, drs + reserved)
+
+    for order, digest in orders:
+        location_id = _known_location(tx, order.location)
+        order_rows.append(
+            {
+                "channel_id": channel.channel_id,
+                "external_id": order.external_id,
+                "status": order.status.value,
+                "digest": digest,
+                "location_id": location_id,
+                "updated_at": order.updated_at,
+                "imported_at": at,
+            }
+        )
+        for line in order.lines:
+            row: dict[str, Any] = {
+                "external_id": order.external_id,
+                "line_id": line.line_id,
+                "channel_sku": line.channel_sku,
+                "product_id": None,
+                "location_id": None,
+                "quantity": line.quantity,
+                "fulfilled": line.fulfilled,
+                "cancelled": line.cancelled,
+                "restocked": line.restocked,
+                "applied_fulfilled": 0,
+                "applied_restocked": 0,
+                "quarantined": False,
+                "quarantine_reason": None,
+            }
+            line_rows.append(row)
+            master = masters[line.channel_sku]
+            product_id = product_ids.get(master) if master else None
+            if product_id is None or master is None:
+                row["quarantined"] = True
+                row["quarantine_reason"] = f"unknown SKU {line.channel_sku!r} on channel {channel.name}"
+                quarantined.append((order.external_id, line.channel_sku))
+                continue
+            held = open_units(order, line)
+            line_location = location_id or choose_location(
+                tally.get(product_id, {}), sources, held or line.quantity
+            )
+            row.update(
+                product_id=product_id,
+                location_id=line_location,
+                applied_fulfilled=line.fulfilled,
+                applied_restocked=line.restocked,
+            )
+            key = f"order:{channel.name}:{order.external_id}:{line.line_id}"
+            if held > 0:
+                reservations.append((order.external_id, line.line_id, product_id, line_location, held))
+                add(product_id, line_location, 0, held)
+                touched.add(product_id)
+                decreased.add(master)
+            steps = [("sale", -line.fulfilled, line_location, f"{key}:sale:0->{line.fulfilled}")]
+            if line.restocked:
+                where = _known_location(tx, order.return_location) or line_location
+                steps.append(("return", line.restocked, where, f"{key}:return:0->{line.restocked}"))
+            for kind, quantity, where, idempotency_key in steps:
+                if not quantity:
+                    continue
+                movements.append(
+                    {
+                        "product_id": product_id,
+                        "location_id": where,
+                        "kind": kind,
+                        "quantity": quantity,
+                        "idempotency_key": idempotency_key,
+                        "reference": order.external_id,
+                        "note": None,
+                        "created_at": at,
+                    }
+                )
+                moved[idempotency_key] = (product_id, where, quantity, master)
+                # routing of the page's next orders sees this movement (the journal decides below
+                # whether it really applies)
+                tally_oh, tally_rs = tally.setdefault(product_id, {}).get(where, (0, 0))
+                tally[product_id][where] = (tally_oh + quantity, tally_rs)
+            if line.fulfilled:
+                decreased.add(master)
+
+    order_ids = tx.insert_orders(order_rows)
+    for row in line_rows:
+        row["order_id"] = order_ids[row.pop("external_id")]
+    line_pks = tx.insert_order_lines_bulk(line_rows)
+    tx.insert_reservations(
+        [
+            {
+                "order_line_id": line_pks[(order_ids[external_id], line_id)],
+                "product_id": pid,
+                "location_id": lid,
+                "quantity": quantity,
+            }
+            for external_id, line_id, pid, lid, quantity in reservations
+        ]
+    )
+    for idempotency_key in tx.insert_movements(movements):
+        pid, lid, quantity, _ = moved[idempotency_key]
+        doh, drs = deltas.get((pid, lid), (0, 0))
+        deltas[(pid, lid)] = (doh + quantity, drs)
+        touched.add(pid)
+    tx.apply_stock(deltas, existing)
+    tx.touch_products(touched)
+    report.imported += len(orders)
+    report.quarantined += len(quarantined)
+    report.decreased |= decreased
+    for external_id, channel_sku in quarantined:
+        log.warning("order.line_quarantined", channel=channel.name, order=external_id, sku=channel_sku)
 
 
 def _import_one(
@@ -203,12 +429,17 @@ def route(tx: LedgerTx, product_id: int, sources: Sequence[str], quantity: int) 
     """The channel's sources in priority order; the first with enough available units wins."""
     ids = [tx.ledger.location_id(tx.conn, code) for code in sources]
     stock = tx.ledger.stock_for(tx.conn, [product_id]).get(product_id, {})
-    for lid in ids:
+    return choose_location(stock, ids, quantity)
+
+
+def choose_location(stock: Mapping[int, tuple[int, int]], sources: Sequence[int], quantity: int) -> int:
+    """Routing over one SKU's (on_hand, reserved) per location id: the first source with enough
+    available units, else the one with the most."""
+    for lid in sources:
         on_hand, reserved = stock.get(lid, (0, 0))
         if on_hand - reserved >= quantity:
             return lid
-    best = max(ids, key=lambda lid: stock.get(lid, (0, 0))[0] - stock.get(lid, (0, 0))[1])
-    return best
+    return max(sources, key=lambda lid: stock.get(lid, (0, 0))[0] - stock.get(lid, (0, 0))[1])
 
 
 def apply_line(

@@ -10,8 +10,9 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -20,9 +21,10 @@ import structlog
 from omnisync.allocation import LocationStock, QuantityRules, get_policy
 from omnisync.clock import Clock, SystemClock
 from omnisync.config import ChannelConfig, LoadedConfig
+from omnisync.drops import next_edge
 from omnisync.http import CallStats
 from omnisync.ledger.migrate import upgrade
-from omnisync.ledger.repository import Ledger, ListingRow
+from omnisync.ledger.repository import Ledger, ListingRow, PlanDecoder
 from omnisync.mapping import ChannelMapping, MappingFile
 from omnisync.pricing import PriceRules
 from omnisync.sdk.errors import OmnisyncError
@@ -33,11 +35,13 @@ from omnisync.yamlsource import load_yaml, validate
 
 from .channel import ChannelRuntime
 from .intake import ChannelIntake, IntakeReport, import_orders, retry_quarantined
-from .planner import ChannelRules, PlannedItem, SkuState, Target, TargetCalculator, diff
+from .planner import ChannelRules, ChunkPlan, PlannedItem, RowPlanner, SkuState, Target, TargetCalculator
 from .pusher import PushReport, push_items
 
 log = structlog.get_logger("omnisync.engine")
 PLAN_CHUNK = 5000
+DIRTY_SCAN_THRESHOLD = 100_000
+"""Dirty pairs above which a dirty-only plan reads every product instead of the dirty index."""
 
 
 @dataclass
@@ -118,6 +122,33 @@ class Engine:
         self.calculator = TargetCalculator(
             [channel_rules(n, self.config.channels[n], m) for n, m in self.mappings.items()], self.policy
         )
+        self._next_drop_edge = self.next_drop_edge()
+
+    # -- drops: the planner turns window edges into pushes ---------------------------------------------
+    def next_drop_edge(self) -> datetime | None:
+        """The next instant a drop window opens or closes, on any channel (None: no drops)."""
+        now = self.clock.now()
+        edges = [
+            edge
+            for mapping in self.mappings.values()
+            for rule in mapping.mapping.drops
+            if (edge := next_edge(rule.schedule(mapping.channel), now)) is not None
+        ]
+        return min(edges, default=None)
+
+    def mark_due_drops(self) -> int:
+        """At a window edge, mark every drop SKU dirty on every channel. Returns the SKUs marked."""
+        edge = self._next_drop_edge
+        if edge is None or self.clock.now() < edge:
+            return 0
+        rules = [rule for mapping in self.mappings.values() for rule in mapping.mapping.drops]
+        with self.ledger.read() as conn:
+            pids = [p.id for p in self.ledger.products(conn) if any(r.matches(p.sku, p.tags) for r in rules)]
+        with self.ledger.tx() as tx:
+            tx.mark_products_dirty(pids)
+        self._next_drop_edge = self.next_drop_edge()
+        log.info("drop.edge", edge=edge.isoformat(), skus=len(pids))
+        return len(pids)
 
     # -- set-up ---------------------------------------------------------------------------------------
     def migrate_and_seed(self) -> None:
@@ -174,53 +205,81 @@ class Engine:
             await rt.connector.aclose()
 
     # -- pure planning over ledger reads ----------------------------------------------------------------
-    def _states(self, conn: Any, listings: Sequence[ListingRow]) -> dict[int, SkuState]:
-        codes = {lid: row.code for lid, row in self.ledger.locations(conn).items()}
-        stock = self.ledger.stock_for(conn, [li.product_id for li in listings])
-        out: dict[int, SkuState] = {}
-        for li in listings:
-            per_loc = {
-                codes[lid]: LocationStock(codes[lid], on_hand, reserved)
-                for lid, (on_hand, reserved) in stock.get(li.product_id, {}).items()
-            }
-            out[li.product_id] = SkuState(li.sku, li.tags, li.price, li.currency, li.active, per_loc)
-        return out
+    def iter_plan_channels(
+        self,
+        channels: Sequence[str],
+        *,
+        all_pairs: bool = False,
+        product_ids: Sequence[int] | None = None,
+    ) -> Iterator[ChunkPlan]:
+        """Plan several channels in one pass: one ledger read per chunk of products serves them all.
+
+        Yields, chunk by chunk, each channel's (changes, unchanged (product id, version)). Without
+        ``all_pairs`` or ``product_ids`` only dirty pairs are planned.
+        """
+        names = list(dict.fromkeys(channels))
+        channel_ids = [self.channels[name].channel_id for name in names]
+        rules = self.calculator.channels
+        # the stock the arithmetic reads: the planned channels' sources, or every channel's when the
+        # policy compares channels
+        drawing = names if self.calculator.independent else list(rules)
+        codes: list[str] = []
+        location_ids: list[int] = []
+        with self.ledger.read() as conn:
+            known = {row.code: lid for lid, row in self.ledger.locations(conn).items()}
+            for code in dict.fromkeys(c for name in drawing for c in rules[name].sources):
+                if code in known:  # a source the ledger does not know has no stock record: 0
+                    codes.append(code)
+                    location_ids.append(known[code])
+            planner = RowPlanner(self.calculator, names, codes, PlanDecoder(conn.dialect), self.clock.now())
+        dirty_only = not all_pairs and product_ids is None
+        wanted = sorted(set(product_ids)) if product_ids is not None else []
+        after: int | None = None
+        by_ids = product_ids is not None
+        if dirty_only:
+            with self.ledger.read() as conn:
+                dirty = sum(self.ledger.dirty_count(conn, cid) for cid in channel_ids)
+                # a few dirty pairs are found through the dirty index; when most of the catalogue is
+                # dirty (a price list imported), one pass over every product costs less
+                if dirty <= DIRTY_SCAN_THRESHOLD:
+                    by_ids, wanted = True, self.ledger.dirty_product_ids(conn, channel_ids)
+
+        def read() -> tuple[list[Any], bool]:
+            """The next chunk of rows, and whether more may follow."""
+            nonlocal wanted, after
+            with self.ledger.read() as conn:
+                if by_ids:
+                    chunk, wanted = wanted[:PLAN_CHUNK], wanted[PLAN_CHUNK:]
+                    rows = self.ledger.plan_rows(conn, channel_ids, location_ids, product_ids=chunk)
+                    return rows, bool(wanted)
+                rows = self.ledger.plan_rows(
+                    conn, channel_ids, location_ids, after_product_id=after, limit=PLAN_CHUNK
+                )
+                after = int(rows[-1][0]) if rows else after
+                return rows, len(rows) == PLAN_CHUNK
+
+        rows, more = read()
+        if not more:
+            if rows:
+                yield planner.plan(rows, dirty_only=dirty_only)
+            return
+        # A large plan: one thread reads the next chunk while this one is planned and consumed (the
+        # database driver works without the GIL). Each chunk is read in a transaction of its own, as
+        # it always was; a chunk read ahead is as fresh as the ledger when it was read.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnisync-plan-read") as reader:
+            while True:
+                ahead = reader.submit(read) if more else None
+                yield planner.plan(rows, dirty_only=dirty_only)
+                if ahead is None:
+                    return
+                rows, more = ahead.result()
 
     def iter_plan(
         self, channel: str, *, all_pairs: bool = False, product_ids: Sequence[int] | None = None
     ) -> Iterator[tuple[list[PlannedItem], list[tuple[int, int]]]]:
         """Yield (changes, unchanged (product id, version)) chunk by chunk, reading the ledger lazily."""
-        rt = self.channels[channel]
-        now = self.clock.now()
-        after: int | None = None
-        while True:
-            with self.ledger.read() as conn:
-                listings = self.ledger.listings(
-                    conn,
-                    rt.channel_id,
-                    dirty_only=not all_pairs and product_ids is None,
-                    product_ids=product_ids,
-                    limit=PLAN_CHUNK,
-                    after_product_id=after,
-                )
-                if not listings:
-                    return
-                states = self._states(conn, listings)
-            changes: list[PlannedItem] = []
-            unchanged: list[tuple[int, int]] = []
-            for li in listings:
-                if li.missing:
-                    continue
-                target = self.calculator.targets(states[li.product_id], now)[channel]
-                item = diff(li, target)
-                if item is None:
-                    unchanged.append((li.product_id, li.version))
-                else:
-                    changes.append(item)
-            yield changes, unchanged
-            if product_ids is not None or len(listings) < PLAN_CHUNK:
-                return
-            after = listings[-1].product_id
+        for chunk in self.iter_plan_channels([channel], all_pairs=all_pairs, product_ids=product_ids):
+            yield chunk[channel]
 
     def plan(self, channel: str, *, all_pairs: bool = False) -> list[PlannedItem]:
         return [item for changes, _ in self.iter_plan(channel, all_pairs=all_pairs) for item in changes]
@@ -266,13 +325,16 @@ class Engine:
             for order in page.orders:
                 newest = max(newest, order.updated_at)
             last = page.next_page_token is None
+            report.failed.extend(page.failed)
+            # The cursor moves with the last page only when no order of the window failed (to read
+            # or to apply): a failed order is read again next time, never skipped.
             report.merge(
                 import_orders(
                     self.ledger,
                     rt.intake,
                     page.orders,
                     at=self.clock.now(),
-                    cursor_to=newest if last else None,
+                    cursor_to=newest if last and not report.failed else None,
                 )
             )
             if last:
@@ -290,6 +352,7 @@ class Engine:
     ) -> PushReport:
         rt = self.channels[channel]
         report = PushReport()
+        self.mark_due_drops()
         for changes, unchanged in self.iter_plan(channel, all_pairs=all_pairs, product_ids=product_ids):
             if unchanged:
                 with self.ledger.tx() as tx:
@@ -387,6 +450,10 @@ class Engine:
             except (OmnisyncError, httpx.HTTPError, ValueError) as exc:
                 report.ok, report.error = False, str(exc)
                 rt.health.failed(exc, self.clock.now())
+            except Exception as exc:  # a connector bug must not take the other channels down (rule 6)
+                report.ok, report.error = False, f"unexpected {type(exc).__name__}: {exc}"
+                rt.health.failed(exc, self.clock.now())
+                log.exception("cycle.crashed", channel=channel)
             report.api_calls = rt.stats.total_calls - calls0
             report.throttled = rt.stats.total_throttled - thr0
             report.duration_s = round(time.perf_counter() - started, 4)

@@ -97,3 +97,32 @@ async def test_failing_channel_does_not_stall_the_other(tmp_path: Path, ledger_u
     assert reports["pos"].ok
     assert w.pos.items["MUG"].quantity == 4
     assert w.engine.channels["web"].health.state == "configuration"
+
+
+async def test_a_failed_order_on_an_early_page_keeps_the_cursor(tmp_path: Path, ledger_url: str) -> None:
+    from omnisync.sdk.models import OrderPage
+
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 0)})
+    connector = w.engine.channels["web"].connector
+    real = connector.pull_orders
+    calls = {"n": 0}
+
+    async def flaky(cursor):  # type: ignore[no-untyped-def]
+        page = await real(cursor)
+        calls["n"] += 1
+        if calls["n"] == 1:  # the first page reports an order it could not read
+            return OrderPage(page.orders, page.next_page_token, failed=[("BROKEN-1", "malformed")])
+        return page
+
+    connector.pull_orders = flaky  # type: ignore[method-assign]
+    for _ in range(7):
+        w.web.place_order("WEB-MUG", 1)
+    report = await w.engine.pull("web")
+    assert ("BROKEN-1", "malformed") in report.failed
+    with w.ledger.tx() as tx:
+        assert tx.cursor(w.engine.channels["web"].channel_id) is None, "cursor must not pass a failed order"
+    again = await w.engine.pull("web")
+    assert not again.failed
+    with w.ledger.tx() as tx:
+        assert tx.cursor(w.engine.channels["web"].channel_id) is not None

@@ -1,0 +1,61 @@
+"""A ledger of N SKUs x 2 locations x 4 fake channels, built with bulk inserts (benchmark fixture)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from sqlalchemy import insert
+
+from omnisync.clock import VirtualClock
+from omnisync.config import load_config
+from omnisync.engine.runtime import Engine
+from omnisync.ledger.db import make_engine
+from omnisync.ledger.repository import LI, Ledger, P, S
+
+CONFIG = """\
+ledger: {{url: "sqlite:///{db}"}}
+locations: [{{code: WH, kind: warehouse}}, {{code: STORE, kind: store}}]
+channels:
+{channels}
+"""
+CHANNEL = """\
+  {name}:
+    connector: fake
+    sources: [WH, STORE]
+    source_buffers: {{STORE: 2}}
+    allocation: {{buffer_units: 1, buffer_percent: 5}}
+    settings: {{token: "${{BENCH_TOKEN}}"}}
+"""
+NAMES = ("web", "market", "pos", "social")
+
+
+async def build(skus: int, folder: Path | None = None) -> Engine:
+    os.environ.setdefault("BENCH_TOKEN", "bench-token")
+    folder = folder or Path(tempfile.mkdtemp(prefix="omnisync-bench-"))
+    path = folder / "omnisync.yaml"
+    path.write_text(
+        CONFIG.format(db=folder / "bench.db", channels="".join(CHANNEL.format(name=n) for n in NAMES))
+    )
+    loaded = load_config(path)
+    engine = Engine(loaded, Ledger(make_engine(loaded.ledger_url())), clock=VirtualClock())
+    engine.migrate_and_seed()
+    with engine.ledger.engine.begin() as conn:
+        step = 20_000
+        for start in range(0, skus, step):
+            ids = range(start + 1, min(skus, start + step) + 1)
+            conn.execute(
+                insert(P),
+                [{"id": i, "sku": f"SKU{i:08d}", "title": "", "tags": "", "price": 10, "currency": "EUR",
+                  "active": True, "version": 1} for i in ids],
+            )  # fmt: skip
+            conn.execute(
+                insert(S),
+                [{"product_id": i, "location_id": loc, "on_hand": (i * 7 + loc) % 50, "reserved": i % 3}
+                 for i in ids for loc in (1, 2)],
+            )  # fmt: skip
+    await engine.start(prepare=False)
+    with engine.ledger.engine.begin() as conn:
+        conn.execute(LI.update().values(acked_quantity=0, acked_price=10, ids={"id": "x"}, dirty=False))
+    return engine
