@@ -61,6 +61,7 @@ class AmazonConnector(Connector):
         }
     )
     Settings = AmazonSettings
+    decrements = "on_order"  # when the platform lowers its own quantity for its orders
     limits = Limits(
         push_inventory=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),
         push_prices=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),

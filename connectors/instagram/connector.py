@@ -66,6 +66,7 @@ class InstagramConnector(Connector):
     # One items_batch call carries a whole engine batch (its status polls share that budget); Meta
     # budgets calls per hour and the usage headers correct these rates at run time (GraphClient._observe).
     # Rates are powers of two on purpose: see GraphClient._dyadic.
+    decrements = "on_order"  # when the platform lowers its own quantity for its orders
     limits = Limits(
         push_inventory=OperationLimits(max_batch=DEFAULT_BATCH, rate=1.0, burst=4),
         push_prices=OperationLimits(max_batch=DEFAULT_BATCH, rate=1.0, burst=4),

@@ -63,6 +63,21 @@ class ChannelIntake:
     sources: tuple[str, ...]
     resolve_sku: Callable[[str], str | None]
     """Channel SKU -> master SKU (mapping aliases), None when unknown."""
+    decrements: str = "never"
+    """When the platform lowers its own quantity: never | on_order | on_fulfilment (Connector.decrements)."""
+
+
+def own_shift(
+    mode: str, order: Order, line: OrderLine, fulfilled_before: int, restocked_before: int, new: bool
+) -> int:
+    """Units the channel itself took off (positive) or put back (negative) for this line's change."""
+    if mode == "on_order":
+        if not new or order.status is OrderStatus.CANCELLED:
+            return 0
+        return max(0, line.quantity - line.cancelled - line.restocked)
+    if mode == "on_fulfilment":
+        return (line.fulfilled - fulfilled_before) - (line.restocked - restocked_before)
+    return 0
 
 
 def order_digest(order: Order) -> str:
@@ -211,6 +226,7 @@ def _import_new(
     touched: set[int] = set()
     decreased: set[str] = set()
     quarantined: list[tuple[str, str]] = []
+    taken: dict[int, int] = {}
 
     def add(pid: int, lid: int, on_hand: int, reserved: int) -> None:
         oh, rs = tally.setdefault(pid, {}).get(lid, (0, 0))
@@ -255,6 +271,9 @@ def _import_new(
                 row["quarantine_reason"] = f"unknown SKU {line.channel_sku!r} on channel {channel.name}"
                 quarantined.append((order.external_id, line.channel_sku))
                 continue
+            taken[product_id] = taken.get(product_id, 0) + own_shift(
+                channel.decrements, order, line, 0, 0, True
+            )
             held = open_units(order, line)
             line_location = location_id or choose_location(
                 tally.get(product_id, {}), sources, held or line.quantity
@@ -320,6 +339,7 @@ def _import_new(
         touched.add(pid)
     tx.apply_stock(deltas, existing)
     tx.touch_products(touched)
+    tx.shift_acked_quantities(channel.channel_id, taken)
     report.imported += len(orders)
     report.quarantined += len(quarantined)
     report.decreased |= decreased
@@ -395,6 +415,11 @@ def _import_one(
             state = _LineState(
                 row.id, row.product_id, row.location_id, row.applied_fulfilled, row.applied_restocked
             )
+        shift = own_shift(
+            channel.decrements, order, line, state.applied_fulfilled, state.applied_restocked, row is None
+        )
+        if shift:
+            tx.shift_acked_quantities(channel.channel_id, {state.product_id: shift})
         apply_line(tx, channel.name, order, line, state, at, report)
     report.imported += 1
 

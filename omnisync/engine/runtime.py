@@ -179,7 +179,7 @@ class Engine:
             with self.ledger.read() as conn:
                 channel_id = self.ledger.channel_id(conn, name)
             mapping = self.mappings[name]
-            intake = ChannelIntake(name, channel_id, tuple(ch.sources), mapping.master_sku)
+            intake = ChannelIntake(name, channel_id, tuple(ch.sources), mapping.master_sku, cls.decrements)
             rt = ChannelRuntime(
                 name, ch, connector, self.calculator.channels[name], channel_id, stats, intake
             )

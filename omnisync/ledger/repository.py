@@ -715,6 +715,22 @@ class LedgerTx:
             .values(acked_quantity=quantity, dirty=True)
         )
 
+    def shift_acked_quantities(self, channel_id: int, taken: Mapping[int, int]) -> None:
+        """The channel lowered its own quantity for orders it took: so does our record of it.
+
+        Without this, a self-decrementing channel's own sale would be pushed back to it (a wasted
+        compare-and-set round trip on Shopify, a double decrement corrected later on Square).
+        """
+        rows = [{"c": channel_id, "p": pid, "n": n} for pid, n in taken.items() if n]
+        if rows:
+            self.conn.execute(
+                update(LI)
+                .where(and_(LI.c.channel_id == bindparam("c"), LI.c.product_id == bindparam("p")))
+                .where(LI.c.acked_quantity.is_not(None))
+                .values(acked_quantity=LI.c.acked_quantity - bindparam("n")),
+                rows,
+            )
+
     def mark_products_dirty(self, product_ids: Iterable[int]) -> None:
         """Re-plan these SKUs on every channel (a drop window opened or closed)."""
         ids = list(product_ids)

@@ -97,6 +97,13 @@ class Connector:
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     Settings: ClassVar[type[ConnectorSettings]] = ConnectorSettings
     limits: ClassVar[Limits] = Limits()
+    decrements: ClassVar[str] = "never"
+    """When the platform lowers its own quantity for its orders: ``on_order`` (Shopify, Amazon, Meta
+    take units as an order is placed), ``on_fulfilment`` (Square counts drop when a sale completes,
+    and rise with a restocked return), or ``never``. The engine then moves its record of the
+    channel's quantity in the same transaction as the imported order, instead of pushing the
+    channel's own sale back to it. Leave ``never`` when unsure: the safe side is a redundant push,
+    never a channel showing too much."""
 
     def __init__(self, settings: Any, client: httpx.AsyncClient, context: ConnectorContext) -> None:
         self.settings = settings

@@ -261,6 +261,7 @@ class FakeConnector(Connector):
         }
     )
     Settings = FakeSettings
+    decrements = "on_order"  # when the platform lowers its own quantity for its orders
     limits = Limits(
         push_inventory=OperationLimits(max_batch=MAX_BATCH, rate=10, burst=10),
         push_prices=OperationLimits(max_batch=MAX_BATCH, rate=10, burst=10),

@@ -135,11 +135,6 @@ async def test_click_and_collect_reserves_at_the_store_and_the_pos_count_drops(w
     assert world.square.quantity("MUG") == 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="core: when an order of this channel is fulfilled, Square lowers its own count; the engine "
-    "must shift the channel's acknowledged quantity by that movement (else only reconcile corrects it)",
-)
 async def test_collected_pickup_settles_without_a_reconcile(world: World) -> None:
     pickup = world.square.open_pickup_order("MUG", 2)
     await world.engine.cycle("pos")

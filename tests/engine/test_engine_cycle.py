@@ -126,3 +126,17 @@ async def test_a_failed_order_on_an_early_page_keeps_the_cursor(tmp_path: Path, 
     assert not again.failed
     with w.ledger.tx() as tx:
         assert tx.cursor(w.engine.channels["web"].channel_id) is not None
+
+
+async def test_a_channels_own_sale_is_not_pushed_back_to_it(tmp_path: Path, ledger_url: str) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 0)})
+    await w.engine.sync_once()
+    assert w.web.items["WEB-MUG"].quantity == 9
+    pushes = len([r for r in w.web.requests if r[1] == "/inventory"])
+    w.web.place_order("WEB-MUG", 2)  # the fake lowers its own quantity on order, like the real platforms
+    report = await w.engine.cycle("web")
+    assert report.orders.imported == 1
+    assert len([r for r in w.web.requests if r[1] == "/inventory"]) == pushes, "nothing to push back"
+    assert w.web.items["WEB-MUG"].quantity == 7
+    assert w.engine.plan("web") == []
