@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import structlog
 
@@ -119,8 +120,15 @@ async def push_items(
     connector = rt.connector
     if connector.supports(Capability.PUSH_INVENTORY):
         for batch in inventory_batches(items, max(1, connector.limits.push_inventory.max_batch)):
-            results = await connector.push_inventory([inventory_update(rt, i) for i in batch])
-            _record(rt, ledger, batch, results, clock, report, kind="quantity")
+            updates = [inventory_update(rt, i) for i in batch]
+            with ledger.tx() as tx:  # written before sending: see replay_outbox
+                outbox_id = tx.outbox_add(
+                    rt.channel_id,
+                    [_encode(u, i.product_id) for u, i in zip(updates, batch, strict=True)],
+                    clock.now(),
+                )
+            results = await connector.push_inventory(updates)
+            _record(rt, ledger, batch, results, clock, report, kind="quantity", outbox_id=outbox_id)
     if connector.supports(Capability.PUSH_PRICES):
         for batch in price_batches(items, max(1, connector.limits.push_prices.max_batch)):
             results = await connector.push_prices([price_update(rt, i) for i in batch])
@@ -137,12 +145,15 @@ def _record(
     report: PushReport,
     *,
     kind: str,
+    outbox_id: int | None = None,
 ) -> None:
     """Acknowledge exactly the items the channel accepted; a missing result counts as retry."""
     by_sku = {r.sku: r for r in results}
     now = clock.now()
     report.pushed += len(batch)
     with ledger.tx() as tx:
+        if outbox_id is not None:
+            tx.outbox_done(outbox_id)
         for item in batch:
             result = by_sku.get(item.sku) or ItemResult.retry(
                 item.sku, "the channel returned no result for this item"
@@ -179,3 +190,74 @@ def _record(
                 tx.listing_error(
                     rt.channel_id, item.product_id, f"retry: {result.reason}", at=now, keep_dirty=True
                 )
+
+
+def _encode(update: InventoryUpdate, product_id: int) -> dict[str, Any]:
+    return {
+        "product_id": product_id,
+        "sku": update.sku,
+        "channel_sku": update.channel_sku,
+        "quantity": update.quantity,
+        "previous": update.previous,
+        "version": update.version,
+        "key": update.idempotency_key,
+        "ids": dict(update.ids),
+        "location": update.location,
+        "available": update.available,
+    }
+
+
+def _decode(item: dict[str, Any]) -> InventoryUpdate:
+    return InventoryUpdate(
+        sku=item["sku"],
+        channel_sku=item["channel_sku"],
+        quantity=item["quantity"],
+        previous=item["previous"],
+        version=item["version"],
+        idempotency_key=item["key"],
+        ids=item["ids"],
+        location=item["location"],
+        available=item["available"],
+    )
+
+
+async def replay_outbox(rt: ChannelRuntime, ledger: Ledger, clock: Clock) -> int:
+    """Batches whose outcome was never recorded (the process died mid-push). Returns batches handled.
+
+    On a channel that honours idempotency keys the batch is re-sent verbatim, so the platform answers
+    its first result instead of applying the change twice, and that result is acknowledged (the pair
+    stays dirty and is re-planned). Elsewhere the batch is dropped: those channels take absolute or
+    compare-and-set values, and the fresh plan that follows is authoritative.
+    """
+    with ledger.tx() as tx:
+        pending = tx.outbox_pending(rt.channel_id)
+    if not pending:
+        return 0
+    replay = rt.connector.supports(Capability.IDEMPOTENT_PUSH)
+    for outbox_id, items in pending:
+        if not replay:
+            with ledger.tx() as tx:
+                tx.outbox_done(outbox_id)
+            continue
+        log.info("push.replay", channel=rt.name, items=len(items))
+        results = {r.sku: r for r in await rt.connector.push_inventory([_decode(i) for i in items])}
+        now = clock.now()
+        with ledger.tx() as tx:
+            tx.outbox_done(outbox_id)
+            for item in items:
+                result = results.get(item["sku"])
+                if result is not None and result.status is ItemStatus.ACCEPTED and result.value is not None:
+                    # planned_version -1: acknowledged as the channel's real value, and re-planned
+                    tx.acknowledge(
+                        rt.channel_id,
+                        item["product_id"],
+                        planned_version=-1,
+                        at=now,
+                        quantity=int(result.value),
+                    )
+                else:
+                    reason = "replayed after a restart: " + (
+                        result.reason or result.status.value if result else "no result"
+                    )
+                    tx.listing_error(rt.channel_id, item["product_id"], reason, at=now, keep_dirty=True)
+    return len(pending)

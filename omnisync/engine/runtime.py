@@ -36,7 +36,7 @@ from omnisync.yamlsource import load_yaml, validate
 from .channel import ChannelRuntime
 from .intake import ChannelIntake, IntakeReport, import_orders, retry_quarantined
 from .planner import ChannelRules, ChunkPlan, PlannedItem, RowPlanner, SkuState, Target, TargetCalculator
-from .pusher import PushReport, push_items
+from .pusher import PushReport, push_items, replay_outbox
 
 log = structlog.get_logger("omnisync.engine")
 PLAN_CHUNK = 5000
@@ -352,6 +352,7 @@ class Engine:
     ) -> PushReport:
         rt = self.channels[channel]
         report = PushReport()
+        await replay_outbox(rt, self.ledger, self.clock)
         self.mark_due_drops()
         for changes, unchanged in self.iter_plan(channel, all_pairs=all_pairs, product_ids=product_ids):
             if unchanged:

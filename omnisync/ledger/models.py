@@ -205,6 +205,21 @@ class SyncRun(SQLModel, table=True):
     error: str | None = None
 
 
+class PushOutbox(SQLModel, table=True):
+    """An inventory batch written before it is sent and removed with its acknowledgements.
+
+    If the process dies between the channel applying a batch and the ledger recording it, the next
+    cycle finds the batch here and re-sends it verbatim: on a channel with idempotency keys the
+    platform answers its first result instead of applying the change twice.
+    """
+
+    __tablename__ = "push_outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    channel_id: int = Field(foreign_key="channel.id", index=True)
+    created_at: datetime = _ts(nullable=False)
+    items: list[dict[str, Any]] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
 class Lease(SQLModel, table=True):
     """Which daemon works a channel; several daemons on one PostgreSQL ledger share channels."""
 
@@ -227,5 +242,6 @@ TABLES = [
     Cursor,
     WebhookReceipt,
     SyncRun,
+    PushOutbox,
     Lease,
 ]

@@ -30,6 +30,7 @@ from .models import (
     Order,
     OrderLine,
     Product,
+    PushOutbox,
     Reservation,
     Stock,
     SyncRun,
@@ -49,6 +50,7 @@ CU = Cursor.__table__  # type: ignore[attr-defined]
 W = WebhookReceipt.__table__  # type: ignore[attr-defined]
 SR = SyncRun.__table__  # type: ignore[attr-defined]
 LE = Lease.__table__  # type: ignore[attr-defined]
+PO = PushOutbox.__table__  # type: ignore[attr-defined]
 
 _IN_CHUNK = 900
 """Values per IN list (SQLite's historic limit is 999 bound parameters)."""
@@ -730,6 +732,21 @@ class LedgerTx:
                 .values(acked_quantity=LI.c.acked_quantity - bindparam("n")),
                 rows,
             )
+
+    # -- push outbox ---------------------------------------------------------------------------------
+    def outbox_add(self, channel_id: int, items: list[dict[str, Any]], at: datetime) -> int:
+        return _new_id(
+            self.conn.execute(insert(PO).values(channel_id=channel_id, items=items, created_at=at))
+        )
+
+    def outbox_pending(self, channel_id: int) -> list[tuple[int, list[dict[str, Any]]]]:
+        rows = self.conn.execute(
+            select(PO.c.id, PO.c["items"]).where(PO.c.channel_id == channel_id).order_by(PO.c.id)
+        )
+        return [(int(r.id), list(r._mapping["items"])) for r in rows]
+
+    def outbox_done(self, outbox_id: int) -> None:
+        self.conn.execute(PO.delete().where(PO.c.id == outbox_id))
 
     def mark_products_dirty(self, product_ids: Iterable[int]) -> None:
         """Re-plan these SKUs on every channel (a drop window opened or closed)."""

@@ -181,12 +181,9 @@ def test_three_daemons_share_the_channels_and_survive_a_kill(tmp_path: Path, pg_
             f"square_corrections={square_corrections(emulators.recorders['pos'])} "
             f"square_applied_twice_across_takeover={len(twice)}"
         )
-        if twice:
-            # Known bug (connectors/square/inventory.py): Square's idempotency key covers a request,
-            # not an item. The killed daemon's last batch was applied but its acknowledgement never
-            # committed; the survivor re-sends that version inside a differently composed batch
-            # (new key) and Square applies it again; the STALE answer then corrects the count.
-            pytest.xfail(f"Square applied a ledger version twice across the takeover:\n{history}")
+        # The push outbox re-sends a batch whose acknowledgement died with its daemon verbatim, under
+        # its original idempotency key, so Square answers its first result instead of applying it again.
+        assert not twice, f"Square applied a ledger version twice across the takeover:\n{history}"
     finally:
         for d in daemons.values():
             d.kill()

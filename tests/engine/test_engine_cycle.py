@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from enginekit import World
 
 from omnisync.testing.harness import SeedItem
@@ -140,3 +141,40 @@ async def test_a_channels_own_sale_is_not_pushed_back_to_it(tmp_path: Path, ledg
     assert len([r for r in w.web.requests if r[1] == "/inventory"]) == pushes, "nothing to push back"
     assert w.web.items["WEB-MUG"].quantity == 7
     assert w.engine.plan("web") == []
+
+
+async def test_a_batch_that_landed_but_was_never_recorded_is_replayed_verbatim(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 0), "TEE": (5, 0)})
+    connector = w.engine.channels["web"].connector
+    real = connector.push_inventory
+
+    async def lands_then_dies(updates):  # type: ignore[no-untyped-def]
+        await real(updates)
+        raise SystemExit("killed after the channel applied the batch")
+
+    connector.push_inventory = lands_then_dies  # type: ignore[method-assign]
+    with pytest.raises(SystemExit):
+        await w.engine.push("web")
+    sent = [r for r in w.web.requests if r[1] == "/inventory"]
+    assert len(sent) == 1
+
+    restarted = World.__new__(World)  # a new process on the same ledger and the same channel
+    restarted.__dict__.update(w.__dict__)
+    from omnisync.engine.runtime import Engine
+
+    restarted.engine = Engine(
+        w.loaded, w.ledger, clock=w.clock, transports={"web": w.web.transport(), "pos": w.pos.transport()}
+    )
+    await restarted.engine.start()
+    keys_before = dict(w.web.keys)
+    await restarted.engine.push("web")
+    inventory_calls = [r for r in w.web.requests if r[1] == "/inventory"]
+    assert len(inventory_calls) == 2, "the outbox batch is replayed once, then nothing is left to push"
+    assert w.web.keys.keys() == keys_before.keys(), "the replay carried the original idempotency key"
+    with w.ledger.tx() as tx:
+        assert tx.outbox_pending(w.engine.channels["web"].channel_id) == []
+    assert w.web.items["WEB-MUG"].quantity == 9
+    assert restarted.engine.plan("web") == []
