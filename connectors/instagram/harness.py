@@ -6,17 +6,15 @@ from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
-import httpx
-
 from omnisync.clock import VirtualClock
-from omnisync.testing.harness import Fault, SeedItem
+from omnisync.testing.harness import EmulatorHarness, SeedItem
 
 from .connector import InstagramConnector
 from .emulator import InstagramEmulator
 from .settings import DEFAULT_BATCH
 
 
-class InstagramHarness:
+class InstagramHarness(EmulatorHarness):
     connector_class = InstagramConnector
     orders_page_size = 5
     conformance_batch_size = DEFAULT_BATCH
@@ -36,27 +34,16 @@ class InstagramHarness:
             "batch_poll_interval_s": 2.0,
         }
 
-    def transport(self) -> httpx.AsyncBaseTransport:
-        return self.emulator.transport()
-
     def seed(self, items: Sequence[SeedItem]) -> None:
         for item in items:
             self.emulator.seed_item(item.channel_sku, item.quantity, item.price)
-
-    def channel_quantity(self, channel_sku: str) -> int | None:
-        return self.emulator.quantity(channel_sku)
 
     def channel_price(self, channel_sku: str) -> Decimal | None:
         item = self.emulator.item(channel_sku)
         if item is None:
             return None
-        return item.sale_price if item.sale_price is not None else item.price
-
-    def place_order(self, channel_sku: str, quantity: int) -> str:
-        return self.emulator.place_order(channel_sku, quantity)
-
-    def fail_next(self, fault: Fault, times: int = 1) -> None:
-        self.emulator.fail_next(fault, times)
+        price: Decimal | None = item.sale_price if item.sale_price is not None else item.price
+        return price
 
     def signed_webhook(self, order_id: str) -> tuple[dict[str, str], bytes, str | None] | None:
         return None  # the connector declares no WEBHOOKS capability

@@ -13,7 +13,8 @@ so the kit needs no pytest-asyncio in the connector author's project.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -45,6 +46,15 @@ def _connector(h: ConnectorHarness) -> Connector:
     return instantiate(
         h.connector_class, h.settings(), channel=CHANNEL, clock=h.clock, transport=h.transport()
     )
+
+
+@asynccontextmanager
+async def _connected(h: ConnectorHarness) -> AsyncIterator[Connector]:
+    conn = _connector(h)
+    try:
+        yield conn
+    finally:
+        await conn.aclose()
 
 
 def _sku(i: int) -> str:
@@ -92,8 +102,7 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             caps = self._caps(harness)
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     if Capability.PUSH_INVENTORY not in caps:
                         with pytest.raises(UnsupportedOperation):
                             await conn.push_inventory([])
@@ -103,8 +112,6 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
                     if Capability.WEBHOOKS not in caps:
                         with pytest.raises(UnsupportedOperation):
                             conn.parse_webhook({}, b"{}")
-                finally:
-                    await conn.aclose()
 
             _run(go())
 
@@ -114,11 +121,8 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             harness.seed([SeedItem(_sku(1), 5, Decimal("10.00")), SeedItem(_sku(2), 0, Decimal("3.50"))])
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     listings = await conn.read_listings([_sku(1), _sku(2), "CONF-UNKNOWN"])
-                finally:
-                    await conn.aclose()
                 by_sku = {li.channel_sku: li for li in listings}
                 assert set(by_sku) == {_sku(1), _sku(2)}
                 assert all(li.ids for li in listings), "discovery returns the channel's ids"
@@ -134,12 +138,9 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             harness.seed([SeedItem(s, 1, Decimal("1.00")) for s in skus])
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     ids = await _ids(conn, skus)
                     results = await conn.push_inventory([_update(s, 7, 1, ids.get(s, {})) for s in skus])
-                finally:
-                    await conn.aclose()
                 assert sorted(r.sku for r in results) == sorted(skus), "one result per item"
                 assert {r.status for r in results} == {ItemStatus.ACCEPTED}
                 assert all(harness.channel_quantity(s) == 7 for s in skus)
@@ -152,15 +153,12 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             harness.seed([SeedItem(_sku(1), 2, Decimal("1.00"))])
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     ids = await _ids(conn, [_sku(1)])
                     bogus = {k: v + "-does-not-exist" for k, v in ids.get(_sku(1), {"id": "x"}).items()}
                     results = await conn.push_inventory(
                         [_update(_sku(1), 4, 2, ids.get(_sku(1), {})), _update("CONF-GHOST", 4, 2, bogus)]
                     )
-                finally:
-                    await conn.aclose()
                 by = {r.sku: r for r in results}
                 assert by[_sku(1)].status is ItemStatus.ACCEPTED
                 assert by["CONF-GHOST"].status in (ItemStatus.REJECTED, ItemStatus.RETRY)
@@ -175,14 +173,11 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             harness.seed([SeedItem(_sku(1), 2, Decimal("1.00"))])
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     ids = await _ids(conn, [_sku(1)])
                     harness.fail_next(Fault.THROTTLE)
                     before = harness.clock.monotonic()
                     results = await conn.push_inventory([_update(_sku(1), 9, 2, ids.get(_sku(1), {}))])
-                finally:
-                    await conn.aclose()
                 assert results[0].status is ItemStatus.ACCEPTED
                 assert harness.channel_quantity(_sku(1)) == 9
                 assert conn.context.stats.total_throttled >= 1
@@ -196,13 +191,10 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             harness.seed([SeedItem(_sku(1), 2, Decimal("1.00"))])
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     ids = await _ids(conn, [_sku(1)])
                     harness.fail_next(Fault.SERVER_ERROR)
                     results = await conn.push_inventory([_update(_sku(1), 3, 2, ids.get(_sku(1), {}))])
-                finally:
-                    await conn.aclose()
                 assert results[0].status is ItemStatus.ACCEPTED
                 assert harness.channel_quantity(_sku(1)) == 3
 
@@ -213,8 +205,7 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             caps = self._caps(harness)
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     harness.fail_next(Fault.UNAUTHORIZED, times=10)
                     call: Callable[[], Coroutine[Any, Any, Any]]
                     if Capability.READ_LISTINGS in caps:
@@ -226,8 +217,6 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
                     with pytest.raises(ConfigurationError):
                         await call()
                     assert conn.context.stats.retries.total() == 0, "401 must never be retried"
-                finally:
-                    await conn.aclose()
 
             _run(go())
 
@@ -237,14 +226,11 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             harness.seed([SeedItem(_sku(1), 10, Decimal("1.00"))])
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     ids = await _ids(conn, [_sku(1)])
                     update = _update(_sku(1), 6, 10, ids.get(_sku(1), {}), version=3)
                     first = await conn.push_inventory([update])
                     second = await conn.push_inventory([update])
-                finally:
-                    await conn.aclose()
                 assert first[0].status is ItemStatus.ACCEPTED
                 assert second[0].status in (ItemStatus.ACCEPTED, ItemStatus.STALE)
                 assert harness.channel_quantity(_sku(1)) == 6, "the same push twice must not apply twice"
@@ -257,15 +243,12 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             harness.seed([SeedItem(_sku(1), 10, Decimal("1.00"))])
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     ids = await _ids(conn, [_sku(1)])
                     harness.place_order(_sku(1), 1)  # the channel sold one; we still believe 10
                     results = await conn.push_inventory(
                         [_update(_sku(1), 10, 10, ids.get(_sku(1), {}), version=5)]
                     )
-                finally:
-                    await conn.aclose()
                 assert results[0].status is ItemStatus.STALE
                 assert harness.channel_quantity(_sku(1)) == 9, "a stale push must not overwrite the sale"
 
@@ -277,15 +260,12 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             harness.seed([SeedItem(_sku(1), 1, Decimal("10.00"))])
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     ids = await _ids(conn, [_sku(1)])
                     update = PriceUpdate(
                         _sku(1), _sku(1), Decimal("12.50"), "EUR", 1, "k-price-1", None, ids.get(_sku(1), {})
                     )
                     results = await conn.push_prices([update])
-                finally:
-                    await conn.aclose()
                 assert results[0].status is ItemStatus.ACCEPTED
                 assert harness.channel_price(_sku(1)) == Decimal("12.50")
 
@@ -297,14 +277,11 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             harness.seed([SeedItem(_sku(1), 4, Decimal("1.00")), SeedItem(_sku(2), 0, Decimal("1.00"))])
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     ids = await _ids(conn, [_sku(1), _sku(2)])
                     live = await conn.read_inventory(
                         [InventoryRef(s, s, ids.get(s, {})) for s in (_sku(1), _sku(2))]
                     )
-                finally:
-                    await conn.aclose()
                 assert live[_sku(1)] == 4
                 assert live[_sku(2)] == 0
 
@@ -318,10 +295,9 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             placed = {harness.place_order(_sku(1), 1) for _ in range(count)}
 
             async def go() -> None:
-                conn = _connector(harness)
                 seen: list[str] = []
                 cursor = OrderCursor(None)
-                try:
+                async with _connected(harness) as conn:
                     for _ in range(count + 5):
                         page = await conn.pull_orders(cursor)
                         seen.extend(o.external_id for o in page.orders)
@@ -330,8 +306,6 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
                         cursor = OrderCursor(cursor.updated_after, page.next_page_token)
                     else:
                         pytest.fail("pagination did not terminate")
-                finally:
-                    await conn.aclose()
                 assert len(seen) == len(set(seen)), "no order twice within one pagination"
                 assert placed <= set(seen)
 
@@ -347,8 +321,7 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             headers, body, url = signed
 
             async def go() -> None:
-                conn = _connector(harness)
-                try:
+                async with _connected(harness) as conn:
                     events = conn.parse_webhook(headers, body, url)
                     assert events
                     assert all(e.event_id for e in events)
@@ -356,8 +329,6 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
                         conn.parse_webhook(headers, body + b" ", url)
                     with pytest.raises(WebhookVerificationError):
                         conn.parse_webhook({}, body, url)
-                finally:
-                    await conn.aclose()
 
             _run(go())
 

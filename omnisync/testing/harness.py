@@ -69,3 +69,50 @@ class ConnectorHarness(Protocol):
     def signed_webhook(self, order_id: str) -> tuple[dict[str, str], bytes, str | None] | None:
         """Headers, raw body and notification URL of a valid webhook for that order (None: no webhooks)."""
         ...
+
+
+class EmulatorHarness:
+    """A harness over an emulator object that speaks the usual control methods.
+
+    Subclasses set ``connector_class``, ``orders_page_size``, ``conformance_batch_size``, build
+    ``self.clock`` and ``self.emulator`` in ``__init__``, and implement ``seed`` (emulators name their
+    seeding call after the platform's own objects). Everything else delegates to the emulator:
+    ``settings(orders_page_size=)``, ``transport()``, ``quantity()``, ``price()``, ``place_order()``,
+    ``fail_next()`` and, for channels with webhooks, ``signed_webhook()``.
+    """
+
+    connector_class: type[Connector]
+    clock: VirtualClock
+    orders_page_size: int = 3
+    conformance_batch_size: int = 1
+    emulator: Any
+
+    def settings(self) -> Mapping[str, Any]:
+        settings: Mapping[str, Any] = self.emulator.settings(orders_page_size=self.orders_page_size)
+        return settings
+
+    def transport(self) -> httpx.AsyncBaseTransport:
+        transport: httpx.AsyncBaseTransport = self.emulator.transport()
+        return transport
+
+    def seed(self, items: Sequence[SeedItem]) -> None:
+        raise NotImplementedError
+
+    def channel_quantity(self, channel_sku: str) -> int | None:
+        quantity: int | None = self.emulator.quantity(channel_sku)
+        return quantity
+
+    def channel_price(self, channel_sku: str) -> Decimal | None:
+        price: Decimal | None = self.emulator.price(channel_sku)
+        return price
+
+    def place_order(self, channel_sku: str, quantity: int) -> str:
+        return str(self.emulator.place_order(channel_sku, quantity))
+
+    def fail_next(self, fault: Fault, times: int = 1) -> None:
+        self.emulator.fail_next(fault, times)
+
+    def signed_webhook(self, order_id: str) -> tuple[dict[str, str], bytes, str | None] | None:
+        signer = getattr(self.emulator, "signed_webhook", None)
+        signed: tuple[dict[str, str], bytes, str | None] | None = None if signer is None else signer(order_id)
+        return signed
