@@ -136,7 +136,7 @@ class Scheduler:
             self._aps = None
         await self.drain()
         for rt in self.engine.channels.values():  # a cycle started outside this module, too
-            async with rt.lock:
+            async with rt.lock, rt.pull_lock:
                 pass
         if self.leases is not None:
             self.leases.release()

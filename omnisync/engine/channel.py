@@ -73,3 +73,8 @@ class ChannelRuntime:
     intake: ChannelIntake
     health: ChannelHealth = field(default_factory=ChannelHealth)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held by whatever pushes to the channel (cycles with a push, reconcile)."""
+    pull_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    """Held while orders are pulled. Separate from ``lock`` so that a slow pull (a cost-paced
+    Shopify page, Amazon's getOrders budget) never delays an expedited push; when both are needed,
+    ``lock`` is always taken first."""

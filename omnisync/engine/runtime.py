@@ -8,6 +8,7 @@ reconcile reads the channel's live quantities, reports drift and re-plans every 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -307,6 +308,10 @@ class Engine:
 
     # -- I/O ------------------------------------------------------------------------------------------------
     async def pull(self, channel: str) -> IntakeReport:
+        async with self.channels[channel].pull_lock:
+            return await self._pull(channel)
+
+    async def _pull(self, channel: str) -> IntakeReport:
         rt = self.channels[channel]
         report = IntakeReport()
         if not rt.connector.supports(Capability.PULL_ORDERS):
@@ -431,16 +436,16 @@ class Engine:
             if push:
                 report.push = await self.push(channel)
 
-        return await self._run(channel, "cycle", work)
+        return await self._run(channel, "cycle", work, exclusive=push)
 
-    async def _run(self, channel: str, kind: str, work: Any) -> CycleReport:
+    async def _run(self, channel: str, kind: str, work: Any, *, exclusive: bool = True) -> CycleReport:
         rt = self.channels[channel]
         report = CycleReport(channel)
         now = self.clock.now()
         if rt.health.breaker_open(now):
             report.ok, report.skipped = False, f"paused until {rt.health.open_until:%H:%M:%S} after errors"
             return report
-        async with rt.lock:
+        async with rt.lock if exclusive else contextlib.nullcontext():
             started = time.perf_counter()
             calls0, thr0 = rt.stats.total_calls, rt.stats.total_throttled
             with self.ledger.tx() as tx:
