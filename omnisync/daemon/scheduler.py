@@ -268,9 +268,11 @@ class Scheduler:
         """
         act = self.activity.setdefault(channel, ChannelActivity())
         act.webhooks += 1
+        if self.running and fresh:
+            # The webhook's order is already in the ledger (imported from its payload): push the
+            # other channels now rather than after the pull, which may be slow (Shopify's cost bucket).
+            self._decreased(channel, expedite=True)
         if not self.may_work(channel):
-            if self.running and fresh:
-                self._decreased(channel, expedite=True)
             return False
         if channel in self._requested:  # a pull is asked for and has not started: it will cover this
             self._requested[channel] += fresh
@@ -280,8 +282,8 @@ class Scheduler:
         return True
 
     async def _requested_pull(self, channel: str) -> None:
-        fresh = self._requested.pop(channel, 0)
-        await self.pull(channel, force_expedite=fresh > 0)
+        self._requested.pop(channel, 0)
+        await self.pull(channel)
 
 
 __all__ = ["KINDS", "ChannelActivity", "Scheduler"]
