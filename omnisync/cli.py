@@ -271,6 +271,28 @@ def sync(
 
 
 @app.command()
+def reconcile(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
+    """Read every channel's live quantities, report drift, re-plan and push every pair."""
+
+    async def go(engine: Engine) -> dict[str, Any]:
+        names = [channel] if channel else list(engine.channels)
+        return {n: reports.cycle_row(await engine.reconcile(n)) for n in names}
+
+    rows = _run(go, prepare=True)
+    if as_json:
+        _print_json(rows)
+    else:
+        table = Table("channel", "ok", "drift corrected", "pushed", "error")
+        for n, r in rows.items():
+            table.add_row(
+                n, "yes" if r["ok"] else "NO", str(r["drift"]), str(r["items_pushed"]), r["error"] or ""
+            )
+        out.print(table)
+    if not all(r["ok"] for r in rows.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
 def explain(sku: str, as_json: JsonOpt = False) -> None:
     """Why each channel shows what it shows for SKU: every rule, step by step."""
 
@@ -377,6 +399,15 @@ def demo(
     from omnisync.demo import run_demo
 
     raise typer.Exit(run_demo(folder, seconds=seconds, skus=skus, as_json=as_json, seed=seed))
+
+
+def _register_simulate() -> None:
+    from omnisync.simulate.cli import simulate_command
+
+    app.command("simulate")(simulate_command)
+
+
+_register_simulate()
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -73,7 +74,9 @@ class VirtualClock:
             return
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[None] = loop.create_future()
-        heapq.heappush(self._sleepers, (self._elapsed + seconds, next(self._seq), fut))
+        # at least the next representable instant: a delay below float resolution must still move time
+        deadline = max(self._elapsed + seconds, math.nextafter(self._elapsed, math.inf))
+        heapq.heappush(self._sleepers, (deadline, next(self._seq), fut))
         if self._driver is None or self._driver.done():
             self._driver = loop.create_task(self._drive())
         await fut

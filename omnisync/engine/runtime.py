@@ -40,6 +40,7 @@ from .planner import ChannelRules, ChunkPlan, PlannedItem, RowPlanner, SkuState,
 from .pusher import PushReport, push_items, replay_outbox
 
 log = structlog.get_logger("omnisync.engine")
+STALE_ROUNDS = 2
 PLAN_CHUNK = 5000
 DIRTY_SCAN_THRESHOLD = 100_000
 """Dirty pairs above which a dirty-only plan reads every product instead of the dirty index."""
@@ -376,17 +377,32 @@ class Engine:
         return report
 
     async def _resolve_stale(self, rt: ChannelRuntime, stale: Sequence[PlannedItem]) -> PushReport:
-        """Compare-and-set lost: pull the channel's orders, read live values, re-plan, retry once."""
+        """Compare-and-set lost: read live values, pull the channel's orders, re-plan, retry.
+
+        The live read comes first: a sale made after it changes the channel again (the retried
+        compare-and-set answers stale), and a sale made before it is in the read *and*, after the
+        pull, in the ledger. Read after the pull, a sale in between would sit in the compare value
+        but not in the target, and the retried push would overwrite it (a lost update).
+
+        The price of that order: a sale already in the read is counted again when its import moves
+        the acknowledged value (``Connector.decrements``), so the first retry can answer stale once
+        more; the second round reads a settled value. Erring this way never shows too much.
+        """
         log.info("push.stale", channel=rt.name, items=len(stale))
-        await self.pull(rt.name)
-        await self._observe(rt, stale)
-        retry = PushReport()
-        pids = [i.product_id for i in stale]
-        for changes, _ in self.iter_plan(rt.name, product_ids=pids):
-            retry.merge(await push_items(rt, self.ledger, changes, self.clock))
-        for item in retry.stale:  # still racing: leave dirty for the next cycle
+        report = PushReport()
+        for _ in range(STALE_ROUNDS):
+            await self._observe(rt, stale)
+            await self.pull(rt.name)
+            retry = PushReport()
+            for changes, _unchanged in self.iter_plan(rt.name, product_ids=[i.product_id for i in stale]):
+                retry.merge(await push_items(rt, self.ledger, changes, self.clock))
+            stale, retry.stale = retry.stale, []
+            report.merge(retry)
+            if not stale:
+                break
+        for item in stale:  # still racing: leave dirty for the next cycle
             log.info("push.stale_again", channel=rt.name, sku=item.sku)
-        return retry
+        return report
 
     async def _observe(self, rt: ChannelRuntime, items: Sequence[PlannedItem | ListingRow]) -> int:
         """Read live quantities; they become the compare values. Returns the number that drifted."""
@@ -413,12 +429,12 @@ class Engine:
         """Read the channel's live state, report drift, re-plan and push every pair."""
 
         async def work(rt: ChannelRuntime, report: CycleReport) -> None:
-            report.orders = await self.pull(channel)
             with self.ledger.read() as conn:
                 listings = [
                     li for li in self.ledger.listings(conn, rt.channel_id) if not li.missing and li.ids
                 ]
-            report.drift = await self._observe(rt, listings)
+            report.drift = await self._observe(rt, listings)  # before the pull: see _resolve_stale
+            report.orders = await self.pull(channel)
             if report.drift:
                 log.warning("reconcile.drift", channel=channel, pairs=report.drift)
             with self.ledger.tx() as tx:

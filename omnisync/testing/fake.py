@@ -301,7 +301,9 @@ class FakeConnector(Connector):
 
     async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
         payload = {
-            "key": "|".join(u.idempotency_key for u in updates),
+            # The key covers each item's compare and target values too: a retry after a stale answer
+            # (new compare value, same ledger version) is a new request, not a cached stale answer.
+            "key": "|".join(f"{u.idempotency_key}:{u.previous}:{u.quantity}" for u in updates),
             "updates": [
                 {"id": u.ids.get("id"), "quantity": u.quantity, "compare": u.previous} for u in updates
             ],

@@ -1,0 +1,64 @@
+"""Many seeds, optionally across worker processes (each run is single-threaded and independent)."""
+
+from __future__ import annotations
+
+import multiprocessing
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+from . import run_one
+from .policies import summarise, variants
+from .scenario import Scenario
+
+NOTABLE = ("lost_update_units", "oversold_units", "drift")
+"""Per-seed figures worth a look even when no invariant failed (to replay that seed)."""
+
+
+def _one(args: tuple[Scenario, int]) -> dict[str, Any]:
+    return run_one(*args)
+
+
+def run_seeds(scenario: Scenario, seeds: Sequence[int], jobs: int = 1) -> list[dict[str, Any]]:
+    """Results in seed order; ``jobs`` > 1 spreads the seeds over that many processes."""
+    work = [(scenario, seed) for seed in seeds]
+    if jobs <= 1 or len(work) <= 1:
+        return [_one(w) for w in work]
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return list(pool.map(_one, work))
+
+
+def compare_policies(scenario: Scenario, seeds: Sequence[int], jobs: int = 1) -> list[dict[str, Any]]:
+    return [summarise(name, run_seeds(sc, seeds, jobs)) for name, sc in variants(scenario).items()]
+
+
+def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sums over seeds, per channel and in total, and the first failing seed."""
+    totals: dict[str, int] = {}
+    channels: dict[str, dict[str, int]] = {}
+    for r in results:
+        for key, value in r["totals"].items():
+            totals[key] = totals.get(key, 0) + int(value)
+        for name, figures in r["channels"].items():
+            into = channels.setdefault(name, {})
+            for key, value in figures.items():
+                if isinstance(value, int):
+                    into[key] = into.get(key, 0) + value
+    failed = [r for r in results if not r["ok"]]
+    return {
+        "seeds": len(results),
+        "failed_seeds": [r["seed"] for r in failed],
+        "first_violation": failed[0]["first_violation"] if failed else None,
+        "totals": totals,
+        "channels": channels,
+        "notable_seeds": {
+            r["seed"]: {
+                name: {k: ch[k] for k in NOTABLE if ch[k]}
+                for name, ch in r["channels"].items()
+                if any(ch[k] for k in NOTABLE)
+            }
+            for r in results
+            if any(ch[k] for ch in r["channels"].values() for k in NOTABLE)
+        },
+        "wall_s_per_seed": round(sum(r["wall_s"] for r in results) / max(1, len(results)), 2),
+    }

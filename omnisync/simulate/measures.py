@@ -1,0 +1,227 @@
+"""The measures and invariants of a finished run, read from the ledger and the emulators.
+
+* orders: every order an emulator accepted is in the ledger exactly once by (channel, external id),
+  and its effect is applied exactly once (reservation = open units, sale movements = fulfilled units,
+  return movements = restocked units); nothing else is in the ledger;
+* conservation: at every (SKU, location) the journal sums to ``on_hand`` (receipts − sales +
+  adjustments + returns ± transfers), reservations sum to ``reserved``, and receipts are exactly what
+  the simulation received;
+* convergence: after the faults stopped and one reconcile ran, every channel shows what the ledger
+  offers it;
+* oversold units: per (SKU, location), reservations + sales beyond receipts + returns
+  (``reserved − on_hand`` when positive), attributed to the channels whose orders took the last units.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+
+from omnisync.engine.runtime import Engine
+from omnisync.ledger.repository import OL, C, L, Ledger, M, P, R, S
+from omnisync.ledger.repository import O as ORDERS
+
+from .channels import SimChannel
+from .run import RunState, SimOrder
+
+
+@dataclass
+class Measures:
+    orders_missing: list[tuple[str, str]] = field(default_factory=list)
+    orders_unexpected: list[tuple[str, str]] = field(default_factory=list)
+    orders_misapplied: list[str] = field(default_factory=list)
+    conservation: list[str] = field(default_factory=list)
+    oversold: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(SKU, location) -> units."""
+    violations: list[str] = field(default_factory=list)
+
+
+def measure_drift(
+    engine: Engine, channels: Mapping[str, SimChannel], skus: Sequence[str]
+) -> dict[str, list[tuple[str, int | None, int]]]:
+    """(SKU, shown, offered) per channel wherever the channel shows another number than the ledger's."""
+    out: dict[str, list[tuple[str, int | None, int]]] = {name: [] for name in channels}
+    for sku in skus:
+        targets = engine.explain(sku)
+        for name, ch in channels.items():
+            offered = targets[name][0].allocation.offered
+            shown = ch.quantity(sku)
+            if shown != offered:
+                out[name].append((sku, shown, offered))
+    return out
+
+
+def _lines(ledger: Ledger) -> list[Any]:
+    with ledger.read() as conn:
+        return list(
+            conn.execute(
+                select(
+                    C.c.name.label("channel"),
+                    ORDERS.c.external_id,
+                    OL.c.id,
+                    OL.c.line_id,
+                    P.c.sku,
+                    L.c.code.label("location"),
+                    OL.c.quantity,
+                    OL.c.fulfilled,
+                    OL.c.cancelled,
+                    OL.c.restocked,
+                    OL.c.applied_fulfilled,
+                    OL.c.applied_restocked,
+                    OL.c.quarantined,
+                    func.coalesce(R.c.quantity, 0).label("reserved"),
+                )
+                .select_from(OL)
+                .join(ORDERS, ORDERS.c.id == OL.c.order_id)
+                .join(C, C.c.id == ORDERS.c.channel_id)
+                .outerjoin(P, P.c.id == OL.c.product_id)
+                .outerjoin(L, L.c.id == OL.c.location_id)
+                .outerjoin(R, R.c.order_line_id == OL.c.id)
+            )
+        )
+
+
+def check_orders(ledger: Ledger, state: RunState, m: Measures) -> list[Any]:
+    with ledger.read() as conn:
+        stored = {
+            (str(r.name), str(r.external_id))
+            for r in conn.execute(
+                select(C.c.name, ORDERS.c.external_id).join(C, C.c.id == ORDERS.c.channel_id)
+            )
+        }
+        moved: dict[tuple[str, str, str], int] = defaultdict(int)
+        for r in conn.execute(select(M.c.kind, M.c.quantity, M.c.idempotency_key, M.c.reference)):
+            ikey = str(r.idempotency_key)
+            if ikey.startswith("order:") and r.reference is not None:
+                moved[(ikey.split(":", 2)[1], str(r.reference), str(r.kind))] += int(r.quantity)
+    m.orders_missing = sorted(set(state.orders) - stored)
+    m.orders_unexpected = sorted(stored - set(state.orders))
+    lines = _lines(ledger)
+    by_order: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for ln in lines:
+        by_order[(str(ln.channel), str(ln.external_id))].append(ln)
+    for key, order in sorted(state.orders.items()):
+        if key not in stored:
+            continue
+        got = by_order.get(key, [])
+        problem = _misapplied(order, got, moved)
+        if problem:
+            m.orders_misapplied.append(f"{key[0]} order {key[1]} ({order.sku}): {problem}")
+    return lines
+
+
+def _misapplied(order: SimOrder, lines: list[Any], moved: Mapping[tuple[str, str, str], int]) -> str | None:
+    if any(ln.quarantined for ln in lines):
+        return "a line is quarantined"
+    reserved = sum(int(ln.reserved) for ln in lines)
+    fulfilled = sum(int(ln.applied_fulfilled) for ln in lines)
+    restocked = sum(int(ln.applied_restocked) for ln in lines)
+    expect_open = 0 if order.cancelled or order.is_return else order.units - order.fulfilled
+    sold = -moved.get((order.channel, order.external_id, "sale"), 0)
+    back = moved.get((order.channel, order.external_id, "return"), 0)
+    found = (reserved, fulfilled, sold, restocked, back)
+    expected = (expect_open, order.fulfilled, order.fulfilled, order.restocked, order.restocked)
+    if found != expected:
+        return (
+            "(reserved, fulfilled, sale units, restocked, return units) in the ledger are "
+            f"{found}, the channel says {expected}"
+        )
+    return None
+
+
+def check_conservation(
+    ledger: Ledger, state: RunState, m: Measures
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """Returns (SKU, location) -> (on_hand, reserved)."""
+    with ledger.read() as conn:
+        skus = {int(r.id): str(r.sku) for r in conn.execute(select(P.c.id, P.c.sku))}
+        codes = {int(r.id): str(r.code) for r in conn.execute(select(L.c.id, L.c.code))}
+        stock = {
+            (skus[r.product_id], codes[r.location_id]): (int(r.on_hand), int(r.reserved))
+            for r in conn.execute(select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved))
+        }
+        journal: dict[tuple[str, str], int] = defaultdict(int)
+        received: dict[tuple[str, str], int] = defaultdict(int)
+        for r in conn.execute(select(M.c.product_id, M.c.location_id, M.c.kind, M.c.quantity)):
+            key = (skus[r.product_id], codes[r.location_id])
+            journal[key] += int(r.quantity)
+            if r.kind == "receipt":
+                received[key] += int(r.quantity)
+        held: dict[tuple[str, str], int] = defaultdict(int)
+        for r in conn.execute(select(R.c.product_id, R.c.location_id, R.c.quantity)):
+            held[(skus[r.product_id], codes[r.location_id])] += int(r.quantity)
+    for key in sorted(set(stock) | set(journal) | set(held) | set(state.receipts)):
+        on_hand, reserved = stock.get(key, (0, 0))
+        if journal.get(key, 0) != on_hand:
+            m.conservation.append(
+                f"{key[0]} at {key[1]}: the journal sums to {journal.get(key, 0)}, on_hand is {on_hand}"
+            )
+        if held.get(key, 0) != reserved:
+            m.conservation.append(
+                f"{key[0]} at {key[1]}: reservations sum to {held.get(key, 0)}, reserved is {reserved}"
+            )
+        if received.get(key, 0) != state.receipts.get(key, 0):
+            m.conservation.append(
+                f"{key[0]} at {key[1]}: {received.get(key, 0)} units received in the journal, "
+                f"{state.receipts.get(key, 0)} delivered"
+            )
+    return stock
+
+
+def attribute_oversold(
+    stock: Mapping[tuple[str, str], tuple[int, int]], lines: list[Any], state: RunState, m: Measures
+) -> None:
+    """Deficits per (SKU, location), charged to the orders that took the last units there."""
+    for key, (on_hand, reserved) in stock.items():
+        deficit = reserved - on_hand
+        if deficit <= 0:
+            continue
+        m.oversold[key] = deficit
+        takers = [
+            ln
+            for ln in lines
+            if ln.sku == key[0] and ln.location == key[1] and int(ln.reserved) + int(ln.applied_fulfilled) > 0
+        ]
+        takers.sort(
+            key=lambda ln: (
+                state.orders[(ln.channel, ln.external_id)].placed_at
+                if (ln.channel, ln.external_id) in state.orders
+                else 0.0
+            ),
+            reverse=True,
+        )
+        for ln in takers:
+            if deficit <= 0:
+                break
+            units = min(deficit, int(ln.reserved) + int(ln.applied_fulfilled))
+            state.figures[str(ln.channel)].oversold_units += units
+            deficit -= units
+
+
+def measure(ledger: Ledger, state: RunState) -> Measures:
+    m = Measures()
+    lines = check_orders(ledger, state, m)
+    stock = check_conservation(ledger, state, m)
+    attribute_oversold(stock, lines, state, m)
+    for name, rows in state.drift.items():
+        state.figures[name].drift = len(rows)
+    seed = f"(seed {state.seed}, scenario {state.scenario.name})"
+    for ch, oid in m.orders_missing:
+        m.violations.append(f"order lost: {ch} accepted {oid}, the ledger does not have it {seed}")
+    for ch, oid in m.orders_unexpected:
+        m.violations.append(f"order unknown: the ledger has {ch} {oid}, the channel never accepted it {seed}")
+    for text in m.orders_misapplied:
+        m.violations.append(f"order applied wrongly: {text} {seed}")
+    for text in m.conservation:
+        m.violations.append(f"conservation: {text} {seed}")
+    for name, rows in sorted(state.drift.items()):
+        for sku, shown, offered in rows:
+            m.violations.append(
+                f"no convergence: {name} shows {shown} of {sku} after the reconcile, the ledger offers "
+                f"{offered} {seed}"
+            )
+    return m

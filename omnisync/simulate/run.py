@@ -1,0 +1,646 @@
+"""The run loop: a trading period on the virtual clock with the real engine, connectors and emulators.
+
+Three kinds of task share the clock: the trading loop (shoppers, the merchant's fulfilments,
+cancellations, returns and restocks, faults, webhook deliveries, engine kills), one schedule driver
+per channel (pull, push and reconcile at the configured intervals, expedited like the daemon: a pull
+that lowered stock pushes the other channels at once, a webhook pulls its channel), and the engine's
+own waits (latency, rate budgets, backoff). A kill cancels every driver mid-cycle, drops the Engine
+and builds a new one on the same ledger file. After trading the faults stop, the schedule runs for
+``settle`` seconds, every channel is pulled and pushed once and reconciled once, and the measures are
+taken (:mod:`.measures`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import random
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import structlog
+import yaml
+from sqlalchemy import select
+
+from omnisync.clock import VirtualClock
+from omnisync.config import load_config
+from omnisync.engine.runtime import Engine
+from omnisync.ledger.db import make_engine
+from omnisync.ledger.repository import Ledger
+from omnisync.ledger.repository import O as ORDERS
+from omnisync.sdk.errors import OmnisyncError
+
+from .arrivals import Arrival, Product, arrivals, catalogue
+from .channels import CURRENCY, SimChannel, Webhook, build_channel
+from .faults import FaultEvent, plan_faults
+from .scenario import Scenario
+from .transport import SimTransport
+
+EPSILON_S = 1e-6
+RETURNS = frozenset({"fake", "shopify", "square"})
+"""Kinds whose emulator takes a return with restock (Amazon and Instagram refunds restock nothing)."""
+
+
+@dataclass
+class SimOrder:
+    """An order as the channel accepted it: the truth the ledger is checked against."""
+
+    channel: str
+    external_id: str
+    sku: str
+    units: int
+    placed_at: float
+    walk_in: bool = False
+    fulfilled: int = 0
+    cancelled: bool = False
+    restocked: int = 0
+    is_return: bool = False
+
+
+@dataclass
+class ChannelFigures:
+    kind: str = ""
+    shoppers: int = 0
+    orders: int = 0
+    units_sold: int = 0
+    turned_away: int = 0
+    lost_sales: int = 0
+    """Shoppers turned away while the units existed where the channel draws from."""
+    lost_sales_units: int = 0
+    accepted_over_ledger: int = 0
+    """Units accepted while the ledger's offer for this channel was below the order."""
+    lost_updates: int = 0
+    """Pushes that overwrote a sale the channel had made and the ledger had not seen."""
+    lost_update_units: int = 0
+    oversold_units: int = 0
+    drift: int = 0
+    api_calls: int = 0
+    throttled: int = 0
+    requests: int = 0
+    refused_down: int = 0
+    lost_answers: int = 0
+    webhooks_sent: int = 0
+    webhooks_lost: int = 0
+    webhooks_duplicated: int = 0
+    webhooks_reordered: int = 0
+    webhooks_delivered: int = 0
+    webhooks_refused: int = 0
+    cycles_failed: int = 0
+
+
+@dataclass
+class RunState:
+    """Everything measured during the run, handed to :mod:`.measures`."""
+
+    scenario: Scenario
+    seed: int
+    products: list[Product]
+    orders: dict[tuple[str, str], SimOrder] = field(default_factory=dict)
+    figures: dict[str, ChannelFigures] = field(default_factory=dict)
+    receipts: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(SKU, location) -> units the simulation received into the ledger."""
+    drift: dict[str, list[tuple[str, int | None, int]]] = field(default_factory=dict)
+    kills: int = 0
+    kills_mid_cycle: int = 0
+    faults_injected: int = 0
+    outages: list[tuple[str, float, float]] = field(default_factory=list)
+    virtual_s: float = 0.0
+    wall_s: float = 0.0
+
+
+@contextlib.contextmanager
+def quiet_logs() -> Iterator[None]:
+    """Only errors from the engine while a simulation runs (thousands of cycles); restored after."""
+    import logging
+
+    saved = structlog.get_config()
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.CRITICAL))
+    try:
+        yield
+    finally:
+        structlog.configure(**saved)
+
+
+class Simulation:
+    def __init__(self, scenario: Scenario, seed: int, folder: Path) -> None:
+        self.scenario = scenario
+        self.seed = seed
+        self.folder = folder
+        self.clock = VirtualClock()
+        self.rng_wire = random.Random(f"{seed}:wire")
+        self.rng_hooks = random.Random(f"{seed}:hooks")
+        self.rng_kill = random.Random(f"{seed}:kill")
+        self.products = catalogue(scenario, random.Random(f"{seed}:catalogue"))
+        self.arrivals = arrivals(scenario, self.products, random.Random(f"{seed}:shoppers"))
+        self.fault_plan = plan_faults(scenario, random.Random(f"{seed}:faults"))
+        self.state = RunState(scenario, seed, self.products)
+        self.skus = [p.sku for p in self.products]
+        self.channels: dict[str, SimChannel] = {}
+        self.transports: dict[str, SimTransport] = {}
+        for name, spec in scenario.channels.items():
+            ch = build_channel(name, spec, self.clock)
+            ch.on_webhook = lambda hook, n=name: self._emitted(n, hook)
+            self.channels[name] = ch
+            self.transports[name] = SimTransport(
+                ch, self.clock, self.rng_wire, scenario.latency, self.skus, self._pushed
+            )
+            self.state.figures[name] = ChannelFigures(kind=spec.kind)
+        self.env: dict[str, str] = {}
+        self.path = self._write_config()
+        self.ledger = Ledger(make_engine(load_config(self.path, env=self.env).ledger_url()))
+        self.engine: Engine | None = None
+        self.engines: list[Engine] = []
+        self.drivers: dict[str, asyncio.Task[None]] = {}
+        self.wake: dict[str, asyncio.Event] = {}
+        self.want: dict[str, set[str]] = {n: set() for n in self.channels}
+        self.in_flight = 0
+        self.stopping = False
+        self.trading = True
+        self.kill_armed = False
+        self.events: list[tuple[float, int, str, Any]] = []
+        self._seq = itertools.count()
+        self.t0 = 0.0
+        self.pending: dict[str, list[SimOrder]] = {n: [] for n in self.channels}
+        self._channel_ids: dict[str, int] = {}
+
+    # -- set-up ------------------------------------------------------------------------------------
+    def _write_config(self) -> Path:
+        sc = self.scenario
+        shares = _split_shares(sc)
+        channels: dict[str, Any] = {}
+        for name, spec in sc.channels.items():
+            allocation: dict[str, Any] = {"buffer_units": spec.buffer_units, "priority": spec.priority}
+            if sc.policy == "split":
+                allocation["share"] = shares[name]
+            channels[name] = {
+                "connector": spec.kind,
+                "sources": list(spec.sources),
+                "source_buffers": dict(spec.source_buffers),
+                "allocation": allocation,
+                "push_prices": False,
+                "schedule": {
+                    "pull_every": spec.pull_every,
+                    "push_every": spec.push_every,
+                    "reconcile_every": spec.reconcile_every,
+                },
+                "order_overlap": 600,
+                "initial_lookback": 86400,
+                "settings": self.channels[name].config_entry(self.env),
+            }
+        config = {
+            "ledger": {"url": f"sqlite:///{self.folder / 'ledger.db'}"},
+            "currency": CURRENCY,
+            "locations": [{"code": c, "name": c, "kind": k} for c, k in sc.locations.items()],
+            "allocation": {"policy": sc.policy, "low_stock_threshold": sc.low_stock_threshold},
+            "channels": channels,
+            "logging": {"level": "error"},
+        }
+        path = self.folder / "omnisync.yaml"
+        path.write_text(yaml.safe_dump(config, sort_keys=False))
+        return path
+
+    def _new_engine(self) -> Engine:
+        loaded = load_config(self.path, env=self.env)
+        ledger = Ledger(make_engine(loaded.ledger_url()))
+        return Engine(loaded, ledger, clock=self.clock, transports=self.transports)
+
+    def _seed(self, engine: Engine) -> None:
+        engine.migrate_and_seed()
+        now = self.clock.now()
+        with self.ledger.tx() as tx:
+            for p in self.products:
+                tx.upsert_product(p.sku, title=p.sku, price=p.price, currency=CURRENCY)
+                for loc, units in p.stock.items():
+                    if units:
+                        tx.record_movement(p.sku, loc, "receipt", units, f"sim-seed:{p.sku}:{loc}", at=now)
+                        self.state.receipts[(p.sku, loc)] = units
+        for ch in self.channels.values():
+            for p in self.products:
+                ch.seed(p.sku, p.price)
+
+    async def _start_engine(self) -> Engine:
+        engine = self._new_engine()
+        await engine.start()
+        self.engine = engine
+        self.engines.append(engine)
+        return engine
+
+    def _t(self) -> float:
+        return self.clock.monotonic() - self.t0
+
+    def _at(self, t: float, kind: str, payload: Any) -> None:
+        heapq.heappush(self.events, (t, next(self._seq), kind, payload))
+
+    # -- the run -----------------------------------------------------------------------------------
+    async def run(self) -> RunState:
+        started = time.perf_counter()
+        first = self._new_engine()
+        self._seed(first)
+        await first.start()
+        self.engine = first
+        self.engines.append(first)
+        await first.sync_once()  # the opening push: every channel shows its stock
+        with self.ledger.read() as conn:
+            self._channel_ids = {n: self.ledger.channel_id(conn, n) for n in self.channels}
+        self.t0 = self.clock.monotonic()
+        for a in self.arrivals:
+            self._at(a.at, "arrive", a)
+        for fe in self.fault_plan.api:
+            self._at(fe.at, "fault", fe)
+        for channel, start, end in self.fault_plan.outages:
+            self._at(start, "down", channel)
+            self._at(end, "up", channel)
+            self.state.outages.append((channel, start, end))
+        for t in self.fault_plan.kills:
+            self._at(t, "kill", None)
+        every = self.scenario.lifecycle.restock_every
+        for n in range(1, int(self.scenario.duration // every) + 1):
+            self._at(n * every, "restock", n)
+        self._start_drivers()
+        await self._trade()
+        await self._settle()
+        self.state.virtual_s = round(self.clock.monotonic(), 1)
+        self.state.wall_s = round(time.perf_counter() - started, 2)
+        return self.state
+
+    async def _trade(self) -> None:
+        end = self.scenario.duration
+        while self.events and self.events[0][0] < end:
+            t, _, kind, payload = heapq.heappop(self.events)
+            delay = t - self._t()
+            if delay > EPSILON_S:
+                await self.clock.sleep(delay)
+            await self._handle(kind, payload)
+        delay = end - self._t()
+        if delay > 0:
+            await self.clock.sleep(delay)
+
+    async def _settle(self) -> None:
+        self.trading = False
+        self.events.clear()
+        for name, ch in self.channels.items():
+            ch.clear_faults()
+            self.transports[name].down = False
+        await self.clock.sleep(self.scenario.settle)
+        await self._stop_drivers()
+        engine = self._engine()
+        for name in self.channels:  # a breaker opened by the faults closes before the last pass
+            until = engine.channels[name].health.open_until
+            if until is not None and until > self.clock.now():
+                await self.clock.sleep((until - self.clock.now()).total_seconds() + 1)
+        await engine.sync_once()
+        for name in self.channels:
+            await engine.reconcile(name)
+        await self.clock.sleep(120.0)  # asynchronous channel jobs (feeds, batches) finish
+        self._collect_stats()
+        from .measures import measure_drift
+
+        self.state.drift = measure_drift(engine, self.channels, self.skus)
+        for e in self.engines:
+            await e.aclose()
+            e.ledger.engine.dispose()
+
+    def _engine(self) -> Engine:
+        assert self.engine is not None
+        return self.engine
+
+    def _collect_stats(self) -> None:
+        for name, fig in self.state.figures.items():
+            fig.api_calls = sum(
+                e.channels[name].stats.total_calls for e in self.engines if name in e.channels
+            )
+            fig.throttled = sum(
+                e.channels[name].stats.total_throttled for e in self.engines if name in e.channels
+            )
+            wire = self.transports[name].stats
+            fig.requests, fig.refused_down, fig.lost_answers = (
+                wire.requests,
+                wire.refused_down,
+                wire.lost_answers,
+            )
+
+    # -- events ------------------------------------------------------------------------------------
+    async def _handle(self, kind: str, payload: Any) -> None:
+        if kind == "arrive":
+            self._arrive(payload)
+        elif kind == "fulfil":
+            self._fulfil(payload)
+        elif kind == "cancel":
+            self._cancel(payload)
+        elif kind == "return":
+            self._return(payload)
+        elif kind == "restock":
+            self._restock(int(payload))
+        elif kind == "fault":
+            fe: FaultEvent = payload
+            self.channels[fe.channel].inject(fe.fault, fe.times)
+            self.state.faults_injected += fe.times
+        elif kind == "down":
+            self.transports[payload].down = True
+        elif kind == "up":
+            self.transports[payload].down = False
+        elif kind == "kill":
+            self.kill_armed = True
+        elif kind == "hook":
+            await self._deliver(*payload)
+
+    def _arrive(self, a: Arrival) -> None:
+        ch, fig = self.channels[a.channel], self.state.figures[a.channel]
+        fig.shoppers += 1
+        shown = ch.quantity(a.sku) or 0
+        if shown < a.units:
+            fig.turned_away += 1
+            if self._stock_exists(a.channel, a.sku, a.units):
+                fig.lost_sales += 1
+                fig.lost_sales_units += a.units
+            return
+        offered = self._ledger_offer(a.channel, a.sku)
+        try:
+            oid = ch.buy(a.sku, a.units)
+        except (ValueError, KeyError):
+            fig.turned_away += 1
+            return
+        if offered is not None and offered < a.units:
+            fig.accepted_over_ledger += a.units - max(0, offered)
+        order = SimOrder(a.channel, oid, a.sku, a.units, self._t(), walk_in=ch.spec.walk_in)
+        self.state.orders[(a.channel, oid)] = order
+        self.pending[a.channel].append(order)
+        fig.orders += 1
+        fig.units_sold += a.units
+        now = self._t()
+        if order.walk_in:
+            order.fulfilled = a.units
+            if a.return_after is not None:
+                self._at(now + a.return_after, "return", (order, a.return_units))
+        elif a.cancel_after is not None and a.cancel_after < a.fulfil_after:
+            self._at(now + a.cancel_after, "cancel", order)
+        else:
+            self._at(now + a.fulfil_after, "fulfil", (order, 0))
+            if a.return_after is not None:
+                self._at(now + a.fulfil_after + a.return_after, "return", (order, a.return_units))
+        self._hook_for(order)
+
+    def _fulfil(self, payload: tuple[SimOrder, int]) -> None:
+        order, attempt = payload
+        if order.cancelled or order.fulfilled:
+            return
+        if self.channels[order.channel].fulfil(order.external_id, order.sku):
+            order.fulfilled = order.units
+            self._hook_for(order)
+        elif attempt < 5:  # e.g. Instagram ships only acknowledged orders: try again later
+            self._at(self._t() + 900.0, "fulfil", (order, attempt + 1))
+
+    def _cancel(self, order: SimOrder) -> None:
+        if order.fulfilled or order.cancelled:
+            return
+        if self.channels[order.channel].cancel(order.external_id, order.sku):
+            order.cancelled = True
+            self._hook_for(order)
+
+    def _return(self, payload: tuple[SimOrder, int]) -> None:
+        order, units = payload
+        ch = self.channels[order.channel]
+        if not order.fulfilled or order.restocked or ch.spec.kind not in RETURNS:
+            return
+        back = ch.give_back(order.external_id, order.sku, units)
+        if back is None:
+            return
+        if back:  # a separate return order (Square)
+            ret = SimOrder(order.channel, back, order.sku, 0, self._t(), restocked=units, is_return=True)
+            self.state.orders[(order.channel, back)] = ret
+        else:
+            order.restocked = units
+            self._hook_for(order)
+
+    def _restock(self, n: int) -> None:
+        life = self.scenario.lifecycle
+        rng = random.Random(f"{self.seed}:restock:{n}")
+        loc, now = life.restock_location, self.clock.now()
+        with self.ledger.read() as conn:
+            lid = self.ledger.location_id(conn, loc)
+            ids = {p.sku: self.ledger.product_id(conn, p.sku) for p in self.products}
+            stock = self.ledger.stock_for(conn, list(ids.values()))
+        with self.ledger.tx() as tx:
+            for p in self.products:
+                units = rng.randint(*life.restock_units)
+                on_hand, reserved = stock.get(ids[p.sku], {}).get(lid, (0, 0))
+                if on_hand - reserved >= life.restock_below:
+                    continue
+                tx.record_movement(p.sku, loc, "receipt", units, f"sim-restock:{n}:{p.sku}", at=now)
+                key = (p.sku, loc)
+                self.state.receipts[key] = self.state.receipts.get(key, 0) + units
+
+    # -- webhooks ----------------------------------------------------------------------------------
+    def _hook_for(self, order: SimOrder) -> None:
+        ch = self.channels[order.channel]
+        if ch.spec.webhooks and ch.webhooks_enabled:
+            hook = ch.webhook_for(order.external_id)
+            if hook is not None:
+                self._emitted(order.channel, hook)
+
+    def _emitted(self, channel: str, hook: Webhook) -> None:
+        """A notification leaves the platform: lost, late, reordered or duplicated on its way."""
+        ch, fig, faults = self.channels[channel], self.state.figures[channel], self.scenario.faults
+        if not self.trading or not ch.spec.webhooks:
+            return
+        rng = self.rng_hooks
+        fig.webhooks_sent += 1
+        if rng.random() < faults.webhook_lost:
+            fig.webhooks_lost += 1
+            return
+        delay = rng.uniform(*self.scenario.webhook_delay)
+        if ch.spec.walk_in:
+            delay += self.scenario.pos_lag
+        if rng.random() < faults.webhook_reordered:
+            fig.webhooks_reordered += 1
+            delay += rng.uniform(30.0, 300.0)
+        self._at(self._t() + delay, "hook", (channel, hook))
+        if rng.random() < faults.webhook_duplicated:
+            fig.webhooks_duplicated += 1
+            self._at(self._t() + delay + rng.uniform(1.0, 120.0), "hook", (channel, hook))
+
+    async def _deliver(self, channel: str, hook: Webhook) -> None:
+        fig, engine = self.state.figures[channel], self.engine
+        if engine is None or self.transports[channel].down:
+            fig.webhooks_refused += 1  # the daemon is restarting: the platform's delivery fails
+            return
+        headers, body, url = hook
+        try:
+            _, wants_pull = await engine.handle_webhook(channel, headers, body, url)
+        except (OmnisyncError, ValueError):
+            fig.webhooks_refused += 1
+            return
+        fig.webhooks_delivered += 1
+        if wants_pull:
+            self._request(channel, "pull")
+
+    # -- the schedule ------------------------------------------------------------------------------
+    def _start_drivers(self) -> None:
+        for name in self.channels:
+            self.wake[name] = asyncio.Event()
+            self.drivers[name] = asyncio.get_running_loop().create_task(self._drive(name))
+
+    async def _stop_drivers(self) -> None:
+        self.stopping = True
+        for ev in self.wake.values():
+            ev.set()
+        await asyncio.gather(*self.drivers.values(), return_exceptions=True)
+        self.drivers.clear()
+        self.stopping = False
+
+    def _request(self, channel: str, kind: str) -> None:
+        self.want[channel].add(kind)
+        if channel in self.wake:
+            self.wake[channel].set()
+
+    async def _drive(self, name: str) -> None:
+        spec = self.scenario.channels[name]
+        every = {"pull": spec.pull_every, "push": spec.push_every}
+        if spec.reconcile_every:
+            every["reconcile"] = spec.reconcile_every
+        now = self._t()
+        due = {kind: now + interval for kind, interval in every.items()}
+        while not self.stopping:
+            want = self.want[name]
+            if want:
+                kind = "pull" if "pull" in want else "push"
+                want.discard(kind)
+            else:
+                kind, at = min(due.items(), key=lambda kv: kv[1])
+                delay = at - self._t()
+                if delay > EPSILON_S:  # a float-rounding remainder would never move the clock
+                    await self._nap(name, delay)
+                    continue
+                due[kind] = self._t() + every[kind]
+            await self._work(name, kind)
+
+    async def _nap(self, name: str, seconds: float) -> None:
+        ev = self.wake[name]
+        ev.clear()
+        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
+        waiter = asyncio.ensure_future(ev.wait())
+        try:
+            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            sleeper.cancel()
+            waiter.cancel()
+
+    async def _work(self, name: str, kind: str) -> None:
+        engine = self._engine()
+        if self.kill_armed:
+            self.kill_armed = False
+            asyncio.get_running_loop().create_task(self._kill(self.rng_kill.uniform(0.0, 0.5)))
+        self.in_flight += 1
+        try:
+            if kind == "pull":
+                report = await engine.cycle(name, push=False)
+                if report.orders.decreased:
+                    for other in self.channels:
+                        if other != name:
+                            self._request(other, "push")
+            elif kind == "push":
+                report = await engine.cycle(name, pull=False)
+            else:
+                report = await engine.reconcile(name)
+        finally:
+            self.in_flight -= 1
+        if not report.ok and not report.skipped:
+            self.state.figures[name].cycles_failed += 1
+
+    async def _kill(self, after: float) -> None:
+        """The daemon dies mid-cycle: its tasks are cancelled, the Engine dropped, a new one started."""
+        await self.clock.sleep(after)
+        self.state.kills += 1
+        if self.in_flight:
+            self.state.kills_mid_cycle += 1
+        drivers = list(self.drivers.values())
+        for task in drivers:
+            task.cancel()
+        await asyncio.gather(*drivers, return_exceptions=True)
+        self.drivers.clear()
+        old, self.engine = self.engine, None
+        assert old is not None
+        old.ledger.engine.dispose()
+        await self.clock.sleep(5.0)  # the supervisor restarts the process
+        await self._start_engine()
+        self._start_drivers()
+
+    # -- what the channel shows against what the ledger knows -------------------------------------
+    def _pending_units(self, channel: str, sku: str | None = None) -> dict[str, int]:
+        """Units of the channel's accepted orders the ledger has not imported yet, per SKU."""
+        pending = self.pending[channel]
+        if pending:
+            cid = self._channel_ids[channel]
+            with self.ledger.read() as conn:
+                known = {
+                    str(r[0])
+                    for r in conn.execute(
+                        select(ORDERS.c.external_id).where(
+                            ORDERS.c.channel_id == cid,
+                            ORDERS.c.external_id.in_([o.external_id for o in pending]),
+                        )
+                    )
+                }
+            pending[:] = [o for o in pending if o.external_id not in known]
+        out: dict[str, int] = {}
+        for o in pending:
+            if not o.cancelled and (sku is None or o.sku == sku):
+                out[o.sku] = out.get(o.sku, 0) + o.units
+        return out
+
+    def _ledger_offer(self, channel: str, sku: str) -> int | None:
+        engine = self.engine
+        if engine is None:
+            return None
+        target = engine.explain(sku).get(channel)
+        return None if target is None else target[0].allocation.offered
+
+    def _stock_exists(self, channel: str, sku: str, units: int) -> bool:
+        sources = set(self.scenario.channels[channel].sources)
+        with self.ledger.read() as conn:
+            pid = self.ledger.product_id(conn, sku)
+            codes = {lid: row.code for lid, row in self.ledger.locations(conn).items()}
+            stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
+        free = sum(max(0, oh - rs) for lid, (oh, rs) in stock.items() if codes[lid] in sources)
+        for other, spec in self.scenario.channels.items():
+            if sources & set(spec.sources):
+                free -= self._pending_units(other, sku).get(sku, 0)
+        return free >= units
+
+    def _pushed(self, channel: str, sku: str, before: int, after: int) -> None:
+        """A request changed what the channel shows: did it overwrite a sale the ledger has not seen?"""
+        pending = self._pending_units(channel, sku).get(sku, 0)
+        if not pending or self.engine is None:
+            return
+        offered = self._ledger_offer(channel, sku)
+        if offered is None:
+            return
+        right = max(0, offered - pending)
+        if after > before and after > right:
+            fig = self.state.figures[channel]
+            fig.lost_updates += 1
+            fig.lost_update_units += min(pending, after - right)
+
+
+def _split_shares(sc: Scenario) -> dict[str, int]:
+    """Explicit shares, else each channel's weight share of the busiest location it draws from."""
+    shares: dict[str, int] = {}
+    for name, spec in sc.channels.items():
+        if spec.share is not None:
+            shares[name] = spec.share
+            continue
+        best = 100
+        for loc in spec.sources:
+            drawing = [c for c in sc.channels.values() if loc in c.sources]
+            total = sum(c.weight for c in drawing) or 1.0
+            best = min(best, int(100 * spec.weight / total))
+        shares[name] = best
+    return shares
+
+
+__all__ = ["ChannelFigures", "RunState", "SimOrder", "Simulation", "quiet_logs"]

@@ -1,0 +1,186 @@
+"""The scenario model: what a simulated trading period contains. Loaded from YAML, validated by pydantic.
+
+Every figure of a run comes from a scenario and a seed; the same pair always gives the same run.
+Durations take the configuration's forms ('90s', '5m', '2h') or seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from omnisync.config import Duration
+
+Kind = Literal["fake", "square", "shopify", "amazon", "instagram"]
+
+
+LocationKind = Literal["warehouse", "store"]
+
+
+def _default_locations() -> dict[str, LocationKind]:
+    return {"WH": "warehouse", "STORE": "store"}
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ChannelSpec(_Model):
+    """One channel of the simulated merchant."""
+
+    kind: Kind
+    sources: list[str] = Field(min_length=1)
+    source_buffers: dict[str, int] = Field(default_factory=dict)
+    buffer_units: int = Field(0, ge=0)
+    share: int | None = Field(None, ge=0, le=100)
+    """Ring-fenced share under the split policy (default: derived from the channels' weights)."""
+    priority: int = 0
+    weight: float = Field(1.0, ge=0)
+    """Shoppers on this channel relative to the base arrival rates."""
+    walk_in: bool = False
+    """Shoppers are walk-in customers at the store (Square: completed sales at the counter)."""
+    pull_every: Duration = 60.0
+    push_every: Duration = 60.0
+    reconcile_every: Duration | None = 3600.0
+    webhooks: bool = True
+    """Deliver the channel's webhooks (where it has them) to the engine."""
+
+
+class CatalogueSpec(_Model):
+    skus: int = Field(20, ge=1)
+    popular_fraction: float = Field(0.2, ge=0, le=1)
+    popular_per_hour: float = Field(1.0, ge=0)
+    """Shoppers per hour per popular SKU on a channel of weight 1."""
+    slow_per_hour: float = Field(0.1, ge=0)
+    stock: dict[str, tuple[int, int]] = Field(default_factory=lambda: {"WH": (0, 12), "STORE": (0, 6)})
+    """Location -> (min, max) units seeded per SKU."""
+    max_units_per_order: int = Field(2, ge=1)
+
+
+class LifecycleSpec(_Model):
+    fulfil_after: tuple[Duration, Duration] = (1800.0, 4 * 3600.0)
+    cancel_probability: float = Field(0.05, ge=0, le=1)
+    cancel_after: tuple[Duration, Duration] = (300.0, 3600.0)
+    return_probability: float = Field(0.05, ge=0, le=1)
+    return_after: tuple[Duration, Duration] = (1800.0, 6 * 3600.0)
+    restock_every: Duration = 4 * 3600.0
+    restock_below: int = Field(3, ge=0)
+    restock_units: tuple[int, int] = (5, 15)
+    restock_location: str = "WH"
+
+
+class FaultSpec(_Model):
+    """Fault injection. Rates are per channel per hour; probabilities per webhook."""
+
+    server_errors_per_hour: float = Field(0.0, ge=0)
+    timeouts_per_hour: float = Field(0.0, ge=0)
+    throttle_bursts_per_hour: float = Field(0.0, ge=0)
+    throttle_burst: tuple[int, int] = (3, 8)
+    webhook_lost: float = Field(0.0, ge=0, le=1)
+    webhook_duplicated: float = Field(0.0, ge=0, le=1)
+    webhook_reordered: float = Field(0.0, ge=0, le=1)
+    outage: tuple[str, Duration, Duration] | None = None
+    """(channel, start, duration): the channel's API answers 503 for that long."""
+    outage_random: bool = False
+    """One outage of ``outage_length`` on a channel and at a time drawn from the seed."""
+    outage_length: Duration = 3600.0
+    kills: int = Field(0, ge=0)
+    """Times the engine is killed mid-cycle and a new one is built on the same ledger."""
+
+    @property
+    def any(self) -> bool:
+        return bool(
+            self.server_errors_per_hour
+            or self.timeouts_per_hour
+            or self.throttle_bursts_per_hour
+            or self.webhook_lost
+            or self.webhook_duplicated
+            or self.webhook_reordered
+            or self.outage
+            or self.outage_random
+            or self.kills
+        )
+
+
+class Scenario(_Model):
+    name: str = "scenario"
+    duration: Duration = 8 * 3600.0
+    settle: Duration = 1200.0
+    """After trading stops (and the faults with it): the schedule keeps running this long, then one
+    reconcile per channel, then the measures."""
+    policy: Literal["buffered", "split", "priority"] = "buffered"
+    low_stock_threshold: int = Field(5, ge=0)
+    locations: dict[str, LocationKind] = Field(default_factory=_default_locations)
+    channels: dict[str, ChannelSpec]
+    catalogue: CatalogueSpec = CatalogueSpec()
+    lifecycle: LifecycleSpec = LifecycleSpec()
+    faults: FaultSpec = FaultSpec()
+    latency: tuple[Duration, Duration] = (0.0, 0.0)
+    """API latency per request, uniform between the two bounds (virtual seconds)."""
+    webhook_delay: tuple[Duration, Duration] = (1.0, 5.0)
+    pos_lag: Duration = 0.0
+    """Extra delay before a walk-in sale's notification leaves the POS (its reporting lag)."""
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        for name, ch in self.channels.items():
+            for loc in (*ch.sources, *ch.source_buffers):
+                if loc not in self.locations:
+                    raise ValueError(f"channel {name}: {loc!r} is not one of the scenario's locations")
+            if ch.walk_in and ch.kind not in ("square", "fake"):
+                raise ValueError(f"channel {name}: walk-in customers need a POS (kind square)")
+        for loc in self.catalogue.stock:
+            if loc not in self.locations:
+                raise ValueError(f"catalogue.stock: {loc!r} is not one of the scenario's locations")
+        if self.faults.outage and self.faults.outage[0] not in self.channels:
+            raise ValueError(f"faults.outage: no channel {self.faults.outage[0]!r}")
+        return self
+
+    def with_changes(self, **changes: Any) -> Scenario:
+        return self.model_validate({**self.model_dump(), **changes})
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    data = yaml.safe_load(Path(path).read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a scenario is a mapping of keys")
+    return Scenario.model_validate(data)
+
+
+def small_scenario(channels: dict[str, ChannelSpec] | None = None) -> Scenario:
+    """Two hours, a dozen SKUs, the fake web store and the Square POS, every fault on: the test suite's."""
+    return Scenario(
+        name="small",
+        duration=2 * 3600.0,
+        settle=900.0,
+        channels=channels
+        or {
+            "web": ChannelSpec(
+                kind="fake",
+                sources=["WH", "STORE"],
+                source_buffers={"STORE": 1},
+                weight=2.0,
+                pull_every=60.0,
+                push_every=60.0,
+            ),
+            "pos": ChannelSpec(
+                kind="square", sources=["STORE"], walk_in=True, pull_every=60.0, push_every=60.0
+            ),
+        },
+        catalogue=CatalogueSpec(skus=12, popular_per_hour=1.5, slow_per_hour=0.2),
+        lifecycle=LifecycleSpec(restock_every=3600.0),
+        faults=FaultSpec(
+            server_errors_per_hour=2,
+            timeouts_per_hour=2,
+            throttle_bursts_per_hour=1,
+            webhook_lost=0.1,
+            webhook_duplicated=0.1,
+            webhook_reordered=0.1,
+            outage=(next(iter(channels)) if channels else "web", 1800.0, 1200.0),
+            kills=1,
+        ),
+        latency=(0.05, 0.3),
+    )
