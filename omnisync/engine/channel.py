@@ -75,6 +75,5 @@ class ChannelRuntime:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held by whatever pushes to the channel (cycles with a push, reconcile)."""
     pull_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Held while orders are pulled. Separate from ``lock`` so that a slow pull (a cost-paced
-    Shopify page, Amazon's getOrders budget) never delays an expedited push; when both are needed,
-    ``lock`` is always taken first."""
+    """Held while orders are imported (pulls and webhook payloads), so that a live read and the pull
+    after it see no other import in between; when both are needed, ``lock`` is taken first."""

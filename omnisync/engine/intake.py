@@ -21,8 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
@@ -30,6 +30,8 @@ from sqlalchemy import Connection
 
 from omnisync.ledger.repository import OL, Ledger, LedgerTx, O
 from omnisync.sdk.models import Order, OrderLine, OrderStatus
+
+REFLECTION_MARGIN = timedelta(seconds=5)
 
 log = structlog.get_logger("omnisync.intake")
 
@@ -65,6 +67,20 @@ class ChannelIntake:
     """Channel SKU -> master SKU (mapping aliases), None when unknown."""
     decrements: str = "never"
     """When the platform lowers its own quantity: never | on_order | on_fulfilment (Connector.decrements)."""
+    reflected_before: Mapping[int, datetime] = field(default_factory=dict)
+    """Product id -> when its acknowledged quantity was last read live (``listing.observed_at``).
+    Orders placed before then are already in that reading, so importing them must not move the
+    acknowledged value again (a double count would hide a channel showing too much)."""
+
+    def shifts(self, product_id: int, order: Order) -> bool:
+        """Whether importing ``order`` should move the acknowledged value of ``product_id``."""
+        read_at = self.reflected_before.get(product_id)
+        if read_at is None:
+            return True
+        placed = order.created_at or order.updated_at
+        # Within the margin an order counts as already read: erring this way costs a stale round,
+        # never a channel showing more than it should.
+        return placed > read_at + REFLECTION_MARGIN
 
 
 def own_shift(
@@ -111,11 +127,20 @@ def import_orders(
     """Apply a page of orders in one transaction; the cursor moves in the same transaction."""
     report = IntakeReport()
     with ledger.tx() as tx:
+        if channel.decrements != "never" and orders:
+            channel = replace(channel, reflected_before=_read_times(tx, channel, orders))
         _import_page(tx, channel, orders, at, report)
         # A failed order must be read again: the cursor only moves when every order was applied.
         if cursor_to is not None and not report.failed:
             tx.set_cursor(channel.channel_id, cursor_to, at)
     return report
+
+
+def _read_times(tx: LedgerTx, channel: ChannelIntake, orders: Sequence[Order]) -> dict[int, datetime]:
+    """When the page's pairs were last read live (persisted, so it holds across a restart)."""
+    masters = {channel.resolve_sku(line.channel_sku) for order in orders for line in order.lines}
+    ids = tx.ledger.find_product_ids(tx.conn, [m for m in masters if m])
+    return tx.observed_at(channel.channel_id, ids.values())
 
 
 def _import_page(
@@ -418,7 +443,7 @@ def _import_one(
         shift = own_shift(
             channel.decrements, order, line, state.applied_fulfilled, state.applied_restocked, row is None
         )
-        if shift:
+        if shift and channel.shifts(state.product_id, order):
             tx.shift_acked_quantities(channel.channel_id, {state.product_id: shift})
         apply_line(tx, channel.name, order, line, state, at, report)
     report.imported += 1

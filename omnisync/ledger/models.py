@@ -126,6 +126,9 @@ class Listing(SQLModel, table=True):
     last_error: str | None = None
     last_error_at: datetime | None = _ts(nullable=True)
     acked_at: datetime | None = _ts(nullable=True)
+    observed_at: datetime | None = _ts(nullable=True)
+    """When ``acked_quantity`` was last set from a live read: orders the channel took before then are
+    already in it, so importing them must not move it again."""
 
 
 class Order(SQLModel, table=True):

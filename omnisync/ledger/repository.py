@@ -709,13 +709,32 @@ class LedgerTx:
             .values(**values)
         )
 
-    def set_observed_quantity(self, channel_id: int, product_id: int, quantity: int | None) -> None:
-        """Reconcile: what the channel really shows becomes the compare value, and the pair is re-planned."""
+    def set_observed_quantity(
+        self, channel_id: int, product_id: int, quantity: int | None, read_at: datetime
+    ) -> None:
+        """What the channel really shows (read at ``read_at``) becomes the compare value; re-plan."""
         self.conn.execute(
             update(LI)
             .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
-            .values(acked_quantity=quantity, dirty=True)
+            .values(acked_quantity=quantity, observed_at=read_at, dirty=True)
         )
+
+    def observed_at(self, channel_id: int, product_ids: Iterable[int]) -> dict[int, datetime]:
+        """When each pair's acknowledged quantity was last read live (pairs never read are absent)."""
+        ids = list(set(product_ids))
+        out: dict[int, datetime] = {}
+        for start in range(0, len(ids), 900):
+            rows = self.conn.execute(
+                select(LI.c.product_id, LI.c.observed_at).where(
+                    and_(
+                        LI.c.channel_id == channel_id,
+                        LI.c.product_id.in_(ids[start : start + 900]),
+                        LI.c.observed_at.is_not(None),
+                    )
+                )
+            )
+            out.update({int(r.product_id): r.observed_at for r in rows})
+        return out
 
     def shift_acked_quantities(self, channel_id: int, taken: Mapping[int, int]) -> None:
         """The channel lowered its own quantity for orders it took: so does our record of it.
