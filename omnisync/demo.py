@@ -100,10 +100,10 @@ def _emulator_module(connector: str) -> Any:
     return importlib.import_module(f"omnisync_connectors.{connector}.emulator")
 
 
-def _shopify(daemon_url: str) -> DemoChannel:
+def _shopify(daemon_url: str, plan: str = "standard") -> DemoChannel:
     ShopifyEmulator = _emulator_module("shopify").ShopifyEmulator
 
-    emu = ShopifyEmulator(SystemClock(), currency=CURRENCY)
+    emu = ShopifyEmulator(SystemClock(), currency=CURRENCY, plan=plan)
     sock = _free_socket()
     base = f"http://{HOST}:{sock.getsockname()[1]}"
     settings = emu.settings(endpoint=base)

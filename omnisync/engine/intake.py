@@ -531,9 +531,7 @@ def apply_line(
         )
     tx.update_order_line(state.line_pk, applied_fulfilled=line.fulfilled, applied_restocked=line.restocked)
     if reserved_delta > 0 or (sold > 0 and reserved_delta > -sold):
-        product = tx.conn.info.setdefault("sku_by_id", {})
-        sku = product.get(state.product_id) or _sku_of(tx.conn, state.product_id)
-        report.decreased.add(sku)
+        report.decreased.add(_sku_of(tx.conn, state.product_id))
 
 
 def _sku_of(conn: Connection, product_id: int) -> str:

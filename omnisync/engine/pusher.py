@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import structlog
@@ -75,8 +75,6 @@ async def discover(
 
 
 def _with_ids(item: PlannedItem, ids: dict[str, str]) -> PlannedItem:
-    from dataclasses import replace
-
     return replace(item, ids=ids)
 
 

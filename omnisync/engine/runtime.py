@@ -315,15 +315,11 @@ class Engine:
     async def _pull(self, channel: str) -> IntakeReport:
         rt = self.channels[channel]
         report = IntakeReport()
-        intake = rt.intake
         if not rt.connector.supports(Capability.PULL_ORDERS):
             return report
         now = self.clock.now()
         with self.ledger.read() as conn:
-            from omnisync.ledger.repository import CU
-
-            stored = conn.execute(CU.select().where(CU.c.channel_id == rt.channel_id)).first()
-        since = stored.updated_after if stored is not None and stored.updated_after else None
+            since = self.ledger.cursor(conn, rt.channel_id)
         since = since or now - timedelta(seconds=rt.config.initial_lookback)
         cursor = OrderCursor(since - timedelta(seconds=rt.config.order_overlap))
         newest = since
@@ -338,7 +334,7 @@ class Engine:
             report.merge(
                 import_orders(
                     self.ledger,
-                    intake,
+                    rt.intake,
                     page.orders,
                     at=self.clock.now(),
                     cursor_to=newest if last and not report.failed else None,

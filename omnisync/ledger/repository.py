@@ -607,7 +607,7 @@ class LedgerTx:
 
     # -- cursors and webhooks -----------------------------------------------------------------------
     def cursor(self, channel_id: int) -> datetime | None:
-        return self.conn.execute(select(CU.c.updated_after).where(CU.c.channel_id == channel_id)).scalar()
+        return self.ledger.cursor(self.conn, channel_id)
 
     def set_cursor(self, channel_id: int, updated_after: datetime, at: datetime) -> None:
         res = self.conn.execute(
@@ -772,7 +772,15 @@ class LedgerTx:
         ids = list(product_ids)
         for start in range(0, len(ids), 900):
             self.conn.execute(
-                update(LI).where(LI.c.product_id.in_(ids[start : start + 900])).values(dirty=True)
+                update(LI)
+                .where(
+                    # the channels named so the (channel, product) primary key is used, as in _mark_dirty
+                    and_(
+                        LI.c.channel_id.in_(select(C.c.id).scalar_subquery()),
+                        LI.c.product_id.in_(ids[start : start + 900]),
+                    )
+                )
+                .values(dirty=True)
             )
 
     def mark_all_dirty(self, channel_id: int) -> None:
@@ -1058,6 +1066,13 @@ class Ledger:
         # key in product order than sort the few rows the dirty index finds
         q = select(LI.c.product_id).where(and_(LI.c.channel_id.in_(list(channel_ids)), LI.c.dirty.is_(True)))
         return sorted({int(pid) for pid in conn.execute(q).scalars()})
+
+    def cursor(self, conn: Connection, channel_id: int) -> datetime | None:
+        """Where the channel's order pull stands (None before the first pull)."""
+        value: datetime | None = conn.execute(
+            select(CU.c.updated_after).where(CU.c.channel_id == channel_id)
+        ).scalar()
+        return value
 
     def dirty_count(self, conn: Connection, channel_id: int) -> int:
         return int(

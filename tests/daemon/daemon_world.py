@@ -33,10 +33,9 @@ import uvicorn
 import yaml
 from sqlalchemy import func, select
 
-from omnisync.clock import SystemClock
 from omnisync.config import load_config
 from omnisync.daemon.service import QuietServer
-from omnisync.demo import HOST, Catalogue, DemoChannel, _free_socket, _seed_ledger, _square
+from omnisync.demo import HOST, Catalogue, DemoChannel, _seed_ledger, _shopify, _square
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import LE, LI, OL, SR, Ledger, M, P, R, S
@@ -175,39 +174,13 @@ class EmulatorThread:
 # -- the channels ------------------------------------------------------------------------------------
 def shopify_channel(plan: str = "plus") -> DemoChannel:
     """The demo's Shopify channel on a plan whose query-cost budget keeps up with a test's order rate
-    (Standard restores 100 points/s: a page of 3 orders costs seconds of it)."""
-    from omnisync_connectors.shopify.emulator import ShopifyEmulator
-
-    emu = ShopifyEmulator(SystemClock(), currency="EUR", plan=plan)
-    sock = _free_socket()
-    settings = emu.settings(endpoint=f"http://{HOST}:{sock.getsockname()[1]}")
-    settings["locations"] = {"WH": emu.locations["warehouse"]}
-    settings["access_token"] = "${DEMO_SHOPIFY_TOKEN}"
-    settings["webhook_secret"] = "${DEMO_SHOPIFY_WEBHOOK_SECRET}"
-
-    def webhook(order_id: str) -> tuple[dict[str, str], bytes] | None:
-        headers, body, _ = emu.signed_webhook(order_id)
-        return headers, body
-
-    return DemoChannel(
-        name="shopify",
-        connector="shopify",
-        emulator=emu,
-        sock=sock,
-        config={
-            "connector": "shopify",
-            "sources": ["WH", "STORE"],
-            "source_buffers": {"STORE": 2},
-            "allocation": {"buffer_units": 1},
-            "schedule": schedule(5, 5),
-            "settings": settings,
-        },
-        secrets={"DEMO_SHOPIFY_TOKEN": emu.access_token, "DEMO_SHOPIFY_WEBHOOK_SECRET": emu.webhook_secret},
-        seed=lambda sku, qty, price: emu.seed(sku, qty, price),
-        quantity=lambda sku: emu.quantity(sku),
-        buy=lambda sku, qty: emu.place_order(sku, qty),
-        webhook=webhook,
-    )
+    (Standard restores 100 points/s: a page of 3 orders costs seconds of it), on the tests' schedule,
+    without the demo's price mapping."""
+    ch = _shopify(f"http://{HOST}:9", plan=plan)
+    ch.config["schedule"] = schedule(5, 5)
+    ch.config.pop("order_overlap", None)
+    ch.mapping = {}
+    return ch
 
 
 def square_channel() -> DemoChannel:
