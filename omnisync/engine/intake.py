@@ -72,28 +72,53 @@ class ChannelIntake:
     Orders placed before then are already in that reading, so importing them must not move the
     acknowledged value again (a double count would hide a channel showing too much)."""
 
-    def shifts(self, product_id: int, order: Order) -> bool:
-        """Whether importing ``order`` should move the acknowledged value of ``product_id``."""
+    def shifts(self, product_id: int, order: Order, units: int) -> bool:
+        """Whether importing ``order`` should move the acknowledged value of ``product_id`` by ``units``
+        (positive: the channel took units off its count; negative: it put units back).
+
+        Every doubt errs towards an acknowledged value that is too high, which costs a stale round (or
+        a short under-show on a channel without compare-and-set); one that is too low would hide a
+        channel showing more than it should. So units taken are skipped when the order may be in the
+        last live read (placed before it, within the margin), units put back only when the change is
+        surely in it (last updated before the read, by more than the margin).
+        """
         read_at = self.reflected_before.get(product_id)
-        if read_at is None:
-            return True
-        placed = order.created_at or order.updated_at
-        # Within the margin an order counts as already read: erring this way costs a stale round,
-        # never a channel showing more than it should.
-        return placed > read_at + REFLECTION_MARGIN
+        if read_at is None or not units:
+            return bool(units)
+        if units > 0:
+            placed = order.created_at or order.updated_at
+            return placed > read_at + REFLECTION_MARGIN
+        return order.updated_at + REFLECTION_MARGIN >= read_at
 
 
-def own_shift(
-    mode: str, order: Order, line: OrderLine, fulfilled_before: int, restocked_before: int, new: bool
-) -> int:
-    """Units the channel itself took off (positive) or put back (negative) for this line's change."""
+def own_shift(mode: str, line: OrderLine, before: LineBefore | None) -> int:
+    """Units the channel itself took off (positive) or put back (negative) for this line's change.
+
+    ``before`` is what the ledger held of the line (None for a line seen the first time).
+    ``on_order``: the platform takes the ordered units when the order is placed and puts back the
+    ones cancelled or restocked (Shopify, Amazon and Meta all return cancelled units to the listing),
+    so what it holds off its count is ``quantity - cancelled - restocked``. ``on_fulfilment``: it
+    takes units when they ship and puts back the restocked ones.
+    """
     if mode == "on_order":
-        if not new or order.status is OrderStatus.CANCELLED:
-            return 0
-        return max(0, line.quantity - line.cancelled - line.restocked)
+        held = max(0, line.quantity - line.cancelled - line.restocked)
+        held_before = 0 if before is None else max(0, before.quantity - before.cancelled - before.restocked)
+        return held - held_before
     if mode == "on_fulfilment":
+        fulfilled_before = 0 if before is None else before.fulfilled
+        restocked_before = 0 if before is None else before.restocked
         return (line.fulfilled - fulfilled_before) - (line.restocked - restocked_before)
     return 0
+
+
+@dataclass(frozen=True)
+class LineBefore:
+    """The numbers of an order line as the ledger last applied them (for :func:`own_shift`)."""
+
+    quantity: int
+    fulfilled: int
+    cancelled: int
+    restocked: int
 
 
 def order_digest(order: Order) -> str:
@@ -296,9 +321,9 @@ def _import_new(
                 row["quarantine_reason"] = f"unknown SKU {line.channel_sku!r} on channel {channel.name}"
                 quarantined.append((order.external_id, line.channel_sku))
                 continue
-            taken[product_id] = taken.get(product_id, 0) + own_shift(
-                channel.decrements, order, line, 0, 0, True
-            )
+            shift = own_shift(channel.decrements, line, None)
+            if channel.shifts(product_id, order, shift):
+                taken[product_id] = taken.get(product_id, 0) + shift
             held = open_units(order, line)
             line_location = location_id or choose_location(
                 tally.get(product_id, {}), sources, held or line.quantity
@@ -440,10 +465,13 @@ def _import_one(
             state = _LineState(
                 row.id, row.product_id, row.location_id, row.applied_fulfilled, row.applied_restocked
             )
-        shift = own_shift(
-            channel.decrements, order, line, state.applied_fulfilled, state.applied_restocked, row is None
+        before = (
+            None
+            if row is None
+            else LineBefore(row.quantity, state.applied_fulfilled, row.cancelled, state.applied_restocked)
         )
-        if shift and channel.shifts(state.product_id, order):
+        shift = own_shift(channel.decrements, line, before)
+        if channel.shifts(state.product_id, order, shift):
             tx.shift_acked_quantities(channel.channel_id, {state.product_id: shift})
         apply_line(tx, channel.name, order, line, state, at, report)
     report.imported += 1

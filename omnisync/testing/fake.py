@@ -82,6 +82,7 @@ class FakeOrder:
     updated_at: datetime
     fulfilled: int = 0
     restocked: int = 0
+    created_at: datetime | None = None
 
 
 @dataclass
@@ -111,13 +112,24 @@ class FakeChannelAPI:
         item = self.items[sku]
         item.quantity -= quantity
         oid = f"O{next(self._ids)}"
-        self.orders[oid] = FakeOrder(oid, sku, quantity, status, self.clock.now())
+        now = self.clock.now()
+        self.orders[oid] = FakeOrder(oid, sku, quantity, status, now, created_at=now)
         return oid
 
     def update_order(self, oid: str, **changes: Any) -> None:
+        """Change an order; like the real platforms, the fake puts cancelled (unshipped) and
+        restocked units back on its own count."""
         order = self.orders[oid]
+        was_open = order.status != "cancelled"
+        open_before = order.quantity - order.fulfilled
+        restocked_before = order.restocked
         for k, v in changes.items():
             setattr(order, k, v)
+        item = self.items.get(order.sku)
+        if item is not None:
+            if was_open and order.status == "cancelled":
+                item.quantity += open_before
+            item.quantity += order.restocked - restocked_before
         order.updated_at = self.clock.now()
 
     def fail_next(self, fault: Fault, times: int = 1) -> None:
@@ -222,6 +234,7 @@ class FakeChannelAPI:
         return {
             "id": o.id,
             "status": o.status,
+            "created_at": (o.created_at or o.updated_at).isoformat(),
             "updated_at": o.updated_at.isoformat(),
             "lines": [
                 {
@@ -378,7 +391,15 @@ class FakeConnector(Connector):
             )
             for ln in o["lines"]
         )
-        return Order(o["id"], status, datetime.fromisoformat(o["updated_at"]), lines, raw=o)
+        created = o.get("created_at")
+        return Order(
+            o["id"],
+            status,
+            datetime.fromisoformat(o["updated_at"]),
+            lines,
+            created_at=datetime.fromisoformat(created) if created else None,
+            raw=o,
+        )
 
     def parse_webhook(
         self, headers: Mapping[str, str], body: bytes, url: str | None = None

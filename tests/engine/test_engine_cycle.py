@@ -178,3 +178,47 @@ async def test_a_batch_that_landed_but_was_never_recorded_is_replayed_verbatim(
         assert tx.outbox_pending(w.engine.channels["web"].channel_id) == []
     assert w.web.items["WEB-MUG"].quantity == 9
     assert restarted.engine.plan("web") == []
+
+
+def _adjust(w: World, sku: str, units: int, key: str) -> None:
+    with w.ledger.tx() as tx:
+        tx.record_movement(sku, "WH", "adjustment", units, key, at=w.clock.now())
+
+
+async def test_a_reconcile_read_that_holds_an_order_is_not_shifted_again(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    # Regression: the page-level intake path moved the acknowledged value for an order the live read
+    # already held, so the ledger believed web showed one unit less than it did. With a decrease
+    # elsewhere at the same time the two agreed by accident and the over-show stayed hidden.
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 0)})
+    await w.engine.sync_once()
+    assert w.web.items["WEB-MUG"].quantity == 9
+    w.web.place_order("WEB-MUG", 1)  # web shows 8; the ledger has not seen the order
+    _adjust(w, "MUG", -1, "adj:1")  # a unit found broken in the warehouse
+    w.clock.advance(1)
+    report = await w.engine.reconcile("web")
+    assert report.ok
+    assert report.orders.imported == 1
+    # 10 - 1 broken - 1 reserved - 1 buffer
+    assert w.web.items["WEB-MUG"].quantity == 7
+    assert w.engine.plan("web") == []
+
+
+async def test_units_a_channel_puts_back_on_cancel_move_its_acknowledged_value(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 0)})
+    await w.engine.sync_once()
+    order = w.web.place_order("WEB-MUG", 2)
+    await w.engine.cycle("web")
+    assert w.web.items["WEB-MUG"].quantity == 7
+    w.clock.advance(60)
+    w.web.update_order(order, status="cancelled")  # the platform puts the 2 units back: 9
+    _adjust(w, "MUG", -2, "adj:2")
+    await w.engine.cycle("web")
+    # 10 - 2 adjusted - 1 buffer; before, the ledger thought web still showed 7 and pushed nothing
+    assert w.web.items["WEB-MUG"].quantity == 7
+    assert w.engine.plan("web") == []
