@@ -53,6 +53,7 @@ class SquareConnector(Connector):
             Capability.READ_LISTINGS,
             Capability.WEBHOOKS,
             Capability.IDEMPOTENT_PUSH,
+            Capability.VERIFIED_PUSH,  # a delta, answered STALE unless Square then holds the target
         }
     )
     Settings = SquareSettings

@@ -39,7 +39,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from omnisync.config import DaemonConfig
-from omnisync.engine.runtime import Engine
+from omnisync.engine.runtime import Engine, wants_pull
 from omnisync.ledger.repository import P, S
 from omnisync.logging import redact_text
 from omnisync.sdk.errors import OmnisyncError, WebhookVerificationError
@@ -355,19 +355,25 @@ def create_app(
             else str(request.url)
         )
         try:
-            fresh, wants_pull = await engine.handle_webhook(channel, request.headers, body, url)
+            events = engine.accept_webhook(channel, request.headers, body, url)
         except WebhookVerificationError:
             log.warning("webhook.rejected", channel=channel, reason="signature")
             return JSONResponse({"error": "signature verification failed"}, status_code=401)
         except (OmnisyncError, ValueError, KeyError) as exc:
             log.warning("webhook.malformed", channel=channel, error=type(exc).__name__)
             return JSONResponse({"error": "malformed webhook"}, status_code=400)
-        log.info("webhook.accepted", channel=channel, fresh=fresh, wants_pull=wants_pull)
+        fresh, pull = len(events), wants_pull(events)
+        log.info("webhook.accepted", channel=channel, fresh=fresh, wants_pull=pull)
         task = None
-        if scheduler is not None and (wants_pull or fresh):
+        if events:
 
             async def after_answer() -> None:  # runs once the answer is on its way
-                scheduler.request_pull(channel, fresh=fresh)
+                try:
+                    await engine.apply_webhook(channel, events)
+                except Exception as exc:  # the pull the webhook asks for reads the order again
+                    log.warning("webhook.import_failed", channel=channel, error=redact_text(str(exc)))
+                if scheduler is not None and (pull or fresh):
+                    scheduler.request_pull(channel, fresh=fresh)
 
             task = BackgroundTask(after_answer)
         return JSONResponse({"ok": True, "fresh": fresh}, background=task)

@@ -75,5 +75,6 @@ class ChannelRuntime:
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     """Held by whatever pushes to the channel (cycles with a push, reconcile)."""
     pull_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Held while orders are imported (pulls and webhook payloads), so that a live read and the pull
-    after it see no other import in between; when both are needed, ``lock`` is taken first."""
+    """Held by an order pull (one at a time per channel: the cursor moves in order), and by a live
+    read with the pull that follows it. A push does not wait for it, nor a pull for ``lock``; when
+    both are needed, ``lock`` is taken first. Webhook payloads are imported without either."""

@@ -148,6 +148,7 @@ def _record(
     """Acknowledge exactly the items the channel accepted; a missing result counts as retry."""
     by_sku = {r.sku: r for r in results}
     now = clock.now()
+    verified = rt.connector.supports(Capability.VERIFIED_PUSH)
     report.pushed += len(batch)
     with ledger.tx() as tx:
         if outbox_id is not None:
@@ -160,13 +161,17 @@ def _record(
                 report.accepted += 1
                 if kind == "quantity":
                     value = int(result.value) if result.value is not None else item.quantity
+                    exact = value == item.quantity
                     tx.acknowledge(
                         rt.channel_id,
                         item.product_id,
-                        planned_version=item.version if value == item.quantity else -1,
+                        planned_version=item.version if exact else -1,
                         at=now,
                         quantity=value,
                         available=item.available,
+                        # a verified push moved the channel from ``previous`` to the value: an import
+                        # that ran meanwhile moved the acknowledged value too, and must stay moved
+                        since=item.previous if verified and exact else None,
                     )
                 else:
                     tx.acknowledge(

@@ -29,7 +29,7 @@ from omnisync.ledger.repository import Ledger, ListingRow, PlanDecoder
 from omnisync.mapping import ChannelMapping, MappingFile
 from omnisync.pricing import PriceRules
 from omnisync.sdk.errors import OmnisyncError
-from omnisync.sdk.models import Capability, InventoryRef, OrderCursor, WebhookKind
+from omnisync.sdk.models import Capability, InventoryRef, OrderCursor, WebhookEvent, WebhookKind
 from omnisync.sdk.registry import load_connector
 from omnisync.sdk.runtime import instantiate
 from omnisync.yamlsource import load_yaml, validate
@@ -381,9 +381,9 @@ class Engine:
         pull, in the ledger. Read after the pull, a sale in between would sit in the compare value
         but not in the target, and the retried push would overwrite it (a lost update).
 
-        The price of that order: a sale already in the read is counted again when its import moves
-        the acknowledged value (``Connector.decrements``), so the first retry can answer stale once
-        more; the second round reads a settled value. Erring this way never shows too much.
+        A sale already in the read does not move the acknowledged value again when it is imported
+        (``listing.observed_at``); one placed within a few seconds of the read is taken to be in it,
+        which at worst costs the second round. Erring this way never shows too much.
         """
         log.info("push.stale", channel=rt.name, items=len(stale))
         report = PushReport()
@@ -403,8 +403,9 @@ class Engine:
     async def _observe_then_pull(
         self, rt: ChannelRuntime, items: Sequence[PlannedItem | ListingRow]
     ) -> tuple[int, IntakeReport]:
-        """Read live quantities, then pull, with no other import of this channel in between (a
-        webhook or a scheduled pull there would count an order the read already includes)."""
+        """Read live quantities, then pull (after any pull in flight). An order the read already
+        holds is imported without moving the acknowledged value again: the read time is kept in
+        ``listing.observed_at`` (ChannelIntake.shifts), whichever import path brings the order."""
         async with rt.pull_lock:
             drift = await self._observe(rt, items)
             return drift, await self._pull(rt.name)
@@ -458,9 +459,11 @@ class Engine:
             if push:
                 report.push = await self.push(channel)
 
-        # Every cycle is exclusive per channel: a pull beside a push of the same channel showed a
-        # rare lost acknowledgement shift under the multi-daemon test (see the closing note).
-        return await self._run(channel, "cycle", work)
+        # A pull never waits for a push of the same channel, nor a push for a pull (a cost-paced order
+        # pull would hold back the decrease another channel's sale calls for): pulls queue on the
+        # channel's pull lock, pushes and reconciles on its lock. They meet in the ledger only, where
+        # an import's shift and a push's acknowledgement compose (LedgerTx.acknowledge ``since``).
+        return await self._run(channel, "cycle", work, exclusive=push)
 
     async def _run(self, channel: str, kind: str, work: Any, *, exclusive: bool = True) -> CycleReport:
         rt = self.channels[channel]
@@ -544,20 +547,39 @@ class Engine:
     async def handle_webhook(
         self, channel: str, headers: Mapping[str, str], body: bytes, url: str | None = None
     ) -> tuple[int, bool]:
-        """Verify and take in a webhook. Returns (new events, whether a pull is wanted)."""
+        """Verify and take in a webhook at once. Returns (new events, whether a pull is wanted)."""
+        events = self.accept_webhook(channel, headers, body, url)
+        await self.apply_webhook(channel, events)
+        return len(events), wants_pull(events)
+
+    def accept_webhook(
+        self, channel: str, headers: Mapping[str, str], body: bytes, url: str | None = None
+    ) -> list[WebhookEvent]:
+        """Verify a webhook (the connector raises on a bad signature) and keep its events not seen
+        before. Quick and free of channel locks, so the platform gets its answer within its deadline;
+        :meth:`apply_webhook` does the work after the answer."""
         rt = self.channels[channel]
         events = rt.connector.parse_webhook(headers, body, url)
-        fresh = 0
-        wants_pull = False
         with self.ledger.tx() as tx:
-            new_events = [
-                e for e in events if tx.remember_webhook(rt.channel_id, e.event_id, self.clock.now())
-            ]
-        for event in new_events:
-            fresh += 1
-            if event.order is not None:
-                async with rt.pull_lock:  # one import path at a time per channel
-                    import_orders(self.ledger, rt.intake, [event.order], at=self.clock.now())
-            if event.kind in (WebhookKind.ORDER, WebhookKind.INVENTORY):
-                wants_pull = True
-        return fresh, wants_pull
+            return [e for e in events if tx.remember_webhook(rt.channel_id, e.event_id, self.clock.now())]
+
+    async def apply_webhook(self, channel: str, events: Sequence[WebhookEvent]) -> IntakeReport:
+        """Import the orders the events carry (the pull the webhook asks for would find them too; the
+        payload only gets them into the ledger sooner).
+
+        No channel lock is taken: an import is one transaction, and a pull in flight (which may be
+        waiting on the platform's budget) must not hold back the decrease. A live read racing the
+        import is settled by ``listing.observed_at`` (see ChannelIntake.shifts).
+        """
+        rt = self.channels[channel]
+        orders = [e.order for e in events if e.order is not None]
+        if not orders:
+            return IntakeReport()
+        report = import_orders(self.ledger, rt.intake, orders, at=self.clock.now())
+        rt.health.orders_imported += report.imported
+        return report
+
+
+def wants_pull(events: Sequence[WebhookEvent]) -> bool:
+    """Whether these webhook events ask for a pull of their channel (orders or inventory changed)."""
+    return any(e.kind in (WebhookKind.ORDER, WebhookKind.INVENTORY) for e in events)

@@ -676,10 +676,20 @@ class LedgerTx:
         quantity: int | None = None,
         price: Decimal | None = None,
         available: bool | None = None,
+        since: int | None = None,
     ) -> None:
-        """Record what the channel accepted. Dirty is cleared only if nothing changed since planning."""
+        """Record what the channel accepted. Dirty is cleared only if nothing changed since planning.
+
+        ``since``: the channel is known to have held this quantity just before it took ``quantity``
+        (a verified push). The acknowledged value then moves by the difference, so a sale the ledger
+        imported while the push was in flight (and took off the acknowledged value) stays counted.
+        """
         values: dict[str, Any] = {"acked_at": at, "last_error": None, "acked_version": planned_version}
-        if quantity is not None:
+        if quantity is not None and since is not None:
+            values["acked_quantity"] = case(
+                (LI.c.acked_quantity.is_(None), quantity), else_=LI.c.acked_quantity + (quantity - since)
+            )
+        elif quantity is not None:
             values["acked_quantity"] = quantity
         if price is not None:
             values["acked_price"] = price

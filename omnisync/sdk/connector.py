@@ -157,4 +157,6 @@ class Connector:
         raise UnsupportedOperation(f"{self.name} accepts no webhooks", channel=self.context.channel)
 
     def supports(self, capability: Capability) -> bool:
+        if capability is Capability.VERIFIED_PUSH and Capability.COMPARE_AND_SET in self.capabilities:
+            return True  # an accepted compare-and-set held ``previous`` by definition
         return capability in self.capabilities

@@ -27,6 +27,11 @@ class Capability(StrEnum):
     """push_inventory honours ``previous`` atomically and answers STALE on a mismatch."""
     IDEMPOTENT_PUSH = "idempotent_push"
     """push_inventory honours ``idempotency_key``: a retry of the same key is a no-op."""
+    VERIFIED_PUSH = "verified_push"
+    """push_inventory answers ACCEPTED only when the channel held ``previous`` just before the change
+    and the pushed quantity just after it (a compare-and-set, or a delta whose outcome the connector
+    checked); otherwise STALE. COMPARE_AND_SET implies it. The engine then records the acknowledgement
+    relative to ``previous``, so a sale imported while the push was in flight is not overwritten."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,14 @@ RETURNS = frozenset({"fake", "shopify", "square"})
 """Kinds whose emulator takes a return with restock (Amazon and Instagram refunds restock nothing)."""
 
 
+LANES = ("pull", "push")
+"""A channel's schedule lanes: its order pulls, and its pushes with reconciles."""
+
+
+def _lane(kind: str) -> str:
+    return "pull" if kind == "pull" else "push"
+
+
 @dataclass
 class SimOrder:
     """An order as the channel accepted it: the truth the ledger is checked against."""
@@ -155,9 +163,13 @@ class Simulation:
         self.ledger = Ledger(make_engine(load_config(self.path, env=self.env).ledger_url()))
         self.engine: Engine | None = None
         self.engines: list[Engine] = []
-        self.drivers: dict[str, asyncio.Task[None]] = {}
-        self.wake: dict[str, asyncio.Event] = {}
-        self.want: dict[str, set[str]] = {n: set() for n in self.channels}
+        # one driver per (channel, lane), like the daemon's jobs: a channel's pulls run beside its
+        # pushes and reconciles (the engine keeps each lane to one at a time)
+        self.drivers: dict[tuple[str, str], asyncio.Task[None]] = {}
+        self.wake: dict[tuple[str, str], asyncio.Event] = {}
+        self.want: dict[tuple[str, str], set[str]] = {
+            (n, lane): set() for n in self.channels for lane in LANES
+        }
         self.in_flight = 0
         self.stopping = False
         self.trading = True
@@ -482,8 +494,9 @@ class Simulation:
     # -- the schedule ------------------------------------------------------------------------------
     def _start_drivers(self) -> None:
         for name in self.channels:
-            self.wake[name] = asyncio.Event()
-            self.drivers[name] = asyncio.get_running_loop().create_task(self._drive(name))
+            for lane in LANES:
+                self.wake[(name, lane)] = asyncio.Event()
+                self.drivers[(name, lane)] = asyncio.get_running_loop().create_task(self._drive(name, lane))
 
     async def _stop_drivers(self) -> None:
         self.stopping = True
@@ -494,33 +507,35 @@ class Simulation:
         self.stopping = False
 
     def _request(self, channel: str, kind: str) -> None:
-        self.want[channel].add(kind)
-        if channel in self.wake:
-            self.wake[channel].set()
+        key = (channel, _lane(kind))
+        self.want[key].add(kind)
+        if key in self.wake:
+            self.wake[key].set()
 
-    async def _drive(self, name: str) -> None:
+    async def _drive(self, name: str, lane: str) -> None:
         spec = self.scenario.channels[name]
-        every = {"pull": spec.pull_every, "push": spec.push_every}
-        if spec.reconcile_every:
+        every = {"pull": spec.pull_every} if lane == "pull" else {"push": spec.push_every}
+        if lane == "push" and spec.reconcile_every:
             every["reconcile"] = spec.reconcile_every
         now = self._t()
         due = {kind: now + interval for kind, interval in every.items()}
+        key = (name, lane)
         while not self.stopping:
-            want = self.want[name]
+            want = self.want[key]
             if want:
-                kind = "pull" if "pull" in want else "push"
+                kind = lane
                 want.discard(kind)
             else:
                 kind, at = min(due.items(), key=lambda kv: kv[1])
                 delay = at - self._t()
                 if delay > EPSILON_S:  # a float-rounding remainder would never move the clock
-                    await self._nap(name, delay)
+                    await self._nap(key, delay)
                     continue
                 due[kind] = self._t() + every[kind]
             await self._work(name, kind)
 
-    async def _nap(self, name: str, seconds: float) -> None:
-        ev = self.wake[name]
+    async def _nap(self, key: tuple[str, str], seconds: float) -> None:
+        ev = self.wake[key]
         ev.clear()
         sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
         waiter = asyncio.ensure_future(ev.wait())

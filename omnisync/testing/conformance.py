@@ -27,6 +27,7 @@ from omnisync.sdk.models import (
     Capability,
     InventoryRef,
     InventoryUpdate,
+    ItemResult,
     ItemStatus,
     OrderCursor,
     PriceUpdate,
@@ -40,6 +41,16 @@ CHANNEL = "conformance"
 
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coro)
+
+
+async def _push_after_unseen_sale(h: ConnectorHarness, *, quantity: int, version: int) -> list[ItemResult]:
+    """Seed 10 units, let the channel sell one, then push ``quantity`` believing it still shows 10."""
+    h.seed([SeedItem(_sku(1), 10, Decimal("1.00"))])
+    async with _connected(h) as conn:
+        ids = await _ids(conn, [_sku(1)])
+        h.place_order(_sku(1), 1)
+        update = _update(_sku(1), quantity, 10, ids.get(_sku(1), {}), version=version)
+        return await conn.push_inventory([update])
 
 
 def _connector(h: ConnectorHarness) -> Connector:
@@ -240,19 +251,17 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
         def test_compare_and_set_reports_stale(self, harness: ConnectorHarness) -> None:
             if Capability.COMPARE_AND_SET not in self._caps(harness):
                 pytest.skip("connector does not offer compare-and-set")
-            harness.seed([SeedItem(_sku(1), 10, Decimal("1.00"))])
+            results = _run(_push_after_unseen_sale(harness, quantity=10, version=5))
+            assert results[0].status is ItemStatus.STALE
+            assert harness.channel_quantity(_sku(1)) == 9, "a stale push must not overwrite the sale"
 
-            async def go() -> None:
-                async with _connected(harness) as conn:
-                    ids = await _ids(conn, [_sku(1)])
-                    harness.place_order(_sku(1), 1)  # the channel sold one; we still believe 10
-                    results = await conn.push_inventory(
-                        [_update(_sku(1), 10, 10, ids.get(_sku(1), {}), version=5)]
-                    )
-                assert results[0].status is ItemStatus.STALE
-                assert harness.channel_quantity(_sku(1)) == 9, "a stale push must not overwrite the sale"
-
-            _run(go())
+        def test_verified_push_never_accepts_a_channel_that_moved(self, harness: ConnectorHarness) -> None:
+            if not self._caps(harness) & {Capability.VERIFIED_PUSH, Capability.COMPARE_AND_SET}:
+                pytest.skip("connector does not verify its pushes")
+            results = _run(_push_after_unseen_sale(harness, quantity=6, version=7))
+            assert results[0].status is ItemStatus.STALE, (
+                "ACCEPTED would tell the engine the channel held 10 before the push"
+            )
 
         def test_prices_pushed(self, harness: ConnectorHarness) -> None:
             if Capability.PUSH_PRICES not in self._caps(harness):
