@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", choices=("webhook", "poll"))
     args = parser.parse_args(argv)
-    configure(level="error", json=True)
+    configure(level=os.environ.get("PROP_LOG", "error"), json=True)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     modes = [args.only] if args.only else ["webhook", "poll"]
     results: dict[str, Any] = {}
