@@ -190,10 +190,9 @@ def square_channel() -> DemoChannel:
 
 # -- configuration and ledger ---------------------------------------------------------------------
 def schedule(pull: float, push: float) -> dict[str, Any]:
-    # The scheduled full reconcile is the documented safety net, and it is on here as in production:
-    # a rare one-unit over-show on Shopify after a kill/takeover is still open (see the closing note
-    # of the session that added this) and is corrected by it.
-    return {"pull_every": f"{pull}s", "push_every": f"{push}s", "reconcile_every": "6s"}
+    # No scheduled reconcile: the daemons must converge on pulls and pushes alone, so a drift the
+    # reconcile would hide (a one-unit over-show after a kill or a takeover, once) fails the test.
+    return {"pull_every": f"{pull}s", "push_every": f"{push}s", "reconcile_every": None}
 
 
 def write_config(
