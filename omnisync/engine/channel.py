@@ -24,6 +24,10 @@ class ChannelHealth:
     state: str = "idle"
     """idle | ok | failing | configuration | open (breaker)."""
     last_pull_at: datetime | None = None
+    orders_behind: bool = True
+    """No order pull has succeeded since start-up or since the last one failed. The channel may have
+    sold units the ledger has not seen, while a live read put them in the acknowledged value: a
+    raise pushed now would pass compare-and-set over those sales. Increases wait; decreases go."""
     last_push_at: datetime | None = None
     last_reconcile_at: datetime | None = None
     last_error: str | None = None

@@ -34,6 +34,8 @@ class PushReport:
     retry: int = 0
     stale: list[PlannedItem] = field(default_factory=list)
     missing: int = 0
+    held: int = 0
+    """Quantity increases kept back (left dirty) because the channel's orders are not pulled yet."""
 
     def merge(self, other: PushReport) -> None:
         self.planned += other.planned
@@ -43,6 +45,24 @@ class PushReport:
         self.retry += other.retry
         self.stale.extend(other.stale)
         self.missing += other.missing
+        self.held += other.held
+
+
+def hold_increases(items: Sequence[PlannedItem], held: int) -> tuple[list[PlannedItem], int]:
+    """Keep back the items that would raise the channel's quantity (their pairs stay dirty).
+
+    For a channel whose order pull has not succeeded yet (start-up, or a failed pull): an increase
+    could raise the channel over sales the ledger has not imported, and compare-and-set would not
+    stop it when a live read already put those sales in the acknowledged value. Decreases go on; a
+    price change on a held item waits with it. Returns (items to push, held so far).
+    """
+    kept: list[PlannedItem] = []
+    for item in items:
+        if item.quantity is not None and (item.previous is None or item.quantity > item.previous):
+            held += 1
+        else:
+            kept.append(item)
+    return kept, held
 
 
 async def discover(

@@ -37,7 +37,7 @@ from omnisync.yamlsource import load_yaml, validate
 from .channel import ChannelRuntime
 from .intake import ChannelIntake, IntakeReport, import_orders, retry_quarantined
 from .planner import ChannelRules, ChunkPlan, PlannedItem, RowPlanner, SkuState, Target, TargetCalculator
-from .pusher import PushReport, push_items, replay_outbox
+from .pusher import PushReport, hold_increases, push_items, replay_outbox
 
 log = structlog.get_logger("omnisync.engine")
 STALE_ROUNDS = 2
@@ -314,9 +314,20 @@ class Engine:
 
     async def _pull(self, channel: str) -> IntakeReport:
         rt = self.channels[channel]
-        report = IntakeReport()
         if not rt.connector.supports(Capability.PULL_ORDERS):
-            return report
+            rt.health.orders_behind = False
+            return IntakeReport()
+        try:
+            report = await self._pull_pages(rt)
+        except BaseException:
+            rt.health.orders_behind = True
+            raise
+        rt.health.orders_behind = bool(report.failed)
+        return report
+
+    async def _pull_pages(self, rt: ChannelRuntime) -> IntakeReport:
+        channel = rt.name
+        report = IntakeReport()
         now = self.clock.now()
         with self.ledger.read() as conn:
             since = self.ledger.cursor(conn, rt.channel_id)
@@ -357,16 +368,21 @@ class Engine:
         report = PushReport()
         await replay_outbox(rt, self.ledger, self.clock)
         self.mark_due_drops()
+        behind = rt.health.orders_behind and rt.connector.supports(Capability.PULL_ORDERS)
         for changes, unchanged in self.iter_plan(channel, all_pairs=all_pairs, product_ids=product_ids):
             if unchanged:
                 with self.ledger.tx() as tx:
                     for pid, version in unchanged:
                         tx.settle_unchanged(rt.channel_id, pid, version)
+            if changes and behind:
+                changes, report.held = hold_increases(changes, report.held)
             if changes:
                 report.merge(await push_items(rt, self.ledger, changes, self.clock))
         if report.stale:
             report.merge(await self._resolve_stale(rt, report.stale))
             report.stale = []
+        if report.held:
+            log.info("push.increases_held", channel=channel, items=report.held, reason="orders not pulled")
         rt.health.last_push_at = self.clock.now()
         rt.health.items_pushed += report.pushed
         rt.health.items_accepted += report.accepted

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from enginekit import World
 
+from omnisync.sdk.errors import RetryableError
 from omnisync.testing.harness import SeedItem
 
 
@@ -156,6 +157,7 @@ async def test_a_batch_that_landed_but_was_never_recorded_is_replayed_verbatim(
         raise SystemExit("killed after the channel applied the batch")
 
     connector.push_inventory = lands_then_dies  # type: ignore[method-assign]
+    await w.engine.pull("web")  # increases wait until the channel's orders are pulled
     with pytest.raises(SystemExit):
         await w.engine.push("web")
     sent = [r for r in w.web.requests if r[1] == "/inventory"]
@@ -170,6 +172,7 @@ async def test_a_batch_that_landed_but_was_never_recorded_is_replayed_verbatim(
     )
     await restarted.engine.start()
     keys_before = dict(w.web.keys)
+    await restarted.engine.pull("web")
     await restarted.engine.push("web")
     inventory_calls = [r for r in w.web.requests if r[1] == "/inventory"]
     assert len(inventory_calls) == 2, "the outbox batch is replayed once, then nothing is left to push"
@@ -222,3 +225,33 @@ async def test_units_a_channel_puts_back_on_cancel_move_its_acknowledged_value(
     # 10 - 2 adjusted - 1 buffer; before, the ledger thought web still showed 7 and pushed nothing
     assert w.web.items["WEB-MUG"].quantity == 7
     assert w.engine.plan("web") == []
+
+
+async def test_increases_wait_until_the_channels_orders_are_pulled(tmp_path: Path, ledger_url: str) -> None:
+    # After a start-up (or a failed pull) the channel may have sold units the ledger has not seen; a
+    # raise pushed then would go over those sales. Decreases go at once, increases after a pull.
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 0), "TEE": (5, 0)})
+    await w.engine.sync_once()
+    assert w.web.items["WEB-MUG"].quantity == 9
+    w.web.place_order("WEB-MUG", 2)  # web shows 7; the ledger has not seen it
+    _adjust(w, "TEE", -2, "adj:tee")  # a decrease elsewhere
+    _adjust(w, "MUG", 5, "adj:mug")  # a receipt: web would be raised
+    connector = w.engine.channels["web"].connector
+    real = connector.pull_orders
+
+    async def down(cursor):  # type: ignore[no-untyped-def]
+        raise RetryableError("web's order API is down", channel="web")
+
+    connector.pull_orders = down  # type: ignore[method-assign]
+    failed = await w.engine.cycle("web", push=False)
+    assert not failed.ok
+    connector.pull_orders = real  # type: ignore[method-assign]
+    w.clock.advance(600)  # any breaker closes
+    report = await w.engine.cycle("web", pull=False)
+    assert report.push.held == 1
+    assert w.web.items["TEE"].quantity == 2  # the decrease went
+    assert w.web.items["WEB-MUG"].quantity == 7  # the raise waits
+    await w.engine.cycle("web")
+    # 15 - 2 reserved - 1 buffer: the unseen order is counted before the raise
+    assert w.web.items["WEB-MUG"].quantity == 12
