@@ -52,6 +52,7 @@ from omnisync.demo import (
     DemoChannel,
     _free_socket,
     _seed_ledger,
+    _square_webhooks,
     _start_server,
     _write_files,
 )
@@ -158,7 +159,6 @@ async def _run(mode: str, orders: int, pull: float, rate: float, seed: int, fold
 
     watch: BatchWatch | None = None
     servers = []
-    hook_client = httpx.AsyncClient(timeout=5.0)
     hook_tasks: set[asyncio.Task[Any]] = set()
     for ch in channels:
         app = ch.emulator.app
@@ -168,17 +168,7 @@ async def _run(mode: str, orders: int, pull: float, rate: float, seed: int, fold
         servers.append(await _start_server(app, ch.sock))
     square = by_name["pos"]
     if mode == "webhook":
-
-        def deliver(headers: dict[str, str], body: bytes, url: str) -> None:
-            async def post() -> None:
-                with contextlib.suppress(httpx.HTTPError):
-                    await hook_client.post(url, content=body, headers=headers)
-
-            task = asyncio.get_running_loop().create_task(post())
-            hook_tasks.add(task)
-            task.add_done_callback(hook_tasks.discard)
-
-        square.emulator.on_webhook = deliver
+        _square_webhooks(square, hook_tasks)  # closed below through square.emulator.demo_client
 
     loaded = load_config(path)
     ledger = Ledger(make_engine(loaded.ledger_url()))
@@ -269,7 +259,6 @@ async def _run(mode: str, orders: int, pull: float, rate: float, seed: int, fold
         server.should_exit = True
         with contextlib.suppress(Exception):
             await task
-    await hook_client.aclose()
     demo_client = getattr(square.emulator, "demo_client", None)
     if demo_client is not None:
         await demo_client.aclose()

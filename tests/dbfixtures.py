@@ -32,6 +32,11 @@ def ledger_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:  # ty
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'ledger.db'}"
         return
+    yield from pg_schema_url()
+
+
+def pg_schema_url() -> Iterator[str]:
+    """A ledger URL on a fresh PostgreSQL schema, dropped afterwards (skips where no server answers)."""
     if not pg_available():
         pytest.skip(f"no PostgreSQL server answers at {PG_URL}")
     schema = f"t_{uuid.uuid4().hex[:12]}"

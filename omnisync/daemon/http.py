@@ -43,7 +43,6 @@ from omnisync.engine.runtime import Engine, wants_pull
 from omnisync.ledger.repository import P, S
 from omnisync.logging import redact_text
 from omnisync.sdk.errors import OmnisyncError, WebhookVerificationError
-from omnisync.sdk.models import Capability
 
 from .lease import LeaseKeeper
 from .scheduler import Scheduler
@@ -145,7 +144,7 @@ class DaemonView:
                 "state": h.state,
                 "last_pull": _iso(h.last_pull_at),
                 # increases wait while the channel's own orders are not pulled (see ChannelHealth)
-                "orders_behind": h.orders_behind and rt.connector.supports(Capability.PULL_ORDERS),
+                "orders_behind": rt.holds_increases,
                 "last_push": _iso(h.last_push_at),
                 "last_reconcile": _iso(h.last_reconcile_at),
                 "pending": pending.get(name),

@@ -10,6 +10,7 @@ from omnisync.config import ChannelConfig
 from omnisync.http import CallStats
 from omnisync.sdk.connector import Connector
 from omnisync.sdk.errors import ConfigurationError
+from omnisync.sdk.models import Capability
 
 from .intake import ChannelIntake
 from .planner import ChannelRules
@@ -82,3 +83,8 @@ class ChannelRuntime:
     """Held by an order pull (one at a time per channel: the cursor moves in order), and by a live
     read with the pull that follows it. A push does not wait for it, nor a pull for ``lock``; when
     both are needed, ``lock`` is taken first. Webhook payloads are imported without either."""
+
+    @property
+    def holds_increases(self) -> bool:
+        """Quantity increases wait: the channel pulls orders and its pull is not caught up."""
+        return self.health.orders_behind and self.connector.supports(Capability.PULL_ORDERS)

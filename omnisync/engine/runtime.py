@@ -315,7 +315,6 @@ class Engine:
     async def _pull(self, channel: str) -> IntakeReport:
         rt = self.channels[channel]
         if not rt.connector.supports(Capability.PULL_ORDERS):
-            rt.health.orders_behind = False
             return IntakeReport()
         try:
             report = await self._pull_pages(rt)
@@ -368,13 +367,12 @@ class Engine:
         report = PushReport()
         await replay_outbox(rt, self.ledger, self.clock)
         self.mark_due_drops()
-        behind = rt.health.orders_behind and rt.connector.supports(Capability.PULL_ORDERS)
         for changes, unchanged in self.iter_plan(channel, all_pairs=all_pairs, product_ids=product_ids):
             if unchanged:
                 with self.ledger.tx() as tx:
                     for pid, version in unchanged:
                         tx.settle_unchanged(rt.channel_id, pid, version)
-            if changes and behind:
+            if changes and rt.holds_increases:
                 changes, report.held = hold_increases(changes, report.held)
             if changes:
                 report.merge(await push_items(rt, self.ledger, changes, self.clock))

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import random
 import time
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -48,8 +47,7 @@ from daemon_world import (
     wait_until,
     write_config,
 )
-from dbfixtures import PG_URL, pg_available
-from sqlalchemy import create_engine, text
+from dbfixtures import pg_schema_url as fresh_pg_schema
 
 from omnisync.demo import Catalogue
 
@@ -60,18 +58,7 @@ WORKERS = ("daemon-a", "daemon-b", "daemon-c")
 
 @pytest.fixture
 def pg_schema_url() -> Iterator[str]:
-    if not pg_available():
-        pytest.skip(f"no PostgreSQL server answers at {PG_URL}")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield from fresh_pg_schema()
 
 
 @pytest.mark.slow
