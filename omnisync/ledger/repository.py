@@ -7,12 +7,14 @@ are committed together or not at all. Hot paths use SQLAlchemy Core over the SQL
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from json.decoder import JSONDecoder
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, bindparam, case, func, insert, select, type_coerce, update
@@ -135,6 +137,8 @@ class PlanDecoder:
         return value
 
     def ids(self, raw: Any) -> dict[str, str]:
+        if type(raw) is dict:  # decoded by the database (SQLite's packed rows)
+            return raw
         if raw is None or raw == "{}":
             return {}
         if self._scan is not None and type(raw) is str:
@@ -152,6 +156,23 @@ class PlanDecoder:
 def _raw(column: Any) -> Any:
     """The column's value as the driver returns it, without SQLAlchemy's result processing."""
     return type_coerce(column, NullType())
+
+
+def _packed_rows(conn: Connection, q: Any, ids_at: set[int]) -> list[Any]:
+    """The rows of ``q`` read from SQLite as one JSON array, built by SQLite in a single step.
+
+    Python's sqlite3 module releases the GIL for each row it steps through and must take it back to
+    build the row; a reader thread then waits for the planning thread at every row and the two never
+    overlap. Packed, all the database work of a chunk runs in one step without the GIL, and one
+    ``json.loads`` builds the rows. Listing ids (``ids_at``) arrive decoded.
+    """
+    sub = q.subquery()
+    values = [func.json(c) if i in ids_at else c for i, c in enumerate(sub.c)]
+    assert len(values) == len(q.selected_columns)
+    packed = conn.execute(select(func.json_group_array(func.json_array(*values)))).scalar()
+    rows = [tuple(row) for row in json.loads(packed)] if packed else []
+    rows.sort(key=itemgetter(0))  # SQLite (before 3.44) cannot order an aggregate's input itself
+    return rows
 
 
 def split_tags(raw: str | None) -> tuple[str, ...]:
@@ -1057,13 +1078,18 @@ class Ledger:
                 li.c.acked_quantity,
                 _raw(li.c.acked_price),
             ]
-        q = select(*columns).select_from(joined).order_by(P.c.id)
+        # unique labels: a subquery of these columns (SQLite's packed read) keeps every one of them
+        q = select(*(c.label(f"c{i}") for i, c in enumerate(columns))).select_from(joined).order_by(P.c.id)
         if product_ids is not None:
             q = q.where(P.c.id.in_(list(product_ids)))
         if after_product_id is not None:
             q = q.where(P.c.id > after_product_id)
         if limit is not None:
             q = q.limit(limit)
+        if conn.dialect.name == "sqlite":
+            first_listing = PLAN_PRODUCT_COLUMNS + PLAN_STOCK_COLUMNS * len(location_ids)
+            ids_at = {first_listing + PLAN_LISTING_COLUMNS * n + 2 for n in range(len(channel_ids))}
+            return _packed_rows(conn, q, ids_at)
         result = conn.execute(q)
         # every column is taken raw (no result processing), so the DBAPI rows are the rows; fetched
         # straight from the cursor they skip building a Row per product

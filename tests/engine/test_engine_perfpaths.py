@@ -379,20 +379,22 @@ async def seeded(folder: Path, url: str, policy: str = "buffered", skus: int = 4
                 if rng.random() < 0.85:
                     tx.record_movement(sku, code, "receipt", rng.randint(0, 12), f"seed:{sku}:{code}", at=now)
     await engine.start(prepare=False)
+    channel_ids = [rt.channel_id for rt in engine.channels.values()]
     with engine.ledger.engine.begin() as conn:
-        for pid in range(1, len(names) + 1):  # what the channels last acknowledged, all sorts
-            conn.execute(
-                update(LI)
-                .where(LI.c.product_id == pid)
-                .values(
-                    acked_quantity=rng.choice([None, 0, 3, 7]),
-                    acked_price=rng.choice([None, Decimal("10.99"), Decimal("11"), Decimal("13.99")]),
-                    acked_available=rng.choice([None, True, False]),
-                    ids=rng.choice([{}, {"id": f"x{pid}"}]),
-                    dirty=rng.random() < 0.5,
-                    missing=rng.random() < 0.05,
+        for pid in range(1, len(names) + 1):  # what each channel last acknowledged, all sorts
+            for cid in channel_ids:
+                conn.execute(
+                    update(LI)
+                    .where(LI.c.product_id == pid, LI.c.channel_id == cid)
+                    .values(
+                        acked_quantity=rng.choice([None, 0, 3, 7]),
+                        acked_price=rng.choice([None, Decimal("10.99"), Decimal("11"), Decimal("13.99")]),
+                        acked_available=rng.choice([None, True, False]),
+                        ids=rng.choice([{}, {"id": f"x{pid}c{cid}"}]),
+                        dirty=rng.random() < 0.5,
+                        missing=rng.random() < 0.05,
+                    )
                 )
-            )
     return engine
 
 
