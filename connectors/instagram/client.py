@@ -59,8 +59,10 @@ class GraphClient:
         what: str,
         params: Mapping[str, Any] | None = None,
         body: Mapping[str, Any] | None = None,
+        deferrable: bool = False,
     ) -> JSONDict:
-        response = await self._http.request(method, path, params=params, json=body, extensions=op(operation))
+        extensions = op(operation, deferrable=deferrable)
+        response = await self._http.request(method, path, params=params, json=body, extensions=extensions)
         self._observe(response, operation)
         if response.is_success:
             parsed = json_body(response, self._context.channel, what)
@@ -136,13 +138,15 @@ class GraphClient:
     async def batch_status(self, handle: str, operation: str) -> JSONDict:
         """GET /{catalog_id}/check_batch_request_status: the one status element for this handle.
 
-        Polls share the budget of the push they belong to (one catalog budget per operation)."""
+        Polls share the budget of the push they belong to (one catalog budget per operation) and give
+        way to its submissions: a poll only confirms, a submission carries a change."""
         answer = await self.call(
             "GET",
             f"{self._settings.catalog_id}/check_batch_request_status",
             operation=operation,
             what="check_batch_request_status",
             params={"handle": handle, "load_ids_of_invalid_requests": "true"},
+            deferrable=True,
         )
         data = answer.get("data")
         if isinstance(data, list) and data and isinstance(data[0], dict):

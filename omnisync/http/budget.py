@@ -20,6 +20,8 @@ class TokenBucket:
     tokens: float
     updated: float
     paused_until: float = 0.0
+    waiting: int = 0
+    """Calls (not deferrable) waiting for this bucket: deferrable calls let them go first."""
 
     def refill(self, now: float) -> None:
         if now > self.updated:
@@ -61,17 +63,48 @@ class RateBudgets:
             self._buckets[operation] = TokenBucket(ol.rate, float(ol.burst), float(ol.burst), now)
         return self._buckets[operation]
 
-    async def acquire(self, operation: str = DEFAULT_OPERATION, cost: float = 1.0) -> float:
-        """Wait until the operation may go; returns the seconds waited (virtual on a VirtualClock)."""
+    async def acquire(
+        self, operation: str = DEFAULT_OPERATION, cost: float = 1.0, *, deferrable: bool = False
+    ) -> float:
+        """Wait until the operation may go; returns the seconds waited (virtual on a VirtualClock).
+
+        A ``deferrable`` call takes no token while another call of the operation waits for one.
+        """
         bucket = self.bucket(operation)
         waited = 0.0
-        while True:
-            delay = bucket.wait_time(self._clock.monotonic(), cost)
-            if delay <= 0:
-                bucket.tokens = max(0.0, bucket.tokens - cost)
-                return waited
-            await self._clock.sleep(delay)
-            waited += delay
+        if not deferrable:
+            bucket.waiting += 1
+        try:
+            while True:
+                delay = bucket.wait_time(self._clock.monotonic(), cost)
+                if delay <= 0 and deferrable and bucket.waiting:
+                    delay = max(cost / bucket.rate, EPSILON * 10) if bucket.rate > 0 else 1.0
+                if delay <= 0:
+                    bucket.tokens = max(0.0, bucket.tokens - cost)
+                    return waited
+                await self._clock.sleep(delay)
+                waited += delay
+        finally:
+            if not deferrable:
+                bucket.waiting -= 1
+
+    async def ready(self, operation: str = DEFAULT_OPERATION) -> float:
+        """Wait until a call of the operation could go now, taking nothing; returns the seconds waited.
+
+        For a caller that gathers work while it waits (a pipelined push plans after this): when the
+        budget is what holds the calls back, one larger call goes instead of several small ones.
+        Deferrable calls give way to it as to a call waiting in :meth:`acquire`.
+        """
+        bucket = self.bucket(operation)
+        waited = 0.0
+        bucket.waiting += 1
+        try:
+            while (delay := bucket.wait_time(self._clock.monotonic())) > 0:
+                await self._clock.sleep(delay)
+                waited += delay
+        finally:
+            bucket.waiting -= 1
+        return waited
 
     def adjust(self, operation: str, *, rate: float | None = None, burst: float | None = None) -> None:
         bucket = self.bucket(operation)

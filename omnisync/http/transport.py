@@ -65,6 +65,7 @@ class ChannelTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         operation = str(request.extensions.get("omnisync.operation", DEFAULT_OPERATION))
+        deferrable = bool(request.extensions.get("omnisync.deferrable", False))
         last: httpx.Response | None = None
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self._max_attempts),
@@ -77,7 +78,7 @@ class ChannelTransport(httpx.AsyncBaseTransport):
         try:
             async for attempt in retrying:
                 with attempt:
-                    last = await self._attempt(request, operation)
+                    last = await self._attempt(request, operation, deferrable)
                     return last
         except _TryAgain as exc:
             self._stats.failures[operation] += 1
@@ -89,8 +90,8 @@ class ChannelTransport(httpx.AsyncBaseTransport):
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    async def _attempt(self, request: httpx.Request, operation: str) -> httpx.Response:
-        self._stats.waited_s += await self._budgets.acquire(operation)
+    async def _attempt(self, request: httpx.Request, operation: str, deferrable: bool) -> httpx.Response:
+        self._stats.waited_s += await self._budgets.acquire(operation, deferrable=deferrable)
         self._stats.calls[operation] += 1
         try:
             response = await self._inner.handle_async_request(request)

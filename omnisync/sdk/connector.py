@@ -87,8 +87,14 @@ class ConnectorContext:
     """Ledger location code -> location kind ('warehouse' or 'store'), for connectors that route."""
 
 
-def op(operation: str) -> dict[str, Any]:
-    """Request extensions naming the operation, so the transport applies that operation's budget."""
+def op(operation: str, *, deferrable: bool = False) -> dict[str, Any]:
+    """Request extensions naming the operation, so the transport applies that operation's budget.
+
+    ``deferrable``: the call gives way to the operation's other calls while they wait for its budget
+    (a status poll, which only confirms, before a push, which carries a change).
+    """
+    if deferrable:
+        return {"omnisync.operation": operation, "omnisync.deferrable": True}
     return {"omnisync.operation": operation}
 
 

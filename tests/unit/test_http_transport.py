@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 
 import httpx
@@ -112,3 +113,29 @@ async def test_operation_budget_spaces_calls(respx_mock: respx.MockRouter) -> No
             await c.post("/p", extensions=op("push_inventory"))
     # 5 at once from the burst, then 10 more at 5/s
     assert clock.monotonic() == pytest.approx(2.0)
+
+
+async def test_a_deferrable_call_gives_way_to_a_waiting_one() -> None:
+    clock = VirtualClock()
+    budgets = RateBudgets(Limits(push_inventory=OperationLimits(max_batch=1, rate=1, burst=1)), clock)
+    await budgets.acquire("push_inventory")  # the burst is spent: the next token comes at t=1
+    order: list[tuple[str, float]] = []
+
+    async def call(name: str, deferrable: bool) -> None:
+        await budgets.acquire("push_inventory", deferrable=deferrable)
+        order.append((name, clock.monotonic()))
+
+    # the status poll asks first, the push second: the push still goes first
+    await asyncio.gather(call("poll", True), call("push", False))
+    assert [name for name, _ in order] == ["push", "poll"]
+    assert order[0][1] == pytest.approx(1.0)
+    assert order[1][1] == pytest.approx(2.0)
+
+
+async def test_ready_waits_for_the_budget_without_spending_it() -> None:
+    clock = VirtualClock()
+    budgets = RateBudgets(Limits(push_inventory=OperationLimits(max_batch=1, rate=2, burst=1)), clock)
+    await budgets.acquire("push_inventory")
+    assert await budgets.ready("push_inventory") == pytest.approx(0.5)
+    assert await budgets.ready("push_inventory") == 0.0, "ready() took no token"
+    assert await budgets.acquire("push_inventory") == 0.0
