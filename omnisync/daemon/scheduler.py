@@ -33,6 +33,7 @@ from apscheduler.triggers.interval import IntervalTrigger
 
 from omnisync.config import DaemonConfig
 from omnisync.engine.runtime import CycleReport, Engine
+from omnisync.sdk.models import Capability
 
 from .lease import LeaseKeeper
 
@@ -75,7 +76,7 @@ class Scheduler:
         self.running = False
         self._aps: AsyncIOScheduler | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._gates: dict[tuple[str, str], asyncio.Lock] = {}
+        self._gates: dict[tuple[str, str], asyncio.Semaphore] = {}
         self._waiting: set[tuple[str, str]] = set()
         self._requested: dict[str, int] = {}
 
@@ -92,8 +93,17 @@ class Scheduler:
                 "misfire_grace_time": max(1, int(self.misfire_grace_s)),
             },
         )
-        for name in self.engine.channels:
+        for name, rt in self.engine.channels.items():
             sched = self.engine.config.channels[name].schedule
+            rate = rt.connector.limits.pull_orders.rate
+            if rt.connector.supports(Capability.PULL_ORDERS) and rate > 0 and sched.pull_every * rate < 1:
+                # the pulls then run as often as the budget allows, not as often as configured
+                log.info(
+                    "schedule.pull_faster_than_budget",
+                    channel=name,
+                    pull_every_s=sched.pull_every,
+                    sustained_every_s=round(1 / rate, 1),
+                )
             aps.add_job(
                 self._job, IntervalTrigger(seconds=sched.pull_every), ("pull", name), id=f"pull:{name}"
             )
@@ -137,7 +147,7 @@ class Scheduler:
         await self.drain()
         for rt in self.engine.channels.values():  # a cycle started outside this module, too
             async with rt.lock, rt.pull_lock:
-                pass
+                await rt.wait_idle()
         if self.leases is not None:
             self.leases.release()
         log.info("scheduler.stopped")
@@ -185,12 +195,16 @@ class Scheduler:
     async def _gated(
         self, kind: str, channel: str, work: Callable[[], Awaitable[CycleReport]]
     ) -> CycleReport | None:
-        """Run ``work`` unless one run of this kind is already queued for the channel."""
+        """Run ``work`` unless one run of this kind is already queued for the channel (queued: waiting
+        for the one running, or for a free slot of a pipelined channel's pushes)."""
         key = (kind, channel)
         if key in self._waiting:
             return None
         self._waiting.add(key)
-        gate = self._gates.setdefault(key, asyncio.Lock())
+        gate = self._gates.get(key)
+        if gate is None:  # a pipelined channel takes several pushes at once (ChannelRuntime.push_slots)
+            slots = self.engine.channels[channel].push_slots if kind == "push" else 1
+            gate = self._gates[key] = asyncio.Semaphore(slots)
         try:
             async with gate:
                 self._waiting.discard(key)
@@ -241,8 +255,10 @@ class Scheduler:
     async def push(self, channel: str) -> None:
         started = self.engine.clock.now()
         report = await self._gated("push", channel, lambda: self.engine.cycle(channel, pull=False))
-        if report is not None and report.ok:
+        if report is not None and report.ok and not report.push.deferred:
             self._pushed(channel, started)
+        if report is not None and report.push.again and self.may_work(channel):
+            self.spawn(self.push(channel))  # pairs that changed while this push carried them
 
     def _pushed(self, channel: str, started: datetime) -> None:
         act = self.activity.setdefault(channel, ChannelActivity())

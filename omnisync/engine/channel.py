@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -83,6 +84,47 @@ class ChannelRuntime:
     """Held by an order pull (one at a time per channel: the cursor moves in order), and by a live
     read with the pull that follows it. A push does not wait for it, nor a pull for ``lock``; when
     both are needed, ``lock`` is taken first. Webhook payloads are imported without either."""
+    in_flight: dict[int, int] = field(default_factory=dict)
+    """Product id -> version, of the pairs in a push that awaits its results (a pipelined channel:
+    see :attr:`push_slots`)."""
+    deferred: set[int] = field(default_factory=set)
+    """Products that changed again while in flight; the push carrying them ends by asking for another."""
+    idle: asyncio.Event = field(default_factory=asyncio.Event)
+    """Set while no push is in flight."""
+    push_gate: asyncio.Semaphore = field(init=False)
+    """At most :attr:`push_slots` pushes in flight."""
+
+    def __post_init__(self) -> None:
+        self.idle.set()
+        self.push_gate = asyncio.Semaphore(self.push_slots)
+
+    @property
+    def push_slots(self) -> int:
+        """Pushes that may be in flight at once (``limits.push_inventory.in_flight``). With more than
+        one, a push holds :attr:`lock` only while it plans: it sends the pairs not in flight and
+        leaves the others dirty for the push that follows the one carrying them."""
+        return max(1, self.connector.limits.push_inventory.in_flight)
+
+    def take(self, versions: dict[int, int]) -> None:
+        self.in_flight |= versions
+        if self.in_flight:
+            self.idle.clear()
+
+    def release(self, product_ids: Iterable[int]) -> bool:
+        """The push of these products settled. Returns whether any changed again meanwhile."""
+        again = False
+        for pid in product_ids:
+            self.in_flight.pop(pid, None)
+            if pid in self.deferred:
+                self.deferred.discard(pid)
+                again = True
+        if not self.in_flight:
+            self.idle.set()
+        return again
+
+    async def wait_idle(self) -> None:
+        while self.in_flight:
+            await self.idle.wait()
 
     @property
     def holds_increases(self) -> bool:

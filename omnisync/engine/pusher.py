@@ -36,6 +36,10 @@ class PushReport:
     missing: int = 0
     held: int = 0
     """Quantity increases kept back (left dirty) because the channel's orders are not pulled yet."""
+    deferred: int = 0
+    """Changes left dirty because an earlier push of the same products is in flight."""
+    again: bool = False
+    """A later push deferred products of this one: push the channel again now."""
 
     def merge(self, other: PushReport) -> None:
         self.planned += other.planned
@@ -46,6 +50,8 @@ class PushReport:
         self.stale.extend(other.stale)
         self.missing += other.missing
         self.held += other.held
+        self.deferred += other.deferred
+        self.again = self.again or other.again
 
 
 def hold_increases(items: Sequence[PlannedItem], held: int) -> tuple[list[PlannedItem], int]:

@@ -363,24 +363,85 @@ class Engine:
     async def push(
         self, channel: str, *, all_pairs: bool = False, product_ids: Sequence[int] | None = None
     ) -> PushReport:
+        """Plan and push the channel's pairs (dirty ones unless told otherwise), the caller holding
+        the channel's ``lock`` and no other push in flight."""
         rt = self.channels[channel]
         report = PushReport()
         await replay_outbox(rt, self.ledger, self.clock)
         self.mark_due_drops()
         for changes, unchanged in self.iter_plan(channel, all_pairs=all_pairs, product_ids=product_ids):
-            if unchanged:
-                with self.ledger.tx() as tx:
-                    for pid, version in unchanged:
-                        tx.settle_unchanged(rt.channel_id, pid, version)
-            if changes and rt.holds_increases:
-                changes, report.held = hold_increases(changes, report.held)
+            changes = self._sendable(rt, changes, unchanged, report)
             if changes:
                 report.merge(await push_items(rt, self.ledger, changes, self.clock))
+        return await self._pushed(rt, report)
+
+    async def push_pipelined(self, channel: str) -> PushReport:
+        """Push the channel's dirty pairs beside its pushes in flight (``ChannelRuntime.push_slots``).
+
+        The plan is made under the channel's ``lock``, the sending outside it: a decrease does not
+        wait for an earlier batch to settle on the platform. A pair in flight stays dirty and is
+        counted ``deferred``; the push carrying it then reports ``again``, so its new value follows
+        at once. Reconciles still wait until nothing is in flight (:meth:`_run`).
+        """
+        rt = self.channels[channel]
+        report = PushReport()
+        changes: list[PlannedItem] = []
+        async with rt.push_gate:
+            # a free slot and the push budget first: the plan then takes every pair dirty by now
+            await rt.connector.context.budgets.ready("push_inventory")
+            async with rt.lock:
+                if not rt.in_flight:  # an outbox entry now is a push that never settled: a restart's
+                    await replay_outbox(rt, self.ledger, self.clock)
+                self.mark_due_drops()
+                for planned, unchanged in self.iter_plan(channel):
+                    changes += self._sendable(rt, planned, unchanged, report, busy=rt.in_flight)
+                mine = {item.product_id: item.version for item in changes}
+                rt.take(mine)
+            try:
+                if changes:
+                    report.merge(await push_items(rt, self.ledger, changes, self.clock))
+                await self._pushed(rt, report)
+            finally:
+                report.again = rt.release(mine)
+        return report
+
+    def _sendable(
+        self,
+        rt: ChannelRuntime,
+        changes: list[PlannedItem],
+        unchanged: Sequence[tuple[int, int]],
+        report: PushReport,
+        busy: Mapping[int, int] | None = None,
+    ) -> list[PlannedItem]:
+        """Settle the unchanged pairs; of the changes, those to send now (not in flight, not held).
+
+        ``busy`` (product id -> version in flight): those pairs wait for their push to settle; the
+        ones that changed since it was planned are ``deferred``, to follow it at once.
+        """
+        if busy:
+            moved = {pid for pid, version in unchanged if pid in busy and version > busy[pid]}
+            moved |= {
+                i.product_id for i in changes if i.product_id in busy and i.version > busy[i.product_id]
+            }
+            rt.deferred |= moved
+            report.deferred += len(moved)
+            changes = [i for i in changes if i.product_id not in busy]
+            unchanged = [u for u in unchanged if u[0] not in busy]
+        if unchanged:
+            with self.ledger.tx() as tx:
+                for pid, version in unchanged:
+                    tx.settle_unchanged(rt.channel_id, pid, version)
+        if changes and rt.holds_increases:
+            changes, report.held = hold_increases(changes, report.held)
+        return changes
+
+    async def _pushed(self, rt: ChannelRuntime, report: PushReport) -> PushReport:
+        """After the push: resolve compare-and-set losses, then the channel's counters."""
         if report.stale:
             report.merge(await self._resolve_stale(rt, report.stale))
             report.stale = []
         if report.held:
-            log.info("push.increases_held", channel=channel, items=report.held, reason="orders not pulled")
+            log.info("push.increases_held", channel=rt.name, items=report.held, reason="orders not pulled")
         rt.health.last_push_at = self.clock.now()
         rt.health.items_pushed += report.pushed
         rt.health.items_accepted += report.accepted
@@ -467,17 +528,19 @@ class Engine:
         return await self._run(channel, "reconcile", work)
 
     async def cycle(self, channel: str, *, pull: bool = True, push: bool = True) -> CycleReport:
+        pipelined = self.channels[channel].push_slots > 1
+
         async def work(rt: ChannelRuntime, report: CycleReport) -> None:
             if pull:
                 report.orders = await self.pull(channel)
             if push:
-                report.push = await self.push(channel)
+                report.push = await (self.push_pipelined(channel) if pipelined else self.push(channel))
 
         # A pull never waits for a push of the same channel, nor a push for a pull (a cost-paced order
         # pull would hold back the decrease another channel's sale calls for): pulls queue on the
         # channel's pull lock, pushes and reconciles on its lock. They meet in the ledger only, where
         # an import's shift and a push's acknowledgement compose (LedgerTx.acknowledge ``since``).
-        return await self._run(channel, "cycle", work, exclusive=push)
+        return await self._run(channel, "cycle", work, exclusive=push and not pipelined)
 
     async def _run(self, channel: str, kind: str, work: Any, *, exclusive: bool = True) -> CycleReport:
         rt = self.channels[channel]
@@ -487,6 +550,8 @@ class Engine:
             report.ok, report.skipped = False, f"paused until {rt.health.open_until:%H:%M:%S} after errors"
             return report
         async with rt.lock if exclusive else contextlib.nullcontext():
+            if exclusive:
+                await rt.wait_idle()  # a pipelined channel's pushes in flight settle first
             started = time.perf_counter()
             calls0, thr0 = rt.stats.total_calls, rt.stats.total_throttled
             with self.ledger.tx() as tx:

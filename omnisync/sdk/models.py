@@ -44,6 +44,10 @@ class OperationLimits:
     """Sustained calls per second."""
     burst: int = 10
     """Calls that may go at once from a full budget."""
+    in_flight: int = 1
+    """Calls that may await their results at once (pushes only). More than one suits a platform whose
+    push answers late, such as an asynchronous batch it processes after accepting it: the engine then
+    sends the next push while earlier ones settle, never one item in two pushes at once."""
 
 
 @dataclass(frozen=True, slots=True)

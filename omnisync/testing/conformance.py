@@ -231,6 +231,30 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
 
             _run(go())
 
+        def test_pushes_in_flight_together_each_get_their_results(self, harness: ConnectorHarness) -> None:
+            slots = harness.connector_class.limits.push_inventory.in_flight
+            if Capability.PUSH_INVENTORY not in self._caps(harness) or slots < 2:
+                pytest.skip("connector takes one push at a time")
+            skus = [_sku(i) for i in range(2 * slots)]
+            harness.seed([SeedItem(s, 1, Decimal("1.00")) for s in skus])
+
+            async def go() -> None:
+                async with _connected(harness) as conn:
+                    ids = await _ids(conn, skus)
+                    batches = [skus[i::slots] for i in range(slots)]
+                    answers = await asyncio.gather(
+                        *(
+                            conn.push_inventory([_update(s, 3 + n, 1, ids.get(s, {})) for s in batch])
+                            for n, batch in enumerate(batches)
+                        )
+                    )
+                for n, (batch, results) in enumerate(zip(batches, answers, strict=True)):
+                    assert sorted(r.sku for r in results) == sorted(batch), "each push answers its own items"
+                    assert {r.status for r in results} == {ItemStatus.ACCEPTED}
+                    assert all(harness.channel_quantity(s) == 3 + n for s in batch)
+
+            _run(go())
+
         def test_push_is_idempotent(self, harness: ConnectorHarness) -> None:
             if Capability.PUSH_INVENTORY not in self._caps(harness):
                 pytest.skip("connector does not push inventory")
