@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -43,11 +45,15 @@ from .fields import (
     visibility_for,
 )
 from .graph import MAX_INLINE_WAIT_S, graph_error, throttle_wait
-from .orders import normalise_order
+from .orders import normalise_order, parse_time
 from .settings import DEFAULT_BATCH, InstagramSettings
 
 READ_CHUNK = 100
 """Retailer ids per ``/products`` filter (keeps the query string short)."""
+ORDERS_REMEMBERED = 10_000
+"""Orders kept with their edges between pulls (the overlap window reads them again)."""
+SETTLED_S = timedelta(seconds=5)
+"""How long after its ``last_updated`` an order read is remembered (whole-second stamps, clocks)."""
 
 
 class InstagramConnector(Connector):
@@ -63,13 +69,16 @@ class InstagramConnector(Connector):
         }
     )
     Settings = InstagramSettings
-    # One items_batch call carries a whole engine batch (its status polls share that budget); Meta
-    # budgets calls per hour and the usage headers correct these rates at run time (GraphClient._observe).
-    # Rates are powers of two on purpose: see GraphClient._dyadic.
+    # One items_batch call carries a whole engine batch; its status polls share that budget and give
+    # way to submissions. Meta budgets catalog-batch calls per hour: the declared pace (2 calls a
+    # second, burst 8) only spreads bursts, and the usage headers slow it from 75 % of the hourly
+    # budget (GraphClient._observe). Up to four batches settle at once: a new decrease is submitted
+    # while earlier batches are processed (see OperationLimits.in_flight). Rates are powers of two on
+    # purpose: see GraphClient._dyadic.
     decrements = "on_order"  # when the platform lowers its own quantity for its orders
     limits = Limits(
-        push_inventory=OperationLimits(max_batch=DEFAULT_BATCH, rate=1.0, burst=4),
-        push_prices=OperationLimits(max_batch=DEFAULT_BATCH, rate=1.0, burst=4),
+        push_inventory=OperationLimits(max_batch=DEFAULT_BATCH, rate=2.0, burst=8, in_flight=4),
+        push_prices=OperationLimits(max_batch=DEFAULT_BATCH, rate=2.0, burst=8),
         pull_orders=OperationLimits(max_batch=1, rate=8.0, burst=16),
         read_inventory=OperationLimits(max_batch=READ_CHUNK, rate=4.0, burst=8),
         read_listings=OperationLimits(max_batch=READ_CHUNK, rate=4.0, burst=8),
@@ -80,6 +89,8 @@ class InstagramConnector(Connector):
     def __init__(self, settings: Any, client: httpx.AsyncClient, context: ConnectorContext) -> None:
         super().__init__(settings, client, context)
         self.graph = GraphClient(client, settings, context, self.limits)
+        self._orders: OrderedDict[str, tuple[tuple[str, str], Order]] = OrderedDict()
+        """Order id -> ((last_updated, state), the order as normalised then), least recent first."""
         self._pusher = BatchPusher(
             self.graph,
             context.clock,
@@ -226,26 +237,47 @@ class InstagramConnector(Connector):
         to_acknowledge: list[str] = []
         for raw in page:
             state = _state(raw)
-            edges: dict[str, list[JSONDict]] = {}
-            for edge in ORDER_EDGES:
-                if edge == "shipments" and state in ("FB_PROCESSING", STATE_CREATED):
-                    edges[edge] = []  # nothing ships before the order is acknowledged
-                else:
-                    edges[edge] = await self.graph.order_edge(str(raw["id"]), edge)
-            orders.append(
-                normalise_order(
-                    raw,
-                    edges["items"],
-                    cancellations=edges["cancellations"],
-                    refunds=edges["refunds"],
-                    shipments=edges["shipments"],
-                )
-            )
+            orders.append(await self._order(raw, state))
             if state == STATE_CREATED:
                 to_acknowledge.append(str(raw["id"]))
         if self.settings.acknowledge_orders:
             await self._acknowledge(to_acknowledge)
         return OrderPage(orders=orders, next_page_token=next_token)
+
+    async def _order(self, raw: JSONDict, state: str) -> Order:
+        """The order with its edges (items, cancellations, refunds, shipments): one call per edge,
+        unless the order is unchanged since it was last read.
+
+        Every pull reads the orders of its overlap window again; Meta moves ``last_updated`` with
+        every change to an order (a cancellation, a refund, a shipment, its state), so an order read
+        before with the same ``last_updated`` is taken from memory instead of four more calls. The
+        stamp counts whole seconds: an order is remembered only when read :data:`SETTLED_S` after
+        its stamp, so that a change within the same second (or a clock apart by less) is never missed.
+        """
+        order_id, stamp = str(raw["id"]), str(raw.get("last_updated") or "")
+        known = self._orders.get(order_id)
+        if known is not None and stamp and known[0] == (stamp, state):
+            self._orders.move_to_end(order_id)
+            return known[1]
+        edges: dict[str, list[JSONDict]] = {}
+        for edge in ORDER_EDGES:
+            if edge == "shipments" and state in ("FB_PROCESSING", STATE_CREATED):
+                edges[edge] = []  # nothing ships before the order is acknowledged
+            else:
+                edges[edge] = await self.graph.order_edge(order_id, edge)
+        order = normalise_order(
+            raw,
+            edges["items"],
+            cancellations=edges["cancellations"],
+            refunds=edges["refunds"],
+            shipments=edges["shipments"],
+        )
+        updated = parse_time(raw.get("last_updated"))
+        if stamp and updated is not None and self.context.clock.now() - updated >= SETTLED_S:
+            self._orders[order_id] = ((stamp, state), order)
+            while len(self._orders) > ORDERS_REMEMBERED:
+                self._orders.popitem(last=False)
+        return order
 
     async def _acknowledge(self, order_ids: Sequence[str]) -> None:
         """Acknowledge after the page is built. A transient failure raises (the page is pulled again and

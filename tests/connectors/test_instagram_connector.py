@@ -239,6 +239,39 @@ async def test_cancellations_shipments_and_refunds_become_line_quantities(harnes
     assert harness.emulator.quantity("IG-1") == 4, "the cancelled unit went back to the catalog"
 
 
+async def test_an_order_unchanged_since_the_last_pull_costs_no_edge_calls(harness: InstagramHarness) -> None:
+    quiet = harness.place_order("IG-1", 1)
+    moving = harness.place_order("IG-2", 2)
+    recorder = Recorder(harness.transport())
+    conn = connector(harness, transport=recorder)
+    start = OrderCursor(harness.clock.now() - timedelta(minutes=5))
+
+    def edge_calls() -> int:
+        return sum(
+            len(recorder.paths(f"/{edge}")) for edge in ("items", "cancellations", "refunds", "shipments")
+        )
+
+    await _pull_all(conn, start)  # reads both, acknowledges both (which moves their stamps)
+    first = edge_calls()
+    await _pull_all(conn, start)  # acknowledged within this second: read again, not yet remembered
+    second = edge_calls() - first
+    harness.clock.advance(10)
+    await _pull_all(conn, start)  # read 10 s after their last change: remembered from here on
+    harness.clock.advance(10)
+    before = edge_calls()
+    again = {o.external_id: o for o in await _pull_all(conn, start)}  # type: ignore[attr-defined]
+    assert edge_calls() == before, "unchanged orders come from memory"
+    assert again[quiet].lines[0].quantity == 1  # type: ignore[attr-defined]
+    harness.emulator.cancel_order(moving, 1)  # a change moves last_updated: read again at once
+    changed = {o.external_id: o for o in await _pull_all(conn, start)}  # type: ignore[attr-defined]
+    await conn.aclose()
+    assert first > 0
+    assert second > 0
+    assert edge_calls() > before
+    assert changed[moving].lines[0].cancelled == 1  # type: ignore[attr-defined]
+    assert changed[quiet].lines[0].cancelled == 0  # type: ignore[attr-defined]
+
+
 async def test_updated_after_filters_old_orders(harness: InstagramHarness) -> None:
     harness.place_order("IG-1", 1)
     harness.clock.advance(120)
