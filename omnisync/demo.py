@@ -511,8 +511,17 @@ def _print_summary(summary: dict[str, Any], folder: Path) -> None:
 
 
 # -- the run ------------------------------------------------------------------------------------------
+EMULATOR_KEEP_ALIVE_S = 65
+"""Idle seconds before an emulator closes a kept-alive connection. The platforms' front ends keep
+them about a minute; uvicorn's default of 5 s equals httpx's own idle expiry, and a call made every
+5 s then races the server's close of the connection it reuses."""
+
+
 async def _start_server(app: Any, sock: socket.socket) -> tuple[QuietServer, asyncio.Task[None]]:
-    server = QuietServer(uvicorn.Config(app, log_config=None, access_log=False, lifespan="off"))
+    config = uvicorn.Config(
+        app, log_config=None, access_log=False, lifespan="off", timeout_keep_alive=EMULATOR_KEEP_ALIVE_S
+    )
+    server = QuietServer(config)
     task = asyncio.get_running_loop().create_task(server.serve(sockets=[sock]))
     ready = asyncio.get_running_loop().create_task(server.ready.wait())
     await asyncio.wait({ready, task}, return_when=asyncio.FIRST_COMPLETED)

@@ -86,6 +86,23 @@ async def test_timeouts_retried_then_retryable_error_without_secrets(respx_mock:
 
 
 @respx.mock
+async def test_a_closed_idle_connection_is_retried_at_once_then_with_backoff(
+    respx_mock: respx.MockRouter,
+) -> None:
+    closed = httpx.ReadError("connection closed by the server")
+    route = respx_mock.get("https://api.example.test/x").mock(
+        side_effect=[closed, httpx.Response(200), closed, closed, httpx.Response(200)]
+    )
+    clock = VirtualClock()
+    async with client(clock, CallStats()) as c:
+        assert (await c.get("/x")).status_code == 200
+        assert clock.monotonic() == 0.0, "the race with an idle connection's close costs no wait"
+        assert (await c.get("/x")).status_code == 200
+    assert route.call_count == 5
+    assert clock.monotonic() == pytest.approx(1.0), "closed twice in a row: a real failure, backed off"
+
+
+@respx.mock
 async def test_classified_throttle_inside_a_200_is_retried(respx_mock: respx.MockRouter) -> None:
     throttled = httpx.Response(200, json={"errors": [{"extensions": {"code": "THROTTLED"}}]})
     route = respx_mock.post("https://api.example.test/graphql").mock(
