@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -52,8 +53,9 @@ READ_CHUNK = 100
 """Retailer ids per ``/products`` filter (keeps the query string short)."""
 ORDERS_REMEMBERED = 10_000
 """Orders kept with their edges between pulls (the overlap window reads them again)."""
-SETTLED_S = timedelta(seconds=5)
-"""How long after its ``last_updated`` an order read is remembered (whole-second stamps, clocks)."""
+SETTLED_S = timedelta(seconds=2)
+"""How long after its ``last_updated`` an order read is remembered: a stamp counts whole seconds, so
+a change stamped S happened before S + 1; 2 s leaves a further second for the clocks to differ."""
 
 
 class InstagramConnector(Connector):
@@ -233,13 +235,21 @@ class InstagramConnector(Connector):
     # -- orders --------------------------------------------------------------------------------------
     async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
         page, next_token = await self.graph.commerce_orders(cursor.updated_after, cursor.page_token)
+        states = [_state(raw) for raw in page]
+        # the orders of a page are read side by side (the pull budget paces the calls); a failure
+        # fails the page once every read has ended, as a sequential read would have
+        built = await asyncio.gather(
+            *(self._order(raw, state) for raw, state in zip(page, states, strict=True)),
+            return_exceptions=True,
+        )
         orders: list[Order] = []
-        to_acknowledge: list[str] = []
-        for raw in page:
-            state = _state(raw)
-            orders.append(await self._order(raw, state))
-            if state == STATE_CREATED:
-                to_acknowledge.append(str(raw["id"]))
+        for order in built:
+            if isinstance(order, BaseException):
+                raise order
+            orders.append(order)
+        to_acknowledge = [
+            str(raw["id"]) for raw, state in zip(page, states, strict=True) if state == STATE_CREATED
+        ]
         if self.settings.acknowledge_orders:
             await self._acknowledge(to_acknowledge)
         return OrderPage(orders=orders, next_page_token=next_token)
@@ -259,12 +269,18 @@ class InstagramConnector(Connector):
         if known is not None and stamp and known[0] == (stamp, state):
             self._orders.move_to_end(order_id)
             return known[1]
-        edges: dict[str, list[JSONDict]] = {}
-        for edge in ORDER_EDGES:
-            if edge == "shipments" and state in ("FB_PROCESSING", STATE_CREATED):
-                edges[edge] = []  # nothing ships before the order is acknowledged
-            else:
-                edges[edge] = await self.graph.order_edge(order_id, edge)
+        # nothing ships before the order is acknowledged
+        wanted = [
+            e for e in ORDER_EDGES if not (e == "shipments" and state in ("FB_PROCESSING", STATE_CREATED))
+        ]
+        edges: dict[str, list[JSONDict]] = {key: [] for key in ORDER_EDGES}
+        edges.update(
+            zip(
+                wanted,
+                await asyncio.gather(*(self.graph.order_edge(order_id, e) for e in wanted)),
+                strict=True,
+            )
+        )
         order = normalise_order(
             raw,
             edges["items"],
@@ -281,15 +297,22 @@ class InstagramConnector(Connector):
 
     async def _acknowledge(self, order_ids: Sequence[str]) -> None:
         """Acknowledge after the page is built. A transient failure raises (the page is pulled again and
-        the same idempotency key makes the repeat harmless); a refused order is logged and skipped."""
-        for order_id in order_ids:
-            key = idempotency_key(self.context.channel, order_id, 0, kind="acknowledge")
-            try:
-                await self.graph.acknowledge(order_id, key)
-            except ItemError as exc:
+        the same idempotency key makes the repeat harmless); a refused order is logged and skipped.
+        The calls go side by side, paced by the pull budget."""
+        answers = await asyncio.gather(
+            *(
+                self.graph.acknowledge(oid, idempotency_key(self.context.channel, oid, 0, kind="acknowledge"))
+                for oid in order_ids
+            ),
+            return_exceptions=True,
+        )
+        for order_id, answer in zip(order_ids, answers, strict=True):
+            if isinstance(answer, ItemError):
                 self.context.log.warning(
-                    "instagram.acknowledge_refused", order_id=order_id, reason=exc.message
+                    "instagram.acknowledge_refused", order_id=order_id, reason=answer.message
                 )
+            elif isinstance(answer, BaseException):
+                raise answer
 
 
 _SHARED = "another SKU in this batch maps to the same retailer id; the last one was sent"
