@@ -90,7 +90,9 @@ class DemoChannel:
 
 
 def _schedule(pull: str, push: str, **extra: Any) -> dict[str, Any]:
-    return {"pull_every": pull, "push_every": push, "reconcile_every": "60s", **extra}
+    # A reconcile reads every listing live (Amazon: one getListingsItem a SKU at 5 a second, then an
+    # order pull on getOrders' budget): every 5 minutes, not back to back with itself.
+    return {"pull_every": pull, "push_every": push, "reconcile_every": "300s", **extra}
 
 
 # -- the emulator factories: one per built-in connector ---------------------------------------------
@@ -609,8 +611,7 @@ async def _run(folder: Path, seconds: float, skus: int, seed: int) -> tuple[dict
     # The shoppers are gone: one last full sync and reconcile, then the verdict.
     usable = [ch.name for ch in channels]
     await _guarded(engine.sync_once(usable), notes)
-    for name in usable:
-        await _guarded(engine.reconcile(name), notes)
+    await asyncio.gather(*(_guarded(engine.reconcile(name), notes) for name in usable))
     await _guarded(engine.sync_once(usable), notes)
     summary = _summary(engine, channels, catalogue, notes, seconds)
     stop.set()
