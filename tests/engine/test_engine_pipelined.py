@@ -13,7 +13,7 @@ from enginekit import World
 
 from omnisync.engine.channel import ChannelRuntime
 from omnisync.engine.runtime import CycleReport
-from omnisync.sdk.models import InventoryUpdate, ItemResult
+from omnisync.sdk.models import InventoryRef, InventoryUpdate, ItemResult
 
 T = TypeVar("T")
 LIMIT_S = 10.0
@@ -40,6 +40,15 @@ class HeldPushes:
             return await original(updates)
 
         connector.push_inventory = push  # type: ignore[method-assign]
+        self.reads_in_flight = 0
+        """Live reads made while a push was in flight (a reconcile must wait for it)."""
+        read = connector.read_inventory
+
+        async def read_inventory(refs: Sequence[InventoryRef]) -> dict[str, int | None]:
+            self.reads_in_flight += bool(rt.in_flight)
+            return await read(refs)
+
+        connector.read_inventory = read_inventory  # type: ignore[method-assign]
 
 
 def floor_sale(w: World, sku: str, units: int, key: str) -> None:
@@ -132,15 +141,16 @@ async def test_a_push_in_flight_unchanged_since_is_neither_deferred_nor_settled_
 
 async def test_a_reconcile_waits_for_the_pushes_in_flight(tmp_path: Path, ledger_url: str) -> None:
     w, _rt, held, push = await mug_in_flight(tmp_path, ledger_url, {"MUG": (10, 0)}, 2)
+    held.held.clear()  # the reconcile's own push is not held: only the wait can stop it
     reconcile = asyncio.ensure_future(w.engine.reconcile("web"))
     for _ in range(50):
         await asyncio.sleep(0)
-    assert not reconcile.done(), "a reconcile reads live values only once nothing is in flight"
-    held.held.clear()
+    assert not reconcile.done(), "a reconcile waits while a push is in flight"
     held.settle.set()
     assert (await done(push)).ok
     report = await done(reconcile)
     assert report.ok
     assert report.drift == 0
+    assert held.reads_in_flight == 0, "a reconcile reads live values only once nothing is in flight"
     assert w.web.items["WEB-MUG"].quantity == 7
     await w.engine.aclose()
