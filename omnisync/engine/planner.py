@@ -40,8 +40,13 @@ from omnisync.allocation import (
 from omnisync.drops import DropState, drop_state
 from omnisync.ledger.repository import (
     PLAN_ACKED_AVAILABLE,
+    PLAN_ACKED_PRICE,
+    PLAN_ACKED_QUANTITY,
     PLAN_ACKED_UNAVAILABLE,
+    PLAN_CHANNEL_SKU,
     PLAN_DIRTY,
+    PLAN_FLAGS,
+    PLAN_IDS,
     PLAN_LISTING_COLUMNS,
     PLAN_PRODUCT_COLUMNS,
     PLAN_STOCK_COLUMNS,
@@ -246,7 +251,13 @@ ChunkPlan = dict[str, tuple[list[PlannedItem], list[tuple[int, int]]]]
 """Per channel: (changes, unchanged (product id, version)) of one chunk of rows."""
 
 _ID, _SKU, _TAGS, _PRICE, _CURRENCY, _ACTIVE, _VERSION = range(PLAN_PRODUCT_COLUMNS)
-_FLAGS, _CHANNEL_SKU, _IDS, _ACKED_QUANTITY, _ACKED_PRICE = range(PLAN_LISTING_COLUMNS)
+_FLAGS, _CHANNEL_SKU, _IDS, _ACKED_QUANTITY, _ACKED_PRICE = (
+    PLAN_FLAGS,
+    PLAN_CHANNEL_SKU,
+    PLAN_IDS,
+    PLAN_ACKED_QUANTITY,
+    PLAN_ACKED_PRICE,
+)
 _MEMO_LIMIT = 200_000
 _NOT_A_SKU = "\x00omnisync:no-such-sku"
 

@@ -394,7 +394,7 @@ class Engine:
                     await replay_outbox(rt, self.ledger, self.clock)
                 self.mark_due_drops()
                 for planned, unchanged in self.iter_plan(channel):
-                    changes += self._sendable(rt, planned, unchanged, report, busy=rt.in_flight)
+                    changes += self._sendable(rt, planned, unchanged, report)
                 mine = {item.product_id: item.version for item in changes}
                 rt.take(mine)
             try:
@@ -411,13 +411,13 @@ class Engine:
         changes: list[PlannedItem],
         unchanged: Sequence[tuple[int, int]],
         report: PushReport,
-        busy: Mapping[int, int] | None = None,
     ) -> list[PlannedItem]:
         """Settle the unchanged pairs; of the changes, those to send now (not in flight, not held).
 
-        ``busy`` (product id -> version in flight): those pairs wait for their push to settle; the
-        ones that changed since it was planned are ``deferred``, to follow it at once.
+        Pairs in flight (a pipelined channel's other pushes) wait for their push to settle; the ones
+        that changed since it was planned are ``deferred``, to follow it at once.
         """
+        busy = rt.in_flight
         if busy:
             moved = {pid for pid, version in unchanged if pid in busy and version > busy[pid]}
             moved |= {

@@ -71,6 +71,21 @@ class RateBudgets:
         A ``deferrable`` call takes no token while another call of the operation waits for one.
         """
         bucket = self.bucket(operation)
+        waited = await self._until_free(bucket, cost, deferrable)
+        bucket.tokens = max(0.0, bucket.tokens - cost)  # no await since the wait: nobody took it
+        return waited
+
+    async def ready(self, operation: str = DEFAULT_OPERATION) -> float:
+        """Wait until a call of the operation could go now, taking nothing; returns the seconds waited.
+
+        For a caller that gathers work while it waits (a pipelined push plans after this): when the
+        budget is what holds the calls back, one larger call goes instead of several small ones.
+        Deferrable calls give way to it as to a call waiting in :meth:`acquire`.
+        """
+        return await self._until_free(self.bucket(operation), 1.0, deferrable=False)
+
+    async def _until_free(self, bucket: TokenBucket, cost: float, deferrable: bool) -> float:
+        """Sleep until ``cost`` tokens are there (and, for a deferrable call, nobody else waits)."""
         waited = 0.0
         if not deferrable:
             bucket.waiting += 1
@@ -80,31 +95,12 @@ class RateBudgets:
                 if delay <= 0 and deferrable and bucket.waiting:
                     delay = max(cost / bucket.rate, EPSILON * 10) if bucket.rate > 0 else 1.0
                 if delay <= 0:
-                    bucket.tokens = max(0.0, bucket.tokens - cost)
                     return waited
                 await self._clock.sleep(delay)
                 waited += delay
         finally:
             if not deferrable:
                 bucket.waiting -= 1
-
-    async def ready(self, operation: str = DEFAULT_OPERATION) -> float:
-        """Wait until a call of the operation could go now, taking nothing; returns the seconds waited.
-
-        For a caller that gathers work while it waits (a pipelined push plans after this): when the
-        budget is what holds the calls back, one larger call goes instead of several small ones.
-        Deferrable calls give way to it as to a call waiting in :meth:`acquire`.
-        """
-        bucket = self.bucket(operation)
-        waited = 0.0
-        bucket.waiting += 1
-        try:
-            while (delay := bucket.wait_time(self._clock.monotonic())) > 0:
-                await self._clock.sleep(delay)
-                waited += delay
-        finally:
-            bucket.waiting -= 1
-        return waited
 
     def adjust(self, operation: str, *, rate: float | None = None, burst: float | None = None) -> None:
         bucket = self.bucket(operation)

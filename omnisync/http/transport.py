@@ -26,15 +26,18 @@ from .stats import CallStats
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 60.0
-STALE_CONNECTION_RETRY_S = 0.0
 
 
 class _TryAgain(Exception):
-    def __init__(self, delay: float | None, response: httpx.Response | None, reason: str) -> None:
+    def __init__(
+        self, delay: float | None, response: httpx.Response | None, reason: str, *, closed: bool = False
+    ) -> None:
         super().__init__(reason)
         self.delay = delay
         self.response = response
         self.reason = reason
+        self.closed = closed
+        """The connection was closed under the call (most often an idle one the server dropped)."""
 
 
 class ChannelTransport(httpx.AsyncBaseTransport):
@@ -61,8 +64,8 @@ class ChannelTransport(httpx.AsyncBaseTransport):
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None
         advised = exc.delay if isinstance(exc, _TryAgain) else None
-        if advised == STALE_CONNECTION_RETRY_S and state.attempt_number > 1:
-            advised = None  # not a stale connection after all: back off
+        if isinstance(exc, _TryAgain) and exc.closed and state.attempt_number == 1:
+            return 0.0  # a pooled connection gone idle: at once, on a new one; closed again: back off
         backoff = min(BACKOFF_MAX_S, BACKOFF_BASE_S * (2 ** (state.attempt_number - 1)))
         return advised if advised is not None else backoff
 
@@ -102,7 +105,7 @@ class ChannelTransport(httpx.AsyncBaseTransport):
             # Most often a pooled connection the server closed as it went idle (both sides expire
             # idle connections after a few seconds, so a call made at that moment races the close):
             # the first retry goes at once on a new connection.
-            raise _TryAgain(STALE_CONNECTION_RETRY_S, None, type(exc).__name__) from None
+            raise _TryAgain(None, None, type(exc).__name__, closed=True) from None
         except (httpx.TimeoutException, httpx.NetworkError) as exc:
             raise _TryAgain(None, None, type(exc).__name__) from None
         response.request = request  # so that classify() can tell which call was answered

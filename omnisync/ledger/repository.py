@@ -104,6 +104,8 @@ PLAN_LISTING_COLUMNS = 5
 """Then per channel asked for: flags (None when there is no listing or the channel does not know the
 SKU, else the ``PLAN_*`` bits), channel SKU (None when it is the master SKU), ids (raw), acked
 quantity, acked price (raw)."""
+PLAN_FLAGS, PLAN_CHANNEL_SKU, PLAN_IDS, PLAN_ACKED_QUANTITY, PLAN_ACKED_PRICE = range(PLAN_LISTING_COLUMNS)
+"""Positions within a channel's listing columns."""
 PLAN_DIRTY = 1
 PLAN_ACKED_AVAILABLE = 2
 PLAN_ACKED_UNAVAILABLE = 4
@@ -1088,7 +1090,7 @@ class Ledger:
             q = q.limit(limit)
         if conn.dialect.name == "sqlite":
             first_listing = PLAN_PRODUCT_COLUMNS + PLAN_STOCK_COLUMNS * len(location_ids)
-            ids_at = {first_listing + PLAN_LISTING_COLUMNS * n + 2 for n in range(len(channel_ids))}
+            ids_at = {first_listing + PLAN_LISTING_COLUMNS * n + PLAN_IDS for n in range(len(channel_ids))}
             return _packed_rows(conn, q, ids_at)
         result = conn.execute(q)
         # every column is taken raw (no result processing), so the DBAPI rows are the rows; fetched
