@@ -483,12 +483,15 @@ def demo(
     seconds: Annotated[float, typer.Option(help="How long the daemon trades.")] = 60.0,
     skus: Annotated[int, typer.Option(help="Catalogue size.")] = 300,
     seed: Annotated[int, typer.Option()] = 7,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a config and ledger the demo did not create.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Four emulated channels, a seeded ledger, shoppers and walk-in customers; then a summary."""
     from omnisync.demo import run_demo
 
-    raise typer.Exit(run_demo(folder, seconds=seconds, skus=skus, as_json=as_json, seed=seed))
+    raise typer.Exit(run_demo(folder, seconds=seconds, skus=skus, as_json=as_json, seed=seed, force=force))
 
 
 def _register_simulate() -> None:

@@ -24,7 +24,7 @@ channels:
     mapping: web.yaml
     settings:
       base_url: memory://cli-kit
-      token: ${FAKE_TOKEN}
+      token: ${CLI_TOKEN}
 """
 
 MAPPING = "quantity:\n  buffer_units: 1\n"
@@ -32,7 +32,6 @@ MAPPING = "quantity:\n  buffer_units: 1\n"
 CSV = """\
 sku,title,barcode,tags,price,currency,active,stock:WH,stock:STORE
 MUG,Blue mug,123,kitchen|blue,12.50,EUR,true,3,4
-TEE,Red tee,,apparel,19.00,EUR,true,0,3
 """
 
 
@@ -42,15 +41,12 @@ def deploy(folder: Path) -> FakeChannelAPI:
     (folder / "web.yaml").write_text(MAPPING)
     (folder / "stock.csv").write_text(CSV)
     api = register_fake("cli-kit", FakeChannelAPI())
-    api.seed([SeedItem("MUG", 0, Decimal("1")), SeedItem("TEE", 0, Decimal("1"))])
+    api.seed([SeedItem("MUG", 0, Decimal("1"))])
     return api
 
 
-def cli(*args: str) -> Result:
-    return CliRunner().invoke(app, list(args))
-
-
-def ok(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args), catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.stdout
+def run(*args: str, code: int = 0) -> Result:
+    """``omnisync ARGS``; asserts the exit code."""
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == code, (result.output, result.exception)
+    return result

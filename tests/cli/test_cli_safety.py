@@ -3,60 +3,21 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from click.testing import Result
+from clikit import CONFIG, deploy, run
 from typer.testing import CliRunner
 
 from omnisync.cli import app
-from omnisync.testing.fake import FakeChannelAPI, register_fake
-from omnisync.testing.harness import SeedItem
-
-CONFIG = """\
-ledger:
-  url: sqlite:///ledger.db
-locations:
-  - {code: WH, kind: warehouse}
-  - {code: STORE, kind: store}
-channels:
-  web:
-    connector: fake
-    sources: [WH, STORE]
-    mapping: web.yaml
-    settings:
-      base_url: memory://cli-safety
-      token: ${SAFETY_TOKEN}
-"""
-
-MAPPING = """\
-quantity:
-  buffer_units: 1
-"""
-
-CSV = """\
-sku,title,barcode,tags,price,currency,active,stock:WH,stock:STORE
-MUG,Blue mug,123,kitchen,12.50,EUR,true,3,4
-"""
-
-
-def run(*args: str, code: int = 0) -> Result:
-    result = CliRunner().invoke(app, list(args))
-    assert result.exit_code == code, (result.output, result.exception)
-    return result
 
 
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("SAFETY_TOKEN", raising=False)
+    monkeypatch.delenv("CLI_TOKEN", raising=False)
     monkeypatch.delenv("OMNISYNC_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
-    (tmp_path / "omnisync.yaml").write_text(CONFIG)
-    (tmp_path / "web.yaml").write_text(MAPPING)
-    (tmp_path / "stock.csv").write_text(CSV)
-    api = register_fake("cli-safety", FakeChannelAPI())
-    api.seed([SeedItem("MUG", 0, Decimal("1"))])
+    deploy(tmp_path)
     run("init")
     run("ledger", "import", "stock.csv")
     return tmp_path
@@ -80,7 +41,7 @@ def test_read_only_commands_need_no_secret(folder: Path) -> None:
 
 def test_contacting_a_channel_names_its_missing_variable(folder: Path) -> None:
     result = run("sync", "--once", code=2)
-    assert "SAFETY_TOKEN" in result.stderr
+    assert "CLI_TOKEN" in result.stderr
     assert "web" in result.stderr
     assert "Traceback" not in result.output
 
@@ -137,3 +98,13 @@ def test_negative_adjustment_parses_and_prints_on_hand(folder: Path) -> None:
     data = json.loads(run("stock", "receive", "MUG", "WH", "4", "--json").stdout)
     assert data["on_hand"] == 7
     assert data["recorded"] is True
+
+
+def test_demo_refuses_a_folder_it_did_not_create(folder: Path) -> None:
+    ledger = (folder / "ledger.db").read_bytes()
+    (folder / "omnisync.db").write_bytes(b"not the demo's")
+    result = run("demo", "--folder", str(folder), code=2)
+    assert "--force" in result.stderr
+    assert (folder / "omnisync.db").read_bytes() == b"not the demo's"
+    assert (folder / "omnisync.yaml").read_text() == CONFIG
+    assert (folder / "ledger.db").read_bytes() == ledger
