@@ -28,7 +28,8 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection
 
-from omnisync.ledger.repository import OL, Ledger, LedgerTx, O
+from omnisync.ledger.repository import Ledger, LedgerTx
+from omnisync.ledger.tables import OL, O
 from omnisync.sdk.models import Order, OrderLine, OrderStatus
 
 REFLECTION_MARGIN = timedelta(seconds=5)
@@ -563,7 +564,7 @@ def apply_line(
 
 
 def _sku_of(conn: Connection, product_id: int) -> str:
-    from omnisync.ledger.repository import P
+    from omnisync.ledger.tables import P
 
     return str(conn.execute(P.select().with_only_columns(P.c.sku).where(P.c.id == product_id)).scalar_one())
 
