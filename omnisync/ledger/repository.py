@@ -16,38 +16,13 @@ from .catalog import CatalogReads, CatalogWrites
 from .listings import ListingReads, ListingWrites
 from .operations import OperationReads, OperationWrites
 from .orders import OrderWrites
-from .plan_rows import (
-    PLAN_ACKED_AVAILABLE,
-    PLAN_ACKED_PRICE,
-    PLAN_ACKED_QUANTITY,
-    PLAN_ACKED_UNAVAILABLE,
-    PLAN_CHANNEL_SKU,
-    PLAN_DIRTY,
-    PLAN_FLAGS,
-    PLAN_IDS,
-    PLAN_LISTING_COLUMNS,
-    PLAN_PRODUCT_COLUMNS,
-    PLAN_STOCK_COLUMNS,
-    PlanDecoder,
-    PlanReads,
-)
+from .plan_rows import PlanDecoder, PlanReads
 from .rows import ListingRow, ProductRow, join_tags, split_tags
 from .stock import MOVEMENT_KINDS, StockReads, StockWrites
 from .tables import IN_CHUNK, C, L, LedgerError, P
 
 __all__ = [
     "MOVEMENT_KINDS",
-    "PLAN_ACKED_AVAILABLE",
-    "PLAN_ACKED_PRICE",
-    "PLAN_ACKED_QUANTITY",
-    "PLAN_ACKED_UNAVAILABLE",
-    "PLAN_CHANNEL_SKU",
-    "PLAN_DIRTY",
-    "PLAN_FLAGS",
-    "PLAN_IDS",
-    "PLAN_LISTING_COLUMNS",
-    "PLAN_PRODUCT_COLUMNS",
-    "PLAN_STOCK_COLUMNS",
     "Ledger",
     "LedgerError",
     "LedgerTx",
