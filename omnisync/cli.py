@@ -127,17 +127,23 @@ def main_options(
 @app.command()
 def init(
     directory: Annotated[Path | None, typer.Argument(help="Folder for a new deployment.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Create a config (if there is none) and bring the ledger schema to head."""
+    """Write a config and its mapping files into DIRECTORY (never overwriting), and bring the ledger
+    schema to head. No channel is contacted, so no secret is needed yet."""
+    written: list[Path] = []
     if directory is not None:
-        directory.mkdir(parents=True, exist_ok=True)
-        target = directory / "omnisync.yaml"
-        if not target.exists():
-            target.write_text(ledgerio.starter_config(), encoding="utf-8")
-            out.print(f"wrote {target}")
-        _State.config = target
+        from omnisync.scaffold import write_starter
+
+        written = write_starter(directory)
+        _State.config = directory / "omnisync.yaml"
     engine = _engine()
     engine.migrate_and_seed()
+    if as_json:
+        _print_json({"written": [str(p) for p in written], "ledger": engine.loaded.ledger_url()})
+        return
+    for path in written:
+        out.print(f"wrote {path}")
     out.print(f"ledger ready at {engine.loaded.ledger_url()}")
 
 

@@ -101,10 +101,9 @@ def test_negative_adjustment_parses_and_prints_on_hand(folder: Path) -> None:
 
 
 def test_demo_refuses_a_folder_it_did_not_create(folder: Path) -> None:
-    ledger = (folder / "ledger.db").read_bytes()
     (folder / "omnisync.db").write_bytes(b"not the demo's")
     result = run("demo", "--folder", str(folder), code=2)
     assert "--force" in result.stderr
     assert (folder / "omnisync.db").read_bytes() == b"not the demo's"
     assert (folder / "omnisync.yaml").read_text() == CONFIG
-    assert (folder / "ledger.db").read_bytes() == ledger
+    assert not (folder / ".omnisync-demo").exists()
