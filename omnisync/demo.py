@@ -153,7 +153,7 @@ def _amazon(daemon_url: str) -> DemoChannel:
     emu = AmazonEmulator(
         SystemClock(),
         region="eu",
-        marketplace_id="A1PM5H5W6DQQ",
+        marketplace_id="A1PA6795UKMFR9",
         currency=CURRENCY,
         s3_base=base,
         feed_queue_s=1.0,

@@ -23,7 +23,7 @@ class AmazonHarness(EmulatorHarness):
         self.emulator = AmazonEmulator(
             self.clock,
             region="eu",
-            marketplace_id="A1PM5H5W6DQQ",
+            marketplace_id="A1PA6795UKMFR9",
             currency="EUR",
             s3_base="https://tortuga-prod-eu.s3-eu-west-1.amazonaws.com",
         )

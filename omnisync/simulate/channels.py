@@ -297,7 +297,7 @@ class AmazonChannel(SimChannel):
         emu = _emulator_module("amazon").AmazonEmulator(
             clock,
             region="eu",
-            marketplace_id="A1PM5H5W6DQQ",
+            marketplace_id="A1PA6795UKMFR9",
             currency=CURRENCY,
             s3_base="https://tortuga-prod-eu.s3-eu-west-1.amazonaws.com",
             record_requests=False,
