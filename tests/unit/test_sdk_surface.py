@@ -3,16 +3,16 @@
 import pytest
 
 import omnisync.sdk as sdk
-from omnisync.sdk import errors
+from omnisync.sdk import errors, registry
 
 EXPECTED = {
     "Capability", "ChannelListing", "ConfigurationError", "Connector", "ConnectorContext", "ConnectorError",
     "ConnectorSettings", "CredentialsError", "FatalError", "HttpOptions", "InventoryRef", "InventoryUpdate",
-    "ItemError", "ItemResult", "ItemStatus", "Limits", "OmnisyncError", "OperationLimits", "Order",
-    "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "PriceUpdate", "ProtocolError", "RetryAdvice",
-    "RetryableError", "ThrottledError", "UnknownConnectorError", "UnsupportedOperation", "WebhookEvent",
-    "WebhookKind", "WebhookVerificationError", "available_connectors", "chunked", "error_for_status",
-    "idempotency_key", "json_body", "load_connector", "op", "paginate", "parse_retry_after",
+    "ItemError", "ItemResult", "ItemStatus", "Limits", "OmnisyncError", "Operation", "OperationLimits",
+    "Order", "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "PriceUpdate", "ProtocolError",
+    "RetryAdvice", "RetryableError", "ThrottledError", "UnknownConnectorError", "UnsupportedOperation",
+    "WebhookEvent", "WebhookKind", "WebhookVerificationError", "check_operation", "chunked",
+    "error_for_status", "idempotency_key", "json_body", "op", "paginate", "parse_retry_after",
     "raise_for_status",
 }  # fmt: skip
 
@@ -39,4 +39,4 @@ def test_idempotency_key_is_stable_per_channel_sku_version() -> None:
 
 def test_unknown_connector_names_the_known_ones() -> None:
     with pytest.raises(sdk.UnknownConnectorError, match=r"'nope'.*fake"):
-        sdk.load_connector("nope")
+        registry.load_connector("nope")
