@@ -12,7 +12,8 @@ from omnisync.clock import VirtualClock
 from omnisync.config import load_config
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
-from omnisync.ledger.repository import LI, Ledger, P, S
+from omnisync.ledger.repository import Ledger
+from omnisync.ledger.tables import LI, P, S
 
 CONFIG = """\
 ledger: {{url: "sqlite:///{db}"}}

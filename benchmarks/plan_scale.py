@@ -35,7 +35,7 @@ from _world import build
 from sqlalchemy import update
 
 from omnisync.engine.runtime import Engine
-from omnisync.ledger.repository import LI
+from omnisync.ledger.tables import LI
 
 
 def timed(work: Callable[[], int]) -> tuple[int, float, float]:

@@ -41,8 +41,9 @@ from omnisync.config import load_config
 from omnisync.daemon.service import QuietServer, ServiceInfo, serve
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
-from omnisync.ledger.repository import OL, Ledger, P, S
-from omnisync.ledger.repository import O as ORDERS
+from omnisync.ledger.repository import Ledger
+from omnisync.ledger.tables import OL, P, S
+from omnisync.ledger.tables import O as ORDERS
 from omnisync.logging import configure
 
 HOST = "127.0.0.1"

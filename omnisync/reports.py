@@ -8,7 +8,8 @@ from sqlalchemy import and_, func, select
 
 from omnisync.engine.planner import PlannedItem, Target
 from omnisync.engine.runtime import CycleReport, Engine
-from omnisync.ledger.repository import LI, OL, SR, C, ListingRow, O
+from omnisync.ledger.repository import ListingRow
+from omnisync.ledger.tables import LI, OL, SR, C, O
 from omnisync.sdk.registry import available_connectors, load_connector
 
 

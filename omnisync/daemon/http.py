@@ -40,7 +40,7 @@ from starlette.routing import Route
 
 from omnisync.config import DaemonConfig
 from omnisync.engine.runtime import Engine, wants_pull
-from omnisync.ledger.repository import P, S
+from omnisync.ledger.tables import P, S
 from omnisync.logging import redact_text
 from omnisync.sdk.errors import OmnisyncError, WebhookVerificationError
 

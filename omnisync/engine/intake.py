@@ -28,8 +28,9 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection
 
-from omnisync.ledger.repository import OL, Ledger, LedgerTx, O
-from omnisync.sdk.models import Order, OrderLine, OrderStatus
+from omnisync.ledger.repository import Ledger, LedgerTx
+from omnisync.ledger.tables import OL, O
+from omnisync.sdk.models import Decrements, Order, OrderLine, OrderStatus
 
 REFLECTION_MARGIN = timedelta(seconds=5)
 
@@ -65,7 +66,7 @@ class ChannelIntake:
     sources: tuple[str, ...]
     resolve_sku: Callable[[str], str | None]
     """Channel SKU -> master SKU (mapping aliases), None when unknown."""
-    decrements: str = "never"
+    decrements: Decrements = Decrements.NEVER
     """When the platform lowers its own quantity: never | on_order | on_fulfilment (Connector.decrements)."""
     reflected_before: Mapping[int, datetime] = field(default_factory=dict)
     """Product id -> when its acknowledged quantity was last read live (``listing.observed_at``).
@@ -91,7 +92,7 @@ class ChannelIntake:
         return order.updated_at + REFLECTION_MARGIN >= read_at
 
 
-def own_shift(mode: str, line: OrderLine, before: LineBefore | None) -> int:
+def own_shift(mode: Decrements, line: OrderLine, before: LineBefore | None) -> int:
     """Units the channel itself took off (positive) or put back (negative) for this line's change.
 
     ``before`` is what the ledger held of the line (None for a line seen the first time).
@@ -100,11 +101,11 @@ def own_shift(mode: str, line: OrderLine, before: LineBefore | None) -> int:
     so what it holds off its count is ``quantity - cancelled - restocked``. ``on_fulfilment``: it
     takes units when they ship and puts back the restocked ones.
     """
-    if mode == "on_order":
+    if mode == Decrements.ON_ORDER:
         held = max(0, line.quantity - line.cancelled - line.restocked)
         held_before = 0 if before is None else max(0, before.quantity - before.cancelled - before.restocked)
         return held - held_before
-    if mode == "on_fulfilment":
+    if mode == Decrements.ON_FULFILMENT:
         fulfilled_before = 0 if before is None else before.fulfilled
         restocked_before = 0 if before is None else before.restocked
         return (line.fulfilled - fulfilled_before) - (line.restocked - restocked_before)
@@ -152,7 +153,7 @@ def import_orders(
     """Apply a page of orders in one transaction; the cursor moves in the same transaction."""
     report = IntakeReport()
     with ledger.tx() as tx:
-        if channel.decrements != "never" and orders:
+        if channel.decrements != Decrements.NEVER and orders:
             channel = replace(channel, reflected_before=_read_times(tx, channel, orders))
         _import_page(tx, channel, orders, at, report)
         # A failed order must be read again: the cursor only moves when every order was applied.
@@ -563,7 +564,7 @@ def apply_line(
 
 
 def _sku_of(conn: Connection, product_id: int) -> str:
-    from omnisync.ledger.repository import P
+    from omnisync.ledger.tables import P
 
     return str(conn.execute(P.select().with_only_columns(P.c.sku).where(P.c.id == product_id)).scalar_one())
 

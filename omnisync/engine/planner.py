@@ -38,7 +38,7 @@ from omnisync.allocation import (
     validate_split,
 )
 from omnisync.drops import DropState, drop_state
-from omnisync.ledger.repository import (
+from omnisync.ledger.plan_rows import (
     PLAN_ACKED_AVAILABLE,
     PLAN_ACKED_PRICE,
     PLAN_ACKED_QUANTITY,
@@ -50,10 +50,9 @@ from omnisync.ledger.repository import (
     PLAN_LISTING_COLUMNS,
     PLAN_PRODUCT_COLUMNS,
     PLAN_STOCK_COLUMNS,
-    ListingRow,
     PlanDecoder,
-    split_tags,
 )
+from omnisync.ledger.rows import ListingRow, split_tags
 from omnisync.mapping import ChannelMapping
 from omnisync.pricing import PriceResult, PriceRules, price_for
 from omnisync.sdk.helpers import chunked

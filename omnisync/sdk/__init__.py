@@ -39,6 +39,7 @@ from .helpers import (
 from .models import (
     Capability,
     ChannelListing,
+    Decrements,
     InventoryRef,
     InventoryUpdate,
     ItemResult,
@@ -65,6 +66,7 @@ __all__ = [
     "ConnectorError",
     "ConnectorSettings",
     "CredentialsError",
+    "Decrements",
     "FatalError",
     "HttpOptions",
     "InventoryRef",

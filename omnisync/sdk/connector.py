@@ -33,6 +33,7 @@ from .errors import UnsupportedOperation
 from .models import (
     Capability,
     ChannelListing,
+    Decrements,
     InventoryRef,
     InventoryUpdate,
     ItemResult,
@@ -141,7 +142,7 @@ class Connector(Generic[SettingsT]):
     operations: ClassVar[frozenset[str]] = frozenset()
     """Names of the connector's own rate-budgeted calls beyond the standard :class:`Operation` ones
     (a token endpoint, a platform's per-endpoint usage plans). Checked when the class is defined."""
-    decrements: ClassVar[str] = "never"
+    decrements: ClassVar[Decrements] = Decrements.NEVER
     """When the platform lowers its own quantity for its orders: ``on_order`` (Shopify, Amazon, Meta
     take units as an order is placed), ``on_fulfilment`` (Square counts drop when a sale completes,
     and rise with a restocked return), or ``never``. The engine then moves its record of the
@@ -150,12 +151,20 @@ class Connector(Generic[SettingsT]):
     never a channel showing too much."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Checks the class declaration where the connector is loaded: ``decrements`` may be written
+        as a plain string (``"on_order"``) but must name one of :class:`Decrements`; ``operations``
+        must not repeat or near-miss a standard :class:`Operation`."""
         super().__init_subclass__(**kwargs)
-        declared = cls.__dict__.get("operations")
-        if declared is not None:
-            for name in declared:
-                if isinstance(check_operation(name), Operation):
-                    raise TypeError(f"{cls.__name__}.operations: {name!r} is a standard Operation already")
+        try:
+            cls.decrements = Decrements(cls.decrements)
+        except ValueError:
+            allowed = ", ".join(d.value for d in Decrements)
+            raise TypeError(
+                f"{cls.__qualname__}.decrements is {cls.decrements!r}; it must be one of: {allowed}"
+            ) from None
+        for name in cls.__dict__.get("operations", ()):
+            if isinstance(check_operation(name), Operation):
+                raise TypeError(f"{cls.__qualname__}.operations: {name!r} is a standard Operation already")
 
     @classmethod
     def known_operations(cls) -> frozenset[str]:

@@ -22,8 +22,9 @@ from typing import Any
 from sqlalchemy import func, select
 
 from omnisync.engine.runtime import Engine
-from omnisync.ledger.repository import OL, C, L, Ledger, M, P, R, S
-from omnisync.ledger.repository import O as ORDERS
+from omnisync.ledger.repository import Ledger
+from omnisync.ledger.tables import OL, C, L, M, P, R, S
+from omnisync.ledger.tables import O as ORDERS
 
 from .channels import SimChannel
 from .run import RunState, SimOrder

@@ -32,7 +32,7 @@ from omnisync.config import load_config
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
-from omnisync.ledger.repository import O as ORDERS
+from omnisync.ledger.tables import O as ORDERS
 from omnisync.sdk.errors import OmnisyncError
 
 from .arrivals import Arrival, Product, arrivals, catalogue

@@ -38,8 +38,9 @@ from omnisync.daemon.service import QuietServer
 from omnisync.demo import HOST, Catalogue, DemoChannel, _seed_ledger, _shopify, _square
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
-from omnisync.ledger.repository import LE, LI, OL, SR, Ledger, M, P, R, S
-from omnisync.ledger.repository import O as ORDERS
+from omnisync.ledger.repository import Ledger
+from omnisync.ledger.tables import LE, LI, OL, SR, M, P, R, S
+from omnisync.ledger.tables import O as ORDERS
 
 T = TypeVar("T")
 REPO = Path(__file__).resolve().parents[2]

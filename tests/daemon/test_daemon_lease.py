@@ -11,7 +11,8 @@ from omnisync.config import DaemonConfig
 from omnisync.daemon.lease import LeaseKeeper
 from omnisync.daemon.scheduler import Scheduler
 from omnisync.ledger.db import make_engine
-from omnisync.ledger.repository import LE, Ledger
+from omnisync.ledger.repository import Ledger
+from omnisync.ledger.tables import LE
 
 CHANNELS = ["web", "pos"]
 

@@ -34,7 +34,8 @@ from omnisync.engine.intake import IntakeReport, import_orders
 from omnisync.engine.planner import PlannedItem, SkuState, diff
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
-from omnisync.ledger.repository import LI, OL, Ledger, LedgerTx, M, O, P, R, S
+from omnisync.ledger.repository import Ledger, LedgerTx
+from omnisync.ledger.tables import LI, OL, M, O, P, R, S
 from omnisync.sdk.models import Order, OrderLine, OrderStatus
 
 OPEN, FULFILLED, CANCELLED, CLOSED = (

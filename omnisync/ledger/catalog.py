@@ -1,0 +1,101 @@
+"""The catalogue: locations, channels and products."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from .rows import ProductRow, join_tags, split_tags
+from .statements import new_id
+from .tables import C, L, LedgerError, P
+from .txbase import TxBase
+
+
+class CatalogWrites(TxBase):
+    def ensure_location(self, code: str, name: str = "", kind: str = "warehouse") -> int:
+        if kind not in ("warehouse", "store"):
+            raise LedgerError(f"location {code}: kind must be 'warehouse' or 'store', not {kind!r}")
+        row = self.conn.execute(select(L.c.id, L.c.name, L.c.kind).where(L.c.code == code)).first()
+        if row is None:
+            return new_id(self.conn.execute(insert(L).values(code=code, name=name or code, kind=kind)))
+        if (name and row.name != name) or row.kind != kind:
+            self.conn.execute(update(L).where(L.c.id == row.id).values(name=name or row.name, kind=kind))
+        return int(row.id)
+
+    def ensure_channel(self, name: str, connector: str) -> int:
+        row = self.conn.execute(select(C.c.id, C.c.connector).where(C.c.name == name)).first()
+        if row is None:
+            return new_id(self.conn.execute(insert(C).values(name=name, connector=connector)))
+        if row.connector != connector:
+            self.conn.execute(update(C).where(C.c.id == row.id).values(connector=connector))
+        return int(row.id)
+
+    def upsert_product(
+        self,
+        sku: str,
+        *,
+        title: str | None = None,
+        barcode: str | None = None,
+        tags: Iterable[str] | None = None,
+        price: Decimal | None = None,
+        currency: str | None = None,
+        active: bool | None = None,
+    ) -> int:
+        """Create or update a product. A change of price, tags or active bumps the version."""
+        if not sku or len(sku) > 128:
+            raise LedgerError(f"SKU {sku!r}: must be 1 to 128 characters")
+        if price is not None and price < 0:
+            raise LedgerError(f"SKU {sku}: price must be ≥ 0")
+        row = self.conn.execute(select(P).where(P.c.sku == sku)).first()
+        values: dict[str, Any] = {}
+        if title is not None:
+            values["title"] = title
+        if barcode is not None:
+            values["barcode"] = barcode or None
+        if tags is not None:
+            values["tags"] = join_tags(tags)
+        if price is not None:
+            values["price"] = price
+        if currency is not None:
+            values["currency"] = currency.upper()
+        if active is not None:
+            values["active"] = active
+        if row is None:
+            pid = new_id(self.conn.execute(insert(P).values(sku=sku, version=1, **values)))
+            self.ledger.cache_product(sku, pid)
+            return pid
+        changed = {k: v for k, v in values.items() if getattr(row, k) != v}
+        if changed:
+            bump = any(k in changed for k in ("price", "currency", "tags", "active"))
+            if bump:
+                changed["version"] = P.c.version + 1
+            self.conn.execute(update(P).where(P.c.id == row.id).values(**changed))
+            if bump:
+                self._mark_dirty(row.id)
+        return int(row.id)
+
+
+class CatalogReads:
+    def locations(self, conn: Connection) -> dict[int, Any]:
+        return {int(r.id): r for r in conn.execute(select(L))}
+
+    def products(self, conn: Connection, skus: Sequence[str] | None = None) -> list[ProductRow]:
+        q = select(P).order_by(P.c.sku)
+        if skus is not None:
+            q = q.where(P.c.sku.in_(list(skus)))
+        return [
+            ProductRow(
+                r.id,
+                r.sku,
+                r.title,
+                split_tags(r.tags),
+                Decimal(r.price),
+                r.currency,
+                bool(r.active),
+                int(r.version),
+            )
+            for r in conn.execute(q)
+        ]

@@ -1,0 +1,226 @@
+"""Listings: what each channel holds for each product, and whether it must be re-planned."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
+
+from .rows import ListingRow, split_tags
+from .tables import LI, P
+from .txbase import TxBase
+
+
+class ListingWrites(TxBase):
+    def ensure_listings(self, channel_id: int, pairs: Iterable[tuple[int, str]]) -> int:
+        """Create missing listings (product id, channel SKU); existing ones get their channel SKU fixed."""
+        existing = {
+            r.product_id: r.channel_sku
+            for r in self.conn.execute(
+                select(LI.c.product_id, LI.c.channel_sku).where(LI.c.channel_id == channel_id)
+            )
+        }
+        new = []
+        for product_id, channel_sku in pairs:
+            if product_id not in existing:
+                new.append(
+                    {
+                        "channel_id": channel_id,
+                        "product_id": product_id,
+                        "channel_sku": channel_sku,
+                        "ids": {},
+                    }
+                )
+            elif existing[product_id] != channel_sku:
+                self.conn.execute(
+                    update(LI)
+                    .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+                    .values(channel_sku=channel_sku, ids={}, dirty=True, missing=False)
+                )
+        for start in range(0, len(new), 5000):
+            self.conn.execute(insert(LI), new[start : start + 5000])
+        return len(new)
+
+    def set_listing_ids(self, channel_id: int, product_id: int, ids: Mapping[str, str] | None) -> None:
+        values: dict[str, Any] = (
+            {"ids": dict(ids), "missing": False, "last_error": None}
+            if ids is not None
+            else {"missing": True, "last_error": "the channel does not know this SKU", "dirty": False}
+        )
+        self.conn.execute(
+            update(LI)
+            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+            .values(**values)
+        )
+
+    def acknowledge(
+        self,
+        channel_id: int,
+        product_id: int,
+        *,
+        planned_version: int,
+        at: datetime,
+        quantity: int | None = None,
+        price: Decimal | None = None,
+        available: bool | None = None,
+        since: int | None = None,
+    ) -> None:
+        """Record what the channel accepted. Dirty is cleared only if nothing changed since planning.
+
+        ``since``: the channel is known to have held this quantity just before it took ``quantity``
+        (a verified push). The acknowledged value then moves by the difference, so a sale the ledger
+        imported while the push was in flight (and took off the acknowledged value) stays counted.
+        """
+        values: dict[str, Any] = {"acked_at": at, "last_error": None, "acked_version": planned_version}
+        if quantity is not None and since is not None:
+            values["acked_quantity"] = case(
+                (LI.c.acked_quantity.is_(None), quantity), else_=LI.c.acked_quantity + (quantity - since)
+            )
+        elif quantity is not None:
+            values["acked_quantity"] = quantity
+        if price is not None:
+            values["acked_price"] = price
+        if available is not None:
+            values["acked_available"] = available
+        self._settle(channel_id, product_id, planned_version, values)
+
+    def listing_error(
+        self, channel_id: int, product_id: int, error: str, *, at: datetime, keep_dirty: bool
+    ) -> None:
+        self.conn.execute(
+            update(LI)
+            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+            .values(last_error=error[:500], last_error_at=at, dirty=keep_dirty)
+        )
+
+    def settle_unchanged(self, channel_id: int, product_id: int, planned_version: int) -> None:
+        """Nothing to push for this pair at this version: clear dirty unless the SKU moved meanwhile."""
+        self._settle(channel_id, product_id, planned_version, {})
+
+    def _settle(self, channel_id: int, product_id: int, planned_version: int, values: dict[str, Any]) -> None:
+        version_now = select(P.c.version).where(P.c.id == product_id).scalar_subquery()
+        values["dirty"] = version_now > planned_version
+        self.conn.execute(
+            update(LI)
+            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+            .values(**values)
+        )
+
+    def set_observed_quantity(
+        self, channel_id: int, product_id: int, quantity: int | None, read_at: datetime
+    ) -> None:
+        """What the channel really shows (read at ``read_at``) becomes the compare value; re-plan."""
+        self.conn.execute(
+            update(LI)
+            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+            .values(acked_quantity=quantity, observed_at=read_at, dirty=True)
+        )
+
+    def observed_at(self, channel_id: int, product_ids: Iterable[int]) -> dict[int, datetime]:
+        """When each pair's acknowledged quantity was last read live (pairs never read are absent)."""
+        ids = list(set(product_ids))
+        out: dict[int, datetime] = {}
+        for start in range(0, len(ids), 900):
+            rows = self.conn.execute(
+                select(LI.c.product_id, LI.c.observed_at).where(
+                    and_(
+                        LI.c.channel_id == channel_id,
+                        LI.c.product_id.in_(ids[start : start + 900]),
+                        LI.c.observed_at.is_not(None),
+                    )
+                )
+            )
+            out.update({int(r.product_id): r.observed_at for r in rows})
+        return out
+
+    def shift_acked_quantities(self, channel_id: int, taken: Mapping[int, int]) -> None:
+        """The channel lowered its own quantity for orders it took: so does our record of it.
+
+        Without this, a self-decrementing channel's own sale would be pushed back to it (a wasted
+        compare-and-set round trip on Shopify, a double decrement corrected later on Square).
+        """
+        rows = [{"c": channel_id, "p": pid, "n": n} for pid, n in taken.items() if n]
+        if rows:
+            self.conn.execute(
+                update(LI)
+                .where(and_(LI.c.channel_id == bindparam("c"), LI.c.product_id == bindparam("p")))
+                .where(LI.c.acked_quantity.is_not(None))
+                .values(acked_quantity=LI.c.acked_quantity - bindparam("n")),
+                rows,
+            )
+
+
+class ListingReads:
+    def listings(
+        self,
+        conn: Connection,
+        channel_id: int,
+        *,
+        dirty_only: bool = False,
+        product_ids: Sequence[int] | None = None,
+        limit: int | None = None,
+        after_product_id: int | None = None,
+    ) -> list[ListingRow]:
+        q = (
+            select(
+                LI,
+                P.c.sku,
+                P.c.tags,
+                P.c.price,
+                P.c.currency,
+                P.c.active,
+                P.c.version,
+            )
+            .join(P, P.c.id == LI.c.product_id)
+            .where(LI.c.channel_id == channel_id)
+            .order_by(LI.c.product_id)
+        )
+        if dirty_only:
+            q = q.where(LI.c.dirty.is_(True))
+        if product_ids is not None:
+            q = q.where(LI.c.product_id.in_(list(product_ids)))
+        if after_product_id is not None:
+            q = q.where(LI.c.product_id > after_product_id)
+        if limit is not None:
+            q = q.limit(limit)
+        return [
+            ListingRow(
+                channel_id=int(r.channel_id),
+                product_id=int(r.product_id),
+                sku=r.sku,
+                channel_sku=r.channel_sku,
+                ids=r.ids or {},
+                acked_quantity=r.acked_quantity,
+                acked_price=None if r.acked_price is None else Decimal(r.acked_price),
+                acked_available=r.acked_available,
+                acked_version=r.acked_version,
+                dirty=bool(r.dirty),
+                missing=bool(r.missing),
+                last_error=r.last_error,
+                tags=split_tags(r.tags),
+                price=Decimal(r.price),
+                currency=r.currency,
+                active=bool(r.active),
+                version=int(r.version),
+            )
+            for r in conn.execute(q)
+        ]
+
+    def dirty_product_ids(self, conn: Connection, channel_ids: Sequence[int]) -> list[int]:
+        """Products with a dirty listing on any of ``channel_ids``, in id order."""
+        # no ORDER BY in SQL: without statistics SQLite would rather walk a whole channel's primary
+        # key in product order than sort the few rows the dirty index finds
+        q = select(LI.c.product_id).where(and_(LI.c.channel_id.in_(list(channel_ids)), LI.c.dirty.is_(True)))
+        return sorted({int(pid) for pid in conn.execute(q).scalars()})
+
+    def dirty_count(self, conn: Connection, channel_id: int) -> int:
+        return int(
+            conn.execute(
+                select(func.count())
+                .select_from(LI)
+                .where(and_(LI.c.channel_id == channel_id, LI.c.dirty.is_(True)))
+            ).scalar_one()
+        )

@@ -1,0 +1,48 @@
+"""Typed rows the ledger returns to its readers, and the tag codec."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRow:
+    id: int
+    sku: str
+    title: str
+    tags: tuple[str, ...]
+    price: Decimal
+    currency: str
+    active: bool
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class ListingRow:
+    channel_id: int
+    product_id: int
+    sku: str
+    channel_sku: str
+    ids: Mapping[str, str]
+    acked_quantity: int | None
+    acked_price: Decimal | None
+    acked_available: bool | None
+    acked_version: int | None
+    dirty: bool
+    missing: bool
+    last_error: str | None
+    tags: tuple[str, ...]
+    price: Decimal
+    currency: str
+    active: bool
+    version: int
+
+
+def split_tags(raw: str | None) -> tuple[str, ...]:
+    return tuple(t for t in (raw or "").split(",") if t)
+
+
+def join_tags(tags: Iterable[str]) -> str:
+    return ",".join(sorted({t.strip().lower() for t in tags if t.strip()}))

@@ -1,0 +1,194 @@
+"""Stock: the movement journal and the cached on-hand and reserved it moves, written together (rule 1)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, bindparam, insert, select, update
+
+from .statements import execute_many, insert_ignore, insert_many
+from .tables import LedgerError, M, R, S
+from .txbase import TxBase
+
+MOVEMENT_KINDS = frozenset({"receipt", "sale", "adjustment", "return", "transfer_out", "transfer_in"})
+
+STOCK_DELTAS = (
+    update(S)
+    .where(and_(S.c.product_id == bindparam("p"), S.c.location_id == bindparam("l")))
+    .values(on_hand=S.c.on_hand + bindparam("oh"), reserved=S.c.reserved + bindparam("rs"))
+)
+
+
+class StockWrites(TxBase):
+    def _stock_delta(self, product_id: int, location_id: int, on_hand: int = 0, reserved: int = 0) -> None:
+        res = self.conn.execute(
+            update(S)
+            .where(and_(S.c.product_id == product_id, S.c.location_id == location_id))
+            .values(on_hand=S.c.on_hand + on_hand, reserved=S.c.reserved + reserved)
+        )
+        if not res.rowcount:
+            inserted = insert_ignore(
+                self.conn,
+                S,
+                {
+                    "product_id": product_id,
+                    "location_id": location_id,
+                    "on_hand": on_hand,
+                    "reserved": reserved,
+                },
+            )
+            if not inserted:  # a concurrent writer created the row first
+                self._stock_delta(product_id, location_id, on_hand, reserved)
+
+    def record_movement(
+        self,
+        sku: str,
+        location: str,
+        kind: str,
+        quantity: int,
+        idempotency_key: str,
+        *,
+        at: datetime,
+        reference: str | None = None,
+        note: str | None = None,
+    ) -> bool:
+        """Journal one movement and apply it to ``on_hand``. A repeated key is a no-op (False)."""
+        return self.record_movement_ids(
+            self.ledger.product_id(self.conn, sku),
+            self.ledger.location_id(self.conn, location),
+            kind,
+            quantity,
+            idempotency_key,
+            at=at,
+            reference=reference,
+            note=note,
+        )
+
+    def record_movement_ids(
+        self,
+        product_id: int,
+        location_id: int,
+        kind: str,
+        quantity: int,
+        idempotency_key: str,
+        *,
+        at: datetime,
+        reference: str | None = None,
+        note: str | None = None,
+    ) -> bool:
+        if kind not in MOVEMENT_KINDS:
+            raise LedgerError(f"movement kind must be one of {sorted(MOVEMENT_KINDS)}, not {kind!r}")
+        if quantity == 0:
+            return False
+        inserted = insert_ignore(
+            self.conn,
+            M,
+            {
+                "product_id": product_id,
+                "location_id": location_id,
+                "kind": kind,
+                "quantity": quantity,
+                "idempotency_key": idempotency_key,
+                "reference": reference,
+                "note": note,
+                "created_at": at,
+            },
+        )
+        if inserted:
+            self._stock_delta(product_id, location_id, on_hand=quantity)
+            self._touch(product_id)
+        return inserted
+
+    def transfer(self, sku: str, source: str, target: str, quantity: int, key: str, *, at: datetime) -> bool:
+        if quantity <= 0:
+            raise LedgerError("a transfer moves a positive quantity")
+        if source == target:
+            raise LedgerError("a transfer needs two different locations")
+        done = self.record_movement(
+            sku, source, "transfer_out", -quantity, f"{key}:out", at=at, reference=key
+        )
+        if done:
+            self.record_movement(sku, target, "transfer_in", quantity, f"{key}:in", at=at, reference=key)
+        return done
+
+    def set_reservation(self, order_line_id: int, product_id: int, location_id: int, quantity: int) -> int:
+        """Make the line's reservation ``quantity``; returns the change applied to ``reserved``."""
+        quantity = max(0, quantity)
+        row = self.conn.execute(
+            select(R.c.id, R.c.quantity, R.c.location_id).where(R.c.order_line_id == order_line_id)
+        ).first()
+        if row is None:
+            if quantity == 0:
+                return 0
+            self.conn.execute(
+                insert(R).values(
+                    order_line_id=order_line_id,
+                    product_id=product_id,
+                    location_id=location_id,
+                    quantity=quantity,
+                )
+            )
+            delta = quantity
+        else:
+            delta = quantity - int(row.quantity)
+            if delta == 0:
+                return 0
+            self.conn.execute(update(R).where(R.c.id == row.id).values(quantity=quantity))
+            location_id = int(row.location_id)
+        self._stock_delta(product_id, location_id, reserved=delta)
+        self._touch(product_id)
+        return delta
+
+    def insert_reservations(self, rows: Sequence[Mapping[str, Any]]) -> None:
+        """Reservations of new order lines (the stock they reserve is applied by :meth:`apply_stock`)."""
+        insert_many(self.conn, R, rows)
+
+    def insert_movements(self, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+        """Journal movements; a repeated idempotency key is skipped. Returns the keys inserted: only
+        their quantities may reach ``on_hand`` (see :meth:`apply_stock`)."""
+        for row in rows:
+            if row["kind"] not in MOVEMENT_KINDS:
+                raise LedgerError(
+                    f"movement kind must be one of {sorted(MOVEMENT_KINDS)}, not {row['kind']!r}"
+                )
+        found = insert_many(self.conn, M, rows, returning=("idempotency_key",), ignore_conflicts=True)
+        return {str(key) for (key,) in found}
+
+    def apply_stock(
+        self, deltas: Mapping[tuple[int, int], tuple[int, int]], existing: Iterable[tuple[int, int]]
+    ) -> None:
+        """Add (on_hand, reserved) deltas per (product id, location id), in the same transaction as
+        the journal rows and reservations they come from. ``existing`` names the stock rows known to
+        exist (one executemany UPDATE); the others go through the insert-or-update of one row.
+        """
+        known = set(existing)
+        batch = [
+            {"p": pid, "l": lid, "oh": oh, "rs": rs}
+            for (pid, lid), (oh, rs) in deltas.items()
+            if (pid, lid) in known and (oh or rs)
+        ]
+        if batch:
+            execute_many(self.conn, STOCK_DELTAS, batch)
+        for (pid, lid), (oh, rs) in deltas.items():
+            if (pid, lid) not in known and (oh or rs):
+                self._stock_delta(pid, lid, on_hand=oh, reserved=rs)
+
+
+class StockReads:
+    def stock_for(
+        self, conn: Connection, product_ids: Sequence[int]
+    ) -> dict[int, dict[int, tuple[int, int]]]:
+        """product id -> location id -> (on_hand, reserved)."""
+        out: dict[int, dict[int, tuple[int, int]]] = {}
+        ids = list(product_ids)
+        for start in range(0, len(ids), 900):
+            chunk = ids[start : start + 900]
+            for pid, lid, on_hand, reserved in conn.execute(
+                select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
+                    S.c.product_id.in_(chunk)
+                )
+            ):
+                out.setdefault(int(pid), {})[int(lid)] = (int(on_hand), int(reserved))
+        return out

@@ -1,0 +1,73 @@
+"""What every write of a transaction shares: the connection, and marking products changed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection, and_, select, update
+
+from .tables import IN_CHUNK, LI, C, P
+
+if TYPE_CHECKING:
+    from .repository import Ledger
+
+
+class TxBase:
+    """The transaction's connection, and the version bumps and dirty marks every aggregate makes."""
+
+    def __init__(self, ledger: Ledger, conn: Connection) -> None:
+        self.ledger = ledger
+        self.conn = conn
+
+    def _touch(self, product_id: int) -> None:
+        self.conn.execute(update(P).where(P.c.id == product_id).values(version=P.c.version + 1))
+        self._mark_dirty(product_id)
+
+    def _mark_dirty(self, product_id: int) -> None:
+        # naming the channels lets the (channel, product) primary key find the rows: without them
+        # this would scan every listing of the ledger
+        self.conn.execute(
+            update(LI)
+            .where(and_(LI.c.channel_id.in_(select(C.c.id).scalar_subquery()), LI.c.product_id == product_id))
+            .values(dirty=True)
+        )
+
+    def touch_products(self, product_ids: Iterable[int]) -> None:
+        """One version bump per product and their listings marked dirty: a statement each per chunk."""
+        ids = sorted(set(product_ids))
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = ids[start : start + IN_CHUNK]
+            self.conn.execute(update(P).where(P.c.id.in_(chunk)).values(version=P.c.version + 1))
+            self.conn.execute(
+                update(LI)
+                .where(
+                    and_(
+                        LI.c.channel_id.in_(select(C.c.id).scalar_subquery()),
+                        LI.c.product_id.in_(chunk),
+                        LI.c.dirty.is_(False),
+                    )
+                )
+                .values(dirty=True)
+            )
+
+    def mark_products_dirty(self, product_ids: Iterable[int]) -> None:
+        """Re-plan these SKUs on every channel (a drop window opened or closed)."""
+        ids = list(product_ids)
+        for start in range(0, len(ids), 900):
+            self.conn.execute(
+                update(LI)
+                .where(
+                    # the channels named so the (channel, product) primary key is used, as in _mark_dirty
+                    and_(
+                        LI.c.channel_id.in_(select(C.c.id).scalar_subquery()),
+                        LI.c.product_id.in_(ids[start : start + 900]),
+                    )
+                )
+                .values(dirty=True)
+            )
+
+    def mark_all_dirty(self, channel_id: int) -> None:
+        self.conn.execute(
+            update(LI).where(and_(LI.c.channel_id == channel_id, LI.c.missing.is_(False))).values(dirty=True)
+        )
