@@ -20,6 +20,7 @@ from omnisync.sdk import (
     ChannelListing,
     Connector,
     ConnectorContext,
+    Decrements,
     HttpOptions,
     InventoryRef,
     InventoryUpdate,
@@ -61,7 +62,7 @@ class AmazonConnector(Connector):
         }
     )
     Settings = AmazonSettings
-    decrements = "on_order"  # when the platform lowers its own quantity for its orders
+    decrements = Decrements.ON_ORDER
     limits = Limits(
         push_inventory=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),
         push_prices=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),

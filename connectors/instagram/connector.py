@@ -17,6 +17,7 @@ from omnisync.sdk import (
     ConfigurationError,
     Connector,
     ConnectorContext,
+    Decrements,
     HttpOptions,
     InventoryRef,
     InventoryUpdate,
@@ -77,7 +78,7 @@ class InstagramConnector(Connector):
     # budget (GraphClient._observe). Up to four batches settle at once: a new decrease is submitted
     # while earlier batches are processed (see OperationLimits.in_flight). Rates are powers of two on
     # purpose: see GraphClient._dyadic.
-    decrements = "on_order"  # when the platform lowers its own quantity for its orders
+    decrements = Decrements.ON_ORDER
     limits = Limits(
         push_inventory=OperationLimits(max_batch=DEFAULT_BATCH, rate=2.0, burst=8, in_flight=4),
         push_prices=OperationLimits(max_batch=DEFAULT_BATCH, rate=2.0, burst=8),

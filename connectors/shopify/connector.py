@@ -14,6 +14,7 @@ from omnisync.sdk import (
     ConfigurationError,
     Connector,
     ConnectorContext,
+    Decrements,
     HttpOptions,
     InventoryRef,
     InventoryUpdate,
@@ -62,7 +63,7 @@ class ShopifyConnector(Connector):
     # not calls: the cost bucket in client.AdminGraphQL is the real pace. These caps sit where they can
     # never bind first (every call costs at least one point, so at most 100 calls/s at 100 points/s),
     # and a pause after a THROTTLED answer costs no more than the points it waits for.
-    decrements = "on_order"  # when the platform lowers its own quantity for its orders
+    decrements = Decrements.ON_ORDER
     limits = Limits(
         push_inventory=OperationLimits(max_batch=MAX_INPUT_ARRAY, rate=100.0, burst=200),
         push_prices=OperationLimits(max_batch=MAX_INPUT_ARRAY, rate=100.0, burst=200),

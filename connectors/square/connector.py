@@ -18,6 +18,7 @@ from omnisync.sdk import (
     ChannelListing,
     ConfigurationError,
     Connector,
+    Decrements,
     HttpOptions,
     InventoryRef,
     InventoryUpdate,
@@ -59,7 +60,7 @@ class SquareConnector(Connector):
     Settings = SquareSettings
     # Square publishes no fixed rates; it answers 429 RATE_LIMITED past its limits. These budgets stay
     # well under what sellers observe (~10 requests/s), and catalog writes go one at a time.
-    decrements = "on_fulfilment"  # when the platform lowers its own quantity for its orders
+    decrements = Decrements.ON_FULFILMENT
     limits = Limits(
         push_inventory=OperationLimits(max_batch=100, rate=8.0, burst=8),
         push_prices=OperationLimits(max_batch=1000, rate=1.0, burst=1),

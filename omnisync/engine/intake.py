@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
@@ -30,9 +30,9 @@ from sqlalchemy import Connection
 
 from omnisync.ledger.repository import Ledger, LedgerTx
 from omnisync.ledger.tables import OL, O
-from omnisync.sdk.models import Order, OrderLine, OrderStatus
+from omnisync.sdk.models import Decrements, Order, OrderLine, OrderStatus
 
-REFLECTION_MARGIN = timedelta(seconds=5)
+from . import listing_state
 
 log = structlog.get_logger("omnisync.intake")
 
@@ -66,55 +66,23 @@ class ChannelIntake:
     sources: tuple[str, ...]
     resolve_sku: Callable[[str], str | None]
     """Channel SKU -> master SKU (mapping aliases), None when unknown."""
-    decrements: str = "never"
+    decrements: Decrements = Decrements.NEVER
     """When the platform lowers its own quantity: never | on_order | on_fulfilment (Connector.decrements)."""
     reflected_before: Mapping[int, datetime] = field(default_factory=dict)
     """Product id -> when its acknowledged quantity was last read live (``listing.observed_at``).
     Orders placed before then are already in that reading, so importing them must not move the
     acknowledged value again (a double count would hide a channel showing too much)."""
 
-    def shifts(self, product_id: int, order: Order, units: int) -> bool:
-        """Whether importing ``order`` should move the acknowledged value of ``product_id`` by ``units``
-        (positive: the channel took units off its count; negative: it put units back).
-
-        Every doubt errs towards an acknowledged value that is too high, which costs a stale round (or
-        a short under-show on a channel without compare-and-set); one that is too low would hide a
-        channel showing more than it should. So units taken are skipped when the order may be in the
-        last live read (placed before it, within the margin), units put back only when the change is
-        surely in it (last updated before the read, by more than the margin).
-        """
+    def shift(self, order: Order, line: OrderLine, before: LineBefore | None, product_id: int) -> int:
+        """Units the acknowledged value of ``product_id`` moves by for this line (see
+        :func:`omnisync.engine.listing_state.imported`)."""
         read_at = self.reflected_before.get(product_id)
-        if read_at is None or not units:
-            return bool(units)
-        if units > 0:
-            placed = order.created_at or order.updated_at
-            return placed > read_at + REFLECTION_MARGIN
-        return order.updated_at + REFLECTION_MARGIN >= read_at
-
-
-def own_shift(mode: str, line: OrderLine, before: LineBefore | None) -> int:
-    """Units the channel itself took off (positive) or put back (negative) for this line's change.
-
-    ``before`` is what the ledger held of the line (None for a line seen the first time).
-    ``on_order``: the platform takes the ordered units when the order is placed and puts back the
-    ones cancelled or restocked (Shopify, Amazon and Meta all return cancelled units to the listing),
-    so what it holds off its count is ``quantity - cancelled - restocked``. ``on_fulfilment``: it
-    takes units when they ship and puts back the restocked ones.
-    """
-    if mode == "on_order":
-        held = max(0, line.quantity - line.cancelled - line.restocked)
-        held_before = 0 if before is None else max(0, before.quantity - before.cancelled - before.restocked)
-        return held - held_before
-    if mode == "on_fulfilment":
-        fulfilled_before = 0 if before is None else before.fulfilled
-        restocked_before = 0 if before is None else before.restocked
-        return (line.fulfilled - fulfilled_before) - (line.restocked - restocked_before)
-    return 0
+        return listing_state.imported(self.decrements, order, line, before, read_at)
 
 
 @dataclass(frozen=True)
 class LineBefore:
-    """The numbers of an order line as the ledger last applied them (for :func:`own_shift`)."""
+    """The numbers of an order line as the ledger last applied them (for :func:`listing_state.own_shift`)."""
 
     quantity: int
     fulfilled: int
@@ -153,7 +121,7 @@ def import_orders(
     """Apply a page of orders in one transaction; the cursor moves in the same transaction."""
     report = IntakeReport()
     with ledger.tx() as tx:
-        if channel.decrements != "never" and orders:
+        if channel.decrements != Decrements.NEVER and orders:
             channel = replace(channel, reflected_before=_read_times(tx, channel, orders))
         _import_page(tx, channel, orders, at, report)
         # A failed order must be read again: the cursor only moves when every order was applied.
@@ -322,8 +290,8 @@ def _import_new(
                 row["quarantine_reason"] = f"unknown SKU {line.channel_sku!r} on channel {channel.name}"
                 quarantined.append((order.external_id, line.channel_sku))
                 continue
-            shift = own_shift(channel.decrements, line, None)
-            if channel.shifts(product_id, order, shift):
+            shift = channel.shift(order, line, None, product_id)
+            if shift:
                 taken[product_id] = taken.get(product_id, 0) + shift
             held = open_units(order, line)
             line_location = location_id or choose_location(
@@ -390,7 +358,7 @@ def _import_new(
         touched.add(pid)
     tx.apply_stock(deltas, existing)
     tx.touch_products(touched)
-    tx.shift_acked_quantities(channel.channel_id, taken)
+    tx.shift(channel.channel_id, listing_state.Shifted(taken))
     report.imported += len(orders)
     report.quarantined += len(quarantined)
     report.decreased |= decreased
@@ -471,9 +439,9 @@ def _import_one(
             if row is None
             else LineBefore(row.quantity, state.applied_fulfilled, row.cancelled, state.applied_restocked)
         )
-        shift = own_shift(channel.decrements, line, before)
-        if channel.shifts(state.product_id, order, shift):
-            tx.shift_acked_quantities(channel.channel_id, {state.product_id: shift})
+        shift = channel.shift(order, line, before, state.product_id)
+        if shift:
+            tx.shift(channel.channel_id, listing_state.Shifted({state.product_id: shift}))
         apply_line(tx, channel.name, order, line, state, at, report)
     report.imported += 1
 

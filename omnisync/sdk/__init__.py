@@ -34,6 +34,7 @@ from .helpers import (
 from .models import (
     Capability,
     ChannelListing,
+    Decrements,
     InventoryRef,
     InventoryUpdate,
     ItemResult,
@@ -60,6 +61,7 @@ __all__ = [
     "ConnectorError",
     "ConnectorSettings",
     "CredentialsError",
+    "Decrements",
     "FatalError",
     "HttpOptions",
     "InventoryRef",

@@ -31,6 +31,7 @@ from .errors import UnsupportedOperation
 from .models import (
     Capability,
     ChannelListing,
+    Decrements,
     InventoryRef,
     InventoryUpdate,
     ItemResult,
@@ -103,13 +104,25 @@ class Connector:
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     Settings: ClassVar[type[ConnectorSettings]] = ConnectorSettings
     limits: ClassVar[Limits] = Limits()
-    decrements: ClassVar[str] = "never"
+    decrements: ClassVar[Decrements] = Decrements.NEVER
     """When the platform lowers its own quantity for its orders: ``on_order`` (Shopify, Amazon, Meta
     take units as an order is placed), ``on_fulfilment`` (Square counts drop when a sale completes,
     and rise with a restocked return), or ``never``. The engine then moves its record of the
     channel's quantity in the same transaction as the imported order, instead of pushing the
     channel's own sale back to it. Leave ``never`` when unsure: the safe side is a redundant push,
     never a channel showing too much."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Checks the class declaration where the connector is loaded: ``decrements`` may be written
+        as a plain string (``"on_order"``) but must name one of :class:`Decrements`."""
+        super().__init_subclass__(**kwargs)
+        try:
+            cls.decrements = Decrements(cls.decrements)
+        except ValueError:
+            allowed = ", ".join(d.value for d in Decrements)
+            raise TypeError(
+                f"{cls.__qualname__}.decrements is {cls.decrements!r}; it must be one of: {allowed}"
+            ) from None
 
     def __init__(self, settings: Any, client: httpx.AsyncClient, context: ConnectorContext) -> None:
         self.settings = settings

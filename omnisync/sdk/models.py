@@ -34,6 +34,17 @@ class Capability(StrEnum):
     relative to ``previous``, so a sale imported while the push was in flight is not overwritten."""
 
 
+class Decrements(StrEnum):
+    """When a platform lowers its own quantity for the orders it takes (``Connector.decrements``)."""
+
+    NEVER = "never"
+    """The platform leaves its quantity alone; the engine pushes every change (the safe default)."""
+    ON_ORDER = "on_order"
+    """Units leave the platform's quantity as an order is placed (Shopify, Amazon, Meta)."""
+    ON_FULFILMENT = "on_fulfilment"
+    """Units leave when a sale completes, and come back with a restocked return (Square)."""
+
+
 @dataclass(frozen=True, slots=True)
 class OperationLimits:
     """What one operation of a channel tolerates."""

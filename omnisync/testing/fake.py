@@ -32,6 +32,7 @@ from omnisync.sdk import (
     ChannelListing,
     Connector,
     ConnectorSettings,
+    Decrements,
     HttpOptions,
     InventoryRef,
     InventoryUpdate,
@@ -274,7 +275,7 @@ class FakeConnector(Connector):
         }
     )
     Settings = FakeSettings
-    decrements = "on_order"  # when the platform lowers its own quantity for its orders
+    decrements = Decrements.ON_ORDER
     limits = Limits(
         push_inventory=OperationLimits(max_batch=MAX_BATCH, rate=10, burst=10),
         push_prices=OperationLimits(max_batch=MAX_BATCH, rate=10, burst=10),

@@ -7,7 +7,8 @@ from omnisync.sdk import errors
 
 EXPECTED = {
     "Capability", "ChannelListing", "ConfigurationError", "Connector", "ConnectorContext", "ConnectorError",
-    "ConnectorSettings", "CredentialsError", "FatalError", "HttpOptions", "InventoryRef", "InventoryUpdate",
+    "ConnectorSettings", "Decrements", "CredentialsError", "FatalError", "HttpOptions", "InventoryRef",
+    "InventoryUpdate",
     "ItemError", "ItemResult", "ItemStatus", "Limits", "OmnisyncError", "OperationLimits", "Order",
     "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "PriceUpdate", "ProtocolError", "RetryAdvice",
     "RetryableError", "ThrottledError", "UnknownConnectorError", "UnsupportedOperation", "WebhookEvent",
@@ -40,3 +41,20 @@ def test_idempotency_key_is_stable_per_channel_sku_version() -> None:
 def test_unknown_connector_names_the_known_ones() -> None:
     with pytest.raises(sdk.UnknownConnectorError, match=r"'nope'.*fake"):
         sdk.load_connector("nope")
+
+
+def test_decrements_is_checked_where_the_connector_class_is_declared() -> None:
+    class Written(sdk.Connector):
+        name = "written"
+        decrements = "on_fulfilment"  # type: ignore[assignment]  # YAML-like spelling still accepted
+
+    assert Written.decrements is sdk.Decrements.ON_FULFILMENT
+    assert sdk.Connector.decrements is sdk.Decrements.NEVER
+
+    with pytest.raises(
+        TypeError, match=r"Typo\.decrements is 'on-order'; it must be one of: never, on_order"
+    ):
+
+        class Typo(sdk.Connector):
+            name = "typo"
+            decrements = "on-order"  # type: ignore[assignment]
