@@ -33,9 +33,10 @@ from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
 from omnisync.sdk.errors import OmnisyncError
+from omnisync.testing.harness import Webhook
 
 from .arrivals import Arrival, Product, arrivals, catalogue
-from .channels import CURRENCY, SimChannel, Webhook, build_channel
+from .channels import CURRENCY, SimChannel, build_channel
 from .faults import FaultEvent, plan_faults
 from .scenario import Scenario
 from .transport import SimTransport
