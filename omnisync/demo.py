@@ -35,16 +35,14 @@ from typing import Any
 import httpx
 import uvicorn
 import yaml
-from sqlalchemy import func, select
 
 from omnisync.clock import SystemClock
 from omnisync.config import load_config
 from omnisync.daemon.service import QuietServer, ServiceInfo, serve
 from omnisync.engine.runtime import Engine
+from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
-from omnisync.ledger.tables import OL, P, S
-from omnisync.ledger.tables import O as ORDERS
 from omnisync.logging import configure
 
 HOST = "127.0.0.1"
@@ -426,36 +424,16 @@ def _summary(
             live[name] += shown
             if want != shown:
                 mismatched[name].append(f"{sku}: offers {want}, shows {shown}")
-    short = func.sum(S.c.reserved) - func.sum(S.c.on_hand)
     with ledger.read() as conn:
-        oversold = {
-            r.id: int(r.units)
-            for r in conn.execute(
-                select(P.c.id, short.label("units"))
-                .select_from(S.join(P, P.c.id == S.c.product_id))
-                .group_by(P.c.id)
-                .having(short > 0)
-            )
-        }
+        oversold = {r.product_id: r.units for r in queries.oversold(conn)}
         oversold_by_channel: dict[int, int] = {}
         for pid, units in oversold.items():
-            last = conn.execute(
-                select(ORDERS.c.channel_id)
-                .select_from(OL.join(ORDERS, ORDERS.c.id == OL.c.order_id))
-                .where(OL.c.product_id == pid)
-                .order_by(ORDERS.c.id.desc())
-                .limit(1)
-            ).scalar()
+            last = queries.last_order_channel(conn, pid)
             if last is not None:
-                oversold_by_channel[int(last)] = oversold_by_channel.get(int(last), 0) + units
-        imported: dict[str, tuple[int, int]] = {}
-        for name, rt in engine.channels.items():
-            row = conn.execute(
-                select(func.count(), func.count(func.distinct(ORDERS.c.external_id))).where(
-                    ORDERS.c.channel_id == rt.channel_id
-                )
-            ).one()
-            imported[name] = (int(row[0]), int(row[1]))
+                oversold_by_channel[last] = oversold_by_channel.get(last, 0) + units
+        imported = {
+            name: queries.imported_order_counts(conn, rt.channel_id) for name, rt in engine.channels.items()
+        }
     out_channels: dict[str, Any] = {}
     for name, ch in by_name.items():
         rt = engine.channels[name]
