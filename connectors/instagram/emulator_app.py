@@ -192,7 +192,10 @@ def build_app(emulator: InstagramEmulator) -> Starlette:
             )
         requests = body.get("requests")
         if isinstance(requests, str):
-            requests = json.loads(requests)
+            try:
+                requests = json.loads(requests)
+            except ValueError:
+                raise GraphFailure(400, 100, "Invalid parameter: requests must be a JSON array") from None
         if not isinstance(requests, list) or not requests:
             raise GraphFailure(400, 100, "Invalid parameter: requests must be a non-empty list")
         if len(requests) > MAX_BATCH:
