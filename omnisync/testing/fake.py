@@ -258,7 +258,7 @@ class FakeSettings(ConnectorSettings):
 _STATUS = {"open": OrderStatus.OPEN, "fulfilled": OrderStatus.FULFILLED, "cancelled": OrderStatus.CANCELLED}
 
 
-class FakeConnector(Connector):
+class FakeConnector(Connector[FakeSettings]):
     """Speaks the fake channel's API. Small on purpose: a model for connector authors."""
 
     name = "fake"
