@@ -26,7 +26,7 @@ class AmazonHarness(EmulatorHarness):
         # A European seller (Amazon.de, EUR): the kit pushes prices in EUR.
         options: dict[str, Any] = {
             "region": "eu",
-            "marketplace_id": "A1PM5H5W6DQQ",
+            "marketplace_id": "A1PA6795UKMFR9",
             "currency": "EUR",
             "s3_base": "https://tortuga-prod-eu.s3-eu-west-1.amazonaws.com",
             **emulator_options,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 
 from omnisync.sdk import ConnectorSettings
 
@@ -19,6 +19,47 @@ REGION_ENDPOINTS: dict[str, str] = {
     "fe": "https://sellingpartnerapi-fe.amazon.com",
 }
 LWA_TOKEN_URL = "https://api.amazon.com/auth/o2/token"
+
+# The documented marketplace ids per selling region (SP-API "Marketplace IDs").
+MARKETPLACE_REGIONS: dict[str, str] = {
+    # North America
+    "ATVPDKIKX0DER": "na",  # United States
+    "A2EUQ1WTGCTBG2": "na",  # Canada
+    "A1AM78C64UM0Y8": "na",  # Mexico
+    "A2Q3Y263D00KWC": "na",  # Brazil
+    # Europe
+    "A1PA6795UKMFR9": "eu",  # Germany
+    "A1F83G8C2ARO7P": "eu",  # United Kingdom
+    "A13V1IB3VIYZZH": "eu",  # France
+    "APJ6JRA9NG5V4": "eu",  # Italy
+    "A1RKKUPIHCS9HS": "eu",  # Spain
+    "A1805IZSGTT6HS": "eu",  # Netherlands
+    "AMEN7PMS3EDWL": "eu",  # Belgium
+    "A2NODRKZP88ZB9": "eu",  # Sweden
+    "A1C3SOZRARQ6R3": "eu",  # Poland
+    "A28R8C7NBKEWEA": "eu",  # Ireland
+    "A33AVAJ2PDY3EV": "eu",  # Turkey
+    "AE08WJ6YKNBMC": "eu",  # South Africa
+    "ARBP9OOSHTCHU": "eu",  # Egypt
+    "A17E79C6D8DWNP": "eu",  # Saudi Arabia
+    "A2VIGQ35RCS4UG": "eu",  # United Arab Emirates
+    "A21TJRUUN4KGV": "eu",  # India
+    # Far East
+    "A1VC38T7YXB528": "fe",  # Japan
+    "A39IBJ37TRP1C6": "fe",  # Australia
+    "A19VAU5U5O7RUS": "fe",  # Singapore
+}
+
+
+def marketplace_problem(marketplace_id: str, region: str) -> str | None:
+    """Why ``marketplace_id`` cannot be used in ``region``, or None."""
+    found = MARKETPLACE_REGIONS.get(marketplace_id)
+    if found is None:
+        return f"{marketplace_id} is not an Amazon marketplace id (e.g. A1PA6795UKMFR9 for amazon.de)"
+    if found != region:
+        return f"marketplace {marketplace_id} belongs to region {found!r}, not {region!r}"
+    return None
+
 
 # Crossover between patchListingsItem and one JSON_LISTINGS_FEED. patchListingsItem allows 5 requests/s
 # (burst 5), so 300 patches take about 60 s. A JSON_LISTINGS_FEED needs createFeedDocument, the upload,
@@ -58,6 +99,14 @@ class AmazonSettings(ConnectorSettings):
     """Window for the very first order pull, when the engine has no cursor yet."""
     issue_locale: str | None = None
     """Locale of the issue messages Amazon returns (e.g. en_US)."""
+
+    @model_validator(mode="after")
+    def _marketplaces_in_region(self) -> AmazonSettings:
+        for marketplace in self.marketplace_ids:
+            problem = marketplace_problem(marketplace, self.region)
+            if problem:
+                raise ValueError(problem)
+        return self
 
     @property
     def base_url(self) -> str:

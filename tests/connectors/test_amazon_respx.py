@@ -23,7 +23,7 @@ REPORT_URL = "https://tortuga-prod-eu.s3-eu-west-1.amazonaws.com/NinetyDays/repo
 SETTINGS = {
     "region": "eu",
     "seller_id": "A3SELLER",
-    "marketplace_ids": ["A1PM5H5W6DQQ"],
+    "marketplace_ids": ["A1PA6795UKMFR9"],
     "client_id": "amzn1.application-oa2-client.x",
     "client_secret": "s3cr3t-value",
     "refresh_token": "Atzr|refresh-value",

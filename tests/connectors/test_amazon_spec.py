@@ -154,9 +154,11 @@ async def test_error_answers_follow_the_models(specs_dir: Path) -> None:
         model.validate_response(request.method, str(request.url), response.status_code, response.json())
 
 
-@pytest.mark.parametrize("region", ["na", "eu", "fe"])
-async def test_region_picks_the_documented_endpoint(region: str) -> None:
-    connector, _, recording = make_recorded(region=region)
+@pytest.mark.parametrize(
+    ("region", "marketplace"), [("na", "ATVPDKIKX0DER"), ("eu", "A1PA6795UKMFR9"), ("fe", "A1VC38T7YXB528")]
+)
+async def test_region_picks_the_documented_endpoint(region: str, marketplace: str) -> None:
+    connector, _, recording = make_recorded({"region": region, "marketplace_id": marketplace})
     await connector.read_listings(["X"])
     hosts = {q.url.host for q, _ in recording.sp_api()}
     assert hosts == {f"sellingpartnerapi-{region}.amazon.com"}
