@@ -173,7 +173,6 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
     with ledger.read() as conn:
         known = {row.code for row in ledger.locations(conn).values()}
     rows, digest = _parse(file, known)
-    movements = 0
     iterator: Any = rows
     if progress:
         from rich.progress import track
@@ -181,29 +180,48 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
         iterator = track(rows, description="importing")
     with ledger.tx() as tx:
         codes = {row.code: lid for lid, row in ledger.locations(tx.conn).items()}
-        for row in iterator:
-            pid = tx.upsert_product(
-                row.sku,
-                title=row.title,
-                barcode=row.barcode,
-                tags=row.tags,
-                price=row.price,
-                currency=row.currency,
-                active=row.active,
-            )
-            current = ledger.stock_for(tx.conn, [pid]).get(pid, {})
+        ids, changed = tx.upsert_products(
+            [
+                {
+                    "sku": r.sku,
+                    "title": r.title,
+                    "barcode": r.barcode,
+                    "tags": r.tags,
+                    "price": r.price,
+                    "currency": r.currency,
+                    "active": r.active,
+                }
+                for r in iterator
+            ]
+        )
+        current = ledger.stock_for(tx.conn, list(ids.values()))
+        wanted: list[dict[str, Any]] = []
+        for row in rows:
+            pid = ids[row.sku]
             for code, target in row.stock.items():
-                on_hand = current.get(codes[code], (0, 0))[0]
-                if target != on_hand and tx.record_movement_ids(
-                    pid,
-                    codes[code],
-                    "adjustment",
-                    target - on_hand,
-                    f"import:{digest}:{row.sku}:{code}",
-                    at=now,
-                    note=f"{file.name} line {row.line}",
-                ):
-                    movements += 1
+                on_hand = current.get(pid, {}).get(codes[code], (0, 0))[0]
+                if target != on_hand:
+                    wanted.append(
+                        {
+                            "product_id": pid,
+                            "location_id": codes[code],
+                            "kind": "adjustment",
+                            "quantity": target - on_hand,
+                            "idempotency_key": f"import:{digest}:{row.sku}:{code}",
+                            "reference": None,
+                            "note": f"{file.name} line {row.line}",
+                            "created_at": now,
+                        }
+                    )
+        inserted = tx.insert_movements(wanted)
+        deltas: dict[tuple[int, int], tuple[int, int]] = {}
+        for m in wanted:
+            if m["idempotency_key"] in inserted:
+                deltas[(m["product_id"], m["location_id"])] = (m["quantity"], 0)
+        tx.ensure_stock_rows(deltas)
+        tx.apply_stock(deltas, deltas)
+        tx.touch_products(changed | {pid for pid, _ in deltas})
+        movements = len(deltas)
     return {"rows": len(rows), "movements": movements}
 
 

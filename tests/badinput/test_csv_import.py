@@ -98,3 +98,15 @@ def test_missing_file_or_directory_is_one_line(folder: Path, target: str, words:
     assert code != 0
     assert f"{target}: {words}" in output, output
     assert output.count("error:") == 1, output
+
+
+def test_reimport_changes_only_what_differs(folder: Path) -> None:
+    header = "sku,title,barcode,tags,price,currency,active,stock:WH,stock:STORE\n"
+    tee = "TEE,Tee,,x,9,EUR,true,0,3\n"
+    (folder / "a.csv").write_text(header + "MUG,Mug,1,kitchen,12.50,EUR,true,20,4\n" + tee)
+    (folder / "b.csv").write_text(header + "MUG,Mug,1,kitchen,13.00,EUR,true,18,4\n" + tee)
+    assert "(3 stock movements)" in run("ledger", "import", "a.csv")[1]
+    assert "(0 stock movements)" in run("ledger", "import", "a.csv")[1]
+    assert "(1 stock movements)" in run("ledger", "import", "b.csv")[1]
+    exported = snapshot(folder)
+    assert "MUG,Mug,,kitchen,13.0000,EUR,true,4,18" in exported, exported
