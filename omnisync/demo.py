@@ -19,12 +19,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import logging
 import os
 import random
 import socket
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,17 +34,17 @@ from typing import Any
 import httpx
 import uvicorn
 import yaml
-from sqlalchemy import func, select
 
 from omnisync.clock import SystemClock
 from omnisync.config import load_config
 from omnisync.daemon.service import QuietServer, ServiceInfo, serve
 from omnisync.engine.runtime import Engine
+from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
-from omnisync.ledger.tables import OL, P, S
-from omnisync.ledger.tables import O as ORDERS
 from omnisync.logging import configure
+from omnisync.testing.doubles import build_double
+from omnisync.testing.harness import EmulatorDouble, SeedItem
 
 HOST = "127.0.0.1"
 CURRENCY = "EUR"
@@ -60,26 +60,26 @@ def _free_socket() -> socket.socket:
 
 @dataclass
 class DemoChannel:
-    """One channel of the demo: its emulator on loopback and what the config says about it."""
+    """One channel of the demo: its emulator double on loopback and what the config says about it."""
 
     name: str
     connector: str
-    emulator: Any
+    double: EmulatorDouble
     sock: socket.socket
     config: dict[str, Any]
     """The channel's entry in omnisync.yaml (settings with ``${VAR}`` for secrets)."""
     secrets: dict[str, str]
     """Environment variable -> demo value."""
-    seed: Callable[[str, int, Decimal], None]
-    quantity: Callable[[str], int | None]
-    buy: Callable[[str, int], str]
     mapping: dict[str, Any] = field(default_factory=dict)
     weight: float = 1.0
     """Relative share of the simulated shoppers."""
     walk_in: bool = False
-    webhook: Callable[[str], tuple[dict[str, str], bytes] | None] | None = None
     placed: list[str] = field(default_factory=list)
     refused: int = 0
+
+    @property
+    def emulator(self) -> Any:
+        return self.double.emulator
 
     @property
     def port(self) -> int:
@@ -89,6 +89,20 @@ class DemoChannel:
     def base(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    def seed(self, sku: str, quantity: int, price: Decimal) -> None:
+        self.double.seed([SeedItem(sku, quantity, price)])
+
+    def quantity(self, sku: str) -> int | None:
+        return self.double.channel_quantity(sku)
+
+    def buy(self, sku: str, quantity: int) -> str:
+        return self.double.place_order(sku, quantity)
+
+    def webhook(self, order_id: str) -> tuple[dict[str, str], bytes] | None:
+        """The signed webhook a shopper's order sends to the daemon (None: the channel sends none)."""
+        hook = self.double.webhook(order_id)
+        return None if hook is None else (hook[0], hook[1])
+
 
 def _schedule(pull: str, push: str, **extra: Any) -> dict[str, Any]:
     # A reconcile reads every listing live (Amazon: one getListingsItem a SKU at 5 a second, then an
@@ -96,32 +110,26 @@ def _schedule(pull: str, push: str, **extra: Any) -> dict[str, Any]:
     return {"pull_every": pull, "push_every": push, "reconcile_every": "300s", **extra}
 
 
-# -- the emulator factories: one per built-in connector ---------------------------------------------
-def _emulator_module(connector: str) -> Any:
-    """The built-in connector's emulator module (installed as ``omnisync_connectors``), loaded late so
-    that an unfinished connector costs only its own channel."""
-    return importlib.import_module(f"omnisync_connectors.{connector}.emulator")
+# -- the channels: one emulator double per built-in connector (omnisync.emulators) ------------------
+def _double(
+    connector: str, sock: socket.socket | None = None, **options: Any
+) -> tuple[EmulatorDouble, socket.socket, dict[str, Any]]:
+    """The connector's emulator double on the system clock, its loopback socket and the settings that
+    reach it there. Loaded late, so that an unfinished connector costs only its own channel."""
+    double = build_double(connector, SystemClock(), **options)
+    sock = sock or _free_socket()
+    return double, sock, double.endpoint_settings(f"http://{HOST}:{sock.getsockname()[1]}")
 
 
 def _shopify(daemon_url: str, plan: str = "standard") -> DemoChannel:
-    ShopifyEmulator = _emulator_module("shopify").ShopifyEmulator
-
-    emu = ShopifyEmulator(SystemClock(), currency=CURRENCY, plan=plan)
-    sock = _free_socket()
-    base = f"http://{HOST}:{sock.getsockname()[1]}"
-    settings = emu.settings(endpoint=base)
-    settings["locations"] = {"WH": emu.locations["warehouse"]}
+    double, sock, settings = _double("shopify", sources=["WH"], currency=CURRENCY, plan=plan)
+    emu = double.emulator
     settings["access_token"] = "${DEMO_SHOPIFY_TOKEN}"
     settings["webhook_secret"] = "${DEMO_SHOPIFY_WEBHOOK_SECRET}"
-
-    def webhook(order_id: str) -> tuple[dict[str, str], bytes] | None:
-        headers, body, _ = emu.signed_webhook(order_id)
-        return headers, body
-
     return DemoChannel(
         name="shopify",
         connector="shopify",
-        emulator=emu,
+        double=double,
         sock=sock,
         config={
             "connector": "shopify",
@@ -134,32 +142,24 @@ def _shopify(daemon_url: str, plan: str = "standard") -> DemoChannel:
             "settings": settings,
         },
         secrets={"DEMO_SHOPIFY_TOKEN": emu.access_token, "DEMO_SHOPIFY_WEBHOOK_SECRET": emu.webhook_secret},
-        seed=lambda sku, qty, price: emu.seed(sku, qty, price),
-        quantity=lambda sku: emu.quantity(sku),
-        buy=lambda sku, qty: emu.place_order(sku, qty),
         mapping={"price": {"markup_percent": "5"}},
         weight=3.0,
-        webhook=webhook,
     )
 
 
 def _amazon(daemon_url: str) -> DemoChannel:
-    amazon = _emulator_module("amazon")
-    TOKEN_PATH, AmazonEmulator = amazon.TOKEN_PATH, amazon.AmazonEmulator
-
-    sock = _free_socket()
-    base = f"http://{HOST}:{sock.getsockname()[1]}"
-    emu = AmazonEmulator(
-        SystemClock(),
-        region="eu",
-        marketplace_id="A1PM5H5W6DQQ",
+    sock = _free_socket()  # the emulator serves the presigned storage too
+    s3_base = f"http://{HOST}:{sock.getsockname()[1]}"
+    double, sock, settings = _double(
+        "amazon",
+        sock,
         currency=CURRENCY,
-        s3_base=base,
+        s3_base=s3_base,
         feed_queue_s=1.0,
         feed_base_s=1.0,
         record_requests=False,
     )
-    settings = emu.settings(endpoint=base, token_url=base + TOKEN_PATH)
+    emu = double.emulator
     settings["marketplace_ids"] = list(settings["marketplace_ids"])
     settings["client_secret"] = "${DEMO_AMAZON_CLIENT_SECRET}"
     settings["refresh_token"] = "${DEMO_AMAZON_REFRESH_TOKEN}"
@@ -168,7 +168,7 @@ def _amazon(daemon_url: str) -> DemoChannel:
     return DemoChannel(
         name="amazon",
         connector="amazon",
-        emulator=emu,
+        double=double,
         sock=sock,
         config={
             "connector": "amazon",
@@ -183,30 +183,22 @@ def _amazon(daemon_url: str) -> DemoChannel:
             "DEMO_AMAZON_CLIENT_SECRET": emu.client_secret,
             "DEMO_AMAZON_REFRESH_TOKEN": emu.refresh_token,
         },
-        seed=lambda sku, qty, price: emu.seed_listing(sku, qty, price) and None,
-        quantity=lambda sku: emu.quantity(sku),
-        buy=lambda sku, qty: emu.place_order(sku, qty),
         mapping={"price": {"markup_percent": "12"}},
         weight=0.6,
     )
 
 
 def _square(daemon_url: str) -> DemoChannel:
-    SquareEmulator = _emulator_module("square").SquareEmulator
-
-    notify = f"{daemon_url}/webhooks/pos"
-    emu = SquareEmulator(
-        SystemClock(), currency=CURRENCY, locations={"LSTORE00001AA": "Main Street"}, notification_url=notify
+    double, sock, settings = _double(
+        "square", sources=["STORE"], currency=CURRENCY, notification_url=f"{daemon_url}/webhooks/pos"
     )
-    sock = _free_socket()
-    base = f"http://{HOST}:{sock.getsockname()[1]}"
-    settings = emu.settings(base_url=base, locations={"STORE": "LSTORE00001AA"})
+    emu = double.emulator
     settings["access_token"] = "${DEMO_SQUARE_TOKEN}"
     settings["webhook_signature_key"] = "${DEMO_SQUARE_SIGNATURE_KEY}"
     return DemoChannel(
         name="pos",
         connector="square",
-        emulator=emu,
+        double=double,
         sock=sock,
         config={
             "connector": "square",
@@ -216,32 +208,22 @@ def _square(daemon_url: str) -> DemoChannel:
             "settings": settings,
         },
         secrets={"DEMO_SQUARE_TOKEN": emu.access_token, "DEMO_SQUARE_SIGNATURE_KEY": emu.signature_key},
-        seed=lambda sku, qty, price: emu.seed_item(sku, price, qty) and None,
-        quantity=lambda sku: emu.quantity(sku),
-        buy=lambda sku, qty: emu.place_order(sku, qty),
         weight=2.0,
         walk_in=True,
     )
 
 
 def _instagram(daemon_url: str) -> DemoChannel:
-    InstagramEmulator = _emulator_module("instagram").InstagramEmulator
-
-    emu = InstagramEmulator(SystemClock(), currency=CURRENCY, batch_settle_s=0.5, batch_per_item_s=0.0)
-    sock = _free_socket()
-    base = f"http://{HOST}:{sock.getsockname()[1]}"
-    settings = {
-        "access_token": "${DEMO_INSTAGRAM_TOKEN}",
-        "catalog_id": emu.catalog_id,
-        "commerce_merchant_settings_id": emu.cms_id,
-        "currency": CURRENCY,
-        "base_url": base,
-        "batch_poll_interval_s": 0.5,
-    }
+    double, sock, settings = _double(
+        "instagram", currency=CURRENCY, page_size=25, batch_settle_s=0.5, batch_per_item_s=0.0
+    )
+    emu = double.emulator
+    settings["access_token"] = "${DEMO_INSTAGRAM_TOKEN}"
+    settings["batch_poll_interval_s"] = 0.5
     return DemoChannel(
         name="instagram",
         connector="instagram",
-        emulator=emu,
+        double=double,
         sock=sock,
         config={
             "connector": "instagram",
@@ -252,9 +234,6 @@ def _instagram(daemon_url: str) -> DemoChannel:
             "settings": settings,
         },
         secrets={"DEMO_INSTAGRAM_TOKEN": emu.access_token},
-        seed=lambda sku, qty, price: emu.seed_item(sku, qty, price) and None,
-        quantity=lambda sku: emu.quantity(sku),
-        buy=lambda sku, qty: emu.place_order(sku, qty),
         weight=1.5,
     )
 
@@ -300,7 +279,26 @@ def _write_files(folder: Path, channels: list[DemoChannel], daemon_port: int) ->
     return path
 
 
+DEMO_MARK = ".omnisync-demo"
+"""Left in the demo's folder: a later demo may replace what it finds there."""
+_DEMO_FILES = ("omnisync.yaml", "omnisync.db", "mappings")
+
+
+def folder_refusal(folder: Path) -> str | None:
+    """Why the demo must not write into ``folder`` (files it did not create), or None."""
+    if (folder / DEMO_MARK).exists() or not folder.exists():
+        return None
+    found = [name for name in _DEMO_FILES if (folder / name).exists()]
+    if not found:
+        return None
+    return (
+        f"{folder} holds {', '.join(found)} that the demo did not create; "
+        "pick another --folder, or pass --force to replace them"
+    )
+
+
 def _fresh_ledger(folder: Path) -> None:
+    (folder / DEMO_MARK).write_text("written by `omnisync demo`; a later demo may replace this folder\n")
     for name in ("omnisync.db", "omnisync.db-wal", "omnisync.db-shm"):
         with contextlib.suppress(FileNotFoundError):
             (folder / name).unlink()
@@ -359,7 +357,7 @@ async def _shop(
                 ch.refused += 1
                 continue
             ch.placed.append(order_id)
-            hook = ch.webhook(order_id) if ch.webhook is not None else None
+            hook = ch.webhook(order_id)
             if hook is not None:
                 headers, body = hook
                 task = loop.create_task(client.post(f"/webhooks/{ch.name}", content=body, headers=headers))
@@ -382,7 +380,7 @@ def _square_webhooks(ch: DemoChannel, pending: set[asyncio.Task[Any]]) -> None:
         pending.add(task)
         task.add_done_callback(pending.discard)
 
-    ch.emulator.on_webhook = deliver
+    ch.double.notify(lambda hook: deliver(hook[0], hook[1], hook[2] or ""))
     ch.emulator.demo_client = client
 
 
@@ -406,36 +404,16 @@ def _summary(
             live[name] += shown
             if want != shown:
                 mismatched[name].append(f"{sku}: offers {want}, shows {shown}")
-    short = func.sum(S.c.reserved) - func.sum(S.c.on_hand)
     with ledger.read() as conn:
-        oversold = {
-            r.id: int(r.units)
-            for r in conn.execute(
-                select(P.c.id, short.label("units"))
-                .select_from(S.join(P, P.c.id == S.c.product_id))
-                .group_by(P.c.id)
-                .having(short > 0)
-            )
-        }
+        oversold = {r.product_id: r.units for r in queries.oversold(conn)}
         oversold_by_channel: dict[int, int] = {}
         for pid, units in oversold.items():
-            last = conn.execute(
-                select(ORDERS.c.channel_id)
-                .select_from(OL.join(ORDERS, ORDERS.c.id == OL.c.order_id))
-                .where(OL.c.product_id == pid)
-                .order_by(ORDERS.c.id.desc())
-                .limit(1)
-            ).scalar()
+            last = queries.last_order_channel(conn, pid)
             if last is not None:
-                oversold_by_channel[int(last)] = oversold_by_channel.get(int(last), 0) + units
-        imported: dict[str, tuple[int, int]] = {}
-        for name, rt in engine.channels.items():
-            row = conn.execute(
-                select(func.count(), func.count(func.distinct(ORDERS.c.external_id))).where(
-                    ORDERS.c.channel_id == rt.channel_id
-                )
-            ).one()
-            imported[name] = (int(row[0]), int(row[1]))
+                oversold_by_channel[last] = oversold_by_channel.get(last, 0) + units
+        imported = {
+            name: queries.imported_order_counts(conn, rt.channel_id) for name, rt in engine.channels.items()
+        }
     out_channels: dict[str, Any] = {}
     for name, ch in by_name.items():
         rt = engine.channels[name]
@@ -481,11 +459,12 @@ def _summary(
 
 def _print_summary(summary: dict[str, Any], folder: Path) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
     for note in summary["notes"]:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(note)}")
     table = Table(title=f"omnisync demo: {summary['skus']} SKUs, {summary['seconds']:g} s of trading")
     for col in ("channel", "orders", "pushed", "calls", "throttled", "offered", "shown", "oversold"):
         table.add_column(col, justify="left" if col == "channel" else "right")
@@ -505,7 +484,7 @@ def _print_summary(summary: dict[str, Any], folder: Path) -> None:
         console.print("[green]✓ no oversell, every order imported exactly once, every channel converged[/]")
     else:
         for problem in summary["problems"]:
-            console.print(f"[red]✗ {problem}[/]")
+            console.print(f"[red]✗ {escape(problem)}[/]")
     cfg = folder / "omnisync.yaml"
     console.print(
         f"Continue with: omnisync status -c {cfg}  ·  omnisync plan -c {cfg}"
@@ -630,12 +609,24 @@ async def _run(folder: Path, seconds: float, skus: int, seed: int) -> tuple[dict
 
 
 def run_demo(
-    folder: Path, *, seconds: float = 60, skus: int = 300, as_json: bool = False, seed: int = 7
+    folder: Path,
+    *,
+    seconds: float = 60,
+    skus: int = 300,
+    as_json: bool = False,
+    seed: int = 7,
+    force: bool = False,
 ) -> int:
-    """Run the demo; print the summary table (or JSON); 0 when every invariant holds."""
+    """Run the demo; print the summary table (or JSON); 0 when every invariant holds.
+
+    A folder holding a config or ledger the demo did not create is refused (exit 2) unless ``force``."""
+    folder = Path(folder).resolve()
+    refusal = None if force else folder_refusal(folder)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     configure(level="warning", json=False)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: maximum instances" is noise here
-    folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     _fresh_ledger(folder)
     summary, code = asyncio.run(_run(folder, seconds, skus, seed))

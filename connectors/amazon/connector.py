@@ -40,7 +40,7 @@ from omnisync.sdk import (
 from .client import Json, SpApi
 from .feeds import MAX_MESSAGES, FeedItem, FeedRunner, describe
 from .orders import iso, normalise
-from .rates import RATE_LIMIT_HEADER, seed_budgets, throttle_wait
+from .rates import OTHER_PLANS, RATE_LIMIT_HEADER, USAGE_PLANS, seed_budgets, throttle_wait
 from .settings import AmazonSettings
 
 T = TypeVar("T")
@@ -50,7 +50,7 @@ CONCURRENCY = 10
 """Requests in flight per push/read; the token buckets, not this, set the pace."""
 
 
-class AmazonConnector(Connector):
+class AmazonConnector(Connector[AmazonSettings]):
     name = "amazon"
     capabilities = frozenset(
         {
@@ -70,7 +70,7 @@ class AmazonConnector(Connector):
         read_inventory=OperationLimits(max_batch=100, rate=5.0, burst=10),
         read_listings=OperationLimits(max_batch=100, rate=5.0, burst=10),
     )
-    settings: AmazonSettings
+    operations = frozenset(USAGE_PLANS) | frozenset(OTHER_PLANS)  # SP-API usage plans, LWA, S3
 
     def __init__(
         self, settings: AmazonSettings, client: httpx.AsyncClient, context: ConnectorContext

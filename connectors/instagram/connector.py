@@ -59,7 +59,7 @@ SETTLED_S = timedelta(seconds=2)
 a change stamped S happened before S + 1; 2 s leaves a further second for the clocks to differ."""
 
 
-class InstagramConnector(Connector):
+class InstagramConnector(Connector[InstagramSettings]):
     name = "instagram"
     capabilities = frozenset(
         {
@@ -86,8 +86,6 @@ class InstagramConnector(Connector):
         read_inventory=OperationLimits(max_batch=READ_CHUNK, rate=4.0, burst=8),
         read_listings=OperationLimits(max_batch=READ_CHUNK, rate=4.0, burst=8),
     )
-
-    settings: InstagramSettings
 
     def __init__(self, settings: Any, client: httpx.AsyncClient, context: ConnectorContext) -> None:
         super().__init__(settings, client, context)

@@ -44,7 +44,7 @@ SKUS_PER_SEARCH = 50
 VARIANTS_PER_PAGE = 100
 
 
-class ShopifyConnector(Connector):
+class ShopifyConnector(Connector[ShopifySettings]):
     name = "shopify"
     capabilities = frozenset(
         {

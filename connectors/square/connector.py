@@ -43,7 +43,7 @@ from .timefmt import rfc3339
 SKU_MEMORY = 50_000
 
 
-class SquareConnector(Connector):
+class SquareConnector(Connector[SquareSettings]):
     name: ClassVar[str] = "square"
     capabilities = frozenset(
         {
@@ -58,6 +58,7 @@ class SquareConnector(Connector):
         }
     )
     Settings = SquareSettings
+    operations = frozenset({"prepare"})  # start-up reads, budgeted apart from the engine's calls
     # Square publishes no fixed rates; it answers 429 RATE_LIMITED past its limits. These budgets stay
     # well under what sellers observe (~10 requests/s), and catalog writes go one at a time.
     decrements = Decrements.ON_FULFILMENT

@@ -26,10 +26,11 @@ from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection
 
+from omnisync.ledger import queries
+from omnisync.ledger.orders import CHANNEL_SKU_MAX, EXTERNAL_ID_MAX, LINE_ID_MAX
 from omnisync.ledger.repository import Ledger, LedgerTx
-from omnisync.ledger.tables import OL, O
+from omnisync.ledger.stock import order_movement_key
 from omnisync.sdk.models import Decrements, Order, OrderLine, OrderStatus
 
 from . import listing_state
@@ -187,20 +188,10 @@ def _one_by_one(
             log.warning("order.failed", channel=channel.name, order=order.external_id, error=str(exc))
 
 
-def _length(column: Any) -> int:
-    length = getattr(column.type, "length", None)
-    return int(length) if length else 1 << 30
-
-
-_EXTERNAL_ID_MAX = _length(O.c.external_id)
-_LINE_ID_MAX = _length(OL.c.line_id)
-_CHANNEL_SKU_MAX = _length(OL.c.channel_sku)
-
-
 def _bulk_ready(order: Order) -> bool:
     """Whether a new order can take the bulk path; the others go one by one, where whatever is wrong
     with them fails them alone, exactly as it always did."""
-    if order.updated_at.tzinfo is None or len(order.external_id) > _EXTERNAL_ID_MAX:
+    if order.updated_at.tzinfo is None or len(order.external_id) > EXTERNAL_ID_MAX:
         return False
     line_ids: set[str] = set()
     for line in order.lines:
@@ -211,7 +202,7 @@ def _bulk_ready(order: Order) -> bool:
         if line.line_id in line_ids:
             return False
         line_ids.add(line.line_id)
-        if len(line.line_id) > _LINE_ID_MAX or len(line.channel_sku) > _CHANNEL_SKU_MAX:
+        if len(line.line_id) > LINE_ID_MAX or len(line.channel_sku) > CHANNEL_SKU_MAX:
             return False
     return True
 
@@ -303,7 +294,7 @@ def _import_new(
                 applied_fulfilled=line.fulfilled,
                 applied_restocked=line.restocked,
             )
-            key = f"order:{channel.name}:{order.external_id}:{line.line_id}"
+            key = order_movement_key(channel.name, order.external_id, line.line_id)
             if held > 0:
                 reservations.append((order.external_id, line.line_id, product_id, line_location, held))
                 add(product_id, line_location, 0, held)
@@ -499,7 +490,7 @@ def apply_line(
     report: IntakeReport,
 ) -> None:
     """Bring the ledger to the line's reported numbers, applying only the difference."""
-    key = f"order:{channel}:{order.external_id}:{line.line_id}"
+    key = order_movement_key(channel, order.external_id, line.line_id)
     reserved_delta = tx.set_reservation(
         state.line_pk, state.product_id, state.location_id, open_units(order, line)
     )
@@ -528,13 +519,7 @@ def apply_line(
         )
     tx.update_order_line(state.line_pk, applied_fulfilled=line.fulfilled, applied_restocked=line.restocked)
     if reserved_delta > 0 or (sold > 0 and reserved_delta > -sold):
-        report.decreased.add(_sku_of(tx.conn, state.product_id))
-
-
-def _sku_of(conn: Connection, product_id: int) -> str:
-    from omnisync.ledger.tables import P
-
-    return str(conn.execute(P.select().with_only_columns(P.c.sku).where(P.c.id == product_id)).scalar_one())
+        report.decreased.add(queries.sku_of(tx.conn, state.product_id))
 
 
 def retry_quarantined(ledger: Ledger, channels: dict[str, ChannelIntake], *, at: datetime) -> tuple[int, int]:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from omnisync.clock import Clock
+from omnisync.sdk.errors import FatalError
 from omnisync.sdk.models import Limits, OperationLimits
 
 DEFAULT_OPERATION = "default"
@@ -48,14 +50,29 @@ class RateBudgets:
     after a throttle answer (``pause``).
     """
 
-    def __init__(self, limits: Limits, clock: Clock, default: OperationLimits | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        clock: Clock,
+        default: OperationLimits | None = None,
+        *,
+        operations: Iterable[str] | None = None,
+    ) -> None:
+        """``operations``: the names a request may carry (``Connector.known_operations()``); any
+        other name is an error instead of the default budget. None accepts every name."""
         self._limits = limits
+        self._known = None if operations is None else frozenset(operations) | {DEFAULT_OPERATION}
         self._clock = clock
         self._default = default or OperationLimits(max_batch=1, rate=20.0, burst=20)
         self._buckets: dict[str, TokenBucket] = {}
 
     def bucket(self, operation: str) -> TokenBucket:
         if operation not in self._buckets:
+            if self._known is not None and operation not in self._known:
+                raise FatalError(
+                    f"request tagged with undeclared operation {operation!r}: use an Operation or "
+                    f"list the name in the connector's 'operations'"
+                )
             ol = getattr(self._limits, operation, None)
             if not isinstance(ol, OperationLimits):
                 ol = self._default

@@ -1,4 +1,8 @@
-"""What connector authors import. Everything public is listed in ``__all__`` (and tested)."""
+"""What connector authors import. Everything public is listed in ``__all__`` (and tested).
+
+Host-side discovery (``available_connectors``, ``load_connector``) lives in
+:mod:`omnisync.sdk.registry`: the host calls it, a connector never does.
+"""
 
 from .connector import (
     Connector,
@@ -6,6 +10,7 @@ from .connector import (
     ConnectorSettings,
     HttpOptions,
     RetryAdvice,
+    check_operation,
     op,
 )
 from .errors import (
@@ -40,6 +45,7 @@ from .models import (
     ItemResult,
     ItemStatus,
     Limits,
+    Operation,
     OperationLimits,
     Order,
     OrderCursor,
@@ -50,7 +56,6 @@ from .models import (
     WebhookEvent,
     WebhookKind,
 )
-from .registry import available_connectors, load_connector
 
 __all__ = [
     "Capability",
@@ -71,6 +76,7 @@ __all__ = [
     "ItemStatus",
     "Limits",
     "OmnisyncError",
+    "Operation",
     "OperationLimits",
     "Order",
     "OrderCursor",
@@ -87,12 +93,11 @@ __all__ = [
     "WebhookEvent",
     "WebhookKind",
     "WebhookVerificationError",
-    "available_connectors",
+    "check_operation",
     "chunked",
     "error_for_status",
     "idempotency_key",
     "json_body",
-    "load_connector",
     "op",
     "paginate",
     "parse_retry_after",

@@ -2,7 +2,7 @@
 
 A connector is declared, not configured by convention::
 
-    class MyConnector(Connector):
+    class MyConnector(Connector[MySettings]):   # self.settings is a MySettings
         name = "mychannel"
         capabilities = frozenset({Capability.PUSH_INVENTORY, Capability.PULL_ORDERS})
         Settings = MySettings            # a ConnectorSettings subclass; credentials as SecretStr
@@ -15,17 +15,19 @@ A connector is declared, not configured by convention::
 
 It receives a ready ``httpx.AsyncClient`` (rate budget, retries, redacted logging) built by
 :func:`omnisync.http.build_client` from ``http_options``, and its validated settings. Tag each
-request with its operation (``extensions=op("push_inventory")``) so the right budget applies.
+request with its operation (``extensions=op(Operation.PUSH_INVENTORY)``) so the right budget applies.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic
 
 import httpx
 from pydantic import BaseModel, ConfigDict
+from typing_extensions import TypeVar
 
 from .errors import UnsupportedOperation
 from .models import (
@@ -36,6 +38,7 @@ from .models import (
     InventoryUpdate,
     ItemResult,
     Limits,
+    Operation,
     OrderCursor,
     OrderPage,
     PriceUpdate,
@@ -88,22 +91,57 @@ class ConnectorContext:
     """Ledger location code -> location kind ('warehouse' or 'store'), for connectors that route."""
 
 
-def op(operation: str, *, deferrable: bool = False) -> dict[str, Any]:
+def check_operation(name: Operation | str) -> Operation | str:
+    """The operation a name stands for: a standard :class:`Operation` where the name is one (a string
+    from YAML is accepted), else the name itself, which the connector must list in ``operations``.
+
+    A near miss of a standard name (``"push_inventry"``) is an error here, not a default budget later.
+    """
+    if isinstance(name, Operation):
+        return name
+    if not isinstance(name, str) or not name.strip():
+        raise ValueError(f"operation must be a non-empty string, not {name!r}")
+    try:
+        return Operation(name)
+    except ValueError:
+        pass
+    close = difflib.get_close_matches(name, [o.value for o in Operation], n=1, cutoff=0.8)
+    if close:
+        raise ValueError(f"unknown operation {name!r} (did you mean {close[0]!r}?)")
+    return name
+
+
+def op(operation: Operation | str, *, deferrable: bool = False) -> dict[str, Any]:
     """Request extensions naming the operation, so the transport applies that operation's budget.
+
+    ``operation`` is an :class:`Operation` or a name the connector declares in ``operations``; a
+    request tagged with an undeclared name fails (see :func:`check_operation`).
 
     ``deferrable``: the call gives way to the operation's other calls while they wait for its budget
     (a status poll, which only confirms, before a push, which carries a change).
     """
+    name = str(check_operation(operation))
     if deferrable:
-        return {"omnisync.operation": operation, "omnisync.deferrable": True}
-    return {"omnisync.operation": operation}
+        return {"omnisync.operation": name, "omnisync.deferrable": True}
+    return {"omnisync.operation": name}
 
 
-class Connector:
+SettingsT = TypeVar("SettingsT", bound=ConnectorSettings, default=ConnectorSettings, covariant=True)
+
+
+class Connector(Generic[SettingsT]):
+    """Base of every connector; parametrise it with the settings class (``Connector[MySettings]``)
+    so ``self.settings`` is typed, and set ``Settings`` to the same class for validation."""
+
     name: ClassVar[str]
     capabilities: ClassVar[frozenset[Capability]] = frozenset()
     Settings: ClassVar[type[ConnectorSettings]] = ConnectorSettings
     limits: ClassVar[Limits] = Limits()
+    """Per-operation limits; see :class:`OperationLimits` for the units of ``rate``, ``burst``,
+    ``in_flight`` and ``max_batch``."""
+    operations: ClassVar[frozenset[str]] = frozenset()
+    """Names of the connector's own rate-budgeted calls beyond the standard :class:`Operation` ones
+    (a token endpoint, a platform's per-endpoint usage plans). Checked when the class is defined."""
     decrements: ClassVar[Decrements] = Decrements.NEVER
     """When the platform lowers its own quantity for its orders: ``on_order`` (Shopify, Amazon, Meta
     take units as an order is placed), ``on_fulfilment`` (Square counts drop when a sale completes,
@@ -114,7 +152,8 @@ class Connector:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Checks the class declaration where the connector is loaded: ``decrements`` may be written
-        as a plain string (``"on_order"``) but must name one of :class:`Decrements`."""
+        as a plain string (``"on_order"``) but must name one of :class:`Decrements`; ``operations``
+        must not repeat or near-miss a standard :class:`Operation`."""
         super().__init_subclass__(**kwargs)
         try:
             cls.decrements = Decrements(cls.decrements)
@@ -123,9 +162,17 @@ class Connector:
             raise TypeError(
                 f"{cls.__qualname__}.decrements is {cls.decrements!r}; it must be one of: {allowed}"
             ) from None
+        for name in cls.__dict__.get("operations", ()):
+            if isinstance(check_operation(name), Operation):
+                raise TypeError(f"{cls.__qualname__}.operations: {name!r} is a standard Operation already")
 
-    def __init__(self, settings: Any, client: httpx.AsyncClient, context: ConnectorContext) -> None:
-        self.settings = settings
+    @classmethod
+    def known_operations(cls) -> frozenset[str]:
+        """Every operation name a request of this connector may carry."""
+        return frozenset(o.value for o in Operation) | cls.operations
+
+    def __init__(self, settings: SettingsT, client: httpx.AsyncClient, context: ConnectorContext) -> None:
+        self.settings: SettingsT = settings
         self.client = client
         self.context = context
 

@@ -15,6 +15,22 @@ from enum import StrEnum
 from typing import Any
 
 
+class Operation(StrEnum):
+    """The operations the engine calls; each has its own rate budget (see :class:`Limits`).
+
+    Tag every request with one (``extensions=op(Operation.PUSH_INVENTORY)``). A connector that paces
+    further calls of its own (a token endpoint, a platform's per-endpoint usage plan) lists their names
+    in ``Connector.operations``; a request tagged with any other name is an error, never a silent
+    default budget.
+    """
+
+    PUSH_INVENTORY = "push_inventory"
+    PUSH_PRICES = "push_prices"
+    PULL_ORDERS = "pull_orders"
+    READ_INVENTORY = "read_inventory"
+    READ_LISTINGS = "read_listings"
+
+
 class Capability(StrEnum):
     PUSH_INVENTORY = "push_inventory"
     PUSH_PRICES = "push_prices"
@@ -47,16 +63,22 @@ class Decrements(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class OperationLimits:
-    """What one operation of a channel tolerates."""
+    """What one operation of a channel tolerates.
+
+    The budget is a token bucket per operation: it holds at most ``burst`` tokens, refills at
+    ``rate`` tokens per second, and each HTTP request tagged with the operation takes one token (a
+    connector may charge more, e.g. a GraphQL query cost). Time is the injected clock's.
+    """
 
     max_batch: int = 1
-    """Most items one call may carry."""
+    """Most items (SKUs) one call of the operation may carry; the engine never hands more."""
     rate: float = 10.0
-    """Sustained calls per second."""
+    """Sustained HTTP requests per second (a float: 0.5 is one request every two seconds)."""
     burst: int = 10
-    """Calls that may go at once from a full budget."""
+    """HTTP requests that may go back to back from a full budget (the bucket's size, in requests)."""
     in_flight: int = 1
-    """Calls that may await their results at once (pushes only). More than one suits a platform whose
+    """Engine calls (``push_inventory``/``push_prices`` invocations, not HTTP requests) that may await
+    their results at once (pushes only). More than one suits a platform whose
     push answers late, such as an asynchronous batch it processes after accepting it: the engine then
     sends the next push while earlier ones settle, never one item in two pushes at once."""
 
@@ -69,7 +91,7 @@ class Limits:
     read_inventory: OperationLimits = OperationLimits()
     read_listings: OperationLimits = OperationLimits()
 
-    def for_operation(self, operation: str) -> OperationLimits:
+    def for_operation(self, operation: Operation | str) -> OperationLimits:
         found = getattr(self, operation, None)
         return found if isinstance(found, OperationLimits) else OperationLimits()
 

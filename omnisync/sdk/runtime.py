@@ -42,7 +42,7 @@ def instantiate(
         if isinstance(raw_settings, cls.Settings)
         else validate_settings(cls, raw_settings, channel)
     )
-    budgets = RateBudgets(cls.limits, clock)
+    budgets = RateBudgets(cls.limits, clock, operations=cls.known_operations())
     stats = stats or CallStats()
     client = build_client(
         cls.http_options(settings),

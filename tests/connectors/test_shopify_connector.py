@@ -18,8 +18,8 @@ from omnisync.sdk import (
     OrderCursor,
     OrderStatus,
     PriceUpdate,
-    load_connector,
 )
+from omnisync.sdk.registry import load_connector
 from omnisync.sdk.runtime import instantiate
 from omnisync.testing.harness import Fault
 

@@ -3,17 +3,17 @@
 import pytest
 
 import omnisync.sdk as sdk
-from omnisync.sdk import errors
+from omnisync.sdk import errors, registry
 
 EXPECTED = {
     "Capability", "ChannelListing", "ConfigurationError", "Connector", "ConnectorContext", "ConnectorError",
-    "ConnectorSettings", "Decrements", "CredentialsError", "FatalError", "HttpOptions", "InventoryRef",
+    "ConnectorSettings", "CredentialsError", "Decrements", "FatalError", "HttpOptions", "InventoryRef",
     "InventoryUpdate",
-    "ItemError", "ItemResult", "ItemStatus", "Limits", "OmnisyncError", "OperationLimits", "Order",
-    "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "PriceUpdate", "ProtocolError", "RetryAdvice",
-    "RetryableError", "ThrottledError", "UnknownConnectorError", "UnsupportedOperation", "WebhookEvent",
-    "WebhookKind", "WebhookVerificationError", "available_connectors", "chunked", "error_for_status",
-    "idempotency_key", "json_body", "load_connector", "op", "paginate", "parse_retry_after",
+    "ItemError", "ItemResult", "ItemStatus", "Limits", "OmnisyncError", "Operation", "OperationLimits",
+    "Order", "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "PriceUpdate", "ProtocolError",
+    "RetryAdvice", "RetryableError", "ThrottledError", "UnknownConnectorError", "UnsupportedOperation",
+    "WebhookEvent", "WebhookKind", "WebhookVerificationError", "check_operation", "chunked",
+    "error_for_status", "idempotency_key", "json_body", "op", "paginate", "parse_retry_after",
     "raise_for_status",
 }  # fmt: skip
 
@@ -40,7 +40,7 @@ def test_idempotency_key_is_stable_per_channel_sku_version() -> None:
 
 def test_unknown_connector_names_the_known_ones() -> None:
     with pytest.raises(sdk.UnknownConnectorError, match=r"'nope'.*fake"):
-        sdk.load_connector("nope")
+        registry.load_connector("nope")
 
 
 def test_decrements_is_checked_where_the_connector_class_is_declared() -> None:
