@@ -12,26 +12,32 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from omnisync import logging as oslog
 from omnisync.config import LoadedConfig, load_config
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
-from omnisync.ledger.repository import Ledger
+from omnisync.ledger.repository import Ledger, LedgerError
 from omnisync.sdk.errors import OmnisyncError
 
 from . import ledgerio, reports
+from .cligroup import OmnisyncGroup
 
 app = typer.Typer(
-    no_args_is_help=True, add_completion=False, help="Keep every sales channel in step with one ledger."
+    cls=OmnisyncGroup,
+    no_args_is_help=True,
+    add_completion=False,
+    help="Keep every sales channel in step with one ledger.",
 )
 ledger_app = typer.Typer(no_args_is_help=True, help="Import and export the catalogue and stock.")
 stock_app = typer.Typer(no_args_is_help=True, help="Journal stock movements.")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(stock_app, name="stock")
-out = Console()
-err = Console(stderr=True)
+out = Console(markup=False, highlight=False)  # data never loses a "[mapping ...]" note to markup
+err = Console(stderr=True, highlight=False)
 T = TypeVar("T")
 
 ConfigOpt = Annotated[
@@ -43,24 +49,35 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 class _State:
     config: Path | None = None
+    verbose: bool = False
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[red]error:[/red] {oslog.redact_text(str(exc))}", highlight=False)
+    err.print(f"[red]error:[/red] {escape(oslog.redact_text(str(exc)))}")
     raise typer.Exit(2)
 
 
-def _loaded() -> LoadedConfig:
+def word(value: Any, none: str = "") -> str:
+    """A table cell a person reads: yes/no for booleans, ``none`` for a missing value."""
+    if value is None:
+        return none
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _loaded(*, contact: bool = False) -> LoadedConfig:
+    """The config; a channel's secret is required only by a command that will ``contact`` it."""
     try:
-        return load_config(_State.config)
+        return load_config(_State.config, offline=not contact)
     except OmnisyncError as exc:
         _fail(exc)
         raise
 
 
-def _engine(loaded: LoadedConfig | None = None) -> Engine:
-    loaded = loaded or _loaded()
-    oslog.configure(loaded.config.logging.level, _fmt(loaded))
+def _engine(loaded: LoadedConfig | None = None, *, contact: bool = False) -> Engine:
+    loaded = loaded or _loaded(contact=contact)
+    oslog.configure("debug" if _State.verbose else loaded.config.logging.level, _fmt(loaded))
     try:
         return Engine(loaded, Ledger(make_engine(loaded.ledger_url())))
     except (OmnisyncError, ValueError) as exc:
@@ -74,7 +91,8 @@ def _fmt(loaded: LoadedConfig) -> bool | None:
 
 
 def _run(make: Callable[[Engine], Coroutine[Any, Any, T]], *, prepare: bool = False) -> T:
-    engine = _engine()
+    """Run ``make`` on a started engine; ``prepare`` contacts the channels (their secrets are needed)."""
+    engine = _engine(contact=prepare)
 
     async def go() -> T:
         try:
@@ -95,31 +113,44 @@ def _print_json(data: Any) -> None:
 
 
 @app.callback()
-def main_options(config: ConfigOpt = None) -> None:
+def main_options(
+    config: ConfigOpt = None,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")] = False,
+) -> None:
+    """Global options may come before or after the subcommand."""
     _State.config = config
+    _State.verbose = verbose or debug
+    OmnisyncGroup.debug = debug
 
 
 @app.command()
 def init(
     directory: Annotated[Path | None, typer.Argument(help="Folder for a new deployment.")] = None,
+    as_json: JsonOpt = False,
 ) -> None:
-    """Create a config (if there is none) and bring the ledger schema to head."""
+    """Write a config and its mapping files into DIRECTORY (never overwriting), and bring the ledger
+    schema to head. No channel is contacted, so no secret is needed yet."""
+    written: list[Path] = []
     if directory is not None:
-        directory.mkdir(parents=True, exist_ok=True)
-        target = directory / "omnisync.yaml"
-        if not target.exists():
-            target.write_text(ledgerio.starter_config(), encoding="utf-8")
-            out.print(f"wrote {target}")
-        _State.config = target
+        from omnisync.scaffold import write_starter
+
+        written = write_starter(directory)
+        _State.config = directory / "omnisync.yaml"
     engine = _engine()
     engine.migrate_and_seed()
+    if as_json:
+        _print_json({"written": [str(p) for p in written], "ledger": engine.loaded.ledger_url()})
+        return
+    for path in written:
+        out.print(f"wrote {path}")
     out.print(f"ledger ready at {engine.loaded.ledger_url()}")
 
 
 @app.command()
 def validate() -> None:
     """Check the config, the mapping files and every channel's connector settings."""
-    loaded = _loaded()
+    loaded = _loaded(contact=True)
     from omnisync.sdk.registry import load_connector
 
     try:
@@ -168,51 +199,118 @@ def ledger_export(file: Path) -> None:
     out.print(f"exported {rows} SKUs to {file}")
 
 
-def _movement(kind: str, sku: str, location: str, quantity: int, key: str | None, note: str | None) -> None:
-    engine = _engine()
-    now = engine.clock.now()
-    key = key or f"cli:{kind}:{sku}:{location}:{quantity}:{now.isoformat()}"
-    try:
-        with engine.ledger.tx() as tx:
-            done = tx.record_movement(sku, location, kind, quantity, key, at=now, note=note)
-    except (OmnisyncError, ValueError) as exc:
-        _fail(exc)
-        raise
-    out.print("recorded" if done else "already recorded (same key): nothing changed")
-
-
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key is applied once.")]
 NoteOpt = Annotated[str | None, typer.Option("--note")]
+AllowNegativeOpt = Annotated[
+    bool, typer.Option("--allow-negative", help="Let the on-hand count go below zero.")
+]
+# "-2" is a quantity, not an unknown option
+_NUMBERS = {"ignore_unknown_options": True}
+
+
+def _stock_change(
+    sku: str,
+    moves: list[tuple[str, int]],
+    record: Callable[[Any, Any], bool],
+    *,
+    allow_negative: bool,
+    as_json: bool,
+) -> None:
+    """Apply ``record`` in one transaction after checking that no location of ``moves`` (location,
+    delta) goes below zero; print the on-hand after at each location."""
+    engine = _engine()
+    now = engine.clock.now()
+    ledger = engine.ledger
+    with ledger.tx() as tx:
+        pid = ledger.product_id(tx.conn, sku)
+        lids = {code: ledger.location_id(tx.conn, code) for code, _ in moves}
+        before = ledger.stock_for(tx.conn, [pid]).get(pid, {})
+        for code, delta in moves:
+            on_hand = before.get(lids[code], (0, 0))[0]
+            refusal = stock_refusal(sku, code, on_hand, delta, allow_negative=allow_negative)
+            if refusal:
+                raise LedgerError(refusal)
+        done = record(tx, now)
+        after = ledger.stock_for(tx.conn, [pid]).get(pid, {})
+    levels = {code: after.get(lid, (0, 0))[0] for code, lid in lids.items()}
+    if as_json:
+        _print_json({"sku": sku, "recorded": done, "on_hand": sum(levels.values()), "locations": levels})
+        return
+    said = "recorded" if done else "already recorded (same key): nothing changed"
+    out.print(f"{said}; {sku} on hand: " + ", ".join(f"{c} {n}" for c, n in levels.items()))
+
+
+def stock_refusal(sku: str, location: str, on_hand: int, delta: int, *, allow_negative: bool) -> str | None:
+    """Why a movement of ``delta`` is refused (None: allowed): stock never goes below zero by default."""
+    if delta >= 0 or on_hand + delta >= 0 or allow_negative:
+        return None
+    return (
+        f"{sku} at {location}: {on_hand} on hand, cannot take {-delta} "
+        f"(it would leave {on_hand + delta}; pass --allow-negative to record it anyway)"
+    )
+
+
+def _movement(
+    kind: str,
+    sku: str,
+    location: str,
+    quantity: int,
+    key: str | None,
+    note: str | None,
+    allow: bool,
+    js: bool,
+) -> None:
+    def record(tx: Any, now: Any) -> bool:
+        k = key or f"cli:{kind}:{sku}:{location}:{quantity}:{now.isoformat()}"
+        return bool(tx.record_movement(sku, location, kind, quantity, k, at=now, note=note))
+
+    _stock_change(sku, [(location, quantity)], record, allow_negative=allow, as_json=js)
 
 
 @stock_app.command("receive")
-def stock_receive(sku: str, location: str, quantity: int, key: KeyOpt = None, note: NoteOpt = None) -> None:
+def stock_receive(
+    sku: str, location: str, quantity: int, key: KeyOpt = None, note: NoteOpt = None, as_json: JsonOpt = False
+) -> None:
     """Goods in: add QUANTITY units of SKU at LOCATION."""
     if quantity <= 0:
         _fail(ValueError("a receipt adds a positive quantity"))
-    _movement("receipt", sku, location, quantity, key, note)
+    _movement("receipt", sku, location, quantity, key, note, False, as_json)
 
 
-@stock_app.command("adjust")
-def stock_adjust(sku: str, location: str, delta: int, key: KeyOpt = None, note: NoteOpt = None) -> None:
-    """Correct the count by DELTA (negative for shrinkage)."""
-    _movement("adjustment", sku, location, delta, key, note)
+@stock_app.command("adjust", context_settings=_NUMBERS)
+def stock_adjust(
+    sku: str,
+    location: str,
+    delta: int,
+    key: KeyOpt = None,
+    note: NoteOpt = None,
+    allow_negative: AllowNegativeOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Correct the count by DELTA (negative for shrinkage: ``stock adjust SKU LOC -2``)."""
+    _movement("adjustment", sku, location, delta, key, note, allow_negative, as_json)
 
 
 @stock_app.command("transfer")
-def stock_transfer(sku: str, source: str, target: str, quantity: int, key: KeyOpt = None) -> None:
-    """Move units between locations."""
-    engine = _engine()
-    now = engine.clock.now()
-    try:
-        with engine.ledger.tx() as tx:
-            done = tx.transfer(
-                sku, source, target, quantity, key or f"cli:transfer:{sku}:{now.isoformat()}", at=now
-            )
-    except (OmnisyncError, ValueError) as exc:
-        _fail(exc)
-        raise
-    out.print("transferred" if done else "already recorded (same key): nothing changed")
+def stock_transfer(
+    sku: str,
+    source: str,
+    target: str,
+    quantity: int,
+    key: KeyOpt = None,
+    allow_negative: AllowNegativeOpt = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Move QUANTITY units of SKU from SOURCE to TARGET."""
+
+    def record(tx: Any, now: Any) -> bool:
+        return bool(
+            tx.transfer(sku, source, target, quantity, key or f"cli:transfer:{sku}:{now.isoformat()}", at=now)
+        )
+
+    _stock_change(
+        sku, [(source, -quantity), (target, quantity)], record, allow_negative=allow_negative, as_json=as_json
+    )
 
 
 ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Only this channel.")]
@@ -236,7 +334,7 @@ def plan(
         return
     table = Table("channel", "sku", "quantity", "price", "why")
     for r in rows:
-        qty = "" if r["quantity"] is None else f"{r['previous']} → {r['quantity']}"
+        qty = "" if r["quantity"] is None else f"{word(r['previous'], 'unknown')} → {r['quantity']}"
         table.add_row(r["channel"], r["sku"], qty, r["price"] or "", r["why"])
     out.print(table if rows else "nothing to push")
 
@@ -304,14 +402,12 @@ def explain(sku: str, as_json: JsonOpt = False) -> None:
         _print_json(rows)
         return
     for name, r in rows.items():
-        out.print(
-            f"[bold]{name}[/bold]  offers {r['offered']}  (channel holds {r['acked_quantity']})",
-            highlight=False,
-        )
+        holds = word(r["acked_quantity"], "nothing confirmed yet")
+        out.print(Text.assemble((name, "bold"), f"  offers {r['offered']}  (channel holds {holds})"))
         for step in r["steps"]:
-            out.print(f"  {step['rule']:<20} {step['value']:>6}  {step['detail']}", highlight=False)
+            out.print(f"  {step['rule']:<20} {word(step['value']):>6}  {step['detail']}", soft_wrap=True)
         if r["price"] is not None:
-            out.print(f"  {'price':<20} {r['price']:>6}  {'; '.join(r['price_steps'])}", highlight=False)
+            out.print(f"  {'price':<20} {r['price']:>6}  {'; '.join(r['price_steps'])}")
 
 
 @app.command()
@@ -325,8 +421,8 @@ def status(as_json: JsonOpt = False) -> None:
     table = Table("channel", "connector", "last run", "ok", "pending", "missing", "errors", "last error")
     for n, r in data["channels"].items():
         table.add_row(
-            n, r["connector"], str(r["last_run"] or "never"), str(r["last_ok"]), str(r["pending"]),
-            str(r["missing"]), str(r["listing_errors"]), r["last_error"] or "",
+            n, r["connector"], word(r["last_run"], "never"), word(r["last_ok"], "never run"),
+            str(r["pending"]), str(r["missing"]), str(r["listing_errors"]), r["last_error"] or "",
         )  # fmt: skip
     out.print(table)
     out.print(f"quarantined order lines: {data['quarantined_lines']}")
@@ -362,7 +458,7 @@ def orders(
         return
     table = Table(*rows[0].keys())
     for r in rows:
-        table.add_row(*(str(v) for v in r.values()))
+        table.add_row(*(word(v) for v in r.values()))
     out.print(table)
 
 
@@ -371,7 +467,7 @@ def run() -> None:
     """The daemon: scheduled pull, push and reconcile per channel, webhooks, status page."""
     from omnisync.daemon import serve
 
-    engine = _engine()
+    engine = _engine(contact=True)
 
     async def go() -> int:
         await engine.start(prepare=True)
@@ -393,12 +489,15 @@ def demo(
     seconds: Annotated[float, typer.Option(help="How long the daemon trades.")] = 60.0,
     skus: Annotated[int, typer.Option(help="Catalogue size.")] = 300,
     seed: Annotated[int, typer.Option()] = 7,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a config and ledger the demo did not create.")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Four emulated channels, a seeded ledger, shoppers and walk-in customers; then a summary."""
     from omnisync.demo import run_demo
 
-    raise typer.Exit(run_demo(folder, seconds=seconds, skus=skus, as_json=as_json, seed=seed))
+    raise typer.Exit(run_demo(folder, seconds=seconds, skus=skus, as_json=as_json, seed=seed, force=force))
 
 
 def _register_simulate() -> None:

@@ -184,6 +184,8 @@ class LoadedConfig:
     config: Config
     path: Path
     doc: YamlDoc
+    offline: bool = False
+    """Channels will not be contacted: an unset secret is no error (``status``, ``plan``, ...)."""
 
     @property
     def base_dir(self) -> Path:
@@ -204,6 +206,12 @@ class LoadedConfig:
         """Validate a channel's connector settings, enforcing that secrets come from ``${ENV}``."""
         ch = self.config.channels[channel]
         prefix = ("channels", channel, "settings")
+        if not self.offline:
+            for path, var in self.doc.unset_env.items():
+                if path[:3] == prefix:
+                    raise self.doc.error(
+                        path, f"environment variable {var} is not set (needed to contact channel {channel})"
+                    )
         for field_name, info in settings_model.model_fields.items():
             secret = info.annotation is not None and _is_secret(info.annotation)
             if secret and field_name in ch.settings and (*prefix, field_name) not in self.doc.from_env:
@@ -233,12 +241,21 @@ def find_config(explicit: str | Path | None = None, env: Mapping[str, str] | Non
     return path
 
 
-def load_config(path: str | Path | None = None, env: Mapping[str, str] | None = None) -> LoadedConfig:
+def channel_secret(path: tuple[str, ...]) -> bool:
+    """A key path under ``channels.<name>.settings``: its secret is resolved when the channel is contacted."""
+    return len(path) > 3 and path[0] == "channels" and path[2] == "settings"
+
+
+def load_config(
+    path: str | Path | None = None, env: Mapping[str, str] | None = None, *, offline: bool = False
+) -> LoadedConfig:
+    """Load and validate the config. A channel's unset ``${VAR}`` fails only when that channel's
+    settings are resolved to contact it, and never with ``offline``."""
     file = find_config(path, env)
-    doc = load_yaml(file, env)
+    doc = load_yaml(file, env, defer=channel_secret)
     if not isinstance(doc.data, dict):
         raise ConfigFileError(str(file), 1, "", "the configuration must be a mapping of keys")
-    return LoadedConfig(validate(doc, Config), file.resolve(), doc)
+    return LoadedConfig(validate(doc, Config), file.resolve(), doc, offline)
 
 
 __all__ = [

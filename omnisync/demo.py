@@ -25,6 +25,7 @@ import logging
 import os
 import random
 import socket
+import sys
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,16 +35,14 @@ from typing import Any
 import httpx
 import uvicorn
 import yaml
-from sqlalchemy import func, select
 
 from omnisync.clock import SystemClock
 from omnisync.config import load_config
 from omnisync.daemon.service import QuietServer, ServiceInfo, serve
 from omnisync.engine.runtime import Engine
+from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
-from omnisync.ledger.tables import OL, P, S
-from omnisync.ledger.tables import O as ORDERS
 from omnisync.logging import configure
 
 HOST = "127.0.0.1"
@@ -300,7 +299,26 @@ def _write_files(folder: Path, channels: list[DemoChannel], daemon_port: int) ->
     return path
 
 
+DEMO_MARK = ".omnisync-demo"
+"""Left in the demo's folder: a later demo may replace what it finds there."""
+_DEMO_FILES = ("omnisync.yaml", "omnisync.db", "mappings")
+
+
+def folder_refusal(folder: Path) -> str | None:
+    """Why the demo must not write into ``folder`` (files it did not create), or None."""
+    if (folder / DEMO_MARK).exists() or not folder.exists():
+        return None
+    found = [name for name in _DEMO_FILES if (folder / name).exists()]
+    if not found:
+        return None
+    return (
+        f"{folder} holds {', '.join(found)} that the demo did not create; "
+        "pick another --folder, or pass --force to replace them"
+    )
+
+
 def _fresh_ledger(folder: Path) -> None:
+    (folder / DEMO_MARK).write_text("written by `omnisync demo`; a later demo may replace this folder\n")
     for name in ("omnisync.db", "omnisync.db-wal", "omnisync.db-shm"):
         with contextlib.suppress(FileNotFoundError):
             (folder / name).unlink()
@@ -406,36 +424,16 @@ def _summary(
             live[name] += shown
             if want != shown:
                 mismatched[name].append(f"{sku}: offers {want}, shows {shown}")
-    short = func.sum(S.c.reserved) - func.sum(S.c.on_hand)
     with ledger.read() as conn:
-        oversold = {
-            r.id: int(r.units)
-            for r in conn.execute(
-                select(P.c.id, short.label("units"))
-                .select_from(S.join(P, P.c.id == S.c.product_id))
-                .group_by(P.c.id)
-                .having(short > 0)
-            )
-        }
+        oversold = {r.product_id: r.units for r in queries.oversold(conn)}
         oversold_by_channel: dict[int, int] = {}
         for pid, units in oversold.items():
-            last = conn.execute(
-                select(ORDERS.c.channel_id)
-                .select_from(OL.join(ORDERS, ORDERS.c.id == OL.c.order_id))
-                .where(OL.c.product_id == pid)
-                .order_by(ORDERS.c.id.desc())
-                .limit(1)
-            ).scalar()
+            last = queries.last_order_channel(conn, pid)
             if last is not None:
-                oversold_by_channel[int(last)] = oversold_by_channel.get(int(last), 0) + units
-        imported: dict[str, tuple[int, int]] = {}
-        for name, rt in engine.channels.items():
-            row = conn.execute(
-                select(func.count(), func.count(func.distinct(ORDERS.c.external_id))).where(
-                    ORDERS.c.channel_id == rt.channel_id
-                )
-            ).one()
-            imported[name] = (int(row[0]), int(row[1]))
+                oversold_by_channel[last] = oversold_by_channel.get(last, 0) + units
+        imported = {
+            name: queries.imported_order_counts(conn, rt.channel_id) for name, rt in engine.channels.items()
+        }
     out_channels: dict[str, Any] = {}
     for name, ch in by_name.items():
         rt = engine.channels[name]
@@ -481,11 +479,12 @@ def _summary(
 
 def _print_summary(summary: dict[str, Any], folder: Path) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
     console = Console()
     for note in summary["notes"]:
-        console.print(f"[yellow]note:[/] {note}")
+        console.print(f"[yellow]note:[/] {escape(note)}")
     table = Table(title=f"omnisync demo: {summary['skus']} SKUs, {summary['seconds']:g} s of trading")
     for col in ("channel", "orders", "pushed", "calls", "throttled", "offered", "shown", "oversold"):
         table.add_column(col, justify="left" if col == "channel" else "right")
@@ -505,7 +504,7 @@ def _print_summary(summary: dict[str, Any], folder: Path) -> None:
         console.print("[green]✓ no oversell, every order imported exactly once, every channel converged[/]")
     else:
         for problem in summary["problems"]:
-            console.print(f"[red]✗ {problem}[/]")
+            console.print(f"[red]✗ {escape(problem)}[/]")
     cfg = folder / "omnisync.yaml"
     console.print(
         f"Continue with: omnisync status -c {cfg}  ·  omnisync plan -c {cfg}"
@@ -630,12 +629,24 @@ async def _run(folder: Path, seconds: float, skus: int, seed: int) -> tuple[dict
 
 
 def run_demo(
-    folder: Path, *, seconds: float = 60, skus: int = 300, as_json: bool = False, seed: int = 7
+    folder: Path,
+    *,
+    seconds: float = 60,
+    skus: int = 300,
+    as_json: bool = False,
+    seed: int = 7,
+    force: bool = False,
 ) -> int:
-    """Run the demo; print the summary table (or JSON); 0 when every invariant holds."""
+    """Run the demo; print the summary table (or JSON); 0 when every invariant holds.
+
+    A folder holding a config or ledger the demo did not create is refused (exit 2) unless ``force``."""
+    folder = Path(folder).resolve()
+    refusal = None if force else folder_refusal(folder)
+    if refusal:
+        print(f"error: {refusal}", file=sys.stderr)
+        return 2
     configure(level="warning", json=False)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: maximum instances" is noise here
-    folder = Path(folder).resolve()
     folder.mkdir(parents=True, exist_ok=True)
     _fresh_ledger(folder)
     summary, code = asyncio.run(_run(folder, seconds, skus, seed))

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, select
-
 from omnisync.engine.planner import PlannedItem, Target
 from omnisync.engine.runtime import CycleReport, Engine
+from omnisync.ledger import queries
 from omnisync.ledger.repository import ListingRow
-from omnisync.ledger.tables import LI, OL, SR, C, O
 from omnisync.sdk.registry import available_connectors, load_connector
 
 
@@ -91,31 +89,20 @@ def status(engine: Engine) -> dict[str, Any]:
     channels: dict[str, Any] = {}
     with engine.ledger.read() as conn:
         for name, ch in engine.config.channels.items():
-            cid = conn.execute(select(C.c.id).where(C.c.name == name)).scalar()
-            last = conn.execute(
-                select(SR).where(SR.c.channel == name).order_by(SR.c.id.desc()).limit(1)
-            ).first()
-
-            def count(*cond: Any, cid: Any = cid) -> int:
-                if cid is None:
-                    return 0
-                q = select(func.count()).select_from(LI).where(and_(LI.c.channel_id == cid, *cond))
-                return int(conn.execute(q).scalar_one())
-
+            last = queries.last_run(conn, name)
+            counts = queries.channel_counts(conn, name)
             channels[name] = {
                 "connector": ch.connector,
                 "enabled": ch.enabled,
-                "last_run": None if last is None else last.finished_at or last.started_at,
+                "last_run": None if last is None else last.at,
                 "last_kind": None if last is None else last.kind,
-                "last_ok": None if last is None else bool(last.ok),
+                "last_ok": None if last is None else last.ok,
                 "last_error": None if last is None else last.error,
-                "pending": count(LI.c.dirty.is_(True)),
-                "missing": count(LI.c.missing.is_(True)),
-                "listing_errors": count(LI.c.last_error.is_not(None)),
+                "pending": counts.pending,
+                "missing": counts.missing,
+                "listing_errors": counts.listing_errors,
             }
-        quarantined = int(
-            conn.execute(select(func.count()).select_from(OL).where(OL.c.quarantined.is_(True))).scalar_one()
-        )
+        quarantined = queries.quarantined_count(conn)
     return {"channels": channels, "quarantined_lines": quarantined}
 
 
@@ -137,14 +124,6 @@ def quarantined(engine: Engine) -> list[dict[str, Any]]:
 
 def recent_orders(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
     with engine.ledger.read() as conn:
-        q = (
-            select(C.c.name, O.c.external_id, O.c.status, O.c.updated_at, func.count(OL.c.id).label("lines"))
-            .join(C, C.c.id == O.c.channel_id)
-            .join(OL, OL.c.order_id == O.c.id, isouter=True)
-            .group_by(C.c.name, O.c.external_id, O.c.status, O.c.updated_at, O.c.id)
-            .order_by(O.c.id.desc())
-            .limit(limit)
-        )
         return [
             {
                 "channel": r.name,
@@ -153,5 +132,5 @@ def recent_orders(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
                 "updated_at": r.updated_at,
                 "lines": r.lines,
             }
-            for r in conn.execute(q)
+            for r in queries.recent_orders(conn, limit)
         ]

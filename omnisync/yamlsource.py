@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,6 +38,9 @@ class YamlDoc:
     lines: dict[tuple[str, ...], int] = field(default_factory=dict)
     from_env: set[tuple[str, ...]] = field(default_factory=set)
     """Key paths whose value came (wholly) from an ``${ENV}`` reference."""
+    unset_env: dict[tuple[str, ...], str] = field(default_factory=dict)
+    """Key paths (allowed by ``load_yaml(defer=...)``) whose variable is not set, with its name."""
+    defer: Callable[[tuple[str, ...]], bool] | None = None
 
     def line_of(self, path: tuple[str, ...]) -> int | None:
         for end in range(len(path), -1, -1):
@@ -56,6 +59,9 @@ def _interpolate(value: str, doc: YamlDoc, path: tuple[str, ...], env: Mapping[s
             return env[name]
         if default is not None:
             return default
+        if doc.defer is not None and doc.defer(path):
+            doc.unset_env.setdefault(path, name)
+            return match.group(0)
         raise doc.error(path, f"environment variable {name} is not set")
 
     if _ENV.fullmatch(value.strip()):
@@ -83,7 +89,13 @@ def _convert(node: yaml.Node, doc: YamlDoc, path: tuple[str, ...], env: Mapping[
     return value
 
 
-def load_yaml(path: Path, env: Mapping[str, str] | None = None) -> YamlDoc:
+def load_yaml(
+    path: Path,
+    env: Mapping[str, str] | None = None,
+    defer: Callable[[tuple[str, ...]], bool] | None = None,
+) -> YamlDoc:
+    """Read ``path``; an unset ``${VAR}`` at a key path ``defer`` accepts is kept as written and
+    recorded in ``unset_env`` (a secret needed only when its channel is contacted)."""
     env = os.environ if env is None else env
     name = str(path)
     try:
@@ -95,7 +107,7 @@ def load_yaml(path: Path, env: Mapping[str, str] | None = None) -> YamlDoc:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         raise ConfigFileError(name, mark.line + 1 if mark else None, "", f"invalid YAML: {exc}") from None
-    doc = YamlDoc(name, {})
+    doc = YamlDoc(name, {}, defer=defer)
     if node is not None:
         doc.data = _convert(node, doc, (), env)
     return doc

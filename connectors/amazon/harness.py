@@ -1,14 +1,16 @@
-"""ConnectorHarness over the Amazon emulator, for the conformance kit and the connector's own tests."""
+"""The Amazon emulator double: the conformance kit's harness, and the marketplace the demo, the
+simulation and the benchmarks buy from, ship and cancel on (``omnisync.emulators`` entry point)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from omnisync.clock import VirtualClock
 from omnisync.testing.harness import EmulatorHarness, SeedItem
 
 from .connector import AmazonConnector
-from .emulator import AmazonEmulator
+from .emulator import TOKEN_PATH, AmazonEmulator
 
 
 class AmazonHarness(EmulatorHarness):
@@ -17,21 +19,44 @@ class AmazonHarness(EmulatorHarness):
     conformance_batch_size = 400
     """Above the default feed threshold (300), so the kit's full batch exercises the feed path."""
 
-    def __init__(self) -> None:
-        self.clock = VirtualClock()
+    def __init__(
+        self, clock: VirtualClock | None = None, *, sources: Sequence[str] = (), **emulator_options: Any
+    ) -> None:
+        self.clock = clock or VirtualClock()
         # A European seller (Amazon.de, EUR): the kit pushes prices in EUR.
-        self.emulator = AmazonEmulator(
-            self.clock,
-            region="eu",
-            marketplace_id="A1PM5H5W6DQQ",
-            currency="EUR",
-            s3_base="https://tortuga-prod-eu.s3-eu-west-1.amazonaws.com",
-        )
+        options: dict[str, Any] = {
+            "region": "eu",
+            "marketplace_id": "A1PM5H5W6DQQ",
+            "currency": "EUR",
+            "s3_base": "https://tortuga-prod-eu.s3-eu-west-1.amazonaws.com",
+            **emulator_options,
+        }
+        self.emulator = AmazonEmulator(self.clock, **options)
 
     def seed(self, items: Sequence[SeedItem]) -> None:
         for item in items:
             self.emulator.seed_listing(item.channel_sku, item.quantity, item.price)
 
+    def endpoint_settings(self, endpoint: str | None = None) -> dict[str, Any]:
+        urls = {} if endpoint is None else {"endpoint": endpoint, "token_url": endpoint + TOKEN_PATH}
+        settings: dict[str, Any] = self.emulator.settings(**urls)
+        return settings
+
     def signed_webhook(self, order_id: str) -> tuple[dict[str, str], bytes, str | None] | None:
         """Amazon notifies through SQS/EventBridge, not signed webhooks: polling only."""
         return None
+
+    def fulfil(self, order_id: str) -> bool:
+        if self.emulator.orders[order_id].status not in ("Unshipped", "Pending"):
+            return False
+        self.emulator.ship_order(order_id)
+        return True
+
+    def cancel(self, order_id: str) -> bool:
+        if self.emulator.orders[order_id].status == "Canceled":
+            return False  # the emulator would put the units back a second time
+        try:
+            self.emulator.cancel_order(order_id)
+        except ValueError:
+            return False
+        return True

@@ -30,7 +30,6 @@ import structlog
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
@@ -40,7 +39,7 @@ from starlette.routing import Route
 
 from omnisync.config import DaemonConfig
 from omnisync.engine.runtime import Engine, wants_pull
-from omnisync.ledger.tables import P, S
+from omnisync.ledger import queries
 from omnisync.logging import redact_text
 from omnisync.sdk.errors import OmnisyncError, WebhookVerificationError
 
@@ -76,7 +75,7 @@ class DaemonView:
     def ledger_ok(self) -> bool:
         try:
             with self.engine.ledger.read() as conn:
-                conn.execute(text("select 1"))
+                queries.ping(conn)
         except SQLAlchemyError:
             return False
         return True
@@ -93,18 +92,9 @@ class DaemonView:
 
     def oversold(self, limit: int = 20) -> list[dict[str, Any]]:
         """SKUs whose reservations exceed their stock in the ledger (sold more than there was)."""
-        short = func.sum(S.c.reserved) - func.sum(S.c.on_hand)
-        q = (
-            select(P.c.sku, short.label("units"))
-            .select_from(S.join(P, P.c.id == S.c.product_id))
-            .group_by(P.c.sku)
-            .having(short > 0)
-            .order_by(P.c.sku)
-            .limit(limit)
-        )
         try:
             with self.engine.ledger.read() as conn:
-                return [{"sku": r.sku, "units": int(r.units)} for r in conn.execute(q)]
+                return [{"sku": r.sku, "units": r.units} for r in queries.oversold(conn, limit)]
         except SQLAlchemyError:
             return []
 

@@ -22,17 +22,18 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import structlog
-from sqlalchemy import Connection
 
+from omnisync.ledger import queries
+from omnisync.ledger.orders import CHANNEL_SKU_MAX, EXTERNAL_ID_MAX, LINE_ID_MAX
 from omnisync.ledger.repository import Ledger, LedgerTx
-from omnisync.ledger.tables import OL, O
+from omnisync.ledger.stock import order_movement_key
 from omnisync.sdk.models import Decrements, Order, OrderLine, OrderStatus
 
-REFLECTION_MARGIN = timedelta(seconds=5)
+from . import listing_state
 
 log = structlog.get_logger("omnisync.intake")
 
@@ -73,48 +74,16 @@ class ChannelIntake:
     Orders placed before then are already in that reading, so importing them must not move the
     acknowledged value again (a double count would hide a channel showing too much)."""
 
-    def shifts(self, product_id: int, order: Order, units: int) -> bool:
-        """Whether importing ``order`` should move the acknowledged value of ``product_id`` by ``units``
-        (positive: the channel took units off its count; negative: it put units back).
-
-        Every doubt errs towards an acknowledged value that is too high, which costs a stale round (or
-        a short under-show on a channel without compare-and-set); one that is too low would hide a
-        channel showing more than it should. So units taken are skipped when the order may be in the
-        last live read (placed before it, within the margin), units put back only when the change is
-        surely in it (last updated before the read, by more than the margin).
-        """
+    def shift(self, order: Order, line: OrderLine, before: LineBefore | None, product_id: int) -> int:
+        """Units the acknowledged value of ``product_id`` moves by for this line (see
+        :func:`omnisync.engine.listing_state.imported`)."""
         read_at = self.reflected_before.get(product_id)
-        if read_at is None or not units:
-            return bool(units)
-        if units > 0:
-            placed = order.created_at or order.updated_at
-            return placed > read_at + REFLECTION_MARGIN
-        return order.updated_at + REFLECTION_MARGIN >= read_at
-
-
-def own_shift(mode: Decrements, line: OrderLine, before: LineBefore | None) -> int:
-    """Units the channel itself took off (positive) or put back (negative) for this line's change.
-
-    ``before`` is what the ledger held of the line (None for a line seen the first time).
-    ``on_order``: the platform takes the ordered units when the order is placed and puts back the
-    ones cancelled or restocked (Shopify, Amazon and Meta all return cancelled units to the listing),
-    so what it holds off its count is ``quantity - cancelled - restocked``. ``on_fulfilment``: it
-    takes units when they ship and puts back the restocked ones.
-    """
-    if mode == Decrements.ON_ORDER:
-        held = max(0, line.quantity - line.cancelled - line.restocked)
-        held_before = 0 if before is None else max(0, before.quantity - before.cancelled - before.restocked)
-        return held - held_before
-    if mode == Decrements.ON_FULFILMENT:
-        fulfilled_before = 0 if before is None else before.fulfilled
-        restocked_before = 0 if before is None else before.restocked
-        return (line.fulfilled - fulfilled_before) - (line.restocked - restocked_before)
-    return 0
+        return listing_state.imported(self.decrements, order, line, before, read_at)
 
 
 @dataclass(frozen=True)
 class LineBefore:
-    """The numbers of an order line as the ledger last applied them (for :func:`own_shift`)."""
+    """The numbers of an order line as the ledger last applied them (for :func:`listing_state.own_shift`)."""
 
     quantity: int
     fulfilled: int
@@ -219,20 +188,10 @@ def _one_by_one(
             log.warning("order.failed", channel=channel.name, order=order.external_id, error=str(exc))
 
 
-def _length(column: Any) -> int:
-    length = getattr(column.type, "length", None)
-    return int(length) if length else 1 << 30
-
-
-_EXTERNAL_ID_MAX = _length(O.c.external_id)
-_LINE_ID_MAX = _length(OL.c.line_id)
-_CHANNEL_SKU_MAX = _length(OL.c.channel_sku)
-
-
 def _bulk_ready(order: Order) -> bool:
     """Whether a new order can take the bulk path; the others go one by one, where whatever is wrong
     with them fails them alone, exactly as it always did."""
-    if order.updated_at.tzinfo is None or len(order.external_id) > _EXTERNAL_ID_MAX:
+    if order.updated_at.tzinfo is None or len(order.external_id) > EXTERNAL_ID_MAX:
         return False
     line_ids: set[str] = set()
     for line in order.lines:
@@ -243,7 +202,7 @@ def _bulk_ready(order: Order) -> bool:
         if line.line_id in line_ids:
             return False
         line_ids.add(line.line_id)
-        if len(line.line_id) > _LINE_ID_MAX or len(line.channel_sku) > _CHANNEL_SKU_MAX:
+        if len(line.line_id) > LINE_ID_MAX or len(line.channel_sku) > CHANNEL_SKU_MAX:
             return False
     return True
 
@@ -322,8 +281,8 @@ def _import_new(
                 row["quarantine_reason"] = f"unknown SKU {line.channel_sku!r} on channel {channel.name}"
                 quarantined.append((order.external_id, line.channel_sku))
                 continue
-            shift = own_shift(channel.decrements, line, None)
-            if channel.shifts(product_id, order, shift):
+            shift = channel.shift(order, line, None, product_id)
+            if shift:
                 taken[product_id] = taken.get(product_id, 0) + shift
             held = open_units(order, line)
             line_location = location_id or choose_location(
@@ -335,7 +294,7 @@ def _import_new(
                 applied_fulfilled=line.fulfilled,
                 applied_restocked=line.restocked,
             )
-            key = f"order:{channel.name}:{order.external_id}:{line.line_id}"
+            key = order_movement_key(channel.name, order.external_id, line.line_id)
             if held > 0:
                 reservations.append((order.external_id, line.line_id, product_id, line_location, held))
                 add(product_id, line_location, 0, held)
@@ -390,7 +349,7 @@ def _import_new(
         touched.add(pid)
     tx.apply_stock(deltas, existing)
     tx.touch_products(touched)
-    tx.shift_acked_quantities(channel.channel_id, taken)
+    tx.shift(channel.channel_id, listing_state.Shifted(taken))
     report.imported += len(orders)
     report.quarantined += len(quarantined)
     report.decreased |= decreased
@@ -471,9 +430,9 @@ def _import_one(
             if row is None
             else LineBefore(row.quantity, state.applied_fulfilled, row.cancelled, state.applied_restocked)
         )
-        shift = own_shift(channel.decrements, line, before)
-        if channel.shifts(state.product_id, order, shift):
-            tx.shift_acked_quantities(channel.channel_id, {state.product_id: shift})
+        shift = channel.shift(order, line, before, state.product_id)
+        if shift:
+            tx.shift(channel.channel_id, listing_state.Shifted({state.product_id: shift}))
         apply_line(tx, channel.name, order, line, state, at, report)
     report.imported += 1
 
@@ -531,7 +490,7 @@ def apply_line(
     report: IntakeReport,
 ) -> None:
     """Bring the ledger to the line's reported numbers, applying only the difference."""
-    key = f"order:{channel}:{order.external_id}:{line.line_id}"
+    key = order_movement_key(channel, order.external_id, line.line_id)
     reserved_delta = tx.set_reservation(
         state.line_pk, state.product_id, state.location_id, open_units(order, line)
     )
@@ -560,13 +519,7 @@ def apply_line(
         )
     tx.update_order_line(state.line_pk, applied_fulfilled=line.fulfilled, applied_restocked=line.restocked)
     if reserved_delta > 0 or (sold > 0 and reserved_delta > -sold):
-        report.decreased.add(_sku_of(tx.conn, state.product_id))
-
-
-def _sku_of(conn: Connection, product_id: int) -> str:
-    from omnisync.ledger.tables import P
-
-    return str(conn.execute(P.select().with_only_columns(P.c.sku).where(P.c.id == product_id)).scalar_one())
+        report.decreased.add(queries.sku_of(tx.conn, state.product_id))
 
 
 def retry_quarantined(ledger: Ledger, channels: dict[str, ChannelIntake], *, at: datetime) -> tuple[int, int]:

@@ -19,6 +19,7 @@ from omnisync.sdk.models import (
     PriceUpdate,
 )
 
+from . import listing_state
 from .channel import ChannelRuntime
 from .planner import PlannedItem, inventory_batches, price_batches
 
@@ -185,24 +186,12 @@ def _record(
             )
             if result.status is ItemStatus.ACCEPTED:
                 report.accepted += 1
-                if kind == "quantity":
-                    value = int(result.value) if result.value is not None else item.quantity
-                    exact = value == item.quantity
-                    tx.acknowledge(
-                        rt.channel_id,
-                        item.product_id,
-                        planned_version=item.version if exact else -1,
-                        at=now,
-                        quantity=value,
-                        available=item.available,
-                        # a verified push moved the channel from ``previous`` to the value: an import
-                        # that ran meanwhile moved the acknowledged value too, and must stay moved
-                        since=item.previous if verified and exact else None,
-                    )
-                else:
-                    tx.acknowledge(
-                        rt.channel_id, item.product_id, planned_version=item.version, at=now, price=item.price
-                    )
+                change = (
+                    listing_state.pushed(item, result, verified=verified, at=now)
+                    if kind == "quantity"
+                    else listing_state.price_pushed(item, at=now)
+                )
+                tx.acknowledge(rt.channel_id, item.product_id, change)
             elif result.status is ItemStatus.STALE:
                 report.stale.append(item)
                 tx.listing_error(
@@ -276,14 +265,8 @@ async def replay_outbox(rt: ChannelRuntime, ledger: Ledger, clock: Clock) -> int
             for item in items:
                 result = results.get(item["sku"])
                 if result is not None and result.status is ItemStatus.ACCEPTED and result.value is not None:
-                    # planned_version -1: acknowledged as the channel's real value, and re-planned
-                    tx.acknowledge(
-                        rt.channel_id,
-                        item["product_id"],
-                        planned_version=-1,
-                        at=now,
-                        quantity=int(result.value),
-                    )
+                    change = listing_state.replayed(int(result.value), at=now)
+                    tx.acknowledge(rt.channel_id, item["product_id"], change)
                 else:
                     reason = "replayed after a restart: " + (
                         result.reason or result.status.value if result else "no result"

@@ -34,6 +34,7 @@ from omnisync.sdk.registry import load_connector
 from omnisync.sdk.runtime import instantiate
 from omnisync.yamlsource import load_yaml, validate
 
+from . import listing_state
 from .channel import ChannelRuntime
 from .intake import ChannelIntake, IntakeReport, import_orders, retry_quarantined
 from .planner import ChannelRules, ChunkPlan, PlannedItem, RowPlanner, SkuState, Target, TargetCalculator
@@ -504,7 +505,7 @@ class Engine:
                     acked = item.previous if isinstance(item, PlannedItem) else item.acked_quantity
                     if value != acked:
                         drift += 1
-                    tx.set_observed_quantity(rt.channel_id, item.product_id, value, read_at)
+                    tx.observe(rt.channel_id, item.product_id, listing_state.observed(value, at=read_at))
         return drift
 
     async def reconcile(self, channel: str) -> CycleReport:

@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 
 from .rows import ListingRow, split_tags
 from .tables import LI, P
 from .txbase import TxBase
+
+if TYPE_CHECKING:
+    from omnisync.engine.listing_state import Acknowledged, Observed, Shifted
 
 
 class ListingWrites(TxBase):
@@ -56,36 +59,30 @@ class ListingWrites(TxBase):
             .values(**values)
         )
 
-    def acknowledge(
-        self,
-        channel_id: int,
-        product_id: int,
-        *,
-        planned_version: int,
-        at: datetime,
-        quantity: int | None = None,
-        price: Decimal | None = None,
-        available: bool | None = None,
-        since: int | None = None,
-    ) -> None:
-        """Record what the channel accepted. Dirty is cleared only if nothing changed since planning.
-
-        ``since``: the channel is known to have held this quantity just before it took ``quantity``
-        (a verified push). The acknowledged value then moves by the difference, so a sale the ledger
-        imported while the push was in flight (and took off the acknowledged value) stays counted.
-        """
-        values: dict[str, Any] = {"acked_at": at, "last_error": None, "acked_version": planned_version}
-        if quantity is not None and since is not None:
+    def acknowledge(self, channel_id: int, product_id: int, change: Acknowledged) -> None:
+        """Save what the channel accepted (:func:`omnisync.engine.listing_state.pushed`). Dirty is
+        cleared only if the product did not change since the version the value was planned from."""
+        values: dict[str, Any] = {
+            "acked_at": change.at,
+            "last_error": None,
+            "acked_version": change.settled_at,
+        }
+        if change.quantity is not None and change.since is not None:
             values["acked_quantity"] = case(
-                (LI.c.acked_quantity.is_(None), quantity), else_=LI.c.acked_quantity + (quantity - since)
+                (LI.c.acked_quantity.is_(None), change.quantity),
+                else_=LI.c.acked_quantity + (change.quantity - change.since),
             )
-        elif quantity is not None:
-            values["acked_quantity"] = quantity
-        if price is not None:
-            values["acked_price"] = price
-        if available is not None:
-            values["acked_available"] = available
-        self._settle(channel_id, product_id, planned_version, values)
+        elif change.quantity is not None:
+            values["acked_quantity"] = change.quantity
+        if change.price is not None:
+            values["acked_price"] = change.price
+        if change.available is not None:
+            values["acked_available"] = change.available
+        if change.settled_at is None:
+            values["dirty"] = True
+            self._update(channel_id, product_id, values)
+        else:
+            self._settle(channel_id, product_id, change.settled_at, values)
 
     def listing_error(
         self, channel_id: int, product_id: int, error: str, *, at: datetime, keep_dirty: bool
@@ -103,20 +100,22 @@ class ListingWrites(TxBase):
     def _settle(self, channel_id: int, product_id: int, planned_version: int, values: dict[str, Any]) -> None:
         version_now = select(P.c.version).where(P.c.id == product_id).scalar_subquery()
         values["dirty"] = version_now > planned_version
+        self._update(channel_id, product_id, values)
+
+    def _update(self, channel_id: int, product_id: int, values: dict[str, Any]) -> None:
         self.conn.execute(
             update(LI)
             .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
             .values(**values)
         )
 
-    def set_observed_quantity(
-        self, channel_id: int, product_id: int, quantity: int | None, read_at: datetime
-    ) -> None:
-        """What the channel really shows (read at ``read_at``) becomes the compare value; re-plan."""
-        self.conn.execute(
-            update(LI)
-            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
-            .values(acked_quantity=quantity, observed_at=read_at, dirty=True)
+    def observe(self, channel_id: int, product_id: int, change: Observed) -> None:
+        """What the channel really shows (:func:`omnisync.engine.listing_state.observed`) becomes the
+        compare value, with the time of the read; the pair is planned again."""
+        self._update(
+            channel_id,
+            product_id,
+            {"acked_quantity": change.quantity, "observed_at": change.at, "dirty": True},
         )
 
     def observed_at(self, channel_id: int, product_ids: Iterable[int]) -> dict[int, datetime]:
@@ -136,13 +135,10 @@ class ListingWrites(TxBase):
             out.update({int(r.product_id): r.observed_at for r in rows})
         return out
 
-    def shift_acked_quantities(self, channel_id: int, taken: Mapping[int, int]) -> None:
-        """The channel lowered its own quantity for orders it took: so does our record of it.
-
-        Without this, a self-decrementing channel's own sale would be pushed back to it (a wasted
-        compare-and-set round trip on Shopify, a double decrement corrected later on Square).
-        """
-        rows = [{"c": channel_id, "p": pid, "n": n} for pid, n in taken.items() if n]
+    def shift(self, channel_id: int, change: Shifted) -> None:
+        """The channel lowered its own quantity for orders it took: so does our record of it
+        (:func:`omnisync.engine.listing_state.imported`). A pair never acknowledged stays unknown."""
+        rows = [{"c": channel_id, "p": pid, "n": n} for pid, n in change.taken.items() if n]
         if rows:
             self.conn.execute(
                 update(LI)

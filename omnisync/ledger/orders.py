@@ -13,6 +13,17 @@ from .tables import IN_CHUNK, OL, C, O
 from .txbase import TxBase
 
 
+def _length(column: Any) -> int:
+    length = getattr(column.type, "length", None)
+    return int(length) if length else 1 << 30
+
+
+EXTERNAL_ID_MAX = _length(O.c.external_id)
+"""Longest order id, line id and channel SKU the ledger stores (intake quarantines longer ones)."""
+LINE_ID_MAX = _length(OL.c.line_id)
+CHANNEL_SKU_MAX = _length(OL.c.channel_sku)
+
+
 class OrderWrites(TxBase):
     def order_digest(self, channel_id: int, external_id: str) -> tuple[int, str] | None:
         row = self.conn.execute(

@@ -13,6 +13,13 @@ from .tables import LedgerError, M, R, S
 from .txbase import TxBase
 
 MOVEMENT_KINDS = frozenset({"receipt", "sale", "adjustment", "return", "transfer_out", "transfer_in"})
+ORDER_KEY_PREFIX = "order:"
+
+
+def order_movement_key(channel: str, external_id: str, line_id: str) -> str:
+    """The idempotency key of the movements an order line makes (a redelivery is a no-op)."""
+    return f"{ORDER_KEY_PREFIX}{channel}:{external_id}:{line_id}"
+
 
 STOCK_DELTAS = (
     update(S)

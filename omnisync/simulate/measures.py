@@ -19,12 +19,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
-
 from omnisync.engine.runtime import Engine
+from omnisync.ledger import queries
 from omnisync.ledger.repository import Ledger
-from omnisync.ledger.tables import OL, C, L, M, P, R, S
-from omnisync.ledger.tables import O as ORDERS
 
 from .channels import SimChannel
 from .run import RunState, SimOrder
@@ -58,47 +55,13 @@ def measure_drift(
 
 def _lines(ledger: Ledger) -> list[Any]:
     with ledger.read() as conn:
-        return list(
-            conn.execute(
-                select(
-                    C.c.name.label("channel"),
-                    ORDERS.c.external_id,
-                    OL.c.id,
-                    OL.c.line_id,
-                    P.c.sku,
-                    L.c.code.label("location"),
-                    OL.c.quantity,
-                    OL.c.fulfilled,
-                    OL.c.cancelled,
-                    OL.c.restocked,
-                    OL.c.applied_fulfilled,
-                    OL.c.applied_restocked,
-                    OL.c.quarantined,
-                    func.coalesce(R.c.quantity, 0).label("reserved"),
-                )
-                .select_from(OL)
-                .join(ORDERS, ORDERS.c.id == OL.c.order_id)
-                .join(C, C.c.id == ORDERS.c.channel_id)
-                .outerjoin(P, P.c.id == OL.c.product_id)
-                .outerjoin(L, L.c.id == OL.c.location_id)
-                .outerjoin(R, R.c.order_line_id == OL.c.id)
-            )
-        )
+        return queries.order_line_report(conn)
 
 
 def check_orders(ledger: Ledger, state: RunState, m: Measures) -> list[Any]:
     with ledger.read() as conn:
-        stored = {
-            (str(r.name), str(r.external_id))
-            for r in conn.execute(
-                select(C.c.name, ORDERS.c.external_id).join(C, C.c.id == ORDERS.c.channel_id)
-            )
-        }
-        moved: dict[tuple[str, str, str], int] = defaultdict(int)
-        for r in conn.execute(select(M.c.kind, M.c.quantity, M.c.idempotency_key, M.c.reference)):
-            ikey = str(r.idempotency_key)
-            if ikey.startswith("order:") and r.reference is not None:
-                moved[(ikey.split(":", 2)[1], str(r.reference), str(r.kind))] += int(r.quantity)
+        stored = queries.stored_orders(conn)
+        moved = queries.order_movements(conn)
     m.orders_missing = sorted(set(state.orders) - stored)
     m.orders_unexpected = sorted(stored - set(state.orders))
     lines = _lines(ledger)
@@ -139,22 +102,8 @@ def check_conservation(
 ) -> dict[tuple[str, str], tuple[int, int]]:
     """Returns (SKU, location) -> (on_hand, reserved)."""
     with ledger.read() as conn:
-        skus = {int(r.id): str(r.sku) for r in conn.execute(select(P.c.id, P.c.sku))}
-        codes = {int(r.id): str(r.code) for r in conn.execute(select(L.c.id, L.c.code))}
-        stock = {
-            (skus[r.product_id], codes[r.location_id]): (int(r.on_hand), int(r.reserved))
-            for r in conn.execute(select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved))
-        }
-        journal: dict[tuple[str, str], int] = defaultdict(int)
-        received: dict[tuple[str, str], int] = defaultdict(int)
-        for r in conn.execute(select(M.c.product_id, M.c.location_id, M.c.kind, M.c.quantity)):
-            key = (skus[r.product_id], codes[r.location_id])
-            journal[key] += int(r.quantity)
-            if r.kind == "receipt":
-                received[key] += int(r.quantity)
-        held: dict[tuple[str, str], int] = defaultdict(int)
-        for r in conn.execute(select(R.c.product_id, R.c.location_id, R.c.quantity)):
-            held[(skus[r.product_id], codes[r.location_id])] += int(r.quantity)
+        books = queries.stock_books(conn)
+    stock, journal, received, held = books.stock, books.journal, books.received, books.held
     for key in sorted(set(stock) | set(journal) | set(held) | set(state.receipts)):
         on_hand, reserved = stock.get(key, (0, 0))
         if journal.get(key, 0) != on_hand:

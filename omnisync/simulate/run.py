@@ -25,18 +25,18 @@ from typing import Any
 
 import structlog
 import yaml
-from sqlalchemy import select
 
 from omnisync.clock import VirtualClock
 from omnisync.config import load_config
 from omnisync.engine.runtime import Engine
+from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
-from omnisync.ledger.tables import O as ORDERS
 from omnisync.sdk.errors import OmnisyncError
+from omnisync.testing.harness import Webhook
 
 from .arrivals import Arrival, Product, arrivals, catalogue
-from .channels import CURRENCY, SimChannel, Webhook, build_channel
+from .channels import CURRENCY, SimChannel, build_channel
 from .faults import FaultEvent, plan_faults
 from .scenario import Scenario
 from .transport import SimTransport
@@ -592,15 +592,7 @@ class Simulation:
         if pending:
             cid = self._channel_ids[channel]
             with self.ledger.read() as conn:
-                known = {
-                    str(r[0])
-                    for r in conn.execute(
-                        select(ORDERS.c.external_id).where(
-                            ORDERS.c.channel_id == cid,
-                            ORDERS.c.external_id.in_([o.external_id for o in pending]),
-                        )
-                    )
-                }
+                known = queries.known_orders(conn, cid, [o.external_id for o in pending])
             pending[:] = [o for o in pending if o.external_id not in known]
         out: dict[str, int] = {}
         for o in pending:

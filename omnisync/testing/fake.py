@@ -53,7 +53,7 @@ from omnisync.sdk import (
     raise_for_status,
 )
 
-from .harness import Fault, SeedItem
+from .harness import EmulatorHarness, Fault, SeedItem
 
 MAX_BATCH = 50
 MEMORY = "memory://"
@@ -416,8 +416,9 @@ class FakeConnector(Connector[FakeSettings]):
         return [WebhookEvent(str(data["event_id"]), WebhookKind.ORDER, "orders/updated")]
 
 
-class FakeHarness:
-    """The conformance harness over :class:`FakeChannelAPI`."""
+class FakeHarness(EmulatorHarness):
+    """The fake channel's emulator double: the conformance harness over :class:`FakeChannelAPI`, and the
+    channel the simulation and the tests buy from, fulfil, cancel and return to."""
 
     connector_class = FakeConnector
     orders_page_size = 3
@@ -425,15 +426,18 @@ class FakeHarness:
     throttle_retry_after = 2.0
     """Seconds the fake's 429 asks for (its Retry-After); the kit checks retries wait that long."""
 
-    def __init__(self) -> None:
-        self.clock = VirtualClock()
-        self.api = FakeChannelAPI(clock=self.clock, page_size=self.orders_page_size)
+    def __init__(
+        self, clock: VirtualClock | None = None, *, sources: Sequence[str] = (), page_size: int | None = None
+    ) -> None:
+        self.clock = clock or VirtualClock()
+        self.api = FakeChannelAPI(clock=self.clock, page_size=page_size or self.orders_page_size)
+        self.emulator = self.api
 
     def settings(self) -> Mapping[str, Any]:
-        return {"token": self.api.token, "webhook_secret": self.api.webhook_secret}
+        return self.endpoint_settings()
 
-    def transport(self) -> httpx.AsyncBaseTransport:
-        return self.api.transport()
+    def endpoint_settings(self, endpoint: str | None = None) -> dict[str, Any]:
+        return {"token": self.api.token, "webhook_secret": self.api.webhook_secret}
 
     def seed(self, items: Sequence[SeedItem]) -> None:
         self.api.seed(items)
@@ -446,12 +450,36 @@ class FakeHarness:
         item = self.api.items.get(channel_sku)
         return None if item is None else item.price
 
-    def place_order(self, channel_sku: str, quantity: int) -> str:
-        return self.api.place_order(channel_sku, quantity)
+    def buy(self, channel_sku: str, units: int, *, walk_in: bool = False) -> str:
+        oid = self.api.place_order(channel_sku, units, "fulfilled" if walk_in else "open")
+        if walk_in:
+            self.api.update_order(oid, fulfilled=units)
+        return oid
 
-    def fail_next(self, fault: Fault, times: int = 1) -> None:
-        self.api.fail_next(fault, times)
+    def fulfil(self, order_id: str) -> bool:
+        order = self.api.orders[order_id]
+        if order.status != "open":
+            return False
+        self.api.update_order(order_id, status="fulfilled", fulfilled=order.quantity)
+        return True
+
+    def cancel(self, order_id: str) -> bool:
+        """The fake's own ``update_order`` puts the cancelled units back (once)."""
+        if self.api.orders[order_id].status != "open":
+            return False
+        self.api.update_order(order_id, status="cancelled")
+        return True
+
+    def give_back(self, order_id: str, channel_sku: str, units: int, *, restock: bool = True) -> str | None:
+        order = self.api.orders[order_id]
+        if order.status != "fulfilled" or not restock:
+            return None
+        self.api.update_order(order_id, restocked=order.restocked + units)
+        return ""
 
     def signed_webhook(self, order_id: str) -> tuple[dict[str, str], bytes, str | None]:
-        body = json.dumps({"event_id": f"evt-{order_id}", "order_id": order_id}).encode()
+        """One event per state of the order (its id carries the order's last change)."""
+        order = self.api.orders[order_id]
+        event_id = f"evt-{order_id}-{order.updated_at.isoformat()}"
+        body = json.dumps({"event_id": event_id, "order_id": order_id}).encode()
         return {"X-Fake-Signature": self.api.sign(body)}, body, None

@@ -12,7 +12,7 @@ on top of their emulators) and gets the whole standard suite in one line::
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
@@ -71,6 +71,59 @@ class ConnectorHarness(Protocol):
         ...
 
 
+Webhook = tuple[dict[str, str], bytes, str | None]
+"""Headers, raw body and notification URL (None: the channel's configured one) of a webhook."""
+
+
+class EmulatorDouble(ConnectorHarness, Protocol):
+    """A connector harness widened into the one emulator double of its channel: what the demo, the
+    simulation, the benchmarks and the tests do to a channel as its shoppers and its merchant.
+
+    Found by channel kind through the ``omnisync.emulators`` entry-point group
+    (:func:`omnisync.testing.doubles.emulator_double`).
+    """
+
+    emulator: Any
+    restocks_on_return: bool
+    """A return puts its units back on the channel's own count."""
+
+    def endpoint_settings(self, endpoint: str | None = None) -> dict[str, Any]:
+        """The connector's settings reaching this emulator: in-process (None) or served at ``endpoint``."""
+        ...
+
+    def shown_quantity(self, channel_sku: str) -> int | None:
+        """The quantity a shopper sees (0 where the listing is hidden or out of stock)."""
+        ...
+
+    def buy(self, channel_sku: str, units: int, *, walk_in: bool = False) -> str:
+        """A shopper buys (``walk_in``: at the counter, the sale completed at once); answers the order id."""
+        ...
+
+    def fulfil(self, order_id: str) -> bool:
+        """The merchant ships an open order (False: not open, or the channel does not ship)."""
+        ...
+
+    def cancel(self, order_id: str) -> bool:
+        """The merchant cancels an open order, the channel restocking it (False: not open)."""
+        ...
+
+    def give_back(self, order_id: str, channel_sku: str, units: int, *, restock: bool = True) -> str | None:
+        """A return/refund of a shipped order: the id of a separate return order where the channel makes
+        one, '' when recorded on the original order, None when the channel cannot."""
+        ...
+
+    def webhook(self, order_id: str) -> Webhook | None:
+        """The notification to deliver after a shopper's or merchant's action on that order (None: the
+        channel has none, or sends its own through :meth:`notify`)."""
+        ...
+
+    def notify(self, deliver: Callable[[Webhook], None]) -> None:
+        """Hand the webhooks the emulator sends by itself to ``deliver``."""
+        ...
+
+    def clear_faults(self) -> None: ...
+
+
 class EmulatorHarness:
     """A harness over an emulator object that speaks the usual control methods.
 
@@ -119,3 +172,39 @@ class EmulatorHarness:
         signer = getattr(self.emulator, "signed_webhook", None)
         signed: tuple[dict[str, str], bytes, str | None] | None = None if signer is None else signer(order_id)
         return signed
+
+    # -- the double's lifecycle (see EmulatorDouble): defaults for a channel that only sells ------------
+    restocks_on_return: bool = False
+
+    def endpoint_settings(self, endpoint: str | None = None) -> dict[str, Any]:
+        settings = dict(self.emulator.settings())
+        if endpoint is not None:
+            settings["endpoint"] = endpoint
+        return settings
+
+    def shown_quantity(self, channel_sku: str) -> int | None:
+        return self.channel_quantity(channel_sku)
+
+    def buy(self, channel_sku: str, units: int, *, walk_in: bool = False) -> str:
+        return self.place_order(channel_sku, units)
+
+    def fulfil(self, order_id: str) -> bool:
+        return False
+
+    def cancel(self, order_id: str) -> bool:
+        return False
+
+    def give_back(self, order_id: str, channel_sku: str, units: int, *, restock: bool = True) -> str | None:
+        return None
+
+    def webhook(self, order_id: str) -> Webhook | None:
+        return self.signed_webhook(order_id)
+
+    def notify(self, deliver: Callable[[Webhook], None]) -> None:
+        return None
+
+    def clear_faults(self) -> None:
+        for attr in ("faults", "_faults"):
+            queue = getattr(self.emulator, attr, None)
+            if queue is not None:
+                queue.clear()

@@ -1,0 +1,109 @@
+"""The merchant's CLI: global options anywhere, one-line errors, no secret needed offline, safe stock."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from clikit import CONFIG, deploy, run
+from typer.testing import CliRunner
+
+from omnisync.cli import app
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.delenv("CLI_TOKEN", raising=False)
+    monkeypatch.delenv("OMNISYNC_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    deploy(tmp_path)
+    run("init")
+    run("ledger", "import", "stock.csv")
+    return tmp_path
+
+
+def test_config_option_after_the_subcommand(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(folder.parent)
+    cfg = str(folder / "omnisync.yaml")
+    data = json.loads(run("status", "-c", cfg, "--json").stdout)
+    assert "web" in data["channels"]
+    assert json.loads(run("--json", "-c", cfg, "status").stdout) == data
+
+
+def test_read_only_commands_need_no_secret(folder: Path) -> None:
+    run("status")
+    run("plan")
+    run("explain", "MUG")
+    run("orders")
+    run("stock", "receive", "MUG", "WH", "1")
+
+
+def test_contacting_a_channel_names_its_missing_variable(folder: Path) -> None:
+    result = run("sync", "--once", code=2)
+    assert "CLI_TOKEN" in result.stderr
+    assert "web" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_unknown_sku_is_one_line(folder: Path) -> None:
+    result = run("explain", "NOPE", code=2)
+    assert result.stderr.count("\n") == 1
+    assert "NOPE" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_bad_policy_is_one_line(folder: Path) -> None:
+    (folder / "omnisync.yaml").write_text(CONFIG + "allocation:\n  policy: bufferd\n")
+    result = run("validate", code=2)
+    assert "bufferd" in result.stderr
+    assert "Traceback" not in result.output
+    result = run("status", code=2)
+    assert "Traceback" not in result.output
+
+
+def test_debug_shows_the_traceback(folder: Path) -> None:
+    result = CliRunner().invoke(app, ["explain", "NOPE", "--debug"])
+    assert result.exit_code != 0
+    assert result.exception is not None
+    assert not isinstance(result.exception, SystemExit)
+
+
+def test_mapping_notes_keep_their_brackets(folder: Path) -> None:
+    text = run("explain", "MUG").stdout
+    assert "[mapping web.yaml: buffer_units=1]" in text
+    assert "None" not in text
+    plan = run("plan").stdout
+    assert "None" not in plan
+    assert "True" not in plan
+
+
+def test_transfer_cannot_take_stock_below_zero(folder: Path) -> None:
+    result = run("stock", "transfer", "MUG", "WH", "STORE", "50", code=2)
+    assert "3 on hand" in result.stderr
+    assert "--allow-negative" in result.stderr
+    plan = json.loads(run("plan", "--json").stdout)
+    assert [r["quantity"] for r in plan] == [6], "nothing moved"
+    out = run("stock", "transfer", "MUG", "WH", "STORE", "2").stdout
+    assert "WH 1" in out
+    assert "STORE 6" in out
+
+
+def test_negative_adjustment_parses_and_prints_on_hand(folder: Path) -> None:
+    out = run("stock", "adjust", "MUG", "STORE", "-2").stdout
+    assert "STORE 2" in out
+    run("stock", "adjust", "MUG", "STORE", "-5", code=2)
+    out = run("stock", "adjust", "MUG", "STORE", "-5", "--allow-negative").stdout
+    assert "STORE -3" in out
+    data = json.loads(run("stock", "receive", "MUG", "WH", "4", "--json").stdout)
+    assert data["on_hand"] == 7
+    assert data["recorded"] is True
+
+
+def test_demo_refuses_a_folder_it_did_not_create(folder: Path) -> None:
+    (folder / "omnisync.db").write_bytes(b"not the demo's")
+    result = run("demo", "--folder", str(folder), code=2)
+    assert "--force" in result.stderr
+    assert (folder / "omnisync.db").read_bytes() == b"not the demo's"
+    assert (folder / "omnisync.yaml").read_text() == CONFIG
+    assert not (folder / ".omnisync-demo").exists()

@@ -1,0 +1,53 @@
+"""The read-model (omnisync.ledger.queries) on both backends."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from omnisync.ledger import queries
+from omnisync.ledger.db import make_engine
+from omnisync.ledger.migrate import upgrade
+from omnisync.ledger.repository import Ledger
+from omnisync.ledger.stock import order_movement_key
+
+AT = datetime(2026, 3, 1, tzinfo=UTC)
+
+
+def test_reports_read_what_the_writes_left(ledger_url: str) -> None:
+    engine = make_engine(ledger_url)
+    upgrade(engine)
+    ledger = Ledger(engine)
+    with ledger.tx() as tx:
+        wh = tx.ensure_location("WH")
+        web = tx.ensure_channel("web:shop", "fake")
+        mug = tx.upsert_product("MUG", title="Mug", price=Decimal("5"))
+        tx.upsert_product("CUP", title="Cup", price=Decimal("4"))
+        tx.record_movement("MUG", "WH", "receipt", 2, "r1", at=AT)
+        order_id = tx.save_order(
+            web, "#1001", status="open", digest="d", location_id=None, updated_at=AT, at=AT
+        )
+        line = tx.insert_order_line(order_id, "L1", channel_sku="MUG", quantity=3, product_id=mug)
+        tx.set_reservation(line, mug, wh, 3)
+        tx.record_movement_ids(
+            mug, wh, "sale", -1, order_movement_key("web:shop", "#1001", "L1"), at=AT, reference="#1001"
+        )
+    with ledger.read() as conn:
+        assert [(o.sku, o.units) for o in queries.oversold(conn)] == [("MUG", 2)]  # 3 reserved, 1 on hand
+        assert queries.last_order_channel(conn, mug) == web
+        assert queries.imported_order_counts(conn, web) == (1, 1)
+        assert queries.known_orders(conn, web, ["#1001", "#1002"]) == {"#1001"}
+        assert queries.stored_orders(conn) == {("web:shop", "#1001")}
+        # the channel name holds a colon: it is read back whole, not cut at the first one
+        assert queries.order_movements(conn) == {("web:shop", "#1001", "sale"): -1}
+        books = queries.stock_books(conn)
+        assert books.stock[("MUG", "WH")] == (1, 3)
+        assert books.journal[("MUG", "WH")] == 1
+        assert books.received[("MUG", "WH")] == 2
+        assert books.held[("MUG", "WH")] == 3
+        assert queries.sku_of(conn, mug) == "MUG"
+        assert queries.quarantined_count(conn) == 0
+        assert [r.external_id for r in queries.recent_orders(conn)] == ["#1001"]
+        assert queries.channel_counts(conn, "nope") == queries.ChannelCounts(0, 0, 0)
+        assert queries.last_run(conn, "web:shop") is None
+        queries.ping(conn)
