@@ -44,7 +44,10 @@ from omnisync.sdk.models import (
     InventoryUpdate,
     ItemResult,
     ItemStatus,
+    Order,
     OrderCursor,
+    OrderLine,
+    OrderStatus,
     PriceUpdate,
 )
 from omnisync.sdk.runtime import instantiate
@@ -409,6 +412,64 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
                 assert placed <= set(seen)
 
             _run(go())
+
+        def test_orders_arrive_as_placed(self, harness: ConnectorHarness) -> None:
+            """Known lines, a cancelled order, a refunded one, a SKU the catalogue lacks (passed through
+            for the engine to quarantine), and one older than ``updated_after`` (filtered out)."""
+            if Capability.PULL_ORDERS not in self._caps(harness):
+                pytest.skip("connector does not pull orders")
+            if not all(hasattr(harness, m) for m in ("buy", "fulfil", "cancel", "give_back")):
+                pytest.skip("the harness cannot buy, fulfil, cancel and give back (an EmulatorDouble)")
+            double: Any = harness
+            known, other, unknown = _sku(1), _sku(2), "CONF-NOT-IN-CATALOGUE"
+            harness.seed([SeedItem(s, 50, Decimal("1.00")) for s in (known, other, unknown)])
+            old = double.buy(known, 1)
+            harness.clock.advance(3600)
+            cutoff = harness.clock.now()
+            harness.clock.advance(60)
+            open_id = double.buy(known, 2)
+            cancelled_id = double.buy(other, 3)
+            assert double.cancel(cancelled_id)
+            refunded_id = double.buy(known, 1)
+            fulfilled = double.fulfil(refunded_id)
+            returned = double.give_back(refunded_id, known, 1) if fulfilled else None
+            unknown_id = double.buy(unknown, 4)
+            harness.clock.advance(60)
+
+            async def go() -> dict[str, Order]:
+                got: dict[str, Order] = {}
+                cursor = OrderCursor(cutoff)
+                async with _connected(harness) as conn:
+                    for _ in range(50):
+                        page = await conn.pull_orders(cursor)
+                        got.update((o.external_id, o) for o in page.orders)
+                        if page.next_page_token is None:
+                            return got
+                        cursor = OrderCursor(cutoff, page.next_page_token)
+                pytest.fail("pagination did not terminate")
+
+            got: dict[str, Order] = _run(go())
+            assert old not in got, "an order last changed before updated_after is filtered out"
+
+            def line(order_id: str, sku: str) -> OrderLine:
+                assert order_id in got, f"order {order_id} placed after updated_after is missing"
+                lines = [ln for ln in got[order_id].lines if ln.channel_sku == sku]
+                assert len(lines) == 1, f"order {order_id}: one line of {sku}, as placed"
+                return lines[0]
+
+            first = line(open_id, known)
+            assert (first.quantity, first.cancelled, first.restocked) == (2, 0, 0)
+            assert got[open_id].status in (OrderStatus.OPEN, OrderStatus.FULFILLED)
+            gone = line(cancelled_id, other)
+            assert got[cancelled_id].status is OrderStatus.CANCELLED, "a cancelled order reads cancelled"
+            assert (gone.quantity, gone.cancelled) == (3, 3), "cancelled is the cumulative count"
+            passed = line(unknown_id, unknown)
+            assert passed.quantity == 4, "a line of a SKU the catalogue lacks is passed through"
+            if fulfilled:
+                shipped = line(refunded_id, known)
+                assert (shipped.quantity, shipped.fulfilled) == (1, 1)
+                if returned == "":  # recorded on the original order
+                    assert shipped.restocked == 1, "restocked is the cumulative count"
 
         def test_webhook_verified(self, harness: ConnectorHarness) -> None:
             if Capability.WEBHOOKS not in self._caps(harness):

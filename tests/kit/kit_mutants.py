@@ -6,7 +6,8 @@ the conformance suite fails on the mutant that carries its bug (and passes on th
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -16,6 +17,10 @@ from omnisync.sdk import (
     HttpOptions,
     InventoryUpdate,
     ItemResult,
+    Order,
+    OrderCursor,
+    OrderPage,
+    OrderStatus,
     RetryableError,
     RetryAdvice,
 )
@@ -80,6 +85,50 @@ class BrokenPrepare(FakeConnector):
 
     async def prepare(self) -> None:
         raise ConfigurationError("location 'main' not found", channel=self.context.channel)
+
+
+def _pulled(page: OrderPage, change: Callable[[Order], Order | None]) -> OrderPage:
+    orders = [changed for o in page.orders if (changed := change(o)) is not None]
+    return OrderPage(orders, page.next_page_token)
+
+
+class DropsUnknownSkus(FakeConnector):
+    """Drops order lines of SKUs it does not recognise."""
+
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        keep = lambda o: replace(o, lines=tuple(ln for ln in o.lines if "NOT-IN" not in ln.channel_sku))  # noqa: E731
+        return _pulled(await super().pull_orders(cursor), keep)
+
+
+class DoublesQuantities(FakeConnector):
+    """Reads a line's quantity twice over."""
+
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        double = lambda o: replace(o, lines=tuple(replace(ln, quantity=2 * ln.quantity) for ln in o.lines))  # noqa: E731
+        return _pulled(await super().pull_orders(cursor), double)
+
+
+class CancelledReadsOpen(FakeConnector):
+    """Maps the channel's cancelled status to open."""
+
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        reopen = lambda o: replace(o, status=OrderStatus.OPEN) if o.status is OrderStatus.CANCELLED else o  # noqa: E731
+        return _pulled(await super().pull_orders(cursor), reopen)
+
+
+class IgnoresUpdatedAfter(FakeConnector):
+    """Never sends ``updated_after``."""
+
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        return await super().pull_orders(OrderCursor(None, cursor.page_token))
+
+
+class RestockedNotCumulative(FakeConnector):
+    """Reports restocked units as zero (only the latest change, already consumed)."""
+
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        forget = lambda o: replace(o, lines=tuple(replace(ln, restocked=0) for ln in o.lines))  # noqa: E731
+        return _pulled(await super().pull_orders(cursor), forget)
 
 
 def harness_for(mutant: type[FakeConnector]) -> FakeHarness:

@@ -20,6 +20,11 @@ CASES = [
     (mutants.NeverRetriesTimeouts, "test_timeout_is_retried"),
     (mutants.SwallowsTimeouts, "test_persistent_timeout_is_reported"),
     (mutants.BrokenPrepare, "test_prepare_passes"),
+    (mutants.DropsUnknownSkus, "test_orders_arrive_as_placed"),
+    (mutants.DoublesQuantities, "test_orders_arrive_as_placed"),
+    (mutants.CancelledReadsOpen, "test_orders_arrive_as_placed"),
+    (mutants.IgnoresUpdatedAfter, "test_orders_arrive_as_placed"),
+    (mutants.RestockedNotCumulative, "test_orders_arrive_as_placed"),
 ]
 
 
