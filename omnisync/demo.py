@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import json
 import logging
 import os
@@ -44,6 +43,8 @@ from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
 from omnisync.logging import configure
+from omnisync.testing.doubles import build_double
+from omnisync.testing.harness import EmulatorDouble, SeedItem
 
 HOST = "127.0.0.1"
 CURRENCY = "EUR"
@@ -59,26 +60,26 @@ def _free_socket() -> socket.socket:
 
 @dataclass
 class DemoChannel:
-    """One channel of the demo: its emulator on loopback and what the config says about it."""
+    """One channel of the demo: its emulator double on loopback and what the config says about it."""
 
     name: str
     connector: str
-    emulator: Any
+    double: EmulatorDouble
     sock: socket.socket
     config: dict[str, Any]
     """The channel's entry in omnisync.yaml (settings with ``${VAR}`` for secrets)."""
     secrets: dict[str, str]
     """Environment variable -> demo value."""
-    seed: Callable[[str, int, Decimal], None]
-    quantity: Callable[[str], int | None]
-    buy: Callable[[str, int], str]
     mapping: dict[str, Any] = field(default_factory=dict)
     weight: float = 1.0
     """Relative share of the simulated shoppers."""
     walk_in: bool = False
-    webhook: Callable[[str], tuple[dict[str, str], bytes] | None] | None = None
     placed: list[str] = field(default_factory=list)
     refused: int = 0
+
+    @property
+    def emulator(self) -> Any:
+        return self.double.emulator
 
     @property
     def port(self) -> int:
@@ -88,6 +89,20 @@ class DemoChannel:
     def base(self) -> str:
         return f"http://{HOST}:{self.port}"
 
+    def seed(self, sku: str, quantity: int, price: Decimal) -> None:
+        self.double.seed([SeedItem(sku, quantity, price)])
+
+    def quantity(self, sku: str) -> int | None:
+        return self.double.channel_quantity(sku)
+
+    def buy(self, sku: str, quantity: int) -> str:
+        return self.double.place_order(sku, quantity)
+
+    def webhook(self, order_id: str) -> tuple[dict[str, str], bytes] | None:
+        """The signed webhook a shopper's order sends to the daemon (None: the channel sends none)."""
+        hook = self.double.webhook(order_id)
+        return None if hook is None else (hook[0], hook[1])
+
 
 def _schedule(pull: str, push: str, **extra: Any) -> dict[str, Any]:
     # A reconcile reads every listing live (Amazon: one getListingsItem a SKU at 5 a second, then an
@@ -95,32 +110,26 @@ def _schedule(pull: str, push: str, **extra: Any) -> dict[str, Any]:
     return {"pull_every": pull, "push_every": push, "reconcile_every": "300s", **extra}
 
 
-# -- the emulator factories: one per built-in connector ---------------------------------------------
-def _emulator_module(connector: str) -> Any:
-    """The built-in connector's emulator module (installed as ``omnisync_connectors``), loaded late so
-    that an unfinished connector costs only its own channel."""
-    return importlib.import_module(f"omnisync_connectors.{connector}.emulator")
+# -- the channels: one emulator double per built-in connector (omnisync.emulators) ------------------
+def _double(
+    connector: str, sock: socket.socket | None = None, **options: Any
+) -> tuple[EmulatorDouble, socket.socket, dict[str, Any]]:
+    """The connector's emulator double on the system clock, its loopback socket and the settings that
+    reach it there. Loaded late, so that an unfinished connector costs only its own channel."""
+    double = build_double(connector, SystemClock(), **options)
+    sock = sock or _free_socket()
+    return double, sock, double.endpoint_settings(f"http://{HOST}:{sock.getsockname()[1]}")
 
 
 def _shopify(daemon_url: str, plan: str = "standard") -> DemoChannel:
-    ShopifyEmulator = _emulator_module("shopify").ShopifyEmulator
-
-    emu = ShopifyEmulator(SystemClock(), currency=CURRENCY, plan=plan)
-    sock = _free_socket()
-    base = f"http://{HOST}:{sock.getsockname()[1]}"
-    settings = emu.settings(endpoint=base)
-    settings["locations"] = {"WH": emu.locations["warehouse"]}
+    double, sock, settings = _double("shopify", sources=["WH"], currency=CURRENCY, plan=plan)
+    emu = double.emulator
     settings["access_token"] = "${DEMO_SHOPIFY_TOKEN}"
     settings["webhook_secret"] = "${DEMO_SHOPIFY_WEBHOOK_SECRET}"
-
-    def webhook(order_id: str) -> tuple[dict[str, str], bytes] | None:
-        headers, body, _ = emu.signed_webhook(order_id)
-        return headers, body
-
     return DemoChannel(
         name="shopify",
         connector="shopify",
-        emulator=emu,
+        double=double,
         sock=sock,
         config={
             "connector": "shopify",
@@ -133,32 +142,24 @@ def _shopify(daemon_url: str, plan: str = "standard") -> DemoChannel:
             "settings": settings,
         },
         secrets={"DEMO_SHOPIFY_TOKEN": emu.access_token, "DEMO_SHOPIFY_WEBHOOK_SECRET": emu.webhook_secret},
-        seed=lambda sku, qty, price: emu.seed(sku, qty, price),
-        quantity=lambda sku: emu.quantity(sku),
-        buy=lambda sku, qty: emu.place_order(sku, qty),
         mapping={"price": {"markup_percent": "5"}},
         weight=3.0,
-        webhook=webhook,
     )
 
 
 def _amazon(daemon_url: str) -> DemoChannel:
-    amazon = _emulator_module("amazon")
-    TOKEN_PATH, AmazonEmulator = amazon.TOKEN_PATH, amazon.AmazonEmulator
-
-    sock = _free_socket()
-    base = f"http://{HOST}:{sock.getsockname()[1]}"
-    emu = AmazonEmulator(
-        SystemClock(),
-        region="eu",
-        marketplace_id="A1PA6795UKMFR9",
+    sock = _free_socket()  # the emulator serves the presigned storage too
+    s3_base = f"http://{HOST}:{sock.getsockname()[1]}"
+    double, sock, settings = _double(
+        "amazon",
+        sock,
         currency=CURRENCY,
-        s3_base=base,
+        s3_base=s3_base,
         feed_queue_s=1.0,
         feed_base_s=1.0,
         record_requests=False,
     )
-    settings = emu.settings(endpoint=base, token_url=base + TOKEN_PATH)
+    emu = double.emulator
     settings["marketplace_ids"] = list(settings["marketplace_ids"])
     settings["client_secret"] = "${DEMO_AMAZON_CLIENT_SECRET}"
     settings["refresh_token"] = "${DEMO_AMAZON_REFRESH_TOKEN}"
@@ -167,7 +168,7 @@ def _amazon(daemon_url: str) -> DemoChannel:
     return DemoChannel(
         name="amazon",
         connector="amazon",
-        emulator=emu,
+        double=double,
         sock=sock,
         config={
             "connector": "amazon",
@@ -182,30 +183,22 @@ def _amazon(daemon_url: str) -> DemoChannel:
             "DEMO_AMAZON_CLIENT_SECRET": emu.client_secret,
             "DEMO_AMAZON_REFRESH_TOKEN": emu.refresh_token,
         },
-        seed=lambda sku, qty, price: emu.seed_listing(sku, qty, price) and None,
-        quantity=lambda sku: emu.quantity(sku),
-        buy=lambda sku, qty: emu.place_order(sku, qty),
         mapping={"price": {"markup_percent": "12"}},
         weight=0.6,
     )
 
 
 def _square(daemon_url: str) -> DemoChannel:
-    SquareEmulator = _emulator_module("square").SquareEmulator
-
-    notify = f"{daemon_url}/webhooks/pos"
-    emu = SquareEmulator(
-        SystemClock(), currency=CURRENCY, locations={"LSTORE00001AA": "Main Street"}, notification_url=notify
+    double, sock, settings = _double(
+        "square", sources=["STORE"], currency=CURRENCY, notification_url=f"{daemon_url}/webhooks/pos"
     )
-    sock = _free_socket()
-    base = f"http://{HOST}:{sock.getsockname()[1]}"
-    settings = emu.settings(base_url=base, locations={"STORE": "LSTORE00001AA"})
+    emu = double.emulator
     settings["access_token"] = "${DEMO_SQUARE_TOKEN}"
     settings["webhook_signature_key"] = "${DEMO_SQUARE_SIGNATURE_KEY}"
     return DemoChannel(
         name="pos",
         connector="square",
-        emulator=emu,
+        double=double,
         sock=sock,
         config={
             "connector": "square",
@@ -215,32 +208,22 @@ def _square(daemon_url: str) -> DemoChannel:
             "settings": settings,
         },
         secrets={"DEMO_SQUARE_TOKEN": emu.access_token, "DEMO_SQUARE_SIGNATURE_KEY": emu.signature_key},
-        seed=lambda sku, qty, price: emu.seed_item(sku, price, qty) and None,
-        quantity=lambda sku: emu.quantity(sku),
-        buy=lambda sku, qty: emu.place_order(sku, qty),
         weight=2.0,
         walk_in=True,
     )
 
 
 def _instagram(daemon_url: str) -> DemoChannel:
-    InstagramEmulator = _emulator_module("instagram").InstagramEmulator
-
-    emu = InstagramEmulator(SystemClock(), currency=CURRENCY, batch_settle_s=0.5, batch_per_item_s=0.0)
-    sock = _free_socket()
-    base = f"http://{HOST}:{sock.getsockname()[1]}"
-    settings = {
-        "access_token": "${DEMO_INSTAGRAM_TOKEN}",
-        "catalog_id": emu.catalog_id,
-        "commerce_merchant_settings_id": emu.cms_id,
-        "currency": CURRENCY,
-        "base_url": base,
-        "batch_poll_interval_s": 0.5,
-    }
+    double, sock, settings = _double(
+        "instagram", currency=CURRENCY, page_size=25, batch_settle_s=0.5, batch_per_item_s=0.0
+    )
+    emu = double.emulator
+    settings["access_token"] = "${DEMO_INSTAGRAM_TOKEN}"
+    settings["batch_poll_interval_s"] = 0.5
     return DemoChannel(
         name="instagram",
         connector="instagram",
-        emulator=emu,
+        double=double,
         sock=sock,
         config={
             "connector": "instagram",
@@ -251,9 +234,6 @@ def _instagram(daemon_url: str) -> DemoChannel:
             "settings": settings,
         },
         secrets={"DEMO_INSTAGRAM_TOKEN": emu.access_token},
-        seed=lambda sku, qty, price: emu.seed_item(sku, qty, price) and None,
-        quantity=lambda sku: emu.quantity(sku),
-        buy=lambda sku, qty: emu.place_order(sku, qty),
         weight=1.5,
     )
 
@@ -377,7 +357,7 @@ async def _shop(
                 ch.refused += 1
                 continue
             ch.placed.append(order_id)
-            hook = ch.webhook(order_id) if ch.webhook is not None else None
+            hook = ch.webhook(order_id)
             if hook is not None:
                 headers, body = hook
                 task = loop.create_task(client.post(f"/webhooks/{ch.name}", content=body, headers=headers))
@@ -400,7 +380,7 @@ def _square_webhooks(ch: DemoChannel, pending: set[asyncio.Task[Any]]) -> None:
         pending.add(task)
         task.add_done_callback(pending.discard)
 
-    ch.emulator.on_webhook = deliver
+    ch.double.notify(lambda hook: deliver(hook[0], hook[1], hook[2] or ""))
     ch.emulator.demo_client = client
 
 

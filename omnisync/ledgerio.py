@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import io
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -41,11 +43,60 @@ class Row:
     stock: dict[str, int]
 
 
+def _read_text(file: Path) -> str:
+    """The file's text, or one CsvError naming the file (and the line of the first non-UTF-8 byte)."""
+    try:
+        data = file.read_bytes()
+    except FileNotFoundError:
+        raise CsvError(f"{file}: no such file") from None
+    except IsADirectoryError:
+        raise CsvError(f"{file}: is a directory, not a CSV file") from None
+    except OSError as exc:
+        raise CsvError(f"{file}: cannot read ({exc.strerror})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise CsvError(
+            f"{file}:{line}: not UTF-8 (byte 0x{data[exc.start]:02x} at character {column});"
+            " save the file as UTF-8"
+        ) from None
+
+
+def _control_char(value: str) -> str | None:
+    """The first character a field may not hold (control characters other than tab and line breaks)."""
+    for ch in value:
+        code = ord(ch)
+        if (code < 0x20 and ch not in "\t\n\r") or 0x7F <= code <= 0x9F:
+            return ch
+    return None
+
+
+def _records(file: Path, text: str) -> Iterator[tuple[int, list[str]]]:
+    """Each CSV record with the line it starts on, parsed strictly: quoted fields keep every character."""
+    csv.field_size_limit(max(csv.field_size_limit(), len(text) + 1))
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    start = 1
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            msg = f"{file}:{start}: malformed CSV ({exc}); check the quotes from this line on"
+            raise CsvError(msg) from None
+        if record:
+            yield start, record
+        start = reader.line_num + 1
+
+
 def _parse(file: Path, known_locations: set[str]) -> tuple[list[Row], str]:
-    text = file.read_text(encoding="utf-8-sig")
+    text = _read_text(file)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
-    reader = csv.DictReader(text.splitlines())
-    header = reader.fieldnames or []
+    records = _records(file, text)
+    first = next(records, None)
+    header = [h.strip() for h in first[1]] if first else []
     if "sku" not in header:
         raise CsvError(f"{file}:1: the header needs a 'sku' column")
     stock_cols = [h for h in header if h.startswith("stock:")]
@@ -57,9 +108,18 @@ def _parse(file: Path, known_locations: set[str]) -> tuple[list[Row], str]:
             raise CsvError(f"{file}:1: column {col}: location {col[6:]!r} is not configured")
     rows: list[Row] = []
     seen: set[str] = set()
-    for raw in reader:
-        line = reader.line_num
-        rows.append(_row(file, line, raw, stock_cols, seen))
+    for line, record in records:
+        if len(record) != len(header):
+            raise CsvError(
+                f"{file}:{line}: {len(record)} fields where the header has {len(header)}"
+                " (a stray quote or separator?)"
+            )
+        for name, value in zip(header, record, strict=True):
+            ch = _control_char(value)
+            if ch is not None:
+                msg = f"{file}:{line}: column {name}: control character U+{ord(ch):04X} is not allowed"
+                raise CsvError(msg)
+        rows.append(_row(file, line, dict(zip(header, record, strict=True)), stock_cols, seen))
     return rows, digest
 
 
@@ -113,7 +173,6 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
     with ledger.read() as conn:
         known = {row.code for row in ledger.locations(conn).values()}
     rows, digest = _parse(file, known)
-    movements = 0
     iterator: Any = rows
     if progress:
         from rich.progress import track
@@ -121,29 +180,48 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
         iterator = track(rows, description="importing")
     with ledger.tx() as tx:
         codes = {row.code: lid for lid, row in ledger.locations(tx.conn).items()}
-        for row in iterator:
-            pid = tx.upsert_product(
-                row.sku,
-                title=row.title,
-                barcode=row.barcode,
-                tags=row.tags,
-                price=row.price,
-                currency=row.currency,
-                active=row.active,
-            )
-            current = ledger.stock_for(tx.conn, [pid]).get(pid, {})
+        ids, changed = tx.upsert_products(
+            [
+                {
+                    "sku": r.sku,
+                    "title": r.title,
+                    "barcode": r.barcode,
+                    "tags": r.tags,
+                    "price": r.price,
+                    "currency": r.currency,
+                    "active": r.active,
+                }
+                for r in iterator
+            ]
+        )
+        current = ledger.stock_for(tx.conn, list(ids.values()))
+        wanted: list[dict[str, Any]] = []
+        for row in rows:
+            pid = ids[row.sku]
             for code, target in row.stock.items():
-                on_hand = current.get(codes[code], (0, 0))[0]
-                if target != on_hand and tx.record_movement_ids(
-                    pid,
-                    codes[code],
-                    "adjustment",
-                    target - on_hand,
-                    f"import:{digest}:{row.sku}:{code}",
-                    at=now,
-                    note=f"{file.name} line {row.line}",
-                ):
-                    movements += 1
+                on_hand = current.get(pid, {}).get(codes[code], (0, 0))[0]
+                if target != on_hand:
+                    wanted.append(
+                        {
+                            "product_id": pid,
+                            "location_id": codes[code],
+                            "kind": "adjustment",
+                            "quantity": target - on_hand,
+                            "idempotency_key": f"import:{digest}:{row.sku}:{code}",
+                            "reference": None,
+                            "note": f"{file.name} line {row.line}",
+                            "created_at": now,
+                        }
+                    )
+        inserted = tx.insert_movements(wanted)
+        deltas: dict[tuple[int, int], tuple[int, int]] = {}
+        for m in wanted:
+            if m["idempotency_key"] in inserted:
+                deltas[(m["product_id"], m["location_id"])] = (m["quantity"], 0)
+        tx.ensure_stock_rows(deltas)
+        tx.apply_stock(deltas, deltas)
+        tx.touch_products(changed | {pid for pid, _ in deltas})
+        movements = len(deltas)
     return {"rows": len(rows), "movements": movements}
 
 

@@ -6,12 +6,18 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from .rows import ProductRow, join_tags, split_tags
-from .statements import new_id
-from .tables import C, L, LedgerError, P
+from .statements import execute_many, insert_many, new_id
+from .tables import IN_CHUNK, C, L, LedgerError, P
 from .txbase import TxBase
+
+PRODUCT_FIELDS = ("title", "barcode", "tags", "price", "currency", "active")
+VERSIONED_FIELDS = frozenset({"price", "currency", "tags", "active"})
+PRODUCT_UPDATE = (
+    update(P).where(P.c.id == bindparam("pid")).values(**{f: bindparam(f"v_{f}") for f in PRODUCT_FIELDS})
+)
 
 
 class CatalogWrites(TxBase):
@@ -76,6 +82,51 @@ class CatalogWrites(TxBase):
             if bump:
                 self._mark_dirty(row.id)
         return int(row.id)
+
+    def upsert_products(self, items: Sequence[dict[str, Any]]) -> tuple[dict[str, int], set[int]]:
+        """Create or update many products, set-based: each item holds ``sku`` and every field of
+        PRODUCT_FIELDS (tags as a list). Returns SKU -> id and the ids of existing products whose
+        price, currency, tags or active changed (the caller bumps their version with
+        :meth:`touch_products`, once per product, with the stock it changes)."""
+        for item in items:
+            if not item["sku"] or len(item["sku"]) > 128:
+                raise LedgerError(f"SKU {item['sku']!r}: must be 1 to 128 characters")
+            if item["price"] < 0:
+                raise LedgerError(f"SKU {item['sku']}: price must be ≥ 0")
+        values = [
+            {
+                "sku": item["sku"],
+                **{f: item[f] for f in PRODUCT_FIELDS},
+                "barcode": item["barcode"] or None,
+                "tags": join_tags(item["tags"]),
+                "currency": item["currency"].upper(),
+            }
+            for item in items
+        ]
+        skus = [v["sku"] for v in values]
+        existing: dict[str, Any] = {}
+        for start in range(0, len(skus), IN_CHUNK):
+            for found in self.conn.execute(select(P).where(P.c.sku.in_(skus[start : start + IN_CHUNK]))):
+                existing[found.sku] = found
+        fresh = [{**v, "version": 1} for v in values if v["sku"] not in existing]
+        ids = {str(sku): int(pid) for sku, pid in insert_many(self.conn, P, fresh, returning=("sku", "id"))}
+        changed: list[dict[str, Any]] = []
+        bumped: set[int] = set()
+        for v in values:
+            row = existing.get(v["sku"])
+            if row is None:
+                continue
+            ids[v["sku"]] = int(row.id)
+            diff = {f for f in PRODUCT_FIELDS if getattr(row, f) != v[f]}
+            if diff:
+                changed.append({"pid": row.id, **{f"v_{f}": v[f] for f in PRODUCT_FIELDS}})
+                if diff & VERSIONED_FIELDS:
+                    bumped.add(int(row.id))
+        if changed:
+            execute_many(self.conn, PRODUCT_UPDATE, changed)
+        for sku, pid in ids.items():
+            self.ledger.cache_product(sku, pid)
+        return ids, bumped
 
 
 class CatalogReads:

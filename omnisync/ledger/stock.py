@@ -163,6 +163,11 @@ class StockWrites(TxBase):
         found = insert_many(self.conn, M, rows, returning=("idempotency_key",), ignore_conflicts=True)
         return {str(key) for (key,) in found}
 
+    def ensure_stock_rows(self, pairs: Iterable[tuple[int, int]]) -> None:
+        """Create the missing stock rows of these (product id, location id) pairs, at zero."""
+        rows = [{"product_id": p, "location_id": lo, "on_hand": 0, "reserved": 0} for p, lo in pairs]
+        insert_many(self.conn, S, rows, ignore_conflicts=True)
+
     def apply_stock(
         self, deltas: Mapping[tuple[int, int], tuple[int, int]], existing: Iterable[tuple[int, int]]
     ) -> None:

@@ -6,13 +6,22 @@
 It checks: capabilities honoured (undeclared operations raise UnsupportedOperation), discovery,
 batch limits respected, partial failures reported per item, 429/throttle retried without real
 sleeping, 401 reported as a configuration error, pagination terminates without duplicates, pushes
-idempotent, compare-and-set answers STALE, webhooks verified. Every test runs its own event loop,
-so the kit needs no pytest-asyncio in the connector author's project.
+idempotent, compare-and-set answers STALE, webhooks verified, ``prepare()`` passes.
+
+It also sees what the connector *sends*: the harness's transport is wrapped in a
+:class:`~omnisync.testing.recorder.RecordingTransport`, so the kit asserts no request follows a 401,
+each batch is sent once, retries after a throttle are spaced at least the Retry-After the harness
+declares (``throttle_retry_after``, seconds) and after a 5xx at least the SDK's first backoff, and a
+timeout is retried and, when it persists, reported (an exception or RETRY items, never ACCEPTED).
+
+Every test runs its own event loop, so the kit needs no pytest-asyncio in the connector author's
+project.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from decimal import Decimal
@@ -20,8 +29,14 @@ from typing import Any
 
 import pytest
 
+from omnisync.http.transport import BACKOFF_BASE_S
 from omnisync.sdk.connector import Connector
-from omnisync.sdk.errors import ConfigurationError, UnsupportedOperation, WebhookVerificationError
+from omnisync.sdk.errors import (
+    ConfigurationError,
+    OmnisyncError,
+    UnsupportedOperation,
+    WebhookVerificationError,
+)
 from omnisync.sdk.helpers import idempotency_key
 from omnisync.sdk.models import (
     Capability,
@@ -29,12 +44,16 @@ from omnisync.sdk.models import (
     InventoryUpdate,
     ItemResult,
     ItemStatus,
+    Order,
     OrderCursor,
+    OrderLine,
+    OrderStatus,
     PriceUpdate,
 )
 from omnisync.sdk.runtime import instantiate
 
 from .harness import ConnectorHarness, Fault, SeedItem
+from .recorder import RecordingTransport, Sent
 
 CHANNEL = "conformance"
 
@@ -53,19 +72,37 @@ async def _push_after_unseen_sale(h: ConnectorHarness, *, quantity: int, version
         return await conn.push_inventory([update])
 
 
-def _connector(h: ConnectorHarness) -> Connector:
-    return instantiate(
-        h.connector_class, h.settings(), channel=CHANNEL, clock=h.clock, transport=h.transport()
-    )
+@asynccontextmanager
+async def _recorded(h: ConnectorHarness) -> AsyncIterator[tuple[Connector, RecordingTransport]]:
+    """A connector over the harness's transport wrapped in a recorder, prepared as the engine does."""
+    recorder = RecordingTransport(h.transport(), h.clock)
+    conn = instantiate(h.connector_class, h.settings(), channel=CHANNEL, clock=h.clock, transport=recorder)
+    try:
+        await conn.prepare()
+        yield conn, recorder
+    finally:
+        await conn.aclose()
 
 
 @asynccontextmanager
 async def _connected(h: ConnectorHarness) -> AsyncIterator[Connector]:
-    conn = _connector(h)
-    try:
+    async with _recorded(h) as (conn, _):
         yield conn
-    finally:
-        await conn.aclose()
+
+
+def _gaps(sent: list[Sent]) -> list[float]:
+    return [b.at - a.at for a, b in itertools.pairwise(sent)]
+
+
+async def _push_one(h: ConnectorHarness, fault: Fault, times: int) -> tuple[list[ItemResult], list[Sent]]:
+    """Seed one item, inject ``fault`` ``times`` times, push it; the results and the requests sent."""
+    h.seed([SeedItem(_sku(1), 2, Decimal("1.00"))])
+    async with _recorded(h) as (conn, rec):
+        ids = await _ids(conn, [_sku(1)])
+        h.fail_next(fault, times)
+        mark = len(rec.sent)
+        results = await conn.push_inventory([_update(_sku(1), 9, 2, ids.get(_sku(1), {}))])
+    return results, rec.since(mark)
 
 
 def _sku(i: int) -> str:
@@ -178,36 +215,66 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
 
             _run(go())
 
+        def _retried_twice(self, harness: ConnectorHarness, fault: Fault, least_gap: float) -> None:
+            """Two ``fault`` answers, then success: each retry waited at least ``least_gap`` s."""
+            if Capability.PUSH_INVENTORY not in self._caps(harness):
+                pytest.skip("connector does not push inventory")
+            results, sent = _run(_push_one(harness, fault, 2))
+            assert results[0].status is ItemStatus.ACCEPTED
+            assert harness.channel_quantity(_sku(1)) == 9
+            assert len(sent) >= 3, f"two {fault} attempts, then the one that went through"
+            for gap in _gaps(sent[:3]):
+                assert gap > 0, "the wait happened on the injected clock"
+                assert gap >= least_gap, f"{fault} retried after {gap:g}s; at least {least_gap:g}s due"
+
         def test_throttle_is_retried_on_the_clock(self, harness: ConnectorHarness) -> None:
+            asked = getattr(harness, "throttle_retry_after", None)  # the channel's Retry-After, if any
+            self._retried_twice(harness, Fault.THROTTLE, asked or 0.0)
+
+        def test_server_error_is_retried_with_backoff(self, harness: ConnectorHarness) -> None:
+            self._retried_twice(harness, Fault.SERVER_ERROR, BACKOFF_BASE_S)
+
+        def test_timeout_is_retried(self, harness: ConnectorHarness) -> None:
             if Capability.PUSH_INVENTORY not in self._caps(harness):
                 pytest.skip("connector does not push inventory")
-            harness.seed([SeedItem(_sku(1), 2, Decimal("1.00"))])
+            results, sent = _run(_push_one(harness, Fault.TIMEOUT, 1))
+            assert sent[0].status is None, "the harness's TIMEOUT fault raises from its transport"
+            assert len(sent) >= 2, "a timed-out request is retried"
+            assert results[0].status is ItemStatus.ACCEPTED
+            assert harness.channel_quantity(_sku(1)) == 9
 
-            async def go() -> None:
-                async with _connected(harness) as conn:
-                    ids = await _ids(conn, [_sku(1)])
-                    harness.fail_next(Fault.THROTTLE)
-                    before = harness.clock.monotonic()
-                    results = await conn.push_inventory([_update(_sku(1), 9, 2, ids.get(_sku(1), {}))])
-                assert results[0].status is ItemStatus.ACCEPTED
-                assert harness.channel_quantity(_sku(1)) == 9
-                assert conn.context.stats.total_throttled >= 1
-                assert harness.clock.monotonic() > before, "the wait happened on the injected clock"
-
-            _run(go())
-
-        def test_server_error_is_retried(self, harness: ConnectorHarness) -> None:
+        def test_persistent_timeout_is_reported(self, harness: ConnectorHarness) -> None:
             if Capability.PUSH_INVENTORY not in self._caps(harness):
                 pytest.skip("connector does not push inventory")
-            harness.seed([SeedItem(_sku(1), 2, Decimal("1.00"))])
+            try:
+                results, _ = _run(_push_one(harness, Fault.TIMEOUT, 1000))
+            except OmnisyncError:
+                return  # reported as an error: the engine retries the batch later
+            assert all(r.status is not ItemStatus.ACCEPTED for r in results), (
+                "nothing reached the channel: no item may be reported ACCEPTED"
+            )
 
+        def test_each_batch_sent_once(self, harness: ConnectorHarness) -> None:
+            if Capability.PUSH_INVENTORY not in self._caps(harness):
+                pytest.skip("connector does not push inventory")
+            skus = [_sku(i) for i in range(max(2, min(harness.conformance_batch_size, 5)))]
+            harness.seed([SeedItem(s, 1, Decimal("1.00")) for s in skus])
+
+            async def go() -> list[Sent]:
+                async with _recorded(harness) as (conn, rec):
+                    ids = await _ids(conn, skus)
+                    mark = len(rec.sent)
+                    await conn.push_inventory([_update(s, 5, 1, ids.get(s, {})) for s in skus])
+                    return rec.since(mark)
+
+            writes = [(r.method, r.url, r.body) for r in _run(go()) if r.method != "GET" and r.body]
+            assert writes, "a push sends something"
+            assert len(writes) == len(set(writes)), "the same request body was sent twice in one push"
+
+        def test_prepare_passes(self, harness: ConnectorHarness) -> None:
             async def go() -> None:
                 async with _connected(harness) as conn:
-                    ids = await _ids(conn, [_sku(1)])
-                    harness.fail_next(Fault.SERVER_ERROR)
-                    results = await conn.push_inventory([_update(_sku(1), 3, 2, ids.get(_sku(1), {}))])
-                assert results[0].status is ItemStatus.ACCEPTED
-                assert harness.channel_quantity(_sku(1)) == 3
+                    await conn.prepare()  # a second time too: the engine may prepare again on restart
 
             _run(go())
 
@@ -216,8 +283,9 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
             caps = self._caps(harness)
 
             async def go() -> None:
-                async with _connected(harness) as conn:
+                async with _recorded(harness) as (conn, rec):
                     harness.fail_next(Fault.UNAUTHORIZED, times=10)
+                    mark = len(rec.sent)
                     call: Callable[[], Coroutine[Any, Any, Any]]
                     if Capability.READ_LISTINGS in caps:
                         call = lambda: conn.read_listings([_sku(1)])  # noqa: E731
@@ -228,6 +296,7 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
                     with pytest.raises(ConfigurationError):
                         await call()
                     assert conn.context.stats.retries.total() == 0, "401 must never be retried"
+                    assert len(rec.since(mark)) == 1, "no request may follow a refused credential"
 
             _run(go())
 
@@ -343,6 +412,64 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
                 assert placed <= set(seen)
 
             _run(go())
+
+        def test_orders_arrive_as_placed(self, harness: ConnectorHarness) -> None:
+            """Known lines, a cancelled order, a refunded one, a SKU the catalogue lacks (passed through
+            for the engine to quarantine), and one older than ``updated_after`` (filtered out)."""
+            if Capability.PULL_ORDERS not in self._caps(harness):
+                pytest.skip("connector does not pull orders")
+            if not all(hasattr(harness, m) for m in ("buy", "fulfil", "cancel", "give_back")):
+                pytest.skip("the harness cannot buy, fulfil, cancel and give back (an EmulatorDouble)")
+            double: Any = harness
+            known, other, unknown = _sku(1), _sku(2), "CONF-NOT-IN-CATALOGUE"
+            harness.seed([SeedItem(s, 50, Decimal("1.00")) for s in (known, other, unknown)])
+            old = double.buy(known, 1)
+            harness.clock.advance(3600)
+            cutoff = harness.clock.now()
+            harness.clock.advance(60)
+            open_id = double.buy(known, 2)
+            cancelled_id = double.buy(other, 3)
+            assert double.cancel(cancelled_id)
+            refunded_id = double.buy(known, 1)
+            fulfilled = double.fulfil(refunded_id)
+            returned = double.give_back(refunded_id, known, 1) if fulfilled else None
+            unknown_id = double.buy(unknown, 4)
+            harness.clock.advance(60)
+
+            async def go() -> dict[str, Order]:
+                got: dict[str, Order] = {}
+                cursor = OrderCursor(cutoff)
+                async with _connected(harness) as conn:
+                    for _ in range(50):
+                        page = await conn.pull_orders(cursor)
+                        got.update((o.external_id, o) for o in page.orders)
+                        if page.next_page_token is None:
+                            return got
+                        cursor = OrderCursor(cutoff, page.next_page_token)
+                pytest.fail("pagination did not terminate")
+
+            got: dict[str, Order] = _run(go())
+            assert old not in got, "an order last changed before updated_after is filtered out"
+
+            def line(order_id: str, sku: str) -> OrderLine:
+                assert order_id in got, f"order {order_id} placed after updated_after is missing"
+                lines = [ln for ln in got[order_id].lines if ln.channel_sku == sku]
+                assert len(lines) == 1, f"order {order_id}: one line of {sku}, as placed"
+                return lines[0]
+
+            first = line(open_id, known)
+            assert (first.quantity, first.cancelled, first.restocked) == (2, 0, 0)
+            assert got[open_id].status in (OrderStatus.OPEN, OrderStatus.FULFILLED)
+            gone = line(cancelled_id, other)
+            assert got[cancelled_id].status is OrderStatus.CANCELLED, "a cancelled order reads cancelled"
+            assert (gone.quantity, gone.cancelled) == (3, 3), "cancelled is the cumulative count"
+            passed = line(unknown_id, unknown)
+            assert passed.quantity == 4, "a line of a SKU the catalogue lacks is passed through"
+            if fulfilled:
+                shipped = line(refunded_id, known)
+                assert (shipped.quantity, shipped.fulfilled) == (1, 1)
+                if returned == "":  # recorded on the original order
+                    assert shipped.restocked == 1, "restocked is the cumulative count"
 
         def test_webhook_verified(self, harness: ConnectorHarness) -> None:
             if Capability.WEBHOOKS not in self._caps(harness):

@@ -423,6 +423,8 @@ class FakeHarness(EmulatorHarness):
     connector_class = FakeConnector
     orders_page_size = 3
     conformance_batch_size = MAX_BATCH
+    throttle_retry_after = 2.0
+    """Seconds the fake's 429 asks for (its Retry-After); the kit checks retries wait that long."""
 
     def __init__(
         self, clock: VirtualClock | None = None, *, sources: Sequence[str] = (), page_size: int | None = None

@@ -138,6 +138,9 @@ class EmulatorHarness:
     clock: VirtualClock
     orders_page_size: int = 3
     conformance_batch_size: int = 1
+    throttle_retry_after: float | None = None
+    """Seconds the emulator's throttle answer asks the caller to wait, if it names a figure (the kit
+    then checks each retry waited at least that long; optional on any harness)."""
     emulator: Any
 
     def settings(self) -> Mapping[str, Any]:

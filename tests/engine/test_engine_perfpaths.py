@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text, update
 
 import omnisync.engine.intake as intake
-import omnisync.engine.runtime as runtime
+import omnisync.engine.plan_reading as plan_reading
 from omnisync.allocation import (
     ChannelInput,
     LocationStock,
@@ -462,7 +462,7 @@ async def test_the_fast_plan_is_the_explained_plan(tmp_path: Path, ledger_url: s
 
 @pytest.fixture
 def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(runtime, "PLAN_CHUNK", 7)  # many chunks: paging and the reading thread
+    monkeypatch.setattr(plan_reading, "PLAN_CHUNK", 7)  # many chunks: paging and the reading thread
 
 
 async def test_channels_planned_together_and_in_chunks_match(
@@ -487,7 +487,7 @@ async def test_channels_planned_together_and_in_chunks_match(
             assert sorted(u for _, unchanged in alone for u in unchanged) == sorted(settled[name])
     # most of the catalogue dirty: one pass over every product, the clean pairs left out
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(runtime, "DIRTY_SCAN_THRESHOLD", 0)
+        patch.setattr(plan_reading, "DIRTY_SCAN_THRESHOLD", 0)
         for name in names:
             scanned = [i for changes, _ in engine.iter_plan(name) for i in changes]
             assert view(scanned) == view(reference_plan(engine, name, dirty_only=True))

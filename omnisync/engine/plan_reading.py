@@ -1,0 +1,120 @@
+"""Plan reading: the ledger read chunk by chunk (the next chunk read ahead on a thread) and planned
+for one or several channels at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from omnisync.allocation import LocationStock
+from omnisync.ledger.repository import ListingRow, PlanDecoder
+
+from .planner import ChunkPlan, PlannedItem, RowPlanner, SkuState, Target
+from .setup import EngineSetup
+
+PLAN_CHUNK = 5000
+DIRTY_SCAN_THRESHOLD = 100_000
+"""Dirty pairs above which a dirty-only plan reads every product instead of the dirty index."""
+
+
+class PlanReader(EngineSetup):
+    def iter_plan_channels(
+        self,
+        channels: Sequence[str],
+        *,
+        all_pairs: bool = False,
+        product_ids: Sequence[int] | None = None,
+    ) -> Iterator[ChunkPlan]:
+        """Plan several channels in one pass: one ledger read per chunk of products serves them all.
+
+        Yields, chunk by chunk, each channel's (changes, unchanged (product id, version)). Without
+        ``all_pairs`` or ``product_ids`` only dirty pairs are planned.
+        """
+        names = list(dict.fromkeys(channels))
+        channel_ids = [self.channels[name].channel_id for name in names]
+        rules = self.calculator.channels
+        # the stock the arithmetic reads: the planned channels' sources, or every channel's when the
+        # policy compares channels
+        drawing = names if self.calculator.independent else list(rules)
+        codes: list[str] = []
+        location_ids: list[int] = []
+        with self.ledger.read() as conn:
+            known = {row.code: lid for lid, row in self.ledger.locations(conn).items()}
+            for code in dict.fromkeys(c for name in drawing for c in rules[name].sources):
+                if code in known:  # a source the ledger does not know has no stock record: 0
+                    codes.append(code)
+                    location_ids.append(known[code])
+            planner = RowPlanner(self.calculator, names, codes, PlanDecoder(conn.dialect), self.clock.now())
+        dirty_only = not all_pairs and product_ids is None
+        wanted = sorted(set(product_ids)) if product_ids is not None else []
+        after: int | None = None
+        by_ids = product_ids is not None
+        if dirty_only:
+            with self.ledger.read() as conn:
+                dirty = sum(self.ledger.dirty_count(conn, cid) for cid in channel_ids)
+                # a few dirty pairs are found through the dirty index; when most of the catalogue is
+                # dirty (a price list imported), one pass over every product costs less
+                if dirty <= DIRTY_SCAN_THRESHOLD:
+                    by_ids, wanted = True, self.ledger.dirty_product_ids(conn, channel_ids)
+
+        def read() -> tuple[list[Any], bool]:
+            """The next chunk of rows, and whether more may follow."""
+            nonlocal wanted, after
+            with self.ledger.read() as conn:
+                if by_ids:
+                    chunk, wanted = wanted[:PLAN_CHUNK], wanted[PLAN_CHUNK:]
+                    rows = self.ledger.plan_rows(conn, channel_ids, location_ids, product_ids=chunk)
+                    return rows, bool(wanted)
+                rows = self.ledger.plan_rows(
+                    conn, channel_ids, location_ids, after_product_id=after, limit=PLAN_CHUNK
+                )
+                after = int(rows[-1][0]) if rows else after
+                return rows, len(rows) == PLAN_CHUNK
+
+        rows, more = read()
+        if not more:
+            if rows:
+                yield planner.plan(rows, dirty_only=dirty_only)
+            return
+        # A large plan: one thread reads the next chunk while this one is planned and consumed (the
+        # database driver works without the GIL). Each chunk is read in a transaction of its own, as
+        # it always was; a chunk read ahead is as fresh as the ledger when it was read.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnisync-plan-read") as reader:
+            while True:
+                ahead = reader.submit(read) if more else None
+                yield planner.plan(rows, dirty_only=dirty_only)
+                if ahead is None:
+                    return
+                rows, more = ahead.result()
+
+    def iter_plan(
+        self, channel: str, *, all_pairs: bool = False, product_ids: Sequence[int] | None = None
+    ) -> Iterator[tuple[list[PlannedItem], list[tuple[int, int]]]]:
+        """Yield (changes, unchanged (product id, version)) chunk by chunk, reading the ledger lazily."""
+        for chunk in self.iter_plan_channels([channel], all_pairs=all_pairs, product_ids=product_ids):
+            yield chunk[channel]
+
+    def plan(self, channel: str, *, all_pairs: bool = False) -> list[PlannedItem]:
+        return [item for changes, _ in self.iter_plan(channel, all_pairs=all_pairs) for item in changes]
+
+    def explain(self, sku: str) -> dict[str, tuple[Target, ListingRow | None]]:
+        with self.ledger.read() as conn:
+            pid = self.ledger.product_id(conn, sku)
+            rows: dict[str, ListingRow | None] = {}
+            for name, rt in self.channels.items():
+                found = self.ledger.listings(conn, rt.channel_id, product_ids=[pid])
+                rows[name] = found[0] if found else None
+            product = self.ledger.products(conn, [sku])[0]
+            codes = {lid: row.code for lid, row in self.ledger.locations(conn).items()}
+            stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
+        state = SkuState(
+            sku,
+            product.tags,
+            product.price,
+            product.currency,
+            product.active,
+            {codes[lid]: LocationStock(codes[lid], oh, rs) for lid, (oh, rs) in stock.items()},
+        )
+        targets = self.calculator.targets(state, self.clock.now())
+        return {name: (targets[name], rows.get(name)) for name in self.channels if name in targets}

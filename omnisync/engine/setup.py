@@ -1,0 +1,180 @@
+"""Engine set-up: the config turned into channel rules, the schema migrated and seeded, one
+connector per channel, and drop-window timing."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+import httpx
+import structlog
+
+from omnisync.allocation import QuantityRules, get_policy
+from omnisync.clock import Clock, SystemClock
+from omnisync.config import ChannelConfig, LoadedConfig
+from omnisync.drops import next_edge
+from omnisync.http import CallStats
+from omnisync.ledger.migrate import upgrade
+from omnisync.ledger.repository import Ledger
+from omnisync.mapping import ChannelMapping, MappingFile
+from omnisync.pricing import PriceRules
+from omnisync.sdk.errors import OmnisyncError
+from omnisync.sdk.registry import load_connector
+from omnisync.sdk.runtime import instantiate
+from omnisync.yamlsource import load_yaml, validate
+
+from .channel import ChannelRuntime
+from .intake import ChannelIntake
+from .planner import ChannelRules, TargetCalculator
+
+log = structlog.get_logger("omnisync.engine")
+
+
+def channel_rules(name: str, config: ChannelConfig, mapping: ChannelMapping) -> ChannelRules:
+    a = config.allocation
+    quantity = QuantityRules(
+        share=a.share,
+        buffer_units=a.buffer_units,
+        buffer_percent=a.buffer_percent,
+        max_quantity=a.max_quantity,
+        out_of_stock_below=a.out_of_stock_below,
+        source_buffers=dict(config.source_buffers),
+        priority=a.priority,
+    )
+    p = config.pricing
+    price = PriceRules(
+        markup_percent=p.markup_percent,
+        fixed_add=p.fixed_add,
+        currency=p.currency,
+        rate=p.rate,
+        rounding=p.rounding,
+        floor=p.floor,
+        ceiling=p.ceiling,
+    )
+    return ChannelRules(name, tuple(config.sources), quantity, price, mapping, config.push_prices)
+
+
+def load_mapping(loaded: LoadedConfig, name: str, config: ChannelConfig) -> ChannelMapping:
+    if not config.mapping:
+        return ChannelMapping(name, MappingFile())
+    path = loaded.resolve(config.mapping)
+    doc = load_yaml(path)
+    try:
+        return ChannelMapping(name, validate(doc, MappingFile), source=path.name)
+    except ValueError as exc:
+        raise doc.error((), str(exc)) from None
+
+
+class EngineSetup:
+    """The state every part of the engine reads: config, ledger, clock, channels and their rules."""
+
+    def __init__(
+        self,
+        loaded: LoadedConfig,
+        ledger: Ledger,
+        *,
+        clock: Clock | None = None,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self.loaded = loaded
+        self.config = loaded.config
+        self.ledger = ledger
+        self.clock = clock or SystemClock()
+        self.transports = dict(transports or {})
+        self.worker_id = worker_id
+        self.channels: dict[str, ChannelRuntime] = {}
+        self.mappings: dict[str, ChannelMapping] = {}
+        policy_cfg = self.config.allocation
+        options: dict[str, Any] = (
+            {"threshold": policy_cfg.low_stock_threshold} if policy_cfg.policy == "priority" else {}
+        )
+        self.policy = get_policy(policy_cfg.policy, **options)
+        for name, ch in self.config.channels.items():
+            if ch.enabled:
+                self.mappings[name] = load_mapping(loaded, name, ch)
+        self.calculator = TargetCalculator(
+            [channel_rules(n, self.config.channels[n], m) for n, m in self.mappings.items()], self.policy
+        )
+        self._next_drop_edge = self.next_drop_edge()
+
+    # -- drops: the planner turns window edges into pushes ---------------------------------------------
+    def next_drop_edge(self) -> datetime | None:
+        """The next instant a drop window opens or closes, on any channel (None: no drops)."""
+        now = self.clock.now()
+        edges = [
+            edge
+            for mapping in self.mappings.values()
+            for rule in mapping.mapping.drops
+            if (edge := next_edge(rule.schedule(mapping.channel), now)) is not None
+        ]
+        return min(edges, default=None)
+
+    def mark_due_drops(self) -> int:
+        """At a window edge, mark every drop SKU dirty on every channel. Returns the SKUs marked."""
+        edge = self._next_drop_edge
+        if edge is None or self.clock.now() < edge:
+            return 0
+        rules = [rule for mapping in self.mappings.values() for rule in mapping.mapping.drops]
+        with self.ledger.read() as conn:
+            pids = [p.id for p in self.ledger.products(conn) if any(r.matches(p.sku, p.tags) for r in rules)]
+        with self.ledger.tx() as tx:
+            tx.mark_products_dirty(pids)
+        self._next_drop_edge = self.next_drop_edge()
+        log.info("drop.edge", edge=edge.isoformat(), skus=len(pids))
+        return len(pids)
+
+    # -- set-up ---------------------------------------------------------------------------------------
+    def migrate_and_seed(self) -> None:
+        """Schema to head; locations and channels from the config exist in the ledger."""
+        upgrade(self.ledger.engine)
+        with self.ledger.tx() as tx:
+            for loc in self.config.locations:
+                tx.ensure_location(loc.code, loc.name, loc.kind)
+            for name in self.mappings:
+                tx.ensure_channel(name, self.config.channels[name].connector)
+
+    async def start(self, *, prepare: bool = True) -> None:
+        self.migrate_and_seed()
+        for name in self.mappings:
+            ch = self.config.channels[name]
+            cls = load_connector(ch.connector)
+            settings = self.loaded.channel_settings(name, cls.Settings)
+            stats = CallStats()
+            connector = instantiate(
+                cls,
+                settings,
+                channel=name,
+                clock=self.clock,
+                transport=self.transports.get(name),
+                locations=self.config.location_kinds(),
+                stats=stats,
+            )
+            with self.ledger.read() as conn:
+                channel_id = self.ledger.channel_id(conn, name)
+            mapping = self.mappings[name]
+            intake = ChannelIntake(name, channel_id, tuple(ch.sources), mapping.master_sku, cls.decrements)
+            rt = ChannelRuntime(
+                name, ch, connector, self.calculator.channels[name], channel_id, stats, intake
+            )
+            self.channels[name] = rt
+            if prepare:
+                try:
+                    await connector.prepare()
+                except OmnisyncError as exc:
+                    rt.health.failed(exc, self.clock.now())
+                    log.error("channel.prepare_failed", channel=name, error=str(exc))
+        self.ensure_listings()
+
+    def ensure_listings(self) -> None:
+        with self.ledger.read() as conn:
+            products = self.ledger.products(conn)
+        with self.ledger.tx() as tx:
+            for name, rt in self.channels.items():
+                mapping = self.mappings[name]
+                tx.ensure_listings(rt.channel_id, [(p.id, mapping.channel_sku(p.sku)) for p in products])
+
+    async def aclose(self) -> None:
+        for rt in self.channels.values():
+            await rt.connector.aclose()
