@@ -41,6 +41,8 @@ class YamlDoc:
     unset_env: dict[tuple[str, ...], str] = field(default_factory=dict)
     """Key paths (allowed by ``load_yaml(defer=...)``) whose variable is not set, with its name."""
     defer: Callable[[tuple[str, ...]], bool] | None = None
+    nodes: int = 0
+    """Nodes converted so far, aliases counted each time they are expanded (see MAX_NODES)."""
 
     def line_of(self, path: tuple[str, ...]) -> int | None:
         for end in range(len(path), -1, -1):
@@ -69,8 +71,15 @@ def _interpolate(value: str, doc: YamlDoc, path: tuple[str, ...], env: Mapping[s
     return _ENV.sub(sub, value)
 
 
+MAX_NODES = 100_000
+"""A config has hundreds of nodes; nested aliases (the "billion laughs") expand to billions."""
+
+
 def _convert(node: yaml.Node, doc: YamlDoc, path: tuple[str, ...], env: Mapping[str, str]) -> Any:
     doc.lines[path] = node.start_mark.line + 1
+    doc.nodes += 1
+    if doc.nodes > MAX_NODES:
+        raise doc.error(path, f"more than {MAX_NODES} values once aliases are expanded (nested aliases?)")
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
@@ -99,9 +108,16 @@ def load_yaml(
     env = os.environ if env is None else env
     name = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except OSError as exc:
         raise ConfigFileError(name, None, "", f"cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigFileError(
+            name, line, "", f"not UTF-8 (byte 0x{raw[exc.start]:02x}); save as UTF-8"
+        ) from None
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
