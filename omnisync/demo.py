@@ -35,6 +35,7 @@ import httpx
 import uvicorn
 import yaml
 
+from omnisync import invariants
 from omnisync.clock import SystemClock
 from omnisync.config import load_config
 from omnisync.daemon.service import QuietServer, ServiceInfo, serve
@@ -391,19 +392,11 @@ def _summary(
     ledger = engine.ledger
     skus = [item[0] for item in catalogue.items]
     by_name = {ch.name: ch for ch in channels}
-    offered: dict[str, int] = dict.fromkeys(by_name, 0)
-    live: dict[str, int] = dict.fromkeys(by_name, 0)
-    mismatched: dict[str, list[str]] = {name: [] for name in by_name}
-    for sku in skus:
-        for name, (target, _row) in engine.explain(sku).items():
-            if name not in by_name:
-                continue
-            want = 0 if target.excluded else target.allocation.offered
-            shown = by_name[name].quantity(sku) or 0
-            offered[name] += want
-            live[name] += shown
-            if want != shown:
-                mismatched[name].append(f"{sku}: offers {want}, shows {shown}")
+    offers = invariants.offers(engine, skus, by_name)
+    drift = invariants.convergence(offers, {name: ch.quantity for name, ch in by_name.items()})
+    offered = {name: sum(offers[name].values()) for name in by_name}
+    live = {name: sum(ch.quantity(sku) or 0 for sku in offers[name]) for name, ch in by_name.items()}
+    mismatched = {name: [str(m) for m in drift[name]] for name in by_name}
     with ledger.read() as conn:
         oversold = {r.product_id: r.units for r in queries.oversold(conn)}
         oversold_by_channel: dict[int, int] = {}

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from omnisync import invariants
 from omnisync.engine.runtime import Engine
 from omnisync.ledger import queries
 from omnisync.ledger.repository import Ledger
@@ -42,15 +43,11 @@ def measure_drift(
     engine: Engine, channels: Mapping[str, SimChannel], skus: Sequence[str]
 ) -> dict[str, list[tuple[str, int | None, int]]]:
     """(SKU, shown, offered) per channel wherever the channel shows another number than the ledger's."""
-    out: dict[str, list[tuple[str, int | None, int]]] = {name: [] for name in channels}
-    for sku in skus:
-        targets = engine.explain(sku)
-        for name, ch in channels.items():
-            offered = targets[name][0].allocation.offered
-            shown = ch.quantity(sku)
-            if shown != offered:
-                out[name].append((sku, shown, offered))
-    return out
+    offers = invariants.offers(engine, skus, channels, excluded_as_zero=False)
+    drift = invariants.convergence(
+        offers, {name: ch.quantity for name, ch in channels.items()}, absent_as_zero=False
+    )
+    return {name: [(m.sku, m.shown, m.offered) for m in found] for name, found in drift.items()}
 
 
 def _lines(ledger: Ledger) -> list[Any]:
@@ -62,8 +59,8 @@ def check_orders(ledger: Ledger, state: RunState, m: Measures) -> list[Any]:
     with ledger.read() as conn:
         stored = queries.stored_orders(conn)
         moved = queries.order_movements(conn)
-    m.orders_missing = sorted(set(state.orders) - stored)
-    m.orders_unexpected = sorted(stored - set(state.orders))
+    orders = invariants.check_orders(state.orders, stored)
+    m.orders_missing, m.orders_unexpected = orders.missing, orders.unexpected
     lines = _lines(ledger)
     by_order: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for ln in lines:
@@ -103,17 +100,13 @@ def check_conservation(
     """Returns (SKU, location) -> (on_hand, reserved)."""
     with ledger.read() as conn:
         books = queries.stock_books(conn)
-    stock, journal, received, held = books.stock, books.journal, books.received, books.held
-    for key in sorted(set(stock) | set(journal) | set(held) | set(state.receipts)):
-        on_hand, reserved = stock.get(key, (0, 0))
-        if journal.get(key, 0) != on_hand:
-            m.conservation.append(
-                f"{key[0]} at {key[1]}: the journal sums to {journal.get(key, 0)}, on_hand is {on_hand}"
-            )
-        if held.get(key, 0) != reserved:
-            m.conservation.append(
-                f"{key[0]} at {key[1]}: reservations sum to {held.get(key, 0)}, reserved is {reserved}"
-            )
+    stock, received = books.stock, books.received
+    m.conservation.extend(
+        invariants.conservation_problems(
+            stock, books.journal, books.held, lambda key: f"{key[0]} at {key[1]}"
+        )
+    )
+    for key in sorted(set(received) | set(state.receipts)):
         if received.get(key, 0) != state.receipts.get(key, 0):
             m.conservation.append(
                 f"{key[0]} at {key[1]}: {received.get(key, 0)} units received in the journal, "

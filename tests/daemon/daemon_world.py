@@ -26,6 +26,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -33,13 +34,15 @@ import uvicorn
 import yaml
 from sqlalchemy import func, select
 
+from omnisync import invariants
 from omnisync.config import load_config
 from omnisync.daemon.service import QuietServer
 from omnisync.demo import HOST, Catalogue, DemoChannel, _seed_ledger, _shopify, _square
 from omnisync.engine.runtime import Engine
+from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
-from omnisync.ledger.tables import LE, LI, OL, SR, M, P, R, S
+from omnisync.ledger.tables import LE, LI, OL, SR, P, R
 from omnisync.ledger.tables import O as ORDERS
 
 T = TypeVar("T")
@@ -371,34 +374,9 @@ def imported_orders(engine: Engine) -> dict[str, list[str]]:
 def conservation_errors(engine: Engine) -> list[str]:
     """Stock from the journal: Σ movements == on_hand and Σ reservations == reserved per SKU×location;
     every reservation belongs to an order line and never exceeds what is still open on it."""
-    problems: list[str] = []
     with engine.ledger.read() as conn:
-        moved = {
-            (int(r[0]), int(r[1])): int(r[2])
-            for r in conn.execute(
-                select(M.c.product_id, M.c.location_id, func.sum(M.c.quantity)).group_by(
-                    M.c.product_id, M.c.location_id
-                )
-            )
-        }
-        held = {
-            (int(r[0]), int(r[1])): int(r[2])
-            for r in conn.execute(
-                select(R.c.product_id, R.c.location_id, func.sum(R.c.quantity)).group_by(
-                    R.c.product_id, R.c.location_id
-                )
-            )
-        }
-        stock = {
-            (int(r.product_id), int(r.location_id)): (int(r.on_hand), int(r.reserved))
-            for r in conn.execute(select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved))
-        }
-        for key in sorted(set(moved) | set(held) | set(stock)):
-            on_hand, reserved = stock.get(key, (0, 0))
-            if moved.get(key, 0) != on_hand:
-                problems.append(f"{key}: journal sums to {moved.get(key, 0)}, cached on_hand {on_hand}")
-            if held.get(key, 0) != reserved:
-                problems.append(f"{key}: reservations sum to {held.get(key, 0)}, cached reserved {reserved}")
+        books = queries.stock_books(conn)
+        problems = invariants.conservation_problems(books.stock, books.journal, books.held)
         lines = conn.execute(
             select(
                 OL.c.id,
@@ -432,16 +410,11 @@ def sold_units(engine: Engine) -> dict[str, int]:
 
 def not_converged(engine: Engine, emulators: EmulatorThread, skus: Iterable[str]) -> dict[str, list[str]]:
     """channel -> SKUs whose channel quantity differs from what the ledger says it should offer."""
-    out: dict[str, list[str]] = {name: [] for name in emulators.channels}
-    for sku in skus:
-        for name, (target, _row) in engine.explain(sku).items():
-            if name not in emulators.channels:
-                continue
-            want = 0 if target.excluded else target.allocation.offered
-            shown = emulators.call(emulators.channels[name].quantity, sku) or 0
-            if want != shown:
-                out[name].append(f"{sku}: offers {want}, shows {shown}")
-    return {k: v for k, v in out.items() if v}
+    channels = emulators.channels
+    offers = invariants.offers(engine, skus, channels)
+    shown = {name: partial(emulators.call, ch.quantity) for name, ch in channels.items()}
+    drift = invariants.convergence(offers, shown)
+    return {name: [str(m) for m in found] for name, found in drift.items() if found}
 
 
 def dirty_pairs(engine: Engine) -> dict[str, int]:
