@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, select
 
 from .catalog import CatalogReads, CatalogWrites
+from .intake import IntakeWrites
 from .listings import ListingReads, ListingWrites
 from .operations import OperationReads, OperationWrites
 from .orders import OrderWrites
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-class LedgerTx(CatalogWrites, StockWrites, OrderWrites, ListingWrites, OperationWrites):
+class LedgerTx(IntakeWrites, CatalogWrites, OrderWrites, StockWrites, ListingWrites, OperationWrites):
     """Writes inside one transaction, one mixin per aggregate. Obtain through :meth:`Ledger.tx`."""
 
 

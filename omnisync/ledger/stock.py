@@ -6,10 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, select, update
 
 from .statements import execute_many, insert_ignore, insert_many
-from .tables import LedgerError, M, R, S
+from .tables import LedgerError, M, S
 from .txbase import TxBase
 
 MOVEMENT_KINDS = frozenset({"receipt", "sale", "adjustment", "return", "transfer_out", "transfer_in"})
@@ -119,38 +119,6 @@ class StockWrites(TxBase):
         if done:
             self.record_movement(sku, target, "transfer_in", quantity, f"{key}:in", at=at, reference=key)
         return done
-
-    def set_reservation(self, order_line_id: int, product_id: int, location_id: int, quantity: int) -> int:
-        """Make the line's reservation ``quantity``; returns the change applied to ``reserved``."""
-        quantity = max(0, quantity)
-        row = self.conn.execute(
-            select(R.c.id, R.c.quantity, R.c.location_id).where(R.c.order_line_id == order_line_id)
-        ).first()
-        if row is None:
-            if quantity == 0:
-                return 0
-            self.conn.execute(
-                insert(R).values(
-                    order_line_id=order_line_id,
-                    product_id=product_id,
-                    location_id=location_id,
-                    quantity=quantity,
-                )
-            )
-            delta = quantity
-        else:
-            delta = quantity - int(row.quantity)
-            if delta == 0:
-                return 0
-            self.conn.execute(update(R).where(R.c.id == row.id).values(quantity=quantity))
-            location_id = int(row.location_id)
-        self._stock_delta(product_id, location_id, reserved=delta)
-        self._touch(product_id)
-        return delta
-
-    def insert_reservations(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """Reservations of new order lines (the stock they reserve is applied by :meth:`apply_stock`)."""
-        insert_many(self.conn, R, rows)
 
     def insert_movements(self, rows: Sequence[Mapping[str, Any]]) -> set[str]:
         """Journal movements; a repeated idempotency key is skipped. Returns the keys inserted: only

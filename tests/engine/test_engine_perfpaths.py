@@ -67,7 +67,7 @@ def line(line_id: str, sku: str, quantity: int, **kw: int) -> OrderLine:
 def bulk_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """How each bulk attempt ended ("ok" or the error): the tests see the fast path really ran."""
     calls: list[str] = []
-    real = intake._import_new
+    real = intake._apply_page
 
     def spy(*args: Any, **kwargs: Any) -> None:
         try:
@@ -77,7 +77,7 @@ def bulk_calls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             raise
         calls.append("ok")
 
-    monkeypatch.setattr(intake, "_import_new", spy)
+    monkeypatch.setattr(intake, "_apply_page", spy)
     return calls
 
 
@@ -175,10 +175,13 @@ async def test_a_failing_bulk_path_falls_back_to_one_order_at_a_time(
     w = await started(tmp_path, ledger_url, {"MUG": (10, 0)})
     rt = w.engine.channels["web"]
     calls: list[int] = []
+    real = LedgerTx.touch_products
 
     def broken(self: LedgerTx, product_ids: Any) -> None:
-        calls.append(1)
-        raise RuntimeError("the database went away for a moment")
+        if not calls:  # the page's attempt fails; the orders applied one by one succeed
+            calls.append(1)
+            raise RuntimeError("the database went away for a moment")
+        real(self, product_ids)
 
     monkeypatch.setattr(LedgerTx, "touch_products", broken)
     page = [order("A", line("1", "WEB-MUG", 2)), order("B", line("1", "WEB-MUG", 1, fulfilled=1))]
@@ -318,7 +321,7 @@ async def test_bulk_and_one_by_one_intake_leave_the_same_ledger(
             conn.execute(update(LI).values(dirty=False))
         with monkeypatch.context() as patch:
             if one_by_one:
-                patch.setattr(intake, "_bulk_ready", lambda order: False)
+                patch.setattr(intake, "PAGE_AT_ONCE", False)
             reports[one_by_one] = [
                 report_view(import_orders(w.ledger, w.engine.channels["web"].intake, page, at=w.clock.now()))
                 for page in pages

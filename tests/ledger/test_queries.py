@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
+from omnisync.ledger.intake_rows import IntakeChanges
 from omnisync.ledger.migrate import upgrade
 from omnisync.ledger.repository import Ledger
 from omnisync.ledger.stock import order_movement_key
@@ -24,13 +25,64 @@ def test_reports_read_what_the_writes_left(ledger_url: str) -> None:
         mug = tx.upsert_product("MUG", title="Mug", price=Decimal("5"))
         tx.upsert_product("CUP", title="Cup", price=Decimal("4"))
         tx.record_movement("MUG", "WH", "receipt", 2, "r1", at=AT)
-        order_id = tx.save_order(
-            web, "#1001", status="open", digest="d", location_id=None, updated_at=AT, at=AT
-        )
-        line = tx.insert_order_line(order_id, "L1", channel_sku="MUG", quantity=3, product_id=mug)
-        tx.set_reservation(line, mug, wh, 3)
-        tx.record_movement_ids(
-            mug, wh, "sale", -1, order_movement_key("web:shop", "#1001", "L1"), at=AT, reference="#1001"
+        key = order_movement_key("web:shop", "#1001", "L1")
+        tx.apply_intake(
+            IntakeChanges(
+                channel_id=web,
+                new_orders=[
+                    {
+                        "channel_id": web,
+                        "external_id": "#1001",
+                        "status": "open",
+                        "digest": "d",
+                        "location_id": None,
+                        "updated_at": AT,
+                        "imported_at": AT,
+                    }
+                ],
+                new_lines=[
+                    {
+                        "order_id": None,
+                        "external_id": "#1001",
+                        "line_id": "L1",
+                        "channel_sku": "MUG",
+                        "product_id": mug,
+                        "location_id": wh,
+                        "quantity": 3,
+                        "fulfilled": 1,
+                        "cancelled": 0,
+                        "restocked": 0,
+                        "applied_fulfilled": 1,
+                        "applied_restocked": 0,
+                        "quarantined": False,
+                        "quarantine_reason": None,
+                    }
+                ],
+                new_reservations=[
+                    {
+                        "line_pk": None,
+                        "external_id": "#1001",
+                        "line_id": "L1",
+                        "product_id": mug,
+                        "location_id": wh,
+                        "quantity": 3,
+                    }
+                ],
+                reserved={(mug, wh): 3},
+                stock_rows={(mug, wh)},
+                movements=[
+                    {
+                        "product_id": mug,
+                        "location_id": wh,
+                        "kind": "sale",
+                        "quantity": -1,
+                        "idempotency_key": f"{key}:sale:0->1",
+                        "reference": "#1001",
+                        "note": None,
+                        "created_at": AT,
+                    }
+                ],
+            )
         )
     with ledger.read() as conn:
         assert [(o.sku, o.units) for o in queries.oversold(conn)] == [("MUG", 2)]  # 3 reserved, 1 on hand

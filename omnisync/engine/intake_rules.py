@@ -1,0 +1,499 @@
+"""Intake's rules, pure: from a page of orders and what the ledger holds for them to the changes.
+
+Each order line carries cumulative numbers (quantity, fulfilled, cancelled, restocked). The ledger
+stores what it has applied so far per line and applies only the difference, as compensating
+entries: the reservation set to the open units, a sale movement for newly fulfilled units, a return
+movement for newly restocked units, each keyed so a redelivery journals nothing twice. A re-delivered
+unchanged order is skipped by its digest; a changed one applies exactly its change. A line whose SKU
+is unknown is quarantined, never dropped. An order that breaks a rule fails alone, with nothing of it
+in the changes.
+
+New lines are routed against the page's stock with a running tally, so two orders of a page route as
+if imported one after the other. Every rule here is written once; :mod:`omnisync.engine.intake`
+reads the view, calls :func:`decide` and applies the result in one ledger call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import NamedTuple
+
+from omnisync.ledger.intake_rows import (
+    IntakeChanges,
+    IntakeView,
+    LineValues,
+    StoredLine,
+    StoredOrder,
+)
+from omnisync.ledger.stock import order_movement_key
+from omnisync.sdk.models import Decrements, Order, OrderLine, OrderStatus
+
+from . import listing_state
+
+
+@dataclass(frozen=True)
+class ChannelIntake:
+    """What intake needs to know about the channel the orders came from."""
+
+    name: str
+    channel_id: int
+    sources: tuple[str, ...]
+    """Location codes the channel sells from, in routing priority."""
+    resolve_sku: Callable[[str], str | None]
+    """Channel SKU -> master SKU (mapping aliases), None when unknown."""
+    decrements: Decrements = Decrements.NEVER
+    """When the platform lowers its own quantity (``Connector.decrements``)."""
+
+
+@dataclass
+class Decision:
+    """What :func:`decide` made of a page."""
+
+    changes: IntakeChanges
+    orders: list[Order] = field(default_factory=list)
+    """The orders the changes apply (new or changed)."""
+    unchanged: int = 0
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    """(external id, why) of orders that break a rule: none of their changes are in ``changes``."""
+    quarantined: list[tuple[str, str]] = field(default_factory=list)
+    """(external id, channel SKU) of lines quarantined."""
+    decreased: set[str] = field(default_factory=set)
+    """Master SKUs whose available stock goes down."""
+
+
+def order_digest(order: Order) -> str:
+    body = {
+        "status": order.status.value,
+        "location": order.location,
+        "return_location": order.return_location,
+        "lines": [
+            [ln.line_id, ln.channel_sku, ln.quantity, ln.fulfilled, ln.cancelled, ln.restocked]
+            for ln in sorted(order.lines, key=lambda x: x.line_id)
+        ],
+    }
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def open_units(order: Order, line: OrderLine) -> int:
+    """Units the line still holds: ordered, not fulfilled, not cancelled (0 once the order is cancelled)."""
+    if order.status is OrderStatus.CANCELLED:
+        return 0
+    return max(0, line.quantity - line.fulfilled - line.cancelled)
+
+
+def check_order(order: Order) -> None:
+    """Raise ValueError naming what is wrong with an order no ledger state can make right."""
+    seen: set[str] = set()
+    for line in order.lines:
+        numbers = (line.quantity, line.fulfilled, line.cancelled, line.restocked)
+        if any(n < 0 for n in numbers):
+            raise ValueError(f"line {line.line_id}: negative quantities {numbers}")
+        if line.fulfilled + line.cancelled > line.quantity:
+            raise ValueError(f"line {line.line_id}: fulfilled + cancelled exceed the ordered quantity")
+        if line.line_id in seen:
+            raise ValueError(f"line {line.line_id}: the order holds this line id twice")
+        seen.add(line.line_id)
+
+
+def choose_location(stock: Mapping[int, tuple[int, int]], sources: Sequence[int], quantity: int) -> int:
+    """Routing over one SKU's (on_hand, reserved) per location id: the first source with enough
+    available units, else the one with the most."""
+    for lid in sources:
+        on_hand, reserved = stock.get(lid, (0, 0))
+        if on_hand - reserved >= quantity:
+            return lid
+    return max(sources, key=lambda lid: stock.get(lid, (0, 0))[0] - stock.get(lid, (0, 0))[1])
+
+
+def decreases(reserved_delta: int, sold: int) -> bool:
+    """Whether a line's change lowers available stock: more reserved, or sold units not covered by a
+    reservation they release."""
+    return reserved_delta > 0 or (sold > 0 and reserved_delta > -sold)
+
+
+def page_codes(channel: ChannelIntake, orders: Iterable[Order]) -> set[str]:
+    """The location codes deciding a page needs resolved."""
+    codes = set(channel.sources)
+    for order in orders:
+        codes.update(code for code in (order.location, order.return_location) if code)
+    return codes
+
+
+def page_skus(channel: ChannelIntake, orders: Iterable[Order]) -> set[str]:
+    """The master SKUs a page names (unknown channel SKUs left out)."""
+    masters = {channel.resolve_sku(line.channel_sku) for order in orders for line in order.lines}
+    return {m for m in masters if m}
+
+
+def decide(
+    channel: ChannelIntake,
+    orders: Sequence[Order],
+    view: IntakeView,
+    *,
+    at: datetime,
+    digests: Mapping[str, str] | None = None,
+) -> Decision:
+    """The changes a page of orders makes to the ledger (each order once: see :func:`rounds`).
+
+    ``view`` holds the page's orders the ledger has in another version; an order it does not hold
+    is new unless its digest is known (the caller leaves out orders whose digest is unchanged and
+    counts them)."""
+    page = _Page(channel, view, at)
+    decision = page.decision
+    for order in orders:
+        try:
+            check_order(order)
+            page.sources()
+        except ValueError as exc:
+            decision.failed.append((order.external_id, str(exc)))
+            continue
+        stored = view.orders.get(order.external_id)
+        digest = digests[order.external_id] if digests is not None else order_digest(order)
+        page.order(order, digest, stored)
+        decision.orders.append(order)
+    decision.changes.shifted = listing_state.Shifted(page.taken) if page.taken else None
+    return decision
+
+
+def retry(
+    channels: Mapping[str, ChannelIntake],
+    lines: Sequence[QuarantinedLine],
+    view: IntakeView,
+    *,
+    at: datetime,
+) -> tuple[IntakeChanges, int]:
+    """Quarantined lines whose SKU is now known, applied as if they had just arrived. Returns the
+    changes and how many lines they release (the others stay quarantined)."""
+    changes = IntakeChanges(channel_id=0)
+    done = 0
+    pages: dict[str, _Page] = {}
+    for row in lines:
+        channel = channels.get(row.channel)
+        master = channel.resolve_sku(row.channel_sku) if channel else None
+        product_id = view.products.get(master) if master else None
+        if channel is None or product_id is None or master is None:
+            continue
+        page = pages.setdefault(row.channel, _Page(channel, view, at, changes))
+        order = Order(external_id=row.external_id, status=OrderStatus(row.status), updated_at=at, lines=())
+        line = OrderLine(
+            row.line_id, row.channel_sku, row.quantity, row.fulfilled, row.cancelled, row.restocked
+        )
+        location_id = page.route(product_id, open_units(order, line) or line.quantity)
+        before = StoredLine(
+            pk=row.pk,
+            sku=master,
+            product_id=None,
+            location_id=None,
+            quantity=row.quantity,
+            fulfilled=row.fulfilled,
+            cancelled=row.cancelled,
+            restocked=row.restocked,
+            applied_fulfilled=0,
+            applied_restocked=0,
+            quarantined=True,
+            quarantine_reason=None,
+            reserved=None,
+            reserved_at=None,
+        )
+        page.changed_line(order, line, before, product_id, location_id)
+        done += 1
+    return changes, done
+
+
+@dataclass(frozen=True)
+class QuarantinedLine:
+    """A quarantined line as :func:`retry` needs it."""
+
+    pk: int
+    channel: str
+    external_id: str
+    status: str
+    line_id: str
+    channel_sku: str
+    quantity: int
+    fulfilled: int
+    cancelled: int
+    restocked: int
+
+
+def rounds(orders: Sequence[Order]) -> list[list[Order]]:
+    """The page in rounds where each order appears once: a repeat of an order inside a page is
+    decided after the first is applied (as a change, or skipped as unchanged)."""
+    out: list[list[Order]] = []
+    seen: dict[str, int] = {}
+    for order in orders:
+        n = seen.get(order.external_id, 0)
+        seen[order.external_id] = n + 1
+        if n == len(out):
+            out.append([])
+        out[n].append(order)
+    return out
+
+
+class _Page:
+    """The running state of one decision: the changes so far and the stock they leave."""
+
+    def __init__(
+        self, channel: ChannelIntake, view: IntakeView, at: datetime, changes: IntakeChanges | None = None
+    ):
+        self.channel = channel
+        self.view = view
+        self.at = at
+        self.decision = Decision(
+            changes if changes is not None else IntakeChanges(channel_id=channel.channel_id)
+        )
+        self.changes = self.decision.changes
+        self.tally = {pid: dict(per_location) for pid, per_location in view.stock.items()}
+        self.changes.stock_rows.update(
+            (pid, lid) for pid, per_location in view.stock.items() for lid in per_location
+        )
+        self.taken: dict[int, int] = {}
+        self._sources: list[int] | None = None
+
+    def sources(self) -> list[int]:
+        if self._sources is None:
+            missing = [code for code in self.channel.sources if code not in self.view.locations]
+            if missing:
+                raise ValueError(f"unknown location {missing[0]!r}")
+            self._sources = [self.view.locations[code] for code in self.channel.sources]
+        return self._sources
+
+    def location(self, code: str | None) -> int | None:
+        return self.view.locations.get(code) if code else None
+
+    def route(self, product_id: int, quantity: int) -> int:
+        return choose_location(self.tally.get(product_id, {}), self.sources(), quantity)
+
+    def order(self, order: Order, digest: str, stored: StoredOrder | None) -> None:
+        location_id = self.location(order.location)
+        changes = self.changes
+        if stored is None:
+            changes.new_orders.append(
+                {
+                    "channel_id": self.channel.channel_id,
+                    "external_id": order.external_id,
+                    "status": order.status.value,
+                    "digest": digest,
+                    "location_id": location_id,
+                    "updated_at": order.updated_at,
+                    "imported_at": self.at,
+                }
+            )
+        else:
+            changes.order_updates.append(
+                {
+                    "id": stored.id,
+                    "status": order.status.value,
+                    "digest": digest,
+                    "location_id": location_id,
+                    "updated_at": order.updated_at,
+                }
+            )
+        for line in order.lines:
+            before = stored.lines.get(line.line_id) if stored is not None else None
+            if before is None:
+                self.new_line(order, line, location_id, None if stored is None else stored.id)
+            elif before.quarantined or before.product_id is None or before.location_id is None:
+                changes.line_updates.append({"id": before.pk, **_reported(line, before)})
+            else:
+                self.changed_line(order, line, before, before.product_id, before.location_id)
+
+    def new_line(self, order: Order, line: OrderLine, location_id: int | None, order_id: int | None) -> None:
+        master = self.channel.resolve_sku(line.channel_sku)
+        product_id = self.view.products.get(master) if master else None
+        line_location: int | None = None
+        if product_id is None or master is None:
+            reason = f"unknown SKU {line.channel_sku!r} on channel {self.channel.name}"
+            values = _quarantined(line, reason)
+            self.decision.quarantined.append((order.external_id, line.channel_sku))
+        else:
+            line_location = location_id or self.route(product_id, open_units(order, line) or line.quantity)
+            values = _applied(line, product_id, line_location)
+        self.changes.new_lines.append(
+            {
+                "order_id": order_id,
+                "external_id": order.external_id,
+                "line_id": line.line_id,
+                "channel_sku": line.channel_sku,
+                **values,
+            }
+        )
+        if product_id is not None and line_location is not None:
+            self.shift(order, line, None, product_id)
+            self.apply(order, line, master, product_id, line_location, None)
+
+    def changed_line(
+        self, order: Order, line: OrderLine, before: StoredLine, product_id: int, location_id: int
+    ) -> None:
+        """A line the ledger holds, applied: only the difference to what it applied before."""
+        self.changes.line_updates.append({"id": before.pk, **_applied(line, product_id, location_id)})
+        if not before.quarantined:
+            self.shift(order, line, before, product_id)
+        self.apply(order, line, before.sku, product_id, location_id, before)
+
+    def shift(self, order: Order, line: OrderLine, before: StoredLine | None, product_id: int) -> None:
+        """The channel's own count moves with the line (:func:`listing_state.imported`)."""
+        numbers = (
+            None
+            if before is None
+            else _Applied(
+                before.quantity, before.applied_fulfilled, before.cancelled, before.applied_restocked
+            )
+        )
+        units = listing_state.imported(
+            self.channel.decrements, order, line, numbers, self.view.read_at.get(product_id)
+        )
+        if units:
+            self.taken[product_id] = self.taken.get(product_id, 0) + units
+
+    def apply(
+        self,
+        order: Order,
+        line: OrderLine,
+        sku: str | None,
+        product_id: int,
+        location_id: int,
+        before: StoredLine | None,
+    ) -> None:
+        """Reservation and movements from what was applied ``before`` (None: nothing yet)."""
+        reserved_delta = self.reserve(order, line, product_id, location_id, before)
+        applied_fulfilled = before.applied_fulfilled if before else 0
+        applied_restocked = before.applied_restocked if before else 0
+        key = order_movement_key(self.channel.name, order.external_id, line.line_id)
+        sold = line.fulfilled - applied_fulfilled
+        if sold:
+            self.move(
+                product_id,
+                location_id,
+                "sale",
+                -sold,
+                f"{key}:sale:{applied_fulfilled}->{line.fulfilled}",
+                order,
+            )
+        restocked = line.restocked - applied_restocked
+        if restocked:
+            where = self.location(order.return_location) or location_id
+            self.move(
+                product_id,
+                where,
+                "return",
+                restocked,
+                f"{key}:return:{applied_restocked}->{line.restocked}",
+                order,
+            )
+        if decreases(reserved_delta, sold) and sku is not None:
+            self.decision.decreased.add(sku)
+
+    def reserve(
+        self, order: Order, line: OrderLine, product_id: int, location_id: int, before: StoredLine | None
+    ) -> int:
+        """Set the line's reservation to its open units; returns the change of ``reserved``."""
+        quantity = open_units(order, line)
+        held = before.reserved if before is not None else None
+        if held is None:
+            if not quantity:
+                return 0
+            self.changes.new_reservations.append(
+                {
+                    "line_pk": None if before is None else before.pk,
+                    "external_id": order.external_id,
+                    "line_id": line.line_id,
+                    "product_id": product_id,
+                    "location_id": location_id,
+                    "quantity": quantity,
+                }
+            )
+            delta, where = quantity, location_id
+        else:
+            delta = quantity - held
+            if not delta:
+                return 0
+            assert before is not None
+            self.changes.reservation_updates.append({"line_pk": before.pk, "quantity": quantity})
+            where = before.reserved_at if before.reserved_at is not None else location_id
+        pair = (product_id, where)
+        self.changes.reserved[pair] = self.changes.reserved.get(pair, 0) + delta
+        self.changes.touched.add(product_id)
+        on_hand, reserved = self.tally.setdefault(product_id, {}).get(where, (0, 0))
+        self.tally[product_id][where] = (on_hand, reserved + delta)
+        return delta
+
+    def move(
+        self, product_id: int, location_id: int, kind: str, quantity: int, key: str, order: Order
+    ) -> None:
+        self.changes.movements.append(
+            {
+                "product_id": product_id,
+                "location_id": location_id,
+                "kind": kind,
+                "quantity": quantity,
+                "idempotency_key": key,
+                "reference": order.external_id,
+                "note": None,
+                "created_at": self.at,
+            }
+        )
+        # routing of the page's next orders sees this movement
+        on_hand, reserved = self.tally.setdefault(product_id, {}).get(location_id, (0, 0))
+        self.tally[product_id][location_id] = (on_hand + quantity, reserved)
+
+
+class _Applied(NamedTuple):
+    """A stored line's numbers as applied (:class:`listing_state.LineBefore`)."""
+
+    quantity: int
+    fulfilled: int
+    cancelled: int
+    restocked: int
+
+
+def _applied(line: OrderLine, product_id: int, location_id: int) -> LineValues:
+    """A line's columns once its reported numbers are applied at ``location_id``."""
+    return {
+        "product_id": product_id,
+        "location_id": location_id,
+        "quantity": line.quantity,
+        "fulfilled": line.fulfilled,
+        "cancelled": line.cancelled,
+        "restocked": line.restocked,
+        "applied_fulfilled": line.fulfilled,
+        "applied_restocked": line.restocked,
+        "quarantined": False,
+        "quarantine_reason": None,
+    }
+
+
+def _quarantined(line: OrderLine, reason: str) -> LineValues:
+    """A line's columns while its SKU is unknown: kept, nothing applied."""
+    return {
+        "product_id": None,
+        "location_id": None,
+        "quantity": line.quantity,
+        "fulfilled": line.fulfilled,
+        "cancelled": line.cancelled,
+        "restocked": line.restocked,
+        "applied_fulfilled": 0,
+        "applied_restocked": 0,
+        "quarantined": True,
+        "quarantine_reason": reason,
+    }
+
+
+def _reported(line: OrderLine, before: StoredLine) -> LineValues:
+    """A stored line's columns with the line's reported numbers."""
+    return {
+        "product_id": before.product_id,
+        "location_id": before.location_id,
+        "quantity": line.quantity,
+        "fulfilled": line.fulfilled,
+        "cancelled": line.cancelled,
+        "restocked": line.restocked,
+        "applied_fulfilled": before.applied_fulfilled,
+        "applied_restocked": before.applied_restocked,
+        "quarantined": before.quarantined,
+        "quarantine_reason": before.quarantine_reason,
+    }

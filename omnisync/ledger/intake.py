@@ -1,0 +1,187 @@
+"""Intake's calls on the ledger: what it holds for a page of orders, and one call that applies a page.
+
+A page's changes touch several aggregates in one transaction (orders and their lines, reservations
+and the movement journal with the cached stock they move, product versions, the channel's listings),
+so this module composes their writes; it decides nothing (:mod:`omnisync.engine.intake_rules` does).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import bindparam, select, update
+
+from .intake_rows import (
+    IntakeChanges,
+    IntakeView,
+    LineValues,
+    StoredLine,
+    StoredOrder,
+)
+from .listings import ListingWrites
+from .orders import OrderWrites
+from .statements import insert_many
+from .stock import StockWrites
+from .tables import IN_CHUNK, OL, LedgerError, O, P, R
+
+LINE_VALUES = tuple(LineValues.__annotations__)
+
+ORDER_UPDATE = (
+    update(O)
+    .where(O.c.id == bindparam("pk"))
+    .values(
+        status=bindparam("v_status"),
+        digest=bindparam("v_digest"),
+        location_id=bindparam("v_location_id"),
+        updated_at=bindparam("v_updated_at"),
+    )
+)
+LINE_UPDATE = (
+    update(OL)
+    .where(OL.c.id == bindparam("pk"))
+    .values({name: bindparam(f"v_{name}") for name in LINE_VALUES})
+)
+RESERVATION_UPDATE = (
+    update(R).where(R.c.order_line_id == bindparam("pk")).values(quantity=bindparam("v_quantity"))
+)
+
+
+class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
+    def intake_view(
+        self,
+        channel_id: int,
+        held: Mapping[str, tuple[int, str]],
+        skus: Iterable[str],
+        codes: Iterable[str],
+        *,
+        read_times: bool,
+    ) -> IntakeView:
+        """What intake decides on: the lines of ``held`` orders (external id -> (order id, digest)),
+        the products and stock of ``skus``, the ids of the location ``codes`` that exist and, with
+        ``read_times``, when the channel's quantity of those products was last read live."""
+        products = self.ledger.find_product_ids(self.conn, skus)
+        locations: dict[str, int] = {}
+        for code in codes:
+            try:
+                locations[code] = self.ledger.location_id(self.conn, code)
+            except LedgerError:
+                continue
+        return IntakeView(
+            orders=self._stored_orders(held),
+            products=products,
+            stock=self.ledger.stock_for(self.conn, list(products.values())),
+            locations=locations,
+            read_at=self.observed_at(channel_id, products.values()) if read_times else {},
+        )
+
+    def _stored_orders(self, held: Mapping[str, tuple[int, str]]) -> dict[str, StoredOrder]:
+        by_id = {order_id: external_id for external_id, (order_id, _) in held.items()}
+        lines: dict[int, dict[str, StoredLine]] = {order_id: {} for order_id in by_id}
+        ids = list(by_id)
+        for start in range(0, len(ids), IN_CHUNK):
+            q = (
+                select(
+                    OL,
+                    P.c.sku,
+                    R.c.quantity.label("reserved"),
+                    R.c.location_id.label("reserved_at"),
+                )
+                .outerjoin(P, P.c.id == OL.c.product_id)
+                .outerjoin(R, R.c.order_line_id == OL.c.id)
+                .where(OL.c.order_id.in_(ids[start : start + IN_CHUNK]))
+            )
+            for r in self.conn.execute(q):
+                lines[int(r.order_id)][str(r.line_id)] = StoredLine(
+                    pk=int(r.id),
+                    sku=r.sku,
+                    product_id=r.product_id,
+                    location_id=r.location_id,
+                    quantity=r.quantity,
+                    fulfilled=r.fulfilled,
+                    cancelled=r.cancelled,
+                    restocked=r.restocked,
+                    applied_fulfilled=r.applied_fulfilled,
+                    applied_restocked=r.applied_restocked,
+                    quarantined=bool(r.quarantined),
+                    quarantine_reason=r.quarantine_reason,
+                    reserved=r.reserved,
+                    reserved_at=r.reserved_at,
+                )
+        return {
+            external_id: StoredOrder(order_id, digest, lines[order_id])
+            for external_id, (order_id, digest) in held.items()
+        }
+
+    def apply_intake(self, changes: IntakeChanges) -> None:
+        """Write a page's changes: orders, lines, reservations, the journal and the stock it moves,
+        one version bump per product touched and the channel's own count shifted. A movement whose
+        idempotency key is journalled already changes nothing."""
+        conn = self.conn
+        order_ids = {
+            str(external_id): int(oid)
+            for external_id, oid in insert_many(conn, O, changes.new_orders, returning=("external_id", "id"))
+        }
+        if changes.order_updates:
+            conn.execute(
+                ORDER_UPDATE,
+                [
+                    {
+                        "pk": u["id"],
+                        "v_status": u["status"],
+                        "v_digest": u["digest"],
+                        "v_location_id": u["location_id"],
+                        "v_updated_at": u["updated_at"],
+                    }
+                    for u in changes.order_updates
+                ],
+            )
+        line_rows: list[dict[str, Any]] = []
+        for new_line in changes.new_lines:
+            row: dict[str, Any] = dict(new_line)
+            external_id = row.pop("external_id")
+            if row["order_id"] is None:
+                row["order_id"] = order_ids[external_id]
+            line_rows.append(row)
+        found = insert_many(conn, OL, line_rows, returning=("order_id", "line_id", "id"))
+        line_pks = {(int(oid), str(line_id)): int(pk) for oid, line_id, pk in found}
+        if changes.line_updates:
+            conn.execute(
+                LINE_UPDATE,
+                [{"pk": u["id"], **{f"v_{k}": u[k] for k in LINE_VALUES}} for u in changes.line_updates],  # type: ignore[literal-required]
+            )
+        self._reserve(changes, order_ids, line_pks)
+        deltas = {pair: (0, n) for pair, n in changes.reserved.items()}
+        touched = set(changes.touched)
+        journalled = self.insert_movements(changes.movements)
+        for movement in changes.movements:
+            if movement["idempotency_key"] in journalled:
+                pair = (movement["product_id"], movement["location_id"])
+                on_hand, reserved = deltas.get(pair, (0, 0))
+                deltas[pair] = (on_hand + movement["quantity"], reserved)
+                touched.add(movement["product_id"])
+        self.apply_stock(deltas, changes.stock_rows)
+        self.touch_products(touched)
+        if changes.shifted is not None:
+            self.shift(changes.channel_id, changes.shifted)
+
+    def _reserve(
+        self, changes: IntakeChanges, order_ids: Mapping[str, int], line_pks: Mapping[tuple[int, str], int]
+    ) -> None:
+        rows = [
+            {
+                "order_line_id": r["line_pk"]
+                if r["line_pk"] is not None
+                else line_pks[(order_ids[r["external_id"]], r["line_id"])],
+                "product_id": r["product_id"],
+                "location_id": r["location_id"],
+                "quantity": r["quantity"],
+            }
+            for r in changes.new_reservations
+        ]
+        insert_many(self.conn, R, rows)
+        if changes.reservation_updates:
+            self.conn.execute(
+                RESERVATION_UPDATE,
+                [{"pk": u["line_pk"], "v_quantity": u["quantity"]} for u in changes.reservation_updates],
+            )
