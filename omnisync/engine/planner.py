@@ -204,6 +204,20 @@ def diff(listing: ListingRow, target: Target) -> PlannedItem | None:
     )
 
 
+def change(
+    offered: int,
+    acked_quantity: int | None,
+    price: Decimal | None,
+    acked_price: Decimal | None,
+    available: bool | None = None,
+    acked_available: bool | None = None,
+) -> tuple[int | None, bool]:
+    """The rule of what a pair must push: (the quantity to push, None when the channel holds it;
+    whether to push ``price``). A visibility change pushes the quantity with it."""
+    push_quantity = acked_quantity != offered or (available is not None and acked_available != available)
+    return (offered if push_quantity else None), (price is not None and acked_price != price)
+
+
 def _diff(
     target: Target,
     sku: str,
@@ -217,17 +231,14 @@ def _diff(
     explain: Callable[[str], Target],
 ) -> PlannedItem | None:
     offered = target.allocation.offered
-    quantity = offered if acked_quantity != offered else None
     available = target.allocation.available
-    visibility_change = available is not None and acked_available != available
-    price = None
-    currency = None
-    if target.price is not None and acked_price != target.price.price:
-        price, currency = target.price.price, target.price.currency
-    if quantity is None and price is None and not visibility_change:
+    wanted_price = None if target.price is None else target.price.price
+    quantity, reprice = change(offered, acked_quantity, wanted_price, acked_price, available, acked_available)
+    if quantity is None and not reprice:
         return None
-    if quantity is None and visibility_change:
-        quantity = offered
+    price = currency = None
+    if reprice and target.price is not None:
+        price, currency = target.price.price, target.price.currency
     return PlannedItem(
         channel=target.channel,
         sku=sku,
@@ -451,7 +462,8 @@ class RowPlanner:
 
         The hot loop of a full plan (millions of pairs): lookups hoisted into locals, memo hits
         inlined; everything it computes comes from :func:`offered_for_pool`, :func:`channel_pool`
-        and :func:`price_for` through :meth:`_pool` and :meth:`_price`.
+        and :func:`price_for` through :meth:`_pool` and :meth:`_price`, and what a pair pushes from
+        :func:`change`, as in the explained path.
         """
         lanes = [
             (lane, lane.name, lane.offset, lane.pools, lane.offered, lane.prices, *out[lane.name])
@@ -493,22 +505,25 @@ class RowPlanner:
                 else:
                     offered = 0  # as TargetCalculator.targets: an inactive product offers nothing
                 acked_quantity = row[o + _ACKED_QUANTITY]
-                quantity = offered if acked_quantity != offered else None
-                price = currency = None
+                price = currency = acked = None
                 if prices is not None:
                     if prices is not seen_prices or result is None:
                         seen_prices, result = prices, prices.get(price_key)
                         if result is None:
                             result = self._price(lane, price_key)
                     acked_price = row[o + _ACKED_PRICE]
-                    if (
-                        acked_price is None
-                        or (decimals.get(acked_price) or decimal(acked_price)) != result.price
-                    ):
-                        price, currency = result.price, result.currency
-                if quantity is None and price is None:
+                    if acked_price is not None:
+                        acked = decimals.get(acked_price) or decimal(acked_price)
+                    price = result.price
+                quantity, reprice = change(offered, acked_quantity, price, acked)
+                if quantity is None and not reprice:
                     unchanged.append((pid, version))
                     continue
+                if reprice:
+                    assert result is not None
+                    currency = result.currency
+                else:
+                    price = None
                 if why is None:
                     why = partial(explain, row)
                 channel_sku = row[o + _CHANNEL_SKU]
