@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from omnisync.ledger.repository import Ledger, LedgerError
+from omnisync.ledger.rows import MovementRow
 
 BASE_COLUMNS = ("sku", "title", "barcode", "tags", "price", "currency", "active")
 TRUE = {"1", "true", "yes", "y", ""}
@@ -195,7 +196,7 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
             ]
         )
         current = ledger.stock_for(tx.conn, list(ids.values()))
-        wanted: list[dict[str, Any]] = []
+        wanted: list[MovementRow] = []
         for row in rows:
             pid = ids[row.sku]
             for code, target in row.stock.items():

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select, update
 
-from .rows import ProductRow, join_tags, split_tags
+from .rows import ProductItem, ProductRow, join_tags, split_tags
 from .statements import execute_many, insert_many, new_id
 from .tables import IN_CHUNK, C, L, LedgerError, P
 from .txbase import TxBase
@@ -83,7 +83,7 @@ class CatalogWrites(TxBase):
                 self._mark_dirty(row.id)
         return int(row.id)
 
-    def upsert_products(self, items: Sequence[dict[str, Any]]) -> tuple[dict[str, int], set[int]]:
+    def upsert_products(self, items: Sequence[ProductItem]) -> tuple[dict[str, int], set[int]]:
         """Create or update many products, set-based: each item holds ``sku`` and every field of
         PRODUCT_FIELDS (tags as a list). Returns SKU -> id and the ids of existing products whose
         price, currency, tags or active changed (the caller bumps their version with
@@ -93,13 +93,15 @@ class CatalogWrites(TxBase):
                 raise LedgerError(f"SKU {item['sku']!r}: must be 1 to 128 characters")
             if item["price"] < 0:
                 raise LedgerError(f"SKU {item['sku']}: price must be ≥ 0")
-        values = [
+        values: list[dict[str, Any]] = [
             {
                 "sku": item["sku"],
-                **{f: item[f] for f in PRODUCT_FIELDS},
+                "title": item["title"],
                 "barcode": item["barcode"] or None,
                 "tags": join_tags(item["tags"]),
+                "price": item["price"],
                 "currency": item["currency"].upper(),
+                "active": item["active"],
             }
             for item in items
         ]

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
+from .rows import MovementRow
+
 if TYPE_CHECKING:
     from omnisync.engine.listing_state import Shifted
 
@@ -118,17 +120,6 @@ class NewReservation(TypedDict):
 class ReservationUpdate(TypedDict):
     line_pk: int
     quantity: int
-
-
-class MovementRow(TypedDict):
-    product_id: int
-    location_id: int
-    kind: str
-    quantity: int
-    idempotency_key: str
-    reference: str | None
-    note: str | None
-    created_at: datetime
 
 
 @dataclass

@@ -1,10 +1,12 @@
-"""Typed rows the ledger returns to its readers, and the tag codec."""
+"""Typed rows the ledger returns to its readers and takes from its writers, and the tag codec."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from typing import TypedDict
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +40,31 @@ class ListingRow:
     currency: str
     active: bool
     version: int
+
+
+class ProductItem(TypedDict):
+    """A product as :meth:`~omnisync.ledger.catalog.CatalogWrites.upsert_products` takes it."""
+
+    sku: str
+    title: str
+    barcode: str | None
+    tags: Sequence[str]
+    price: Decimal
+    currency: str
+    active: bool
+
+
+class MovementRow(TypedDict):
+    """A journal entry as :meth:`~omnisync.ledger.stock.StockWrites.insert_movements` takes it."""
+
+    product_id: int
+    location_id: int
+    kind: str
+    quantity: int
+    idempotency_key: str
+    reference: str | None
+    note: str | None
+    created_at: datetime
 
 
 def split_tags(raw: str | None) -> tuple[str, ...]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection, and_, bindparam, select, update
 
+from .rows import MovementRow
 from .statements import execute_many, insert_ignore, insert_many
 from .tables import LedgerError, M, S
 from .txbase import TxBase
@@ -120,7 +120,7 @@ class StockWrites(TxBase):
             self.record_movement(sku, target, "transfer_in", quantity, f"{key}:in", at=at, reference=key)
         return done
 
-    def insert_movements(self, rows: Sequence[Mapping[str, Any]]) -> set[str]:
+    def insert_movements(self, rows: Sequence[MovementRow]) -> set[str]:
         """Journal movements; a repeated idempotency key is skipped. Returns the keys inserted: only
         their quantities may reach ``on_hand`` (see :meth:`apply_stock`)."""
         for row in rows:
