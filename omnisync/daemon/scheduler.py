@@ -21,9 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import structlog
@@ -32,6 +33,8 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from omnisync.config import DaemonConfig
+from omnisync.engine.gate import Lane
+from omnisync.engine.runs import NOT_ADMITTED
 from omnisync.engine.runtime import CycleReport, Engine
 from omnisync.sdk.models import Capability
 
@@ -76,8 +79,6 @@ class Scheduler:
         self.running = False
         self._aps: AsyncIOScheduler | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
-        self._gates: dict[tuple[str, str], asyncio.Semaphore] = {}
-        self._waiting: set[tuple[str, str]] = set()
         self._requested: dict[str, int] = {}
 
     # -- life cycle ---------------------------------------------------------------------------------
@@ -146,7 +147,7 @@ class Scheduler:
             self._aps = None
         await self.drain()
         for rt in self.engine.channels.values():  # a cycle started outside this module, too
-            async with rt.lock, rt.pull_lock:
+            async with rt.gate.lock, rt.gate.enter("pull"):
                 await rt.wait_idle()
         if self.leases is not None:
             self.leases.release()
@@ -192,32 +193,30 @@ class Scheduler:
             and (self.leases is None or self.leases.holds(channel))
         )
 
-    async def _gated(
-        self, kind: str, channel: str, work: Callable[[], Awaitable[CycleReport]]
-    ) -> CycleReport | None:
-        """Run ``work`` unless one run of this kind is already queued for the channel (queued: waiting
-        for the one running, or for a free slot of a pipelined channel's pushes)."""
-        key = (kind, channel)
-        if key in self._waiting:
+    async def _gated(self, kind: Lane, channel: str) -> CycleReport | None:
+        """Run a ``kind`` of work unless a run of this kind already waits in the channel's gate (behind the
+        runs in its lane: one, or a pipelined channel's pushes in flight). The engine enters the lane
+        and asks ``may_work`` once it is free."""
+        gate = self.engine.channels[channel].gate
+        ticket = gate.queue(kind)
+        if ticket is None:
             return None
-        self._waiting.add(key)
-        gate = self._gates.get(key)
-        if gate is None:  # a pipelined channel takes several pushes at once (ChannelRuntime.push_slots)
-            slots = self.engine.channels[channel].push_slots if kind == "push" else 1
-            gate = self._gates[key] = asyncio.Semaphore(slots)
         try:
-            async with gate:
-                self._waiting.discard(key)
-                if not self.may_work(channel):
-                    return None
-                try:
-                    report = await work()
-                except Exception as exc:  # a connector bug must not go unnoticed: the channel fails
-                    self.engine.channels[channel].health.failed(exc, self.engine.clock.now())
-                    log.exception(f"{kind}.crashed", channel=channel)
-                    report = CycleReport(channel, ok=False, error=f"{type(exc).__name__}: {exc}")
+            admit = partial(self.may_work, channel)
+            if kind == "reconcile":
+                report = await self.engine.reconcile(channel, admit=admit)
+            else:
+                report = await self.engine.cycle(
+                    channel, pull=kind == "pull", push=kind == "push", admit=admit
+                )
+        except Exception as exc:  # a connector bug must not go unnoticed: the channel fails
+            self.engine.channels[channel].health.failed(exc, self.engine.clock.now())
+            log.exception(f"{kind}.crashed", channel=channel)
+            report = CycleReport(channel, ok=False, error=f"{type(exc).__name__}: {exc}")
         finally:
-            self._waiting.discard(key)
+            gate.unqueue(kind, ticket)
+        if report.skipped == NOT_ADMITTED:
+            return None
         self._record(kind, report)
         return report
 
@@ -235,7 +234,7 @@ class Scheduler:
         await asyncio.gather(*(self.push(c) for c in channels))
 
     async def pull(self, channel: str, *, expedite: bool = True, force_expedite: bool = False) -> None:
-        report = await self._gated("pull", channel, lambda: self.engine.cycle(channel, push=False))
+        report = await self._gated("pull", channel)
         if report is None or not report.ok:
             return
         if report.orders.decreased or force_expedite:
@@ -254,7 +253,7 @@ class Scheduler:
 
     async def push(self, channel: str) -> None:
         started = self.engine.clock.now()
-        report = await self._gated("push", channel, lambda: self.engine.cycle(channel, pull=False))
+        report = await self._gated("push", channel)
         if report is not None and report.ok and not report.push.deferred:
             self._pushed(channel, started)
         if report is not None and report.push.again and self.may_work(channel):
@@ -269,7 +268,7 @@ class Scheduler:
 
     async def reconcile(self, channel: str) -> None:
         started = self.engine.clock.now()
-        report = await self._gated("reconcile", channel, lambda: self.engine.reconcile(channel))
+        report = await self._gated("reconcile", channel)
         if report is None or not report.ok:
             return
         self._pushed(channel, started)

@@ -13,6 +13,7 @@ from omnisync.sdk.connector import Connector
 from omnisync.sdk.errors import ConfigurationError
 from omnisync.sdk.models import Capability
 
+from .gate import ChannelGate
 from .intake import ChannelIntake
 from .planner import ChannelRules
 
@@ -78,12 +79,8 @@ class ChannelRuntime:
     stats: CallStats
     intake: ChannelIntake
     health: ChannelHealth = field(default_factory=ChannelHealth)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Held by whatever pushes to the channel (cycles with a push, reconcile)."""
-    pull_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    """Held by an order pull (one at a time per channel: the cursor moves in order), and by a live
-    read with the pull that follows it. A push does not wait for it, nor a pull for ``lock``; when
-    both are needed, ``lock`` is taken first. Webhook payloads are imported without either."""
+    gate: ChannelGate = field(init=False)
+    """Who works on the channel now and who waits (:mod:`omnisync.engine.gate`)."""
     in_flight: dict[int, int] = field(default_factory=dict)
     """Product id -> version, of the pairs in a push that awaits its results (a pipelined channel:
     see :attr:`push_slots`)."""
@@ -91,17 +88,15 @@ class ChannelRuntime:
     """Products that changed again while in flight; the push carrying them ends by asking for another."""
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     """Set while no push is in flight."""
-    push_gate: asyncio.Semaphore = field(init=False)
-    """At most :attr:`push_slots` pushes in flight."""
 
     def __post_init__(self) -> None:
         self.idle.set()
-        self.push_gate = asyncio.Semaphore(self.push_slots)
+        self.gate = ChannelGate(self.push_slots)
 
     @property
     def push_slots(self) -> int:
         """Pushes that may be in flight at once (``limits.push_inventory.in_flight``). With more than
-        one, a push holds :attr:`lock` only while it plans: it sends the pairs not in flight and
+        one, a push holds the gate's ``lock`` only while it plans: it sends the pairs not in flight and
         leaves the others dirty for the push that follows the one carrying them."""
         return max(1, self.connector.limits.push_inventory.in_flight)
 

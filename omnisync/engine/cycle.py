@@ -4,7 +4,7 @@ flight), and the stale path (a lost compare-and-set read live, pulled, re-planne
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 import structlog
@@ -15,6 +15,7 @@ from omnisync.sdk.models import Capability, InventoryRef, OrderCursor
 
 from . import listing_state
 from .channel import ChannelRuntime
+from .gate import Lane
 from .intake import IntakeReport, import_orders
 from .plan_reading import PlanReader
 from .planner import PlannedItem
@@ -28,7 +29,7 @@ STALE_ROUNDS = 2
 
 class ChannelCycle(PlanReader, RunRecorder):
     async def pull(self, channel: str) -> IntakeReport:
-        async with self.channels[channel].pull_lock:
+        async with self.channels[channel].gate.enter("pull"):
             return await self._pull(channel)
 
     async def _pull(self, channel: str) -> IntakeReport:
@@ -97,7 +98,7 @@ class ChannelCycle(PlanReader, RunRecorder):
     async def push_pipelined(self, channel: str) -> PushReport:
         """Push the channel's dirty pairs beside its pushes in flight (``ChannelRuntime.push_slots``).
 
-        The plan is made under the channel's ``lock``, the sending outside it: a decrease does not
+        The plan is made under the gate's ``lock``, the sending outside it: a decrease does not
         wait for an earlier batch to settle on the platform. A pair in flight stays dirty and is
         counted ``deferred``; the push carrying it then reports ``again``, so its new value follows
         at once. Reconciles still wait until nothing is in flight (:meth:`_run`).
@@ -105,23 +106,23 @@ class ChannelCycle(PlanReader, RunRecorder):
         rt = self.channels[channel]
         report = PushReport()
         changes: list[PlannedItem] = []
-        async with rt.push_gate:
-            # a free slot and the push budget first: the plan then takes every pair dirty by now
-            await rt.connector.context.budgets.ready("push_inventory")
-            async with rt.lock:
-                if not rt.in_flight:  # an outbox entry now is a push that never settled: a restart's
-                    await replay_outbox(rt, self.ledger, self.clock)
-                self.mark_due_drops()
-                for planned, unchanged in self.iter_plan(channel):
-                    changes += self._sendable(rt, planned, unchanged, report)
-                mine = {item.product_id: item.version for item in changes}
-                rt.take(mine)
-            try:
-                if changes:
-                    report.merge(await push_items(rt, self.ledger, changes, self.clock))
-                await self._pushed(rt, report)
-            finally:
-                report.again = rt.release(mine)
+        # the caller holds a slot of the gate's push lane (cycle); the push budget first: the plan
+        # then takes every pair dirty by now
+        await rt.connector.context.budgets.ready("push_inventory")
+        async with rt.gate.lock:
+            if not rt.in_flight:  # an outbox entry now is a push that never settled: a restart's
+                await replay_outbox(rt, self.ledger, self.clock)
+            self.mark_due_drops()
+            for planned, unchanged in self.iter_plan(channel):
+                changes += self._sendable(rt, planned, unchanged, report)
+            mine = {item.product_id: item.version for item in changes}
+            rt.take(mine)
+        try:
+            if changes:
+                report.merge(await push_items(rt, self.ledger, changes, self.clock))
+            await self._pushed(rt, report)
+        finally:
+            report.again = rt.release(mine)
         return report
 
     def _sendable(
@@ -200,7 +201,7 @@ class ChannelCycle(PlanReader, RunRecorder):
         """Read live quantities, then pull (after any pull in flight). An order the read already
         holds is imported without moving the acknowledged value again: the read time is kept in
         ``listing.observed_at`` (ChannelIntake.shifts), whichever import path brings the order."""
-        async with rt.pull_lock:
+        async with rt.gate.enter("pull"):
             drift = await self._observe(rt, items)
             return drift, await self._pull(rt.name)
 
@@ -226,20 +227,32 @@ class ChannelCycle(PlanReader, RunRecorder):
                     tx.observe(rt.channel_id, item.product_id, listing_state.observed(value, at=read_at))
         return drift
 
-    async def cycle(self, channel: str, *, pull: bool = True, push: bool = True) -> CycleReport:
+    async def cycle(
+        self,
+        channel: str,
+        *,
+        pull: bool = True,
+        push: bool = True,
+        admit: Callable[[], bool] | None = None,
+    ) -> CycleReport:
+        """Pull the channel's orders, then push its dirty pairs (either may be left out), as one run
+        in the channel's gate: the pull lane for a pull alone, else the push lane (see
+        :mod:`omnisync.engine.gate`). ``admit`` is asked once the lane is free."""
         pipelined = self.channels[channel].push_slots > 1
+        lane: Lane = "push" if push else "pull"
 
         async def work(rt: ChannelRuntime, report: CycleReport) -> None:
             if pull:
-                report.orders = await self.pull(channel)
+                # a pull alone already holds the pull lane
+                report.orders = await (self.pull(channel) if push else self._pull(channel))
             if push:
                 report.push = await (self.push_pipelined(channel) if pipelined else self.push(channel))
 
-        # A pull never waits for a push of the same channel, nor a push for a pull (a cost-paced order
-        # pull would hold back the decrease another channel's sale calls for): pulls queue on the
-        # channel's pull lock, pushes and reconciles on its lock. They meet in the ledger only, where
-        # an import's shift and a push's acknowledgement compose (LedgerTx.acknowledge ``since``).
-        return await self._run(channel, "cycle", work, exclusive=push and not pipelined)
+        # They meet in the ledger only, where an import's shift and a push's acknowledgement compose
+        # (listing_state.pushed ``since``).
+        return await self._run(
+            channel, "cycle", work, lane=lane, exclusive=push and not pipelined, admit=admit
+        )
 
     async def sync_once(self, channels: Sequence[str] | None = None) -> dict[str, CycleReport]:
         """Pull every channel first (so each plan sees every sale), then push; channels isolated."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import structlog
 
 from .channel import ChannelRuntime
@@ -12,7 +14,7 @@ log = structlog.get_logger("omnisync.engine")
 
 
 class Reconciler(ChannelCycle):
-    async def reconcile(self, channel: str) -> CycleReport:
+    async def reconcile(self, channel: str, *, admit: Callable[[], bool] | None = None) -> CycleReport:
         """Read the channel's live state, report drift, re-plan and push every pair."""
 
         async def work(rt: ChannelRuntime, report: CycleReport) -> None:
@@ -30,4 +32,4 @@ class Reconciler(ChannelCycle):
             rt.health.last_reconcile_at = self.clock.now()
             rt.health.drift_corrected += report.drift
 
-        return await self._run(channel, "reconcile", work)
+        return await self._run(channel, "reconcile", work, lane="reconcile", admit=admit)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,6 +14,8 @@ import structlog
 
 from omnisync.sdk.errors import OmnisyncError
 
+from .channel import ChannelRuntime
+from .gate import Lane
 from .intake import IntakeReport
 from .pusher import PushReport
 from .setup import EngineSetup
@@ -34,15 +37,41 @@ class CycleReport:
     duration_s: float = 0.0
 
 
+NOT_ADMITTED = "not admitted"
+"""``CycleReport.skipped`` of a run its caller no longer wanted once the lane was free."""
+
+
 class RunRecorder(EngineSetup):
-    async def _run(self, channel: str, kind: str, work: Any, *, exclusive: bool = True) -> CycleReport:
+    async def _run(
+        self,
+        channel: str,
+        kind: str,
+        work: Any,
+        *,
+        lane: Lane,
+        exclusive: bool = True,
+        admit: Callable[[], bool] | None = None,
+    ) -> CycleReport:
+        """Run ``work`` in the channel's ``lane`` (and, ``exclusive``, under its plan lock once no
+        push is in flight), recorded as a run. ``admit`` is asked once the lane is free: False skips
+        the run (a scheduler stopping, a lease lost while it waited)."""
         rt = self.channels[channel]
+        async with rt.gate.enter(lane):
+            return await self._recorded(rt, kind, work, exclusive=exclusive, admit=admit)
+
+    async def _recorded(
+        self, rt: ChannelRuntime, kind: str, work: Any, *, exclusive: bool, admit: Callable[[], bool] | None
+    ) -> CycleReport:
+        channel = rt.name
         report = CycleReport(channel)
+        if admit is not None and not admit():
+            report.skipped = NOT_ADMITTED
+            return report
         now = self.clock.now()
         if rt.health.breaker_open(now):
             report.ok, report.skipped = False, f"paused until {rt.health.open_until:%H:%M:%S} after errors"
             return report
-        async with rt.lock if exclusive else contextlib.nullcontext():
+        async with rt.gate.lock if exclusive else contextlib.nullcontext():
             if exclusive:
                 await rt.wait_idle()  # a pipelined channel's pushes in flight settle first
             started = time.perf_counter()

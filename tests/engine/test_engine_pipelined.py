@@ -12,6 +12,7 @@ from typing import TypeVar
 from enginekit import World
 
 from omnisync.engine.channel import ChannelRuntime
+from omnisync.engine.gate import ChannelGate
 from omnisync.engine.runtime import CycleReport
 from omnisync.sdk.models import InventoryRef, InventoryUpdate, ItemResult
 
@@ -27,7 +28,7 @@ class HeldPushes:
         connector.limits = replace(  # type: ignore[misc]
             connector.limits, push_inventory=replace(connector.limits.push_inventory, in_flight=slots)
         )
-        rt.push_gate = asyncio.Semaphore(rt.push_slots)
+        rt.gate = ChannelGate(rt.push_slots)
         self.held: set[str] = set()
         self.settle = asyncio.Event()
         self.sent: list[dict[str, int]] = []
