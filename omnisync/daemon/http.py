@@ -360,12 +360,13 @@ def create_app(
         if events:
 
             async def after_answer() -> None:  # runs once the answer is on its way
+                if scheduler is not None:
+                    await scheduler.webhook_accepted(channel, events)
+                    return
                 try:
                     await engine.apply_webhook(channel, events)
-                except Exception as exc:  # the pull the webhook asks for reads the order again
+                except Exception as exc:  # a later pull reads the order again
                     log.warning("webhook.import_failed", channel=channel, error=redact_text(str(exc)))
-                if scheduler is not None and (pull or fresh):
-                    scheduler.request_pull(channel, fresh=fresh)
 
             task = BackgroundTask(after_answer)
         return JSONResponse({"ok": True, "fresh": fresh}, background=task)

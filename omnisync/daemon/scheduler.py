@@ -1,8 +1,9 @@
-"""The daemon's timetable. Every APScheduler (3.x) call of omnisync lives in this module.
+"""The daemon's scheduler: what runs when, on the channels' gates.
 
 Per enabled channel: a pull job (``schedule.pull_every``), a push job (``push_every``) and a full
-reconcile (``reconcile_every`` and/or ``reconcile_cron``), each ``max_instances=1``, coalesced, with a
-misfire grace. On top of the timetable, work is expedited:
+reconcile (``reconcile_every`` and/or ``reconcile_cron``), each one instance at a time, coalesced
+(:mod:`.timetable`: APScheduler in the daemon, the same triggers on the virtual clock in the
+simulation, which drives this class as production does). On top of the timetable, work is expedited:
 
 * a pull that lowered available stock (``IntakeReport.decreased``) pushes every *other* channel at
   once instead of waiting for its interval — an order on the web store or a floor sale at the POS
@@ -21,24 +22,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import Counter
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
 from typing import Any
 
 import structlog
-from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from apscheduler.triggers.cron import CronTrigger
-from apscheduler.triggers.interval import IntervalTrigger
 
 from omnisync.config import DaemonConfig
 from omnisync.engine.gate import Lane
 from omnisync.engine.runs import NOT_ADMITTED
 from omnisync.engine.runtime import CycleReport, Engine
-from omnisync.sdk.models import Capability
+from omnisync.logging import redact_text
+from omnisync.sdk.models import Capability, WebhookEvent
 
 from .lease import LeaseKeeper
+from .timetable import ApsTimetable, Timetable
 
 log = structlog.get_logger("omnisync.daemon")
 
@@ -70,6 +70,7 @@ class Scheduler:
         *,
         leases: LeaseKeeper | None = None,
         misfire_grace_s: float = 30.0,
+        timetable: Timetable | None = None,
     ) -> None:
         self.engine = engine
         self.daemon = daemon
@@ -77,7 +78,11 @@ class Scheduler:
         self.misfire_grace_s = misfire_grace_s
         self.activity: dict[str, ChannelActivity] = {name: ChannelActivity() for name in engine.channels}
         self.running = False
-        self._aps: AsyncIOScheduler | None = None
+        self.runs_in_flight = 0
+        self.before_run: Callable[[str, str], None] | None = None
+        """Called as a run of (kind, channel) is asked for (the simulation's kills aim at them)."""
+        self._given = timetable
+        self._timetable: Timetable | None = None
         self._tasks: set[asyncio.Task[Any]] = set()
         self._requested: dict[str, int] = {}
 
@@ -86,14 +91,7 @@ class Scheduler:
         """Add the jobs and start the timetable (inside the running event loop)."""
         if self.running:
             return
-        aps = AsyncIOScheduler(
-            event_loop=asyncio.get_running_loop(),
-            job_defaults={
-                "max_instances": 1,
-                "coalesce": True,
-                "misfire_grace_time": max(1, int(self.misfire_grace_s)),
-            },
-        )
+        timetable = self._given or ApsTimetable(self.misfire_grace_s)
         for name, rt in self.engine.channels.items():
             sched = self.engine.config.channels[name].schedule
             rate = rt.connector.limits.pull_orders.rate
@@ -105,46 +103,29 @@ class Scheduler:
                     pull_every_s=sched.pull_every,
                     sustained_every_s=round(1 / rate, 1),
                 )
-            aps.add_job(
-                self._job, IntervalTrigger(seconds=sched.pull_every), ("pull", name), id=f"pull:{name}"
-            )
-            aps.add_job(
-                self._job, IntervalTrigger(seconds=sched.push_every), ("push", name), id=f"push:{name}"
-            )
+            timetable.every(f"pull:{name}", sched.pull_every, self._job, "pull", name)
+            timetable.every(f"push:{name}", sched.push_every, self._job, "push", name)
             if sched.reconcile_every:
-                aps.add_job(
-                    self._job,
-                    IntervalTrigger(seconds=sched.reconcile_every),
-                    ("reconcile", name),
-                    id=f"reconcile:{name}",
-                )
+                timetable.every(f"reconcile:{name}", sched.reconcile_every, self._job, "reconcile", name)
             if sched.reconcile_cron:
-                aps.add_job(
-                    self._job,
-                    CronTrigger.from_crontab(sched.reconcile_cron),
-                    ("reconcile", name),
-                    id=f"reconcile-cron:{name}",
-                )
+                timetable.cron(f"reconcile-cron:{name}", sched.reconcile_cron, self._job, "reconcile", name)
         if self.leases is not None:
-            aps.add_job(self._renew_leases, IntervalTrigger(seconds=self.leases.renew_every), id="leases")
+            timetable.every("leases", self.leases.renew_every, self._renew_leases)
             self._apply_leases(*self.leases.tick(), kickoff=False)
-        aps.start()
-        self._aps = aps
+        timetable.start()
+        self._timetable = timetable
         self.running = True
-        log.info("scheduler.started", channels=list(self.engine.channels), jobs=len(aps.get_jobs()))
+        log.info("scheduler.started", channels=list(self.engine.channels), jobs=len(timetable.jobs()))
         if kickoff:
             self.spawn(self.kickoff(list(self.engine.channels)))
 
     def jobs(self) -> dict[str, str]:
         """Job id -> trigger description (for tests and ``omnisync run --verbose``)."""
-        return {} if self._aps is None else {job.id: str(job.trigger) for job in self._aps.get_jobs()}
+        return {} if self._timetable is None else self._timetable.jobs()
 
     async def shutdown(self) -> None:
         """Stop the timetable, let every cycle in flight finish, then hand the leases back."""
-        self.running = False
-        if self._aps is not None:
-            self._aps.shutdown(wait=False)
-            self._aps = None
+        self._stop_timetable()
         await self.drain()
         for rt in self.engine.channels.values():  # a cycle started outside this module, too
             async with rt.gate.lock, rt.gate.enter("pull"):
@@ -152,6 +133,21 @@ class Scheduler:
         if self.leases is not None:
             self.leases.release()
         log.info("scheduler.stopped")
+
+    def _stop_timetable(self) -> None:
+        self.running = False
+        if self._timetable is not None:
+            self._timetable.shutdown()
+            self._timetable = None
+
+    async def kill(self) -> None:
+        """Die as a killed process does: nothing more fires, every run is cancelled where it stands,
+        no lease is handed back (the simulation's kills)."""
+        self._stop_timetable()
+        tasks = list(self._tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def drain(self) -> None:
         """Wait until no task of this scheduler runs (tasks may spawn tasks: loop until quiet)."""
@@ -201,6 +197,9 @@ class Scheduler:
         ticket = gate.queue(kind)
         if ticket is None:
             return None
+        if self.before_run is not None:
+            self.before_run(kind, channel)
+        self.runs_in_flight += 1
         try:
             admit = partial(self.may_work, channel)
             if kind == "reconcile":
@@ -214,6 +213,7 @@ class Scheduler:
             log.exception(f"{kind}.crashed", channel=channel)
             report = CycleReport(channel, ok=False, error=f"{type(exc).__name__}: {exc}")
         finally:
+            self.runs_in_flight -= 1
             gate.unqueue(kind, ticket)
         if report.skipped == NOT_ADMITTED:
             return None
@@ -295,6 +295,17 @@ class Scheduler:
         self._requested[channel] = fresh
         self.spawn(self._requested_pull(channel))
         return True
+
+    async def webhook_accepted(self, channel: str, events: Sequence[WebhookEvent]) -> None:
+        """What follows a webhook's answer: import the orders it carries, then pull its channel (and
+        push the others) when it asks for it or brought anything new."""
+        if not events:
+            return
+        try:
+            await self.engine.apply_webhook(channel, events)
+        except Exception as exc:  # the pull the webhook asks for reads the order again
+            log.warning("webhook.import_failed", channel=channel, error=redact_text(str(exc)))
+        self.request_pull(channel, fresh=len(events))
 
     async def _requested_pull(self, channel: str) -> None:
         self._requested.pop(channel, 0)
