@@ -1,13 +1,13 @@
 """The run loop: a trading period on the virtual clock with the real engine, connectors and emulators.
 
 Three kinds of task share the clock: the trading loop (shoppers, the merchant's fulfilments,
-cancellations, returns and restocks, faults, webhook deliveries, engine kills), one schedule driver
-per channel (pull, push and reconcile at the configured intervals, expedited like the daemon: a pull
-that lowered stock pushes the other channels at once, a webhook pulls its channel), and the engine's
-own waits (latency, rate budgets, backoff). A kill cancels every driver mid-cycle, drops the Engine
-and builds a new one on the same ledger file. After trading the faults stop, the schedule runs for
-``settle`` seconds, every channel is pulled and pushed once and reconciled once, and the measures are
-taken (:mod:`.measures`).
+cancellations, returns and restocks, faults, webhook deliveries, engine kills), the daemon's own
+:class:`~omnisync.daemon.scheduler.Scheduler` with its timetable on the virtual clock (pull, push and
+reconcile at the configured intervals, expedited as in production), and the engine's own waits
+(latency, rate budgets, backoff). A kill cancels every run mid-cycle, drops the Engine and the
+Scheduler and starts new ones on the same ledger file, as a supervisor restarts the daemon. After
+trading the faults stop, the schedule runs for ``settle`` seconds, every channel is pulled and pushed
+once and reconciled once, and the measures are taken (:mod:`.measures`).
 """
 
 from __future__ import annotations
@@ -28,6 +28,8 @@ import yaml
 
 from omnisync.clock import VirtualClock
 from omnisync.config import load_config
+from omnisync.daemon.scheduler import KINDS, Scheduler
+from omnisync.daemon.timetable import ClockTimetable
 from omnisync.engine.runtime import Engine
 from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
@@ -44,14 +46,6 @@ from .transport import SimTransport
 EPSILON_S = 1e-6
 RETURNS = frozenset({"fake", "shopify", "square"})
 """Kinds whose emulator takes a return with restock (Amazon and Instagram refunds restock nothing)."""
-
-
-LANES = ("pull", "push")
-"""A channel's schedule lanes: its order pulls, and its pushes with reconciles."""
-
-
-def _lane(kind: str) -> str:
-    return "pull" if kind == "pull" else "push"
 
 
 @dataclass
@@ -163,15 +157,8 @@ class Simulation:
         self.ledger = Ledger(make_engine(load_config(self.path, env=self.env).ledger_url()))
         self.engine: Engine | None = None
         self.engines: list[Engine] = []
-        # one driver per (channel, lane), like the daemon's jobs: a channel's pulls run beside its
-        # pushes and reconciles (the engine keeps each lane to one at a time)
-        self.drivers: dict[tuple[str, str], asyncio.Task[None]] = {}
-        self.wake: dict[tuple[str, str], asyncio.Event] = {}
-        self.want: dict[tuple[str, str], set[str]] = {
-            (n, lane): set() for n in self.channels for lane in LANES
-        }
-        self.in_flight = 0
-        self.stopping = False
+        self.scheduler: Scheduler | None = None
+        self.schedulers: list[Scheduler] = []
         self.trading = True
         self.kill_armed = False
         self.events: list[tuple[float, int, str, Any]] = []
@@ -273,7 +260,7 @@ class Simulation:
         every = self.scenario.lifecycle.restock_every
         for n in range(1, int(self.scenario.duration // every) + 1):
             self._at(n * every, "restock", n)
-        self._start_drivers()
+        self._start_scheduler(kickoff=False)  # the opening push is done
         await self._trade()
         await self._settle()
         self.state.virtual_s = round(self.clock.monotonic(), 1)
@@ -299,7 +286,7 @@ class Simulation:
             ch.clear_faults()
             self.transports[name].down = False
         await self.clock.sleep(self.scenario.settle)
-        await self._stop_drivers()
+        await self._scheduled().shutdown()
         engine = self._engine()
         for name in self.channels:  # a breaker opened by the faults closes before the last pass
             until = engine.channels[name].health.open_until
@@ -330,6 +317,9 @@ class Simulation:
                 e.channels[name].stats.total_throttled for e in self.engines if name in e.channels
             )
             wire = self.transports[name].stats
+            fig.cycles_failed = sum(
+                sched.activity[name].cycles[(kind, "failed")] for sched in self.schedulers for kind in KINDS
+            )
             fig.requests, fig.refused_down, fig.lost_answers = (
                 wire.requests,
                 wire.refused_down,
@@ -483,107 +473,45 @@ class Simulation:
             return
         headers, body, url = hook
         try:
-            _, wants_pull = await engine.handle_webhook(channel, headers, body, url)
+            events = engine.accept_webhook(channel, headers, body, url)
         except (OmnisyncError, ValueError):
             fig.webhooks_refused += 1
             return
         fig.webhooks_delivered += 1
-        if wants_pull:
-            self._request(channel, "pull")
+        await self._scheduled().webhook_accepted(channel, events)
 
     # -- the schedule ------------------------------------------------------------------------------
-    def _start_drivers(self) -> None:
-        for name in self.channels:
-            for lane in LANES:
-                self.wake[(name, lane)] = asyncio.Event()
-                self.drivers[(name, lane)] = asyncio.get_running_loop().create_task(self._drive(name, lane))
-
-    async def _stop_drivers(self) -> None:
-        self.stopping = True
-        for ev in self.wake.values():
-            ev.set()
-        await asyncio.gather(*self.drivers.values(), return_exceptions=True)
-        self.drivers.clear()
-        self.stopping = False
-
-    def _request(self, channel: str, kind: str) -> None:
-        key = (channel, _lane(kind))
-        self.want[key].add(kind)
-        if key in self.wake:
-            self.wake[key].set()
-
-    async def _drive(self, name: str, lane: str) -> None:
-        spec = self.scenario.channels[name]
-        every = {"pull": spec.pull_every} if lane == "pull" else {"push": spec.push_every}
-        if lane == "push" and spec.reconcile_every:
-            every["reconcile"] = spec.reconcile_every
-        now = self._t()
-        due = {kind: now + interval for kind, interval in every.items()}
-        key = (name, lane)
-        while not self.stopping:
-            want = self.want[key]
-            if want:
-                kind = lane
-                want.discard(kind)
-            else:
-                kind, at = min(due.items(), key=lambda kv: kv[1])
-                delay = at - self._t()
-                if delay > EPSILON_S:  # a float-rounding remainder would never move the clock
-                    await self._nap(key, delay)
-                    continue
-                due[kind] = self._t() + every[kind]
-            await self._work(name, kind)
-
-    async def _nap(self, key: tuple[str, str], seconds: float) -> None:
-        ev = self.wake[key]
-        ev.clear()
-        sleeper = asyncio.ensure_future(self.clock.sleep(seconds))
-        waiter = asyncio.ensure_future(ev.wait())
-        try:
-            await asyncio.wait({sleeper, waiter}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-            waiter.cancel()
-
-    async def _work(self, name: str, kind: str) -> None:
+    def _start_scheduler(self, *, kickoff: bool) -> None:
         engine = self._engine()
-        if self.kill_armed:
+        scheduler = Scheduler(engine, engine.config.daemon, timetable=ClockTimetable(self.clock))
+        scheduler.before_run = self._before_run
+        scheduler.start(kickoff=kickoff)
+        self.scheduler = scheduler
+        self.schedulers.append(scheduler)
+
+    def _scheduled(self) -> Scheduler:
+        assert self.scheduler is not None
+        return self.scheduler
+
+    def _before_run(self, kind: str, channel: str) -> None:
+        if self.kill_armed:  # the kill lands within half a second of a run starting
             self.kill_armed = False
             asyncio.get_running_loop().create_task(self._kill(self.rng_kill.uniform(0.0, 0.5)))
-        self.in_flight += 1
-        try:
-            if kind == "pull":
-                report = await engine.cycle(name, push=False)
-                if report.orders.decreased:
-                    for other in self.channels:
-                        if other != name:
-                            self._request(other, "push")
-            elif kind == "push":
-                report = await engine.cycle(name, pull=False)
-            else:
-                report = await engine.reconcile(name)
-        finally:
-            self.in_flight -= 1
-        if not report.ok and not report.skipped:
-            self.state.figures[name].cycles_failed += 1
 
     async def _kill(self, after: float) -> None:
         """The daemon dies mid-cycle: its tasks are cancelled, the Engine dropped, a new one started."""
         await self.clock.sleep(after)
         self.state.kills += 1
-        if self.in_flight:
+        scheduler = self._scheduled()
+        if scheduler.runs_in_flight:
             self.state.kills_mid_cycle += 1
-        drivers = list(self.drivers.values())
-        for task in drivers:
-            task.cancel()
-        await asyncio.gather(*drivers, return_exceptions=True)
-        self.drivers.clear()
+        await scheduler.kill()
         old, self.engine = self.engine, None
         assert old is not None
         old.ledger.engine.dispose()
         await self.clock.sleep(5.0)  # the supervisor restarts the process
         await self._start_engine()
-        self._start_drivers()
+        self._start_scheduler(kickoff=True)
 
     # -- what the channel shows against what the ledger knows -------------------------------------
     def _pending_units(self, channel: str, sku: str | None = None) -> dict[str, int]:
