@@ -20,23 +20,21 @@ from typing import Any
 
 import structlog
 from omnisync_connectors.amazon import AmazonConnector
-from omnisync_connectors.amazon.emulator import AmazonEmulator
 from omnisync_connectors.amazon.rates import OTHER_PLANS, USAGE_PLANS
 
 from omnisync.clock import VirtualClock
 from omnisync.sdk import InventoryUpdate, ItemStatus
-from omnisync.sdk.runtime import instantiate
+from omnisync.testing.doubles import build_double, connected
 
 
 async def run(items: int) -> dict[str, Any]:
     clock = VirtualClock()
-    emulator = AmazonEmulator(clock, record_requests=False)
+    double = build_double("amazon", clock, record_requests=False)
+    emulator = double.emulator
     skus = [f"BENCH-{n:06d}" for n in range(items)]
     for sku in skus:
         emulator.seed_listing(sku, 10, Decimal("9.99"))
-    connector = instantiate(
-        AmazonConnector, emulator.settings(), channel="bench", clock=clock, transport=emulator.transport()
-    )
+    connector = connected(double, "bench")
     assert isinstance(connector, AmazonConnector)
     await connector.prepare()
     stats = connector.context.stats

@@ -20,13 +20,12 @@ import sys
 import time
 from decimal import Decimal
 
-from omnisync_connectors.instagram import InstagramConnector
-from omnisync_connectors.instagram.emulator import InstagramEmulator
+from omnisync_connectors.instagram.settings import InstagramSettings
 
 from omnisync.clock import VirtualClock
 from omnisync.logging import configure
 from omnisync.sdk import InventoryUpdate, ItemStatus, idempotency_key
-from omnisync.sdk.runtime import instantiate
+from omnisync.testing.doubles import build_double, connected
 
 
 def _update(n: int, sku: str) -> InventoryUpdate:
@@ -38,19 +37,14 @@ def _update(n: int, sku: str) -> InventoryUpdate:
 
 async def run(items: int, invalid: int, batch_size: int) -> dict[str, object]:
     clock = VirtualClock()
-    emulator = InstagramEmulator(clock)
+    double = build_double("instagram", clock)
+    emulator = double.emulator
     skus = [f"SKU-{n:07d}" for n in range(items)]
     ghosts = set(range(0, items, max(1, items // invalid))[:invalid]) if invalid else set()
     emulator.seed((sku, 1, Decimal("9.99")) for n, sku in enumerate(skus) if n not in ghosts)
-    settings = {
-        "access_token": emulator.access_token,
-        "catalog_id": emulator.catalog_id,
-        "commerce_merchant_settings_id": emulator.cms_id,
-        "batch_size": batch_size,
-    }
-    conn = instantiate(
-        InstagramConnector, settings, channel="instagram", clock=clock, transport=emulator.transport()
-    )
+    # the connector's own status-poll interval, not the double's shorter one for the kit and the demo
+    poll_s = InstagramSettings.model_fields["batch_poll_interval_s"].default
+    conn = connected(double, "instagram", batch_size=batch_size, batch_poll_interval_s=poll_s)
     updates = [_update(n, sku) for n, sku in enumerate(skus)]
     started = time.perf_counter()
     results = await conn.push_inventory(updates)

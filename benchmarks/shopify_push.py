@@ -20,16 +20,16 @@ from typing import Any
 
 from omnisync_connectors.shopify import ShopifyConnector
 from omnisync_connectors.shopify.documents import MUTATION_COST
-from omnisync_connectors.shopify.emulator import ShopifyEmulator
 
 from omnisync.clock import VirtualClock
 from omnisync.sdk import InventoryUpdate, ItemStatus, idempotency_key
-from omnisync.sdk.runtime import instantiate
+from omnisync.testing.doubles import build_double, connected
 
 
 async def run(items: int, plan: str) -> dict[str, Any]:
     clock = VirtualClock()
-    emulator = ShopifyEmulator(clock, plan=plan)
+    double = build_double("shopify", clock, plan=plan)
+    emulator = double.emulator
     updates = []
     for n in range(items):
         sku = f"SKU-{n:06d}"
@@ -46,9 +46,7 @@ async def run(items: int, plan: str) -> dict[str, Any]:
             )
         )
     gc.freeze()  # the seeded shop lives for the whole run; keep the collector off it
-    connector = instantiate(
-        ShopifyConnector, emulator.settings(), channel="shopify", clock=clock, transport=emulator.transport()
-    )
+    connector = connected(double, "shopify")
     batch = ShopifyConnector.limits.push_inventory.max_batch
     started_wall = time.perf_counter()
     started = clock.monotonic()

@@ -22,31 +22,36 @@ import sys
 import time
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 from omnisync_connectors.square import SquareConnector
-from omnisync_connectors.square.emulator import SquareEmulator
 
 from omnisync.clock import VirtualClock
 from omnisync.logging import configure
 from omnisync.sdk import InventoryUpdate, OrderCursor, WebhookKind, idempotency_key
-from omnisync.sdk.runtime import instantiate
+from omnisync.testing.doubles import build_double, connected
+from omnisync.testing.harness import EmulatorDouble
 
-STORE = {"LSTORE00001AA": "Main Street"}
+
+def _double(clock: VirtualClock, **options: Any) -> EmulatorDouble:
+    """The POS double with one store (ledger location STORE1)."""
+    return build_double("square", clock, sources=["STORE1"], **options)
 
 
-def _connector(emu: SquareEmulator, clock: VirtualClock) -> SquareConnector:
-    conn = instantiate(SquareConnector, emu.settings(), channel="pos", clock=clock, transport=emu.transport())
+def _connector(double: EmulatorDouble) -> SquareConnector:
+    conn = connected(double, "pos")
     assert isinstance(conn, SquareConnector)
     return conn
 
 
 async def push(items: int, pressed: bool) -> dict[str, object]:
     clock = VirtualClock()
-    emu = SquareEmulator(clock, locations=STORE, rate=3.0 if pressed else 10.0, burst=6 if pressed else 20)
+    double = _double(clock, rate=3.0 if pressed else 10.0, burst=6 if pressed else 20)
+    emu = double.emulator
     skus = [f"SKU-{n:06d}" for n in range(items)]
     for sku in skus:
         emu.seed_item(sku, Decimal("9.90"), 50)
-    conn = _connector(emu, clock)
+    conn = _connector(double)
     size = SquareConnector.limits.read_listings.max_batch
     ids: dict[str, dict[str, str]] = {}
     for start in range(0, items, size):
@@ -85,9 +90,10 @@ async def floor_to_ledger(
 ) -> dict[str, float]:
     """Walk-in sales at random moments; seconds until a pull returns each of them."""
     clock = VirtualClock()
-    emu = SquareEmulator(clock, locations=STORE)
+    double = _double(clock)
+    emu = double.emulator
     emu.seed_item("SKU-1", Decimal("5.00"), sales + 10)
-    conn = _connector(emu, clock)
+    conn = _connector(double)
     rng = random.Random(seed)
     sold_at: dict[str, float] = {}
     imported_at: dict[str, float] = {}

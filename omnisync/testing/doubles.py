@@ -14,6 +14,9 @@ from __future__ import annotations
 from importlib.metadata import entry_points
 from typing import Any, cast
 
+from omnisync.sdk.connector import Connector
+from omnisync.sdk.runtime import instantiate
+
 from .harness import EmulatorDouble
 
 GROUP = "omnisync.emulators"
@@ -37,3 +40,15 @@ def build_double(name: str, *args: Any, **options: Any) -> EmulatorDouble:
     """An instance of the double registered as ``name``."""
     double: EmulatorDouble = emulator_double(name)(*args, **options)
     return double
+
+
+def connected(double: EmulatorDouble, channel: str, **settings: Any) -> Connector:
+    """The double's connector (its settings with ``settings`` over them), reaching its emulator in
+    process on the double's clock."""
+    return instantiate(
+        double.connector_class,
+        {**double.settings(), **settings},
+        channel=channel,
+        clock=double.clock,
+        transport=double.transport(),
+    )
