@@ -258,6 +258,8 @@ class Scheduler:
             self._pushed(channel, started)
         if report is not None and report.push.again and self.may_work(channel):
             self.spawn(self.push(channel))  # pairs that changed while this push carried them
+        if report is not None and report.push.wants_pull and self.may_work(channel):
+            self.spawn(self.pull(channel))  # a stale push read live: the held increases wait for it
 
     def _pushed(self, channel: str, started: datetime) -> None:
         act = self.activity.setdefault(channel, ChannelActivity())

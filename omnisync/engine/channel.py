@@ -31,6 +31,10 @@ class ChannelHealth:
     """No order pull has succeeded since start-up or since the last one failed. The channel may have
     sold units the ledger has not seen, while a live read put them in the acknowledged value: a
     raise pushed now would pass compare-and-set over those sales. Increases wait; decreases go."""
+    pulls_started: int = 0
+    held_until_pull: int | None = None
+    """After a live read that may hold sales not imported yet: ``orders_behind`` stays set until a
+    pull numbered above this one (started after the read) succeeds."""
     last_push_at: datetime | None = None
     last_reconcile_at: datetime | None = None
     last_error: str | None = None
@@ -44,6 +48,24 @@ class ChannelHealth:
     quarantined: int = 0
     drift_corrected: int = 0
     push_lag_s: float | None = None
+
+    def read_live(self) -> None:
+        """A live read put the channel's own count in the compare values: increases wait for a pull
+        that starts after it."""
+        self.orders_behind = True
+        self.held_until_pull = self.pulls_started
+
+    def pull_started(self) -> int:
+        self.pulls_started += 1
+        return self.pulls_started
+
+    def pulled(self, pull: int, *, failed: bool) -> None:
+        """Order pull number ``pull`` ended (``failed``: some order was not applied)."""
+        if failed:
+            self.orders_behind = True
+        elif self.held_until_pull is None or pull > self.held_until_pull:
+            self.orders_behind = False
+            self.held_until_pull = None
 
     def breaker_open(self, now: datetime) -> bool:
         return self.open_until is not None and now < self.open_until

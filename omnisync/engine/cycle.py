@@ -36,12 +36,13 @@ class ChannelCycle(PlanReader, RunRecorder):
         rt = self.channels[channel]
         if not rt.connector.supports(Capability.PULL_ORDERS):
             return IntakeReport()
+        pull = rt.health.pull_started()
         try:
             report = await self._pull_pages(rt)
         except BaseException:
             rt.health.orders_behind = True
             raise
-        rt.health.orders_behind = bool(report.failed)
+        rt.health.pulled(pull, failed=bool(report.failed))
         return report
 
     async def _pull_pages(self, rt: ChannelRuntime) -> IntakeReport:
@@ -169,24 +170,30 @@ class ChannelCycle(PlanReader, RunRecorder):
         return report
 
     async def _resolve_stale(self, rt: ChannelRuntime, stale: Sequence[PlannedItem]) -> PushReport:
-        """Compare-and-set lost: read live values, pull the channel's orders, re-plan, retry.
+        """Compare-and-set lost: read the stale pairs live, re-plan them, retry; the pull comes after.
 
-        The live read comes first: a sale made after it changes the channel again (the retried
-        compare-and-set answers stale), and a sale made before it is in the read *and*, after the
-        pull, in the ledger. Read after the pull, a sale in between would sit in the compare value
-        but not in the target, and the retried push would overwrite it (a lost update).
+        The live read's values become the compare values. The channel's orders are not pulled here:
+        a backlog paced by the platform's budget must not hold the push lane (a decrease another
+        channel's sale calls for would wait behind it). Until a pull that starts after the read has
+        caught up, the channel holds increases (``ChannelHealth.read_live``): the read may hold sales
+        the ledger has not imported, and raising the channel over them would lose them. Decreases go
+        at once; a lower value never shows too much. The report asks for that pull (``wants_pull``).
 
         A sale already in the read does not move the acknowledged value again when it is imported
         (``listing.observed_at``); one placed within a few seconds of the read is taken to be in it,
-        which at worst costs the second round. Erring this way never shows too much.
+        which at worst costs another stale round. Erring this way never shows too much.
         """
         log.info("push.stale", channel=rt.name, items=len(stale))
-        report = PushReport()
+        report = PushReport(wants_pull=True)
         for _ in range(STALE_ROUNDS):
-            await self._observe_then_pull(rt, stale)
+            await self._observe(rt, stale)
+            rt.health.read_live()
             retry = PushReport()
             for changes, _unchanged in self.iter_plan(rt.name, product_ids=[i.product_id for i in stale]):
-                retry.merge(await push_items(rt, self.ledger, changes, self.clock))
+                if rt.holds_increases:
+                    changes, retry.held = hold_increases(changes, retry.held)
+                if changes:
+                    retry.merge(await push_items(rt, self.ledger, changes, self.clock))
             stale, retry.stale = retry.stale, []
             report.merge(retry)
             if not stale:

@@ -41,6 +41,8 @@ class PushReport:
     """Changes left dirty because an earlier push of the same products is in flight."""
     again: bool = False
     """A later push deferred products of this one: push the channel again now."""
+    wants_pull: bool = False
+    """A live read holds sales the ledger may not have: pull the channel now (increases wait for it)."""
 
     def merge(self, other: PushReport) -> None:
         self.planned += other.planned
@@ -53,6 +55,7 @@ class PushReport:
         self.held += other.held
         self.deferred += other.deferred
         self.again = self.again or other.again
+        self.wants_pull = self.wants_pull or other.wants_pull
 
 
 def hold_increases(items: Sequence[PlannedItem], held: int) -> tuple[list[PlannedItem], int]:

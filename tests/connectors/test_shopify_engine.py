@@ -79,7 +79,13 @@ async def test_a_sale_between_two_pushes_is_not_overwritten(world: World) -> Non
     assert report.ok, report
     stale = [r for r in world.shop.requests if "CHANGE_FROM_QUANTITY_STALE" in str(r["response"])]
     assert stale, "the first push met the sale and was refused"
-    assert world.shop.quantity("MUG") == 12, "10 - 2 sold + 4 delivered: the sale survived"
+    # the live read (8) holds a sale the ledger has not imported: the raise to 14 would overwrite it,
+    # so it waits for the pull the push asked for
+    assert report.push.wants_pull
+    assert world.shop.quantity("MUG") == 8, "the sale survived: the raise waits for the pull"
     again = await world.engine.cycle("web")
-    assert again.push.pushed == 0, "settled: the sale was imported once and nothing is left to push"
+    assert world.shop.quantity("MUG") == 12, "10 - 2 sold + 4 delivered"
+    assert again.orders.imported == 1
+    settled = await world.engine.cycle("web")
+    assert settled.push.pushed == 0, "settled: the sale was imported once and nothing is left to push"
     assert world.shop.quantity("MUG") == 12

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 from enginekit import World
 
 from omnisync.sdk.errors import RetryableError
+from omnisync.sdk.models import OrderCursor, OrderPage
 from omnisync.testing.harness import SeedItem
 
 
@@ -36,9 +38,17 @@ async def test_sale_on_channel_between_pushes_is_not_overwritten(tmp_path: Path,
     await w.engine.cycle("pos")
     report = await w.engine.cycle("web", pull=False)
     assert report.ok
-    # compare-and-set failed (web changed), the engine pulled web's orders and re-planned:
-    # WH 10 - 2 reserved = 8, STORE max(0, 5 - 3 - 2) = 0, minus 1 buffer -> 7
+    # compare-and-set failed (web changed): the engine read web live (10) and re-planned without
+    # waiting for web's order backlog. The ledger's target (9, the web sale not imported yet) is a
+    # decrease from what web shows, so it goes at once; the pull is asked for, increases wait for it
+    assert report.push.wants_pull
+    assert w.web.items["WEB-MUG"].quantity == 9
+    assert w.engine.channels["web"].holds_increases
+    await w.engine.cycle("web")
+    # the pull brought the web sale in: WH 10 - 2 reserved = 8, STORE max(0, 5 - 3 - 2) = 0, minus
+    # 1 buffer -> 7
     assert w.web.items["WEB-MUG"].quantity == 7
+    assert not w.engine.channels["web"].holds_increases
     assert w.pos.items["MUG"].quantity == 2
 
 
@@ -255,3 +265,35 @@ async def test_increases_wait_until_the_channels_orders_are_pulled(tmp_path: Pat
     await w.engine.cycle("web")
     # 15 - 2 reserved - 1 buffer: the unseen order is counted before the raise
     assert w.web.items["WEB-MUG"].quantity == 12
+
+
+async def test_a_stale_push_never_waits_behind_a_pull_in_flight(tmp_path: Path, ledger_url: str) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 5)})
+    await w.engine.sync_once()
+    w.web.place_order("WEB-MUG", 2)  # web shows 10; the ledger has not seen the sale
+    w.pos.place_order("MUG", 3)
+    await w.engine.cycle("pos")  # the floor sale lowers web's target: its push will meet the sale
+    rt = w.engine.channels["web"]
+    release = asyncio.Event()
+    original = rt.connector.pull_orders
+
+    async def backlog(cursor: OrderCursor) -> OrderPage:  # a pull paced by the platform's budget
+        await release.wait()
+        return await original(cursor)
+
+    rt.connector.pull_orders = backlog  # type: ignore[method-assign]
+    pulling = asyncio.create_task(w.engine.cycle("web", push=False))
+    await asyncio.sleep(0)
+    assert rt.gate.busy("pull")
+    report = await asyncio.wait_for(w.engine.cycle("web", pull=False), 10)  # a guard, not a wait
+    assert report.ok
+    assert report.push.wants_pull
+    assert w.web.items["WEB-MUG"].quantity == 9, "the decrease went while the backlog was pulled"
+    release.set()
+    await pulling
+    # that pull started before the live read: it may have missed sales the read holds
+    assert rt.holds_increases
+    await w.engine.cycle("web")
+    assert not rt.holds_increases
+    assert w.web.items["WEB-MUG"].quantity == 7
