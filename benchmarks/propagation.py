@@ -48,16 +48,11 @@ import httpx
 from omnisync.clock import SystemClock
 from omnisync.config import load_config
 from omnisync.daemon.service import ServiceInfo, serve
-from omnisync.demo import (
-    FACTORIES,
-    Catalogue,
-    DemoChannel,
-    _free_socket,
-    _seed_ledger,
-    _square_webhooks,
-    _start_server,
-    _write_files,
-)
+from omnisync.demo import FACTORIES, Catalogue, DemoChannel, seed_ledger
+from omnisync.demo.channels import free_socket
+from omnisync.demo.folder import write_files
+from omnisync.demo.run import start_server
+from omnisync.demo.shoppers import square_webhooks
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
@@ -152,9 +147,9 @@ def _quantiles(values: list[float]) -> dict[str, Any]:
     }
 
 
-async def _run(mode: str, orders: int, pull: float, rate: float, seed: int, folder: Path) -> dict[str, Any]:
+async def run(mode: str, orders: int, pull: float, rate: float, seed: int, folder: Path) -> dict[str, Any]:
     rng = random.Random(seed)
-    probe = _free_socket()
+    probe = free_socket()
     daemon_port = int(probe.getsockname()[1])
     probe.close()
     daemon_url = f"http://127.0.0.1:{daemon_port}"
@@ -167,7 +162,7 @@ async def _run(mode: str, orders: int, pull: float, rate: float, seed: int, fold
     for ch in channels:
         for sku in skus:
             ch.seed(sku, 0, Decimal("19.99"))
-    path = _write_files(folder, channels, daemon_port)
+    path = write_files(folder, channels, daemon_port)
     for ch in channels:
         os.environ.update(ch.secrets)
 
@@ -179,15 +174,15 @@ async def _run(mode: str, orders: int, pull: float, rate: float, seed: int, fold
         if ch.connector == "instagram":
             watch = BatchWatch(app)
             app = watch
-        servers.append(await _start_server(app, ch.sock))
+        servers.append(await start_server(app, ch.sock))
     square = by_name["pos"]
     if mode == "webhook":
-        _square_webhooks(square, hook_tasks)  # closed below through square.emulator.demo_client
+        square_webhooks(square, hook_tasks)  # closed below through square.emulator.demo_client
 
     loaded = load_config(path)
     ledger = Ledger(make_engine(loaded.ledger_url()))
     engine = Engine(loaded, ledger, clock=SystemClock())
-    _seed_ledger(engine, catalogue)
+    seed_ledger(engine, catalogue)
     stop = asyncio.Event()
     started: asyncio.Future[ServiceInfo] = asyncio.get_running_loop().create_future()
     daemon = asyncio.get_running_loop().create_task(
@@ -319,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     for mode in modes:
         with tempfile.TemporaryDirectory(prefix=f"omnisync-bench-{mode}-") as tmp:
-            results[mode] = asyncio.run(_run(mode, args.orders, args.pull, args.rate, args.seed, Path(tmp)))
+            results[mode] = asyncio.run(run(mode, args.orders, args.pull, args.rate, args.seed, Path(tmp)))
     report: dict[str, Any] = {
         "benchmark": "propagation",
         "python": sys.version.split()[0],

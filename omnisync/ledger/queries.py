@@ -54,12 +54,9 @@ def last_order_channel(conn: Connection, product_id: int) -> int | None:
     return None if last is None else int(last)
 
 
-def imported_order_counts(conn: Connection, channel_id: int) -> tuple[int, int]:
-    """(orders stored, distinct external ids) of a channel: equal unless an order was duplicated."""
-    row = conn.execute(
-        select(func.count(), func.count(func.distinct(O.c.external_id))).where(O.c.channel_id == channel_id)
-    ).one()
-    return int(row[0]), int(row[1])
+def imported_orders(conn: Connection, channel_id: int) -> list[str]:
+    """External ids of a channel's imported orders, one per stored row (a duplicate shows twice)."""
+    return [str(r[0]) for r in conn.execute(select(O.c.external_id).where(O.c.channel_id == channel_id))]
 
 
 def known_orders(conn: Connection, channel_id: int, external_ids: Iterable[str]) -> set[str]:

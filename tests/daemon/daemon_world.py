@@ -37,7 +37,9 @@ from sqlalchemy import func, select
 from omnisync import invariants
 from omnisync.config import load_config
 from omnisync.daemon.service import QuietServer
-from omnisync.demo import HOST, Catalogue, DemoChannel, _seed_ledger, _shopify, _square
+from omnisync.demo import HOST, Catalogue, DemoChannel, seed_ledger
+from omnisync.demo import shopify_channel as demo_shopify
+from omnisync.demo import square_channel as demo_square
 from omnisync.engine.runtime import Engine
 from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
@@ -180,7 +182,7 @@ def shopify_channel(plan: str = "plus") -> DemoChannel:
     """The demo's Shopify channel on a plan whose query-cost budget keeps up with a test's order rate
     (Standard restores 100 points/s: a page of 3 orders costs seconds of it), on the tests' schedule,
     without the demo's price mapping."""
-    ch = _shopify(f"http://{HOST}:9", plan=plan)
+    ch = demo_shopify(f"http://{HOST}:9", plan=plan)
     ch.config["schedule"] = schedule(5, 5)
     ch.config.pop("order_overlap", None)
     ch.mapping = {}
@@ -189,7 +191,7 @@ def shopify_channel(plan: str = "plus") -> DemoChannel:
 
 def square_channel() -> DemoChannel:
     """The demo's Square POS channel (webhooks are not delivered: the daemons poll)."""
-    return _square(f"http://{HOST}:9")
+    return demo_square(f"http://{HOST}:9")
 
 
 # -- configuration and ledger ---------------------------------------------------------------------
@@ -245,7 +247,7 @@ def seeded_engine(config: Path, channels: Iterable[DemoChannel], catalogue: Cata
     os.environ.update(secrets_env(channels))
     loaded = load_config(config)
     engine = Engine(loaded, Ledger(make_engine(loaded.ledger_url())))
-    _seed_ledger(engine, catalogue)
+    seed_ledger(engine, catalogue)
     asyncio.run(engine.start(prepare=False))
     return engine
 
