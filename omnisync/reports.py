@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from omnisync.engine.planner import PlannedItem, Target
+from omnisync.engine.planner import PlannedItem
 from omnisync.engine.runtime import CycleReport, Engine
+from omnisync.engine.targets import Target
 from omnisync.ledger import queries
 from omnisync.ledger.repository import ListingRow
 from omnisync.sdk.registry import available_connectors, load_connector

@@ -15,7 +15,7 @@ from omnisync.sdk.models import Capability
 
 from .gate import ChannelGate
 from .intake import ChannelIntake
-from .planner import ChannelRules
+from .targets import ChannelRules
 
 BREAKER_BASE_S = 30.0
 BREAKER_MAX_S = 900.0

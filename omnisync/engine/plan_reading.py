@@ -10,8 +10,9 @@ from typing import Any
 from omnisync.allocation import LocationStock
 from omnisync.ledger.repository import ListingRow, PlanDecoder
 
-from .planner import ChunkPlan, PlannedItem, RowPlanner, SkuState, Target
+from .planner import ChunkPlan, PlannedItem, RowPlanner
 from .setup import EngineSetup
+from .targets import SkuState, Target
 
 PLAN_CHUNK = 5000
 DIRTY_SCAN_THRESHOLD = 100_000

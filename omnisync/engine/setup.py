@@ -26,7 +26,7 @@ from omnisync.yamlsource import load_yaml, validate
 
 from .channel import ChannelRuntime
 from .intake import ChannelIntake
-from .planner import ChannelRules, TargetCalculator
+from .targets import ChannelRules, TargetCalculator
 
 log = structlog.get_logger("omnisync.engine")
 

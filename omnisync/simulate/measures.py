@@ -25,7 +25,7 @@ from omnisync.ledger import queries
 from omnisync.ledger.repository import Ledger
 
 from .channels import SimChannel
-from .run import RunState, SimOrder
+from .state import RunState, SimOrder
 
 
 @dataclass

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Any
 
 from .measures import Measures
-from .run import RunState
+from .state import RunState
 
 TOTALS = (
     "shoppers",

@@ -31,8 +31,9 @@ from omnisync.allocation import (
 from omnisync.clock import VirtualClock
 from omnisync.config import load_config
 from omnisync.engine.intake import IntakeReport, import_orders
-from omnisync.engine.planner import PlannedItem, SkuState, diff
+from omnisync.engine.planner import PlannedItem, diff
 from omnisync.engine.runtime import Engine
+from omnisync.engine.targets import SkuState
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger, LedgerTx
 from omnisync.ledger.tables import LI, OL, M, O, P, R, S

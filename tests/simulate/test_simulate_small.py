@@ -18,8 +18,8 @@ from omnisync.simulate import load_scenario, run_async, small_scenario
 from omnisync.simulate.cli import app
 from omnisync.simulate.measures import measure
 from omnisync.simulate.policies import variants
-from omnisync.simulate.run import ChannelFigures, RunState, SimOrder
 from omnisync.simulate.scenario import FaultSpec, Scenario
+from omnisync.simulate.state import ChannelFigures, RunState, SimOrder
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -1,0 +1,115 @@
+"""What each channel should show for a SKU, with every number explained: the channels' rules
+resolved through their mappings, the allocation policy and the price rules (``omnisync explain``).
+
+Pure: no I/O. :mod:`omnisync.engine.planner` diffs these targets against what each channel holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+
+from omnisync.allocation import (
+    Allocation,
+    AllocationPolicy,
+    BufferedPolicy,
+    ChannelInput,
+    LocationStock,
+    QuantityRules,
+    Step,
+    validate_split,
+)
+from omnisync.drops import DropState, drop_state
+from omnisync.mapping import ChannelMapping
+from omnisync.pricing import PriceResult, PriceRules, price_for
+
+
+@dataclass(frozen=True)
+class ChannelRules:
+    """A channel's configured rules before per-SKU resolution."""
+
+    name: str
+    sources: tuple[str, ...]
+    quantity: QuantityRules
+    price: PriceRules
+    mapping: ChannelMapping
+    push_prices: bool = True
+
+
+@dataclass(frozen=True)
+class SkuState:
+    sku: str
+    tags: tuple[str, ...]
+    price: Decimal
+    currency: str
+    active: bool
+    stock: Mapping[str, LocationStock]
+    """Location code -> numbers."""
+
+
+@dataclass(frozen=True)
+class Target:
+    channel: str
+    allocation: Allocation
+    price: PriceResult | None
+    excluded: bool = False
+    quantity_provenance: tuple[str, ...] = ()
+    price_provenance: tuple[str, ...] = ()
+
+
+class TargetCalculator:
+    """Computes every channel's target for a SKU with the deployment's policy."""
+
+    def __init__(self, channels: Sequence[ChannelRules], policy: AllocationPolicy) -> None:
+        self.channels = {c.name: c for c in channels}
+        self.policy = policy
+        # Buffered and split allocate each channel on its own (split's shares are checked once, here),
+        # so planning one channel need not compute the others; priority compares channels.
+        self.independent = isinstance(policy, BufferedPolicy)
+        if policy.name == "split":
+            validate_split([ChannelInput(c.name, c.sources, c.quantity) for c in channels])
+
+    def drop_for(self, state: SkuState, now: datetime) -> DropState | None:
+        for channel in self.channels.values():
+            schedule = channel.mapping.drop_for(state.sku, state.tags)
+            if schedule is not None:
+                return drop_state(schedule, now)
+        return None
+
+    def targets(self, state: SkuState, now: datetime, only: str | None = None) -> dict[str, Target]:
+        """Every channel's target for the SKU, or just ``only``'s when the policy allows."""
+        inputs: list[ChannelInput] = []
+        excluded: list[str] = []
+        provenance: dict[str, tuple[str, ...]] = {}
+        wanted = [self.channels[only]] if only is not None and self.independent else self.channels.values()
+        for channel in wanted:
+            if channel.mapping.excluded(state.sku, state.tags):
+                excluded.append(channel.name)
+                continue
+            rules, prov = channel.mapping.quantity_rules(state.sku, state.tags, channel.quantity)
+            provenance[channel.name] = prov
+            inputs.append(ChannelInput(channel.name, channel.sources, rules, prov))
+        stock = state.stock if state.active else {}
+        allocations = self.policy.allocate(stock, inputs, drop=self.drop_for(state, now)) if inputs else {}
+        out: dict[str, Target] = {}
+        for name, allocation in allocations.items():
+            if only is not None and name != only:
+                continue
+            if not state.active:
+                allocation = Allocation(
+                    name,
+                    0,
+                    0,
+                    (Step("inactive", "the product is inactive in the ledger", 0),),
+                    allocation.available,
+                )
+            channel = self.channels[name]
+            price_rules, price_prov = channel.mapping.price_rules(state.sku, state.tags, channel.price)
+            price = price_for(state.price, state.currency, price_rules) if channel.push_prices else None
+            out[name] = Target(name, allocation, price, False, provenance.get(name, ()), price_prov)
+        for name in excluded:
+            zero = Allocation(name, 0, 0, (Step("excluded", "excluded by the channel's mapping", 0),), False)
+            out[name] = Target(name, zero, None, True)
+        return out
