@@ -51,6 +51,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
             Capability.PUSH_INVENTORY,
             Capability.PUSH_PRICES,
             Capability.PULL_ORDERS,
+            Capability.ORDERED_PULL,  # orders(sortKey: UPDATED_AT), ascending
             Capability.READ_INVENTORY,
             Capability.READ_LISTINGS,
             Capability.WEBHOOKS,

@@ -50,6 +50,7 @@ class SquareConnector(Connector[SquareSettings]):
             Capability.PUSH_INVENTORY,
             Capability.PUSH_PRICES,
             Capability.PULL_ORDERS,
+            Capability.ORDERED_PULL,  # SearchOrders sort UPDATED_AT ASC
             Capability.READ_INVENTORY,
             Capability.READ_LISTINGS,
             Capability.WEBHOOKS,

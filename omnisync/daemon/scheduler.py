@@ -126,7 +126,8 @@ class Scheduler:
     async def shutdown(self) -> None:
         """Stop the timetable, let every cycle in flight finish, then hand the leases back."""
         self._stop_timetable()
-        await self.drain()
+        with self.engine.winding():  # a backlog pull stops after its page; the next start resumes it
+            await self.drain()
         for rt in self.engine.channels.values():  # a cycle started outside this module, too
             async with rt.gate.lock, rt.gate.enter("pull"):
                 await rt.wait_idle()

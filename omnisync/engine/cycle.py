@@ -42,10 +42,18 @@ class ChannelCycle(PlanReader, RunRecorder):
         except BaseException:
             rt.health.orders_behind = True
             raise
-        rt.health.pulled(pull, failed=bool(report.failed))
+        rt.health.pulled(pull, failed=bool(report.failed) or report.incomplete)
         return report
 
     async def _pull_pages(self, rt: ChannelRuntime) -> IntakeReport:
+        """Read the channel's order window page by page, each page imported in one transaction.
+
+        The cursor moves with the last page when no order of the window failed (to read or to apply):
+        a failed order is read again next time, never skipped. A connector whose pages ascend by
+        ``updated_at`` (``Capability.ORDERED_PULL``) has the cursor moved with every page, to the
+        newest order of the pages so far, so a restart resumes there. Between pages the pull stops
+        when the engine winds down (:meth:`wind_down`): the rest of the window is read next time.
+        """
         channel = rt.name
         report = IntakeReport()
         now = self.clock.now()
@@ -54,27 +62,31 @@ class ChannelCycle(PlanReader, RunRecorder):
         since = since or now - timedelta(seconds=rt.config.initial_lookback)
         cursor = OrderCursor(since - timedelta(seconds=rt.config.order_overlap))
         newest = since
+        ordered = rt.connector.supports(Capability.ORDERED_PULL)
         for _ in range(100_000):
             page = await rt.connector.pull_orders(cursor)
             for order in page.orders:
                 newest = max(newest, order.updated_at)
             last = page.next_page_token is None
             report.failed.extend(page.failed)
-            # The cursor moves with the last page only when no order of the window failed (to read
-            # or to apply): a failed order is read again next time, never skipped.
+            checkpoint = (last or ordered) and not report.failed
             report.merge(
                 import_orders(
                     self.ledger,
                     rt.intake,
                     page.orders,
                     at=self.clock.now(),
-                    cursor_to=newest if last and not report.failed else None,
+                    cursor_to=newest if checkpoint else None,
                 )
             )
             if last:
                 break
             if page.next_page_token == cursor.page_token:
                 raise OmnisyncError("the channel returned the same page token twice", channel=channel)
+            if self.winding_down:
+                log.info("pull.stopped", channel=channel, reason="shutting down", imported=report.imported)
+                report.incomplete = True
+                break
             cursor = OrderCursor(cursor.updated_after, page.next_page_token)
         rt.health.last_pull_at = self.clock.now()
         rt.health.orders_imported += report.imported

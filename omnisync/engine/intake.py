@@ -52,6 +52,8 @@ class IntakeReport:
     """(external id, error) of orders that could not be applied."""
     decreased: set[str] = field(default_factory=set)
     """Master SKUs whose available stock went down (to expedite pushes elsewhere)."""
+    incomplete: bool = False
+    """The pull stopped before the end of its window (the engine winding down)."""
 
     def merge(self, other: IntakeReport) -> None:
         self.imported += other.imported
@@ -59,6 +61,7 @@ class IntakeReport:
         self.quarantined += other.quarantined
         self.failed.extend(other.failed)
         self.decreased |= other.decreased
+        self.incomplete = self.incomplete or other.incomplete
 
     def applied(self, decision: Decision) -> None:
         self.imported += len(decision.orders)

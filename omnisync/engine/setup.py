@@ -3,7 +3,8 @@ connector per channel, and drop-window timing."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -84,6 +85,8 @@ class EngineSetup:
         self.clock = clock or SystemClock()
         self.transports = dict(transports or {})
         self.worker_id = worker_id
+        self.winding_down = False
+        """Set while the daemon shuts down: order pulls stop between pages (:meth:`winding`)."""
         self.channels: dict[str, ChannelRuntime] = {}
         self.mappings: dict[str, ChannelMapping] = {}
         policy_cfg = self.config.allocation
@@ -174,6 +177,15 @@ class EngineSetup:
             for name, rt in self.channels.items():
                 mapping = self.mappings[name]
                 tx.ensure_listings(rt.channel_id, [(p.id, mapping.channel_sku(p.sku)) for p in products])
+
+    @contextlib.contextmanager
+    def winding(self) -> Iterator[None]:
+        """While inside, order pulls stop after the page in hand (a shutdown's runs finish soon)."""
+        self.winding_down = True
+        try:
+            yield
+        finally:
+            self.winding_down = False
 
     async def aclose(self) -> None:
         for rt in self.channels.values():

@@ -48,6 +48,10 @@ class Capability(StrEnum):
     and the pushed quantity just after it (a compare-and-set, or a delta whose outcome the connector
     checked); otherwise STALE. COMPARE_AND_SET implies it. The engine then records the acknowledgement
     relative to ``previous``, so a sale imported while the push was in flight is not overwritten."""
+    ORDERED_PULL = "ordered_pull"
+    """pull_orders pages a window in ascending ``updated_at`` order (the platform documents the sort).
+    The engine then moves its order cursor with every page it commits, so a restart resumes after
+    the last page applied instead of reading the whole window again."""
 
 
 class Decrements(StrEnum):

@@ -24,6 +24,7 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -410,6 +411,40 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
                         pytest.fail("pagination did not terminate")
                 assert len(seen) == len(set(seen)), "no order twice within one pagination"
                 assert placed <= set(seen)
+
+            _run(go())
+
+        def test_ordered_pull_pages_ascend_by_update(self, harness: ConnectorHarness) -> None:
+            """A connector declaring ORDERED_PULL has its cursor moved with every page: an order out of
+            ``updated_at`` order would be skipped after a restart."""
+            if Capability.ORDERED_PULL not in self._caps(harness):
+                pytest.skip("connector does not declare ordered pulls")
+            count = harness.orders_page_size * 2 + 1
+            harness.seed([SeedItem(_sku(1), count * 2, Decimal("1.00"))])
+            placed = []
+            for _ in range(count):
+                harness.clock.advance(1)
+                placed.append(harness.place_order(_sku(1), 1))
+            fulfil = getattr(harness, "fulfil", None)
+            changed = False
+            if fulfil is not None:  # the first order changes last: it must come last
+                harness.clock.advance(1)
+                changed = bool(fulfil(placed[0]))
+
+            async def go() -> None:
+                seen: list[tuple[datetime, str]] = []
+                cursor = OrderCursor(None)
+                async with _connected(harness) as conn:
+                    for _ in range(count + 5):
+                        page = await conn.pull_orders(cursor)
+                        seen.extend((o.updated_at, o.external_id) for o in page.orders)
+                        if page.next_page_token is None:
+                            break
+                        cursor = OrderCursor(cursor.updated_after, page.next_page_token)
+                times = [t for t, _ in seen]
+                assert times == sorted(times), "pages must ascend by updated_at (ORDERED_PULL)"
+                if changed:
+                    assert seen[-1][1] == placed[0], "the order updated last comes last"
 
             _run(go())
 

@@ -267,6 +267,7 @@ class FakeConnector(Connector[FakeSettings]):
             Capability.PUSH_INVENTORY,
             Capability.PUSH_PRICES,
             Capability.PULL_ORDERS,
+            Capability.ORDERED_PULL,  # /orders pages by (updated_at, id)
             Capability.READ_INVENTORY,
             Capability.READ_LISTINGS,
             Capability.WEBHOOKS,

@@ -297,3 +297,67 @@ async def test_a_stale_push_never_waits_behind_a_pull_in_flight(tmp_path: Path, 
     await w.engine.cycle("web")
     assert not rt.holds_increases
     assert w.web.items["WEB-MUG"].quantity == 7
+
+
+async def test_the_order_cursor_moves_with_every_page_so_a_kill_keeps_the_progress(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (50, 0)})
+    placed = []
+    for _ in range(7):  # three pages of the fake's three orders
+        w.clock.advance(1)
+        placed.append(w.web.place_order("WEB-MUG", 1))
+    rt = w.engine.channels["web"]
+    original = rt.connector.pull_orders
+    pages = 0
+
+    async def dies_on_the_second_page(cursor: OrderCursor) -> OrderPage:
+        nonlocal pages
+        pages += 1
+        if pages == 2:
+            raise RetryableError("the process was killed here")
+        return await original(cursor)
+
+    rt.connector.pull_orders = dies_on_the_second_page  # type: ignore[method-assign]
+    report = await w.engine.cycle("web", push=False)
+    assert not report.ok
+    assert report.orders.imported == 0, "the failed cycle's report has no figures"
+    with w.ledger.tx() as tx:
+        cursor = tx.cursor(rt.channel_id)
+        orders = tx.order_digests(rt.channel_id, placed)
+    assert sorted(orders) == sorted(placed[:3]), "the first page is in the ledger"
+    assert cursor == w.web.orders[placed[2]].updated_at, "and the cursor moved with it"
+    rt.connector.pull_orders = original  # type: ignore[method-assign]
+    again = await w.engine.cycle("web", push=False)
+    assert again.orders.imported == 4
+    assert again.orders.unchanged == 3, "the overlap re-reads the first page, applied once"
+
+
+async def test_a_winding_down_engine_stops_pulling_between_pages(tmp_path: Path, ledger_url: str) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (50, 0)})
+    placed = []
+    for _ in range(7):
+        w.clock.advance(1)
+        placed.append(w.web.place_order("WEB-MUG", 1))
+    rt = w.engine.channels["web"]
+    original = rt.connector.pull_orders
+
+    async def shutdown_after_first_page(cursor: OrderCursor) -> OrderPage:
+        page = await original(cursor)
+        w.engine.winding_down = True  # SIGTERM arrives while the page is read
+        return page
+
+    rt.connector.pull_orders = shutdown_after_first_page  # type: ignore[method-assign]
+    report = await w.engine.cycle("web", push=False)
+    assert report.ok
+    assert (report.orders.imported, report.orders.incomplete) == (3, True)
+    assert rt.holds_increases, "the window is not read to its end: increases still wait"
+    with w.ledger.tx() as tx:
+        assert tx.cursor(rt.channel_id) == w.web.orders[placed[2]].updated_at
+    rt.connector.pull_orders = original  # type: ignore[method-assign]
+    w.engine.winding_down = False
+    again = await w.engine.cycle("web", push=False)
+    assert again.orders.imported == 4
+    assert not rt.holds_increases
