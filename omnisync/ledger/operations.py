@@ -60,8 +60,19 @@ class OperationWrites(TxBase):
         for name in channels:
             insert_ignore(self.conn, LE, {"channel": name, "holder": None, "expires_at": None}, "channel")
 
-    def lease_claim(self, channels: Sequence[str], holder: str, now: datetime, until: datetime) -> list[str]:
-        """Claim or renew the given channels for ``holder`` until ``until``; returns those now held."""
+    def lease_claim(
+        self,
+        channels: Sequence[str],
+        holder: str,
+        now: datetime,
+        until: datetime,
+        *,
+        limit: int | None = None,
+    ) -> list[str]:
+        """Claim or renew the given channels for ``holder`` until ``until`` (at most ``limit`` of them,
+        in the order given); returns those now held."""
+        if limit is not None:
+            channels = self._claimable(channels, holder, now)[: max(0, limit)]
         if not channels:
             return []
         claimable = and_(
@@ -88,6 +99,20 @@ class OperationWrites(TxBase):
             if result.rowcount == 1:
                 won.append(name)
         return sorted(won)
+
+    def _claimable(self, channels: Sequence[str], holder: str, now: datetime) -> list[str]:
+        free = {
+            r.channel
+            for r in self.conn.execute(
+                select(LE.c.channel).where(
+                    and_(
+                        LE.c.channel.in_(list(channels)),
+                        (LE.c.holder.is_(None)) | (LE.c.holder == holder) | (LE.c.expires_at < now),
+                    )
+                )
+            )
+        }
+        return [c for c in channels if c in free]
 
     def lease_release(self, channels: Sequence[str], holder: str) -> None:
         if channels:

@@ -36,6 +36,7 @@ from sqlalchemy import func, select
 
 from omnisync import invariants
 from omnisync.config import load_config
+from omnisync.daemon.lease import MEMBER
 from omnisync.daemon.service import QuietServer
 from omnisync.demo import HOST, Catalogue, DemoChannel, seed_ledger
 from omnisync.demo import shopify_channel as demo_shopify
@@ -349,7 +350,8 @@ def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.1)
 # -- what the ledger says -----------------------------------------------------------------------------
 def lease_holders(engine: Engine) -> dict[str, str | None]:
     with engine.ledger.read() as conn:
-        return {r.channel: r.holder for r in conn.execute(select(LE.c.channel, LE.c.holder, LE.c.expires_at))}
+        rows = conn.execute(select(LE.c.channel, LE.c.holder, LE.c.expires_at))
+        return {r.channel: r.holder for r in rows if not r.channel.startswith(MEMBER)}
 
 
 def runs_by_worker(engine: Engine, since: datetime) -> dict[tuple[str, str | None], int]:
