@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 from sqlalchemy import Connection, and_, insert, select, update
 
+from .rows import OutboxItem, RunResult
 from .statements import insert_ignore, new_id
 from .tables import CU, LE, PO, SR, W
 from .txbase import TxBase
 
 
 class OperationWrites(TxBase):
-    def outbox_add(self, channel_id: int, items: list[dict[str, Any]], at: datetime) -> int:
+    def outbox_add(self, channel_id: int, items: Sequence[OutboxItem], at: datetime) -> int:
         return new_id(self.conn.execute(insert(PO).values(channel_id=channel_id, items=items, created_at=at)))
 
-    def outbox_pending(self, channel_id: int) -> list[tuple[int, list[dict[str, Any]]]]:
+    def outbox_pending(self, channel_id: int) -> list[tuple[int, list[OutboxItem]]]:
         rows = self.conn.execute(
             select(PO.c.id, PO.c["items"]).where(PO.c.channel_id == channel_id).order_by(PO.c.id)
         )
-        return [(int(r.id), list(r._mapping["items"])) for r in rows]
+        return [(int(r.id), cast(list[OutboxItem], list(r._mapping["items"]))) for r in rows]
 
     def outbox_done(self, outbox_id: int) -> None:
         self.conn.execute(PO.delete().where(PO.c.id == outbox_id))
@@ -49,8 +50,8 @@ class OperationWrites(TxBase):
             self.conn.execute(insert(SR).values(channel=channel, kind=kind, started_at=at, worker=worker))
         )
 
-    def finish_run(self, run_id: int, **values: Any) -> None:
-        self.conn.execute(update(SR).where(SR.c.id == run_id).values(**values))
+    def finish_run(self, run_id: int, result: RunResult) -> None:
+        self.conn.execute(update(SR).where(SR.c.id == run_id).values(**result))
 
     # A lease row per channel: (channel, holder, expires_at). A daemon claims a channel that is free,
     # expired or already its own; on PostgreSQL the candidate rows are locked with
