@@ -44,6 +44,22 @@ def default_worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
+def dead_here(holder: str) -> bool:
+    """Whether ``holder`` names a daemon process of this host that no longer runs (a default worker
+    id, host:pid:random): its leases need not run out before a restarted daemon takes them."""
+    host, _, rest = holder.partition(":")
+    pid, _, _ = rest.partition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists (owned by another user): alive
+        return False
+    return False
+
+
 @dataclass
 class LeaseKeeper:
     ledger: Ledger
@@ -77,6 +93,10 @@ class LeaseKeeper:
         try:
             with self.ledger.tx() as tx:
                 tx.lease_ensure([me, *self.channels])
+                gone = {h for h, _ in tx.lease_table().values() if h and h != self.holder and dead_here(h)}
+                if gone:  # a daemon of this host was killed: its leases are free at once
+                    tx.lease_release_holders(sorted(gone))
+                    log.info("lease.dead_holder", holder=self.holder, dead=sorted(gone))
                 tx.lease_claim([me], self.holder, now, until)
                 if self.yielding:
                     tx.lease_release(sorted(self.yielding), self.holder)

@@ -123,6 +123,13 @@ class OperationWrites(TxBase):
                 .values(holder=None, expires_at=None)
             )
 
+    def lease_release_holders(self, holders: Sequence[str]) -> None:
+        """Free every lease these holders have (they are known to be dead)."""
+        if holders:
+            self.conn.execute(
+                update(LE).where(LE.c.holder.in_(list(holders))).values(holder=None, expires_at=None)
+            )
+
     def lease_table(self) -> dict[str, tuple[str | None, datetime | None]]:
         """channel -> (holder, expires_at), for status pages."""
         return {r.channel: (r.holder, r.expires_at) for r in self.conn.execute(select(LE))}

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from enginekit import World
 from sqlalchemy import select
 
 from omnisync.config import DaemonConfig
-from omnisync.daemon.lease import LeaseKeeper, fair_share
+from omnisync.daemon.lease import LeaseKeeper, dead_here, default_worker_id, fair_share
 from omnisync.daemon.scheduler import Scheduler
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
@@ -142,3 +145,20 @@ async def test_scheduler_works_only_the_channels_it_holds(tmp_path: Path) -> Non
     assert w.pos.items["MUG"].quantity == 5
     await scheduler.shutdown()
     assert all(holder is None for holder, _ in mine.table().values()), "released on shutdown"
+
+
+def test_a_killed_daemon_of_this_host_hands_over_at_once(tmp_path: Path, ledger_url: str) -> None:
+    w = World(tmp_path, ledger_url)
+    w.engine.migrate_and_seed()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead = f"{socket.gethostname()}:{int(gone.stdout)}:abc123"  # a default worker id whose process ended
+    assert dead_here(dead)
+    assert not dead_here(default_worker_id())
+    assert not dead_here(f"another-host:{int(gone.stdout)}:abc123"), "other hosts are judged by the ttl"
+    killed = LeaseKeeper(w.ledger, dead, CHANNELS, ttl=30, clock=w.clock)
+    killed.tick()
+    restarted = LeaseKeeper(
+        Ledger(make_engine(w.loaded.ledger_url())), default_worker_id(), CHANNELS, ttl=30, clock=w.clock
+    )
+    gained, _ = restarted.tick()  # at once, not after the ttl
+    assert sorted(gained) == sorted(CHANNELS)
