@@ -187,6 +187,25 @@ def connectors(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+@app.command("new-connector")
+def new_connector(
+    name: Annotated[str, typer.Argument(help="The connector's name, also its package (e.g. demo_channel).")],
+    directory: Annotated[Path, typer.Option("--dir", help="Folder to create the package in.")] = Path("."),
+) -> None:
+    """Write a connector package (connector, fake API, harness, one-line kit suite, pyproject with the
+    entry point) that passes the conformance kit as written."""
+    from omnisync.newconnector import write_connector_package
+
+    try:
+        written = write_connector_package(name, directory)
+    except (ValueError, FileExistsError) as exc:
+        _fail(exc)
+        raise
+    for path in written:
+        out.print(f"wrote {path}")
+    out.print(f"next: pip install -e '{directory / name}[test]' && pytest {directory / name}")
+
+
 @ledger_app.command("import")
 def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
     """Import SKUs, prices and stock per location from CSV; a bad row imports nothing."""
