@@ -1,4 +1,4 @@
-"""The demo's run: the world opened (:mod:`.world`), the shoppers let in, the last sync, the verdict."""
+"""The demo's run: the world opened, the first push, the shoppers' waves, the last sync, the verdict."""
 
 from __future__ import annotations
 
@@ -8,15 +8,43 @@ import logging
 import random
 import sys
 from collections.abc import Awaitable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from omnisync.clock import SystemClock
+from omnisync.daemon.scheduler import Scheduler
 from omnisync.logging import configure
 
+from .channels import FACTORIES, HOST
 from .folder import folder_refusal, fresh_ledger
-from .shoppers import Catalogue, make_catalogue, shop
+from .next_steps import next_commands, spelled
+from .script import shopper_script, waves
+from .settle import caught_up
+from .shoppers import make_catalogue
+from .trading import SETTLE_TIMEOUT_S, live, trade
 from .verdict import print_verdict, verdict
+from .view import View, make_view
 from .world import World, WorldFailed, open_world
+
+
+@dataclass(frozen=True)
+class DemoSize:
+    skus: int
+    seconds: float
+    """Trading time: the shoppers' script spans it (a wave waits for the daemon beyond it)."""
+    wave_s: float = 2.5
+    """Trading seconds per wave of shoppers."""
+
+    @property
+    def orders_per_s(self) -> float:
+        return max(1.5, min(8.0, self.skus / 40))
+
+
+SHORT = DemoSize(skus=40, seconds=15)
+"""The default: about a minute on a small machine, most of it the emulated Amazon's own pace."""
+LONG = DemoSize(skus=300, seconds=60, wave_s=5.0)
+"""``--long``: the catalogue and trading time the demo had before it had waves."""
 
 
 async def guarded(work: Awaitable[Any], notes: list[str]) -> None:
@@ -30,24 +58,32 @@ def failed(problem: str, notes: list[str]) -> tuple[dict[str, Any], int]:
     return {"ok": False, "problems": [problem], "notes": notes, "channels": {}}, 1
 
 
-async def run(folder: Path, seconds: float, skus: int, seed: int) -> tuple[dict[str, Any], int]:
+async def run(folder: Path, size: DemoSize, seed: int, view: View) -> tuple[dict[str, Any], int]:
     rng = random.Random(seed)
-    catalogue = make_catalogue(rng, skus)
+    catalogue = make_catalogue(rng, size.skus)
+    skus = [item[0] for item in catalogue.items]
+    view.step(f"starting the emulators ({', '.join(FACTORIES)}) on {HOST} and the daemon")
     try:
         world = await open_world(folder, catalogue)
     except WorldFailed as exc:
         return failed(str(exc), [])
     try:
         scheduler = (await world.start_daemon()).scheduler
-        await scheduler.drain()  # the kick-off: first pull and the initial push of every channel
-        if not usable(world):
-            return failed("no channel is usable", world.notes)
-        await trading(world, catalogue, seconds, rng)
-        summary = verdict(world.engine, world.channels, catalogue, world.notes, seconds)
+        view.step(
+            f"first pull and push of {size.skus} SKUs to every channel"
+            " (the Amazon emulator reads each listing first, 5 a second)"
+        )
+        async with live(world.engine, world.channels, view):
+            await scheduler.drain()  # the kick-off: first pull and the initial push of every channel
+            if not usable(world):
+                return failed("no channel is usable", world.notes)
+            await trading(world, scheduler, skus, size, rng, view)
+        summary = verdict(world.engine, world.channels, catalogue, world.notes, size.seconds)
     except WorldFailed as exc:
         return failed(str(exc), world.notes)
     finally:
         await world.close()
+    summary["next_commands"] = [spelled(cmd) for cmd in next_commands(world.config, skus[0])]
     return summary, 0 if summary["ok"] else 1
 
 
@@ -64,16 +100,31 @@ def usable(world: World) -> bool:
     return bool(world.channels)
 
 
-async def trading(world: World, catalogue: Catalogue, seconds: float, rng: random.Random) -> None:
-    """The shoppers; then a last sync and reconcile."""
+async def trading(
+    world: World, scheduler: Scheduler, skus: list[str], size: DemoSize, rng: random.Random, view: View
+) -> None:
+    """The shoppers' waves once the first push settled; then a last sync and reconcile."""
     engine, channels = world.engine, world.channels
-    loop = asyncio.get_running_loop()
-    skus = [item[0] for item in catalogue.items]
-    rate = max(1.0, min(8.0, len(skus) / 40))
-    await shop(channels, skus, rng, loop.time() + seconds, world.daemon_url, rate)
+    first = await caught_up(engine, channels, skus, timeout_s=SETTLE_TIMEOUT_S, reconcile=scheduler.reconcile)
+    if not first.backlog.clear:
+        world.notes.append(f"the first push had not settled after {SETTLE_TIMEOUT_S:g} s ({first.backlog})")
+    script = shopper_script(
+        rng, [(ch.name, ch.weight) for ch in channels], skus, size.seconds, size.orders_per_s
+    )
+    view.step(f"trading: {len(script)} shoppers over {size.seconds:g} s, a wave every {size.wave_s:g} s")
+    world.notes += await trade(
+        engine,
+        channels,
+        skus,
+        waves(script, size.seconds, size.wave_s),
+        wave_s=size.wave_s,
+        daemon_url=world.daemon_url,
+        view=view,
+        reconcile=scheduler.reconcile,
+    )
     if world.webhook_posts:
         await asyncio.gather(*list(world.webhook_posts), return_exceptions=True)
-    # The shoppers are gone: one last full sync and reconcile, then the verdict.
+    view.step("shoppers gone: a last sync, a reconcile reading every listing live, a last sync")
     names = [ch.name for ch in channels]
     await guarded(engine.sync_once(names), world.notes)
     await asyncio.gather(*(guarded(engine.reconcile(name), world.notes) for name in names))
@@ -83,27 +134,41 @@ async def trading(world: World, catalogue: Catalogue, seconds: float, rng: rando
 def run_demo(
     folder: Path,
     *,
-    seconds: float = 60,
-    skus: int = 300,
+    seconds: float | None = None,
+    skus: int | None = None,
+    long: bool = False,
     as_json: bool = False,
     seed: int = 7,
     force: bool = False,
 ) -> int:
     """Run the demo; print the summary table (or JSON); 0 when every invariant holds.
 
-    A folder holding a config or ledger the demo did not create is refused (exit 2) unless ``force``."""
+    The size is ``SHORT`` (``LONG`` with ``long``); ``seconds`` and ``skus`` override it. A folder
+    holding a config or ledger the demo did not create is refused (exit 2) unless ``force``."""
     folder = Path(folder).resolve()
     refusal = None if force else folder_refusal(folder)
     if refusal:
         print(f"error: {refusal}", file=sys.stderr)
         return 2
+    base = LONG if long else SHORT
+    size = DemoSize(
+        skus=base.skus if skus is None else skus,
+        seconds=base.seconds if seconds is None else seconds,
+        wave_s=base.wave_s,
+    )
     configure(level="warning", json=False)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)  # "skipped: maximum instances" is noise here
     folder.mkdir(parents=True, exist_ok=True)
     fresh_ledger(folder)
-    summary, code = asyncio.run(run(folder, seconds, skus, seed))
+    clock = SystemClock()
+    began = clock.monotonic()
+    view = make_view(lambda: clock.monotonic() - began)
+    try:
+        summary, code = asyncio.run(run(folder, size, seed, view))
+    finally:
+        view.close()
     if as_json:
         print(json.dumps(summary, indent=2, default=str))
     else:
-        print_verdict(summary, folder)
+        print_verdict(summary)
     return code
