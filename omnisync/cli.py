@@ -19,9 +19,9 @@ from rich.text import Text
 from omnisync import logging as oslog
 from omnisync.config import LoadedConfig, load_config
 from omnisync.engine.runtime import Engine
-from omnisync.ledger.db import make_engine
+from omnisync.ledger.db import ledger_exists, make_engine
 from omnisync.ledger.repository import Ledger, LedgerError
-from omnisync.sdk.errors import OmnisyncError
+from omnisync.sdk.errors import ConfigurationError, OmnisyncError
 
 from . import ledgerio, reports
 from .cligroup import OmnisyncGroup
@@ -36,7 +36,8 @@ ledger_app = typer.Typer(no_args_is_help=True, help="Import and export the catal
 stock_app = typer.Typer(no_args_is_help=True, help="Journal stock movements.")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(stock_app, name="stock")
-out = Console(markup=False, highlight=False)  # data never loses a "[mapping ...]" note to markup
+# data never loses a "[mapping ...]" note to markup; piped or captured, tables are not cut at 80 columns
+out = Console(markup=False, highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False)
 T = TypeVar("T")
 
@@ -53,7 +54,9 @@ class _State:
 
 
 def _fail(exc: Exception) -> None:
-    err.print(f"[red]error:[/red] {escape(oslog.redact_text(str(exc)))}")
+    """Every problem the error names on a line of its own, never wrapped; exit 2."""
+    for line in oslog.redact_text(str(exc)).splitlines() or [type(exc).__name__]:
+        err.print(f"[red]error:[/red] {escape(line)}", soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -75,10 +78,17 @@ def _loaded(*, contact: bool = False) -> LoadedConfig:
         raise
 
 
-def _engine(loaded: LoadedConfig | None = None, *, contact: bool = False) -> Engine:
+def _engine(loaded: LoadedConfig | None = None, *, contact: bool = False, existing: bool = False) -> Engine:
+    """The engine on the config's ledger; with ``existing``, a ledger not created yet is an error
+    that says how to create it (and nothing is created by asking)."""
     loaded = loaded or _loaded(contact=contact)
     oslog.configure("debug" if _State.verbose else loaded.config.logging.level, _fmt(loaded))
     try:
+        if existing and not ledger_exists(loaded.ledger_url()):
+            raise ConfigurationError(
+                f"no ledger yet at {loaded.config.ledger.url} (from {loaded.path.name}): "
+                f"run `omnisync init` or `omnisync ledger import FILE` first"
+            )
         return Engine(loaded, Ledger(make_engine(loaded.ledger_url())))
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
@@ -91,8 +101,10 @@ def _fmt(loaded: LoadedConfig) -> bool | None:
 
 
 def _run(make: Callable[[Engine], Coroutine[Any, Any, T]], *, prepare: bool = False) -> T:
+    """Start the engine and run ``make`` on it. Without ``prepare`` (no channel contacted: plan,
+    explain) the ledger must exist already."""
     """Run ``make`` on a started engine; ``prepare`` contacts the channels (their secrets are needed)."""
-    engine = _engine(contact=prepare)
+    engine = _engine(contact=prepare, existing=not prepare)
 
     async def go() -> T:
         try:
@@ -175,6 +187,25 @@ def connectors(as_json: JsonOpt = False) -> None:
     out.print(table)
 
 
+@app.command("new-connector")
+def new_connector(
+    name: Annotated[str, typer.Argument(help="The connector's name, also its package (e.g. demo_channel).")],
+    directory: Annotated[Path, typer.Option("--dir", help="Folder to create the package in.")] = Path("."),
+) -> None:
+    """Write a connector package (connector, fake API, harness, one-line kit suite, pyproject with the
+    entry point) that passes the conformance kit as written."""
+    from omnisync.newconnector import write_connector_package
+
+    try:
+        written = write_connector_package(name, directory)
+    except (ValueError, FileExistsError) as exc:
+        _fail(exc)
+        raise
+    for path in written:
+        out.print(f"wrote {path}")
+    out.print(f"next: pip install -e '{directory / name}[test]' && pytest {directory / name}")
+
+
 @ledger_app.command("import")
 def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
     """Import SKUs, prices and stock per location from CSV; a bad row imports nothing."""
@@ -185,6 +216,8 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
         raise
+    for warning in result["warnings"]:
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True)
     if as_json:
         _print_json(result)
     else:
@@ -193,9 +226,17 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
 
 @ledger_app.command("export")
 def ledger_export(file: Path) -> None:
-    """Export SKUs, prices and stock per location to CSV."""
-    engine = _engine()
-    rows = ledgerio.export_csv(engine.ledger, file)
+    """Export SKUs, prices and stock per location to CSV (FILE ``-``: standard output)."""
+    engine = _engine(existing=True)
+    if str(file) == "-":
+        rows = ledgerio.export_csv(engine.ledger, sys.stdout)
+        err.print(f"exported {rows} SKUs", soft_wrap=True)
+        return
+    try:
+        with file.open("w", newline="", encoding="utf-8") as fh:
+            rows = ledgerio.export_csv(engine.ledger, fh)
+    except OSError as exc:
+        _fail(ConfigurationError(f"{file}: cannot write ({exc.strerror})"))
     out.print(f"exported {rows} SKUs to {file}")
 
 
@@ -218,7 +259,7 @@ def _stock_change(
 ) -> None:
     """Apply ``record`` in one transaction after checking that no location of ``moves`` (location,
     delta) goes below zero; print the on-hand after at each location."""
-    engine = _engine()
+    engine = _engine(existing=True)
     now = engine.clock.now()
     ledger = engine.ledger
     with ledger.tx() as tx:
@@ -413,7 +454,7 @@ def explain(sku: str, as_json: JsonOpt = False) -> None:
 @app.command()
 def status(as_json: JsonOpt = False) -> None:
     """Per channel: last cycle, pending changes, errors. Never shows secrets."""
-    engine = _engine()
+    engine = _engine(existing=True)
     data = reports.status(engine)
     if as_json:
         _print_json(data)
@@ -448,7 +489,7 @@ def orders(
         else:
             out.print(f"imported {done} lines; {still} still quarantined")
         return
-    engine = _engine()
+    engine = _engine(existing=True)
     rows = reports.quarantined(engine) if quarantined else reports.recent_orders(engine)
     if as_json:
         _print_json(rows)

@@ -66,13 +66,13 @@ def expected_error(exc: BaseException) -> bool:
     return isinstance(exc, tuple(kinds))
 
 
-def one_line(exc: BaseException) -> str:
-    """The error as one line, secrets redacted."""
+def one_line(exc: BaseException | str) -> str:
+    """The error (or one of its problems) as one line, secrets redacted."""
     from omnisync import logging as oslog
 
     text = " ".join(str(exc).split()) or type(exc).__name__
     sqlalchemy = sys.modules.get("sqlalchemy.exc")
-    if sqlalchemy is not None and isinstance(exc, sqlalchemy.SQLAlchemyError):
+    if sqlalchemy is not None and isinstance(exc, sqlalchemy.SQLAlchemyError) and not isinstance(exc, str):
         orig = getattr(exc, "orig", None)
         text = f"ledger: {' '.join(str(orig or exc).split()[:40])}"
     if len(text) > 400:
@@ -96,5 +96,6 @@ class OmnisyncGroup(TyperGroup):
         except Exception as exc:
             if OmnisyncGroup.debug or not expected_error(exc):
                 raise
-            click.echo(f"error: {one_line(exc)}", err=True)
+            for problem in getattr(exc, "problems", None) or [exc]:
+                click.echo(f"error: {one_line(problem)}", err=True)
             raise Exit(2) from None

@@ -98,8 +98,16 @@ class ScheduleConfig(_Model):
     @field_validator("reconcile_cron")
     @classmethod
     def _cron(cls, value: str | None) -> str | None:
-        if value is not None and len(value.split()) != 5:
+        if value is None:
+            return value
+        if len(value.split()) != 5:
             raise ValueError("a crontab expression has five fields, e.g. '0 3 * * *'")
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"not a valid crontab expression: {exc}") from None
         return value
 
 
@@ -164,16 +172,31 @@ class Config(_Model):
     daemon: DaemonConfig = DaemonConfig()
     logging: LoggingConfig = LoggingConfig()
 
-    @model_validator(mode="after")
-    def _references(self) -> Config:
-        codes = [loc.code for loc in self.locations]
-        if len(set(codes)) != len(codes):
-            raise ValueError("location codes must be unique")
+    def reference_problems(self) -> list[tuple[tuple[str, ...], str]]:
+        """(key path, message) of every reference that does not hold: a location code given twice,
+        a channel source that is no configured location."""
+        problems: list[tuple[tuple[str, ...], str]] = []
+        first: dict[str, int] = {}
+        for n, loc in enumerate(self.locations):
+            if loc.code in first:
+                problems.append(
+                    (
+                        ("locations", str(n), "code"),
+                        f"location code {loc.code!r} is already item {first[loc.code]}",
+                    )
+                )
+            first.setdefault(loc.code, n)
         for name, channel in self.channels.items():
-            for src in channel.sources:
-                if src not in codes:
-                    raise ValueError(f"channel {name}: source {src!r} is not a configured location")
-        return self
+            for n, src in enumerate(channel.sources):
+                if src not in first:
+                    known = ", ".join(first)
+                    problems.append(
+                        (
+                            ("channels", name, "sources", str(n)),
+                            f"{src!r} is not a configured location (locations: {known})",
+                        )
+                    )
+        return problems
 
     def location_kinds(self) -> dict[str, str]:
         return {loc.code: loc.kind for loc in self.locations}
@@ -255,7 +278,31 @@ def load_config(
     doc = load_yaml(file, env, defer=channel_secret)
     if not isinstance(doc.data, dict):
         raise ConfigFileError(str(file), 1, "", "the configuration must be a mapping of keys")
-    return LoadedConfig(validate(doc, Config), file.resolve(), doc, offline)
+    config = validate(doc, Config)
+    problems = [doc.error(path, message) for path, message in config.reference_problems()]
+    problems += _ledger_url_problems(doc, config.ledger.url)
+    if problems:
+        raise ConfigFileError.many(problems)
+    return LoadedConfig(config, file.resolve(), doc, offline)
+
+
+def _ledger_url_problems(doc: YamlDoc, url: str) -> list[ConfigFileError]:
+    """A ledger URL SQLAlchemy cannot use (the dialect and its driver are checked, nothing connects)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from omnisync.ledger.db import normalise_url
+
+    try:
+        make_url(normalise_url(url)).get_dialect()
+    except (ArgumentError, NoSuchModuleError, ValueError) as exc:
+        supported = "sqlite:///FILE or postgresql://USER@HOST/DB"
+        return [
+            doc.error(("ledger", "url"), f"not a usable ledger URL ({type(exc).__name__}); use {supported}")
+        ]
+    except ImportError as exc:
+        return [doc.error(("ledger", "url"), f"the database driver is not installed: {exc}")]
+    return []
 
 
 __all__ = [

@@ -23,12 +23,25 @@ _ENV = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class ConfigFileError(ConfigurationError):
+    """One or more problems in a file, each as ``file:line: key.path: message`` (one per line)."""
+
     def __init__(self, file: str, line: int | None, path: str, message: str) -> None:
         where = f"{file}:{line}" if line else file
         super().__init__(f"{where}: {path}: {message}" if path else f"{where}: {message}")
         self.file = file
         self.line = line
         self.path = path
+        self.problems = [str(self.args[0])]
+
+    @classmethod
+    def many(cls, errors: list[ConfigFileError]) -> ConfigFileError:
+        """The first error, carrying every one (``str`` lists them a line each)."""
+        first = errors[0]
+        combined = cls(first.file, first.line, first.path, "")
+        combined.problems = [p for e in errors for p in e.problems]
+        combined.message = "\n".join(combined.problems)
+        combined.args = (combined.message,)
+        return combined
 
 
 @dataclass
@@ -144,20 +157,19 @@ def _message(err: Mapping[str, Any]) -> str:
 
 
 def validate(doc: YamlDoc, model: type[M], data: Any = None, prefix: tuple[str, ...] = ()) -> M:
-    """Validate (part of) a document; the first error is raised with file, line and key path."""
+    """Validate (part of) a document; every error is raised at once, each with file, line and key path."""
     try:
         return model.model_validate(doc.data if data is None else data, context={"doc": doc})
     except ValidationError as exc:
-        errors = exc.errors()
-        first = errors[0]
-        path = (*prefix, *(str(p) for p in first["loc"]))
-        err = doc.error(path, _message(first))
-        if len(errors) > 1:
-            more = "; ".join(
-                f"{'.'.join((*prefix, *(str(p) for p in e['loc'])))}: {_message(e)}" for e in errors[1:4]
-            )
-            err = ConfigFileError(err.file, err.line, err.path, f"{_message(first)} (also: {more})")
-        raise err from None
+        problems = [
+            doc.error((*prefix, *(str(p) for p in e["loc"])), _message(e))
+            for e in exc.errors()[:MAX_PROBLEMS]
+        ]
+        raise ConfigFileError.many(problems) from None
+
+
+MAX_PROBLEMS = 20
+"""Problems reported per file (the rest follow once these are fixed)."""
 
 
 def load_model(path: Path, model: type[M], env: Mapping[str, str] | None = None) -> tuple[M, YamlDoc]:

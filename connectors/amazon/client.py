@@ -25,7 +25,7 @@ from omnisync.sdk import (
     op,
 )
 
-from .auth import LwaTokens
+from .auth import lwa_tokens
 from .rates import DOWNLOAD_OPERATION, RATE_LIMIT_HEADER, UPLOAD_OPERATION, parse_rate_limit
 from .settings import AmazonSettings
 
@@ -68,7 +68,7 @@ class SpApi:
         self.http = http
         self.context = context
         self.channel = context.channel
-        self.tokens = LwaTokens(settings, http, context.clock, context.channel)
+        self.tokens = lwa_tokens(settings, http, context.clock, context.channel)
 
     # -- plumbing ----------------------------------------------------------------------------------
     async def call(

@@ -31,6 +31,7 @@ from omnisync.sdk import (
     OrderPage,
     PriceUpdate,
     RetryAdvice,
+    bearer_token,
     chunked,
     idempotency_key,
 )
@@ -104,11 +105,8 @@ class InstagramConnector(Connector[InstagramSettings]):
     # -- HTTP wiring ---------------------------------------------------------------------------------
     @classmethod
     def http_options(cls, settings: InstagramSettings) -> HttpOptions:
-        token = settings.access_token.get_secret_value()
-        return HttpOptions(
-            base_url=settings.api_root,
-            headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
-            secrets=[token],
+        return bearer_token(settings.access_token).http_options(
+            settings.api_root, {"Accept": "application/json"}
         )
 
     @classmethod

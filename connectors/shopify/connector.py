@@ -27,6 +27,7 @@ from omnisync.sdk import (
     ProtocolError,
     RetryAdvice,
     WebhookEvent,
+    api_key_header,
     chunked,
 )
 
@@ -94,12 +95,8 @@ class ShopifyConnector(Connector[ShopifySettings]):
 
     @classmethod
     def http_options(cls, settings: ShopifySettings) -> HttpOptions:
-        token = settings.access_token.get_secret_value()
-        return HttpOptions(
-            base_url=settings.base_url,
-            headers={"X-Shopify-Access-Token": token, "Accept": "application/json"},
-            secrets=[token],
-        )
+        token = api_key_header(settings.access_token, header="X-Shopify-Access-Token")
+        return token.http_options(settings.base_url, {"Accept": "application/json"})
 
     @classmethod
     def classify(cls, response: httpx.Response) -> RetryAdvice | None:

@@ -29,6 +29,7 @@ from omnisync.sdk import (
     OrderPage,
     PriceUpdate,
     WebhookEvent,
+    bearer_token,
     chunked,
 )
 
@@ -83,15 +84,9 @@ class SquareConnector(Connector[SquareSettings]):
 
     @classmethod
     def http_options(cls, settings: SquareSettings) -> HttpOptions:
-        token = settings.access_token.get_secret_value()
-        return HttpOptions(
-            base_url=settings.api_base_url,
-            headers={
-                "Authorization": f"Bearer {token}",
-                "Square-Version": settings.square_version,
-                "Accept": "application/json",
-            },
-            secrets=[token],
+        return bearer_token(settings.access_token).http_options(
+            settings.api_base_url,
+            {"Square-Version": settings.square_version, "Accept": "application/json"},
         )
 
     async def prepare(self) -> None:

@@ -214,16 +214,6 @@ class ChannelCycle(PlanReader, RunRecorder):
             log.info("push.stale_again", channel=rt.name, sku=item.sku)
         return report
 
-    async def _observe_then_pull(
-        self, rt: ChannelRuntime, items: Sequence[PlannedItem | ListingRow]
-    ) -> tuple[int, IntakeReport]:
-        """Read live quantities, then pull (after any pull in flight). An order the read already
-        holds is imported without moving the acknowledged value again: the read time is kept in
-        ``listing.observed_at`` (ChannelIntake.shifts), whichever import path brings the order."""
-        async with rt.gate.enter("pull"):
-            drift = await self._observe(rt, items)
-            return drift, await self._pull(rt.name)
-
     async def _observe(self, rt: ChannelRuntime, items: Sequence[PlannedItem | ListingRow]) -> int:
         """Read live quantities; they become the compare values. Returns the number that drifted."""
         if not rt.connector.supports(Capability.READ_INVENTORY):

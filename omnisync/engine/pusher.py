@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 import structlog
 
 from omnisync.clock import Clock
 from omnisync.ledger.repository import Ledger
+from omnisync.ledger.rows import OutboxItem
 from omnisync.sdk.helpers import chunked, idempotency_key
 from omnisync.sdk.models import (
     Capability,
@@ -213,7 +213,7 @@ def _record(
                 )
 
 
-def _encode(update: InventoryUpdate, product_id: int) -> dict[str, Any]:
+def _encode(update: InventoryUpdate, product_id: int) -> OutboxItem:
     return {
         "product_id": product_id,
         "sku": update.sku,
@@ -228,7 +228,7 @@ def _encode(update: InventoryUpdate, product_id: int) -> dict[str, Any]:
     }
 
 
-def _decode(item: dict[str, Any]) -> InventoryUpdate:
+def _decode(item: OutboxItem) -> InventoryUpdate:
     return InventoryUpdate(
         sku=item["sku"],
         channel_sku=item["channel_sku"],

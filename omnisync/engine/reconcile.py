@@ -15,21 +15,31 @@ log = structlog.get_logger("omnisync.engine")
 
 class Reconciler(ChannelCycle):
     async def reconcile(self, channel: str, *, admit: Callable[[], bool] | None = None) -> CycleReport:
-        """Read the channel's live state, report drift, re-plan and push every pair."""
+        """Read the channel's live state, report drift, pull its orders, re-plan and push every pair.
+
+        The live read comes before the pull (as in the stale path: a sale made before the read is in
+        it and, after the pull, in the ledger, without moving the acknowledged value twice). The
+        read and the push hold the channel's plan lock with no push in flight; the pull between them
+        holds only the pull lane, so the channel's pushes go on while a backlog is pulled.
+        """
 
         async def work(rt: ChannelRuntime, report: CycleReport) -> None:
-            with self.ledger.read() as conn:
-                listings = [
-                    li for li in self.ledger.listings(conn, rt.channel_id) if not li.missing and li.ids
-                ]
-            # the live read before the pull: see _resolve_stale
-            report.drift, report.orders = await self._observe_then_pull(rt, listings)
+            async with rt.gate.lock:
+                await rt.wait_idle()  # a pipelined channel's pushes in flight settle first
+                with self.ledger.read() as conn:
+                    listings = [
+                        li for li in self.ledger.listings(conn, rt.channel_id) if not li.missing and li.ids
+                    ]
+                report.drift = await self._observe(rt, listings)
             if report.drift:
                 log.warning("reconcile.drift", channel=channel, pairs=report.drift)
-            with self.ledger.tx() as tx:
-                tx.mark_all_dirty(rt.channel_id)
-            report.push = await self.push(channel, all_pairs=True)
+            report.orders = await self.pull(channel)
+            async with rt.gate.lock:
+                await rt.wait_idle()
+                with self.ledger.tx() as tx:
+                    tx.mark_all_dirty(rt.channel_id)
+                report.push = await self.push(channel, all_pairs=True)
             rt.health.last_reconcile_at = self.clock.now()
             rt.health.drift_corrected += report.drift
 
-        return await self._run(channel, "reconcile", work, lane="reconcile", admit=admit)
+        return await self._run(channel, "reconcile", work, lane="reconcile", exclusive=False, admit=admit)

@@ -94,19 +94,21 @@ class RunRecorder(EngineSetup):
             with self.ledger.tx() as tx:
                 tx.finish_run(
                     run_id,
-                    finished_at=self.clock.now(),
-                    ok=report.ok,
-                    orders_imported=report.orders.imported,
-                    lines_quarantined=report.orders.quarantined,
-                    items_planned=report.push.planned,
-                    items_pushed=report.push.pushed,
-                    accepted=report.push.accepted,
-                    rejected=report.push.rejected,
-                    retried=report.push.retry,
-                    drift=report.drift,
-                    api_calls=report.api_calls,
-                    throttled=report.throttled,
-                    error=report.error,
+                    {
+                        "finished_at": self.clock.now(),
+                        "ok": report.ok,
+                        "orders_imported": report.orders.imported,
+                        "lines_quarantined": report.orders.quarantined,
+                        "items_planned": report.push.planned,
+                        "items_pushed": report.push.pushed,
+                        "accepted": report.push.accepted,
+                        "rejected": report.push.rejected,
+                        "retried": report.push.retry,
+                        "drift": report.drift,
+                        "api_calls": report.api_calls,
+                        "throttled": report.throttled,
+                        "error": report.error,
+                    },
                 )
         log_fn = log.info if report.ok else log.error
         log_fn(

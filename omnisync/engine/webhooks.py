@@ -42,7 +42,7 @@ class Webhooks(EngineSetup):
 
         No channel lock is taken: an import is one transaction, and a pull in flight (which may be
         waiting on the platform's budget) must not hold back the decrease. A live read racing the
-        import is settled by ``listing.observed_at`` (see ChannelIntake.shifts).
+        import is settled by ``listing.observed_at`` (see listing_state.in_last_read).
         """
         rt = self.channels[channel]
         orders = [e.order for e in events if e.order is not None]

@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import cast
 
 from sqlalchemy import Connection, and_, insert, select, update
 
+from .rows import OutboxItem, RunResult
 from .statements import insert_ignore, new_id
 from .tables import CU, LE, PO, SR, W
 from .txbase import TxBase
 
 
 class OperationWrites(TxBase):
-    def outbox_add(self, channel_id: int, items: list[dict[str, Any]], at: datetime) -> int:
+    def outbox_add(self, channel_id: int, items: Sequence[OutboxItem], at: datetime) -> int:
         return new_id(self.conn.execute(insert(PO).values(channel_id=channel_id, items=items, created_at=at)))
 
-    def outbox_pending(self, channel_id: int) -> list[tuple[int, list[dict[str, Any]]]]:
+    def outbox_pending(self, channel_id: int) -> list[tuple[int, list[OutboxItem]]]:
         rows = self.conn.execute(
             select(PO.c.id, PO.c["items"]).where(PO.c.channel_id == channel_id).order_by(PO.c.id)
         )
-        return [(int(r.id), list(r._mapping["items"])) for r in rows]
+        return [(int(r.id), cast(list[OutboxItem], list(r._mapping["items"]))) for r in rows]
 
     def outbox_done(self, outbox_id: int) -> None:
         self.conn.execute(PO.delete().where(PO.c.id == outbox_id))
@@ -49,8 +50,8 @@ class OperationWrites(TxBase):
             self.conn.execute(insert(SR).values(channel=channel, kind=kind, started_at=at, worker=worker))
         )
 
-    def finish_run(self, run_id: int, **values: Any) -> None:
-        self.conn.execute(update(SR).where(SR.c.id == run_id).values(**values))
+    def finish_run(self, run_id: int, result: RunResult) -> None:
+        self.conn.execute(update(SR).where(SR.c.id == run_id).values(**result))
 
     # A lease row per channel: (channel, holder, expires_at). A daemon claims a channel that is free,
     # expired or already its own; on PostgreSQL the candidate rows are locked with
@@ -60,8 +61,19 @@ class OperationWrites(TxBase):
         for name in channels:
             insert_ignore(self.conn, LE, {"channel": name, "holder": None, "expires_at": None}, "channel")
 
-    def lease_claim(self, channels: Sequence[str], holder: str, now: datetime, until: datetime) -> list[str]:
-        """Claim or renew the given channels for ``holder`` until ``until``; returns those now held."""
+    def lease_claim(
+        self,
+        channels: Sequence[str],
+        holder: str,
+        now: datetime,
+        until: datetime,
+        *,
+        limit: int | None = None,
+    ) -> list[str]:
+        """Claim or renew the given channels for ``holder`` until ``until`` (at most ``limit`` of them,
+        in the order given); returns those now held."""
+        if limit is not None:
+            channels = self._claimable(channels, holder, now)[: max(0, limit)]
         if not channels:
             return []
         claimable = and_(
@@ -89,12 +101,33 @@ class OperationWrites(TxBase):
                 won.append(name)
         return sorted(won)
 
+    def _claimable(self, channels: Sequence[str], holder: str, now: datetime) -> list[str]:
+        free = {
+            r.channel
+            for r in self.conn.execute(
+                select(LE.c.channel).where(
+                    and_(
+                        LE.c.channel.in_(list(channels)),
+                        (LE.c.holder.is_(None)) | (LE.c.holder == holder) | (LE.c.expires_at < now),
+                    )
+                )
+            )
+        }
+        return [c for c in channels if c in free]
+
     def lease_release(self, channels: Sequence[str], holder: str) -> None:
         if channels:
             self.conn.execute(
                 update(LE)
                 .where(and_(LE.c.channel.in_(list(channels)), LE.c.holder == holder))
                 .values(holder=None, expires_at=None)
+            )
+
+    def lease_release_holders(self, holders: Sequence[str]) -> None:
+        """Free every lease these holders have (they are known to be dead)."""
+        if holders:
+            self.conn.execute(
+                update(LE).where(LE.c.holder.in_(list(holders))).values(holder=None, expires_at=None)
             )
 
     def lease_table(self) -> dict[str, tuple[str | None, datetime | None]]:

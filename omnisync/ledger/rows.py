@@ -19,6 +19,7 @@ class ProductRow:
     currency: str
     active: bool
     version: int
+    barcode: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +66,39 @@ class MovementRow(TypedDict):
     reference: str | None
     note: str | None
     created_at: datetime
+
+
+class OutboxItem(TypedDict):
+    """One inventory update of a push batch, written before it is sent (the push outbox)."""
+
+    product_id: int
+    sku: str
+    channel_sku: str
+    quantity: int
+    previous: int | None
+    version: int
+    key: str
+    ids: dict[str, str]
+    location: str | None
+    available: bool | None
+
+
+class RunResult(TypedDict):
+    """How a run (a cycle or a reconcile of one channel) ended, for ``sync_run``."""
+
+    finished_at: datetime
+    ok: bool
+    orders_imported: int
+    lines_quarantined: int
+    items_planned: int
+    items_pushed: int
+    accepted: int
+    rejected: int
+    retried: int
+    drift: int
+    api_calls: int
+    throttled: int
+    error: str | None
 
 
 def split_tags(raw: str | None) -> tuple[str, ...]:

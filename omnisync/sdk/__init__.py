@@ -4,6 +4,13 @@ Host-side discovery (``available_connectors``, ``load_connector``) lives in
 :mod:`omnisync.sdk.registry`: the host calls it, a connector never does.
 """
 
+from .auth import (
+    HeaderAuth,
+    OAuth2RefreshToken,
+    api_key_header,
+    basic_auth,
+    bearer_token,
+)
 from .connector import (
     Connector,
     ConnectorContext,
@@ -68,6 +75,7 @@ __all__ = [
     "CredentialsError",
     "Decrements",
     "FatalError",
+    "HeaderAuth",
     "HttpOptions",
     "InventoryRef",
     "InventoryUpdate",
@@ -75,6 +83,7 @@ __all__ = [
     "ItemResult",
     "ItemStatus",
     "Limits",
+    "OAuth2RefreshToken",
     "OmnisyncError",
     "Operation",
     "OperationLimits",
@@ -93,6 +102,9 @@ __all__ = [
     "WebhookEvent",
     "WebhookKind",
     "WebhookVerificationError",
+    "api_key_header",
+    "basic_auth",
+    "bearer_token",
     "check_operation",
     "chunked",
     "error_for_status",

@@ -48,6 +48,7 @@ from omnisync.sdk import (
     WebhookEvent,
     WebhookKind,
     WebhookVerificationError,
+    bearer_token,
     json_body,
     op,
     raise_for_status,
@@ -288,10 +289,7 @@ class FakeConnector(Connector[FakeSettings]):
 
     @classmethod
     def http_options(cls, settings: Any) -> HttpOptions:
-        token = settings.token.get_secret_value()
-        return HttpOptions(
-            base_url=settings.base_url, headers={"Authorization": f"Bearer {token}"}, secrets=[token]
-        )
+        return bearer_token(settings.token).http_options(settings.base_url)
 
     @classmethod
     def transport(cls, settings: Any) -> httpx.AsyncBaseTransport | None:

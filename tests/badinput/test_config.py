@@ -14,6 +14,8 @@ CORPUS = Path(__file__).parent / "config"
 
 CASES = {
     "billion_laughs.yaml": ("billion_laughs.yaml:", "once aliases are expanded"),
+    "garbage_ledger_url.yaml": ("garbage_ledger_url.yaml:2: ledger.url:", "not a usable ledger URL"),
+    "bad_cron.yaml": ("bad_cron.yaml:10: channels.web.schedule.reconcile_cron:", "higher than the maximum"),
     "latin1.yaml": ("latin1.yaml:2: ", "not UTF-8 (byte 0xf4)"),
 }
 
@@ -30,3 +32,37 @@ def test_bad_config_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert words in output, output
     assert "Traceback" not in output
     assert not (tmp_path / "ledger.db").exists()
+
+
+def test_every_problem_of_a_config_in_one_run_each_at_its_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(CORPUS / "two_problems.yaml", tmp_path / "two_problems.yaml")
+    result = CliRunner().invoke(app, ["-c", "two_problems.yaml", "validate"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2
+    assert lines == [
+        "error: two_problems.yaml:6: locations.2.code: location code 'WH' is already item 0",
+        "error: two_problems.yaml:14: channels.pos.sources.1: 'NOPE' is not a configured location "
+        "(locations: WH, STORE)",
+    ], result.output
+    assert not (tmp_path / "ledger.db").exists()
+
+
+@pytest.mark.parametrize(
+    "command", [["status"], ["plan"], ["orders"], ["explain", "MUG"], ["ledger", "export", "-"]]
+)
+def test_reading_before_init_says_how_to_start_and_creates_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, command: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    shutil.copy(CORPUS / "bad_cron.yaml", tmp_path / "omnisync.yaml")
+    text = (tmp_path / "omnisync.yaml").read_text().replace("99 * * * *", "0 3 * * *")
+    (tmp_path / "omnisync.yaml").write_text(text)
+    result = CliRunner().invoke(app, ["-c", "omnisync.yaml", *command])
+    assert result.exit_code == 2
+    assert "no ledger yet at sqlite:///ledger.db" in result.output
+    assert "run `omnisync init`" in result.output
+    assert "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["omnisync.yaml"], "nothing created"

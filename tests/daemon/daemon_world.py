@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -36,6 +37,7 @@ from sqlalchemy import func, select
 
 from omnisync import invariants
 from omnisync.config import load_config
+from omnisync.daemon.lease import MEMBER
 from omnisync.daemon.service import QuietServer
 from omnisync.demo import HOST, Catalogue, DemoChannel, seed_ledger
 from omnisync.demo import shopify_channel as demo_shopify
@@ -349,7 +351,8 @@ def wait_until(predicate: Callable[[], bool], timeout: float, step: float = 0.1)
 # -- what the ledger says -----------------------------------------------------------------------------
 def lease_holders(engine: Engine) -> dict[str, str | None]:
     with engine.ledger.read() as conn:
-        return {r.channel: r.holder for r in conn.execute(select(LE.c.channel, LE.c.holder, LE.c.expires_at))}
+        rows = conn.execute(select(LE.c.channel, LE.c.holder, LE.c.expires_at))
+        return {r.channel: r.holder for r in rows if not r.channel.startswith(MEMBER)}
 
 
 def runs_by_worker(engine: Engine, since: datetime) -> dict[tuple[str, str | None], int]:
@@ -536,3 +539,84 @@ def shopify_pushes(recorder: Recorder) -> dict[tuple[str, str, int, int], set[st
 
 def duplicates(pushes: dict[Any, set[str]]) -> list[Any]:
     return [key for key, batches in pushes.items() if len(batches) > 1]
+
+
+# -- restarts under load (benchmarks/restart.py, test_daemon_restarts.py) -----------------------------
+PUSHES = {"shopify": b"inventorySetQuantities", "pos": b"/v2/inventory/changes/batch-create"}
+
+
+def push_times(emulators: EmulatorThread, since: float) -> list[float]:
+    """When an accepted push answered, on any channel, after ``since`` (time.monotonic)."""
+    times = []
+    for name, marker in PUSHES.items():
+        for ex in emulators.recorders[name].log:
+            if ex.at >= since and ex.status == 200 and (marker in ex.body or marker.decode() in ex.path):
+                times.append(ex.at)
+    return sorted(times)
+
+
+def restart_under_load(
+    kills: int,
+    rate: float,
+    settle: float,
+    rng: random.Random,
+    engine: Any,
+    emulators: EmulatorThread,
+    daemon: Daemon,
+    skus: list[str],
+) -> dict[str, Any]:
+    """Kill the daemon ``kills`` times while the shops sell at ``rate``, restart it after 0-3 s, then
+    measure the catch-up (see ``benchmarks/restart.py``)."""
+    daemon.start()
+    shoppers = Shoppers(emulators, skus, rng)
+    deadline = time.monotonic() + 30
+    while not_converged(engine, emulators, skus[:5]) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    for _ in range(kills):
+        shoppers.buy(rng.uniform(0.5, 3.0), per_s=rate)
+        daemon.kill()
+        shoppers.buy(rng.uniform(0.0, 3.0), per_s=rate)  # the shops sell while it is down
+        daemon.start()
+    restarted = time.monotonic()
+
+    def missing() -> int:
+        ids = imported_orders(engine)
+        return sum(max(0, len(placed) - len(set(ids[n]))) for n, placed in shoppers.placed.items())
+
+    def settled() -> bool:
+        return (
+            not missing()
+            and not any(dirty_pairs(engine).values())
+            and not not_converged(engine, emulators, skus)
+        )
+
+    checkpoints = [5.0, 10.0, 20.0, 30.0]
+    missing_after: dict[str, int] = {}
+    converged_s = None
+    while time.monotonic() - restarted < settle:
+        elapsed = time.monotonic() - restarted
+        while checkpoints and elapsed >= checkpoints[0]:
+            missing_after[f"{checkpoints.pop(0):g}"] = missing()
+        if converged_s is None and settled():
+            converged_s = round(elapsed, 2)
+            if not checkpoints:
+                break
+        time.sleep(0.25)
+    end = restarted + (converged_s if converged_s is not None else settle)
+    times = [restarted, *[t for t in push_times(emulators, restarted) if t <= end], end]
+    gap = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+    stop_at = time.monotonic()
+    code = daemon.stop(timeout=30)
+    shutdown_s = round(time.monotonic() - stop_at, 2)
+    ids = imported_orders(engine)
+    return {
+        "kills": kills,
+        "rate_per_s": rate,
+        "orders": shoppers.total,
+        "missing_after_s": missing_after,
+        "converged_s": converged_s,
+        "duplicated_orders": sum(len(v) - len(set(v)) for v in ids.values()),
+        "longest_push_gap_s": round(gap, 2),
+        "shutdown_s": shutdown_s,
+        "exit_code": code,
+    }

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 from enginekit import World
 from sqlalchemy import select
 
 from omnisync.config import DaemonConfig
-from omnisync.daemon.lease import LeaseKeeper
+from omnisync.daemon.lease import LeaseKeeper, dead_here, default_worker_id, fair_share
 from omnisync.daemon.scheduler import Scheduler
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
@@ -34,26 +37,61 @@ async def test_one_holder_at_a_time_and_takeover_after_expiry(tmp_path: Path, le
     assert all(a.holds(c) for c in CHANNELS)
     assert b.tick() == ([], [])
     assert not any(b.holds(c) for c in CHANNELS)
-    # a renews every ttl/3: b still gets nothing
+    # a renews every ttl/3; with b alive its share is one channel: it stops working the other at
+    # once and hands it back at its next renewal, so b still gets nothing yet
     w.clock.advance(a.renew_every)
-    a.tick()
+    assert a.tick() == ([], ["web"])
+    assert a.holds("pos")
+    assert not a.holds("web")
     w.clock.advance(a.renew_every)
     assert b.tick() == ([], [])
     # a dies (stops renewing); within the ttl nobody takes over, after it b does
     w.clock.advance(20)
-    assert not a.holds("web"), "a stops working a channel before its lease runs out"
     assert b.tick() == ([], [])
     w.clock.advance(11)
     gained, _ = b.tick()
     assert sorted(gained) == sorted(CHANNELS)
     assert all(b.holds(c) for c in CHANNELS)
-    # a comes back: it has lost both channels
+    # a comes back: it has lost the channel it still worked
     gained, lost = a.tick()
     assert gained == []
-    assert sorted(lost) == sorted(CHANNELS)
+    assert lost == ["pos"]
     assert not any(a.holds(c) for c in CHANNELS)
     table = b.table()
     assert {holder for holder, _ in table.values()} == {"daemon-b"}
+    # and the two share the channels again within two renewals
+    for _ in range(2):
+        w.clock.advance(a.renew_every)
+        b.tick()
+        a.tick()
+    assert sum(a.holds(c) for c in CHANNELS) == sum(b.holds(c) for c in CHANNELS) == 1
+
+
+async def test_three_daemons_hold_their_fair_share(tmp_path: Path, ledger_url: str) -> None:
+    w = World(tmp_path, ledger_url)
+    w.engine.migrate_and_seed()
+    names = [f"ch{n}" for n in range(7)]
+    keepers = [
+        LeaseKeeper(Ledger(make_engine(w.loaded.ledger_url())), f"d{n}", names, ttl=30, clock=w.clock)
+        for n in range(3)
+    ]
+    for _ in range(3):  # the first claims everything, then each renewal moves the excess
+        for keeper in keepers:
+            keeper.tick()
+        w.clock.advance(keepers[0].renew_every)
+    held = [sorted(c for c in names if k.holds(c)) for k in keepers]
+    assert fair_share(7, 3) == 3
+    assert fair_share(2, 3) == 1
+    assert max(len(h) for h in held) <= 3, f"no daemon above its share: {held}"
+    assert sorted(c for h in held for c in h) == names, "every channel worked, by one daemon"
+    # one dies: after the ttl the two others split its channels
+    for _ in range(5):
+        w.clock.advance(keepers[0].renew_every + 4)
+        for keeper in keepers[:2]:
+            keeper.tick()
+    held = [sorted(c for c in names if k.holds(c)) for k in keepers[:2]]
+    assert max(len(h) for h in held) <= 4, held
+    assert sorted(c for h in held for c in h) == names
 
 
 async def test_release_hands_over_at_once(tmp_path: Path, ledger_url: str) -> None:
@@ -106,5 +144,21 @@ async def test_scheduler_works_only_the_channels_it_holds(tmp_path: Path) -> Non
     assert scheduler.may_work("pos")
     assert w.pos.items["MUG"].quantity == 5
     await scheduler.shutdown()
-    with w.ledger.tx() as tx:
-        assert all(holder is None for holder, _ in tx.lease_table().values()), "released on shutdown"
+    assert all(holder is None for holder, _ in mine.table().values()), "released on shutdown"
+
+
+def test_a_killed_daemon_of_this_host_hands_over_at_once(tmp_path: Path, ledger_url: str) -> None:
+    w = World(tmp_path, ledger_url)
+    w.engine.migrate_and_seed()
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True)
+    dead = f"{socket.gethostname()}:{int(gone.stdout)}:abc123"  # a default worker id whose process ended
+    assert dead_here(dead)
+    assert not dead_here(default_worker_id())
+    assert not dead_here(f"another-host:{int(gone.stdout)}:abc123"), "other hosts are judged by the ttl"
+    killed = LeaseKeeper(w.ledger, dead, CHANNELS, ttl=30, clock=w.clock)
+    killed.tick()
+    restarted = LeaseKeeper(
+        Ledger(make_engine(w.loaded.ledger_url())), default_worker_id(), CHANNELS, ttl=30, clock=w.clock
+    )
+    gained, _ = restarted.tick()  # at once, not after the ttl
+    assert sorted(gained) == sorted(CHANNELS)

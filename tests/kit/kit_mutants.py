@@ -6,23 +6,32 @@ the conformance suite fails on the mutant that carries its bug (and passes on th
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import asyncio
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
 import httpx
 
 from omnisync.sdk import (
+    Capability,
+    ChannelListing,
     ConfigurationError,
     HttpOptions,
+    InventoryRef,
     InventoryUpdate,
     ItemResult,
+    ItemStatus,
+    Limits,
     Order,
     OrderCursor,
     OrderPage,
     OrderStatus,
+    PriceUpdate,
     RetryableError,
     RetryAdvice,
+    WebhookEvent,
+    WebhookKind,
 )
 from omnisync.testing.fake import FakeConnector, FakeHarness
 
@@ -129,6 +138,137 @@ class RestockedNotCumulative(FakeConnector):
     async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
         forget = lambda o: replace(o, lines=tuple(replace(ln, restocked=0) for ln in o.lines))  # noqa: E731
         return _pulled(await super().pull_orders(cursor), forget)
+
+
+# -- the older checks: metadata, capabilities, discovery, pushes, reads, pages, webhooks -------------
+
+
+class DeclaresNothing(FakeConnector):
+    """Forgets to declare its capabilities."""
+
+    capabilities = frozenset()
+
+
+class PullsUndeclared(FakeConnector):
+    """Pulls orders without declaring PULL_ORDERS (the engine would never ask, or ask wrongly)."""
+
+    capabilities = FakeConnector.capabilities - {Capability.PULL_ORDERS, Capability.ORDERED_PULL}
+
+
+class InventsListings(FakeConnector):
+    """Answers a listing for every SKU asked, found or not."""
+
+    async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
+        found = {li.channel_sku: li for li in await super().read_listings(channel_skus)}
+        return [found.get(s, ChannelListing(s, {"id": s}, 0, None)) for s in channel_skus]
+
+
+class DropsTheLastItem(FakeConnector):
+    """An off-by-one in its batching: the last item of every push is never sent nor answered."""
+
+    async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
+        return await super().push_inventory(updates[:-1])
+
+
+class RejectedReadsAccepted(FakeConnector):
+    """Reports ACCEPTED for an item the channel rejected."""
+
+    async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
+        want = {u.sku: u.quantity for u in updates}
+        results = await super().push_inventory(updates)
+        return [
+            ItemResult.accepted(r.sku, want[r.sku]) if r.status is ItemStatus.REJECTED else r for r in results
+        ]
+
+
+class ConcurrentFake(FakeConnector):
+    """The fake, declaring two pushes in flight (the control for the in-flight check)."""
+
+    limits = Limits(
+        **{
+            **{name: getattr(FakeConnector.limits, name) for name in FakeConnector.limits.__slots__},
+            "push_inventory": replace(FakeConnector.limits.push_inventory, in_flight=2),
+        }
+    )
+
+
+class SharesOneBatchBuffer(ConcurrentFake):
+    """Keeps the batch being pushed on the instance: two pushes in flight send the later one twice."""
+
+    _batch: Sequence[InventoryUpdate] = ()
+
+    async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
+        self._batch = updates
+        await asyncio.sleep(0)
+        return await super().push_inventory(self._batch)
+
+
+class PushesDeltas(FakeConnector):
+    """Pushes the change (target - previous) onto what the channel shows now, not the absolute target."""
+
+    async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
+        now = {
+            li.channel_sku: li.quantity or 0
+            for li in await self.read_listings([u.channel_sku for u in updates])
+        }
+        blind = [
+            replace(u, quantity=now.get(u.channel_sku, 0) + u.quantity - (u.previous or 0), previous=None)
+            for u in updates
+        ]
+        return await super().push_inventory(blind)
+
+
+class IgnoresCompare(FakeConnector):
+    """Declares compare-and-set but never sends the compare value."""
+
+    async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
+        return await super().push_inventory([replace(u, previous=None) for u in updates])
+
+
+class StaleReadsAccepted(FakeConnector):
+    """Reads the channel's stale answer as a success."""
+
+    async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
+        results = await super().push_inventory(updates)
+        return [ItemResult.accepted(r.sku, r.value) if r.status is ItemStatus.STALE else r for r in results]
+
+
+class PricesInCents(FakeConnector):
+    """Sends prices in minor units to an API that takes major units."""
+
+    async def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
+        return await super().push_prices([replace(u, price=u.price * 100) for u in updates])
+
+
+class ZeroReadsAsMissing(FakeConnector):
+    """Treats a quantity of 0 as 'no such item' (``quantity or None``)."""
+
+    async def read_inventory(self, refs: Sequence[InventoryRef]) -> dict[str, int | None]:
+        return {sku: quantity or None for sku, quantity in (await super().read_inventory(refs)).items()}
+
+
+class StopsAfterPageOne(FakeConnector):
+    """Never passes on the next page token."""
+
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        return OrderPage((await super().pull_orders(cursor)).orders, None)
+
+
+class NewestFirst(FakeConnector):
+    """Declares ORDERED_PULL but hands each page newest first."""
+
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        page = await super().pull_orders(cursor)
+        return OrderPage(list(reversed(page.orders)), page.next_page_token)
+
+
+class TrustsAnySignature(FakeConnector):
+    """Parses a webhook without checking its signature."""
+
+    def parse_webhook(
+        self, headers: Mapping[str, str], body: bytes, url: str | None = None
+    ) -> list[WebhookEvent]:
+        return [WebhookEvent(str(len(body)), WebhookKind.ORDER, "orders/updated")]
 
 
 def harness_for(mutant: type[FakeConnector]) -> FakeHarness:
