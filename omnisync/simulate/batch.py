@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from . import run_one
 from .policies import summarise, variants
 from .scenario import Scenario
+from .single import run_one
 
 NOTABLE = ("lost_update_units", "oversold_units", "drift")
 """Per-seed figures worth a look even when no invariant failed (to replay that seed)."""
