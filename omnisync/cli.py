@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from .cligroup import OmnisyncGroup
@@ -478,16 +478,10 @@ def sync(
 ) -> None:
     """Pull orders, plan and push, once per channel."""
     from omnisync import reports
-    from omnisync.engine.runtime import CycleReport
 
     async def go(engine: Engine) -> dict[str, Any]:
-        names = [channel] if channel else list(engine.channels)
-        # A channel whose start-up check failed (unreachable, refused credentials) answers with that
-        # error at once: its cycle would only fail the same way, a minute later.
-        down = {n: _start_failure(engine, n) for n in names}
-        rows = {n: reports.cycle_row(CycleReport(n, ok=False, error=e)) for n, e in down.items() if e}
-        ran = await engine.sync_once([n for n in names if not down[n]]) if len(rows) < len(names) else {}
-        return {n: rows[n] if n in rows else reports.cycle_row(ran[n]) for n in names}
+        ran = await engine.sync_once([channel] if channel else None)
+        return {n: reports.cycle_row(r) for n, r in ran.items()}
 
     rows = _run(go, prepare=True)
     if as_json:
@@ -505,9 +499,10 @@ def sync(
         raise typer.Exit(1)
 
 
-def _start_failure(engine: Engine, name: str) -> str | None:
-    health = engine.channels[name].health
-    return health.last_error if health.state in ("failing", "configuration", "open") else None
+def _when(at: Any) -> str:
+    from omnisync.localtime import readable
+
+    return "never" if at is None else readable(at)
 
 
 def _print_errors(rows: dict[str, Any]) -> None:
@@ -573,13 +568,24 @@ def status(as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json(data)
         return
-    table = Table("channel", "connector", "last run", "ok", "pending", "missing", "errors", "last error")
+    # Names and times never fold at 80 columns; the last error goes on a line of its own below.
+    table = Table(
+        Column("channel", no_wrap=True), Column("connector", no_wrap=True), Column("state", no_wrap=True),
+        Column("last run", no_wrap=True), "pending", "missing", "listing errors",
+    )  # fmt: skip
     for n, r in data["channels"].items():
         table.add_row(
-            n, r["connector"], word(r["last_run"], "never"), word(r["last_ok"], "never run"),
-            str(r["pending"]), str(r["missing"]), str(r["listing_errors"]), r["last_error"] or "",
+            n, r["connector"], r["state"], _when(r["last_run"]),
+            str(r["pending"]), str(r["missing"]), str(r["listing_errors"]),
         )  # fmt: skip
     out.print(table)
+    _print_errors(
+        {
+            n: {"error": f"[{n}] last error at {_when(r['last_error_at'])}: {r['last_error']}"}
+            for n, r in data["channels"].items()
+            if r["last_error"]
+        }
+    )
     out.print(f"quarantined order lines: {data['quarantined_lines']}")
 
 
@@ -622,14 +628,18 @@ def orders(
 @app.command()
 def run() -> None:
     """The daemon: scheduled pull, push and reconcile per channel, webhooks, status page."""
-    from omnisync.daemon import serve
+    from omnisync.daemon import ServiceInfo, serve
     from omnisync.sdk.errors import OmnisyncError
 
     engine = _engine(contact=True)
 
+    def started(info: ServiceInfo) -> None:
+        if info.port is not None:  # whatever the log level: where the merchant looks
+            err.print(f"status page: http://{info.host}:{info.port}/  (JSON: /status); Ctrl-C stops")
+
     async def go() -> int:
         await engine.start(prepare=True)
-        return await serve(engine, engine.config.daemon)
+        return await serve(engine, engine.config.daemon, on_ready=started)
 
     try:
         code = _arun(go())

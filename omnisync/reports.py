@@ -87,18 +87,40 @@ def explain_rows(data: dict[str, tuple[Target, ListingRow | None]]) -> dict[str,
 
 
 def status(engine: Engine) -> dict[str, Any]:
+    """Per channel: the last run, and a state judged from the recorded runs (omnisync.health): a
+    failed run newer than the last good run that called the channel is "failing"."""
+    from omnisync.health import ChannelFacts, channel_state
+    from omnisync.ledger.run_health import run_health
+
     channels: dict[str, Any] = {}
+    now = engine.clock.now()
     with engine.ledger.read() as conn:
         for name, ch in engine.config.channels.items():
             last = queries.last_run(conn, name)
             counts = queries.channel_counts(conn, name)
+            runs = run_health(conn, name)
+            verdict = channel_state(
+                ChannelFacts(
+                    now=now,
+                    engine_state="ok",
+                    last_pull_at=runs.last_contact_ok_at,
+                    last_push_at=runs.last_contact_ok_at,
+                    last_error_at=runs.last_failed_at,
+                    last_error=runs.last_error,
+                    pending=counts.pending,
+                    push_every_s=ch.schedule.push_every,
+                )
+            )
             channels[name] = {
                 "connector": ch.connector,
                 "enabled": ch.enabled,
+                "state": verdict.state.value if last is not None else "never run",
+                "why": verdict.why if last is not None else "no run recorded yet",
                 "last_run": None if last is None else last.at,
                 "last_kind": None if last is None else last.kind,
                 "last_ok": None if last is None else last.ok,
-                "last_error": None if last is None else last.error,
+                "last_error": runs.last_error,
+                "last_error_at": runs.last_failed_at,
                 "pending": counts.pending,
                 "missing": counts.missing,
                 "listing_errors": counts.listing_errors,

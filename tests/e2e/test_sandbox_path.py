@@ -120,7 +120,7 @@ def test_the_readme_path_against_the_emulators(
     status = omnisync("status", "-c", "omnisync.yaml", "--json")
     channels = json.loads(status.stdout)["channels"]
     assert set(channels) == {ch.name for ch in CHANNELS}
-    assert all(c["last_ok"] for c in channels.values())
+    assert {n: c["state"] for n, c in channels.items()} == {ch.name: "ok" for ch in CHANNELS}
 
     proc.terminate()
     proc.wait(timeout=30)
@@ -129,6 +129,10 @@ def test_the_readme_path_against_the_emulators(
     lines = [line for line in said if "cannot connect to 127.0.0.1" in line]
     assert len(lines) == len(CHANNELS), down.stderr  # one line per channel, no table cell folding it
     assert "gave up after 2 attempts" in lines[0]
+    after = json.loads(omnisync("status", "--json").stdout)["channels"]
+    for name, c in after.items():  # the failed pull, not the empty push run after it, decides
+        assert c["state"] == "failing", (name, c)
+        assert "cannot connect" in c["last_error"]
 
 
 def test_validate_connect_names_a_missing_secret_per_channel(fresh: Path) -> None:
