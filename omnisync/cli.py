@@ -308,6 +308,8 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
         raise
+    for warning in result["warnings"]:
+        err.print(f"[yellow]warning:[/yellow] {escape(warning)}", soft_wrap=True)
     if as_json:
         _print_json(result)
     else:
@@ -316,11 +318,20 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
 
 @ledger_app.command("export")
 def ledger_export(file: Path, as_json: JsonOpt = False) -> None:
-    """Export SKUs, prices and stock per location to CSV."""
+    """Export SKUs, prices and stock per location to CSV (FILE ``-``: standard output)."""
     from omnisync import ledgerio
+    from omnisync.sdk.errors import ConfigurationError
 
     engine = _engine(existing=True)
-    rows = ledgerio.export_csv(engine.ledger, file)
+    if str(file) == "-":
+        rows = ledgerio.export_csv(engine.ledger, sys.stdout)
+        err.print(f"exported {rows} SKUs", soft_wrap=True)
+        return
+    try:
+        with file.open("w", newline="", encoding="utf-8") as fh:
+            rows = ledgerio.export_csv(engine.ledger, fh)
+    except OSError as exc:
+        _fail(ConfigurationError(f"{file}: cannot write ({exc.strerror})"))
     if as_json:
         _print_json({"file": str(file), "skus": rows})
     else:

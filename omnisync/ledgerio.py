@@ -1,7 +1,9 @@
 """CSV import/export of the catalogue and stock, and the starter config for ``omnisync init``.
 
 CSV columns: ``sku,title,barcode,tags,price,currency,active`` then one ``stock:<LOCATION>`` column per
-location holding the absolute on-hand count. Tags are separated by ``|``. Import validates every
+location holding the absolute on-hand count. Tags are separated by ``|`` (``apparel|clearance``; a
+``;`` inside a tag is kept, with a warning, since it is most likely a separator meant as ``|``).
+Export writes the same columns, so export -> import changes nothing. Import validates every
 row first and writes everything in one transaction: a bad row is reported with its line number and
 nothing is imported. Stock columns become adjustment movements of the difference, with keys derived
 from the file's content, so importing the same file twice changes nothing.
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from omnisync.ledger.repository import Ledger, LedgerError
 from omnisync.ledger.rows import MovementRow
@@ -29,6 +31,9 @@ FALSE = {"0", "false", "no", "n"}
 
 class CsvError(LedgerError):
     pass
+
+
+TAG_SEPARATOR = "|"
 
 
 @dataclass(frozen=True)
@@ -162,7 +167,7 @@ def _row(file: Path, line: int, raw: dict[str, Any], stock_cols: list[str], seen
         sku,
         (raw.get("title") or "").strip(),
         (raw.get("barcode") or "").strip(),
-        tuple(t.strip() for t in (raw.get("tags") or "").split("|") if t.strip()),
+        tuple(t.strip() for t in (raw.get("tags") or "").split(TAG_SEPARATOR) if t.strip()),
         price,
         currency,
         active_raw in TRUE,
@@ -170,10 +175,23 @@ def _row(file: Path, line: int, raw: dict[str, Any], stock_cols: list[str], seen
     )
 
 
-def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = False) -> dict[str, int]:
+def tag_warnings(file: Path, rows: list[Row]) -> list[str]:
+    """Rows whose tags hold a ``;`` (most likely meant as the ``|`` separator)."""
+    return [
+        f"{file}:{row.line}: tags: {tag!r} holds ';' - tags are separated by '{TAG_SEPARATOR}' "
+        f"(imported as one tag)"
+        for row in rows
+        for tag in row.tags
+        if ";" in tag
+    ]
+
+
+def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = False) -> dict[str, Any]:
+    """Import the file in one transaction; returns rows, movements and warnings."""
     with ledger.read() as conn:
         known = {row.code for row in ledger.locations(conn).values()}
     rows, digest = _parse(file, known)
+    warnings = tag_warnings(file, rows)
     iterator: Any = rows
     if progress:
         from rich.progress import track
@@ -223,25 +241,39 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
         tx.apply_stock(deltas, deltas)
         tx.touch_products(changed | {pid for pid, _ in deltas})
         movements = len(deltas)
-    return {"rows": len(rows), "movements": movements}
+    return {"rows": len(rows), "movements": movements, "warnings": warnings}
 
 
-def export_csv(ledger: Ledger, file: Path) -> int:
+def export_csv(ledger: Ledger, out: TextIO) -> int:
+    """Write every product with its stock per location, in the import's columns."""
     with ledger.read() as conn:
         locations = ledger.locations(conn)
         products = ledger.products(conn)
         stock = ledger.stock_for(conn, [p.id for p in products])
     codes = sorted((row.code, lid) for lid, row in locations.items())
-    with file.open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes)])
-        for p in products:
-            per = stock.get(p.id, {})
-            writer.writerow(
-                [p.sku, p.title, "", "|".join(p.tags), str(p.price), p.currency, str(p.active).lower()]
-                + [per.get(lid, (0, 0))[0] for _, lid in codes]
-            )
+    writer = csv.writer(out)
+    writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes)])
+    for p in products:
+        per = stock.get(p.id, {})
+        writer.writerow(
+            [
+                p.sku,
+                p.title,
+                p.barcode or "",
+                TAG_SEPARATOR.join(p.tags),
+                price_text(p.price),
+                p.currency,
+                str(p.active).lower(),
+            ]
+            + [per.get(lid, (0, 0))[0] for _, lid in codes]
+        )
     return len(products)
+
+
+def price_text(price: Decimal) -> str:
+    """A price as a person writes it: two decimals unless it has more (13.0000 -> 13.00)."""
+    cents = price.quantize(Decimal("0.01"))
+    return f"{cents:.2f}" if cents == price else format(price.normalize(), "f")
 
 
 def starter_config() -> str:

@@ -149,6 +149,7 @@ class CatalogReads:
                 r.currency,
                 bool(r.active),
                 int(r.version),
+                r.barcode,
             )
             for r in conn.execute(q)
         ]

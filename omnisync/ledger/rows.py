@@ -19,6 +19,7 @@ class ProductRow:
     currency: str
     active: bool
     version: int
+    barcode: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -109,4 +109,43 @@ def test_reimport_changes_only_what_differs(folder: Path) -> None:
     assert "(0 stock movements)" in run("ledger", "import", "a.csv")[1]
     assert "(1 stock movements)" in run("ledger", "import", "b.csv")[1]
     exported = snapshot(folder)
-    assert "MUG,Mug,,kitchen,13.0000,EUR,true,4,18" in exported, exported
+    # the barcode survives the export, the price is written as the merchant wrote it
+    assert "MUG,Mug,1,kitchen,13.00,EUR,true,4,18" in exported, exported
+
+
+def test_export_then_import_changes_nothing_barcodes_and_prices_included(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "omnisync.yaml").write_text(CONFIG)
+    (tmp_path / "in.csv").write_text(
+        "sku,title,barcode,tags,price,currency,active,stock:WH,stock:STORE\n"
+        "MUG,Mug,4006381333931,kitchen|blue,13.0000,EUR,true,20,4\n"
+        "TEE,Tee,,,9.999,EUR,false,0,1\n"
+    )
+    runner = CliRunner()
+    assert runner.invoke(app, ["-c", "omnisync.yaml", "ledger", "import", "in.csv"]).exit_code == 0
+    first = runner.invoke(app, ["-c", "omnisync.yaml", "ledger", "export", "-"])
+    assert first.exit_code == 0, first.output
+    assert not (tmp_path / "-").exists(), "'-' is standard output, not a file named '-'"
+    assert "MUG,Mug,4006381333931,blue|kitchen,13.00,EUR,true,4,20" in first.stdout  # STORE, WH
+    assert "TEE,Tee,,,9.999,EUR,false,1,0" in first.stdout
+    (tmp_path / "out.csv").write_text(first.stdout.split("exported")[0])
+    again = runner.invoke(app, ["-c", "omnisync.yaml", "ledger", "import", "out.csv", "--json"])
+    assert again.exit_code == 0, again.output
+    second = runner.invoke(app, ["-c", "omnisync.yaml", "ledger", "export", "-"])
+    assert second.stdout == first.stdout, "export -> import -> export is the same file"
+
+
+def test_a_semicolon_in_tags_is_imported_with_a_warning_naming_the_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "omnisync.yaml").write_text(CONFIG)
+    (tmp_path / "tags.csv").write_text(
+        "sku,title,barcode,tags,price,currency,active\nMUG,Mug,,apparel;clearance,5,EUR,true\n"
+    )
+    result = CliRunner().invoke(app, ["-c", "omnisync.yaml", "ledger", "import", "tags.csv"])
+    assert result.exit_code == 0
+    assert "warning: tags.csv:2: tags: 'apparel;clearance' holds ';'" in result.output
+    assert "separated by '|'" in result.output
