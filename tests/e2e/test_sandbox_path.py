@@ -20,6 +20,28 @@ from typer.testing import CliRunner, Result
 from omnisync.cli import app
 from omnisync.sandbox import CHANNELS, SAMPLE_CATALOGUE
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+PATH = [
+    "omnisync init --sandbox mystore",
+    "cd mystore",
+    "omnisync emulators",
+    "omnisync validate --connect",
+    "omnisync ledger import catalogue.csv",
+    "omnisync plan",
+    "omnisync sync --once",
+    "omnisync explain MUG-RED",
+    "omnisync status -c omnisync.yaml",
+]
+"""The README's "Using it", command for command; the tests below walk it (with --json, and --port so
+that parallel runs do not meet)."""
+
+
+def test_the_readme_using_it_is_this_path() -> None:
+    text = README.read_text(encoding="utf-8")
+    block = text.split("## Using it", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+    assert commands == PATH
+
 
 def free_base_port() -> int:
     """A port P such that P..P+4 are free on loopback (the daemon's and the four emulators')."""
@@ -67,7 +89,7 @@ def emulators(fresh: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     store = fresh / "mystore"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "omnisync.cli", "emulators", "-c", "omnisync.yaml", "--json"],
+        [sys.executable, "-m", "omnisync.cli", "emulators", "--json"],
         cwd=store,
         env=env,
         stdout=subprocess.PIPE,
