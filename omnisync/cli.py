@@ -24,7 +24,7 @@ from .cligroup import OmnisyncGroup
 
 if TYPE_CHECKING:
     from omnisync.config import LoadedConfig
-    from omnisync.engine.runtime import Engine
+    from omnisync.engine.runtime import CycleReport, Engine
 
 app = typer.Typer(
     cls=OmnisyncGroup,
@@ -304,7 +304,7 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
     engine = _engine()
     engine.migrate_and_seed()
     try:
-        result = ledgerio.import_csv(engine.ledger, file, engine.clock.now(), progress=sys.stdout.isatty())
+        result = ledgerio.import_csv(engine.ledger, file, engine.clock.now(), progress=True)
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
         raise
@@ -491,7 +491,15 @@ def sync(
     from omnisync import reports
 
     async def go(engine: Engine) -> dict[str, Any]:
-        ran = await engine.sync_once([channel] if channel else None)
+        from omnisync.progress import Progress
+
+        names = [channel] if channel else list(engine.channels)
+        with Progress("sync", 2 * len(names)) as progress:
+
+            def done(stage: str, r: CycleReport) -> None:
+                progress.advance(f"{r.channel} {stage}{'' if r.ok else ' FAILED'}")
+
+            ran = await engine.sync_once(names, done=done)
         return {n: reports.cycle_row(r) for n, r in ran.items()}
 
     rows = _run(go, prepare=True)
@@ -532,8 +540,15 @@ def reconcile(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
     from omnisync import reports
 
     async def go(engine: Engine) -> dict[str, Any]:
+        from omnisync.progress import Progress
+
         names = [channel] if channel else list(engine.channels)
-        return {n: reports.cycle_row(await engine.reconcile(n)) for n in names}
+        rows = {}
+        with Progress("reconcile", len(names)) as progress:
+            for n in names:
+                rows[n] = reports.cycle_row(await engine.reconcile(n))
+                progress.advance(f"{n}{'' if rows[n]['ok'] else ' FAILED'}")
+        return rows
 
     rows = _run(go, prepare=True)
     if as_json:

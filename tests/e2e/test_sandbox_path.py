@@ -121,13 +121,17 @@ def test_the_readme_path_against_the_emulators(
     assert checked["ok"] is True
     assert {c["channel"]: c["ok"] for c in checked["connect"]} == {ch.name: True for ch in CHANNELS}
 
-    imported = json.loads(omnisync("ledger", "import", "catalogue.csv", "--json").stdout)
+    imported_run = omnisync("ledger", "import", "catalogue.csv", "--json")
+    assert f"importing catalogue.csv: {len(SAMPLE_CATALOGUE)}/{len(SAMPLE_CATALOGUE)}" in imported_run.stderr
+    imported = json.loads(imported_run.stdout)
     assert imported["rows"] == len(SAMPLE_CATALOGUE)
 
     planned = json.loads(omnisync("plan", "--json").stdout)
     assert {(r["channel"], r["sku"]) for r in planned} >= {(ch.name, "MUG-RED") for ch in CHANNELS}
 
-    synced = json.loads(omnisync("sync", "--once", "--json").stdout)
+    sync = omnisync("sync", "--once", "--json")
+    assert f"sync: {2 * len(CHANNELS)}/{2 * len(CHANNELS)}" in sync.stderr  # progress on stderr, plain lines
+    synced = json.loads(sync.stdout)
     for name, row in synced.items():
         assert row["ok"], (name, row["error"])
         assert row["rejected"] == 0
