@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from omnisync.engine.planner import PlannedItem
@@ -86,27 +87,45 @@ def explain_rows(data: dict[str, tuple[Target, ListingRow | None]]) -> dict[str,
     return out
 
 
+def run_failure(runs: dict[str, queries.LastRun]) -> queries.LastRun | None:
+    """The most recent failure among the latest run of each kind: a pull failing every ten seconds
+    is not hidden by the push that succeeds after it, nor a failed setup by anything."""
+    failed = [r for r in runs.values() if r.ok is False]
+    return max(failed, key=lambda r: r.at or datetime.min.replace(tzinfo=UTC), default=None)
+
+
+def _latest(runs: dict[str, queries.LastRun], *kinds: str) -> queries.LastRun | None:
+    found = [runs[k] for k in kinds if k in runs]
+    return max(found, key=lambda r: r.at or datetime.min.replace(tzinfo=UTC), default=None)
+
+
+def _run_view(run: queries.LastRun | None) -> dict[str, Any] | None:
+    return None if run is None else {"at": run.at, "ok": run.ok, "error": run.error}
+
+
 def status(engine: Engine) -> dict[str, Any]:
-    """Per channel: the last run, and a state judged from the recorded runs (omnisync.health): a
-    failed run newer than the last good run that called the channel is "failing"."""
+    """Per channel: the latest run of each kind, and a state judged from them (omnisync.health): the
+    latest pull or push failing, or a failure newer than both, is "failing"."""
     from omnisync.health import ChannelFacts, channel_state
-    from omnisync.ledger.run_health import run_health
 
     channels: dict[str, Any] = {}
     now = engine.clock.now()
     with engine.ledger.read() as conn:
         for name, ch in engine.config.channels.items():
-            last = queries.last_run(conn, name)
+            runs = queries.last_runs(conn, name)
+            last = max(runs.values(), key=lambda r: r.at or datetime.min.replace(tzinfo=UTC), default=None)
+            failing = run_failure(runs)
             counts = queries.channel_counts(conn, name)
-            runs = run_health(conn, name)
+            pull = _latest(runs, "pull", "cycle", "reconcile")
+            push = _latest(runs, "push", "cycle", "reconcile")
             verdict = channel_state(
                 ChannelFacts(
                     now=now,
                     engine_state="ok",
-                    last_pull_at=runs.last_contact_ok_at,
-                    last_push_at=runs.last_contact_ok_at,
-                    last_error_at=runs.last_failed_at,
-                    last_error=runs.last_error,
+                    last_pull_at=pull.at if pull is not None and pull.ok else None,
+                    last_push_at=push.at if push is not None and push.ok else None,
+                    last_error_at=None if failing is None else failing.at,
+                    last_error=None if failing is None else failing.error,
                     pending=counts.pending,
                     push_every_s=ch.schedule.push_every,
                 )
@@ -118,9 +137,12 @@ def status(engine: Engine) -> dict[str, Any]:
                 "why": verdict.why if last is not None else "no run recorded yet",
                 "last_run": None if last is None else last.at,
                 "last_kind": None if last is None else last.kind,
-                "last_ok": None if last is None else last.ok,
-                "last_error": runs.last_error,
-                "last_error_at": runs.last_failed_at,
+                "last_ok": None if last is None else failing is None,
+                "last_error": None if failing is None else f"{failing.kind}: {failing.error}",
+                "last_error_at": None if failing is None else failing.at,
+                "last_pull": _run_view(pull),
+                "last_push": _run_view(push),
+                "last_setup": _run_view(runs.get("setup")),
                 "pending": counts.pending,
                 "missing": counts.missing,
                 "listing_errors": counts.listing_errors,
