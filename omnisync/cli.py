@@ -1,30 +1,30 @@
-"""The ``omnisync`` command. Every command that prints data also takes ``--json``."""
+"""The ``omnisync`` command. Every command that prints data also takes ``--json``.
+
+Imports are lazy: this module loads typer and rich only, and each command imports the engine, the
+ledger and the config it needs when it runs, so ``omnisync --help`` starts in a fraction of the
+time (``benchmarks/cli_start.py``).
+"""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import sys
 from collections.abc import Callable, Coroutine
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
-from omnisync import logging as oslog
-from omnisync.config import LoadedConfig, load_config
-from omnisync.engine.runtime import CycleReport, Engine
-from omnisync.ledger.db import ledger_exists, make_engine
-from omnisync.ledger.repository import Ledger, LedgerError
-from omnisync.sdk.errors import ConfigurationError, OmnisyncError
-
-from . import ledgerio, reports
 from .cligroup import OmnisyncGroup
+
+if TYPE_CHECKING:
+    from omnisync.config import LoadedConfig
+    from omnisync.engine.runtime import CycleReport, Engine
 
 app = typer.Typer(
     cls=OmnisyncGroup,
@@ -55,6 +55,8 @@ class _State:
 
 def _fail(exc: Exception) -> None:
     """Every problem the error names on a line of its own, never wrapped; exit 2."""
+    from omnisync import logging as oslog
+
     for line in oslog.redact_text(str(exc)).splitlines() or [type(exc).__name__]:
         err.print(f"[red]error:[/red] {escape(line)}", soft_wrap=True)
     raise typer.Exit(2)
@@ -71,6 +73,9 @@ def word(value: Any, none: str = "") -> str:
 
 def _loaded(*, contact: bool = False) -> LoadedConfig:
     """The config; a channel's secret is required only by a command that will ``contact`` it."""
+    from omnisync.config import load_config
+    from omnisync.sdk.errors import OmnisyncError
+
     try:
         return load_config(_State.config, offline=not contact)
     except OmnisyncError as exc:
@@ -81,6 +86,12 @@ def _loaded(*, contact: bool = False) -> LoadedConfig:
 def _engine(loaded: LoadedConfig | None = None, *, contact: bool = False, existing: bool = False) -> Engine:
     """The engine on the config's ledger; with ``existing``, a ledger not created yet is an error
     that says how to create it (and nothing is created by asking)."""
+    from omnisync import logging as oslog
+    from omnisync.engine.runtime import Engine
+    from omnisync.ledger.db import ledger_exists, make_engine
+    from omnisync.ledger.repository import Ledger
+    from omnisync.sdk.errors import ConfigurationError, OmnisyncError
+
     loaded = loaded or _loaded(contact=contact)
     oslog.configure("debug" if _State.verbose else loaded.config.logging.level, _fmt(loaded))
     try:
@@ -104,6 +115,8 @@ def _run(make: Callable[[Engine], Coroutine[Any, Any, T]], *, prepare: bool = Fa
     """Start the engine and run ``make`` on it. Without ``prepare`` (no channel contacted: plan,
     explain) the ledger must exist already."""
     """Run ``make`` on a started engine; ``prepare`` contacts the channels (their secrets are needed)."""
+    from omnisync.sdk.errors import OmnisyncError
+
     engine = _engine(contact=prepare, existing=not prepare)
 
     async def go() -> T:
@@ -114,10 +127,16 @@ def _run(make: Callable[[Engine], Coroutine[Any, Any, T]], *, prepare: bool = Fa
             await engine.aclose()
 
     try:
-        return asyncio.run(go())
+        return _arun(go())
     except OmnisyncError as exc:
         _fail(exc)
         raise
+
+
+def _arun(work: Coroutine[Any, Any, T]) -> T:
+    import asyncio  # lazily: `omnisync --help` never runs a loop
+
+    return asyncio.run(work)
 
 
 def _print_json(data: Any) -> None:
@@ -198,7 +217,7 @@ def emulators(
             out.print(f"{len(served)} emulators ready, {len(items)} SKUs listed; Ctrl-C stops them")
         sys.stdout.flush()
 
-    asyncio.run(serve(loaded, items, ready))
+    _arun(serve(loaded, items, ready))
 
 
 @app.command()
@@ -210,8 +229,13 @@ def validate(
 ) -> None:
     """Check the config, the mapping files and every channel's connector settings; with --connect,
     each channel's credentials and ids with one read call (a missing secret is named per channel)."""
-    loaded = _loaded(contact=not connect)
+    from omnisync.engine.runtime import Engine
+    from omnisync.ledger.db import make_engine
+    from omnisync.ledger.repository import Ledger
+    from omnisync.sdk.errors import OmnisyncError
     from omnisync.sdk.registry import load_connector
+
+    loaded = _loaded(contact=not connect)
 
     try:
         engine = Engine(loaded, Ledger(make_engine("sqlite://")))
@@ -223,7 +247,7 @@ def validate(
     if connect:
         from omnisync.connectcheck import check_all
 
-        rows = [c.row() for c in asyncio.run(check_all(_loaded(contact=True)))]
+        rows = [c.row() for c in _arun(check_all(_loaded(contact=True)))]
     ok = all(r["ok"] for r in rows)
     if as_json:
         _print_json({"config": str(loaded.path), "ok": ok, "channels": len(engine.mappings), "connect": rows})
@@ -240,6 +264,8 @@ def validate(
 @app.command()
 def connectors(as_json: JsonOpt = False) -> None:
     """List the installed connectors and what they can do."""
+    from omnisync import reports
+
     rows = reports.connector_rows()
     if as_json:
         _print_json(rows)
@@ -272,10 +298,13 @@ def new_connector(
 @ledger_app.command("import")
 def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
     """Import SKUs, prices and stock per location from CSV; a bad row imports nothing."""
+    from omnisync import ledgerio
+    from omnisync.sdk.errors import OmnisyncError
+
     engine = _engine()
     engine.migrate_and_seed()
     try:
-        result = ledgerio.import_csv(engine.ledger, file, engine.clock.now(), progress=sys.stdout.isatty())
+        result = ledgerio.import_csv(engine.ledger, file, engine.clock.now(), progress=True)
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
         raise
@@ -290,6 +319,9 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
 @ledger_app.command("export")
 def ledger_export(file: Path, as_json: JsonOpt = False) -> None:
     """Export SKUs, prices and stock per location to CSV (FILE ``-``: standard output)."""
+    from omnisync import ledgerio
+    from omnisync.sdk.errors import ConfigurationError
+
     engine = _engine(existing=True)
     if str(file) == "-":
         rows = ledgerio.export_csv(engine.ledger, sys.stdout)
@@ -325,6 +357,8 @@ def _stock_change(
 ) -> None:
     """Apply ``record`` in one transaction after checking that no location of ``moves`` (location,
     delta) goes below zero; print the on-hand after at each location."""
+    from omnisync.ledger.repository import LedgerError
+
     engine = _engine(existing=True)
     now = engine.clock.now()
     ledger = engine.ledger
@@ -430,6 +464,7 @@ def plan(
     as_json: JsonOpt = False,
 ) -> None:
     """What the next push would send and why. Sends nothing."""
+    from omnisync import reports
 
     async def go(engine: Engine) -> list[dict[str, Any]]:
         names = [channel] if channel else list(engine.channels)
@@ -453,15 +488,19 @@ def sync(
     as_json: JsonOpt = False,
 ) -> None:
     """Pull orders, plan and push, once per channel."""
+    from omnisync import reports
 
     async def go(engine: Engine) -> dict[str, Any]:
+        from omnisync.progress import Progress
+
         names = [channel] if channel else list(engine.channels)
-        # A channel whose start-up check failed (unreachable, refused credentials) answers with that
-        # error at once: its cycle would only fail the same way, a minute later.
-        down = {n: _start_failure(engine, n) for n in names}
-        rows = {n: reports.cycle_row(CycleReport(n, ok=False, error=e)) for n, e in down.items() if e}
-        ran = await engine.sync_once([n for n in names if not down[n]]) if len(rows) < len(names) else {}
-        return {n: rows[n] if n in rows else reports.cycle_row(ran[n]) for n in names}
+        with Progress("sync", 2 * len(names)) as progress:
+
+            def done(stage: str, r: CycleReport) -> None:
+                progress.advance(f"{r.channel} {stage}{'' if r.ok else ' FAILED'}")
+
+            ran = await engine.sync_once(names, done=done)
+        return {n: reports.cycle_row(r) for n, r in ran.items()}
 
     rows = _run(go, prepare=True)
     if as_json:
@@ -479,13 +518,16 @@ def sync(
         raise typer.Exit(1)
 
 
-def _start_failure(engine: Engine, name: str) -> str | None:
-    health = engine.channels[name].health
-    return health.last_error if health.state in ("failing", "configuration", "open") else None
+def _when(at: Any) -> str:
+    from omnisync.localtime import readable
+
+    return "never" if at is None else readable(at)
 
 
 def _print_errors(rows: dict[str, Any]) -> None:
     """Each channel's error on one line of its own, never folded into a table cell."""
+    from omnisync import logging as oslog
+
     for n, r in rows.items():
         if r["error"]:
             text = r["error"] if r["error"].startswith(f"[{n}]") else f"[{n}] {r['error']}"
@@ -495,10 +537,18 @@ def _print_errors(rows: dict[str, Any]) -> None:
 @app.command()
 def reconcile(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
     """Read every channel's live quantities, report drift, re-plan and push every pair."""
+    from omnisync import reports
 
     async def go(engine: Engine) -> dict[str, Any]:
+        from omnisync.progress import Progress
+
         names = [channel] if channel else list(engine.channels)
-        return {n: reports.cycle_row(await engine.reconcile(n)) for n in names}
+        rows = {}
+        with Progress("reconcile", len(names)) as progress:
+            for n in names:
+                rows[n] = reports.cycle_row(await engine.reconcile(n))
+                progress.advance(f"{n}{'' if rows[n]['ok'] else ' FAILED'}")
+        return rows
 
     rows = _run(go, prepare=True)
     if as_json:
@@ -516,6 +566,7 @@ def reconcile(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
 @app.command()
 def explain(sku: str, as_json: JsonOpt = False) -> None:
     """Why each channel shows what it shows for SKU: every rule, step by step."""
+    from omnisync import reports
 
     async def go(engine: Engine) -> dict[str, Any]:
         return reports.explain_rows(engine.explain(sku))
@@ -536,18 +587,31 @@ def explain(sku: str, as_json: JsonOpt = False) -> None:
 @app.command()
 def status(as_json: JsonOpt = False) -> None:
     """Per channel: last cycle, pending changes, errors. Never shows secrets."""
+    from omnisync import reports
+
     engine = _engine(existing=True)
     data = reports.status(engine)
     if as_json:
         _print_json(data)
         return
-    table = Table("channel", "connector", "last run", "ok", "pending", "missing", "errors", "last error")
+    # Names and times never fold at 80 columns; the last error goes on a line of its own below.
+    table = Table(
+        Column("channel", no_wrap=True), Column("connector", no_wrap=True), Column("state", no_wrap=True),
+        Column("last run", no_wrap=True), "pending", "missing", "listing errors",
+    )  # fmt: skip
     for n, r in data["channels"].items():
         table.add_row(
-            n, r["connector"], word(r["last_run"], "never"), word(r["last_ok"], "never run"),
-            str(r["pending"]), str(r["missing"]), str(r["listing_errors"]), r["last_error"] or "",
+            n, r["connector"], r["state"], _when(r["last_run"]),
+            str(r["pending"]), str(r["missing"]), str(r["listing_errors"]),
         )  # fmt: skip
     out.print(table)
+    _print_errors(
+        {
+            n: {"error": f"[{n}] last error at {_when(r['last_error_at'])}: {r['last_error']}"}
+            for n, r in data["channels"].items()
+            if r["last_error"]
+        }
+    )
     out.print(f"quarantined order lines: {data['quarantined_lines']}")
 
 
@@ -560,6 +624,8 @@ def orders(
     as_json: JsonOpt = False,
 ) -> None:
     """Recent orders, or the quarantined lines (unknown SKUs)."""
+    from omnisync import reports
+
     if retry_quarantined:
 
         async def retry(engine: Engine) -> tuple[int, int]:
@@ -588,16 +654,21 @@ def orders(
 @app.command()
 def run() -> None:
     """The daemon: scheduled pull, push and reconcile per channel, webhooks, status page."""
-    from omnisync.daemon import serve
+    from omnisync.daemon import ServiceInfo, serve
+    from omnisync.sdk.errors import OmnisyncError
 
     engine = _engine(contact=True)
 
+    def started(info: ServiceInfo) -> None:
+        if info.port is not None:  # whatever the log level: where the merchant looks
+            err.print(f"status page: http://{info.host}:{info.port}/  (JSON: /status); Ctrl-C stops")
+
     async def go() -> int:
         await engine.start(prepare=True)
-        return await serve(engine, engine.config.daemon)
+        return await serve(engine, engine.config.daemon, on_ready=started)
 
     try:
-        code = asyncio.run(go())
+        code = _arun(go())
     except OmnisyncError as exc:
         _fail(exc)
         raise

@@ -193,10 +193,10 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
     rows, digest = _parse(file, known)
     warnings = tag_warnings(file, rows)
     iterator: Any = rows
-    if progress:
-        from rich.progress import track
+    if progress:  # a bar on a terminal, plain lines on stderr otherwise
+        from omnisync.progress import track
 
-        iterator = track(rows, description="importing")
+        iterator = track(rows, f"importing {file.name}", len(rows))
     with ledger.tx() as tx:
         codes = {row.code: lid for lid, row in ledger.locations(tx.conn).items()}
         ids, changed = tx.upsert_products(

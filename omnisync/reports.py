@@ -104,22 +104,44 @@ def _run_view(run: queries.LastRun | None) -> dict[str, Any] | None:
 
 
 def status(engine: Engine) -> dict[str, Any]:
+    """Per channel: the latest run of each kind, and a state judged from them (omnisync.health): the
+    latest pull or push failing, or a failure newer than both, is "failing"."""
+    from omnisync.health import ChannelFacts, channel_state
+
     channels: dict[str, Any] = {}
+    now = engine.clock.now()
     with engine.ledger.read() as conn:
         for name, ch in engine.config.channels.items():
             runs = queries.last_runs(conn, name)
             last = max(runs.values(), key=lambda r: r.at or datetime.min.replace(tzinfo=UTC), default=None)
             failing = run_failure(runs)
             counts = queries.channel_counts(conn, name)
+            pull = _latest(runs, "pull", "cycle", "reconcile")
+            push = _latest(runs, "push", "cycle", "reconcile")
+            verdict = channel_state(
+                ChannelFacts(
+                    now=now,
+                    engine_state="ok",
+                    last_pull_at=pull.at if pull is not None and pull.ok else None,
+                    last_push_at=push.at if push is not None and push.ok else None,
+                    last_error_at=None if failing is None else failing.at,
+                    last_error=None if failing is None else failing.error,
+                    pending=counts.pending,
+                    push_every_s=ch.schedule.push_every,
+                )
+            )
             channels[name] = {
                 "connector": ch.connector,
                 "enabled": ch.enabled,
+                "state": verdict.state.value if last is not None else "never run",
+                "why": verdict.why if last is not None else "no run recorded yet",
                 "last_run": None if last is None else last.at,
                 "last_kind": None if last is None else last.kind,
                 "last_ok": None if last is None else failing is None,
                 "last_error": None if failing is None else f"{failing.kind}: {failing.error}",
-                "last_pull": _run_view(_latest(runs, "pull", "cycle", "reconcile")),
-                "last_push": _run_view(_latest(runs, "push", "cycle", "reconcile")),
+                "last_error_at": None if failing is None else failing.at,
+                "last_pull": _run_view(pull),
+                "last_push": _run_view(push),
                 "last_setup": _run_view(runs.get("setup")),
                 "pending": counts.pending,
                 "missing": counts.missing,

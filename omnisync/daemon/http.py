@@ -38,8 +38,11 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import Route
 
 from omnisync.config import DaemonConfig
+from omnisync.engine.channel import ChannelRuntime
 from omnisync.engine.runtime import Engine, wants_pull
+from omnisync.health import ChannelFacts, channel_state
 from omnisync.ledger import queries
+from omnisync.localtime import readable
 from omnisync.logging import redact_text
 from omnisync.sdk.errors import OmnisyncError, WebhookVerificationError
 
@@ -98,6 +101,30 @@ class DaemonView:
         except SQLAlchemyError:
             return []
 
+    def quarantined(self) -> int | None:
+        try:
+            with self.engine.ledger.read() as conn:
+                return queries.quarantined_count(conn)
+        except SQLAlchemyError:
+            return None
+
+    def facts(self, rt: ChannelRuntime, pending: int | None) -> ChannelFacts:
+        h = rt.health
+        return ChannelFacts(
+            now=self.engine.clock.now(),
+            engine_state=h.state,
+            last_pull_at=h.last_pull_at,
+            last_push_at=h.last_push_at,
+            last_error_at=h.last_error_at,
+            last_error=h.last_error,
+            paused_until=h.open_until,
+            orders_behind=rt.holds_increases,
+            pending=pending,
+            throttled_for_s=rt.connector.context.budgets.parked_for(),
+            push_every_s=rt.config.schedule.push_every,
+            consecutive_failures=h.consecutive_failures,
+        )
+
     def channel_states(self) -> dict[str, str]:
         return {name: rt.health.state for name, rt in self.engine.channels.items()}
 
@@ -129,9 +156,13 @@ class DaemonView:
         for name, rt in self.engine.channels.items():
             h = rt.health
             act = self.scheduler.activity.get(name) if self.scheduler is not None else None
+            verdict = channel_state(self.facts(rt, pending.get(name)))
             entry: dict[str, Any] = {
                 "connector": rt.config.connector,
-                "state": h.state,
+                # derived from the last pull and the last push (omnisync.health), not the last run alone
+                "state": verdict.state.value,
+                "why": verdict.why,
+                "engine_state": h.state,
                 "last_pull": _iso(h.last_pull_at),
                 # increases wait while the channel's own orders are not pulled (see ChannelHealth)
                 "orders_behind": rt.holds_increases,
@@ -178,6 +209,7 @@ class DaemonView:
             "now": _iso(self.engine.clock.now()),
             "ready": ready,
             "channels": channels,
+            "quarantined_lines": self.quarantined(),
             "oversold": self.oversold(),
         }
 
@@ -272,33 +304,59 @@ def _cell(value: Any) -> str:
     return html.escape("—" if value is None else str(value))
 
 
+def local_time(iso: str | None, now: str | None = None) -> str:
+    """A readable local time (:func:`omnisync.localtime.readable`); the ISO value stays in ``datetime=``."""
+    if not iso:
+        return "never"
+    shown = readable(datetime.fromisoformat(iso), datetime.fromisoformat(now) if now else None)
+    return f'<time datetime="{_cell(iso)}">{_cell(shown)}</time>'
+
+
+def _row(name: str, ch: dict[str, Any], now: str | None) -> str:
+    errors = ch.get("errors") or {}
+    err, err_at = errors.get("last"), errors.get("at")
+    lease = ch.get("lease")
+    state = ch["state"]
+    behind = ch.get("orders_behind")
+    error_cell = f"{local_time(err_at, now)} {_cell(err)}" if err and err_at else (_cell(err) if err else "")
+    return (
+        f'<tr data-channel="{_cell(name)}" data-state="{_cell(state)}">'
+        f"<th scope=row>{_cell(name)}<small>{_cell(ch['connector'])}</small></th>"
+        f'<td class="state {_cell(state)}">{_cell(state)}<small>{_cell(ch.get("why", ""))}</small></td>'
+        f'<td class="{"alert" if behind else "fine"}">{"yes" if behind else "no"}</td>'
+        f"<td>{local_time(ch['last_pull'], now)}</td><td>{local_time(ch['last_push'], now)}</td>"
+        f'<td class="num">{_cell(ch["pending"])}</td>'
+        f'<td class="num">{_cell(ch["orders_imported"])}</td>'
+        f'<td class="num">{_cell(ch["items_pushed"])}</td>'
+        f'<td class="num">{_cell(ch["api_calls"])} / {_cell(ch["throttled"])}</td>'
+        f'<td class="num">{_cell(ch["push_lag_s"])}</td>'
+        f"<td>{_cell(lease['holder'] if lease else 'this daemon')}</td>"
+        f'<td class="err">{error_cell}</td></tr>'
+    )
+
+
 def render_status_page(status: dict[str, Any]) -> str:
-    rows = []
-    for name, ch in status["channels"].items():
-        err = ch["errors"]["last"]
-        lease = ch.get("lease")
-        rows.append(
-            f'<tr data-channel="{_cell(name)}" data-state="{_cell(ch["state"])}">'
-            f"<th scope=row>{_cell(name)}<small>{_cell(ch['connector'])}</small></th>"
-            f'<td class="state {_cell(ch["state"])}">{_cell(ch["state"])}</td>'
-            f"<td>{_cell(ch['last_pull'])}</td><td>{_cell(ch['last_push'])}</td>"
-            f'<td class="num">{_cell(ch["pending"])}</td>'
-            f'<td class="num">{_cell(ch["orders_imported"])}</td>'
-            f'<td class="num">{_cell(ch["items_pushed"])}</td>'
-            f'<td class="num">{_cell(ch["api_calls"])} / {_cell(ch["throttled"])}</td>'
-            f'<td class="num">{_cell(ch["push_lag_s"])}</td>'
-            f"<td>{_cell(lease['holder'] if lease else 'this daemon')}</td>"
-            f'<td class="err">{_cell(err) if err else ""}</td></tr>'
-        )
+    now = status.get("now")
+    rows = [_row(name, ch, now) for name, ch in status["channels"].items()]
     oversold = status["oversold"]
     if oversold:
         items = "".join(f"<li>{_cell(o['sku'])}: {_cell(o['units'])} unit(s)</li>" for o in oversold)
         alerts = f'<section class="alert" id="oversold"><h2>Oversold</h2><ul>{items}</ul></section>'
     else:
         alerts = '<p class="fine" id="oversold">No oversold SKU.</p>'
+    quarantined = status.get("quarantined_lines")
+    if quarantined:
+        alerts += (
+            '<section class="alert" id="quarantined"><h2>Quarantined order lines</h2>'
+            f"<p>{_cell(quarantined)} line(s) name a SKU the ledger does not know: "
+            "<code>omnisync orders --quarantined</code>, map them, "
+            "then <code>omnisync orders --retry-quarantined</code>.</p></section>"
+        )
+    else:
+        alerts += '<p class="fine" id="quarantined">No quarantined order line.</p>'
     return _template().substitute(
         refresh=REFRESH_S,
-        generated=_cell(status["now"]),
+        generated=local_time(now, now),
         worker=_cell(status["worker"]),
         ready="ready" if status["ready"] else "not ready",
         ready_class="fine" if status["ready"] else "alert",

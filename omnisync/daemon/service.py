@@ -134,6 +134,7 @@ async def serve(
         channels=list(engine.channels),
         host=daemon.host if http else None,
         port=port,
+        status_page=f"http://{daemon.host}:{port}/" if http else None,
         worker=leases.holder if leases else engine.worker_id,
     )
     if on_ready is not None:

@@ -262,11 +262,21 @@ class ChannelCycle(PlanReader, RunRecorder):
         kind = "cycle" if pull and push else "pull" if pull else "push"
         return await self._run(channel, kind, work, lane=lane, exclusive=push and not pipelined, admit=admit)
 
-    async def sync_once(self, channels: Sequence[str] | None = None) -> dict[str, CycleReport]:
-        """Pull every channel first (so each plan sees every sale), then push; channels isolated."""
+    async def sync_once(
+        self, channels: Sequence[str] | None = None, *, done: Callable[[str, CycleReport], None] | None = None
+    ) -> dict[str, CycleReport]:
+        """Pull every channel first (so each plan sees every sale), then push; channels isolated.
+        ``done(stage, report)`` is told as each channel's pull and push ends (the CLI's progress)."""
         names = list(channels or self.channels)
-        pulled = await asyncio.gather(*(self.cycle(n, push=False) for n in names))
-        pushed = await asyncio.gather(*(self.cycle(n, pull=False) for n in names))
+
+        async def stage(name: str, *, pull: bool) -> CycleReport:
+            report = await self.cycle(name, pull=pull, push=not pull)
+            if done is not None:
+                done("pull" if pull else "push", report)
+            return report
+
+        pulled = await asyncio.gather(*(stage(n, pull=True) for n in names))
+        pushed = await asyncio.gather(*(stage(n, pull=False) for n in names))
         out: dict[str, CycleReport] = {}
         for first, second in zip(pulled, pushed, strict=True):
             second.orders = first.orders

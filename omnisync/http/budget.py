@@ -135,3 +135,8 @@ class RateBudgets:
         bucket.refill(now)
         bucket.tokens = 0.0
         bucket.paused_until = max(bucket.paused_until, now + seconds)
+
+    def parked_for(self) -> float:
+        """Seconds until every operation parked by a throttle answer may call again (0: none parked)."""
+        now = self._clock.monotonic()
+        return max([0.0, *(b.paused_until - now for b in self._buckets.values())])

@@ -15,46 +15,28 @@ invariants), :mod:`.policies` (comparison), :mod:`.report` (JSON and tables), :m
 
 from __future__ import annotations
 
-import asyncio
-import os
-import tempfile
-from pathlib import Path
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .measures import measure
-from .report import result
-from .run import Simulation, quiet_logs
-from .scenario import Scenario, load_scenario, small_scenario
+if TYPE_CHECKING:
+    from .scenario import Scenario, load_scenario, small_scenario
+    from .single import run_async, run_one
 
-
-async def run_async(scenario: Scenario, seed: int, folder: Path | None = None) -> dict[str, Any]:
-    """One run, measured. The ledger and config go to ``folder`` (a temporary folder by default)."""
-    with quiet_logs():
-        if folder is not None:
-            return await _run_in(scenario, seed, folder)
-        with tempfile.TemporaryDirectory(prefix="omnisync-sim-", dir=_scratch()) as tmp:
-            return await _run_in(scenario, seed, Path(tmp))
+_HOME = {
+    "Scenario": "scenario",
+    "load_scenario": "scenario",
+    "small_scenario": "scenario",
+    "run_async": "single",
+    "run_one": "single",
+}
+"""Loaded on first use, so that ``omnisync --help`` (which lists ``simulate``) stays light."""
 
 
-def _scratch() -> str | None:
-    """A memory-backed folder where there is one: the ledger's fsyncs are not what is measured."""
-    shm = Path("/dev/shm")  # noqa: S108 - a scratch ledger deleted after the run, made by mkdtemp
-    return str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
-
-
-async def _run_in(scenario: Scenario, seed: int, folder: Path) -> dict[str, Any]:
-    sim = Simulation(scenario, seed, folder)
-    state = await sim.run()
-    try:
-        return result(state, measure(sim.ledger, state))
-    finally:
-        sim.ledger.engine.dispose()
-
-
-def run_one(scenario: Scenario, seed: int, folder: Path | None = None) -> dict[str, Any]:
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-    return asyncio.run(run_async(scenario, seed, folder))
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{home}", __name__), name)
 
 
 __all__ = ["Scenario", "load_scenario", "run_async", "run_one", "small_scenario"]

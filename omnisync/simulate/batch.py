@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from . import run_one
 from .policies import summarise, variants
 from .scenario import Scenario
+from .single import run_one
 
 NOTABLE = ("lost_update_units", "oversold_units", "drift")
 """Per-seed figures worth a look even when no invariant failed (to replay that seed)."""
@@ -19,13 +20,29 @@ def _one(args: tuple[Scenario, int]) -> dict[str, Any]:
     return run_one(*args)
 
 
-def run_seeds(scenario: Scenario, seeds: Sequence[int], jobs: int = 1) -> list[dict[str, Any]]:
-    """Results in seed order; ``jobs`` > 1 spreads the seeds over that many processes."""
+def run_seeds(
+    scenario: Scenario,
+    seeds: Sequence[int],
+    jobs: int = 1,
+    done: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Results in seed order; ``jobs`` > 1 spreads the seeds over that many processes. ``done`` is
+    told each result as it is taken (the CLI's progress)."""
     work = [(scenario, seed) for seed in seeds]
-    if jobs <= 1 or len(work) <= 1:
-        return [_one(w) for w in work]
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return list(pool.map(_one, work))
+    results: list[dict[str, Any]] = []
+    with contextlib.ExitStack() as stack:
+        if jobs <= 1 or len(work) <= 1:
+            answers: Iterable[dict[str, Any]] = map(_one, work)
+        else:
+            pool = stack.enter_context(
+                ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+            )
+            answers = pool.map(_one, work)
+        for result in answers:
+            results.append(result)
+            if done is not None:
+                done(result)
+    return results
 
 
 def compare_policies(scenario: Scenario, seeds: Sequence[int], jobs: int = 1) -> list[dict[str, Any]]:

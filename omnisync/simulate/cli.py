@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .batch import aggregate, compare_policies, run_seeds
-from .report import render, render_policies
-from .scenario import Scenario, load_scenario, small_scenario
+if TYPE_CHECKING:
+    from .scenario import Scenario
 
 
 def simulate_command(
@@ -36,6 +35,12 @@ def simulate_command(
 ) -> None:
     """Simulate a trading period against the real engine and the emulators, with faults, and check
     that no order is lost or duplicated, stock is conserved and every channel converges."""
+    from omnisync.progress import Progress
+
+    from .batch import aggregate, compare_policies, run_seeds  # lazily: `omnisync --help` stays light
+    from .report import render, render_policies
+    from .scenario import load_scenario, small_scenario
+
     try:
         sc: Scenario = load_scenario(scenario) if scenario is not None else small_scenario()
     except (OSError, ValueError) as exc:
@@ -49,13 +54,20 @@ def simulate_command(
         typer.echo(json.dumps(out, indent=2) if as_json else render_policies(rows))
         ok = all(r["violations"] == 0 for r in rows)
     elif seeds == 1:
-        from . import run_one
+        from .single import run_one
 
-        out = run_one(sc, seed, keep)
+        with Progress(f"simulate {sc.name}", 1) as progress:
+            out = run_one(sc, seed, keep)
+            progress.advance(f"seed {seed} {'ok' if out['ok'] else 'FAILED'}")
         typer.echo(json.dumps(out, indent=2) if as_json else render(out))
         ok = bool(out["ok"])
     else:
-        results = run_seeds(sc, numbers, jobs)
+        with Progress(f"simulate {sc.name}", len(numbers)) as progress:
+
+            def done(r: dict[str, Any]) -> None:
+                progress.advance(f"seed {r['seed']} {'ok' if r['ok'] else 'FAILED'}")
+
+            results = run_seeds(sc, numbers, jobs, done=done)
         out = {"scenario": sc.name, **aggregate(results)}
         if as_json:
             typer.echo(json.dumps(out, indent=2))

@@ -20,6 +20,28 @@ from typer.testing import CliRunner, Result
 from omnisync.cli import app
 from omnisync.sandbox import CHANNELS, SAMPLE_CATALOGUE
 
+README = Path(__file__).resolve().parents[2] / "README.md"
+PATH = [
+    "omnisync init --sandbox mystore",
+    "cd mystore",
+    "omnisync emulators",
+    "omnisync validate --connect",
+    "omnisync ledger import catalogue.csv",
+    "omnisync plan",
+    "omnisync sync --once",
+    "omnisync explain MUG-RED",
+    "omnisync status -c omnisync.yaml",
+]
+"""The README's "Using it", command for command; the tests below walk it (with --json, and --port so
+that parallel runs do not meet)."""
+
+
+def test_the_readme_using_it_is_this_path() -> None:
+    text = README.read_text(encoding="utf-8")
+    block = text.split("## Using it", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    commands = [line.split("#", 1)[0].strip() for line in block.splitlines() if line.strip()]
+    assert commands == PATH
+
 
 def free_base_port() -> int:
     """A port P such that P..P+4 are free on loopback (the daemon's and the four emulators')."""
@@ -67,7 +89,7 @@ def emulators(fresh: Path) -> Iterator[tuple[subprocess.Popen[str], Path]]:
     store = fresh / "mystore"
     env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "omnisync.cli", "emulators", "-c", "omnisync.yaml", "--json"],
+        [sys.executable, "-m", "omnisync.cli", "emulators", "--json"],
         cwd=store,
         env=env,
         stdout=subprocess.PIPE,
@@ -99,13 +121,17 @@ def test_the_readme_path_against_the_emulators(
     assert checked["ok"] is True
     assert {c["channel"]: c["ok"] for c in checked["connect"]} == {ch.name: True for ch in CHANNELS}
 
-    imported = json.loads(omnisync("ledger", "import", "catalogue.csv", "--json").stdout)
+    imported_run = omnisync("ledger", "import", "catalogue.csv", "--json")
+    assert f"importing catalogue.csv: {len(SAMPLE_CATALOGUE)}/{len(SAMPLE_CATALOGUE)}" in imported_run.stderr
+    imported = json.loads(imported_run.stdout)
     assert imported["rows"] == len(SAMPLE_CATALOGUE)
 
     planned = json.loads(omnisync("plan", "--json").stdout)
     assert {(r["channel"], r["sku"]) for r in planned} >= {(ch.name, "MUG-RED") for ch in CHANNELS}
 
-    synced = json.loads(omnisync("sync", "--once", "--json").stdout)
+    sync = omnisync("sync", "--once", "--json")
+    assert f"sync: {2 * len(CHANNELS)}/{2 * len(CHANNELS)}" in sync.stderr  # progress on stderr, plain lines
+    synced = json.loads(sync.stdout)
     for name, row in synced.items():
         assert row["ok"], (name, row["error"])
         assert row["rejected"] == 0
@@ -120,7 +146,15 @@ def test_the_readme_path_against_the_emulators(
     status = omnisync("status", "-c", "omnisync.yaml", "--json")
     channels = json.loads(status.stdout)["channels"]
     assert set(channels) == {ch.name for ch in CHANNELS}
-    assert all(c["last_ok"] for c in channels.values())
+    assert {n: c["state"] for n, c in channels.items()} == {ch.name: "ok" for ch in CHANNELS}
+
+    # export -> import keeps every barcode and changes nothing
+    omnisync("ledger", "export", "exported.csv")
+    again = json.loads(omnisync("ledger", "import", "exported.csv", "--json").stdout)
+    assert again["movements"] == 0
+    omnisync("ledger", "export", "exported-again.csv")
+    exported = (store / "exported-again.csv").read_text(encoding="utf-8")
+    assert all(barcode in exported for _, _, barcode, *_ in SAMPLE_CATALOGUE)
 
     proc.terminate()
     proc.wait(timeout=30)
@@ -129,6 +163,10 @@ def test_the_readme_path_against_the_emulators(
     lines = [line for line in said if "cannot connect to 127.0.0.1" in line]
     assert len(lines) == len(CHANNELS), down.stderr  # one line per channel, no table cell folding it
     assert "gave up after 2 attempts" in lines[0]
+    after = json.loads(omnisync("status", "--json").stdout)["channels"]
+    for name, c in after.items():  # the failed pull, not the empty push run after it, decides
+        assert c["state"] == "failing", (name, c)
+        assert "cannot connect" in c["last_error"]
 
 
 def test_validate_connect_names_a_missing_secret_per_channel(fresh: Path) -> None:

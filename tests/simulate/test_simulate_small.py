@@ -115,7 +115,7 @@ def test_cli_runs_a_scenario_file_and_prints_json(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     import json
 
-    out = json.loads(result.output)
+    out = json.loads(result.stdout)  # progress lines go to stderr
     assert out["seed"] == 5
     assert out["ok"] is True
 
