@@ -31,6 +31,9 @@ class Reconciler(ChannelCycle):
                         li for li in self.ledger.listings(conn, rt.channel_id) if not li.missing and li.ids
                     ]
                 report.drift = await self._observe(rt, listings)
+                # the read may hold sales not imported yet: until the pull below (or another that
+                # starts after the read) succeeds, no push may raise the channel over them
+                rt.health.read_live()
             if report.drift:
                 log.warning("reconcile.drift", channel=channel, pairs=report.drift)
             report.orders = await self.pull(channel)
