@@ -168,7 +168,10 @@ def test_the_readme_path_against_the_emulators(
     proc.terminate()
     proc.wait(timeout=30)
     down = omnisync("sync", "--once", code=1)
-    said = [line for line in down.stderr.splitlines() if line.startswith("[")]  # logs are JSON lines
+    assert not [line for line in down.stderr.splitlines() if line.startswith("{")], (
+        "no log line says it twice"
+    )
+    said = [line for line in down.stderr.splitlines() if line.startswith("[")]
     lines = [line for line in said if "cannot connect to 127.0.0.1" in line]
     assert len(lines) == len(CHANNELS), down.stderr  # one line per channel, no table cell folding it
     assert "gave up after 2 attempts" in lines[0]
