@@ -51,8 +51,8 @@ from omnisync.daemon.service import ServiceInfo, serve
 from omnisync.demo import FACTORIES, Catalogue, DemoChannel, seed_ledger
 from omnisync.demo.channels import free_socket
 from omnisync.demo.folder import write_files
-from omnisync.demo.run import start_server
 from omnisync.demo.shoppers import square_webhooks
+from omnisync.demo.world import start_server
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger

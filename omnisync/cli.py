@@ -685,9 +685,12 @@ def demo(
     folder: Annotated[
         Path, typer.Option(help="Where the demo leaves its config, mappings and ledger.")
     ] = Path("omnisync-demo"),
-    seconds: Annotated[float, typer.Option(help="How long the daemon trades.")] = 60.0,
-    skus: Annotated[int, typer.Option(help="Catalogue size.")] = 300,
-    seed: Annotated[int, typer.Option()] = 7,
+    seconds: Annotated[
+        float | None, typer.Option(help="Trading time in seconds (default 15; 60 with --long).")
+    ] = None,
+    skus: Annotated[int | None, typer.Option(help="Catalogue size (default 40; 300 with --long).")] = None,
+    long: Annotated[bool, typer.Option("--long", help="The long form: 300 SKUs, 60 s of trading.")] = False,
+    seed: Annotated[int, typer.Option(help="The same seed gives the same orders and stock counts.")] = 7,
     force: Annotated[
         bool, typer.Option("--force", help="Replace a config and ledger the demo did not create.")
     ] = False,
@@ -696,7 +699,8 @@ def demo(
     """Four emulated channels, a seeded ledger, shoppers and walk-in customers; then a summary."""
     from omnisync.demo import run_demo
 
-    raise typer.Exit(run_demo(folder, seconds=seconds, skus=skus, as_json=as_json, seed=seed, force=force))
+    code = run_demo(folder, seconds=seconds, skus=skus, long=long, as_json=as_json, seed=seed, force=force)
+    raise typer.Exit(code)
 
 
 def _register_simulate() -> None:

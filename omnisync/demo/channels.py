@@ -42,7 +42,11 @@ class DemoChannel:
     """Relative share of the simulated shoppers."""
     walk_in: bool = False
     placed: list[str] = field(default_factory=list)
+    sold_out: int = 0
+    """Shoppers who found the SKU sold out and left."""
     refused: int = 0
+    drift_reconciled: int = 0
+    """SKUs the demo found drifted after a wave (the daemon believed them in sync) and reconciled."""
 
     @property
     def emulator(self) -> Any:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -15,6 +16,7 @@ import httpx
 from omnisync.engine.runtime import Engine
 
 from .channels import CURRENCY, DemoChannel
+from .script import Arrival
 
 
 @dataclass
@@ -44,40 +46,37 @@ def seed_ledger(engine: Engine, catalogue: Catalogue) -> None:
 
 
 # -- the shoppers ---------------------------------------------------------------------------------------
-async def shop(
-    channels: list[DemoChannel],
-    skus: list[str],
-    rng: random.Random,
-    until: float,
-    daemon_url: str,
-    orders_per_s: float,
-) -> None:
-    loop = asyncio.get_running_loop()
-    weights = [ch.weight for ch in channels]
-    async with httpx.AsyncClient(base_url=daemon_url, timeout=5.0) as client:
-        posts: set[asyncio.Task[Any]] = set()
-        while loop.time() < until:
-            await asyncio.sleep(rng.expovariate(orders_per_s))
-            ch = rng.choices(channels, weights)[0]
-            sku = rng.choice(skus)
-            shown = ch.quantity(sku) or 0
-            if shown < 1:
-                continue  # the shopper sees "sold out" and leaves
-            qty = 1 if shown < 4 else rng.choice((1, 1, 1, 2))
-            try:
-                order_id = ch.buy(sku, qty)
-            except Exception:  # the platform refused the sale (sold out in the meantime, ...)
-                ch.refused += 1
-                continue
-            ch.placed.append(order_id)
-            hook = ch.webhook(order_id)
-            if hook is not None:
-                headers, body = hook
-                task = loop.create_task(client.post(f"/webhooks/{ch.name}", content=body, headers=headers))
-                posts.add(task)
-                task.add_done_callback(posts.discard)
-        if posts:
-            await asyncio.gather(*posts, return_exceptions=True)
+Hook = tuple[str, dict[str, str], bytes]
+"""A webhook a shopper's order sends the daemon: channel name, headers, body."""
+
+
+def place_wave(channels: Mapping[str, DemoChannel], wave: Sequence[Arrival]) -> list[Hook]:
+    """Each shopper of the wave looks at what their channel shows and buys (or leaves: sold out).
+    Synchronous on the emulators' own state: no push lands between two shoppers of a wave."""
+    hooks: list[Hook] = []
+    for arrival in wave:
+        ch = channels[arrival.channel]
+        units = arrival.units(ch.quantity(arrival.sku) or 0)
+        if not units:
+            ch.sold_out += 1
+            continue
+        try:
+            order_id = ch.buy(arrival.sku, units)
+        except Exception:  # the platform refused the sale
+            ch.refused += 1
+            continue
+        ch.placed.append(order_id)
+        hook = ch.webhook(order_id)
+        if hook is not None:
+            hooks.append((ch.name, *hook))
+    return hooks
+
+
+async def post_hooks(client: httpx.AsyncClient, hooks: Sequence[Hook]) -> None:
+    """Deliver the wave's webhooks to the daemon (a failed delivery is the platform's retry's loss:
+    the daemon's pull finds the order anyway)."""
+    posts = (client.post(f"/webhooks/{name}", content=body, headers=headers) for name, headers, body in hooks)
+    await asyncio.gather(*posts, return_exceptions=True)
 
 
 def square_webhooks(ch: DemoChannel, pending: set[asyncio.Task[Any]]) -> None:

@@ -3,7 +3,6 @@ and the table a person reads."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from omnisync import invariants
@@ -42,6 +41,8 @@ def verdict(
         out_channels[name] = {
             "connector": ch.connector,
             "orders_placed": len(ch.placed),
+            "sold_out": ch.sold_out,
+            "drift_reconciled": ch.drift_reconciled,
             "orders_imported": len(imported[name]),
             "orders_lost": len(check.missing),
             "orders_unexpected": len(check.unexpected),
@@ -81,7 +82,7 @@ def verdict(
     }
 
 
-def print_verdict(summary: dict[str, Any], folder: Path) -> None:
+def print_verdict(summary: dict[str, Any]) -> None:
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
@@ -109,8 +110,12 @@ def print_verdict(summary: dict[str, Any], folder: Path) -> None:
     else:
         for problem in summary["problems"]:
             console.print(f"[red]✗ {escape(problem)}[/]")
-    cfg = folder / "omnisync.yaml"
-    console.print(
-        f"Continue with: omnisync status -c {cfg}  ·  omnisync plan -c {cfg}"
-        f"  ·  omnisync explain SKU-0001 -c {cfg}"
-    )
+    if summary["channels"]:
+        console.print(
+            "[dim]The orders, offered, shown and oversold counts are the same from the same --seed; "
+            "pushed, calls and throttled depend on timing.[/]"
+        )
+    if summary.get("next_commands"):
+        console.print("Continue on what it left behind:")
+        for command in summary["next_commands"]:
+            console.print(f"  {escape(command)}", soft_wrap=True, highlight=False)
