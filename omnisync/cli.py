@@ -259,9 +259,8 @@ def validate(
     else:
         out.print(f"{loaded.path}: ok ({len(engine.mappings)} channels)")
         for r in rows:
-            out.print(
-                f"{r['channel']:<12} {r['connector']:<10} {'ok' if r['ok'] else 'FAILED':<7} {r['detail']}"
-            )
+            line = f"{r['channel']:<12} {r['connector']:<10} {'ok' if r['ok'] else 'FAILED':<7} {r['detail']}"
+            out.print(line, soft_wrap=True)  # one line a channel, never folded
     if not ok:
         raise typer.Exit(1)
 
