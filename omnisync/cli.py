@@ -83,7 +83,9 @@ def _loaded(*, contact: bool = False) -> LoadedConfig:
         raise
 
 
-def _engine(loaded: LoadedConfig | None = None, *, contact: bool = False, existing: bool = False) -> Engine:
+def _engine(
+    loaded: LoadedConfig | None = None, *, contact: bool = False, existing: bool = False, quiet: bool = False
+) -> Engine:
     """The engine on the config's ledger; with ``existing``, a ledger not created yet is an error
     that says how to create it (and nothing is created by asking)."""
     from omnisync import logging as oslog
@@ -93,7 +95,10 @@ def _engine(loaded: LoadedConfig | None = None, *, contact: bool = False, existi
     from omnisync.sdk.errors import ConfigurationError, OmnisyncError
 
     loaded = loaded or _loaded(contact=contact)
-    oslog.configure("debug" if _State.verbose else loaded.config.logging.level, _fmt(loaded))
+    # ``quiet``: the command reports every channel's error itself; the engine's log lines would say
+    # each twice (-v shows them)
+    level = "debug" if _State.verbose else ("critical" if quiet else loaded.config.logging.level)
+    oslog.configure(level, _fmt(loaded))
     try:
         if existing and not ledger_exists(loaded.ledger_url()):
             raise ConfigurationError(
@@ -113,11 +118,11 @@ def _fmt(loaded: LoadedConfig) -> bool | None:
 
 def _run(make: Callable[[Engine], Coroutine[Any, Any, T]], *, prepare: bool = False) -> T:
     """Start the engine and run ``make`` on it. Without ``prepare`` (no channel contacted: plan,
-    explain) the ledger must exist already."""
-    """Run ``make`` on a started engine; ``prepare`` contacts the channels (their secrets are needed)."""
+    explain) the ledger must exist already; with ``prepare`` the channels are contacted (their secrets
+    are needed) and the command, which reports each channel's error, logs only with -v."""
     from omnisync.sdk.errors import OmnisyncError
 
-    engine = _engine(contact=prepare, existing=not prepare)
+    engine = _engine(contact=prepare, existing=not prepare, quiet=prepare)
 
     async def go() -> T:
         try:
@@ -254,9 +259,8 @@ def validate(
     else:
         out.print(f"{loaded.path}: ok ({len(engine.mappings)} channels)")
         for r in rows:
-            out.print(
-                f"{r['channel']:<12} {r['connector']:<10} {'ok' if r['ok'] else 'FAILED':<7} {r['detail']}"
-            )
+            line = f"{r['channel']:<12} {r['connector']:<10} {'ok' if r['ok'] else 'FAILED':<7} {r['detail']}"
+            out.print(line, soft_wrap=True)  # one line a channel, never folded
     if not ok:
         raise typer.Exit(1)
 

@@ -134,14 +134,24 @@ class DaemonView:
         states = self.channel_states()
         blocked = sorted(n for n, s in states.items() if s in NOT_READY_STATES)
         ready = ledger and running and not blocked
+        pending = self.pending()
+        # A channel failing does not make the daemon unready (it still takes webhooks and serves the
+        # others), but the answer never says a bare "ok" over it: the states are the page's.
+        judged = {
+            n: channel_state(self.facts(rt, pending.get(n))).state.value
+            for n, rt in self.engine.channels.items()
+        }
         body: dict[str, Any] = {
             "ready": ready,
             "ledger": "ok" if ledger else "unreachable",
             "scheduler": "running" if running else "stopped",
-            "channels": states,
+            "channels": judged,
         }
         if blocked:
             body["needs_attention"] = blocked
+        failing = sorted(n for n, s in judged.items() if s == "failing")
+        if failing:
+            body["failing"] = failing
         return ready, body
 
     def status(self) -> dict[str, Any]:

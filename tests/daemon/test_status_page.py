@@ -42,6 +42,10 @@ async def test_status_json_derives_failing_from_the_pull(tmp_path: Path) -> None
     assert channels["web"]["orders_behind"] is True
     assert channels["pos"]["state"] == "ok"
     assert status["quarantined_lines"] == 0
+    ready, body = DaemonView(w.engine).readiness()
+    assert ready, "a failing channel does not stop the daemon taking webhooks for the others"
+    assert body["channels"] == {"web": "failing", "pos": "ok"}, "/readyz no longer says a bare ok over it"
+    assert body["failing"] == ["web"]
     await w.engine.aclose()
 
 

@@ -12,9 +12,12 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 import structlog
+import yaml
 from typer.testing import CliRunner, Result
 
 from omnisync.cli import app
@@ -148,6 +151,12 @@ def test_the_readme_path_against_the_emulators(
     assert set(channels) == {ch.name for ch in CHANNELS}
     assert {n: c["state"] for n, c in channels.items()} == {ch.name: "ok" for ch in CHANNELS}
 
+    # then `omnisync run`: it prints where its page is; the page is HTML at /, JSON at /status
+    page_url, page, served = daemon_page(store)
+    assert page_url == f"http://127.0.0.1:{port_of(store)}/"
+    assert 'data-channel="webstore"' in page
+    assert set(served["channels"]) == {ch.name for ch in CHANNELS}
+
     # export -> import keeps every barcode and changes nothing
     omnisync("ledger", "export", "exported.csv")
     again = json.loads(omnisync("ledger", "import", "exported.csv", "--json").stdout)
@@ -159,7 +168,10 @@ def test_the_readme_path_against_the_emulators(
     proc.terminate()
     proc.wait(timeout=30)
     down = omnisync("sync", "--once", code=1)
-    said = [line for line in down.stderr.splitlines() if line.startswith("[")]  # logs are JSON lines
+    assert not [line for line in down.stderr.splitlines() if line.startswith("{")], (
+        "no log line says it twice"
+    )
+    said = [line for line in down.stderr.splitlines() if line.startswith("[")]
     lines = [line for line in said if "cannot connect to 127.0.0.1" in line]
     assert len(lines) == len(CHANNELS), down.stderr  # one line per channel, no table cell folding it
     assert "gave up after 2 attempts" in lines[0]
@@ -167,6 +179,39 @@ def test_the_readme_path_against_the_emulators(
     for name, c in after.items():  # the failed pull, not the empty push run after it, decides
         assert c["state"] == "failing", (name, c)
         assert "cannot connect" in c["last_error"]
+
+
+def port_of(store: Path) -> int:
+    return int(yaml.safe_load((store / "omnisync.yaml").read_text())["daemon"]["port"])
+
+
+def daemon_page(store: Path) -> tuple[str, str, dict[str, Any]]:
+    """Start `omnisync run` in ``store``, read the page URL it prints, fetch / and /status, stop it."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SANDBOX_")}
+    run = subprocess.Popen(
+        [sys.executable, "-m", "omnisync.cli", "run"],
+        cwd=store,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert run.stderr is not None
+        said = []
+        for line in run.stderr:
+            said.append(line)
+            if line.startswith("status page: "):
+                break
+        url = said[-1].removeprefix("status page: ").split()[0] if said else ""
+        assert url.startswith("http://"), "".join(said)
+        page = httpx.get(url, timeout=30)
+        assert page.headers["content-type"].startswith("text/html")
+        status = httpx.get(url + "status", timeout=30)
+        return url, page.text, status.json()
+    finally:
+        run.terminate()
+        assert run.wait(timeout=60) == 0, "SIGTERM stops the daemon cleanly"
 
 
 def test_validate_connect_names_a_missing_secret_per_channel(fresh: Path) -> None:
