@@ -7,6 +7,7 @@ import json
 import logging
 import random
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,11 +47,15 @@ LONG = DemoSize(skus=300, seconds=60, wave_s=5.0)
 """``--long``: the catalogue and trading time the demo had before it had waves."""
 
 
-def failed(problem: str, notes: list[str]) -> tuple[dict[str, Any], int]:
-    return {"ok": False, "problems": [problem], "notes": notes, "channels": {}}, 1
+def failed(problem: str, notes: list[str]) -> dict[str, Any]:
+    return {"ok": False, "problems": [problem], "notes": notes, "channels": {}}
 
 
-async def run(folder: Path, size: DemoSize, seed: int, view: View) -> tuple[dict[str, Any], int]:
+async def run(
+    folder: Path, size: DemoSize, seed: int, view: View, report: Callable[[dict[str, Any]], None]
+) -> dict[str, Any]:
+    """The run; ``report`` gets the summary before the world is taken down (a daemon stopping may
+    wait for a throttled pull to finish)."""
     rng = random.Random(seed)
     catalogue = make_catalogue(rng, size.skus)
     skus = [item[0] for item in catalogue.items]
@@ -58,25 +63,31 @@ async def run(folder: Path, size: DemoSize, seed: int, view: View) -> tuple[dict
     try:
         world = await open_world(folder, catalogue)
     except WorldFailed as exc:
-        return failed(str(exc), [])
+        summary = failed(str(exc), [])
+        report(summary)
+        return summary
     try:
-        scheduler = (await world.start_daemon()).scheduler
-        view.step(
-            f"first pull and push of {size.skus} SKUs to every channel"
-            " (the Amazon emulator reads each listing first, 5 a second)"
-        )
-        async with live(world.engine, world.channels, view):
-            await scheduler.drain()  # the kick-off: first pull and the initial push of every channel
-            if not usable(world):
-                return failed("no channel is usable", world.notes)
-            await trading(world, scheduler, skus, size, rng, view)
-        summary = verdict(world.engine, world.channels, catalogue, world.notes, size.seconds)
-    except WorldFailed as exc:
-        return failed(str(exc), world.notes)
+        try:
+            scheduler = (await world.start_daemon()).scheduler
+            view.step(
+                f"first pull and push of {size.skus} SKUs to every channel"
+                " (the Amazon emulator reads each listing first, 5 a second)"
+            )
+            async with live(world.engine, world.channels, view):
+                await scheduler.drain()  # the kick-off: first pull and the initial push of every channel
+                if usable(world):
+                    await trading(world, scheduler, skus, size, rng, view)
+            if world.channels:
+                summary = verdict(world.engine, world.channels, catalogue, world.notes, size.seconds)
+                summary["next_commands"] = [spelled(cmd) for cmd in next_commands(world.config, skus[0])]
+            else:
+                summary = failed("no channel is usable", world.notes)
+        except WorldFailed as exc:
+            summary = failed(str(exc), world.notes)
+        report(summary)
     finally:
         await world.close()
-    summary["next_commands"] = [spelled(cmd) for cmd in next_commands(world.config, skus[0])]
-    return summary, 0 if summary["ok"] else 1
+    return summary
 
 
 def usable(world: World) -> bool:
@@ -156,12 +167,17 @@ def run_demo(
     clock = SystemClock()
     began = clock.monotonic()
     view = make_view(lambda: clock.monotonic() - began)
+
+    def report(summary: dict[str, Any]) -> None:
+        view.close()
+        if as_json:
+            print(json.dumps(summary, indent=2, default=str), flush=True)
+        else:
+            print_verdict(summary)
+        sys.stdout.flush()
+
     try:
-        summary, code = asyncio.run(run(folder, size, seed, view))
+        summary = asyncio.run(run(folder, size, seed, view, report))
     finally:
         view.close()
-    if as_json:
-        print(json.dumps(summary, indent=2, default=str))
-    else:
-        print_verdict(summary)
-    return code
+    return 0 if summary["ok"] else 1
