@@ -18,7 +18,7 @@ from rich.text import Text
 
 from omnisync import logging as oslog
 from omnisync.config import LoadedConfig, load_config
-from omnisync.engine.runtime import Engine
+from omnisync.engine.runtime import CycleReport, Engine
 from omnisync.ledger.db import ledger_exists, make_engine
 from omnisync.ledger.repository import Ledger, LedgerError
 from omnisync.sdk.errors import ConfigurationError, OmnisyncError
@@ -139,12 +139,24 @@ def main_options(
 @app.command()
 def init(
     directory: Annotated[Path | None, typer.Argument(help="Folder for a new deployment.")] = None,
+    sandbox: Annotated[
+        bool, typer.Option("--sandbox", help="Wire the four channels to `omnisync emulators` on loopback.")
+    ] = False,
+    port: Annotated[
+        int, typer.Option(help="--sandbox: the daemon's port; the emulators take the next four.")
+    ] = 8700,
     as_json: JsonOpt = False,
 ) -> None:
     """Write a config and its mapping files into DIRECTORY (never overwriting), and bring the ledger
     schema to head. No channel is contacted, so no secret is needed yet."""
     written: list[Path] = []
-    if directory is not None:
+    if sandbox:
+        from omnisync.sandbox import write_sandbox
+
+        directory = directory or Path(".")
+        written = write_sandbox(directory, port)
+        _State.config = directory / "omnisync.yaml"
+    elif directory is not None:
         from omnisync.scaffold import write_starter
 
         written = write_starter(directory)
@@ -157,12 +169,48 @@ def init(
     for path in written:
         out.print(f"wrote {path}")
     out.print(f"ledger ready at {engine.loaded.ledger_url()}")
+    if sandbox:
+        out.print(f"next: omnisync emulators -c {_State.config}  (and leave it running)")
 
 
 @app.command()
-def validate() -> None:
-    """Check the config, the mapping files and every channel's connector settings."""
-    loaded = _loaded(contact=True)
+def emulators(
+    catalogue: Annotated[
+        Path | None,
+        typer.Option(help="CSV whose SKUs the emulators list (default: catalogue.csv by the config)."),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Serve the emulators a sandbox config (`init --sandbox`) points at, on loopback, until Ctrl-C."""
+    from omnisync.emulators import Served, serve
+    from omnisync.sandbox import CATALOGUE, catalogue_prices
+
+    loaded = _loaded()
+    listed = catalogue or loaded.base_dir / CATALOGUE
+    items = catalogue_prices(listed) if listed.exists() else []
+
+    def ready(served: list[Served]) -> None:
+        if as_json:  # one line, so that a script reads it with one readline()
+            sys.stdout.write(json.dumps({"emulators": [s.row() for s in served], "skus": len(items)}) + "\n")
+        else:
+            for s in served:
+                out.print(f"{s.connector:<10} {s.channel:<12} {s.url}")
+            out.print(f"{len(served)} emulators ready, {len(items)} SKUs listed; Ctrl-C stops them")
+        sys.stdout.flush()
+
+    asyncio.run(serve(loaded, items, ready))
+
+
+@app.command()
+def validate(
+    connect: Annotated[
+        bool, typer.Option("--connect", help="Also make one cheap read call per channel.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Check the config, the mapping files and every channel's connector settings; with --connect,
+    each channel's credentials and ids with one read call (a missing secret is named per channel)."""
+    loaded = _loaded(contact=not connect)
     from omnisync.sdk.registry import load_connector
 
     try:
@@ -171,7 +219,22 @@ def validate() -> None:
             loaded.channel_settings(name, load_connector(ch.connector).Settings)
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
-    out.print(f"{loaded.path}: ok ({len(engine.mappings)} channels)")
+    rows: list[dict[str, Any]] = []
+    if connect:
+        from omnisync.connectcheck import check_all
+
+        rows = [c.row() for c in asyncio.run(check_all(_loaded(contact=True)))]
+    ok = all(r["ok"] for r in rows)
+    if as_json:
+        _print_json({"config": str(loaded.path), "ok": ok, "channels": len(engine.mappings), "connect": rows})
+    else:
+        out.print(f"{loaded.path}: ok ({len(engine.mappings)} channels)")
+        for r in rows:
+            out.print(
+                f"{r['channel']:<12} {r['connector']:<10} {'ok' if r['ok'] else 'FAILED':<7} {r['detail']}"
+            )
+    if not ok:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -225,7 +288,7 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
 
 
 @ledger_app.command("export")
-def ledger_export(file: Path) -> None:
+def ledger_export(file: Path, as_json: JsonOpt = False) -> None:
     """Export SKUs, prices and stock per location to CSV (FILE ``-``: standard output)."""
     engine = _engine(existing=True)
     if str(file) == "-":
@@ -237,7 +300,10 @@ def ledger_export(file: Path) -> None:
             rows = ledgerio.export_csv(engine.ledger, fh)
     except OSError as exc:
         _fail(ConfigurationError(f"{file}: cannot write ({exc.strerror})"))
-    out.print(f"exported {rows} SKUs to {file}")
+    if as_json:
+        _print_json({"file": str(file), "skus": rows})
+    else:
+        out.print(f"exported {rows} SKUs to {file}")
 
 
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key is applied once.")]
@@ -389,24 +455,41 @@ def sync(
     """Pull orders, plan and push, once per channel."""
 
     async def go(engine: Engine) -> dict[str, Any]:
-        return {
-            n: reports.cycle_row(r)
-            for n, r in (await engine.sync_once([channel] if channel else None)).items()
-        }
+        names = [channel] if channel else list(engine.channels)
+        # A channel whose start-up check failed (unreachable, refused credentials) answers with that
+        # error at once: its cycle would only fail the same way, a minute later.
+        down = {n: _start_failure(engine, n) for n in names}
+        rows = {n: reports.cycle_row(CycleReport(n, ok=False, error=e)) for n, e in down.items() if e}
+        ran = await engine.sync_once([n for n in names if not down[n]]) if len(rows) < len(names) else {}
+        return {n: rows[n] if n in rows else reports.cycle_row(ran[n]) for n in names}
 
     rows = _run(go, prepare=True)
     if as_json:
         _print_json(rows)
     else:
-        table = Table("channel", "ok", "orders", "pushed", "accepted", "rejected", "api calls", "error")
+        table = Table("channel", "ok", "orders", "pushed", "accepted", "rejected", "api calls")
         for n, r in rows.items():
             table.add_row(
                 n, "yes" if r["ok"] else "NO", str(r["orders_imported"]), str(r["items_pushed"]),
-                str(r["accepted"]), str(r["rejected"]), str(r["api_calls"]), r["error"] or "",
+                str(r["accepted"]), str(r["rejected"]), str(r["api_calls"]),
             )  # fmt: skip
         out.print(table)
+        _print_errors(rows)
     if not all(r["ok"] for r in rows.values()):
         raise typer.Exit(1)
+
+
+def _start_failure(engine: Engine, name: str) -> str | None:
+    health = engine.channels[name].health
+    return health.last_error if health.state in ("failing", "configuration", "open") else None
+
+
+def _print_errors(rows: dict[str, Any]) -> None:
+    """Each channel's error on one line of its own, never folded into a table cell."""
+    for n, r in rows.items():
+        if r["error"]:
+            text = r["error"] if r["error"].startswith(f"[{n}]") else f"[{n}] {r['error']}"
+            err.print(escape(oslog.redact_text(text)), soft_wrap=True)
 
 
 @app.command()
@@ -421,12 +504,11 @@ def reconcile(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json(rows)
     else:
-        table = Table("channel", "ok", "drift corrected", "pushed", "error")
+        table = Table("channel", "ok", "drift corrected", "pushed")
         for n, r in rows.items():
-            table.add_row(
-                n, "yes" if r["ok"] else "NO", str(r["drift"]), str(r["items_pushed"]), r["error"] or ""
-            )
+            table.add_row(n, "yes" if r["ok"] else "NO", str(r["drift"]), str(r["items_pushed"]))
         out.print(table)
+        _print_errors(rows)
     if not all(r["ok"] for r in rows.values()):
         raise typer.Exit(1)
 

@@ -141,6 +141,16 @@ class PolicyConfig(_Model):
     """buffered | split | priority, or a policy registered under 'omnisync.policies'."""
     low_stock_threshold: int = Field(5, ge=0)
 
+    @field_validator("policy")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        from omnisync.allocation import available_policies
+
+        known = available_policies()
+        if value not in known:
+            raise ValueError(f"unknown allocation policy {value!r} (known: {', '.join(known)})")
+        return value
+
 
 class LedgerConfig(_Model):
     url: str = "sqlite:///omnisync.db"

@@ -38,10 +38,7 @@ LAYOUT = {
 def check_name(name: str) -> str:
     """``name`` when it can be a connector name, a Python package and an entry-point name at once."""
     if not NAME.match(name) or keyword.iskeyword(name) or name.endswith("_"):
-        raise ValueError(
-            f"connector name {name!r}: use lowercase letters, digits and single underscores, "
-            "starting with a letter (e.g. demo_channel)"
-        )
+        raise ValueError(f"connector name {name!r}: lowercase letters, digits and _, starting with a letter")
     if "__" in name:
         raise ValueError(f"connector name {name!r}: no double underscores")
     return name

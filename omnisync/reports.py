@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from omnisync.engine.planner import PlannedItem
@@ -86,19 +87,40 @@ def explain_rows(data: dict[str, tuple[Target, ListingRow | None]]) -> dict[str,
     return out
 
 
+def run_failure(runs: dict[str, queries.LastRun]) -> queries.LastRun | None:
+    """The most recent failure among the latest run of each kind: a pull failing every ten seconds
+    is not hidden by the push that succeeds after it, nor a failed setup by anything."""
+    failed = [r for r in runs.values() if r.ok is False]
+    return max(failed, key=lambda r: r.at or datetime.min.replace(tzinfo=UTC), default=None)
+
+
+def _latest(runs: dict[str, queries.LastRun], *kinds: str) -> queries.LastRun | None:
+    found = [runs[k] for k in kinds if k in runs]
+    return max(found, key=lambda r: r.at or datetime.min.replace(tzinfo=UTC), default=None)
+
+
+def _run_view(run: queries.LastRun | None) -> dict[str, Any] | None:
+    return None if run is None else {"at": run.at, "ok": run.ok, "error": run.error}
+
+
 def status(engine: Engine) -> dict[str, Any]:
     channels: dict[str, Any] = {}
     with engine.ledger.read() as conn:
         for name, ch in engine.config.channels.items():
-            last = queries.last_run(conn, name)
+            runs = queries.last_runs(conn, name)
+            last = max(runs.values(), key=lambda r: r.at or datetime.min.replace(tzinfo=UTC), default=None)
+            failing = run_failure(runs)
             counts = queries.channel_counts(conn, name)
             channels[name] = {
                 "connector": ch.connector,
                 "enabled": ch.enabled,
                 "last_run": None if last is None else last.at,
                 "last_kind": None if last is None else last.kind,
-                "last_ok": None if last is None else last.ok,
-                "last_error": None if last is None else last.error,
+                "last_ok": None if last is None else failing is None,
+                "last_error": None if failing is None else f"{failing.kind}: {failing.error}",
+                "last_pull": _run_view(_latest(runs, "pull", "cycle", "reconcile")),
+                "last_push": _run_view(_latest(runs, "push", "cycle", "reconcile")),
+                "last_setup": _run_view(runs.get("setup")),
                 "pending": counts.pending,
                 "missing": counts.missing,
                 "listing_errors": counts.listing_errors,

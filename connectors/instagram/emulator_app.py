@@ -388,5 +388,13 @@ def build_app(emulator: InstagramEmulator) -> Starlette:
         routes=[
             Route("/{version}/{node}", endpoint, methods=["GET", "POST"]),
             Route("/{version}/{node}/{edge}", endpoint, methods=["GET", "POST"]),
-        ]
+        ],
+        exception_handlers={404: _no_route, 405: _no_route},
     )
+
+
+async def _no_route(request: Request, exc: Exception) -> Response:
+    """An unknown path or method answers the Graph API's JSON error, as Meta does, not plain text."""
+    if getattr(exc, "status_code", 404) == 405:
+        return GraphFailure(400, 100, f"Unsupported {request.method.lower()} request.", subcode=33).response()
+    return GraphFailure(400, 2500, f"Unknown path components: {request.url.path}").response()

@@ -320,4 +320,12 @@ def build_app(emu: SquareEmulator) -> Starlette:
         Route(path, _endpoint(emu, name, fn, writes=w), methods=[method])
         for path, method, name, fn, w in table
     ]
-    return Starlette(routes=routes)
+    return Starlette(routes=routes, exception_handlers={404: _no_route, 405: _no_route})
+
+
+async def _no_route(request: Request, exc: Exception) -> Response:
+    """An unknown path or method answers Square's error object, as the platform does, not plain text."""
+    status = getattr(exc, "status_code", 404)
+    code = "METHOD_NOT_ALLOWED" if status == 405 else "NOT_FOUND"
+    detail = f"{request.method} {request.url.path} is not an endpoint of the Square API."
+    return _json(refuse(status, error(code, detail)))

@@ -259,9 +259,8 @@ class ChannelCycle(PlanReader, RunRecorder):
 
         # They meet in the ledger only, where an import's shift and a push's acknowledgement compose
         # (listing_state.pushed ``since``).
-        return await self._run(
-            channel, "cycle", work, lane=lane, exclusive=push and not pipelined, admit=admit
-        )
+        kind = "cycle" if pull and push else "pull" if pull else "push"
+        return await self._run(channel, kind, work, lane=lane, exclusive=push and not pipelined, admit=admit)
 
     async def sync_once(self, channels: Sequence[str] | None = None) -> dict[str, CycleReport]:
         """Pull every channel first (so each plan sees every sale), then push; channels isolated."""

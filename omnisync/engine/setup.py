@@ -163,11 +163,14 @@ class EngineSetup:
             )
             self.channels[name] = rt
             if prepare:
+                error = None
                 try:
                     await connector.prepare()
                 except OmnisyncError as exc:
                     rt.health.failed(exc, self.clock.now())
                     log.error("channel.prepare_failed", channel=name, error=str(exc))
+                    error = str(exc)
+                self._record_setup(name, error)
         self.ensure_listings()
 
     def ensure_listings(self) -> None:
@@ -177,6 +180,31 @@ class EngineSetup:
             for name, rt in self.channels.items():
                 mapping = self.mappings[name]
                 tx.ensure_listings(rt.channel_id, [(p.id, mapping.channel_sku(p.sku)) for p in products])
+
+    def _record_setup(self, channel: str, error: str | None) -> None:
+        """A channel's setup (its connector's ``prepare``) as a run, so ``status`` and the page show a
+        failed one (a Square location that does not exist, credentials refused) until it succeeds."""
+        now = self.clock.now()
+        with self.ledger.tx() as tx:
+            run_id = tx.start_run(channel, "setup", now, self.worker_id)
+            tx.finish_run(
+                run_id,
+                {
+                    "finished_at": now,
+                    "ok": error is None,
+                    "orders_imported": 0,
+                    "lines_quarantined": 0,
+                    "items_planned": 0,
+                    "items_pushed": 0,
+                    "accepted": 0,
+                    "rejected": 0,
+                    "retried": 0,
+                    "drift": 0,
+                    "api_calls": 0,
+                    "throttled": 0,
+                    "error": error,
+                },
+            )
 
     @contextlib.contextmanager
     def winding(self) -> Iterator[None]:

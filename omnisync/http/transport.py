@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import httpx
 import structlog
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type
 
 from omnisync.clock import Clock
 from omnisync.logging import redact_url
@@ -26,17 +26,28 @@ from .stats import CallStats
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 BACKOFF_BASE_S = 0.5
 BACKOFF_MAX_S = 60.0
+CONNECT_ATTEMPTS = 2
+"""Attempts at a host that takes no connection (refused, unknown, silent): nobody answers there, so
+a one-shot command fails in a second instead of a minute; the daemon's schedule tries again later."""
 
 
 class _TryAgain(Exception):
     def __init__(
-        self, delay: float | None, response: httpx.Response | None, reason: str, *, closed: bool = False
+        self,
+        delay: float | None,
+        response: httpx.Response | None,
+        reason: str,
+        *,
+        closed: bool = False,
+        unreachable: bool = False,
     ) -> None:
         super().__init__(reason)
         self.delay = delay
         self.response = response
         self.reason = reason
         self.closed = closed
+        self.unreachable = unreachable
+        """No connection could be made: tried only CONNECT_ATTEMPTS times."""
         """The connection was closed under the call (most often an idle one the server dropped)."""
 
 
@@ -69,12 +80,17 @@ class ChannelTransport(httpx.AsyncBaseTransport):
         backoff = min(BACKOFF_MAX_S, BACKOFF_BASE_S * (2 ** (state.attempt_number - 1)))
         return advised if advised is not None else backoff
 
+    def _stop(self, state: RetryCallState) -> bool:
+        exc = state.outcome.exception() if state.outcome else None
+        unreachable = isinstance(exc, _TryAgain) and exc.unreachable
+        return state.attempt_number >= (CONNECT_ATTEMPTS if unreachable else self._max_attempts)
+
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         operation = str(request.extensions.get("omnisync.operation", DEFAULT_OPERATION))
         deferrable = bool(request.extensions.get("omnisync.deferrable", False))
         last: httpx.Response | None = None
         retrying = AsyncRetrying(
-            stop=stop_after_attempt(self._max_attempts),
+            stop=self._stop,
             retry=retry_if_exception_type(_TryAgain),
             wait=self._wait,
             sleep=self._clock.sleep,
@@ -90,8 +106,9 @@ class ChannelTransport(httpx.AsyncBaseTransport):
             self._stats.failures[operation] += 1
             if exc.response is not None:
                 return exc.response
+            tries = CONNECT_ATTEMPTS if exc.unreachable else self._max_attempts
             raise RetryableError(
-                f"{operation}: gave up after {self._max_attempts} attempts ({exc.reason})",
+                f"{operation}: gave up after {tries} attempts ({exc.reason})",
                 channel=self._channel,
             ) from None
         raise AssertionError("unreachable")  # pragma: no cover
@@ -106,6 +123,11 @@ class ChannelTransport(httpx.AsyncBaseTransport):
             # idle connections after a few seconds, so a call made at that moment races the close):
             # the first retry goes at once on a new connection.
             raise _TryAgain(None, None, type(exc).__name__, closed=True) from None
+        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
+            where = f"{request.url.host}:{request.url.port or request.url.scheme}"
+            raise _TryAgain(
+                None, None, f"cannot connect to {where}: {type(exc).__name__}", unreachable=True
+            ) from None
         except (httpx.TimeoutException, httpx.NetworkError) as exc:
             raise _TryAgain(None, None, type(exc).__name__) from None
         response.request = request  # so that classify() can tell which call was answered

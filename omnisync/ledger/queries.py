@@ -189,6 +189,20 @@ def last_run(conn: Connection, channel: str) -> LastRun | None:
     return LastRun(str(r.kind), r.finished_at or r.started_at, None if r.ok is None else bool(r.ok), r.error)
 
 
+def last_runs(conn: Connection, channel: str) -> dict[str, LastRun]:
+    """The channel's latest run of each kind (setup, pull, push, cycle, reconcile)."""
+    latest = (
+        select(SR.c.kind, func.max(SR.c.id).label("id")).where(SR.c.channel == channel).group_by(SR.c.kind)
+    ).subquery()
+    rows = conn.execute(select(SR).join(latest, SR.c.id == latest.c.id))
+    return {
+        str(r.kind): LastRun(
+            str(r.kind), r.finished_at or r.started_at, None if r.ok is None else bool(r.ok), r.error
+        )
+        for r in rows
+    }
+
+
 def channel_counts(conn: Connection, channel: str) -> ChannelCounts:
     """Listings waiting to be pushed, unknown to the channel, and with an error."""
     cid = conn.execute(select(C.c.id).where(C.c.name == channel)).scalar()

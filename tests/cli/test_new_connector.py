@@ -16,9 +16,16 @@ from omnisync.testing import conformance_suite
 
 
 @pytest.fixture
-def generated(tmp_path: Path) -> Iterator[Path]:
+def generated(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Path]:
+    """The package ``shop_two``, importable; a test's ``bug`` (old, new) is written into its connector."""
     result = CliRunner().invoke(app, ["new-connector", "shop_two", "--dir", str(tmp_path)])
     assert result.exit_code == 0, result.output
+    bug = getattr(request, "param", None)
+    if bug is not None:
+        source = tmp_path / "shop_two" / "src" / "shop_two" / "connector.py"
+        text = source.read_text()
+        assert bug[0] in text
+        source.write_text(text.replace(bug[0], bug[1], 1))
     sys.path.insert(0, str(tmp_path / "shop_two" / "src"))
     try:
         yield tmp_path / "shop_two"
@@ -58,6 +65,32 @@ def test_the_generated_connector_passes_every_kit_check(generated: Path) -> None
     assert "test_orders_arrive_as_placed" in ran
     assert "test_throttle_is_retried_on_the_clock" in ran
     assert len(ran) >= 15
+
+
+BUGS = {
+    "test_partial_failure_reported_per_item": (
+        'out.append(ItemResult.rejected(u.sku, str(answer.get("error") or "rejected")))',
+        "out.append(ItemResult.accepted(u.sku, u.quantity))",
+    ),
+    "test_orders_arrive_as_placed": (
+        'params["updated_after"] = cursor.updated_after.isoformat()',
+        "pass",
+    ),
+    "test_pagination_terminates_without_duplicates": (
+        "None if following is None else str(following)",
+        "None",
+    ),
+}
+"""The bugs the guide's worked example tells an author to seed ("Break it on purpose")."""
+
+
+@pytest.mark.parametrize(
+    ("generated", "check"), [(b, c) for c, b in BUGS.items()], indirect=["generated"], ids=list(BUGS)
+)
+def test_the_kit_catches_a_bug_seeded_into_the_generated_connector(generated: Path, check: str) -> None:
+    harness = importlib.import_module("shop_two.harness").ShopTwoHarness
+    with pytest.raises(AssertionError):
+        getattr(conformance_suite(harness)(), check)(harness())
 
 
 def test_an_existing_folder_is_never_overwritten(tmp_path: Path) -> None:

@@ -156,3 +156,19 @@ async def test_ready_waits_for_the_budget_without_spending_it() -> None:
     assert await budgets.ready("push_inventory") == pytest.approx(0.5)
     assert await budgets.ready("push_inventory") == 0.0, "ready() took no token"
     assert await budgets.acquire("push_inventory") == 0.0
+
+
+@pytest.mark.parametrize("failure", [httpx.ConnectError("refused"), httpx.ConnectTimeout("silent")])
+@respx.mock
+async def test_an_unreachable_host_fails_after_two_attempts(
+    respx_mock: respx.MockRouter, failure: Exception
+) -> None:
+    route = respx_mock.get("https://api.example.test/x").mock(side_effect=failure)
+    clock = VirtualClock()
+    async with client(clock, CallStats()) as c:
+        with pytest.raises(
+            RetryableError, match=r"gave up after 2 attempts.*cannot connect to api\.example\.test"
+        ):
+            await c.get("/x")
+    assert route.call_count == 2, "nobody answers there: a one-shot command fails in a second, not a minute"
+    assert clock.monotonic() == pytest.approx(0.5)
