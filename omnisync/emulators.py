@@ -67,7 +67,7 @@ async def serve(
 ) -> None:
     """Serve the emulators until ``stop`` is set (or SIGINT/SIGTERM when ``stop`` is None)."""
     from omnisync.clock import SystemClock
-    from omnisync.demo.run import start_server
+    from omnisync.demo.world import start_server
     from omnisync.testing.doubles import build_double
     from omnisync.testing.harness import SeedItem
 
