@@ -7,8 +7,8 @@ with a catalogue in a warehouse and a store, and runs the daemon while shoppers 
 channel and walk-in customers buy at the POS. The shoppers follow a script drawn from the seed and
 come in waves, each let in once the daemon has caught up with the one before (:mod:`.script`), so
 the same seed gives the same orders and stock counts. A live table (plain lines off a terminal)
-shows the channels meanwhile. Then a final sync and reconcile run, and a table per channel is
-printed, with the read-only commands that work on the folder it leaves. The exit code is 0 only if
+shows the channels meanwhile. Once the daemon has caught up with the last wave, a table per
+channel is printed, with the read-only commands that work on the folder it leaves. The exit code is 0 only if
 the invariants hold:
 
 * no oversell: no SKU's reservations and sales exceed its stock in the ledger;
