@@ -129,8 +129,8 @@ def _configure(channels: list[DemoChannel], mode: str, intervals: dict[str, floa
         every = f"{intervals[ch.name]}s" if mode == "poll" else "120s"
         ch.config["schedule"] = {"pull_every": every, "push_every": "120s", "reconcile_every": None}
         if ch.connector == "square":
-            # the store the POS double opened, now selling from the warehouse
-            ch.config["settings"]["locations"] = {"WH": next(iter(ch.double.source_ids))}
+            store = next(iter(ch.emulator.locations))  # the one store the POS double opened
+            ch.config["settings"]["locations"] = {"WH": store}
         if ch.connector == "amazon":
             ch.config["settings"]["feed_threshold"] = 100  # bulk seeding as a feed, single orders patched
 
