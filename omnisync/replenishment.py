@@ -1,0 +1,167 @@
+"""When to reorder a SKU at a location, and how much: pure rules, no I/O.
+
+The inputs are the units sold per day (oldest first, today last), the stock on hand, the stock already
+on order, and the supplier's terms. The method, step by step:
+
+1. **Velocity** is a weighted mean of the daily units, each day weighted ``0.5 ** (age / half_life)``
+   (age 0 = the most recent day), so a SKU that has just started selling fast is seen as fast
+   within days, while one quiet day does not zero a steady seller. Seasonality is left out on
+   purpose: a year-ago window would need a year of history per SKU, and the recent-weighted mean
+   already follows a season as it arrives; a merchant who knows a peak is coming raises
+   ``service_level`` or ``review_days`` for it.
+2. **Demand variability** is the standard deviation of the daily units under the same weights.
+3. **Safety stock** = ``z × σ_daily × √lead_time``, where ``z`` is the standard normal quantile of the
+   service level (0.95 → 1.645): the stock that covers lead-time demand that many times out of 100,
+   assuming days are independent.
+4. **Reorder point** = ``velocity × lead_time + safety stock``, rounded up to whole units.
+5. **Position** = on hand + incoming (stock already on order counts, so it is never ordered twice).
+   At or below the reorder point the SKU is ordered up to ``reorder point + velocity × review_days``
+   (the demand until the next look); above it nothing is ordered.
+6. The quantity is raised to the **minimum order quantity**, then up to a whole number of **packs**.
+
+**Days of cover** is on hand ÷ velocity (``None`` when nothing sells: cover is unbounded).
+Every result carries its steps, each a rule and a one-line detail, as the allocation rules do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from statistics import NormalDist
+
+
+@dataclass(frozen=True)
+class SupplierTerms:
+    lead_time_days: float
+    moq: int = 1
+    pack: int = 1
+
+    def __post_init__(self) -> None:
+        if self.lead_time_days < 0:
+            raise ValueError(f"lead_time_days must be ≥ 0, got {self.lead_time_days}")
+        if self.moq < 1 or self.pack < 1:
+            raise ValueError(f"moq and pack must be ≥ 1, got moq={self.moq} pack={self.pack}")
+
+
+@dataclass(frozen=True)
+class Policy:
+    service_level: float = 0.95
+    half_life_days: float = 7.0
+    review_days: float = 7.0
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.service_level < 1:
+            raise ValueError(f"service_level must be in [0.5, 1), got {self.service_level}")
+        if self.half_life_days <= 0 or self.review_days < 0:
+            raise ValueError("half_life_days must be > 0 and review_days ≥ 0")
+
+
+@dataclass(frozen=True)
+class Step:
+    rule: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    velocity: float
+    days_of_cover: float | None
+    safety_stock: int
+    reorder_point: int
+    position: int
+    quantity: int
+    steps: tuple[Step, ...]
+
+    @property
+    def reorder_now(self) -> bool:
+        return self.quantity > 0
+
+
+def _weights(n: int, half_life_days: float) -> list[float]:
+    return [0.5 ** ((n - 1 - i) / half_life_days) for i in range(n)]
+
+
+def weighted_velocity(daily_units: Sequence[int], half_life_days: float) -> float:
+    """Units per day, recent days weighted more (see the module text); 0 without history."""
+    if not daily_units:
+        return 0.0
+    w = _weights(len(daily_units), half_life_days)
+    return sum(wi * u for wi, u in zip(w, daily_units, strict=True)) / sum(w)
+
+
+def weighted_stddev(daily_units: Sequence[int], half_life_days: float) -> float:
+    """Standard deviation of units per day under the same weights as the velocity."""
+    if len(daily_units) < 2:
+        return 0.0
+    w = _weights(len(daily_units), half_life_days)
+    mean = weighted_velocity(daily_units, half_life_days)
+    var = sum(wi * (u - mean) ** 2 for wi, u in zip(w, daily_units, strict=True)) / sum(w)
+    return math.sqrt(var)
+
+
+def safety_stock(sigma_daily: float, lead_time_days: float, service_level: float) -> float:
+    z = NormalDist().inv_cdf(service_level)
+    return z * sigma_daily * math.sqrt(lead_time_days)
+
+
+def days_of_cover(on_hand: int, velocity: float) -> float | None:
+    if velocity <= 0:
+        return None
+    return max(on_hand, 0) / velocity
+
+
+def order_quantity(need: float, moq: int, pack: int) -> int:
+    """The smallest orderable quantity ≥ need: at least the MOQ, a whole number of packs; 0 if no need."""
+    if need <= 0:
+        return 0
+    qty = max(math.ceil(need - 1e-9), moq)
+    return math.ceil(qty / pack) * pack
+
+
+def suggest(
+    daily_units: Sequence[int],
+    on_hand: int,
+    incoming: int,
+    terms: SupplierTerms,
+    policy: Policy = Policy(),
+) -> Suggestion:
+    """What to order now for one SKU at one location (see the module text for the method)."""
+    v = weighted_velocity(daily_units, policy.half_life_days)
+    sigma = weighted_stddev(daily_units, policy.half_life_days)
+    ss = safety_stock(sigma, terms.lead_time_days, policy.service_level)
+    rop = math.ceil(v * terms.lead_time_days + ss - 1e-9)
+    position = on_hand + incoming
+    cover = days_of_cover(on_hand, v)
+    steps = [
+        Step("velocity", f"{v:.2f}/day over {len(daily_units)} days (half-life {policy.half_life_days:g} d)"),
+        Step(
+            "safety stock",
+            f"z({policy.service_level:g}) × σ {sigma:.2f} × √{terms.lead_time_days:g} d = {ss:.1f}",
+        ),
+        Step("reorder point", f"{v:.2f} × {terms.lead_time_days:g} d + {ss:.1f} → {rop}"),
+        Step("position", f"on hand {on_hand} + incoming {incoming} = {position}"),
+    ]
+    if v <= 0 or position > rop:
+        qty = 0
+        steps.append(Step("no order", f"position {position} > reorder point {rop}" if v > 0 else "no sales"))
+    else:
+        target = rop + v * policy.review_days
+        need = target - position
+        qty = order_quantity(need, terms.moq, terms.pack)
+        steps.append(
+            Step(
+                "order",
+                f"up to {target:.1f} (+{policy.review_days:g} d of demand): need {need:.1f}"
+                f" → {qty} (MOQ {terms.moq}, pack {terms.pack})",
+            )
+        )
+    return Suggestion(
+        velocity=v,
+        days_of_cover=cover,
+        safety_stock=math.ceil(ss - 1e-9),
+        reorder_point=rop,
+        position=position,
+        quantity=qty,
+        steps=tuple(steps),
+    )
