@@ -47,6 +47,10 @@ class Acknowledged:
     value moves by the difference and a sale imported while the push was in flight stays counted."""
     price: Decimal | None = None
     available: bool | None = None
+    overwrote: bool = False
+    """An absolute quantity on a channel that cannot compare-and-set or verify: whatever the channel
+    held is gone, its own sales before ``at`` included, so ``at`` counts as a live read
+    (``listing.observed_at``): importing those sales later must not lower the record again."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +79,7 @@ def pushed(item: PlannedItem, result: ItemResult, *, verified: bool, at: datetim
         quantity=value,
         available=item.available,
         since=item.previous if verified and exact else None,
+        overwrote=not verified,
     )
 
 

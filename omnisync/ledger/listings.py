@@ -74,6 +74,8 @@ class ListingWrites(TxBase):
             )
         elif change.quantity is not None:
             values["acked_quantity"] = change.quantity
+        if change.quantity is not None and change.overwrote:
+            values["observed_at"] = change.at
         if change.price is not None:
             values["acked_price"] = change.price
         if change.available is not None:

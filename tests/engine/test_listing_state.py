@@ -37,12 +37,16 @@ def order(placed: datetime, updated: datetime | None = None) -> Order:
 
 def test_exact_accept_settles_at_the_planned_version() -> None:
     change = ls.pushed(Item(5, 8, version=3), ItemResult.accepted("A", 5), verified=False, at=T0)  # type: ignore[arg-type]
-    assert change == ls.Acknowledged(at=T0, settled_at=3, quantity=5, available=True, since=None)
+    # unverified: the absolute value overwrote whatever the channel held, its own sales included
+    assert change == ls.Acknowledged(
+        at=T0, settled_at=3, quantity=5, available=True, since=None, overwrote=True
+    )
 
 
 def test_verified_exact_accept_moves_relative_to_previous() -> None:
     change = ls.pushed(Item(5, 8, version=3), ItemResult.accepted("A", None), verified=True, at=T0)  # type: ignore[arg-type]
     assert (change.quantity, change.since, change.settled_at) == (5, 8, 3)
+    assert not change.overwrote, "a verified push moved from what the channel held: nothing was lost"
 
 
 def test_a_different_answer_is_the_channels_own_value_and_is_planned_again() -> None:
