@@ -25,10 +25,8 @@ import json
 import random
 import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -36,21 +34,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "daemon"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from daemon_world import (  # noqa: E402
-    Daemon,
-    EmulatorThread,
-    restart_under_load,
-    schedule,
-    secrets_env,
-    seeded_engine,
-    shopify_channel,
-    square_channel,
-    write_config,
-)
-from dbfixtures import PG_URL  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
-
-from omnisync.demo import Catalogue  # noqa: E402
+from daemon_world import restart_under_load, restart_world  # noqa: E402
+from dbfixtures import pg_schema_url  # noqa: E402
 
 SKUS = 40
 
@@ -60,42 +45,25 @@ def ledger(backend: str, folder: Path) -> Iterator[str]:
     if backend == "sqlite":
         yield f"sqlite:///{folder / 'ledger.db'}"
         return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    yield from pg_schema_url()  # a fresh schema, dropped afterwards
 
 
 def run(kills: int, rate: float, backend: str, settle: float, seed: int, folder: Path) -> dict[str, Any]:
-    rng = random.Random(seed)
-    channels = [shopify_channel(), square_channel()]
-    for ch in channels:
-        ch.config["schedule"] = schedule(pull=0.5, push=0.5)
-        ch.config["order_overlap"] = "10s"
-    catalogue = Catalogue([(f"SKU-{n:04d}", Decimal("9.99") + n, 500, 200) for n in range(1, SKUS + 1)])
-    skus = [item[0] for item in catalogue.items]
-    for ch in channels:
-        for sku, price, _wh, _store in catalogue.items:
-            ch.seed(sku, 0, price)
-    emulators = EmulatorThread(channels).start()
-    try:
-        with ledger(backend, folder) as url:
-            config = write_config(folder, "daemon", channels, url, {})
-            engine = seeded_engine(config, channels, catalogue)
-            daemon = Daemon("bench", config, secrets_env(channels), folder / "daemon.log")
-            try:
-                return restart_under_load(kills, rate, settle, rng, engine, emulators, daemon, skus)
-            finally:
-                daemon.kill()
-                engine.ledger.engine.dispose()
-    finally:
-        emulators.stop()
+    with ledger(backend, folder) as url:
+        world = restart_world(folder, url, SKUS, (500, 200))
+        try:
+            return restart_under_load(
+                kills,
+                rate,
+                settle,
+                random.Random(seed),
+                world.engine,
+                world.emulators,
+                world.daemon,
+                world.skus,
+            )
+        finally:
+            world.close()
 
 
 def main() -> None:

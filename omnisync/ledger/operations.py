@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, and_, insert, select, update
 
@@ -76,10 +76,7 @@ class OperationWrites(TxBase):
             channels = self._claimable(channels, holder, now)[: max(0, limit)]
         if not channels:
             return []
-        claimable = and_(
-            LE.c.channel.in_(list(channels)),
-            (LE.c.holder.is_(None)) | (LE.c.holder == holder) | (LE.c.expires_at < now),
-        )
+        claimable = _claimable_by(channels, holder, now)
         if self.conn.dialect.name == "postgresql":
             rows = self.conn.execute(
                 select(LE.c.channel).where(claimable).with_for_update(skip_locked=True)
@@ -104,14 +101,7 @@ class OperationWrites(TxBase):
     def _claimable(self, channels: Sequence[str], holder: str, now: datetime) -> list[str]:
         free = {
             r.channel
-            for r in self.conn.execute(
-                select(LE.c.channel).where(
-                    and_(
-                        LE.c.channel.in_(list(channels)),
-                        (LE.c.holder.is_(None)) | (LE.c.holder == holder) | (LE.c.expires_at < now),
-                    )
-                )
-            )
+            for r in self.conn.execute(select(LE.c.channel).where(_claimable_by(channels, holder, now)))
         }
         return [c for c in channels if c in free]
 
@@ -133,6 +123,14 @@ class OperationWrites(TxBase):
     def lease_table(self) -> dict[str, tuple[str | None, datetime | None]]:
         """channel -> (holder, expires_at), for status pages."""
         return {r.channel: (r.holder, r.expires_at) for r in self.conn.execute(select(LE))}
+
+
+def _claimable_by(channels: Sequence[str], holder: str, now: datetime) -> Any:
+    """Lease rows of ``channels`` that ``holder`` may take: free, its own, or expired."""
+    return and_(
+        LE.c.channel.in_(list(channels)),
+        (LE.c.holder.is_(None)) | (LE.c.holder == holder) | (LE.c.expires_at < now),
+    )
 
 
 class OperationReads:

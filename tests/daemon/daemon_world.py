@@ -27,6 +27,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
@@ -620,3 +621,36 @@ def restart_under_load(
         "shutdown_s": shutdown_s,
         "exit_code": code,
     }
+
+
+@dataclass
+class RestartWorld:
+    """The shops and a daemon process for :func:`restart_under_load`."""
+
+    emulators: EmulatorThread
+    engine: Engine
+    daemon: Daemon
+    skus: list[str]
+
+    def close(self) -> None:
+        self.daemon.kill()
+        self.emulators.stop()
+        self.engine.ledger.engine.dispose()
+
+
+def restart_world(folder: Path, ledger_url: str, skus: int, stock: tuple[int, int]) -> RestartWorld:
+    """Shopify and the POS on loopback, pulled and pushed every 0.5 s, ``skus`` SKUs with ``stock``
+    (warehouse, store) units each, and a daemon process (not started) on ``ledger_url``."""
+    channels = [shopify_channel(), square_channel()]
+    for ch in channels:
+        ch.config["schedule"] = schedule(pull=0.5, push=0.5)
+        ch.config["order_overlap"] = "10s"
+    catalogue = Catalogue([(f"SKU-{n:04d}", Decimal("9.99") + n, *stock) for n in range(1, skus + 1)])
+    for ch in channels:
+        for sku, price, _wh, _store in catalogue.items:
+            ch.seed(sku, 0, price)
+    emulators = EmulatorThread(channels).start()
+    config = write_config(folder, "daemon", channels, ledger_url, {})
+    engine = seeded_engine(config, channels, catalogue)
+    daemon = Daemon("restarts", config, secrets_env(channels), folder / "daemon.log")
+    return RestartWorld(emulators, engine, daemon, [item[0] for item in catalogue.items])

@@ -9,25 +9,10 @@ same at 8 kills and 40 orders a second, on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import random
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from daemon_world import (
-    Daemon,
-    EmulatorThread,
-    conservation_errors,
-    imported_orders,
-    restart_under_load,
-    schedule,
-    secrets_env,
-    seeded_engine,
-    shopify_channel,
-    square_channel,
-    write_config,
-)
-
-from omnisync.demo import Catalogue
+from daemon_world import conservation_errors, imported_orders, restart_under_load, restart_world
 
 SKUS = 30
 STALL_BOUND_S = 10.0
@@ -38,21 +23,10 @@ STALL_BOUND_S = 10.0
 def test_three_kills_under_load_then_everything_arrives_once_and_pushes_never_stall(tmp_path: Path) -> None:
     seed = random.randrange(1 << 30)
     rng = random.Random(seed)
-    channels = [shopify_channel(), square_channel()]
-    for ch in channels:
-        ch.config["schedule"] = schedule(pull=0.5, push=0.5)
-        ch.config["order_overlap"] = "10s"
-    catalogue = Catalogue([(f"SKU-{n:04d}", Decimal("9.99") + n, 300, 100) for n in range(1, SKUS + 1)])
-    skus = [item[0] for item in catalogue.items]
-    for ch in channels:
-        for sku, price, _wh, _store in catalogue.items:
-            ch.seed(sku, 0, price)
-    emulators = EmulatorThread(channels).start()
-    config = write_config(tmp_path, "daemon", channels, f"sqlite:///{tmp_path / 'ledger.db'}", {})
-    engine = seeded_engine(config, channels, catalogue)
-    daemon = Daemon("restarts", config, secrets_env(channels), tmp_path / "daemon.log")
+    world = restart_world(tmp_path, f"sqlite:///{tmp_path / 'ledger.db'}", SKUS, (300, 100))
+    engine, daemon = world.engine, world.daemon
     try:
-        figures = restart_under_load(3, 20.0, 45.0, rng, engine, emulators, daemon, skus)
+        figures = restart_under_load(3, 20.0, 45.0, rng, engine, world.emulators, daemon, world.skus)
         context = f"seed={seed} {figures}\n{daemon.output()}"
         assert figures["converged_s"] is not None, context
         assert figures["duplicated_orders"] == 0, context
@@ -62,6 +36,4 @@ def test_three_kills_under_load_then_everything_arrives_once_and_pushes_never_st
         assert sum(len(set(v)) for v in ids.values()) == figures["orders"], context
         assert conservation_errors(engine) == [], context
     finally:
-        daemon.kill()
-        emulators.stop()
-        engine.ledger.engine.dispose()
+        world.close()
