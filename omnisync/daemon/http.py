@@ -109,21 +109,7 @@ class DaemonView:
             return None
 
     def facts(self, rt: ChannelRuntime, pending: int | None) -> ChannelFacts:
-        h = rt.health
-        return ChannelFacts(
-            now=self.engine.clock.now(),
-            engine_state=h.state,
-            last_pull_at=h.last_pull_at,
-            last_push_at=h.last_push_at,
-            last_error_at=h.last_error_at,
-            last_error=h.last_error,
-            paused_until=h.open_until,
-            orders_behind=rt.holds_increases,
-            pending=pending,
-            throttled_for_s=rt.connector.context.budgets.parked_for(),
-            push_every_s=rt.config.schedule.push_every,
-            consecutive_failures=h.consecutive_failures,
-        )
+        return rt.facts(self.engine.clock.now(), pending)
 
     def channel_states(self) -> dict[str, str]:
         return {name: rt.health.state for name, rt in self.engine.channels.items()}
