@@ -207,6 +207,30 @@ class DaemonView:
             "channels": channels,
             "quarantined_lines": self.quarantined(),
             "oversold": self.oversold(),
+            "alerts": self.alerts(),
+        }
+
+    def alerts(self) -> dict[str, Any] | None:
+        """The alerts firing now and what each notifier has sent (None: no ``alerts:`` configured)."""
+        service = self.scheduler.alerts if self.scheduler is not None else None
+        if service is None:
+            return None
+        try:
+            firing = service.firing()
+        except SQLAlchemyError:
+            firing = []
+        return {
+            "firing": [
+                {
+                    "key": r.key,
+                    "summary": _safe(r.summary),
+                    "since": _iso(r.since),
+                    "raised_at": _iso(r.raised_at),
+                }
+                for r in firing
+            ],
+            "sent": {f"{notifier}:{status}": n for (notifier, status), n in sorted(service.sent.items())},
+            "failed_messages": dict(service.failures),
         }
 
 

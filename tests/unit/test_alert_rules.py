@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import given, settings
@@ -25,7 +26,11 @@ def snap(at: datetime = T0, **kw: object) -> Snapshot:
 
 def test_each_condition_is_found_with_its_key() -> None:
     s = snap(
-        channels={"web": FAILING, "pos": Verdict(State.BEHIND, "3 change(s) waiting for a push"), "amz": None},
+        channels={
+            "web": FAILING,
+            "pos": Verdict(State.BEHIND, "3 change(s) waiting for a push"),
+            "amz": None,
+        },
         drift={"web": 2, "pos": 0},
         oversold={"MUG": 3},
         quarantined={("web", "GHOST-1"): Quarantine(2, 5, "unknown SKU")},
@@ -59,7 +64,9 @@ def test_the_reorder_point_is_reached_at_equality_as_replenishment_says() -> Non
 
 
 def test_unwatched_conditions_are_neither_found_nor_judged() -> None:
-    f = findings(snap(oversold={"MUG": 1}, shown_zero=frozenset({("web", "MUG")})), frozenset({Kind.OVERSOLD}))
+    f = findings(
+        snap(oversold={"MUG": 1}, shown_zero=frozenset({("web", "MUG")})), frozenset({Kind.OVERSOLD})
+    )
     assert set(f.found) == {"oversold:MUG"}
     assert not f.judges(Kind.OUT_OF_STOCK, "web")
 
@@ -171,7 +178,7 @@ def test_raises_and_clears_alternate_and_start_with_a_raise(steps: list[tuple[bo
             history.setdefault(m.record.key, []).append(m.change)
     for changes in history.values():
         assert changes[0] == "raised"
-        assert all(a != b for a, b in zip(changes, changes[1:], strict=False))
+        assert all(a != b for a, b in itertools.pairwise(changes))
     for key, rec in records.items():
         raises = history.get(key, []).count("raised")
         assert rec.episode == raises

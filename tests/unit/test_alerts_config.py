@@ -47,7 +47,11 @@ MAIL = """\
       username: omnisync
       password: ${SMTP_PASSWORD}
 """
-ENV = {"HOOK_SECRET": "s3cret-hook", "SLACK_URL": "https://hooks.slack.com/services/T/B/X", "SMTP_PASSWORD": "pw-1234"}
+ENV = {
+    "HOOK_SECRET": "s3cret-hook",
+    "SLACK_URL": "https://hooks.slack.com/services/T/B/X",
+    "SMTP_PASSWORD": "pw-1234",
+}
 
 
 def write(tmp_path: Path, text: str) -> Path:
@@ -60,15 +64,23 @@ def test_a_full_alerts_section_loads(tmp_path: Path) -> None:
     loaded = load_config(write(tmp_path, BASE + HOOK + SLACK + MAIL), env=ENV)
     alerts = loaded.config.alerts
     assert alerts is not None
-    assert alerts.every == 30 and alerts.failing_for == 300 and alerts.behind_for == 900
-    assert "out_of_stock" not in alerts.watched() and "oversold" in alerts.watched()
+    assert alerts.every == 30
+    assert alerts.failing_for == 300
+    assert alerts.behind_for == 900
+    assert "out_of_stock" not in alerts.watched()
+    assert "oversold" in alerts.watched()
     hook = loaded.notifier_settings("ops")
-    assert isinstance(hook, WebhookSettings) and hook.secret.get_secret_value() == "s3cret-hook"
-    assert hook.retries == 3 and hook.timeout == 10
+    assert isinstance(hook, WebhookSettings)
+    assert hook.secret.get_secret_value() == "s3cret-hook"
+    assert hook.retries == 3
+    assert hook.timeout == 10
     slack = loaded.notifier_settings("team")
-    assert isinstance(slack, SlackSettings) and slack.conditions == ["channel_failing", "oversold"]
+    assert isinstance(slack, SlackSettings)
+    assert slack.conditions == ["channel_failing", "oversold"]
     mail = loaded.notifier_settings("mail")
-    assert isinstance(mail, EmailSettings) and mail.sender == "omnisync@example.com" and mail.port == 587
+    assert isinstance(mail, EmailSettings)
+    assert mail.sender == "omnisync@example.com"
+    assert mail.port == 587
 
 
 @pytest.mark.parametrize(
@@ -112,5 +124,7 @@ def test_an_unset_secret_fails_only_when_the_notifier_is_about_to_send(tmp_path:
     offline = load_config(path, env={}, offline=True)
     assert offline.config.alerts is not None  # status, plan, validate: no error
     loaded = load_config(path, env={})
-    with pytest.raises(ConfigFileError, match=r"alerts.notifiers.ops.secret: environment variable HOOK_SECRET"):
+    with pytest.raises(
+        ConfigFileError, match=r"alerts.notifiers.ops.secret: environment variable HOOK_SECRET"
+    ):
         loaded.notifier_settings("ops")
