@@ -298,15 +298,23 @@ class LoadedConfig:
         """Validate a channel's connector settings, enforcing that secrets come from ``${ENV}``."""
         ch = self.config.channels[channel]
         prefix = ("channels", channel, "settings")
-        if not self.offline:
-            for path, var in self.doc.unset_env.items():
-                if path[:3] == prefix:
-                    raise self.doc.error(
-                        path, f"environment variable {var} is not set (needed to contact channel {channel})"
-                    )
-        for path, message in secret_problems(self.doc, settings_model, prefix):
-            raise self.doc.error(path, message)
+        problems = self._unset(prefix, f"contact channel {channel}")
+        problems += [
+            self.doc.error(path, msg) for path, msg in secret_problems(self.doc, settings_model, prefix)
+        ]
+        if problems:
+            raise ConfigFileError.many(problems)
         return validate(self.doc, settings_model, ch.settings, prefix)
+
+    def _unset(self, prefix: tuple[str, ...], needed_to: str) -> list[ConfigFileError]:
+        """Each ``${VAR}`` under ``prefix`` whose variable is not set (none when ``offline``)."""
+        if self.offline:
+            return []
+        return [
+            self.doc.error(path, f"environment variable {var} is not set (needed to {needed_to})")
+            for path, var in self.doc.unset_env.items()
+            if path[: len(prefix)] == prefix
+        ]
 
     def notifier_settings(self, name: str) -> BaseModel:
         """A notifier's validated settings, its ``${VAR}`` secrets required now (it is about to send)."""
@@ -316,12 +324,9 @@ class LoadedConfig:
         if alerts is None or name not in alerts.notifiers:
             raise ConfigurationError(f"no notifier {name!r} under alerts.notifiers")
         prefix = ("alerts", "notifiers", name)
-        if not self.offline:
-            for path, var in self.doc.unset_env.items():
-                if path[:3] == prefix:
-                    raise self.doc.error(
-                        path, f"environment variable {var} is not set (needed to send alerts through {name})"
-                    )
+        problems = self._unset(prefix, f"send alerts through {name}")
+        if problems:
+            raise ConfigFileError.many(problems)
         return validate(
             self.doc,
             notifier_model(alerts.notifiers[name].type),
