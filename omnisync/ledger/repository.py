@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from sqlalchemy import Connection, Engine, select
 
 from .catalog import CatalogReads, CatalogWrites
+from .catalogue import CatalogueReads, CatalogueWrites
 from .intake import IntakeWrites
 from .listings import ListingReads, ListingWrites
 from .operations import OperationReads, OperationWrites
@@ -35,11 +36,13 @@ __all__ = [
 ]
 
 
-class LedgerTx(IntakeWrites, CatalogWrites, OrderWrites, StockWrites, ListingWrites, OperationWrites):
+class LedgerTx(
+    IntakeWrites, CatalogWrites, CatalogueWrites, OrderWrites, StockWrites, ListingWrites, OperationWrites
+):
     """Writes inside one transaction, one mixin per aggregate. Obtain through :meth:`Ledger.tx`."""
 
 
-class Ledger(CatalogReads, StockReads, ListingReads, OperationReads, PlanReads):
+class Ledger(CatalogReads, CatalogueReads, StockReads, ListingReads, OperationReads, PlanReads):
     """Entry point to the ledger: transactions, id caches and read queries (one mixin per aggregate)."""
 
     def __init__(self, engine: Engine) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from .models import (
+    CatalogueProduct,
     Channel,
     Cursor,
     Lease,
     Listing,
+    ListingContentState,
     Location,
     Movement,
     Order,
@@ -33,6 +35,8 @@ W = WebhookReceipt.__table__  # type: ignore[attr-defined]
 SR = SyncRun.__table__  # type: ignore[attr-defined]
 LE = Lease.__table__  # type: ignore[attr-defined]
 PO = PushOutbox.__table__  # type: ignore[attr-defined]
+CP = CatalogueProduct.__table__  # type: ignore[attr-defined]
+LC = ListingContentState.__table__  # type: ignore[attr-defined]
 
 IN_CHUNK = 900
 """Values per IN list (SQLite's historic limit is 999 bound parameters)."""
