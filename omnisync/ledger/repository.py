@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, select
 
 from .alerts import AlertReads, AlertWrites
 from .catalog import CatalogReads, CatalogWrites
+from .catalogue import CatalogueReads, CatalogueWrites
 from .intake import IntakeWrites
 from .listings import ListingReads, ListingWrites
 from .operations import OperationReads, OperationWrites
@@ -37,12 +38,19 @@ __all__ = [
 
 
 class LedgerTx(
-    IntakeWrites, CatalogWrites, OrderWrites, StockWrites, ListingWrites, OperationWrites, AlertWrites
+    IntakeWrites,
+    CatalogWrites,
+    CatalogueWrites,
+    OrderWrites,
+    StockWrites,
+    ListingWrites,
+    OperationWrites,
+    AlertWrites,
 ):
     """Writes inside one transaction, one mixin per aggregate. Obtain through :meth:`Ledger.tx`."""
 
 
-class Ledger(CatalogReads, StockReads, ListingReads, OperationReads, PlanReads, AlertReads):
+class Ledger(CatalogReads, CatalogueReads, StockReads, ListingReads, OperationReads, PlanReads, AlertReads):
     """Entry point to the ledger: transactions, id caches and read queries (one mixin per aggregate)."""
 
     def __init__(self, engine: Engine) -> None:
