@@ -244,10 +244,16 @@ def validate(
 
     try:
         engine = Engine(loaded, Ledger(make_engine("sqlite://")))
-        for name, ch in loaded.config.channels.items():
-            loaded.channel_settings(name, load_connector(ch.connector).Settings)
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
+    problems: list[str] = []  # every channel's problems in one run, not the first one's only
+    for name, ch in loaded.config.channels.items():
+        try:
+            loaded.channel_settings(name, load_connector(ch.connector).Settings)
+        except (OmnisyncError, ValueError) as exc:
+            problems += str(exc).splitlines()
+    if problems:
+        _fail(ValueError("\n".join(problems)))
     rows: list[dict[str, Any]] = []
     if connect:
         from omnisync.connectcheck import check_all

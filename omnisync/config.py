@@ -239,18 +239,25 @@ class LoadedConfig:
         """Validate a channel's connector settings, enforcing that secrets come from ``${ENV}``."""
         ch = self.config.channels[channel]
         prefix = ("channels", channel, "settings")
+        problems: list[ConfigFileError] = []
         if not self.offline:
-            for path, var in self.doc.unset_env.items():
-                if path[:3] == prefix:
-                    raise self.doc.error(
-                        path, f"environment variable {var} is not set (needed to contact channel {channel})"
-                    )
+            problems += [
+                self.doc.error(
+                    path, f"environment variable {var} is not set (needed to contact channel {channel})"
+                )
+                for path, var in self.doc.unset_env.items()
+                if path[:3] == prefix
+            ]
         for field_name, info in settings_model.model_fields.items():
             secret = info.annotation is not None and _is_secret(info.annotation)
             if secret and field_name in ch.settings and (*prefix, field_name) not in self.doc.from_env:
-                raise self.doc.error(
-                    (*prefix, field_name), "a secret must come from the environment, written as ${VAR}"
+                problems.append(
+                    self.doc.error(
+                        (*prefix, field_name), "a secret must come from the environment, written as ${VAR}"
+                    )
                 )
+        if problems:
+            raise ConfigFileError.many(problems)
         return validate(self.doc, settings_model, ch.settings, prefix)
 
 
