@@ -35,6 +35,7 @@ ORDER_UPDATE = (
         digest=bindparam("v_digest"),
         location_id=bindparam("v_location_id"),
         updated_at=bindparam("v_updated_at"),
+        currency=bindparam("v_currency"),
     )
 )
 LINE_UPDATE = (
@@ -107,6 +108,7 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
                     quarantine_reason=r.quarantine_reason,
                     reserved=r.reserved,
                     reserved_at=r.reserved_at,
+                    oversold=r.oversold,
                 )
         return {
             external_id: StoredOrder(order_id, digest, lines[order_id])
@@ -132,6 +134,7 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
                         "v_digest": u["digest"],
                         "v_location_id": u["location_id"],
                         "v_updated_at": u["updated_at"],
+                        "v_currency": u["currency"],
                     }
                     for u in changes.order_updates
                 ],

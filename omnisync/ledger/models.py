@@ -54,6 +54,11 @@ class Product(SQLModel, table=True):
     currency: str = Field(default="EUR", max_length=3)
     active: bool = True
     version: int = 0
+    lead_time_days: float | None = None
+    """Supplier terms for reordering (:mod:`omnisync.replenishment`); None: the config's default."""
+    moq: int | None = None
+    pack: int | None = None
+    service_level: float | None = None
 
 
 class Location(SQLModel, table=True):
@@ -142,6 +147,10 @@ class Order(SQLModel, table=True):
     location_id: int | None = Field(default=None, foreign_key="location.id")
     updated_at: datetime = _ts(nullable=False)
     imported_at: datetime = _ts(nullable=False)
+    placed_at: datetime | None = _ts(nullable=True, index=True)
+    """When the customer placed the order (the channel's creation time, else its first update time):
+    the day a sale counts on in the sales report."""
+    currency: str | None = Field(default=None, max_length=3)
 
 
 class OrderLine(SQLModel, table=True):
@@ -166,6 +175,27 @@ class OrderLine(SQLModel, table=True):
     """Units the ledger has turned into return movements for this line."""
     quarantined: bool = Field(default=False, index=True)
     quarantine_reason: str | None = None
+    unit_price: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 4)))
+    """The price the channel charged per unit, in the order's currency (None: not reported)."""
+    refunded: int = 0
+    """Units refunded so far, restocked or not (cumulative; at least ``restocked``)."""
+    oversold: int = 0
+    """Units of the line the ledger did not have available where it was routed when it arrived."""
+
+
+class IncomingStock(SQLModel, table=True):
+    """Units on order from a supplier, not yet received: counted by the reorder rules so nothing is
+    ordered twice. ``quantity`` is what is still expected; a receipt against the reference lowers it."""
+
+    __tablename__ = "incoming_stock"
+    __table_args__ = (UniqueConstraint("reference", "product_id", "location_id", name="uq_incoming"),)
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=128)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    location_id: int = Field(foreign_key="location.id")
+    quantity: int = 0
+    expected_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts(nullable=False)
 
 
 class Cursor(SQLModel, table=True):
@@ -242,6 +272,7 @@ TABLES = [
     Order,
     OrderLine,
     Reservation,
+    IncomingStock,
     Cursor,
     WebhookReceipt,
     SyncRun,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from .models import (
     Channel,
     Cursor,
+    IncomingStock,
     Lease,
     Listing,
     Location,
@@ -32,6 +33,7 @@ CU = Cursor.__table__  # type: ignore[attr-defined]
 W = WebhookReceipt.__table__  # type: ignore[attr-defined]
 SR = SyncRun.__table__  # type: ignore[attr-defined]
 LE = Lease.__table__  # type: ignore[attr-defined]
+IN = IncomingStock.__table__  # type: ignore[attr-defined]
 PO = PushOutbox.__table__  # type: ignore[attr-defined]
 
 IN_CHUNK = 900
