@@ -26,7 +26,7 @@ Every result carries its steps, each a rule and a one-line detail, as the alloca
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from statistics import NormalDist
 
@@ -78,26 +78,51 @@ class Suggestion:
         return self.quantity > 0
 
 
-def _weights(n: int, half_life_days: float) -> list[float]:
-    return [0.5 ** ((n - 1 - i) / half_life_days) for i in range(n)]
+@dataclass(frozen=True)
+class Demand:
+    """The recent-weighted mean and standard deviation of units sold per day over ``days`` days."""
+
+    velocity: float
+    sigma: float
+    days: int
+
+
+def demand(sales_by_age: Mapping[int, int], days: int, half_life_days: float) -> Demand:
+    """Demand from the days that sold (age in days -> units; age 0 = the most recent day) over a
+    window of ``days`` days, the others selling nothing. Day ``a`` weighs ``0.5 ** (a / half_life)``;
+    only the days that sold are visited, so a year of sparse history costs what it sold."""
+    if days <= 0:
+        return Demand(0.0, 0.0, 0)
+    ratio = 0.5 ** (1 / half_life_days)
+    total = (1 - ratio**days) / (1 - ratio)  # Σ weights over the window (geometric series)
+    first = second = 0.0
+    for age, units in sales_by_age.items():
+        if 0 <= age < days and units:
+            w = ratio**age
+            first += w * units
+            second += w * units * units
+    mean = first / total
+    var = second / total - mean * mean
+    # E[u²] − mean² cancels to rounding noise for steady demand: that noise is no variability
+    if days < 2 or var <= 1e-9 * max(1.0, second / total):
+        var = 0.0
+    return Demand(mean, math.sqrt(var), days)
+
+
+def daily_demand(daily_units: Sequence[int], half_life_days: float) -> Demand:
+    """:func:`demand` of a dense series (oldest first, today last)."""
+    n = len(daily_units)
+    return demand({n - 1 - i: u for i, u in enumerate(daily_units)}, n, half_life_days)
 
 
 def weighted_velocity(daily_units: Sequence[int], half_life_days: float) -> float:
     """Units per day, recent days weighted more (see the module text); 0 without history."""
-    if not daily_units:
-        return 0.0
-    w = _weights(len(daily_units), half_life_days)
-    return sum(wi * u for wi, u in zip(w, daily_units, strict=True)) / sum(w)
+    return daily_demand(daily_units, half_life_days).velocity
 
 
 def weighted_stddev(daily_units: Sequence[int], half_life_days: float) -> float:
     """Standard deviation of units per day under the same weights as the velocity."""
-    if len(daily_units) < 2:
-        return 0.0
-    w = _weights(len(daily_units), half_life_days)
-    mean = weighted_velocity(daily_units, half_life_days)
-    var = sum(wi * (u - mean) ** 2 for wi, u in zip(w, daily_units, strict=True)) / sum(w)
-    return math.sqrt(var)
+    return daily_demand(daily_units, half_life_days).sigma
 
 
 def safety_stock(sigma_daily: float, lead_time_days: float, service_level: float) -> float:
@@ -127,14 +152,20 @@ def suggest(
     policy: Policy = Policy(),
 ) -> Suggestion:
     """What to order now for one SKU at one location (see the module text for the method)."""
-    v = weighted_velocity(daily_units, policy.half_life_days)
-    sigma = weighted_stddev(daily_units, policy.half_life_days)
+    return suggest_for(daily_demand(daily_units, policy.half_life_days), on_hand, incoming, terms, policy)
+
+
+def suggest_for(
+    seen: Demand, on_hand: int, incoming: int, terms: SupplierTerms, policy: Policy = Policy()
+) -> Suggestion:
+    """:func:`suggest` from a demand already summed (:func:`demand`)."""
+    v, sigma = seen.velocity, seen.sigma
     ss = safety_stock(sigma, terms.lead_time_days, policy.service_level)
     rop = math.ceil(v * terms.lead_time_days + ss - 1e-9)
     position = on_hand + incoming
     cover = days_of_cover(on_hand, v)
     steps = [
-        Step("velocity", f"{v:.2f}/day over {len(daily_units)} days (half-life {policy.half_life_days:g} d)"),
+        Step("velocity", f"{v:.2f}/day over {seen.days} days (half-life {policy.half_life_days:g} d)"),
         Step(
             "safety stock",
             f"z({policy.service_level:g}) × σ {sigma:.2f} × √{terms.lead_time_days:g} d = {ss:.1f}",

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any, TextIO
 
 from omnisync.ledger.repository import Ledger
-from omnisync.ledger.sales import Dimension, SalesRow, sales
+from omnisync.ledger.sales import ORDER_LEVEL, Dimension, SalesRow, merged, sales
 
 DEFAULT_DAYS = 30
 FIELDS = tuple(f for f in SalesRow.__slots__ if f != "keys")
@@ -90,14 +90,16 @@ def money(value: Decimal) -> str:
     return f"{cents:.2f}" if cents == value else format(value.normalize(), "f")
 
 
-def report(ledger: Ledger, start: datetime, end: datetime, by: Sequence[Dimension]) -> dict[str, Any]:
+def report(
+    ledger: Ledger, start: datetime, end: datetime, by: Sequence[Dimension], *, currency: str = "EUR"
+) -> dict[str, Any]:
     """The report as plain data: the period, the grouping, one row per group and currency, and the
-    totals per currency."""
+    totals per currency. ``currency`` is the merchant's, for orders whose channel named none."""
     with ledger.read() as conn:
-        rows = sales(conn, start, end, by)
+        rows = sales(conn, start, end, by, currency=currency)
         # grouped by order-level keys only, each order is in one row: the totals are the rows' sums;
         # by SKU, location or tag, an order (and with tags, a line) can be in several
-        totals = _summed(rows) if set(by) <= ORDER_LEVEL else sales(conn, start, end, ())
+        totals = _summed(rows) if set(by) <= ORDER_LEVEL else sales(conn, start, end, (), currency=currency)
     return {
         "since": start.isoformat(),
         "until": end.isoformat(),
@@ -107,20 +109,10 @@ def report(ledger: Ledger, start: datetime, end: datetime, by: Sequence[Dimensio
     }
 
 
-ORDER_LEVEL = frozenset({Dimension.CHANNEL, Dimension.DAY, Dimension.WEEK})
-
-
 def _summed(rows: Sequence[SalesRow]) -> list[SalesRow]:
-    by_currency: dict[str, SalesRow] = {}
-    for row in rows:
-        seen = by_currency.get(row.currency)
-        if seen is None:
-            by_currency[row.currency] = SalesRow((), *(getattr(row, f) for f in FIELDS))
-            continue
-        by_currency[row.currency] = SalesRow(
-            (), row.currency, *(getattr(seen, f) + getattr(row, f) for f in FIELDS[1:])
-        )
-    return [by_currency[c] for c in sorted(by_currency)]
+    """The rows' totals per currency."""
+    bare = [SalesRow((), *(getattr(r, f) for f in FIELDS)) for r in rows]
+    return merged(sorted(bare, key=lambda r: r.currency))
 
 
 def write_csv(data: dict[str, Any], out: TextIO) -> int:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -151,6 +151,18 @@ class Order(SQLModel, table=True):
     """When the customer placed the order (the channel's creation time, else its first update time):
     the day a sale counts on in the sales report."""
     currency: str | None = Field(default=None, max_length=3)
+    # The sums of the order's lines (omnisync.ledger.sales.LINE_FACTS), refreshed with the lines in the
+    # same transaction, as on_hand is with the journal: a report by channel and day reads the orders
+    # alone. Money in ten-thousandths of the currency unit.
+    lines: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    units: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    revenue_e4: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    unpriced: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    cancelled: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    returned: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    refunded: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    refunds_e4: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    oversold: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class OrderLine(SQLModel, table=True):
@@ -177,9 +189,9 @@ class OrderLine(SQLModel, table=True):
     quarantine_reason: str | None = None
     unit_price: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 4)))
     """The price the channel charged per unit, in the order's currency (None: not reported)."""
-    refunded: int = 0
+    refunded: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     """Units refunded so far, restocked or not (cumulative; at least ``restocked``)."""
-    oversold: int = 0
+    oversold: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     """Units of the line the ledger did not have available where it was routed when it arrived."""
 
 

@@ -20,6 +20,7 @@ from .orders import OrderWrites
 from .plan_rows import PlanDecoder, PlanReads
 from .rows import ListingRow, ProductRow, join_tags, split_tags
 from .stock import MOVEMENT_KINDS, StockReads, StockWrites
+from .supply import SupplyWrites
 from .tables import IN_CHUNK, C, L, LedgerError, P
 
 __all__ = [
@@ -35,7 +36,9 @@ __all__ = [
 ]
 
 
-class LedgerTx(IntakeWrites, CatalogWrites, OrderWrites, StockWrites, ListingWrites, OperationWrites):
+class LedgerTx(
+    IntakeWrites, CatalogWrites, OrderWrites, StockWrites, ListingWrites, OperationWrites, SupplyWrites
+):
     """Writes inside one transaction, one mixin per aggregate. Obtain through :meth:`Ledger.tx`."""
 
 
