@@ -12,13 +12,20 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TextIO
 
 from omnisync.config import ReplenishmentConfig
 from omnisync.ledger.repository import Ledger
 from omnisync.ledger.supply import Terms, supply_facts
-from omnisync.replenishment import Policy, Step, SupplierTerms, demand, suggest_for
+from omnisync.replenishment import (
+    Policy,
+    Suggestion,
+    SupplierTerms,
+    day_weight,
+    demand_from_sums,
+    suggest_for,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,23 +33,20 @@ class ReorderRow:
     sku: str
     title: str
     location: str
-    velocity: float
-    """Units a day, recent days weighted more."""
-    days_of_cover: float | None
     available: int
     on_hand: int
-    incoming: int
     expected: datetime | None
     """When the earliest open purchase order of the SKU at the location is expected."""
-    safety_stock: int
-    reorder_point: int
-    quantity: int
-    """What to order now (0: nothing)."""
-    lead_time_days: float
-    moq: int
-    pack: int
-    service_level: float
-    steps: tuple[Step, ...]
+    suggestion: Suggestion
+    """Velocity, days of cover, safety stock, reorder point, what to order now and why."""
+
+    @property
+    def quantity(self) -> int:
+        return self.suggestion.quantity
+
+    @property
+    def days_of_cover(self) -> float | None:
+        return self.suggestion.days_of_cover
 
 
 def terms_for(own: Terms, defaults: ReplenishmentConfig) -> tuple[SupplierTerms, float]:
@@ -60,47 +64,41 @@ def reorder_list(ledger: Ledger, config: ReplenishmentConfig, now: datetime) -> 
     """Every (SKU, location) that sold in the last ``history_days`` days (today included), the most
     urgent first: those to order now by days of cover, then the others."""
     today = now.astimezone(UTC).date()
-    since = datetime.combine(today - timedelta(days=config.history_days - 1), time(), UTC)
+    weights = {
+        (today - timedelta(days=age)).isoformat(): day_weight(age, config.half_life_days)
+        for age in range(config.history_days)
+    }
     with ledger.read() as conn:
-        facts = supply_facts(conn, since)
+        facts = supply_facts(conn, weights)
         codes = {lid: str(row.code) for lid, row in ledger.locations(conn).items()}
     policies: dict[float, Policy] = {}
+    terms: dict[int, tuple[SupplierTerms, float]] = {}
     rows: list[ReorderRow] = []
-    for (pid, lid), by_day in facts.sold.items():
+    for (pid, lid), (first, second) in facts.sold.items():
         product = facts.products.get(pid)
         if product is None:  # inactive
             continue
         sku, title, own = product
-        terms, level = terms_for(own, config)
+        if pid not in terms:
+            terms[pid] = terms_for(own, config)
+        supplier, level = terms[pid]
         policy = policies.get(level)
         if policy is None:
             policy = policies[level] = Policy(level, config.half_life_days, config.review_days)
-        ages = {(today - date.fromisoformat(day)).days: units for day, units in by_day.items()}
         on_hand, reserved = facts.stock.get((pid, lid), (0, 0))
         incoming, expected = facts.incoming.get((pid, lid), (0, None))
         available = on_hand - reserved
-        s = suggest_for(
-            demand(ages, config.history_days, config.half_life_days), available, incoming, terms, policy
-        )
+        seen = demand_from_sums(first, second, config.history_days, config.half_life_days)
+        s = suggest_for(seen, available, incoming, supplier, policy)
         rows.append(
             ReorderRow(
                 sku=sku,
                 title=title,
                 location=codes.get(lid, str(lid)),
-                velocity=s.velocity,
-                days_of_cover=s.days_of_cover,
                 available=available,
                 on_hand=on_hand,
-                incoming=incoming,
                 expected=expected,
-                safety_stock=s.safety_stock,
-                reorder_point=s.reorder_point,
-                quantity=s.quantity,
-                lead_time_days=terms.lead_time_days,
-                moq=terms.moq,
-                pack=terms.pack,
-                service_level=level,
-                steps=s.steps,
+                suggestion=s,
             )
         )
     rows.sort(
@@ -110,24 +108,25 @@ def reorder_list(ledger: Ledger, config: ReplenishmentConfig, now: datetime) -> 
 
 
 def row_dict(row: ReorderRow) -> dict[str, Any]:
+    s = row.suggestion
     return {
         "sku": row.sku,
         "title": row.title,
         "location": row.location,
-        "velocity": round(row.velocity, 3),
-        "days_of_cover": None if row.days_of_cover is None else round(row.days_of_cover, 1),
+        "velocity": round(s.velocity, 3),
+        "days_of_cover": None if s.days_of_cover is None else round(s.days_of_cover, 1),
         "available": row.available,
         "on_hand": row.on_hand,
-        "incoming": row.incoming,
+        "incoming": s.incoming,
         "expected": None if row.expected is None else row.expected.date().isoformat(),
-        "safety_stock": row.safety_stock,
-        "reorder_point": row.reorder_point,
-        "quantity": row.quantity,
-        "lead_time_days": row.lead_time_days,
-        "moq": row.moq,
-        "pack": row.pack,
-        "service_level": row.service_level,
-        "why": [f"{s.rule}: {s.detail}" for s in row.steps],
+        "safety_stock": s.safety_stock,
+        "reorder_point": s.reorder_point,
+        "quantity": s.quantity,
+        "lead_time_days": s.terms.lead_time_days,
+        "moq": s.terms.moq,
+        "pack": s.terms.pack,
+        "service_level": s.policy.service_level,
+        "why": [f"{step.rule}: {step.detail}" for step in s.steps],
     }
 
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import NormalDist
 
 
@@ -64,21 +65,6 @@ class Step:
 
 
 @dataclass(frozen=True)
-class Suggestion:
-    velocity: float
-    days_of_cover: float | None
-    safety_stock: int
-    reorder_point: int
-    position: int
-    quantity: int
-    steps: tuple[Step, ...]
-
-    @property
-    def reorder_now(self) -> bool:
-        return self.quantity > 0
-
-
-@dataclass(frozen=True)
 class Demand:
     """The recent-weighted mean and standard deviation of units sold per day over ``days`` days."""
 
@@ -87,20 +73,89 @@ class Demand:
     days: int
 
 
+@dataclass(frozen=True)
+class Suggestion:
+    velocity: float
+    days_of_cover: float | None
+    safety_stock: int
+    reorder_point: int
+    position: int
+    quantity: int
+    seen: Demand
+    terms: SupplierTerms
+    policy: Policy
+    on_hand: int
+    incoming: int
+    safety_units: float
+    """The safety stock before rounding up."""
+
+    @property
+    def reorder_now(self) -> bool:
+        return self.quantity > 0
+
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """Each rule and its one-line detail (written when asked: a list of 100k SKUs reads few)."""
+        v, ss, rop, position = self.velocity, self.safety_units, self.reorder_point, self.position
+        terms, policy, sigma = self.terms, self.policy, self.seen.sigma
+        steps = [
+            Step(
+                "velocity", f"{v:.2f}/day over {self.seen.days} days (half-life {policy.half_life_days:g} d)"
+            ),
+            Step(
+                "safety stock",
+                f"z({policy.service_level:g}) × σ {sigma:.2f} × √{terms.lead_time_days:g} d = {ss:.1f}",
+            ),
+            Step("reorder point", f"{v:.2f} × {terms.lead_time_days:g} d + {ss:.1f} → {rop}"),
+            Step("position", f"on hand {self.on_hand} + incoming {self.incoming} = {position}"),
+        ]
+        if self.quantity <= 0:
+            steps.append(
+                Step("no order", f"position {position} > reorder point {rop}" if v > 0 else "no sales")
+            )
+        else:
+            target = rop + v * policy.review_days
+            steps.append(
+                Step(
+                    "order",
+                    f"up to {target:.1f} (+{policy.review_days:g} d of demand): need {target - position:.1f}"
+                    f" → {self.quantity} (MOQ {terms.moq}, pack {terms.pack})",
+                )
+            )
+        return tuple(steps)
+
+
+def day_weight(age: int, half_life_days: float) -> float:
+    """How much a day ``age`` days back weighs (today: 1; one half-life back: ½)."""
+    return float(0.5 ** (age / half_life_days))
+
+
 def demand(sales_by_age: Mapping[int, int], days: int, half_life_days: float) -> Demand:
     """Demand from the days that sold (age in days -> units; age 0 = the most recent day) over a
-    window of ``days`` days, the others selling nothing. Day ``a`` weighs ``0.5 ** (a / half_life)``;
-    only the days that sold are visited, so a year of sparse history costs what it sold."""
-    if days <= 0:
-        return Demand(0.0, 0.0, 0)
-    ratio = 0.5 ** (1 / half_life_days)
-    total = (1 - ratio**days) / (1 - ratio)  # Σ weights over the window (geometric series)
+    window of ``days`` days, the others selling nothing. Only the days that sold are visited, so a
+    year of sparse history costs what it sold."""
     first = second = 0.0
     for age, units in sales_by_age.items():
         if 0 <= age < days and units:
-            w = ratio**age
+            w = day_weight(age, half_life_days)
             first += w * units
             second += w * units * units
+    return demand_from_sums(first, second, days, half_life_days)
+
+
+@lru_cache(maxsize=64)
+def _total_weight(days: int, half_life_days: float) -> float:
+    """Σ of the weights of a window of ``days`` days (a geometric series)."""
+    ratio = 0.5 ** (1 / half_life_days)
+    return (1 - ratio**days) / (1 - ratio)
+
+
+def demand_from_sums(first: float, second: float, days: int, half_life_days: float) -> Demand:
+    """Demand from Σ weight × units and Σ weight × units² over the days of the window (the sums a
+    database can make: :func:`day_weight` per day)."""
+    if days <= 0:
+        return Demand(0.0, 0.0, 0)
+    total = _total_weight(days, half_life_days)
     mean = first / total
     var = second / total - mean * mean
     # E[u²] − mean² cancels to rounding noise for steady demand: that noise is no variability
@@ -125,9 +180,14 @@ def weighted_stddev(daily_units: Sequence[int], half_life_days: float) -> float:
     return daily_demand(daily_units, half_life_days).sigma
 
 
+@lru_cache(maxsize=64)
+def z_score(service_level: float) -> float:
+    """The standard normal quantile of the service level (0.95 -> 1.645)."""
+    return NormalDist().inv_cdf(service_level)
+
+
 def safety_stock(sigma_daily: float, lead_time_days: float, service_level: float) -> float:
-    z = NormalDist().inv_cdf(service_level)
-    return z * sigma_daily * math.sqrt(lead_time_days)
+    return z_score(service_level) * sigma_daily * math.sqrt(lead_time_days)
 
 
 def days_of_cover(on_hand: int, velocity: float) -> float | None:
@@ -164,29 +224,10 @@ def suggest_for(
     rop = math.ceil(v * terms.lead_time_days + ss - 1e-9)
     position = on_hand + incoming
     cover = days_of_cover(on_hand, v)
-    steps = [
-        Step("velocity", f"{v:.2f}/day over {seen.days} days (half-life {policy.half_life_days:g} d)"),
-        Step(
-            "safety stock",
-            f"z({policy.service_level:g}) × σ {sigma:.2f} × √{terms.lead_time_days:g} d = {ss:.1f}",
-        ),
-        Step("reorder point", f"{v:.2f} × {terms.lead_time_days:g} d + {ss:.1f} → {rop}"),
-        Step("position", f"on hand {on_hand} + incoming {incoming} = {position}"),
-    ]
     if v <= 0 or position > rop:
         qty = 0
-        steps.append(Step("no order", f"position {position} > reorder point {rop}" if v > 0 else "no sales"))
     else:
-        target = rop + v * policy.review_days
-        need = target - position
-        qty = order_quantity(need, terms.moq, terms.pack)
-        steps.append(
-            Step(
-                "order",
-                f"up to {target:.1f} (+{policy.review_days:g} d of demand): need {need:.1f}"
-                f" → {qty} (MOQ {terms.moq}, pack {terms.pack})",
-            )
-        )
+        qty = order_quantity(rop + v * policy.review_days - position, terms.moq, terms.pack)
     return Suggestion(
         velocity=v,
         days_of_cover=cover,
@@ -194,5 +235,10 @@ def suggest_for(
         reorder_point=rop,
         position=position,
         quantity=qty,
-        steps=tuple(steps),
+        seen=seen,
+        terms=terms,
+        policy=policy,
+        on_hand=on_hand,
+        incoming=incoming,
+        safety_units=ss,
     )

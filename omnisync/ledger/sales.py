@@ -175,9 +175,10 @@ def sales(
         .where(O.c.placed_at >= since, O.c.placed_at < until)
         .group_by(*keys.values(), shown)
     )
-    if Dimension.DAY in by and conn.dialect.name == "sqlite":
-        # the day bounds let SQLite read its (day, channel, currency, ...) index in range
-        q = q.where(keys[Dimension.DAY] >= f"{since:%Y-%m-%d}", keys[Dimension.DAY] <= f"{until:%Y-%m-%d}")
+    if order_level and conn.dialect.name == "sqlite":
+        # the day bounds let SQLite read its (day, channel, currency, ...) index in range, alone
+        day = day_of(conn)
+        q = q.where(day >= f"{since:%Y-%m-%d}", day <= f"{until:%Y-%m-%d}")
     if Dimension.TAG in by:
         q = q.where(keys[Dimension.TAG] != "")
     names = _names(conn, by)

@@ -9,13 +9,12 @@ lowers it.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import Connection, bindparam, func, or_, select, update
+from sqlalchemy import Connection, Float, String, bindparam, func, literal, or_, select, union_all, update
 
 from .sales import day_of
 from .statements import execute_many, insert_many
@@ -119,8 +118,9 @@ def _terms(r: Any) -> Terms:
 class SupplyFacts:
     """What the reorder rules read for the products that sold in a window."""
 
-    sold: dict[tuple[int, int], dict[str, int]] = field(default_factory=dict)
-    """(product id, location id) -> UTC day 'YYYY-MM-DD' -> units sold (ordered less cancelled)."""
+    sold: dict[tuple[int, int], tuple[float, float]] = field(default_factory=dict)
+    """(product id, location id) -> (Σ weight × units, Σ weight × units²) over the window's days,
+    units being those sold on the day (ordered less cancelled)."""
     products: dict[int, tuple[str, str, Terms]] = field(default_factory=dict)
     """Product id -> (SKU, title, supplier terms)."""
     stock: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
@@ -129,23 +129,49 @@ class SupplyFacts:
     """(product id, location id) -> (units on order, the earliest expected date)."""
 
 
-def supply_facts(conn: Connection, since: datetime) -> SupplyFacts:
-    """Daily sales since ``since`` per product and location, and for the products that sold their
-    terms, stock and incoming units: one grouped query each, the products named by a subquery."""
+def supply_facts(conn: Connection, weights: Mapping[str, float]) -> SupplyFacts:
+    """For each product and location that sold on the days of ``weights`` (UTC day 'YYYY-MM-DD' ->
+    its weight), the weighted sums of its daily units; for the products that sold, their terms,
+    stock and incoming units. Grouped in SQL: one row per pair reaches Python."""
     facts = SupplyFacts()
+    if not weights:
+        return facts
+    first_day = min(weights)
+    since = datetime.fromisoformat(first_day).replace(tzinfo=UTC)
     day = day_of(conn)
-    units = func.sum(OL.c.quantity - OL.c.cancelled)
-    q = (
-        select(OL.c.product_id, OL.c.location_id, day.label("day"), units.label("units"))
+    daily = (
+        select(
+            OL.c.product_id,
+            OL.c.location_id,
+            day.label("day"),
+            func.sum(OL.c.quantity - OL.c.cancelled).label("units"),
+        )
         .select_from(OL.join(O, O.c.id == OL.c.order_id))
         .where(O.c.placed_at >= since, OL.c.product_id.is_not(None), OL.c.location_id.is_not(None))
         .group_by(OL.c.product_id, OL.c.location_id, day)
+        .subquery("daily")
     )
-    sold: dict[tuple[int, int], dict[str, int]] = defaultdict(dict)
-    for r in conn.execute(q):
-        if r.units:
-            sold[(int(r.product_id), int(r.location_id))][str(r.day)] = int(r.units)
-    facts.sold = dict(sold)
+    # a table of the window's days and weights (UNION ALL: SQLite names no VALUES columns)
+    table = union_all(
+        *(
+            select(literal(d, String).label("day"), literal(w, Float).label("weight"))
+            for d, w in weights.items()
+        )
+    ).subquery("w")
+    q = (
+        select(
+            daily.c.product_id,
+            daily.c.location_id,
+            func.sum(daily.c.units * table.c.weight).label("first"),
+            func.sum(daily.c.units * daily.c.units * table.c.weight).label("second"),
+        )
+        .select_from(daily.join(table, table.c.day == daily.c.day))
+        .group_by(daily.c.product_id, daily.c.location_id)
+    )
+    facts.sold = {
+        (int(r.product_id), int(r.location_id)): (float(r.first or 0), float(r.second or 0))
+        for r in conn.execute(q)
+    }
     selling = (
         select(OL.c.product_id)
         .join(O, O.c.id == OL.c.order_id)
