@@ -147,7 +147,7 @@ def demand(sales_by_age: Mapping[int, int], days: int, half_life_days: float) ->
 def _total_weight(days: int, half_life_days: float) -> float:
     """Σ of the weights of a window of ``days`` days (a geometric series)."""
     ratio = 0.5 ** (1 / half_life_days)
-    return (1 - ratio**days) / (1 - ratio)
+    return float((1 - ratio**days) / (1 - ratio))
 
 
 def demand_from_sums(first: float, second: float, days: int, half_life_days: float) -> Demand:
