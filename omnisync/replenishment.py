@@ -204,6 +204,11 @@ def order_quantity(need: float, moq: int, pack: int) -> int:
     return math.ceil(qty / pack) * pack
 
 
+def at_reorder_point(position: int, reorder_point: int) -> bool:
+    """Time to order: the position (on hand + incoming) has come down to the reorder point."""
+    return position <= reorder_point
+
+
 def suggest(
     daily_units: Sequence[int],
     on_hand: int,
@@ -224,7 +229,7 @@ def suggest_for(
     rop = math.ceil(v * terms.lead_time_days + ss - 1e-9)
     position = on_hand + incoming
     cover = days_of_cover(on_hand, v)
-    if v <= 0 or position > rop:
+    if v <= 0 or not at_reorder_point(position, rop):
         qty = 0
     else:
         qty = order_quantity(rop + v * policy.review_days - position, terms.moq, terms.pack)

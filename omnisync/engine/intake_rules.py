@@ -23,6 +23,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from omnisync.audit import channel_actor
 from omnisync.ledger.intake_rows import (
     IntakeChanges,
     IntakeView,
@@ -472,6 +473,8 @@ class _Page:
                 "reference": order.external_id,
                 "note": None,
                 "created_at": self.at,
+                "actor": channel_actor(self.channel.name),
+                "batch": None,
             }
         )
         # routing of the page's next orders sees this movement
