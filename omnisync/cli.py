@@ -438,12 +438,34 @@ def _movement(
 
 @stock_app.command("receive")
 def stock_receive(
-    sku: str, location: str, quantity: int, key: KeyOpt = None, note: NoteOpt = None, as_json: JsonOpt = False
+    sku: str,
+    location: str,
+    quantity: int,
+    key: KeyOpt = None,
+    note: NoteOpt = None,
+    ref: Annotated[
+        str | None, typer.Option("--ref", help="The purchase order received against: it expects fewer.")
+    ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Goods in: add QUANTITY units of SKU at LOCATION."""
     if quantity <= 0:
         _fail(ValueError("a receipt adds a positive quantity"))
-    _movement("receipt", sku, location, quantity, key, note, False, as_json)
+    if ref is None:
+        _movement("receipt", sku, location, quantity, key, note, False, as_json)
+        return
+
+    def record(tx: Any, now: Any) -> bool:
+        k = key or f"cli:receipt:{ref}:{sku}:{location}:{quantity}:{now.isoformat()}"
+        done = bool(
+            tx.record_movement(sku, location, "receipt", quantity, k, at=now, reference=ref, note=note)
+        )
+        if done:  # a repeated key receives nothing twice
+            pid, lid = tx.ledger.product_id(tx.conn, sku), tx.ledger.location_id(tx.conn, location)
+            tx.receive_expected(ref, pid, lid, quantity)
+        return done
+
+    _stock_change(sku, [(location, quantity)], record, allow_negative=False, as_json=as_json)
 
 
 @stock_app.command("adjust", context_settings=_NUMBERS)
@@ -897,6 +919,15 @@ def _register_simulate() -> None:
 
 
 _register_simulate()
+
+
+def _register_reports() -> None:
+    from omnisync.clireports import register
+
+    register(app, stock_app)
+
+
+_register_reports()
 
 
 def main() -> None:

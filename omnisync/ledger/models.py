@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -82,6 +82,11 @@ class Product(SQLModel, table=True):
     """The catalogue product this SKU is a variant of (None: a SKU outside the catalogue)."""
     options: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     """Option name -> value for this variant (None: no options)."""
+    lead_time_days: float | None = None
+    """Supplier terms for reordering (:mod:`omnisync.replenishment`); None: the config's default."""
+    moq: int | None = None
+    pack: int | None = None
+    service_level: float | None = None
 
 
 class Location(SQLModel, table=True):
@@ -194,6 +199,22 @@ class Order(SQLModel, table=True):
     location_id: int | None = Field(default=None, foreign_key="location.id")
     updated_at: datetime = _ts(nullable=False)
     imported_at: datetime = _ts(nullable=False)
+    placed_at: datetime | None = _ts(nullable=True, index=True)
+    """When the customer placed the order (the channel's creation time, else its first update time):
+    the day a sale counts on in the sales report."""
+    currency: str | None = Field(default=None, max_length=3)
+    # The sums of the order's lines (omnisync.ledger.sales.LINE_FACTS), refreshed with the lines in the
+    # same transaction, as on_hand is with the journal: a report by channel and day reads the orders
+    # alone. Money in ten-thousandths of the currency unit.
+    lines: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    units: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    revenue_e4: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    unpriced: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    cancelled: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    returned: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    refunded: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    refunds_e4: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    oversold: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class OrderLine(SQLModel, table=True):
@@ -218,6 +239,27 @@ class OrderLine(SQLModel, table=True):
     """Units the ledger has turned into return movements for this line."""
     quarantined: bool = Field(default=False, index=True)
     quarantine_reason: str | None = None
+    unit_price: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 4)))
+    """The price the channel charged per unit, in the order's currency (None: not reported)."""
+    refunded: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Units refunded so far, restocked or not (cumulative; at least ``restocked``)."""
+    oversold: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Units of the line the ledger did not have available where it was routed when it arrived."""
+
+
+class IncomingStock(SQLModel, table=True):
+    """Units on order from a supplier, not yet received: counted by the reorder rules so nothing is
+    ordered twice. ``quantity`` is what is still expected; a receipt against the reference lowers it."""
+
+    __tablename__ = "incoming_stock"
+    __table_args__ = (UniqueConstraint("reference", "product_id", "location_id", name="uq_incoming"),)
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=128)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    location_id: int = Field(foreign_key="location.id")
+    quantity: int = 0
+    expected_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts(nullable=False)
 
 
 class Cursor(SQLModel, table=True):
@@ -326,6 +368,7 @@ TABLES = [
     Order,
     OrderLine,
     Reservation,
+    IncomingStock,
     Cursor,
     WebhookReceipt,
     SyncRun,

@@ -23,6 +23,7 @@ from .plan_rows import PlanDecoder, PlanReads
 from .rows import ListingRow, ProductRow, join_tags, split_tags
 from .statements import execute_once, one_of
 from .stock import MOVEMENT_KINDS, StockReads, StockWrites
+from .supply import SupplyWrites
 from .tables import C, L, LedgerError, P
 
 PRODUCT_IDS = select(P.c.sku, P.c.id).where(one_of(P.c.sku, "skus"))
@@ -49,6 +50,7 @@ class LedgerTx(
     ListingWrites,
     OperationWrites,
     AlertWrites,
+    SupplyWrites,
 ):
     """Writes inside one transaction, one mixin per aggregate. Obtain through :meth:`Ledger.tx`."""
 

@@ -8,6 +8,7 @@ from .models import (
     CatalogueProduct,
     Channel,
     Cursor,
+    IncomingStock,
     Lease,
     Listing,
     ListingContentState,
@@ -36,6 +37,7 @@ CU = Cursor.__table__  # type: ignore[attr-defined]
 W = WebhookReceipt.__table__  # type: ignore[attr-defined]
 SR = SyncRun.__table__  # type: ignore[attr-defined]
 LE = Lease.__table__  # type: ignore[attr-defined]
+IN = IncomingStock.__table__  # type: ignore[attr-defined]
 PO = PushOutbox.__table__  # type: ignore[attr-defined]
 AL = Alert.__table__  # type: ignore[attr-defined]
 AD = AlertDelivery.__table__  # type: ignore[attr-defined]
