@@ -47,7 +47,9 @@ JUDGED_BY_THE_CHANNEL = frozenset({Kind.CHANNEL_FAILING, Kind.CHANNEL_BEHIND})
 
 def alert_key(kind: Kind, channel: str | None, sku: str | None) -> str:
     """``kind:channel:sku`` without the parts the kind has not (channel names hold no colon)."""
-    return ":".join([kind.value, *(p for p in (channel, sku) if p is not None)])
+    if channel is None:
+        return f"{kind.value}:{sku}" if sku is not None else kind.value
+    return f"{kind.value}:{channel}:{sku}" if sku is not None else f"{kind.value}:{channel}"
 
 
 @dataclass(frozen=True)
@@ -58,10 +60,10 @@ class Finding:
     summary: str
     facts: Mapping[str, Any] = field(default_factory=dict)
     """Plain JSON values for the receivers (units, counts, reasons)."""
+    key: str = field(init=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return alert_key(self.kind, self.channel, self.sku)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", alert_key(self.kind, self.channel, self.sku))
 
 
 @dataclass(frozen=True)
@@ -159,7 +161,7 @@ def findings(snap: Snapshot, watched: frozenset[Kind] | None = None) -> Findings
                     {"available": available, "reorder_point": point},
                 )
             )
-    for name, sku in sorted(snap.shown_zero):
+    for name, sku in snap.shown_zero:
         found.append(Finding(Kind.OUT_OF_STOCK, name, sku, f"{sku} is out of stock on {name}"))
     return Findings(
         {f.key: f for f in found if f.kind in watch},

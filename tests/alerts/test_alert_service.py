@@ -242,3 +242,29 @@ async def test_the_daemon_refuses_to_start_when_a_notifier_secret_is_not_set(tmp
         await serve(w.engine, DaemonConfig(port=0), install_signals=False, http=False)
     assert "alerts.notifiers.ops.secret: environment variable ALERT_HOOK_SECRET is not set" in str(info.value)
     assert "omnisync.yaml:" in str(info.value)
+
+
+async def test_a_first_start_over_many_empty_shelves_is_one_mail_and_a_few_webhooks(tmp_path: Path) -> None:
+    box = Mailbox()
+    with smtp_server(box) as smtp:
+        async with serving(Receiver()) as rx:
+            w = World(
+                tmp_path,
+                f"sqlite:///{tmp_path / 'l.db'}",
+                extra=alerts_yaml(rx.url("/hook"), smtp.port),
+                env=ENV,
+            )
+            await w.start({f"EMPTY-{n:03d}": (0, 0) for n in range(120)})
+            service = alert_service(w.engine)
+            assert service is not None
+            service.start()
+            for channel in ("web", "pos"):
+                assert (await w.engine.cycle(channel)).ok
+            assert len(await evaluate(service)) == 240, "120 SKUs out of stock on two channels"
+            await service.aclose()
+    assert [len(body["alerts"]) for body in rx.hooks] == [50, 50, 50, 50, 40], "a machine gets them all"
+    assert len(box.mails) == 1, "a person gets one mail"
+    assert box.mails[0][2]["Subject"] == "[omnisync] 240 alerts (240 raised)"
+    body = box.bodies()[0]
+    assert sum(line.startswith("ALERT [out_of_stock]") for line in body.splitlines()) == 50
+    assert "... and 190 more (the daemon's /status lists the alerts firing)" in body
