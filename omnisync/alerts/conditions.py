@@ -39,6 +39,8 @@ class Kind(StrEnum):
     QUARANTINED = "quarantined"
     REORDER_POINT = "reorder_point"
     OUT_OF_STOCK = "out_of_stock"
+    TEST = "test"
+    """Not a condition: the message ``omnisync alerts --send-test`` sends through each notifier."""
 
 
 JUDGED_BY_THE_CHANNEL = frozenset({Kind.CHANNEL_FAILING, Kind.CHANNEL_BEHIND})
@@ -116,7 +118,7 @@ def _channel_findings(name: str, verdict: Verdict) -> list[Finding]:
 
 def findings(snap: Snapshot, watched: frozenset[Kind] | None = None) -> Findings:
     """Every condition that holds in ``snap`` among the ``watched`` kinds (default: all)."""
-    watch = frozenset(Kind) if watched is None else watched
+    watch = frozenset(Kind) - {Kind.TEST} if watched is None else watched
     found: list[Finding] = []
     unjudged: set[tuple[Kind, str]] = set()
     for name, verdict in snap.channels.items():
@@ -178,6 +180,7 @@ CLEARED = {
     Kind.QUARANTINED: "no order line on {channel} is quarantined for {sku!r} any more",
     Kind.REORDER_POINT: "{sku} is above its reorder point again",
     Kind.OUT_OF_STOCK: "{sku} is back in stock on {channel}",
+    Kind.TEST: "test message",
 }
 """What the one message sent when a condition clears says."""
 

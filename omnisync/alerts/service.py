@@ -292,4 +292,27 @@ def alert_service(
     return AlertService(engine, cfg, notifiers, works=works, holds=holds)
 
 
-__all__ = ["AlertService", "alert_service", "batches", "record_of", "row_of"]
+TEST_SUMMARY = "a test message from omnisync: its alerts reach you here"
+
+
+async def send_test(engine: Engine) -> dict[str, str | None]:
+    """One test message through each configured notifier (not recorded in the ledger):
+    notifier -> None when it was accepted, else the error (retries included)."""
+    service = alert_service(engine)
+    if service is None:
+        return {}
+    now = engine.clock.now()
+    record = AlertRecord("test", Kind.TEST, None, None, Status.FIRING, now, 0, TEST_SUMMARY, raised_at=now)
+    results: dict[str, str | None] = {}
+    for name, notifier in service.notifiers.items():
+        try:
+            await send_with_retries(notifier, [Notice(record, Status.FIRING)], engine.clock)
+            results[name] = None
+        except SendError as exc:
+            results[name] = str(exc)
+        finally:
+            await notifier.aclose()
+    return results
+
+
+__all__ = ["TEST_SUMMARY", "AlertService", "alert_service", "batches", "record_of", "row_of", "send_test"]
