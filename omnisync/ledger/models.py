@@ -87,6 +87,10 @@ class Movement(SQLModel, table=True):
     reference: str | None = None
     note: str | None = None
     created_at: datetime = _ts(nullable=False)
+    actor: str | None = Field(default=None, max_length=120)
+    """Who or what made it: ``cli:<user>``, ``channel:<name>``, ``demo``, ... (None: before audit)."""
+    batch: str | None = Field(default=None, max_length=64, index=True)
+    """The import or undo it belongs to (``import-<digest>``), so it can be listed and undone whole."""
 
 
 class Reservation(SQLModel, table=True):

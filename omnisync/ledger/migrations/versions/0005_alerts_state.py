@@ -1,7 +1,7 @@
 """alert and alert_delivery: alert state per condition key, and what each notifier was told
 
 Revision ID: 0004_alerts
-Revises: 0003
+Revises: 0004
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import omnisync.ledger.models
 
 revision = "0004_alerts"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
