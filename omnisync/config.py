@@ -168,6 +168,21 @@ class DaemonConfig(_Model):
     """Public URL the platforms post webhooks to (Square signs it)."""
 
 
+class ReplenishmentConfig(_Model):
+    """How the reorder list judges demand (:mod:`omnisync.replenishment`), and the supplier terms of a
+    SKU whose catalogue row names none."""
+
+    lead_time_days: float = Field(14.0, ge=0)
+    moq: int = Field(1, ge=1)
+    pack: int = Field(1, ge=1)
+    service_level: float = Field(0.95, ge=0.5, lt=1)
+    history_days: int = Field(56, ge=1, le=730)
+    """Days of sales the velocity is read from (today included)."""
+    half_life_days: float = Field(7.0, gt=0)
+    review_days: float = Field(7.0, ge=0)
+    """Days until the list is looked at again: an order covers them too."""
+
+
 ALERT_CONDITIONS = (
     "channel_failing",
     "channel_behind",
@@ -239,6 +254,7 @@ class Config(_Model):
     channels: dict[Annotated[str, Field(pattern=NAME)], ChannelConfig] = Field(default_factory=dict)
     daemon: DaemonConfig = DaemonConfig()
     logging: LoggingConfig = LoggingConfig()
+    replenishment: ReplenishmentConfig = ReplenishmentConfig()
     alerts: AlertsConfig | None = None
 
     def reference_problems(self) -> list[tuple[tuple[str, ...], str]]:
