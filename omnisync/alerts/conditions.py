@@ -10,8 +10,11 @@ The conditions (each named by its ``Kind``; the key says which channel or SKU it
                                    the ledger says they hold (it corrected them; this says it happened)
     oversold         SKU           reservations exceed stock on hand over every location
     quarantined      channel, SKU  order lines naming a channel SKU the ledger does not know
-    reorder_point    SKU           units available (on hand − reserved, over every location) at or
-                                   below the SKU's reorder point
+    reorder_point    SKU           ``omnisync reorder`` says to order it now at one location or more
+                                   (available + on order at or below the reorder point computed from
+                                   its sales, lead time and service level); or, for a SKU given a fixed
+                                   point in ``alerts.reorder_points``, units available over every
+                                   location at or below it
     out_of_stock     channel, SKU  the channel shows 0 (its acknowledged quantity); cleared: back in stock
 
 A channel's state is known only to the daemon that works it, and only once it has run there since
@@ -76,6 +79,17 @@ class Quarantine:
 
 
 @dataclass(frozen=True)
+class ReorderNeed:
+    """One location where the reorder list says to order a SKU now."""
+
+    location: str
+    available: int
+    incoming: int
+    reorder_point: int
+    quantity: int
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """Plain values gathered at the edge (:mod:`omnisync.alerts.snapshot`)."""
 
@@ -88,9 +102,12 @@ class Snapshot:
     """SKU -> units reserved beyond stock on hand."""
     quarantined: Mapping[tuple[str, str], Quarantine] = field(default_factory=dict)
     """(channel, channel SKU) -> the quarantined lines naming it."""
+    to_order: Mapping[str, tuple[ReorderNeed, ...]] = field(default_factory=dict)
+    """SKU -> the locations the reorder list says to order it at now."""
     available: Mapping[str, int] = field(default_factory=dict)
-    """SKU -> on hand − reserved over every location (the SKUs with a reorder point)."""
+    """SKU -> on hand − reserved over every location (the SKUs with a fixed reorder point)."""
     reorder_points: Mapping[str, int] = field(default_factory=dict)
+    """SKU -> a fixed reorder point (``alerts.reorder_points``), in place of the computed one."""
     shown_zero: frozenset[tuple[str, str]] = frozenset()
     """(channel, SKU) pairs whose acknowledged quantity on the channel is 0."""
 
@@ -151,6 +168,9 @@ def findings(snap: Snapshot, watched: frozenset[Kind] | None = None) -> Findings
                 {"lines": q.lines, "units": q.units, "reason": q.reason},
             )
         )
+    for sku, needs in snap.to_order.items():
+        if sku not in snap.reorder_points and needs:
+            found.append(_reorder(sku, needs))
     for sku, point in snap.reorder_points.items():
         available = snap.available.get(sku)
         if available is not None and at_reorder_point(available, point):
@@ -170,6 +190,24 @@ def findings(snap: Snapshot, watched: frozenset[Kind] | None = None) -> Findings
         frozenset((k, c) for k, c in unjudged if k in watch),
         watch,
     )
+
+
+def _reorder(sku: str, needs: tuple[ReorderNeed, ...]) -> Finding:
+    where = "; ".join(
+        f"{n.location}: {n.available} available + {n.incoming} on order ≤ {n.reorder_point},"
+        f" order {n.quantity}"
+        for n in needs
+    )
+    facts = {
+        n.location: {
+            "available": n.available,
+            "incoming": n.incoming,
+            "reorder_point": n.reorder_point,
+            "quantity": n.quantity,
+        }
+        for n in needs
+    }
+    return Finding(Kind.REORDER_POINT, None, sku, f"{sku} has reached its reorder point ({where})", facts)
 
 
 CLEARED = {
@@ -194,6 +232,7 @@ __all__ = [
     "Findings",
     "Kind",
     "Quarantine",
+    "ReorderNeed",
     "Snapshot",
     "alert_key",
     "cleared_summary",
