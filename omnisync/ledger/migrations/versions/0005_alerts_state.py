@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("since", ts, nullable=True),
         sa.Column("episode", sa.Integer(), nullable=False),
         sa.Column("summary", sa.String(), nullable=False),
-        sa.Column("facts", sa.String(), nullable=False),
+        sa.Column("facts", sa.JSON(), nullable=False),
         sa.Column("raised_at", ts, nullable=True),
         sa.Column("resolved_at", ts, nullable=True),
         sa.Column("updated_at", ts, nullable=False),
