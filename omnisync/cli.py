@@ -1041,6 +1041,49 @@ def orders(
 
 
 @app.command()
+def alerts(
+    send_test: Annotated[
+        bool, typer.Option("--send-test", help="Send one test message through each notifier.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The alerts firing or pending in the ledger; or, with --send-test, whether each notifier
+    (alerts.notifiers) takes a message (exit 1 when one does not)."""
+    if send_test:
+        from omnisync.alerts.service import send_test as send
+        from omnisync.sdk.errors import OmnisyncError
+
+        engine = _engine(contact=True, quiet=True)
+        if engine.config.alerts is None or not engine.config.alerts.notifiers:
+            _fail(ValueError(f"no alerts.notifiers in {engine.loaded.path.name}"))
+        try:
+            results = _arun(send(engine))
+        except OmnisyncError as exc:  # a notifier's secret not set
+            _fail(exc)
+            raise
+        if as_json:
+            _print_json({name: {"ok": error is None, "error": error} for name, error in results.items()})
+        else:
+            for name, error in results.items():
+                out.print(f"{name}: " + ("sent" if error is None else f"[red]failed[/red]: {escape(error)}"))
+        raise typer.Exit(0 if all(e is None for e in results.values()) else 1)
+    engine = _engine(existing=True)
+    with engine.ledger.read() as conn:
+        rows = [r for r in engine.ledger.alert_rows(conn) if r["status"] in ("firing", "pending")]
+    rows.sort(key=lambda r: (r["status"] != "firing", r["key"]))
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        out.print("no alert firing or pending")
+        return
+    table = Table("status", "since", "alert")
+    for r in rows:
+        table.add_row(r["status"], _when(r["since"]), escape(r["summary"]))
+    out.print(table)
+
+
+@app.command()
 def run() -> None:
     """The daemon: scheduled pull, push and reconcile per channel, webhooks, status page."""
     from omnisync.daemon import ServiceInfo, serve

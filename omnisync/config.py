@@ -222,7 +222,8 @@ class AlertsConfig(_Model):
     ignore: list[AlertCondition] = Field(default_factory=list)
     """Conditions not watched."""
     reorder_points: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-    """SKU -> units available (over every location) at or below which it is time to reorder."""
+    """SKU -> a fixed reorder point (units available over every location) in place of the one the
+    reorder list computes from its sales (``omnisync reorder``)."""
     notifiers: dict[Annotated[str, Field(pattern=NAME)], NotifierEntry] = Field(default_factory=dict)
 
     def thresholds(self) -> dict[str, float]:

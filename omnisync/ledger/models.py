@@ -342,7 +342,8 @@ class Alert(SQLModel, table=True):
     since: datetime | None = _ts(nullable=True)
     episode: int = 0
     summary: str = ""
-    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    facts: str = "{}"
+    """JSON text (written in bulk on a first start over thousands of SKUs: plain text binds fastest)."""
     raised_at: datetime | None = _ts(nullable=True)
     resolved_at: datetime | None = _ts(nullable=True)
     updated_at: datetime = _ts(nullable=False)
