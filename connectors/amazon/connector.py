@@ -27,6 +27,7 @@ from omnisync.sdk import (
     ItemError,
     ItemResult,
     Limits,
+    NotificationQueue,
     OperationLimits,
     Order,
     OrderCursor,
@@ -35,10 +36,12 @@ from omnisync.sdk import (
     ProtocolError,
     RetryableError,
     RetryAdvice,
+    WebhookEvent,
 )
 
 from .client import Json, SpApi
 from .feeds import MAX_MESSAGES, FeedItem, FeedRunner, describe
+from .notifications import ensure_subscriptions, parse_notification
 from .orders import iso, normalise
 from .rates import OTHER_PLANS, RATE_LIMIT_HEADER, USAGE_PLANS, seed_budgets, throttle_wait
 from .settings import AmazonSettings
@@ -187,6 +190,52 @@ class AmazonConnector(Connector[AmazonSettings]):
             orders=[o for o in pulled if o is not None],
             next_page_token=token if isinstance(token, str) else None,
         )
+
+    async def read_orders(self, external_ids: Sequence[str]) -> OrderPage:
+        """The orders a notification named, each read alone (getOrder, then getOrderItems)."""
+
+        async def one(order_id: str) -> Order | str | None:
+            try:
+                found = await self.api.get_order(order_id)
+            except (RetryableError, ProtocolError, ItemError) as exc:
+                return exc.message
+            if found is None or found.get("FulfillmentChannel") == "AFN":
+                return None  # unknown to Amazon, or shipped from Amazon's stock (see pull_orders)
+            return await self._with_items(found)
+
+        answers = await _bounded((one(i) for i in dict.fromkeys(external_ids)), CONCURRENCY)
+        return OrderPage(
+            orders=[a for a in answers if isinstance(a, Order)],
+            next_page_token=None,
+            failed=[
+                (i, a)
+                for i, a in zip(dict.fromkeys(external_ids), answers, strict=True)
+                if isinstance(a, str)
+            ],
+        )
+
+    # -- notifications (SQS) -----------------------------------------------------------------------------
+    def notification_queue(self) -> NotificationQueue | None:
+        wanted = self.settings.notifications
+        if wanted is None:
+            return None
+        secret = wanted.aws_secret_access_key
+        return NotificationQueue(
+            url=wanted.url,
+            region=wanted.region,
+            endpoint=wanted.endpoint_url,
+            wait_time_s=wanted.wait_time_s,
+            visibility_timeout_s=wanted.visibility_timeout_s,
+            dead_letter_url=wanted.dead_letter_queue_url,
+            access_key_id=wanted.aws_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret is not None else None,
+        )
+
+    async def subscribe_notifications(self) -> list[str]:
+        return await ensure_subscriptions(self.api, self.settings)
+
+    def parse_notification(self, body: str) -> list[WebhookEvent]:
+        return parse_notification(body, self.settings, self.context.channel)
 
     async def _with_items(self, order: Json) -> Order | None:
         order_id = str(order.get("AmazonOrderId"))

@@ -27,6 +27,7 @@ from omnisync.engine.runtime import Engine
 from .http import create_app
 from .lease import LeaseKeeper, default_worker_id
 from .scheduler import Scheduler
+from .sqs import consumers
 
 log = structlog.get_logger("omnisync.daemon")
 
@@ -129,6 +130,8 @@ async def serve(
                 handled.append(sig)
 
     scheduler.start()
+    queues_stop = asyncio.Event()
+    queue_tasks = [loop.create_task(c.run(queues_stop)) for c in consumers(scheduler)]
     log.info(
         "daemon.started",
         channels=list(engine.channels),
@@ -158,6 +161,8 @@ async def serve(
         server.should_exit = True  # no new webhooks; answers in flight complete
         with contextlib.suppress(Exception):
             await server_task
+    queues_stop.set()  # no new notifications; a batch in hand is taken in and deleted
+    await asyncio.gather(*queue_tasks, return_exceptions=True)
     await scheduler.shutdown()  # the batch in flight finishes
     await engine.aclose()
     log.info("daemon.stopped", code=code)

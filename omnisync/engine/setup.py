@@ -166,6 +166,9 @@ class EngineSetup:
                 error = None
                 try:
                     await connector.prepare()
+                    if connector.notification_queue() is not None:
+                        for line in await connector.subscribe_notifications():
+                            log.info("channel.notifications", channel=name, detail=line)
                 except OmnisyncError as exc:
                     rt.health.failed(exc, self.clock.now())
                     log.error("channel.prepare_failed", channel=name, error=str(exc))

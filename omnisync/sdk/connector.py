@@ -38,6 +38,7 @@ from .models import (
     InventoryUpdate,
     ItemResult,
     Limits,
+    NotificationQueue,
     Operation,
     OrderCursor,
     OrderPage,
@@ -221,6 +222,28 @@ class Connector(Generic[SettingsT]):
     ) -> list[WebhookEvent]:
         """Verify the signature (raise WebhookVerificationError) and normalise the events."""
         raise UnsupportedOperation(f"{self.name} accepts no webhooks", channel=self.context.channel)
+
+    async def read_orders(self, external_ids: Sequence[str]) -> OrderPage:
+        """These orders alone (a notification named them), as a page with no next token; orders the
+        channel cannot read go to ``failed``. The default says the channel cannot: the engine then
+        leaves them to the next pull."""
+        raise UnsupportedOperation(f"{self.name} cannot read single orders", channel=self.context.channel)
+
+    # -- notifications delivered through a queue ---------------------------------------------------
+    def notification_queue(self) -> NotificationQueue | None:
+        """The queue the platform delivers this channel's notifications to (None: no queue)."""
+        return None
+
+    async def subscribe_notifications(self) -> list[str]:
+        """Make sure the platform sends its notifications to :meth:`notification_queue`, idempotently
+        (what exists is read first and kept). Returns one line per thing in place, for
+        ``validate --connect``."""
+        return []
+
+    def parse_notification(self, body: str) -> list[WebhookEvent]:
+        """The events of one queued message (raise ProtocolError when it cannot be parsed: it goes to
+        the dead-letter path)."""
+        raise UnsupportedOperation(f"{self.name} takes no queued notifications", channel=self.context.channel)
 
     def supports(self, capability: Capability) -> bool:
         if capability is Capability.VERIFIED_PUSH and Capability.COMPARE_AND_SET in self.capabilities:

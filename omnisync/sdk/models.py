@@ -260,3 +260,35 @@ class WebhookEvent:
     topic: str
     order: Order | None = None
     """Filled when the payload carries a complete order; otherwise the engine pulls."""
+    order_id: str | None = None
+    """The order the event names without carrying it: the engine reads that order alone
+    (:meth:`Connector.read_orders`) instead of pulling the channel's whole window."""
+    channel_sku: str | None = None
+    """An ``INVENTORY`` event's listing (the channel's SKU)."""
+    quantity: int | None = None
+    """What the channel says the listing holds now. The engine compares it with the value the channel
+    last acknowledged; where they differ the pair is read live and planned again."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationQueue:
+    """A message queue the platform delivers its notifications to (Amazon: an SQS queue), which the
+    daemon consumes: long polling, each message deleted once what it carries is in the ledger.
+
+    Credentials are resolved from the environment (the AWS default chain) unless given here.
+    """
+
+    url: str
+    region: str
+    endpoint: str | None = None
+    """The queue service's endpoint where it is not the region's (a local SQS, the tests' moto)."""
+    wait_time_s: int = 20
+    """Long-polling wait of each receive (SQS allows 1..20 seconds)."""
+    visibility_timeout_s: int = 120
+    """How long a received message stays hidden; longer than the work of one batch, so a message is
+    only seen again when the daemon died or failed before it was in the ledger."""
+    max_messages: int = 10
+    dead_letter_url: str | None = None
+    """Where a message that cannot be parsed goes (None: left to the queue's own redrive policy)."""
+    access_key_id: str | None = None
+    secret_access_key: str | None = None
