@@ -9,7 +9,7 @@ The presigned feed-document transfers go to another host and never carry the acc
 from __future__ import annotations
 
 import gzip
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -244,6 +244,33 @@ class SpApi:
         path = f"{ORDERS}/{quote(order_id, safe='')}/orderItems"
         body = self.parse(await self.call("GET", path, "getOrderItems", params=params), "getOrderItems")
         return _payload(body, "getOrderItems", self.channel)
+
+    # -- FBA Inventory v1 ---------------------------------------------------------------------------
+    async def inventory_summaries(self, params: Mapping[str, str | int]) -> AsyncIterator[Json]:
+        """Every ``InventorySummary`` of getInventorySummaries, page by page (``nextToken`` with the same
+        parameters, as Amazon asks)."""
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            query = {**params, **({"nextToken": token} if token else {})}
+            answer = self.parse(
+                await self.call("GET", FBA_SUMMARIES, "getInventorySummaries", params=query),
+                "getInventorySummaries",
+            )
+            payload = _payload(answer, "getInventorySummaries", self.channel)
+            summaries = payload.get("inventorySummaries")
+            if not isinstance(summaries, list):
+                raise ProtocolError(
+                    "getInventorySummaries payload has no inventorySummaries", channel=self.channel
+                )
+            for summary in summaries:
+                if isinstance(summary, dict):
+                    yield summary
+            pagination = answer.get("pagination")
+            token = pagination.get("nextToken") if isinstance(pagination, dict) else None
+            if not isinstance(token, str) or not token or token in seen:
+                return
+            seen.add(token)
 
     # -- Notifications v1 ---------------------------------------------------------------------------
     async def get_destinations(self) -> list[Json]:

@@ -27,6 +27,7 @@ from omnisync.clock import Clock, SystemClock
 from omnisync.http.budget import TokenBucket
 from omnisync.testing.harness import Fault
 
+from .emulator_fba import FbaMixin
 from .emulator_feeds import DOCUMENT_PREFIX, FeedsMixin
 from .emulator_notifications import NotificationsMixin
 from .emulator_state import (
@@ -49,7 +50,7 @@ EMULATOR_CLIENT_SECRET = "emulator-client-secret"
 EMULATOR_REFRESH_TOKEN = "Atzr|emulator-refresh-token"
 
 
-class AmazonEmulator(FeedsMixin, NotificationsMixin):
+class AmazonEmulator(FeedsMixin, NotificationsMixin, FbaMixin):
     def __init__(
         self,
         clock: Clock | None = None,
@@ -90,6 +91,7 @@ class AmazonEmulator(FeedsMixin, NotificationsMixin):
         self.grantless: set[str] = set()
         """Tokens of the ``client_credentials`` grant: good for grantless operations only."""
         self._init_notifications()
+        self._init_fba()
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.requests: list[RecordedRequest] = []
@@ -205,6 +207,8 @@ class AmazonEmulator(FeedsMixin, NotificationsMixin):
 
     def ship_order(self, order_id: str) -> None:
         order = self.orders[order_id]
+        if order.fulfillment == "AFN":
+            self.settle_fba(order, shipped=True)
         for item in order.items:
             item.shipped = item.quantity
         order.status, order.updated = "Shipped", self.clock.now().replace(microsecond=0)
@@ -216,8 +220,10 @@ class AmazonEmulator(FeedsMixin, NotificationsMixin):
         if order.status == "Shipped":
             raise ValueError("a shipped order cannot be cancelled")
         changed = []
+        if order.fulfillment == "AFN":
+            self.settle_fba(order, shipped=False)
         for item in order.items:
-            listing = self.listings.get(item.sku)
+            listing = self.listings.get(item.sku) if order.fulfillment == "MFN" else None
             if listing is not None:
                 listing.quantity = (listing.quantity or 0) + item.quantity - item.shipped
                 changed.append(listing)

@@ -20,6 +20,7 @@ from starlette.routing import Route
 from omnisync.sdk import ProtocolError
 from omnisync.testing.harness import Fault
 
+from .emulator_fba import fba_routes
 from .emulator_notify_app import notification_routes
 from .emulator_state import RecordedRequest
 from .emulator_views import listing_item, order_items_payload, order_payload
@@ -334,7 +335,7 @@ def build_app(emu: AmazonEmulator) -> Starlette:
             methods=["GET"],
         ),
     ]
-    routes += notification_routes(emu, sp_api)
+    routes += notification_routes(emu, sp_api) + fba_routes(emu, sp_api)
     return Starlette(routes=routes)
 
 

@@ -148,6 +148,10 @@ class AmazonSettings(ConnectorSettings):
     """Window for the very first order pull, when the engine has no cursor yet."""
     issue_locale: str | None = None
     """Locale of the issue messages Amazon returns (e.g. en_US)."""
+    fba_locations: dict[str, str] = Field(default_factory=dict)
+    """Fulfillment by Amazon: ledger location (of kind ``fba``) -> the marketplace whose fulfilment
+    centres it stands for. Its stock is read (getInventorySummaries), never pushed; AFN orders of that
+    marketplace are imported as sales from it. Empty: FBA orders are left out."""
     notifications: AmazonNotifications | None = None
     """Order and quantity changes pushed through the Notifications API to an SQS queue (polling stays
     on as the safety net). None: orders arrive by polling getOrders only."""
@@ -158,7 +162,17 @@ class AmazonSettings(ConnectorSettings):
             problem = marketplace_problem(marketplace, self.region)
             if problem:
                 raise ValueError(problem)
+        for code, marketplace in self.fba_locations.items():
+            if marketplace not in self.marketplace_ids:
+                raise ValueError(f"fba_locations.{code}: {marketplace} is not one of marketplace_ids")
+        if len(set(self.fba_locations.values())) < len(self.fba_locations):
+            raise ValueError("fba_locations: one location per marketplace")
         return self
+
+    def fba_location(self, marketplace: object) -> str | None:
+        """The FBA location of a marketplace, if one is configured."""
+        found = [code for code, mp in self.fba_locations.items() if mp == marketplace]
+        return found[0] if found else None
 
     @property
     def base_url(self) -> str:

@@ -15,6 +15,7 @@ from omnisync.sdk.models import Capability, InventoryRef, OrderCursor
 
 from . import listing_state
 from .channel import ChannelRuntime
+from .external import ExternalStock
 from .gate import Lane
 from .intake import IntakeReport, import_orders
 from .plan_reading import PlanReader
@@ -27,7 +28,7 @@ log = structlog.get_logger("omnisync.engine")
 STALE_ROUNDS = 2
 
 
-class ChannelCycle(PlanReader, RunRecorder):
+class ChannelCycle(PlanReader, RunRecorder, ExternalStock):
     async def pull(self, channel: str) -> IntakeReport:
         async with self.channels[channel].gate.enter("pull"):
             return await self._pull(channel)
@@ -39,6 +40,8 @@ class ChannelCycle(PlanReader, RunRecorder):
         pull = rt.health.pull_started()
         try:
             report = await self._pull_pages(rt)
+            # the stock the channel keeps itself, after its orders (their reservations are in)
+            report.decreased |= await self.read_external_stock(rt)
         except BaseException:
             rt.health.orders_behind = True
             raise

@@ -157,7 +157,14 @@ class EngineSetup:
             with self.ledger.read() as conn:
                 channel_id = self.ledger.channel_id(conn, name)
             mapping = self.mappings[name]
-            intake = ChannelIntake(name, channel_id, tuple(ch.sources), mapping.master_sku, cls.decrements)
+            intake = ChannelIntake(
+                name,
+                channel_id,
+                tuple(ch.sources),
+                mapping.master_sku,
+                cls.decrements,
+                connector.external_locations(),
+            )
             rt = ChannelRuntime(
                 name, ch, connector, self.calculator.channels[name], channel_id, stats, intake
             )

@@ -38,6 +38,7 @@ from .models import (
     InventoryUpdate,
     ItemResult,
     Limits,
+    LocationStock,
     NotificationQueue,
     Operation,
     OrderCursor,
@@ -228,6 +229,16 @@ class Connector(Generic[SettingsT]):
         channel cannot read go to ``failed``. The default says the channel cannot: the engine then
         leaves them to the next pull."""
         raise UnsupportedOperation(f"{self.name} cannot read single orders", channel=self.context.channel)
+
+    def external_locations(self) -> frozenset[str]:
+        """Ledger location codes whose stock the channel keeps itself (``Capability.EXTERNAL_STOCK``):
+        its orders shipped from them reserve there and do not move its own listing quantity."""
+        return frozenset()
+
+    async def read_location_stock(self, *, full: bool = True) -> list[LocationStock]:
+        """Counts in :meth:`external_locations`: every SKU (``full``), or those changed since the last
+        read (a platform that reports changes only)."""
+        raise UnsupportedOperation(f"{self.name} keeps no stock of its own", channel=self.context.channel)
 
     # -- notifications delivered through a queue ---------------------------------------------------
     def notification_queue(self) -> NotificationQueue | None:

@@ -48,6 +48,9 @@ class Capability(StrEnum):
     and the pushed quantity just after it (a compare-and-set, or a delta whose outcome the connector
     checked); otherwise STALE. COMPARE_AND_SET implies it. The engine then records the acknowledgement
     relative to ``previous``, so a sale imported while the push was in flight is not overwritten."""
+    EXTERNAL_STOCK = "external_stock"
+    """The channel keeps stock in locations of its own (Amazon's fulfilment centres, ``fba``
+    locations): ``read_location_stock`` reports it; the engine never pushes it."""
     ORDERED_PULL = "ordered_pull"
     """pull_orders pages a window in ascending ``updated_at`` order (the platform documents the sort).
     The engine then moves its order cursor with every page it commits, so a restart resumes after
@@ -268,6 +271,20 @@ class WebhookEvent:
     quantity: int | None = None
     """What the channel says the listing holds now. The engine compares it with the value the channel
     last acknowledged; where they differ the pair is read live and planned again."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocationStock:
+    """A channel's count of one SKU in a location it manages itself (an ``fba`` location)."""
+
+    location: str
+    """Ledger location code."""
+    channel_sku: str
+    quantity: int
+    """Units that location holds for sale and for the channel's open orders (what the ledger's
+    on_hand there should be: its reservations for those orders are the ledger's own)."""
+    details: Mapping[str, int] = field(default_factory=dict)
+    """The channel's breakdown, shown to the merchant (fulfillable, inbound, reserved...)."""
 
 
 @dataclass(frozen=True, slots=True)

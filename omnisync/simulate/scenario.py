@@ -17,7 +17,7 @@ from omnisync.config import Duration
 Kind = Literal["fake", "square", "shopify", "amazon", "instagram"]
 
 
-LocationKind = Literal["warehouse", "store"]
+LocationKind = Literal["warehouse", "store", "fba"]
 
 
 def _default_locations() -> dict[str, LocationKind]:

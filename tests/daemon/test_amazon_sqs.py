@@ -13,24 +13,14 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from omnisync_connectors.amazon.emulator import AmazonEmulator
+from amazonworld import AmazonWorld
 
-from omnisync.clock import VirtualClock
-from omnisync.config import load_config
 from omnisync.daemon.scheduler import Scheduler
 from omnisync.daemon.sqs import QueueConsumer
-from omnisync.engine.runtime import Engine
-from omnisync.ledger import queries
-from omnisync.ledger.db import make_engine
-from omnisync.ledger.repository import Ledger
-from omnisync.testing.fake import FakeChannelAPI
-from omnisync.testing.harness import SeedItem
 from omnisync.testing.sqs import LocalQueue, LocalSqs
 
 SKUS = ["TEE-0", "TEE-1"]
@@ -53,71 +43,22 @@ def sqs() -> Iterator[LocalSqs]:
         yield local
 
 
-class World:
+class World(AmazonWorld):
     def __init__(self, folder: Path, queue: LocalQueue) -> None:
-        self.clock = VirtualClock()
-        self.queue = queue
-        self.amazon = AmazonEmulator(self.clock)
-        self.amazon.attach_queue(queue.arn, queue.sink())
-        self.web = FakeChannelAPI(clock=self.clock)
         notifications = queue.settings(wait_time_s=1, aws_secret_access_key="${AWS_SECRET}")
-        config = {
-            "ledger": {"url": f"sqlite:///{folder / 'ledger.db'}"},
-            "currency": "USD",
-            "locations": [{"code": "WH", "name": "Warehouse", "kind": "warehouse"}],
-            "channels": {
-                "web": {
-                    "connector": "fake",
-                    "sources": ["WH"],
-                    "settings": {"token": "${FAKE_TOKEN}", "webhook_secret": "${FAKE_SECRET}"},
-                },
-                "amazon": {
-                    "connector": "amazon",
-                    "sources": ["WH"],
-                    "settings": {
-                        **self.amazon.settings(),
-                        "marketplace_ids": [self.amazon.marketplace_id],
-                        "client_secret": "${AMZ_CLIENT_SECRET}",
-                        "refresh_token": "${AMZ_REFRESH_TOKEN}",
-                        "notifications": notifications,
-                    },
-                },
-            },
-        }
-        path = folder / "omnisync.yaml"
-        path.write_text(yaml.safe_dump(config))
-        env = {
-            "FAKE_TOKEN": "fake-token-123",
-            "FAKE_SECRET": "fake-webhook-secret",
-            "AMZ_CLIENT_SECRET": self.amazon.client_secret,
-            "AMZ_REFRESH_TOKEN": self.amazon.refresh_token,
-            "AWS_SECRET": "testing",
-        }
-        loaded = load_config(path, env=env)
-        self.ledger = Ledger(make_engine(loaded.ledger_url()))
-        self.engine = Engine(
-            loaded,
-            self.ledger,
-            clock=self.clock,
-            transports={"web": self.web.transport(), "amazon": self.amazon.transport()},
+        super().__init__(
+            folder, amazon_settings={"notifications": notifications}, env={"AWS_SECRET": "testing"}
         )
-        self.scheduler = Scheduler(self.engine, loaded.config.daemon, timetable=NoTimetable())
+        self.queue = queue
+        self.amazon.attach_queue(queue.arn, queue.sink())
+        self.scheduler = Scheduler(self.engine, self.daemon_config, timetable=NoTimetable())
         self.stop = asyncio.Event()
         self.consumer: QueueConsumer | None = None
         self.task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self.engine.migrate_and_seed()
-        with self.ledger.tx() as tx:
-            for sku in SKUS:
-                tx.upsert_product(sku, title=sku, price=Decimal("20.00"), currency="USD")
-                tx.record_movement(sku, "WH", "receipt", 8, f"seed:{sku}", at=self.clock.now())
-        self.web.seed([SeedItem(sku, 0, Decimal("20.00")) for sku in SKUS])
-        for sku in SKUS:
-            self.amazon.seed_listing(sku, 0, Decimal("20.00"), product_type="SHIRT")
-        await self.engine.start()  # subscribes: destination + ORDER_CHANGE + quantity change
-        reports = await self.engine.sync_once()
-        assert all(r.ok for r in reports.values()), reports
+    async def run(self) -> None:
+        await self.start(SKUS, 8)  # subscribes: destination + ORDER_CHANGE + quantity change
+        await self.sync()
         self.scheduler.start(kickoff=False)
         queue = self.engine.channels["amazon"].connector.notification_queue()
         assert queue is not None
@@ -129,18 +70,10 @@ class World:
         if self.task is not None:
             await self.task
         await self.scheduler.shutdown()
-        await self.engine.aclose()
-        self.ledger.engine.dispose()
+        await super().close()
 
     def ledger_available(self, sku: str) -> int:
-        with self.ledger.read() as conn:
-            pid = self.ledger.product_id(conn, sku)
-            return sum(on - held for on, held in self.ledger.stock_for(conn, [pid]).get(pid, {}).values())
-
-    def imported(self) -> set[str]:
-        with self.ledger.read() as conn:
-            cid = self.ledger.channel_id(conn, "amazon")
-            return queries.known_orders(conn, cid, list(self.amazon.orders))
+        return sum(on - held for on, held in self.stock(sku).values())
 
 
 async def until(check: Callable[[], bool], within_s: float = 15.0) -> None:
@@ -154,7 +87,7 @@ async def until(check: Callable[[], bool], within_s: float = 15.0) -> None:
 @pytest.fixture
 async def world(tmp_path: Path, sqs: LocalSqs, request: pytest.FixtureRequest) -> AsyncIterator[World]:
     w = World(tmp_path, sqs.queue(f"amz-{request.node.name[-40:].replace('_', '-')}"))
-    await w.start()
+    await w.run()
     yield w
     await w.close()
 
