@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import structlog
 
+from omnisync.audit import channel_actor
 from omnisync.sdk.models import Capability
 
 from .channel import ChannelRuntime
@@ -52,6 +53,7 @@ class ExternalStock(EngineSetup):
                     f"external:{rt.name}:{count.location}:{sku}:{now.isoformat()}",
                     at=now,
                     note=f"{rt.name} count {count.quantity}" + (f" ({details})" if details else ""),
+                    actor=channel_actor(rt.name),
                 )
                 if delta < 0:
                     lowered.add(sku)
