@@ -29,6 +29,8 @@ class ExternalStock(EngineSetup):
             return set()
         counts = await rt.connector.read_location_stock(full=full or not rt.external_read)
         rt.external_read = True
+        if not counts:
+            return set()
         now = self.clock.now()
         lowered: set[str] = set()
         unknown = 0
