@@ -147,3 +147,48 @@ async def test_read_orders_reads_each_order_alone_not_the_window() -> None:
     assert emulator.calls["getOrder"] == 3
     assert emulator.calls["getOrderItems"] == 2
     await connector.aclose()
+
+
+async def test_validate_connect_lists_the_destination_and_subscriptions(tmp_path: Path) -> None:
+    import contextlib
+
+    import yaml
+
+    from omnisync.clock import SystemClock
+    from omnisync.config import load_config
+    from omnisync.connectcheck import check_all
+    from omnisync.demo.channels import free_socket
+    from omnisync.demo.world import start_server
+
+    emulator = AmazonEmulator(SystemClock())
+    sock = free_socket()
+    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    server, task = await start_server(emulator.app, sock)
+    try:
+        settings = {
+            **emulator.settings(endpoint=base, token_url=base + "/auth/o2/token"),
+            "marketplace_ids": [emulator.marketplace_id],
+            "client_secret": "${AMZ_SECRET}",
+            "refresh_token": "${AMZ_REFRESH}",
+            "notifications": {"queue_arn": ARN},
+        }
+        config = {
+            "ledger": {"url": f"sqlite:///{tmp_path / 'l.db'}"},
+            "locations": [{"code": "WH"}],
+            "channels": {"amazon": {"connector": "amazon", "sources": ["WH"], "settings": settings}},
+        }
+        (tmp_path / "omnisync.yaml").write_text(yaml.safe_dump(config))
+        env = {"AMZ_SECRET": emulator.client_secret, "AMZ_REFRESH": emulator.refresh_token}
+        loaded = load_config(tmp_path / "omnisync.yaml", env=env)
+        seed(emulator, 1)  # validate --connect also reads one listing of the seller
+        first, again = (await check_all(loaded))[0], (await check_all(loaded))[0]
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await task
+    assert first.ok, first.detail
+    assert f"destination {next(iter(emulator.destinations))} for {ARN} (created)" in first.detail
+    assert "subscription ORDER_CHANGE" in first.detail
+    assert "subscription LISTINGS_ITEM_MFN_QUANTITY_CHANGE" in first.detail
+    assert again.ok, again.detail
+    assert again.detail.count("(existing)") == 3, "idempotent: what exists is listed, not created again"
