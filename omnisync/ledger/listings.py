@@ -159,6 +159,7 @@ class ListingReads:
         *,
         dirty_only: bool = False,
         product_ids: Sequence[int] | None = None,
+        channel_skus: Sequence[str] | None = None,
         limit: int | None = None,
         after_product_id: int | None = None,
     ) -> list[ListingRow]:
@@ -180,6 +181,8 @@ class ListingReads:
             q = q.where(LI.c.dirty.is_(True))
         if product_ids is not None:
             q = q.where(LI.c.product_id.in_(list(product_ids)))
+        if channel_skus is not None:
+            q = q.where(LI.c.channel_sku.in_(list(channel_skus)))
         if after_product_id is not None:
             q = q.where(LI.c.product_id > after_product_id)
         if limit is not None:
