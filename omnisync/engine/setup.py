@@ -174,12 +174,10 @@ class EngineSetup:
         self.ensure_listings()
 
     def ensure_listings(self) -> None:
-        with self.ledger.read() as conn:
-            products = self.ledger.products(conn)
+        """Every product listed on every channel, in set-based statements per channel."""
         with self.ledger.tx() as tx:
             for name, rt in self.channels.items():
-                mapping = self.mappings[name]
-                tx.ensure_listings(rt.channel_id, [(p.id, mapping.channel_sku(p.sku)) for p in products])
+                tx.ensure_listings(rt.channel_id, self.mappings[name].mapping.sku_aliases)
 
     def _record_setup(self, channel: str, error: str | None) -> None:
         """A channel's setup (its connector's ``prepare``) as a run, so ``status`` and the page show a

@@ -17,7 +17,7 @@ from .intake import IntakeWrites
 from .listings import ListingReads, ListingWrites
 from .operations import OperationReads, OperationWrites
 from .orders import OrderWrites
-from .plan_rows import PlanDecoder, PlanReads
+from .plan_rows import PlanDecoder
 from .rows import ListingRow, ProductRow, join_tags, split_tags
 from .stock import MOVEMENT_KINDS, StockReads, StockWrites
 from .tables import IN_CHUNK, C, L, LedgerError, P
@@ -39,7 +39,7 @@ class LedgerTx(IntakeWrites, CatalogWrites, OrderWrites, StockWrites, ListingWri
     """Writes inside one transaction, one mixin per aggregate. Obtain through :meth:`Ledger.tx`."""
 
 
-class Ledger(CatalogReads, StockReads, ListingReads, OperationReads, PlanReads):
+class Ledger(CatalogReads, StockReads, ListingReads, OperationReads):
     """Entry point to the ledger: transactions, id caches and read queries (one mixin per aggregate)."""
 
     def __init__(self, engine: Engine) -> None:
