@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 from rich.text import Text
 
+from .audit import cli_actor
 from .cligroup import OmnisyncGroup
 
 if TYPE_CHECKING:
@@ -244,10 +245,16 @@ def validate(
 
     try:
         engine = Engine(loaded, Ledger(make_engine("sqlite://")))
-        for name, ch in loaded.config.channels.items():
-            loaded.channel_settings(name, load_connector(ch.connector).Settings)
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
+    problems: list[str] = []  # every channel's problems in one run, not the first one's only
+    for name, ch in loaded.config.channels.items():
+        try:
+            loaded.channel_settings(name, load_connector(ch.connector).Settings)
+        except (OmnisyncError, ValueError) as exc:
+            problems += str(exc).splitlines()
+    if problems:
+        _fail(ValueError("\n".join(problems)))
     rows: list[dict[str, Any]] = []
     if connect:
         from omnisync.connectcheck import check_all
@@ -308,7 +315,9 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
     engine = _engine()
     engine.migrate_and_seed()
     try:
-        result = ledgerio.import_csv(engine.ledger, file, engine.clock.now(), progress=True)
+        result = ledgerio.import_csv(
+            engine.ledger, file, engine.clock.now(), progress=True, actor=cli_actor()
+        )
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
         raise
@@ -317,7 +326,10 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json(result)
     else:
-        out.print(f"imported {result['rows']} rows ({result['movements']} stock movements)")
+        said = f"imported {result['rows']} rows ({result['movements']} stock movements)"
+        if result["import_id"]:
+            said += f"; import id {result['import_id']} (`omnisync undo {result['import_id']}` takes it back)"
+        out.print(said, soft_wrap=True)
 
 
 @ledger_app.command("export")
@@ -407,7 +419,9 @@ def _movement(
 ) -> None:
     def record(tx: Any, now: Any) -> bool:
         k = key or f"cli:{kind}:{sku}:{location}:{quantity}:{now.isoformat()}"
-        return bool(tx.record_movement(sku, location, kind, quantity, k, at=now, note=note))
+        return bool(
+            tx.record_movement(sku, location, kind, quantity, k, at=now, note=note, actor=cli_actor())
+        )
 
     _stock_change(sku, [(location, quantity)], record, allow_negative=allow, as_json=js)
 
@@ -450,12 +464,100 @@ def stock_transfer(
 
     def record(tx: Any, now: Any) -> bool:
         return bool(
-            tx.transfer(sku, source, target, quantity, key or f"cli:transfer:{sku}:{now.isoformat()}", at=now)
+            tx.transfer(
+                sku,
+                source,
+                target,
+                quantity,
+                key or f"cli:transfer:{sku}:{now.isoformat()}",
+                at=now,
+                actor=cli_actor(),
+            )
         )
 
     _stock_change(
         sku, [(source, -quantity), (target, quantity)], record, allow_negative=allow_negative, as_json=as_json
     )
+
+
+@app.command()
+def history(
+    sku: str,
+    limit: Annotated[int, typer.Option("--limit", help="How many movements, newest first.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The SKU's stock movements, newest first: who or what made each, and the import it belongs to."""
+    from omnisync.ledger import journal
+    from omnisync.localtime import readable
+
+    engine = _engine(existing=True)
+    with engine.ledger.read() as conn:
+        try:
+            engine.ledger.product_id(conn, sku)
+        except ValueError as exc:  # LedgerError: unknown SKU
+            _fail(exc)
+        rows = journal.history(conn, sku, limit)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(
+        "id", "when", "location", "kind", Column("units", justify="right"), "by", "import / order", "note"
+    )
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            readable(r["at"]),
+            r["location"],
+            r["kind"],
+            f"{r['quantity']:+d}",
+            word(r["actor"], "(before audit)"),
+            word(r["batch"] or r["reference"]),
+            word(r["note"]),
+        )
+    out.print(table if rows else f"no movements of {sku}")
+
+
+@app.command()
+def undo(
+    target: Annotated[str, typer.Argument(help="An import id (import-...) or a movement id from `history`.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Take back an import or a stock movement with compensating movements (nothing is deleted);
+    refused, whole, where it would leave fewer units than open orders reserve."""
+    from omnisync.ledger import journal
+    from omnisync.ledger.repository import LedgerError
+
+    engine = _engine(existing=True)
+    try:
+        with engine.ledger.tx() as tx:
+            plan = journal.undo(engine.ledger, tx, target, actor=cli_actor(), at=engine.clock.now())
+            if plan.refusals:
+                raise LedgerError("\n".join(f"cannot undo {target}: {r}" for r in plan.refusals))
+    except LedgerError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(
+            {
+                "target": target,
+                "compensations": [
+                    {
+                        "undoes": c.undoes.id,
+                        "sku": c.undoes.sku,
+                        "location": c.undoes.location,
+                        "quantity": c.quantity,
+                    }
+                    for c in plan.compensations
+                ],
+                "already_undone": list(plan.already),
+            }
+        )
+        return
+    for c in plan.compensations:
+        out.print(f"{c.undoes.sku} at {c.undoes.location}: {c.quantity:+d} (undoes movement {c.undoes.id})")
+    if plan.already and not plan.compensations:
+        out.print(f"{target} was undone already: nothing changed")
+    else:
+        out.print(f"undone {target}: {len(plan.compensations)} compensating movements")
 
 
 ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Only this channel.")]

@@ -21,6 +21,8 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
+from omnisync.audit import import_batch
+from omnisync.ledger import journal
 from omnisync.ledger.repository import Ledger, LedgerError
 from omnisync.ledger.rows import MovementRow
 
@@ -186,8 +188,11 @@ def tag_warnings(file: Path, rows: list[Row]) -> list[str]:
     ]
 
 
-def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = False) -> dict[str, Any]:
-    """Import the file in one transaction; returns rows, movements and warnings."""
+def import_csv(
+    ledger: Ledger, file: Path, now: datetime, *, progress: bool = False, actor: str | None = None
+) -> dict[str, Any]:
+    """Import the file in one transaction; returns rows, movements, warnings and the import's id
+    (its movements' batch, which ``omnisync undo`` takes)."""
     with ledger.read() as conn:
         known = {row.code for row in ledger.locations(conn).values()}
     rows, digest = _parse(file, known)
@@ -214,6 +219,8 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
             ]
         )
         current = ledger.stock_for(tx.conn, list(ids.values()))
+        generation = journal.undo_generation(tx.conn, import_batch(digest))
+        batch = import_batch(digest, generation)
         wanted: list[MovementRow] = []
         for row in rows:
             pid = ids[row.sku]
@@ -226,10 +233,12 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
                             "location_id": codes[code],
                             "kind": "adjustment",
                             "quantity": target - on_hand,
-                            "idempotency_key": f"import:{digest}:{row.sku}:{code}",
+                            "idempotency_key": f"import:{digest}:{generation}:{row.sku}:{code}",
                             "reference": None,
                             "note": f"{file.name} line {row.line}",
                             "created_at": now,
+                            "actor": actor,
+                            "batch": batch,
                         }
                     )
         inserted = tx.insert_movements(wanted)
@@ -241,7 +250,12 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
         tx.apply_stock(deltas, deltas)
         tx.touch_products(changed | {pid for pid, _ in deltas})
         movements = len(deltas)
-    return {"rows": len(rows), "movements": movements, "warnings": warnings}
+    return {
+        "rows": len(rows),
+        "movements": movements,
+        "warnings": warnings,
+        "import_id": batch if movements else None,
+    }
 
 
 def export_csv(ledger: Ledger, out: TextIO) -> int:

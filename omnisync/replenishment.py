@@ -119,6 +119,11 @@ def order_quantity(need: float, moq: int, pack: int) -> int:
     return math.ceil(qty / pack) * pack
 
 
+def at_reorder_point(position: int, reorder_point: int) -> bool:
+    """Time to order: the position (on hand + incoming) has come down to the reorder point."""
+    return position <= reorder_point
+
+
 def suggest(
     daily_units: Sequence[int],
     on_hand: int,
@@ -142,7 +147,7 @@ def suggest(
         Step("reorder point", f"{v:.2f} × {terms.lead_time_days:g} d + {ss:.1f} → {rop}"),
         Step("position", f"on hand {on_hand} + incoming {incoming} = {position}"),
     ]
-    if v <= 0 or position > rop:
+    if v <= 0 or not at_reorder_point(position, rop):
         qty = 0
         steps.append(Step("no order", f"position {position} > reorder point {rop}" if v > 0 else "no sales"))
     else:

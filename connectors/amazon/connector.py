@@ -18,8 +18,10 @@ import httpx
 from omnisync.sdk import (
     Capability,
     ChannelListing,
+    ConfigurationError,
     Connector,
     ConnectorContext,
+    CredentialsError,
     Decrements,
     HttpOptions,
     InventoryRef,
@@ -102,8 +104,23 @@ class AmazonConnector(Connector[AmazonSettings]):
         return RetryAdvice(throttled=True, delay=throttle_wait(response.headers.get(RATE_LIMIT_HEADER)))
 
     async def prepare(self) -> None:
-        """Fetch an access token: refused LWA credentials surface now as CredentialsError."""
+        """Fetch an access token, then read one listing of the seller in the marketplace: refused LWA
+        credentials, a seller id the application may not act for (403) and a marketplace the seller
+        does not sell in (400) all surface now, each naming the setting to check."""
         await self.api.tokens.access_token()
+        try:
+            await self.api.search_listings_items(page_size=1)
+        except CredentialsError as exc:
+            raise CredentialsError(
+                f"seller_id {self.settings.seller_id!r} was refused: {exc.message}",
+                channel=self.context.channel,
+            ) from None
+        except ItemError as exc:
+            raise ConfigurationError(
+                f"marketplace {self.settings.marketplace_id!r} was refused for seller "
+                f"{self.settings.seller_id!r}: {exc.message}",
+                channel=self.context.channel,
+            ) from None
 
     # -- pushes ---------------------------------------------------------------------------------------
     async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:

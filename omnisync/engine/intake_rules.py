@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
+from omnisync.audit import channel_actor
 from omnisync.ledger.intake_rows import (
     IntakeChanges,
     IntakeView,
@@ -435,6 +436,8 @@ class _Page:
                 "reference": order.external_id,
                 "note": None,
                 "created_at": self.at,
+                "actor": channel_actor(self.channel.name),
+                "batch": None,
             }
         )
         # routing of the page's next orders sees this movement

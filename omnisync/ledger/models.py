@@ -87,6 +87,10 @@ class Movement(SQLModel, table=True):
     reference: str | None = None
     note: str | None = None
     created_at: datetime = _ts(nullable=False)
+    actor: str | None = Field(default=None, max_length=120)
+    """Who or what made it: ``cli:<user>``, ``channel:<name>``, ``demo``, ... (None: before audit)."""
+    batch: str | None = Field(default=None, max_length=64, index=True)
+    """The import or undo it belongs to (``import-<digest>``), so it can be listed and undone whole."""
 
 
 class Reservation(SQLModel, table=True):
@@ -232,6 +236,36 @@ class Lease(SQLModel, table=True):
     expires_at: datetime | None = _ts(nullable=True)
 
 
+class Alert(SQLModel, table=True):
+    """One condition key's alert state (omnisync.alerts.state): a restart neither forgets nor re-sends."""
+
+    __tablename__ = "alert"
+    key: str = Field(primary_key=True, max_length=400)
+    kind: str = Field(max_length=32)
+    channel: str | None = Field(default=None, max_length=64)
+    sku: str | None = Field(default=None, max_length=128)
+    status: str = Field(max_length=16)
+    """quiet | pending | firing | resolved."""
+    since: datetime | None = _ts(nullable=True)
+    episode: int = 0
+    summary: str = ""
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    raised_at: datetime | None = _ts(nullable=True)
+    resolved_at: datetime | None = _ts(nullable=True)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class AlertDelivery(SQLModel, table=True):
+    """What one notifier was last told about one alert key: (episode, firing | resolved)."""
+
+    __tablename__ = "alert_delivery"
+    key: str = Field(primary_key=True, max_length=400)
+    notifier: str = Field(primary_key=True, max_length=64)
+    episode: int = 0
+    status: str = Field(max_length=16)
+    sent_at: datetime = _ts(nullable=False)
+
+
 TABLES = [
     Product,
     Location,
@@ -247,4 +281,6 @@ TABLES = [
     SyncRun,
     PushOutbox,
     Lease,
+    Alert,
+    AlertDelivery,
 ]

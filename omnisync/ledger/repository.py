@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, select
 
+from .alerts import AlertReads, AlertWrites
 from .catalog import CatalogReads, CatalogWrites
 from .intake import IntakeWrites
 from .listings import ListingReads, ListingWrites
@@ -35,11 +36,13 @@ __all__ = [
 ]
 
 
-class LedgerTx(IntakeWrites, CatalogWrites, OrderWrites, StockWrites, ListingWrites, OperationWrites):
+class LedgerTx(
+    IntakeWrites, CatalogWrites, OrderWrites, StockWrites, ListingWrites, OperationWrites, AlertWrites
+):
     """Writes inside one transaction, one mixin per aggregate. Obtain through :meth:`Ledger.tx`."""
 
 
-class Ledger(CatalogReads, StockReads, ListingReads, OperationReads):
+class Ledger(CatalogReads, StockReads, ListingReads, OperationReads, AlertReads):
     """Entry point to the ledger: transactions, id caches and read queries (one mixin per aggregate)."""
 
     def __init__(self, engine: Engine) -> None:

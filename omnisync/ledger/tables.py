@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from .models import (
+    Alert,
+    AlertDelivery,
     Channel,
     Cursor,
     Lease,
@@ -33,6 +35,8 @@ W = WebhookReceipt.__table__  # type: ignore[attr-defined]
 SR = SyncRun.__table__  # type: ignore[attr-defined]
 LE = Lease.__table__  # type: ignore[attr-defined]
 PO = PushOutbox.__table__  # type: ignore[attr-defined]
+AL = Alert.__table__  # type: ignore[attr-defined]
+AD = AlertDelivery.__table__  # type: ignore[attr-defined]
 
 IN_CHUNK = 900
 """Values per IN list (SQLite's historic limit is 999 bound parameters)."""
