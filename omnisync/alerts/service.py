@@ -254,11 +254,14 @@ class AlertService:
         self._failed_in_a_row[name] = 0
         return sent
 
-    def firing(self) -> list[AlertRecord]:
-        """The alerts firing now (for the status page; read from the ledger, whoever evaluates)."""
-        with self.engine.ledger.read() as conn:
-            rows = self.engine.ledger.alert_rows(conn, Status.FIRING.value)
-        return sorted(map(record_of, rows), key=lambda r: r.key)
+    def firing(self, limit: int = 50) -> tuple[list[AlertRecord], int]:
+        """The first ``limit`` alerts firing now (by key) and how many fire in all, for the status page
+        (read from the ledger, whichever daemon evaluates)."""
+        ledger = self.engine.ledger
+        with ledger.read() as conn:
+            rows = ledger.alert_rows(conn, Status.FIRING.value, limit)
+            total = ledger.alert_count(conn, Status.FIRING.value)
+        return [record_of(r) for r in rows], total
 
 
 LOGGED = 20
