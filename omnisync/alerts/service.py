@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 import structlog
@@ -27,10 +28,10 @@ import structlog
 from omnisync.config import AlertsConfig
 from omnisync.engine.runtime import Engine
 
-from .conditions import Kind, findings
+from .conditions import Kind, ReorderNeed, findings
 from .notifiers import Notifier, SendError, build, send_with_retries
 from .settings import NotifierSettings
-from .snapshot import gather
+from .snapshot import gather, to_order
 from .state import AlertRecord, Notice, Status, Told, Transition, advance, owed
 
 log = structlog.get_logger("omnisync.alerts")
@@ -106,6 +107,8 @@ class AlertService:
         self._failed_in_a_row: Counter[str] = Counter()
         self._cache: dict[str, AlertRecord] | None = None
         self._evaluating = asyncio.Lock()
+        self._reorder: Mapping[str, tuple[ReorderNeed, ...]] = {}
+        self._reorder_at: datetime | None = None
         self._told_cache: dict[str, dict[str, Told]] = {}
         self._skips: Counter[str] = Counter()
 
@@ -159,7 +162,7 @@ class AlertService:
 
     def _judge(self, records: Mapping[str, AlertRecord]) -> tuple[dict[str, AlertRecord], list[Transition]]:
         """Snapshot, findings, transitions, and their write in one transaction (worker thread)."""
-        snap = gather(self.engine, self.cfg, self.works)
+        snap = gather(self.engine, self.cfg, self.works, self._reorder_needs())
         found = findings(snap, self.watched)
         changed, moves = advance(records, found, snap.now, self.thresholds)
         if changed:
@@ -168,6 +171,16 @@ class AlertService:
             with self.engine.ledger.tx() as tx:
                 tx.save_alerts(fresh, again, snap.now)
         return changed, moves
+
+    def _reorder_needs(self) -> Mapping[str, tuple[ReorderNeed, ...]] | None:
+        """The reorder list's needs, recomputed at most every ``alerts.reorder_every`` (its cost grows
+        with the catalogue and its sales; stock moves between two computations wait for the next)."""
+        if Kind.REORDER_POINT not in self.watched:
+            return None
+        now = self.engine.clock.now()
+        if self._reorder_at is None or (now - self._reorder_at).total_seconds() >= self.cfg.reorder_every:
+            self._reorder, self._reorder_at = to_order(self.engine, now), now
+        return self._reorder
 
     def _load(self) -> dict[str, AlertRecord]:
         """Every alert record, read from the ledger once, then kept in step with what is written (this

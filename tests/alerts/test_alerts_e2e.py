@@ -57,6 +57,7 @@ replenishment:
 alerts:
   every: 30s
   failing_for: 2m
+  reorder_every: 1m
   notifiers:
     ops:
       type: webhook
