@@ -216,10 +216,11 @@ class DaemonView:
         if service is None:
             return None
         try:
-            firing = service.firing()
+            firing, total = service.firing()
         except SQLAlchemyError:
-            firing = []
+            firing, total = [], None
         return {
+            "firing_count": total,
             "firing": [
                 {
                     "key": r.key,
@@ -355,6 +356,25 @@ def _row(name: str, ch: dict[str, Any], now: str | None) -> str:
     )
 
 
+def _alerts_section(alerts: dict[str, Any] | None, now: str | None) -> str:
+    """The alerts firing (``alerts:`` configured), each since when, and how many in all."""
+    if alerts is None:
+        return ""
+    firing = alerts["firing"]
+    if not firing:
+        return '<p class="fine" id="alerts">No alert firing.</p>'
+    items = "".join(f"<li>{_cell(a['summary'])} (since {local_time(a['since'], now)})</li>" for a in firing)
+    total = alerts.get("firing_count") or len(firing)
+    more = (
+        f"<li>... and {total - len(firing)} more: <code>omnisync alerts</code></li>"
+        if total > len(firing)
+        else ""
+    )
+    return (
+        f'<section class="alert" id="alerts"><h2>Alerts firing ({total})</h2><ul>{items}{more}</ul></section>'
+    )
+
+
 def render_status_page(status: dict[str, Any]) -> str:
     now = status.get("now")
     rows = [_row(name, ch, now) for name, ch in status["channels"].items()]
@@ -374,6 +394,7 @@ def render_status_page(status: dict[str, Any]) -> str:
         )
     else:
         alerts += '<p class="fine" id="quarantined">No quarantined order line.</p>'
+    alerts += _alerts_section(status.get("alerts"), now)
     return _template().substitute(
         refresh=REFRESH_S,
         generated=local_time(now, now),
