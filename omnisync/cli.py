@@ -35,8 +35,13 @@ app = typer.Typer(
 )
 ledger_app = typer.Typer(no_args_is_help=True, help="Import and export the catalogue and stock.")
 stock_app = typer.Typer(no_args_is_help=True, help="Journal stock movements.")
+listings_app = typer.Typer(
+    no_args_is_help=True,
+    help="Listings from the master catalogue: what would be sent, and what a channel refuses.",
+)
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(stock_app, name="stock")
+app.add_typer(listings_app, name="listings")
 # data never loses a "[mapping ...]" note to markup; piped or captured, tables are not cut at 80 columns
 out = Console(markup=False, highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False)
@@ -326,7 +331,12 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json(result)
     else:
-        said = f"imported {result['rows']} rows ({result['movements']} stock movements)"
+        catalogue = (
+            f", {result['catalogue_changed']} catalogue products changed"
+            if result["catalogue_changed"]
+            else ""
+        )
+        said = f"imported {result['rows']} rows ({result['movements']} stock movements{catalogue})"
         if result["import_id"]:
             said += f"; import id {result['import_id']} (`omnisync undo {result['import_id']}` takes it back)"
         out.print(said, soft_wrap=True)
@@ -609,6 +619,57 @@ def plan(
     out.print(table if rows else "nothing to push")
 
 
+AllListingsOpt = Annotated[bool, typer.Option("--all", help="Also list the products with nothing to send.")]
+
+
+@listings_app.command("plan")
+def listings_plan(
+    channel: ChannelOpt = None, all_products: AllListingsOpt = False, as_json: JsonOpt = False
+) -> None:
+    """What the listing pipeline would create, update or unpublish on each channel, and why. Sends
+    nothing; a listing the channel's rules refuse is shown as blocked."""
+    from omnisync import reports
+
+    async def go(engine: Engine) -> list[dict[str, Any]]:
+        names = [channel] if channel else list(engine.channels)
+        return [reports.listing_row(p) for n in names for p in engine.plan_listings(n)]
+
+    rows = [r for r in _run(go) if all_products or r["action"] != "keep"]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(Column("channel", no_wrap=True), Column("product", no_wrap=True), "action", "why")
+    for r in rows:
+        action = f"{r['action']} (blocked)" if r["blocked"] else r["action"]
+        table.add_row(r["channel"], r["product"], action, r["why"])
+    out.print(table if rows else "no listing to create, update or unpublish")
+
+
+@listings_app.command("validate")
+def listings_validate(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
+    """Check every active product's listing against each channel's rules before any call: one line
+    per product naming each field and the rule. Exit 1 when a channel would refuse one."""
+    from omnisync import reports
+
+    async def go(engine: Engine) -> list[dict[str, Any]]:
+        names = [channel] if channel else list(engine.channels)
+        return [
+            reports.listing_row(p) for n in names for p in engine.plan_listings(n) if p.wanted is not None
+        ]
+
+    rows = _run(go)
+    refused = [r for r in rows if r["problems"]]
+    if as_json:
+        _print_json({"checked": len(rows), "refused": refused})
+    else:
+        for r in refused:
+            problems = "; ".join(f"{p['field']}: {p['rule']}" for p in r["problems"])
+            err.print(escape(f"{r['channel']}: product {r['product']}: {problems}"), soft_wrap=True)
+        out.print(f"{len(rows)} listings checked, {len(refused)} would be refused")
+    if refused:
+        raise typer.Exit(1)
+
+
 @app.command()
 def sync(
     once: Annotated[bool, typer.Option("--once", help="One cycle per channel, then exit.")] = True,
@@ -697,7 +758,11 @@ def explain(sku: str, as_json: JsonOpt = False) -> None:
     from omnisync import reports
 
     async def go(engine: Engine) -> dict[str, Any]:
-        return reports.explain_rows(engine.explain(sku))
+        rows = reports.explain_rows(engine.explain(sku))
+        for name, planned in engine.explain_listing(sku).items():
+            if name in rows:
+                rows[name]["listing"] = reports.listing_row(planned, fields=True)
+        return rows
 
     rows = _run(go)
     if as_json:
@@ -710,6 +775,27 @@ def explain(sku: str, as_json: JsonOpt = False) -> None:
             out.print(f"  {step['rule']:<20} {word(step['value']):>6}  {step['detail']}", soft_wrap=True)
         if r["price"] is not None:
             out.print(f"  {'price':<20} {r['price']:>6}  {'; '.join(r['price_steps'])}")
+        if "listing" in r:
+            _print_listing(r["listing"])
+
+
+def _print_listing(r: dict[str, Any]) -> None:
+    """The listing a SKU belongs to, as the channel would get it (``explain``)."""
+    out.print(f"  {'listing':<20} {r['product']}: {r['action']} ({r['why']})", soft_wrap=True)
+    for name, value in r.get("fields", {}).items():
+        if name == "variants":
+            for v in value:
+                opts = ", ".join(f"{k}={x}" for k, x in v["options"].items())
+                barcode = word(v["barcode"], "none")
+                text = f"{v['channel_sku']}: {v['title']} [{opts}] barcode {barcode}, {v['price']}"
+                out.print(f"    {'variant':<18} {text}", soft_wrap=True)
+            continue
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        out.print(f"    {name:<18} {shown.replace(chr(10), ' / ')}", soft_wrap=True)
+    for note in r.get("notes", []):
+        out.print(f"    {'from':<18} {note}", soft_wrap=True)
+    for p in r["problems"]:
+        out.print(f"    {'PROBLEM':<18} {p['field']}: {p['rule']}", soft_wrap=True)
 
 
 @app.command()

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -42,6 +42,30 @@ def _ts(**kw: Any) -> Any:
     return Field(sa_column=Column(UTCDateTime(), **kw))
 
 
+class CatalogueProduct(SQLModel, table=True):
+    """A product of the master catalogue: the content its variants (``product`` rows, one per SKU)
+    share on every channel. ``version`` grows with every change to the content of the product or of
+    one of its variants (title, barcode, options), which marks its listings dirty."""
+
+    __tablename__ = "catalogue_product"
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(unique=True, max_length=128)
+    """The ``product`` column of the import: the merchant's name for the product."""
+    title: str = ""
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    brand: str = ""
+    condition: str = Field(default="new", max_length=16)
+    """new | used | refurbished."""
+    status: str = Field(default="active", max_length=16)
+    """active | draft | discontinued."""
+    images: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """Image URLs, in order (the first is the main image)."""
+    attributes: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    options: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """Option names in order (``["Colour", "Size"]``); each variant gives a value for every one."""
+    version: int = 1
+
+
 class Product(SQLModel, table=True):
     __tablename__ = "product"
     id: int | None = Field(default=None, primary_key=True)
@@ -54,6 +78,10 @@ class Product(SQLModel, table=True):
     currency: str = Field(default="EUR", max_length=3)
     active: bool = True
     version: int = 0
+    parent_id: int | None = Field(default=None, foreign_key="catalogue_product.id", index=True)
+    """The catalogue product this SKU is a variant of (None: a SKU outside the catalogue)."""
+    options: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """Option name -> value for this variant (None: no options)."""
     lead_time_days: float | None = None
     """Supplier terms for reordering (:mod:`omnisync.replenishment`); None: the config's default."""
     moq: int | None = None
@@ -138,6 +166,26 @@ class Listing(SQLModel, table=True):
     observed_at: datetime | None = _ts(nullable=True)
     """When ``acked_quantity`` was last set from a live read: orders the channel took before then are
     already in it, so importing them must not move it again."""
+
+
+class ListingContentState(SQLModel, table=True):
+    """One (channel, catalogue product) listing: the channel's ids, the content it last accepted
+    (its digest and one short hash per field, to say what changed), and its last answer."""
+
+    __tablename__ = "listing_content"
+    __table_args__ = (Index("ix_listing_content_dirty", "channel_id", "dirty"),)
+    channel_id: int = Field(foreign_key="channel.id", primary_key=True)
+    catalogue_product_id: int = Field(foreign_key="catalogue_product.id", primary_key=True)
+    ids: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    acked_digest: str | None = Field(default=None, max_length=64)
+    acked_fields: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    published: bool | None = None
+    """Whether the channel shows it (None: never written by omnisync)."""
+    dirty: bool = True
+    issues: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """The channel's last words about the listing (rejection reasons, listing issues)."""
+    last_action: str | None = Field(default=None, max_length=16)
+    answered_at: datetime | None = _ts(nullable=True)
 
 
 class Order(SQLModel, table=True):
@@ -309,12 +357,14 @@ class AlertDelivery(SQLModel, table=True):
 
 
 TABLES = [
+    CatalogueProduct,
     Product,
     Location,
     Stock,
     Movement,
     Channel,
     Listing,
+    ListingContentState,
     Order,
     OrderLine,
     Reservation,

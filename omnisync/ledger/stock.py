@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, bindparam, select, update
 
 from .rows import MovementRow
-from .statements import execute_many, insert_ignore, insert_many
+from .statements import execute_many, execute_once, insert_ignore, insert_many, one_of
 from .tables import LedgerError, M, S
 from .txbase import TxBase
 
@@ -25,6 +25,11 @@ STOCK_DELTAS = (
     update(S)
     .where(and_(S.c.product_id == bindparam("p"), S.c.location_id == bindparam("l")))
     .values(on_hand=S.c.on_hand + bindparam("oh"), reserved=S.c.reserved + bindparam("rs"))
+)
+
+
+STOCK_OF = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
+    one_of(S.c.product_id, "ids")
 )
 
 
@@ -183,12 +188,11 @@ class StockReads:
         """product id -> location id -> (on_hand, reserved)."""
         out: dict[int, dict[int, tuple[int, int]]] = {}
         ids = list(product_ids)
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            for pid, lid, on_hand, reserved in conn.execute(
-                select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
-                    S.c.product_id.in_(chunk)
-                )
-            ):
-                out.setdefault(int(pid), {})[int(lid)] = (int(on_hand), int(reserved))
+        if not ids:
+            return out
+        for pid, lid, on_hand, reserved in execute_once(conn, STOCK_OF, {"ids": ids}):
+            per_location = out.get(pid)
+            if per_location is None:
+                per_location = out[pid] = {}
+            per_location[lid] = (on_hand, reserved)
         return out

@@ -5,11 +5,13 @@ from __future__ import annotations
 from .models import (
     Alert,
     AlertDelivery,
+    CatalogueProduct,
     Channel,
     Cursor,
     IncomingStock,
     Lease,
     Listing,
+    ListingContentState,
     Location,
     Movement,
     Order,
@@ -39,6 +41,8 @@ IN = IncomingStock.__table__  # type: ignore[attr-defined]
 PO = PushOutbox.__table__  # type: ignore[attr-defined]
 AL = Alert.__table__  # type: ignore[attr-defined]
 AD = AlertDelivery.__table__  # type: ignore[attr-defined]
+CP = CatalogueProduct.__table__  # type: ignore[attr-defined]
+LC = ListingContentState.__table__  # type: ignore[attr-defined]
 
 IN_CHUNK = 900
 """Values per IN list (SQLite's historic limit is 999 bound parameters)."""

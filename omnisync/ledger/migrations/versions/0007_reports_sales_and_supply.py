@@ -5,7 +5,7 @@ each line's unit price, refunded and oversold units; per product the supplier's 
 order quantity, pack multiple and service level; and the stock already on order.
 
 Revision ID: 0004_reports
-Revises: 0004_alerts
+Revises: 0004_listings17_catalogue
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import omnisync.ledger.models
 from omnisync.ledger.sales import LINE_FACTS, refresh_order_totals
 
 revision = "0004_reports"
-down_revision = "0004_alerts"
+down_revision = "0004_listings17_catalogue"
 branch_labels = None
 depends_on = None
 
