@@ -324,7 +324,6 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
         terms = supplier_terms(conn)
     codes = sorted((row.code, lid) for lid, row in locations.items())
     extra = export_header(catalogue)
-    term_columns = TERM_COLUMNS if terms else ()  # as the catalogue's: only when some SKU has terms
     parent = {v.sku: (c, v.options) for c in catalogue for v in c.variants}
     writer = csv.writer(out)
     writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes), *term_columns, *extra])
