@@ -8,7 +8,6 @@ so this module composes their writes; it decides nothing (:mod:`omnisync.engine.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
@@ -21,11 +20,13 @@ from .intake_rows import (
 )
 from .listings import ListingWrites
 from .orders import OrderWrites
-from .statements import insert_many
+from .statements import execute_many, insert_many
 from .stock import StockWrites
 from .tables import IN_CHUNK, OL, LedgerError, O, P, R
 
 LINE_VALUES = tuple(LineValues.__annotations__)
+LINE_COLUMNS = ("order_id", "line_id", "channel_sku", *LINE_VALUES)
+"""The columns a new line writes (:class:`NewLine` less ``external_id``, which finds its order)."""
 
 ORDER_UPDATE = (
     update(O)
@@ -116,14 +117,16 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
     def apply_intake(self, changes: IntakeChanges) -> None:
         """Write a page's changes: orders, lines, reservations, the journal and the stock it moves,
         one version bump per product touched and the channel's own count shifted. A movement whose
-        idempotency key is journalled already changes nothing."""
+        idempotency key is journalled already changes nothing. The new lines of new orders get their
+        order's id (``changes`` is spent: it is written once)."""
         conn = self.conn
         order_ids = {
             str(external_id): int(oid)
             for external_id, oid in insert_many(conn, O, changes.new_orders, returning=("external_id", "id"))
         }
         if changes.order_updates:
-            conn.execute(
+            execute_many(
+                conn,
                 ORDER_UPDATE,
                 [
                     {
@@ -136,17 +139,16 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
                     for u in changes.order_updates
                 ],
             )
-        line_rows: list[dict[str, Any]] = []
-        for new_line in changes.new_lines:
-            row: dict[str, Any] = dict(new_line)
-            external_id = row.pop("external_id")
-            if row["order_id"] is None:
-                row["order_id"] = order_ids[external_id]
-            line_rows.append(row)
-        found = insert_many(conn, OL, line_rows, returning=("order_id", "line_id", "id"))
+        for new_line in changes.new_lines:  # the lines of orders inserted above get their order's id
+            if new_line["order_id"] is None:
+                new_line["order_id"] = order_ids[new_line["external_id"]]
+        found = insert_many(
+            conn, OL, changes.new_lines, returning=("order_id", "line_id", "id"), columns=LINE_COLUMNS
+        )
         line_pks = {(int(oid), str(line_id)): int(pk) for oid, line_id, pk in found}
         if changes.line_updates:
-            conn.execute(
+            execute_many(
+                conn,
                 LINE_UPDATE,
                 [{"pk": u["id"], **{f"v_{k}": u[k] for k in LINE_VALUES}} for u in changes.line_updates],  # type: ignore[literal-required]
             )
@@ -181,7 +183,8 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
         ]
         insert_many(self.conn, R, rows)
         if changes.reservation_updates:
-            self.conn.execute(
+            execute_many(
+                self.conn,
                 RESERVATION_UPDATE,
                 [{"pk": u["line_pk"], "v_quantity": u["quantity"]} for u in changes.reservation_updates],
             )

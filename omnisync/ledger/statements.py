@@ -161,9 +161,24 @@ def shaped(
     if todo:
         columns: list[Any] = list(zip(*params, strict=True))
         for i, f in todo:
-            columns[i] = map(f, columns[i])
+            columns[i] = _processed(f, columns[i])
         params = list(zip(*columns, strict=True))
     return params
+
+
+def _processed(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """``process`` applied to each value, once per distinct value (a page's rows repeat the same
+    times, flags and ids; a datetime's processing costs twenty dictionary lookups)."""
+    done: dict[Any, Any] = {}
+    out = []
+    for value in values:
+        try:
+            out.append(done[value])
+        except KeyError:
+            out.append(done.setdefault(value, process(value)))
+        except TypeError:  # unhashable (a JSON column's dict)
+            out.append(process(value))
+    return out
 
 
 def compiled_once(conn: Connection, stmt: Any) -> Compiled:
@@ -234,6 +249,7 @@ def insert_many(
     *,
     returning: Sequence[str] = (),
     ignore_conflicts: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """INSERT many rows (all with the keys of the first), as few multi-row statements; with
     ``returning``, those columns of the rows inserted (with ``ignore_conflicts``, a row that hits a
@@ -241,11 +257,12 @@ def insert_many(
 
     What SQLAlchemy's "insertmanyvalues" does, minus its per-value bookkeeping, which costs four times
     the database's own work on a page of orders: values still go through each column type's bind
-    processor, so they are stored exactly as a Core INSERT would store them.
+    processor, so they are stored exactly as a Core INSERT would store them. ``columns`` names the
+    columns to write where the rows carry more keys.
     """
     if not rows:
         return []
-    columns = list(rows[0])
+    columns = list(rows[0]) if columns is None else list(columns)
     mark = placeholder(conn)
     if mark is None:  # pragma: no cover - only the two supported backends
         stmt: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(conn.dialect.name, insert)(
