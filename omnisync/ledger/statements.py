@@ -168,17 +168,22 @@ def shaped(
 
 def _processed(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
     """``process`` applied to each value, once per distinct value (a page's rows repeat the same
-    times, flags and ids; a datetime's processing costs twenty dictionary lookups)."""
+    times, flags and ids, and a TypeDecorator's processing costs more than a lookup)."""
     done: dict[Any, Any] = {}
     out = []
     for value in values:
         try:
-            out.append(done[value])
-        except KeyError:
-            out.append(done.setdefault(value, process(value)))
+            found = done.get(value, _MISSING)
         except TypeError:  # unhashable (a JSON column's dict)
             out.append(process(value))
+            continue
+        if found is _MISSING:
+            found = done[value] = process(value)
+        out.append(found)
     return out
+
+
+_MISSING = object()
 
 
 def compiled_once(conn: Connection, stmt: Any) -> Compiled:
