@@ -230,6 +230,17 @@ def run(conn: Connection, sql: str, params: Any, *, many: bool = False) -> list[
         cursor.close()
 
 
+def result_processor(conn: Connection, column: Any) -> Callable[[Any], Any]:
+    """What SQLAlchemy does to a value of ``column`` read from the driver (for rows :func:`run` and
+    :func:`execute_once` return as the driver gives them)."""
+    process = column.type._cached_result_processor(conn.dialect, None)
+    return process if process is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 def execute_many(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     """Run a module-level Core statement once per row of bound values through the driver's
     executemany: compiled once per dialect, each value through its bind processor, none of
