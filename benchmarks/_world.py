@@ -16,7 +16,7 @@ from omnisync.ledger.repository import Ledger
 from omnisync.ledger.tables import LI, P, S
 
 CONFIG = """\
-ledger: {{url: "sqlite:///{db}"}}
+ledger: {{url: "{url}"}}
 locations: [{{code: WH, kind: warehouse}}, {{code: STORE, kind: store}}]
 channels:
 {channels}
@@ -32,12 +32,16 @@ CHANNEL = """\
 NAMES = ("web", "market", "pos", "social")
 
 
-async def build(skus: int, folder: Path | None = None) -> Engine:
+async def build(skus: int, folder: Path | None = None, url: str | None = None) -> Engine:
+    """The world on a SQLite file in ``folder`` (a new temporary one by default), or on ``url``."""
     os.environ.setdefault("BENCH_TOKEN", "bench-token")
     folder = folder or Path(tempfile.mkdtemp(prefix="omnisync-bench-"))
     path = folder / "omnisync.yaml"
     path.write_text(
-        CONFIG.format(db=folder / "bench.db", channels="".join(CHANNEL.format(name=n) for n in NAMES))
+        CONFIG.format(
+            url=url or f"sqlite:///{folder / 'bench.db'}",
+            channels="".join(CHANNEL.format(name=n) for n in NAMES),
+        )
     )
     loaded = load_config(path)
     engine = Engine(loaded, Ledger(make_engine(loaded.ledger_url())), clock=VirtualClock())

@@ -13,7 +13,12 @@ parameter rows are prepared before its clock starts; it reads nothing and decide
 ledgers are compared afterwards (``same_ledger``): the reference really did the same writes.
 ``ratio_cpu`` is intake's CPU time over the reference's, the median of ``--repeat`` runs.
 
+``--backend postgresql`` runs intake on a fresh schema of the PostgreSQL server the tests use
+(``OMNISYNC_TEST_PG``), without the reference (it is SQLite's): the bulk path there is multi-row
+statements, one round trip each.
+
     python benchmarks/intake.py --orders 20000 --json
+    python benchmarks/intake.py --orders 20000 --backend postgresql --json
 """
 
 from __future__ import annotations
@@ -30,13 +35,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from _world import build
+from _world import build  # noqa: E402
+from dbfixtures import pg_schema_url  # noqa: E402
 
-from omnisync.engine.intake import import_orders
-from omnisync.engine.runtime import Engine
-from omnisync.sdk.models import Order, OrderLine, OrderStatus
+from omnisync.engine.intake import import_orders  # noqa: E402
+from omnisync.engine.runtime import Engine  # noqa: E402
+from omnisync.sdk.models import Order, OrderLine, OrderStatus  # noqa: E402
 
 PAGE = 100
 BLOCK = 20 * PAGE
@@ -186,11 +194,11 @@ def snapshot(engine: Engine) -> list[list[tuple[Any, ...]]]:
         raw.close()
 
 
-async def once(n: int, skus: int) -> dict[str, Any]:
+async def once(n: int, skus: int, url: str | None) -> dict[str, Any]:
     """Intake and the reference in alternating blocks of pages, so that the load of a shared machine
-    weighs on both alike."""
-    engine = await build(skus)
-    twin = await build(skus)
+    weighs on both alike (on PostgreSQL, intake alone)."""
+    engine = await build(skus, url=url)
+    twin = await build(skus) if url is None else None
     rt = engine.channels["web"]
     now = engine.clock.now()
     orders = page_orders(n, skus, now)
@@ -209,12 +217,14 @@ async def once(n: int, skus: int) -> dict[str, Any]:
     for start in range(0, n, BLOCK):
         block = orders[start : start + BLOCK]
         add("first", timed(lambda block=block: intake(block, "imported")))
-        pages = reference_pages(engine, block)
-        add("reference", timed(lambda pages=pages: reference(twin, pages)))
-    same = snapshot(engine) == snapshot(twin)
+        if twin is not None:
+            pages = reference_pages(engine, block)
+            add("reference", timed(lambda pages=pages, twin=twin: reference(twin, pages)))
+    same = twin is None or snapshot(engine) == snapshot(twin)
     add("again", timed(lambda: intake(orders, "skipped")))
     await engine.aclose()
-    await twin.aclose()
+    if twin is not None:
+        await twin.aclose()
     return {
         "imported": counts["imported"],
         "skipped": counts["skipped"],
@@ -223,13 +233,25 @@ async def once(n: int, skus: int) -> dict[str, Any]:
     }
 
 
-async def main(n: int, skus: int, repeat: int) -> dict[str, object]:
-    runs = [await once(n, skus) for _ in range(repeat)]
+async def on_backend(n: int, skus: int, backend: str) -> dict[str, Any]:
+    if backend == "sqlite":
+        return await once(n, skus, None)
+    schema = pg_schema_url()  # a fresh schema, dropped afterwards
+    try:
+        return await once(n, skus, next(schema))
+    finally:
+        schema.close()
+
+
+async def main(n: int, skus: int, repeat: int, backend: str) -> dict[str, object]:
+    runs = [await on_backend(n, skus, backend) for _ in range(repeat)]
+    compared = backend == "sqlite"
 
     def median(key: str, index: int) -> float:
         return statistics.median(run[key][index] for run in runs)
 
     return {
+        "backend": backend,
         "orders": n,
         "lines_per_order": 2,
         "runs": repeat,
@@ -239,11 +261,17 @@ async def main(n: int, skus: int, repeat: int) -> dict[str, object]:
         "duplicates_skipped": runs[-1]["skipped"],
         "redelivery_per_s": round(n / median("again", 0), 1),
         "redelivery_per_cpu_s": round(n / median("again", 1), 1),
-        "reference_orders_per_s": round(n / median("reference", 0), 1),
-        "reference_orders_per_cpu_s": round(n / median("reference", 1), 1),
-        "ratio_cpu": round(statistics.median(r["first"][1] / r["reference"][1] for r in runs), 2),
-        "ratio_wall": round(statistics.median(r["first"][0] / r["reference"][0] for r in runs), 2),
-        "same_ledger": all(run["same_ledger"] for run in runs),
+        **(
+            {
+                "reference_orders_per_s": round(n / median("reference", 0), 1),
+                "reference_orders_per_cpu_s": round(n / median("reference", 1), 1),
+                "ratio_cpu": round(statistics.median(r["first"][1] / r["reference"][1] for r in runs), 2),
+                "ratio_wall": round(statistics.median(r["first"][0] / r["reference"][0] for r in runs), 2),
+                "same_ledger": all(run["same_ledger"] for run in runs),
+            }
+            if compared
+            else {}
+        ),
     }
 
 
@@ -252,7 +280,8 @@ if __name__ == "__main__":
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--skus", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs; the figures are their medians")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = asyncio.run(main(args.orders, args.skus, args.repeat))
+    result = asyncio.run(main(args.orders, args.skus, args.repeat, args.backend))
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
