@@ -28,6 +28,7 @@ from omnisync.sdk import (
     ItemError,
     ItemResult,
     Limits,
+    ListingRules,
     OperationLimits,
     Order,
     OrderCursor,
@@ -64,6 +65,18 @@ class AmazonConnector(Connector[AmazonSettings]):
     )
     Settings = AmazonSettings
     decrements = Decrements.ON_ORDER
+    listing_rules = ListingRules(
+        "Amazon",
+        title_max=200,  # item_name
+        description_max=2000,  # product_description
+        html=False,
+        max_images=9,  # main_product_image_locator + other_product_image_locator_1..8
+        min_images=1,
+        required=("title", "brand", "category", "barcode"),  # category: the product type
+        conditions=("new", "used", "refurbished"),
+        variant_title_max=200,
+        gtin_checked=True,
+    )
     limits = Limits(
         push_inventory=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),
         push_prices=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),

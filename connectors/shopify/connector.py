@@ -20,6 +20,7 @@ from omnisync.sdk import (
     InventoryUpdate,
     ItemResult,
     Limits,
+    ListingRules,
     OperationLimits,
     OrderCursor,
     OrderPage,
@@ -72,6 +73,16 @@ class ShopifyConnector(Connector[ShopifySettings]):
     # never bind first (every call costs at least one point, so at most 100 calls/s at 100 points/s),
     # and a pause after a THROTTLED answer costs no more than the points it waits for.
     decrements = Decrements.ON_ORDER
+    listing_rules = ListingRules(
+        "Shopify",
+        title_max=255,  # Product.title
+        html=True,  # descriptionHtml
+        max_images=250,  # media per product
+        required=("title",),
+        max_options=3,
+        max_variants=2048,
+        variant_title_max=255,
+    )
     limits = Limits(
         # a push carries up to CALLS_IN_FLIGHT input arrays, sent side by side
         push_inventory=OperationLimits(max_batch=MAX_INPUT_ARRAY * CALLS_IN_FLIGHT, rate=100.0, burst=200),

@@ -24,6 +24,7 @@ from omnisync.sdk import (
     InventoryUpdate,
     ItemResult,
     Limits,
+    ListingRules,
     OperationLimits,
     OrderCursor,
     OrderPage,
@@ -64,6 +65,14 @@ class SquareConnector(Connector[SquareSettings]):
     # Square publishes no fixed rates; it answers 429 RATE_LIMITED past its limits. These budgets stay
     # well under what sellers observe (~10 requests/s), and catalog writes go one at a time.
     decrements = Decrements.ON_FULFILMENT
+    listing_rules = ListingRules(
+        "Square",
+        title_max=512,  # CatalogItem.name
+        description_max=65535,  # CatalogItem.description_html
+        html=True,  # description_html: a documented subset of elements
+        required=("title",),
+        variant_title_max=255,  # CatalogItemVariation.name
+    )
     limits = Limits(
         # a push carries up to CALLS_IN_FLIGHT calls of MAX_CHANGES, sent side by side
         push_inventory=OperationLimits(max_batch=MAX_CHANGES * CALLS_IN_FLIGHT, rate=8.0, burst=8),

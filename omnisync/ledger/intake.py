@@ -20,9 +20,10 @@ from .intake_rows import (
 )
 from .listings import ListingWrites
 from .orders import OrderWrites
-from .statements import execute_many, insert_many
+from .sales import refresh_order_totals
+from .statements import execute_many, execute_once, insert_many, one_of
 from .stock import StockWrites
-from .tables import IN_CHUNK, OL, LedgerError, O, P, R
+from .tables import OL, LedgerError, O, P, R
 
 LINE_VALUES = tuple(LineValues.__annotations__)
 LINE_COLUMNS = ("order_id", "line_id", "channel_sku", *LINE_VALUES)
@@ -36,6 +37,7 @@ ORDER_UPDATE = (
         digest=bindparam("v_digest"),
         location_id=bindparam("v_location_id"),
         updated_at=bindparam("v_updated_at"),
+        currency=bindparam("v_currency"),
     )
 )
 LINE_UPDATE = (
@@ -43,6 +45,13 @@ LINE_UPDATE = (
     .where(OL.c.id == bindparam("pk"))
     .values({name: bindparam(f"v_{name}") for name in LINE_VALUES})
 )
+STORED_LINES = (
+    select(OL, P.c.sku, R.c.quantity.label("reserved"), R.c.location_id.label("reserved_at"))
+    .outerjoin(P, P.c.id == OL.c.product_id)
+    .outerjoin(R, R.c.order_line_id == OL.c.id)
+    .where(one_of(OL.c.order_id, "ids"))
+)
+ORDERS_OF_LINES = select(OL.c.order_id).where(one_of(OL.c.id, "ids")).distinct()
 RESERVATION_UPDATE = (
     update(R).where(R.c.order_line_id == bindparam("pk")).values(quantity=bindparam("v_quantity"))
 )
@@ -79,20 +88,8 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
     def _stored_orders(self, held: Mapping[str, tuple[int, str]]) -> dict[str, StoredOrder]:
         by_id = {order_id: external_id for external_id, (order_id, _) in held.items()}
         lines: dict[int, dict[str, StoredLine]] = {order_id: {} for order_id in by_id}
-        ids = list(by_id)
-        for start in range(0, len(ids), IN_CHUNK):
-            q = (
-                select(
-                    OL,
-                    P.c.sku,
-                    R.c.quantity.label("reserved"),
-                    R.c.location_id.label("reserved_at"),
-                )
-                .outerjoin(P, P.c.id == OL.c.product_id)
-                .outerjoin(R, R.c.order_line_id == OL.c.id)
-                .where(OL.c.order_id.in_(ids[start : start + IN_CHUNK]))
-            )
-            for r in self.conn.execute(q):
+        if by_id:
+            for r in self.conn.execute(STORED_LINES, {"ids": list(by_id)}):
                 lines[int(r.order_id)][str(r.line_id)] = StoredLine(
                     pk=int(r.id),
                     sku=r.sku,
@@ -108,6 +105,7 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
                     quarantine_reason=r.quarantine_reason,
                     reserved=r.reserved,
                     reserved_at=r.reserved_at,
+                    oversold=r.oversold,
                 )
         return {
             external_id: StoredOrder(order_id, digest, lines[order_id])
@@ -135,6 +133,7 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
                         "v_digest": u["digest"],
                         "v_location_id": u["location_id"],
                         "v_updated_at": u["updated_at"],
+                        "v_currency": u["currency"],
                     }
                     for u in changes.order_updates
                 ],
@@ -153,6 +152,11 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
                 [{"pk": u["id"], **{f"v_{k}": u[k] for k in LINE_VALUES}} for u in changes.line_updates],  # type: ignore[literal-required]
             )
         self._reserve(changes, order_ids, line_pks)
+        self._refresh_totals(
+            changes,
+            order_ids.values(),
+            {oid for row in changes.new_lines if (oid := row["order_id"]) is not None},
+        )
         deltas = {pair: (0, n) for pair, n in changes.reserved.items()}
         touched = set(changes.touched)
         journalled = self.insert_movements(changes.movements)
@@ -166,6 +170,16 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
         self.touch_products(touched)
         if changes.shifted is not None:
             self.shift(changes.channel_id, changes.shifted)
+
+    def _refresh_totals(
+        self, changes: IntakeChanges, new_orders: Iterable[int], new_line_orders: Iterable[int]
+    ) -> None:
+        """The cached sales totals of every order whose lines this call wrote."""
+        orders = {*new_orders, *new_line_orders, *(u["id"] for u in changes.order_updates)}
+        if changes.line_updates:
+            pks = [u["id"] for u in changes.line_updates]
+            orders.update(oid for (oid,) in execute_once(self.conn, ORDERS_OF_LINES, {"ids": pks}))
+        refresh_order_totals(self.conn, orders)
 
     def _reserve(
         self, changes: IntakeChanges, order_ids: Mapping[str, int], line_pks: Mapping[tuple[int, str], int]

@@ -12,7 +12,9 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, select
 
+from .alerts import AlertReads, AlertWrites
 from .catalog import CatalogReads, CatalogWrites
+from .catalogue import CatalogueReads, CatalogueWrites
 from .intake import IntakeWrites
 from .listings import ListingReads, ListingWrites
 from .operations import OperationReads, OperationWrites
@@ -21,6 +23,7 @@ from .plan_rows import PlanDecoder, PlanReads
 from .rows import ListingRow, ProductRow, join_tags, split_tags
 from .statements import execute_once, one_of
 from .stock import MOVEMENT_KINDS, StockReads, StockWrites
+from .supply import SupplyWrites
 from .tables import C, L, LedgerError, P
 
 PRODUCT_IDS = select(P.c.sku, P.c.id).where(one_of(P.c.sku, "skus"))
@@ -38,11 +41,21 @@ __all__ = [
 ]
 
 
-class LedgerTx(IntakeWrites, CatalogWrites, OrderWrites, StockWrites, ListingWrites, OperationWrites):
+class LedgerTx(
+    IntakeWrites,
+    CatalogWrites,
+    CatalogueWrites,
+    OrderWrites,
+    StockWrites,
+    ListingWrites,
+    OperationWrites,
+    AlertWrites,
+    SupplyWrites,
+):
     """Writes inside one transaction, one mixin per aggregate. Obtain through :meth:`Ledger.tx`."""
 
 
-class Ledger(CatalogReads, StockReads, ListingReads, OperationReads, PlanReads):
+class Ledger(CatalogReads, CatalogueReads, StockReads, ListingReads, OperationReads, PlanReads, AlertReads):
     """Entry point to the ledger: transactions, id caches and read queries (one mixin per aggregate)."""
 
     def __init__(self, engine: Engine) -> None:

@@ -65,6 +65,8 @@ class StockWrites(TxBase):
         at: datetime,
         reference: str | None = None,
         note: str | None = None,
+        actor: str | None = None,
+        batch: str | None = None,
     ) -> bool:
         """Journal one movement and apply it to ``on_hand``. A repeated key is a no-op (False)."""
         return self.record_movement_ids(
@@ -76,6 +78,8 @@ class StockWrites(TxBase):
             at=at,
             reference=reference,
             note=note,
+            actor=actor,
+            batch=batch,
         )
 
     def record_movement_ids(
@@ -89,6 +93,8 @@ class StockWrites(TxBase):
         at: datetime,
         reference: str | None = None,
         note: str | None = None,
+        actor: str | None = None,
+        batch: str | None = None,
     ) -> bool:
         if kind not in MOVEMENT_KINDS:
             raise LedgerError(f"movement kind must be one of {sorted(MOVEMENT_KINDS)}, not {kind!r}")
@@ -106,6 +112,8 @@ class StockWrites(TxBase):
                 "reference": reference,
                 "note": note,
                 "created_at": at,
+                "actor": actor,
+                "batch": batch,
             },
         )
         if inserted:
@@ -113,16 +121,28 @@ class StockWrites(TxBase):
             self._touch(product_id)
         return inserted
 
-    def transfer(self, sku: str, source: str, target: str, quantity: int, key: str, *, at: datetime) -> bool:
+    def transfer(
+        self,
+        sku: str,
+        source: str,
+        target: str,
+        quantity: int,
+        key: str,
+        *,
+        at: datetime,
+        actor: str | None = None,
+    ) -> bool:
         if quantity <= 0:
             raise LedgerError("a transfer moves a positive quantity")
         if source == target:
             raise LedgerError("a transfer needs two different locations")
         done = self.record_movement(
-            sku, source, "transfer_out", -quantity, f"{key}:out", at=at, reference=key
+            sku, source, "transfer_out", -quantity, f"{key}:out", at=at, reference=key, actor=actor
         )
         if done:
-            self.record_movement(sku, target, "transfer_in", quantity, f"{key}:in", at=at, reference=key)
+            self.record_movement(
+                sku, target, "transfer_in", quantity, f"{key}:in", at=at, reference=key, actor=actor
+            )
         return done
 
     def insert_movements(self, rows: Sequence[MovementRow]) -> set[str]:

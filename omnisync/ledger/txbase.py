@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection, and_, select, update
 
 from .statements import execute_once, not_indexed, one_of
-from .tables import LI, C, P
+from .tables import CP, IN_CHUNK, LC, LI, C, P
 
 if TYPE_CHECKING:
     from .repository import Ledger
@@ -55,6 +55,30 @@ class TxBase:
         if ids:
             execute_once(self.conn, BUMP_VERSIONS, {"ids": ids})
             execute_once(self.conn, MARK_DIRTY, {"ids": ids})
+
+    def touch_catalogue(self, catalogue_ids: Iterable[int]) -> None:
+        """A catalogue product's content changed: its version grows and its listings are marked dirty."""
+        ids = sorted(set(catalogue_ids))
+        for start in range(0, len(ids), IN_CHUNK):
+            chunk = ids[start : start + IN_CHUNK]
+            self.conn.execute(update(CP).where(CP.c.id.in_(chunk)).values(version=CP.c.version + 1))
+        self.mark_catalogue_dirty(ids)
+
+    def mark_catalogue_dirty(self, catalogue_ids: Iterable[int]) -> None:
+        """Re-plan these catalogue products' listings on every channel."""
+        ids = sorted(set(catalogue_ids))
+        for start in range(0, len(ids), IN_CHUNK):
+            self.conn.execute(
+                update(LC)
+                .where(
+                    and_(
+                        LC.c.channel_id.in_(select(C.c.id).scalar_subquery()),
+                        LC.c.catalogue_product_id.in_(ids[start : start + IN_CHUNK]),
+                        LC.c.dirty.is_(False),
+                    )
+                )
+                .values(dirty=True)
+            )
 
     def mark_products_dirty(self, product_ids: Iterable[int]) -> None:
         """Re-plan these SKUs on every channel (a drop window opened or closed)."""

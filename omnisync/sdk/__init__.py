@@ -44,6 +44,7 @@ from .helpers import (
     parse_retry_after,
     raise_for_status,
 )
+from .listings import ListingContent, ListingRef, ListingResult, ListingRules, ListingVariant
 from .models import (
     Capability,
     ChannelListing,
@@ -84,6 +85,11 @@ __all__ = [
     "ItemResult",
     "ItemStatus",
     "Limits",
+    "ListingContent",
+    "ListingRef",
+    "ListingResult",
+    "ListingRules",
+    "ListingVariant",
     "OAuth2RefreshToken",
     "OmnisyncError",
     "Operation",
