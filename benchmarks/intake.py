@@ -55,6 +55,9 @@ CHECKED = (
     "SELECT channel_id, product_id, dirty, acked_quantity FROM listing ORDER BY 1, 2",
     "SELECT o.external_id, l.line_id, l.product_id, l.location_id, r.quantity FROM order_line l"
     " JOIN sales_order o ON o.id = l.order_id JOIN reservation r ON r.order_line_id = l.id ORDER BY 1, 2",
+    "SELECT * FROM sales_order ORDER BY external_id",
+    "SELECT o.external_id, l.* FROM order_line l JOIN sales_order o ON o.id = l.order_id"
+    " ORDER BY 1, l.line_id",
 )
 
 
@@ -80,30 +83,33 @@ def timed(work: Any) -> tuple[float, float]:
 
 
 def reference_pages(engine: Engine, orders: Sequence[Order]) -> list[dict[str, Any]]:
-    """Each page's writes, as intake made them in ``engine``'s ledger (read back, untimed)."""
+    """Each page's writes, as intake made them in ``engine``'s ledger (read back, untimed): every
+    column of its orders (their cached totals too) and lines, their reservations, and the stock,
+    versions, dirty marks and channel counts they moved."""
     wanted = json.dumps([o.external_id for o in orders])
     raw = engine.ledger.engine.raw_connection()
     try:
         cur = raw.cursor()
+        cur.execute(
+            "SELECT * FROM sales_order WHERE external_id IN (SELECT value FROM json_each(?))", (wanted,)
+        )
+        names = [d[0] for d in cur.description]
+        order_columns = [n for n in names if n != "id"]
         stored = {
-            row[1]: row
-            for row in cur.execute(
-                "SELECT channel_id, external_id, status, digest, location_id, updated_at, imported_at"
-                " FROM sales_order WHERE external_id IN (SELECT value FROM json_each(?))",
-                (wanted,),
-            )
+            row["external_id"]: row for row in (dict(zip(names, r, strict=True)) for r in cur.fetchall())
         }
-        lines: dict[str, list[tuple[Any, ...]]] = {}
-        for row in cur.execute(
-            "SELECT o.external_id, l.line_id, l.channel_sku, l.product_id, l.location_id, l.quantity,"
-            " l.fulfilled, l.cancelled, l.restocked, l.applied_fulfilled, l.applied_restocked,"
-            " l.quarantined, l.quarantine_reason, r.quantity"
-            " FROM order_line l JOIN sales_order o ON o.id = l.order_id"
-            " JOIN reservation r ON r.order_line_id = l.id"
+        cur.execute(
+            "SELECT o.external_id AS external_id_, r.quantity AS reserved_, l.* FROM order_line l"
+            " JOIN sales_order o ON o.id = l.order_id JOIN reservation r ON r.order_line_id = l.id"
             " WHERE o.external_id IN (SELECT value FROM json_each(?)) ORDER BY l.id",
             (wanted,),
-        ):
-            lines.setdefault(row[0], []).append(row)
+        )
+        names = [d[0] for d in cur.description]
+        line_columns = [n for n in names if n not in ("id", "external_id_", "reserved_")]
+        lines: dict[str, list[dict[str, Any]]] = {}
+        for r in cur.fetchall():
+            row = dict(zip(names, r, strict=True))
+            lines.setdefault(row["external_id_"], []).append(row)
     finally:
         raw.close()
     pages = []
@@ -113,27 +119,30 @@ def reference_pages(engine: Engine, orders: Sequence[Order]) -> list[dict[str, A
         reserved: Counter[tuple[int, int]] = Counter()
         taken: Counter[int] = Counter()
         for line in page_lines:
-            reserved[(line[3], line[4])] += line[13]
-            taken[line[3]] += line[5]
-        channel_id = stored[page[0]][0]
+            reserved[(line["product_id"], line["location_id"])] += line["reserved_"]
+            taken[line["product_id"]] += line["quantity"]
+        channel_id = stored[page[0]]["channel_id"]
         pages.append(
             {
-                "orders": [v for external_id in page for v in stored[external_id]],
+                "order_columns": order_columns,
+                "orders": [stored[external_id][c] for external_id in page for c in order_columns],
                 "count": len(page),
-                "lines": page_lines,
+                "line_columns": line_columns,
+                "lines": [
+                    (
+                        line["external_id_"],
+                        line["line_id"],
+                        [line[c] for c in line_columns],
+                        line["reserved_"],
+                    )
+                    for line in page_lines
+                ],
                 "stock": [(n, p, loc) for (p, loc), n in reserved.items()],
                 "products": [(p,) for p in sorted(taken)],
                 "shift": [(n, channel_id, p) for p, n in taken.items()],
             }
         )
     return pages
-
-
-ORDER_COLUMNS = "channel_id, external_id, status, digest, location_id, updated_at, imported_at"
-LINE_COLUMNS = (
-    "order_id, line_id, channel_sku, product_id, location_id, quantity, fulfilled, cancelled, restocked,"
-    " applied_fulfilled, applied_restocked, quarantined, quarantine_reason"
-)
 
 
 def reference(engine: Engine, pages: Sequence[dict[str, Any]]) -> None:
@@ -143,28 +152,40 @@ def reference(engine: Engine, pages: Sequence[dict[str, Any]]) -> None:
         cur = raw.cursor()
         for page in pages:
             cur.execute("BEGIN IMMEDIATE")
-            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * page["count"])
+            columns = page["order_columns"]
+            values = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * page["count"])
             ids = dict(
                 cur.execute(
-                    f"INSERT INTO sales_order ({ORDER_COLUMNS}) VALUES {values} RETURNING external_id, id",
+                    f"INSERT INTO sales_order ({', '.join(columns)}) VALUES {values}"
+                    " RETURNING external_id, id",
                     page["orders"],
                 ).fetchall()
             )
             lines = page["lines"]
-            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(lines))
-            flat = [v for line in lines for v in (ids[line[0]], *line[1:13])]
+            columns = page["line_columns"]
+            at = columns.index("order_id")
+            values = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * len(lines))
+            flat = [
+                ids[external_id] if i == at else v
+                for external_id, _, row, _ in lines
+                for i, v in enumerate(row)
+            ]
             line_ids = {
                 (order_id, line_id): pk
                 for order_id, line_id, pk in cur.execute(
-                    f"INSERT INTO order_line ({LINE_COLUMNS}) VALUES {values}"
+                    f"INSERT INTO order_line ({', '.join(columns)}) VALUES {values}"
                     " RETURNING order_id, line_id, id",
                     flat,
                 ).fetchall()
             }
+            product, location = columns.index("product_id"), columns.index("location_id")
             cur.executemany(
                 "INSERT INTO reservation (order_line_id, product_id, location_id, quantity)"
                 " VALUES (?, ?, ?, ?)",
-                [(line_ids[(ids[ln[0]], ln[1])], ln[3], ln[4], ln[13]) for ln in lines],
+                [
+                    (line_ids[(ids[external_id], line_id)], row[product], row[location], n)
+                    for external_id, line_id, row, n in lines
+                ],
             )
             cur.executemany(
                 "UPDATE stock SET reserved = reserved + ? WHERE product_id = ? AND location_id = ?",

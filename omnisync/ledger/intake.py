@@ -26,8 +26,6 @@ from .stock import StockWrites
 from .tables import OL, LedgerError, O, P, R
 
 LINE_VALUES = tuple(LineValues.__annotations__)
-LINE_COLUMNS = ("order_id", "line_id", "channel_sku", *LINE_VALUES)
-"""The columns a new line writes (:class:`NewLine` less ``external_id``, which finds its order)."""
 
 ORDER_UPDATE = (
     update(O)
@@ -141,8 +139,10 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
         for new_line in changes.new_lines:  # the lines of orders inserted above get their order's id
             if new_line["order_id"] is None:
                 new_line["order_id"] = order_ids[new_line["external_id"]]
+        # a new line's keys but ``external_id``, which found its order
+        columns = [key for key in changes.new_lines[0] if key != "external_id"] if changes.new_lines else []
         found = insert_many(
-            conn, OL, changes.new_lines, returning=("order_id", "line_id", "id"), columns=LINE_COLUMNS
+            conn, OL, changes.new_lines, returning=("order_id", "line_id", "id"), columns=columns
         )
         line_pks = {(int(oid), str(line_id)): int(pk) for oid, line_id, pk in found}
         if changes.line_updates:
