@@ -113,8 +113,21 @@ _TOTALS = {
     name: select(func.coalesce(func.sum(expr), 0)).where(OL.c.order_id == O.c.id).scalar_subquery()
     for name, expr in LINE_FACTS.items()
 }
-REFRESH_TOTALS = update(O).where(one_of(O.c.id, "ids")).values(_TOTALS)
-"""Every page of intake runs it: compiled once, the page's orders bound as one list."""
+_SUMS = (
+    select(
+        OL.c.order_id.label("order_id"),
+        *(func.coalesce(func.sum(expr), 0).label(name) for name, expr in LINE_FACTS.items()),
+    )
+    .where(one_of(OL.c.order_id, "ids"))
+    .group_by(OL.c.order_id)
+    .subquery("sums")
+)
+REFRESH_TOTALS = (
+    update(O).where(O.c.id == _SUMS.c.order_id).values({name: _SUMS.c[name] for name in LINE_FACTS})
+)
+"""Every page of intake runs it: the page's orders' lines summed in one grouped pass (UPDATE ... FROM),
+compiled once, the orders bound as one list. An order without lines keeps its totals (0 as created:
+lines are never deleted)."""
 
 
 def refresh_order_totals(conn: Connection, order_ids: Iterable[int] | None) -> None:
