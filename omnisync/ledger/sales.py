@@ -29,7 +29,8 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, case, cast, func, literal, literal_column, select, true, update
 
-from .tables import IN_CHUNK, OL, C, L, O, P
+from .statements import execute_once, one_of
+from .tables import OL, C, L, O, P
 
 SCALE = 10_000
 """Money is summed in ten-thousandths of the currency unit."""
@@ -108,18 +109,35 @@ def _tags(conn: Connection) -> Any:
     return func.json_each(array).table_valued("value").alias("tag")
 
 
+_TOTALS = {
+    name: select(func.coalesce(func.sum(expr), 0)).where(OL.c.order_id == O.c.id).scalar_subquery()
+    for name, expr in LINE_FACTS.items()
+}
+_SUMS = (
+    select(
+        OL.c.order_id.label("order_id"),
+        *(func.coalesce(func.sum(expr), 0).label(name) for name, expr in LINE_FACTS.items()),
+    )
+    .where(one_of(OL.c.order_id, "ids"))
+    .group_by(OL.c.order_id)
+    .subquery("sums")
+)
+REFRESH_TOTALS = (
+    update(O).where(O.c.id == _SUMS.c.order_id).values({name: _SUMS.c[name] for name in LINE_FACTS})
+)
+"""Every page of intake runs it: the page's orders' lines summed in one grouped pass (UPDATE ... FROM),
+compiled once, the orders bound as one list. An order without lines keeps its totals (0 as created:
+lines are never deleted)."""
+
+
 def refresh_order_totals(conn: Connection, order_ids: Iterable[int] | None) -> None:
     """Set the cached totals of these orders (None: of every order) to the sums of their lines."""
-    values = {
-        name: select(func.coalesce(func.sum(expr), 0)).where(OL.c.order_id == O.c.id).scalar_subquery()
-        for name, expr in LINE_FACTS.items()
-    }
     if order_ids is None:
-        conn.execute(update(O).values(values))
+        conn.execute(update(O).values(_TOTALS))
         return
     ids = sorted(set(order_ids))
-    for start in range(0, len(ids), IN_CHUNK):
-        conn.execute(update(O).where(O.c.id.in_(ids[start : start + IN_CHUNK])).values(values))
+    if ids:
+        execute_once(conn, REFRESH_TOTALS, {"ids": ids})
 
 
 def sales(
