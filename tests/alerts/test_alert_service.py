@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from alertkit import HOOK_SECRET, Mailbox, Receiver, serving, smtp_server
+from alertkit import HOOK_SECRET, Mailbox, Receiver, free_port, serving, smtp_server
 from enginekit import World
+from structlog.testing import capture_logs
 
 from omnisync.alerts.service import AlertService, alert_service
 from omnisync.config import DaemonConfig
@@ -291,3 +292,39 @@ async def test_the_reorder_alert_follows_the_reorder_list_recomputed_every_reord
     assert set(alert["facts"]) == {"WH"}, "the web store sold from the warehouse"
     assert alert["facts"]["WH"]["available"] == 4
     assert alert["facts"]["WH"]["quantity"] > 0
+
+
+async def test_a_failing_notifier_is_logged_without_its_secret(tmp_path: Path) -> None:
+    """Slack's URL is the credential: a Slack that cannot be reached is logged by name and error only."""
+    secret_path = "/services/T0SECRET/B0SECRET/xoxSECRETxox"
+    yaml = """\
+alerts:
+  notifiers:
+    team:
+      type: slack
+      url: ${SLACK_URL}
+      retries: 1
+"""
+    w = World(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'l.db'}",
+        extra=yaml,
+        env={"SLACK_URL": f"http://127.0.0.1:{free_port()}{secret_path}"},
+    )
+    await w.start({"MUG": (10, 5), "TEE": (3, 0)})
+    service = alert_service(w.engine)
+    assert service is not None
+    service.start()
+    for channel in ("web", "pos"):
+        assert (await w.engine.cycle(channel)).ok
+    with capture_logs() as logs:
+        await evaluate(service)
+    await service.aclose()
+    events = [e["event"] for e in logs]
+    assert "alerts.send_retry" in events
+    assert "alerts.send_failed" in events
+    failed = next(e for e in logs if e["event"] == "alerts.send_failed")
+    assert failed["notifier"] == "team"
+    assert failed["temporary"] is True
+    assert "SECRET" not in repr(logs)
+    assert service.failures["team"] == 1
