@@ -18,7 +18,7 @@ from structlog.testing import capture_logs
 
 from omnisync.alerts.service import AlertService, alert_service
 from omnisync.config import DaemonConfig
-from omnisync.daemon import serve
+from omnisync.daemon import ServiceInfo, serve
 from omnisync.testing.harness import SeedItem
 from omnisync.yamlsource import ConfigFileError
 
@@ -328,3 +328,27 @@ alerts:
     assert failed["temporary"] is True
     assert "SECRET" not in repr(logs)
     assert service.failures["team"] == 1
+
+
+async def test_the_daemon_runs_the_alert_job_and_stops_it_cleanly(tmp_path: Path) -> None:
+    yaml = alerts_yaml(f"http://127.0.0.1:{free_port()}/hook", free_port())
+    w = World(tmp_path, f"sqlite:///{tmp_path / 'l.db'}", extra=yaml, env=ENV)
+    await w.start({"MUG": (1, 1)})
+    stop = asyncio.Event()
+    seen: list[ServiceInfo] = []
+    task = asyncio.create_task(
+        serve(
+            w.engine, DaemonConfig(port=0), stop=stop, install_signals=False, http=False, on_ready=seen.append
+        )
+    )
+    for _ in range(500):
+        if seen or task.done():
+            break
+        await asyncio.sleep(0.01)
+    assert seen, "the daemon did not start"
+    scheduler = seen[0].scheduler
+    assert scheduler.alerts is not None
+    assert "interval[0:00:30]" in scheduler.jobs()["alerts"]
+    stop.set()
+    assert await asyncio.wait_for(task, 30) == 0
+    assert scheduler.alerts._senders == [], "the senders stopped with the daemon"
