@@ -158,6 +158,19 @@ def stock_books(conn: Connection) -> StockBooks:
     return StockBooks(stock, dict(journal), dict(received), dict(held))
 
 
+def count_notes(conn: Connection, sku: str) -> dict[str, str]:
+    """Location code -> the note of the last adjustment a channel's own count made there (an FBA read:
+    its fulfillable, inbound and reserved units), for the SKU."""
+    q = (
+        select(L.c.code, M.c.note)
+        .join(P, P.c.id == M.c.product_id)
+        .join(L, L.c.id == M.c.location_id)
+        .where(P.c.sku == sku, M.c.kind == "adjustment", M.c.idempotency_key.like("external:%"))
+        .order_by(M.c.id)
+    )
+    return {str(r.code): str(r.note) for r in conn.execute(q)}
+
+
 def ping(conn: Connection) -> None:
     """A round trip to the database (readiness checks); raises when it does not answer."""
     conn.execute(select(1))
