@@ -326,6 +326,9 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
     extra = export_header(catalogue)
     parent = {v.sku: (c, v.options) for c in catalogue for v in c.variants}
     writer = csv.writer(out)
+    # optional column groups appear only when the ledger holds something for them, so a ledger without
+    # supplier terms or a catalogue exports the plain columns it was imported from
+    term_columns = TERM_COLUMNS if terms else ()
     writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes), *term_columns, *extra])
     for p in products:
         product, options = parent.get(p.sku, (None, {}))

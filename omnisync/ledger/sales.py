@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Connection, case, cast, func, literal, literal_column, select, true, update
 
 from .statements import execute_once, one_of
-from .tables import OL, C, L, O, P
+from .tables import IN_CHUNK, OL, C, L, O, P
 
 SCALE = 10_000
 """Money is summed in ten-thousandths of the currency unit."""
