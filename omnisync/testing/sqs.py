@@ -101,8 +101,13 @@ class LocalSqs:
     """moto's server on 127.0.0.1 (a free port), started on enter and stopped on exit."""
 
     def __init__(self) -> None:
+        import logging
+
         from moto.server import ThreadedMotoServer
 
+        # moto serves through werkzeug, which logs every request on stderr (the demo's output would
+        # drown in "POST / HTTP/1.1 200" lines); its errors still show
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
         self.server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
         self.endpoint = ""
         self.sinks: list[Any] = []
