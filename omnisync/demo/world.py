@@ -146,7 +146,7 @@ def amazon_queue(channels: list[DemoChannel], notes: list[str]) -> Any:
     try:
         sqs = LocalSqs().__enter__()
     except ImportError:
-        notes.append("Amazon notifications off: moto is not installed (pip install 'omnisync[test]')")
+        notes.append("Amazon notifications off: moto is not installed (pip install 'omnisync[demo]')")
         return None
     with_notifications(amazon, sqs.queue("omnisync-amazon"))
     return sqs

@@ -6,7 +6,7 @@
         emulator.attach_queue(queue.arn, queue.sink())   # the Amazon emulator publishes into it
         settings["notifications"] = queue.settings()     # the connector consumes it
 
-moto is a test dependency (``pip install 'omnisync[test]'``), imported only here.
+moto comes with the ``test`` and ``demo`` extras (``pip install 'omnisync[demo]'``), imported only here.
 """
 
 from __future__ import annotations
