@@ -5,21 +5,51 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 from typing import Any
 
-from omnisync.allocation import LocationStock
+from sqlalchemy import Connection
+
+from omnisync.allocation import AdaptivePolicy, LocationStock
+from omnisync.ledger import pace as pace_reads
 from omnisync.ledger.repository import ListingRow, PlanDecoder
+from omnisync.pace import Paces, SalesWindows, measure_paces
 
 from .planner import ChunkPlan, PlannedItem, RowPlanner
 from .setup import EngineSetup
 from .targets import SkuState, Target
 
 PLAN_CHUNK = 5000
+UNSEEN_HORIZON_S = 86400.0
+"""How far back the adaptive policy looks for a channel's last order pull (older counts as this old)."""
 DIRTY_SCAN_THRESHOLD = 100_000
 """Dirty pairs above which a dirty-only plan reads every product instead of the dirty index."""
 
 
 class PlanReader(EngineSetup):
+    def read_paces(self, conn: Connection, product_ids: Sequence[int] | None = None) -> Paces | None:
+        """Under the adaptive policy, the sales velocities (of ``product_ids``, else of every product
+        that sold lately) and every channel's sync latency, measured now; None under other policies."""
+        if not isinstance(self.policy, AdaptivePolicy):
+            return None
+        settings = self.config.allocation.adaptive
+        windows = SalesWindows(tuple(settings.velocity_windows))
+        now = self.clock.now()
+        recent = now - timedelta(seconds=settings.latency_window)
+        horizon = now - timedelta(seconds=UNSEEN_HORIZON_S)
+        last_read = pace_reads.last_pulls(conn, horizon)
+        return measure_paces(
+            # a channel's velocity as of its last order pull: what it sold since is not known yet
+            pace_reads.units_sold(conn, windows.seconds, now, last_read, product_ids),
+            windows,
+            pace_reads.sales_imported(conn, recent),
+            pace_reads.pushes_acknowledged(conn, recent),
+            last_read,
+            {name: rt.config.schedule.push_every for name, rt in self.channels.items()},
+            now,
+            horizon,
+        )
+
     def iter_plan_channels(
         self,
         channels: Sequence[str],
@@ -46,7 +76,14 @@ class PlanReader(EngineSetup):
                 if code in known:  # a source the ledger does not know has no stock record: 0
                     codes.append(code)
                     location_ids.append(known[code])
-            planner = RowPlanner(self.calculator, names, codes, PlanDecoder(conn.dialect), self.clock.now())
+            planner = RowPlanner(
+                self.calculator,
+                names,
+                codes,
+                PlanDecoder(conn.dialect),
+                self.clock.now(),
+                self.read_paces(conn),
+            )
         dirty_only = not all_pairs and product_ids is None
         wanted = sorted(set(product_ids)) if product_ids is not None else []
         after: int | None = None
@@ -109,6 +146,7 @@ class PlanReader(EngineSetup):
             product = self.ledger.products(conn, [sku])[0]
             codes = {lid: row.code for lid, row in self.ledger.locations(conn).items()}
             stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
+            paces = self.read_paces(conn, [pid])
         state = SkuState(
             sku,
             product.tags,
@@ -116,6 +154,7 @@ class PlanReader(EngineSetup):
             product.currency,
             product.active,
             {codes[lid]: LocationStock(codes[lid], oh, rs) for lid, (oh, rs) in stock.items()},
+            None if paces is None else paces.of(pid),
         )
         targets = self.calculator.targets(state, self.clock.now())
         return {name: (targets[name], rows.get(name)) for name in self.channels if name in targets}

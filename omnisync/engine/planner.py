@@ -25,6 +25,7 @@ from functools import partial
 from typing import Any
 
 from omnisync.allocation import (
+    AdaptivePolicy,
     BufferedPolicy,
     LocationStock,
     QuantityRules,
@@ -47,6 +48,7 @@ from omnisync.ledger.plan_rows import (
     PlanDecoder,
 )
 from omnisync.ledger.rows import ListingRow, split_tags
+from omnisync.pace import Paces
 from omnisync.pricing import PriceResult, PriceRules, price_for
 from omnisync.sdk.helpers import chunked
 
@@ -206,6 +208,8 @@ class _Lane:
     """Row positions of the on_hand column of each source location, in the channel's order (-1: a
     location the ledger does not know, which has no stock record)."""
     kept: tuple[int, ...]
+    codes: tuple[str, ...]
+    """The channel's source locations, in its order (the adaptive buffer reads sales there)."""
     rules: QuantityRules
     prices: dict[tuple[Any, str], PriceResult] | None
     """(raw master price, currency) -> price; shared by channels with equal price rules. None when
@@ -231,8 +235,11 @@ class RowPlanner:
         locations: Sequence[str],
         decoder: PlanDecoder,
         now: datetime,
+        paces: Paces | None = None,
     ) -> None:
         self.calculator = calculator
+        self.paces = paces
+        """Every product's sales pace, when the policy is adaptive."""
         self.locations = tuple(locations)
         self.decoder = decoder
         self.now = now
@@ -252,7 +259,8 @@ class RowPlanner:
         # The fast path: policies that allocate each channel on its own (split's shares are checked
         # by the calculator), and channel-wide rules that resolve. Otherwise every SKU is explained.
         lanes: list[_Lane] = []
-        if type(calculator.policy) in (BufferedPolicy, SplitPolicy) and _NOT_A_SKU not in self.special_skus:
+        fast = (BufferedPolicy, SplitPolicy, AdaptivePolicy)
+        if type(calculator.policy) in fast and _NOT_A_SKU not in self.special_skus:
             try:
                 for name in self.channels:
                     lanes.append(self._lane(name, lanes))
@@ -282,6 +290,7 @@ class RowPlanner:
             self._offsets[name],
             sources,
             kept,
+            channel.sources,
             rules,
             None if price_rules is None else ({} if shared_prices is None else shared_prices),
             price_rules,
@@ -302,6 +311,7 @@ class RowPlanner:
             row[_CURRENCY],
             bool(row[_ACTIVE]),
             stock,
+            None if self.paces is None else self.paces.of(row[_ID]),
         )
 
     def explain(self, row: Sequence[Any], channel: str) -> Target:
@@ -377,6 +387,10 @@ class RowPlanner:
         ]
         decimals, decimal, ids = self.decoder.decimals, self.decoder.decimal, self.decoder.ids
         explain, special_skus, special_tags = self.explain, self.special_skus, self.special_tags
+        # the adaptive policy's buffer per pair; only products that sold lately can hold units back
+        policy = self.calculator.policy
+        adaptive = policy if isinstance(policy, AdaptivePolicy) and self.paces is not None else None
+        sold_by_product = self.paces.sold_per_hour if self.paces is not None else {}
         stock_at, stock_end = PLAN_PRODUCT_COLUMNS, self._stock_end
         item = PlannedItem
         for row in rows:
@@ -391,6 +405,8 @@ class RowPlanner:
             stock = row[stock_at:stock_end]
             price_key = (row[_PRICE], row[_CURRENCY])
             why: Callable[[str], Target] | None = None
+            sold = sold_by_product.get(pid) if adaptive is not None else None
+            pace = None if sold is None or self.paces is None else self.paces.of(pid)
             # channels drawing alike share a pool memo, channels pricing alike a price memo: one
             # lookup per row serves them all
             seen_pools: dict[Sequence[Any], int] | None = None
@@ -405,8 +421,15 @@ class RowPlanner:
                     if pools is not seen_pools:
                         seen_pools, found = pools, pools.get(stock)
                         pool = self._pool(lane, row, stock) if found is None else found
-                    offered = offers.get(pool)
-                    if offered is None:
+                    held = 0
+                    if pace is not None and adaptive is not None:
+                        held = adaptive.exposure(pace, name, lane.codes).units
+                    memo = offers.get(pool) if not held else None
+                    if memo is not None:
+                        offered = memo
+                    elif held:
+                        offered = offered_for_pool(pool, lane.rules, held)
+                    else:
                         offered = offers[pool] = offered_for_pool(pool, lane.rules)
                 else:
                     offered = 0  # as TargetCalculator.targets: an inactive product offers nothing

@@ -13,7 +13,9 @@ Runner = Callable[[Scenario, int], dict[str, Any]]
 
 def variants(scenario: Scenario, buffers: tuple[int, ...] = (0, 1, 2, 3)) -> dict[str, Scenario]:
     """buffered with each buffer size (on the online channels; the POS shows its real count), split
-    (shares from the channels' weights unless given), low-stock priority (POS first, then by weight)."""
+    (shares from the channels' weights unless given), low-stock priority (POS first, then by weight),
+    and adaptive (no fixed buffer: each channel's held units follow the SKU's velocity elsewhere
+    and the channel's measured latency)."""
 
     def online(spec: ChannelSpec, **changes: Any) -> ChannelSpec:
         return spec if spec.walk_in else spec.model_copy(update=changes)
@@ -31,6 +33,8 @@ def variants(scenario: Scenario, buffers: tuple[int, ...] = (0, 1, 2, 3)) -> dic
         for n, s in scenario.channels.items()
     }
     out["priority"] = scenario.model_copy(update={"policy": "priority", "channels": channels})
+    channels = {n: online(s, buffer_units=0) for n, s in scenario.channels.items()}
+    out["adaptive"] = scenario.model_copy(update={"policy": "adaptive", "channels": channels})
     return out
 
 

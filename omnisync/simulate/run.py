@@ -128,7 +128,11 @@ class Simulation:
             "ledger": {"url": f"sqlite:///{self.folder / 'ledger.db'}"},
             "currency": CURRENCY,
             "locations": [{"code": c, "name": c, "kind": k} for c, k in sc.locations.items()],
-            "allocation": {"policy": sc.policy, "low_stock_threshold": sc.low_stock_threshold},
+            "allocation": {
+                "policy": sc.policy,
+                "low_stock_threshold": sc.low_stock_threshold,
+                "adaptive": sc.adaptive.model_dump(),
+            },
             "channels": channels,
             "logging": {"level": "error"},
         }

@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from omnisync.config import Duration
+from omnisync.config import AdaptiveConfig, Duration
 
 Kind = Literal["fake", "square", "shopify", "amazon", "instagram"]
 
@@ -111,8 +111,10 @@ class Scenario(_Model):
     settle: Duration = 1200.0
     """After trading stops (and the faults with it): the schedule keeps running this long, then one
     reconcile per channel, then the measures."""
-    policy: Literal["buffered", "split", "priority"] = "buffered"
+    policy: Literal["buffered", "split", "priority", "adaptive"] = "buffered"
     low_stock_threshold: int = Field(5, ge=0)
+    adaptive: AdaptiveConfig = AdaptiveConfig()
+    """The adaptive policy's settings (``allocation.adaptive`` in the configuration)."""
     locations: dict[str, LocationKind] = Field(default_factory=_default_locations)
     channels: dict[str, ChannelSpec]
     catalogue: CatalogueSpec = CatalogueSpec()
