@@ -76,14 +76,6 @@ class PlanReader(EngineSetup):
                 if code in known:  # a source the ledger does not know has no stock record: 0
                     codes.append(code)
                     location_ids.append(known[code])
-            planner = RowPlanner(
-                self.calculator,
-                names,
-                codes,
-                PlanDecoder(conn.dialect),
-                self.clock.now(),
-                self.read_paces(conn),
-            )
         dirty_only = not all_pairs and product_ids is None
         wanted = sorted(set(product_ids)) if product_ids is not None else []
         after: int | None = None
@@ -95,6 +87,18 @@ class PlanReader(EngineSetup):
                 # dirty (a price list imported), one pass over every product costs less
                 if dirty <= DIRTY_SCAN_THRESHOLD:
                     by_ids, wanted = True, self.ledger.dirty_product_ids(conn, channel_ids)
+        with self.ledger.read() as conn:
+            paces = self.read_paces(conn, None if dirty_only or not by_ids else wanted)
+        if dirty_only and by_ids and paces is not None:
+            # the adaptive buffers of the SKUs that sold lately move with time (velocities decay,
+            # latencies change), not only with their stock: they are planned on every pass
+            wanted = sorted(set(wanted) | set(paces.sold_per_hour))
+        if by_ids and not wanted:
+            return
+        with self.ledger.read() as conn:
+            planner = RowPlanner(
+                self.calculator, names, codes, PlanDecoder(conn.dialect), self.clock.now(), paces
+            )
 
         def read() -> tuple[list[Any], bool]:
             """The next chunk of rows, and whether more may follow."""

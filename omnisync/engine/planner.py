@@ -240,6 +240,9 @@ class RowPlanner:
         self.calculator = calculator
         self.paces = paces
         """Every product's sales pace, when the policy is adaptive."""
+        self.replan = frozenset(paces.sold_per_hour) if paces is not None else frozenset()
+        """Products planned even when their pairs are not dirty: those whose adaptive buffer moves
+        with time (they sold lately)."""
         self.locations = tuple(locations)
         self.decoder = decoder
         self.now = now
@@ -322,8 +325,9 @@ class RowPlanner:
     def plan(self, rows: Sequence[Sequence[Any]], *, dirty_only: bool = False) -> ChunkPlan:
         """Every planned channel's (changes, unchanged) for these rows.
 
-        ``dirty_only`` plans only the pairs whose listing is dirty; pairs the channel does not know
-        (``missing``) and products without a listing are never planned.
+        ``dirty_only`` plans only the pairs whose listing is dirty (and every pair of the products in
+        :attr:`replan`); pairs the channel does not know (``missing``) and products without a listing
+        are never planned.
         """
         out: ChunkPlan = {name: ([], []) for name in self.channels}
         with paused_gc():
@@ -331,7 +335,7 @@ class RowPlanner:
                 self._plan_fast(rows, dirty_only, out)
             else:
                 for row in rows:
-                    self._plan_explained(row, dirty_only, out)
+                    self._plan_explained(row, dirty_only and row[_ID] not in self.replan, out)
         return out
 
     def _plan_explained(self, row: Sequence[Any], dirty_only: bool, out: ChunkPlan) -> None:
@@ -396,16 +400,18 @@ class RowPlanner:
         for row in rows:
             sku = row[_SKU]
             tags = row[_TAGS]
+            pid = row[_ID]
+            sold = sold_by_product.get(pid) if adaptive is not None else None
+            only_dirty = dirty_only and sold is None  # a product that sold lately: every pair
             if sku in special_skus or (
                 tags and special_tags and not special_tags.isdisjoint(split_tags(tags))
             ):
-                self._plan_explained(row, dirty_only, out)
+                self._plan_explained(row, dirty_only and pid not in self.replan, out)
                 continue
-            pid, version, active = row[_ID], row[_VERSION], row[_ACTIVE]
+            version, active = row[_VERSION], row[_ACTIVE]
             stock = row[stock_at:stock_end]
             price_key = (row[_PRICE], row[_CURRENCY])
             why: Callable[[str], Target] | None = None
-            sold = sold_by_product.get(pid) if adaptive is not None else None
             pace = None if sold is None or self.paces is None else self.paces.of(pid)
             # channels drawing alike share a pool memo, channels pricing alike a price memo: one
             # lookup per row serves them all
@@ -415,7 +421,7 @@ class RowPlanner:
             result: PriceResult | None = None
             for lane, name, o, pools, offers, prices, changes, unchanged in lanes:
                 flags = row[o]  # _FLAGS
-                if flags is None or (dirty_only and not flags & PLAN_DIRTY):
+                if flags is None or (only_dirty and not flags & PLAN_DIRTY):
                     continue
                 if active:
                     if pools is not seen_pools:

@@ -105,6 +105,23 @@ class FaultSpec(_Model):
         )
 
 
+class DropSpec(_Model):
+    """A drop: ``skus`` sold on ``channel`` only (``exclusive``), only between ``start`` and ``end``
+    after the run's start; written into the channel's mapping file as a window."""
+
+    channel: str
+    skus: list[str] = Field(min_length=1)
+    start: Duration
+    end: Duration
+    exclusive: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DropSpec:
+        if self.end <= self.start:
+            raise ValueError(f"drop on {self.channel}: end must be after start")
+        return self
+
+
 class Scenario(_Model):
     name: str = "scenario"
     duration: Duration = 8 * 3600.0
@@ -125,6 +142,7 @@ class Scenario(_Model):
     webhook_delay: tuple[Duration, Duration] = (1.0, 5.0)
     pos_lag: Duration = 0.0
     """Extra delay before a walk-in sale's notification leaves the POS (its reporting lag)."""
+    drops: list[DropSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -137,6 +155,9 @@ class Scenario(_Model):
         for loc in self.catalogue.stock:
             if loc not in self.locations:
                 raise ValueError(f"catalogue.stock: {loc!r} is not one of the scenario's locations")
+        for drop in self.drops:
+            if drop.channel not in self.channels:
+                raise ValueError(f"drops: no channel {drop.channel!r}")
         if self.faults.outage and self.faults.outage[0] not in self.channels:
             raise ValueError(f"faults.outage: no channel {self.faults.outage[0]!r}")
         return self

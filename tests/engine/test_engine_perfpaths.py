@@ -462,10 +462,17 @@ def recent_sales(engine: Engine, rng: random.Random, products: int) -> None:
 
 def reference_plan(engine: Engine, channel: str, *, dirty_only: bool = False) -> list[PlannedItem]:
     """The plan as the engine made it before the fast path: a ListingRow, a SkuState and
-    ``TargetCalculator.targets`` per pair."""
+    ``TargetCalculator.targets`` per pair (under the adaptive policy, a dirty plan also plans every
+    pair of the products that sold lately: their buffers move with time)."""
     rt = engine.channels[channel]
     with engine.ledger.read() as conn:
-        listings = engine.ledger.listings(conn, rt.channel_id, dirty_only=dirty_only)
+        paces = engine.read_paces(conn)
+        sold = set() if paces is None else set(paces.sold_per_hour)
+        listings = [
+            li
+            for li in engine.ledger.listings(conn, rt.channel_id)
+            if not dirty_only or li.dirty or li.product_id in sold
+        ]
         codes = {lid: row.code for lid, row in engine.ledger.locations(conn).items()}
         stock = engine.ledger.stock_for(conn, [li.product_id for li in listings])
     out = []

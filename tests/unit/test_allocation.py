@@ -240,7 +240,8 @@ def test_get_policy_loads_third_party_policies_lazily(monkeypatch: pytest.Monkey
     assert available_policies() == ["adaptive", "broken", "buffered", "mine", "priority", "split"]
     with pytest.raises(TypeError, match="not an AllocationPolicy"):
         get_policy("broken", rule="x", detail="y", value=1)
-    with pytest.raises(LookupError, match=r"'nope' \(known: adaptive, broken, buffered, mine, priority, split\)"):
+    known = r"'nope' \(known: adaptive, broken, buffered, mine, priority, split\)"
+    with pytest.raises(LookupError, match=known):
         get_policy("nope")
 
 
