@@ -38,14 +38,15 @@ def units_sold(
     ends = dict(until_per_channel or {})
     units = OL.c.quantity - OL.c.cancelled
 
-    def since(seconds: float) -> Any:
-        """The window's start, per channel."""
+    def before_end(seconds: float) -> Any:
+        """Per channel: the instant ``seconds`` before the end of its windows."""
         whens = [(C.c.name == name, at - timedelta(seconds=seconds)) for name, at in sorted(ends.items())]
         default = literal(until - timedelta(seconds=seconds), UTCDateTime())
         return case(*whens, else_=default) if whens else default
 
+    end = before_end(0.0)
     sums = [
-        func.sum(case((and_(O.c.imported_at >= since(w), O.c.imported_at <= until), units), else_=0))
+        func.sum(case((and_(O.c.imported_at >= before_end(w), O.c.imported_at <= end), units), else_=0))
         for w in windows_s
     ]
     earliest = min([until, *ends.values()]) - timedelta(seconds=max(windows_s))

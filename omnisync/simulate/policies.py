@@ -3,7 +3,7 @@ policy, so the oversold units against lost sales table shows the trade-off alone
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .scenario import ChannelSpec, Scenario
@@ -36,6 +36,17 @@ def variants(scenario: Scenario, buffers: tuple[int, ...] = (0, 1, 2, 3)) -> dic
     channels = {n: online(s, buffer_units=0) for n, s in scenario.channels.items()}
     out["adaptive"] = scenario.model_copy(update={"policy": "adaptive", "channels": channels})
     return out
+
+
+def pick_variants(out: dict[str, Scenario], only: Sequence[str] | None) -> dict[str, Scenario]:
+    """The variants named in ``only`` (all when None), in their usual order; an unknown name is a
+    ValueError naming the known ones."""
+    if only is None:
+        return out
+    unknown = sorted(set(only) - set(out))
+    if unknown:
+        raise ValueError(f"unknown policy variant(s) {', '.join(unknown)} (known: {', '.join(out)})")
+    return {name: sc for name, sc in out.items() if name in only}
 
 
 def summarise(name: str, results: list[dict[str, Any]]) -> dict[str, Any]:
