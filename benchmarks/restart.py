@@ -3,11 +3,11 @@
     python benchmarks/restart.py --kills 8 --rate 40 --json
     python benchmarks/restart.py --kills 8 --rate 40 --backend postgresql --json
 
-The Shopify and Square emulators are served on loopback (the daemon tests' world,
-``tests/daemon/daemon_world.py``); the daemon is a separate process on a SQLite file or a fresh
-PostgreSQL schema. Shoppers buy at ``--rate`` orders a second throughout. The daemon is killed
-``--kills`` times, 0.5-3 s into its work, and restarted after 0-3 s. After the last restart the
-shoppers stop and the figures are taken:
+The Shopify and Square (and with ``--instagram`` Instagram) emulators are served on loopback
+(the daemon tests' world, ``tests/daemon/daemon_world.py``); the daemon is a separate process on a
+SQLite file or a fresh PostgreSQL schema. Shoppers buy at ``--rate`` orders a second throughout.
+The daemon is killed ``--kills`` times, 0.5-3 s into its work, and restarted after 0-3 s. After
+the last restart the shoppers stop and the figures are taken:
 
 * ``missing_after_s``: orders placed but not in the ledger, 5, 10, 20 and 30 s after the last restart;
 * ``converged_s``: until every order is in the ledger once and both channels show what it allows
@@ -15,7 +15,11 @@ shoppers stop and the figures are taken:
 * ``longest_push_gap_s``: the longest time between two accepted pushes (Shopify
   inventorySetQuantities, Square batch changes) from the last restart until convergence, while
   the backlog drains: a push lane waiting behind a pull shows here;
+* ``catch_up``: per channel, the orders not yet imported when the daemon last restarted, the seconds
+  until they all were, and the rate they were imported at (orders/s);
 * ``shutdown_s``: SIGTERM to exit once converged.
+
+``--instagram`` adds the Instagram shop (Meta catalog) as a third channel.
 """
 
 from __future__ import annotations
@@ -48,9 +52,11 @@ def ledger(backend: str, folder: Path) -> Iterator[str]:
     yield from pg_schema_url()  # a fresh schema, dropped afterwards
 
 
-def run(kills: int, rate: float, backend: str, settle: float, seed: int, folder: Path) -> dict[str, Any]:
+def run(
+    kills: int, rate: float, backend: str, settle: float, seed: int, folder: Path, instagram: bool
+) -> dict[str, Any]:
     with ledger(backend, folder) as url:
-        world = restart_world(folder, url, SKUS, (500, 200))
+        world = restart_world(folder, url, SKUS, (500, 200), instagram=instagram)
         try:
             return restart_under_load(
                 kills,
@@ -73,13 +79,15 @@ def main() -> None:
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--settle", type=float, default=60.0, help="seconds to wait for convergence")
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--instagram", action="store_true", help="add the Instagram shop (Meta catalog)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="omnisync-restart-") as tmp:
         result = {
             "benchmark": "restart",
             "backend": args.backend,
-            **run(args.kills, args.rate, args.backend, args.settle, args.seed, Path(tmp)),
+            "channels": ["shopify", "pos", *(["instagram"] if args.instagram else [])],
+            **run(args.kills, args.rate, args.backend, args.settle, args.seed, Path(tmp), args.instagram),
         }
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))
 

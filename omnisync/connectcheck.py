@@ -1,7 +1,8 @@
 """``validate --connect``: one cheap read call per channel, reported per channel.
 
 The read is the connector's own start-up check (``prepare``: Shopify reads its locations, Square
-lists its locations, Amazon obtains an access token, Meta reads the catalogue and the shop), so the
+lists its locations, Amazon obtains an access token and reads one listing of the seller in the
+marketplace (searchListingsItems), Meta reads the catalogue and the shop), so the
 credentials and the configured ids are both tried. A missing secret is named for its channel only;
 one channel's failure never hides another's answer.
 """

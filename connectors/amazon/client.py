@@ -155,6 +155,15 @@ class SpApi:
             return None
         return self.parse(response, "getListingsItem")
 
+    async def search_listings_items(self, page_size: int = 1) -> Json:
+        """searchListingsItems for the seller in the marketplace: the cheapest read that tries the
+        credentials, the seller id and the marketplace id together."""
+        params: dict[str, str | int] = {**self._marketplace(), "pageSize": page_size}
+        path = f"{LISTINGS}/{quote(self.settings.seller_id, safe='')}"
+        return self.parse(
+            await self.call("GET", path, "searchListingsItems", params=params), "searchListingsItems"
+        )
+
     async def patch_listings_item(self, sku: str, product_type: str, patches: list[Json]) -> Json:
         params: dict[str, str | int] = dict(self._marketplace())
         if self.settings.issue_locale:

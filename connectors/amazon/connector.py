@@ -7,19 +7,20 @@ idempotency keys on listings, so pushes are absolute targets and the engine pull
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
 from omnisync.sdk import (
     Capability,
     ChannelListing,
+    ConfigurationError,
     Connector,
     ConnectorContext,
+    CredentialsError,
     Decrements,
     HttpOptions,
     InventoryRef,
@@ -27,6 +28,7 @@ from omnisync.sdk import (
     ItemError,
     ItemResult,
     Limits,
+    ListingRules,
     OperationLimits,
     Order,
     OrderCursor,
@@ -35,6 +37,7 @@ from omnisync.sdk import (
     ProtocolError,
     RetryableError,
     RetryAdvice,
+    in_flight,
 )
 
 from .client import Json, SpApi
@@ -43,7 +46,6 @@ from .orders import iso, normalise
 from .rates import OTHER_PLANS, RATE_LIMIT_HEADER, USAGE_PLANS, seed_budgets, throttle_wait
 from .settings import AmazonSettings
 
-T = TypeVar("T")
 USER_AGENT = "omnisync/0.1 (Language=Python)"
 LISTING_DATA = ("summaries", "offers", "fulfillmentAvailability")
 CONCURRENCY = 10
@@ -63,6 +65,18 @@ class AmazonConnector(Connector[AmazonSettings]):
     )
     Settings = AmazonSettings
     decrements = Decrements.ON_ORDER
+    listing_rules = ListingRules(
+        "Amazon",
+        title_max=200,  # item_name
+        description_max=2000,  # product_description
+        html=False,
+        max_images=9,  # main_product_image_locator + other_product_image_locator_1..8
+        min_images=1,
+        required=("title", "brand", "category", "barcode"),  # category: the product type
+        conditions=("new", "used", "refurbished"),
+        variant_title_max=200,
+        gtin_checked=True,
+    )
     limits = Limits(
         push_inventory=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),
         push_prices=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),
@@ -102,8 +116,23 @@ class AmazonConnector(Connector[AmazonSettings]):
         return RetryAdvice(throttled=True, delay=throttle_wait(response.headers.get(RATE_LIMIT_HEADER)))
 
     async def prepare(self) -> None:
-        """Fetch an access token: refused LWA credentials surface now as CredentialsError."""
+        """Fetch an access token, then read one listing of the seller in the marketplace: refused LWA
+        credentials, a seller id the application may not act for (403) and a marketplace the seller
+        does not sell in (400) all surface now, each naming the setting to check."""
         await self.api.tokens.access_token()
+        try:
+            await self.api.search_listings_items(page_size=1)
+        except CredentialsError as exc:
+            raise CredentialsError(
+                f"seller_id {self.settings.seller_id!r} was refused: {exc.message}",
+                channel=self.context.channel,
+            ) from None
+        except ItemError as exc:
+            raise ConfigurationError(
+                f"marketplace {self.settings.marketplace_id!r} was refused for seller "
+                f"{self.settings.seller_id!r}: {exc.message}",
+                channel=self.context.channel,
+            ) from None
 
     # -- pushes ---------------------------------------------------------------------------------------
     async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
@@ -146,7 +175,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             return []
         if len(items) > self.settings.feed_threshold:
             return await self.feeds.run(items)
-        return await _bounded((self._patch(item) for item in items), CONCURRENCY)
+        return await in_flight((self._patch(item) for item in items), CONCURRENCY)
 
     async def _patch(self, item: FeedItem) -> ItemResult:
         try:
@@ -181,7 +210,9 @@ class AmazonConnector(Connector[AmazonSettings]):
         raw_orders = payload.get("Orders")
         if not isinstance(raw_orders, list):
             raise ProtocolError("getOrders payload has no Orders list", channel=self.context.channel)
-        pulled = await _bounded((self._with_items(o) for o in raw_orders if isinstance(o, dict)), CONCURRENCY)
+        pulled = await in_flight(
+            (self._with_items(o) for o in raw_orders if isinstance(o, dict)), CONCURRENCY
+        )
         token = payload.get("NextToken")
         return OrderPage(
             orders=[o for o in pulled if o is not None],
@@ -223,7 +254,7 @@ class AmazonConnector(Connector[AmazonSettings]):
 
     # -- reads ----------------------------------------------------------------------------------------
     async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
-        found = await _bounded((self._listing(sku) for sku in channel_skus), CONCURRENCY)
+        found = await in_flight((self._listing(sku) for sku in channel_skus), CONCURRENCY)
         return [listing for listing in found if listing is not None]
 
     async def read_inventory(self, refs: Sequence[InventoryRef]) -> dict[str, int | None]:
@@ -231,7 +262,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             item = await self.api.get_listings_item(ref.channel_sku, ("fulfillmentAvailability",))
             return ref.sku, (self._quantity(item) if item is not None else None)
 
-        return dict(await _bounded((one(ref) for ref in refs), CONCURRENCY))
+        return dict(await in_flight((one(ref) for ref in refs), CONCURRENCY))
 
     async def _listing(self, sku: str) -> ChannelListing | None:
         item = await self.api.get_listings_item(sku, LISTING_DATA)
@@ -291,18 +322,3 @@ def _price(offers: object, marketplace: str) -> Decimal | None:
             except InvalidOperation:
                 return None
     return None
-
-
-async def _bounded(coros: Iterable[Awaitable[T]], limit: int) -> list[T]:
-    """Run with at most ``limit`` in flight, results in order; the first failure is raised."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def run(coro: Awaitable[T]) -> T:
-        async with semaphore:
-            return await coro
-
-    outcomes = await asyncio.gather(*(run(c) for c in coros), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return outcomes  # type: ignore[return-value]

@@ -160,6 +160,20 @@ def build_app(emu: AmazonEmulator) -> Starlette:
         included = request.query_params.get("includedData", "summaries").split(",")
         return JSONResponse(listing_item(listing, included, emu.marketplace_id))
 
+    async def search_listings(request: Request) -> Response:
+        """searchListingsItems: the seller's listings in the marketplace, ``pageSize`` (1-20) a page."""
+        if request.path_params["seller_id"] != emu.seller_id:
+            return errors(403, "Unauthorized", DENIED, "")
+        if not marketplace_ok(request):
+            return bad_input()
+        size = request.query_params.get("pageSize", "10")
+        if not size.isdigit() or not 1 <= int(size) <= 20:
+            return bad_input("pageSize must be between 1 and 20.")
+        included = request.query_params.get("includedData", "summaries").split(",")
+        skus = sorted(emu.listings)
+        items = [listing_item(emu.listings[sku], included, emu.marketplace_id) for sku in skus[: int(size)]]
+        return JSONResponse({"numberOfResults": len(skus), "items": items})
+
     async def patch_listing(request: Request) -> Response:
         if request.path_params["seller_id"] != emu.seller_id:
             return errors(403, "Unauthorized", DENIED, "")
@@ -300,6 +314,11 @@ def build_app(emu: AmazonEmulator) -> Starlette:
         Route("/auth/o2/token", token, methods=["POST"]),
         Route("/NinetyDays/{doc_id}", document, methods=["PUT", "GET"]),
         Route(listing_path, sp_api("getListingsItem", get_listing), methods=["GET"]),
+        Route(
+            "/listings/2021-08-01/items/{seller_id}",
+            sp_api("searchListingsItems", search_listings),
+            methods=["GET"],
+        ),
         Route(listing_path, sp_api("patchListingsItem", patch_listing), methods=["PATCH"]),
         Route("/feeds/2021-06-30/documents", sp_api("createFeedDocument", create_document), methods=["POST"]),
         Route(

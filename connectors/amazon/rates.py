@@ -22,6 +22,7 @@ class UsagePlan:
 # ordersV0.json.
 USAGE_PLANS: dict[str, UsagePlan] = {
     "getListingsItem": UsagePlan(5.0, 10),
+    "searchListingsItems": UsagePlan(5.0, 5),
     "patchListingsItem": UsagePlan(5.0, 5),
     "createFeedDocument": UsagePlan(0.5, 15),
     "createFeed": UsagePlan(0.0083, 15),

@@ -28,11 +28,16 @@ from omnisync.sdk import (
     op,
 )
 
-from .fields import ITEM_TYPE, ORDER_FIELDS, ORDER_ITEM_FIELDS, PRODUCT_FIELDS
+from .expansion import expand
+from .fields import ITEM_TYPE, ORDER_EDGES, ORDER_FIELDS, ORDER_ITEM_FIELDS, PRODUCT_FIELDS
 from .graph import DEFAULT_THROTTLE_WAIT_S, GraphError, graph_error, throttle_wait, usage
 from .settings import InstagramSettings
 
 JSONDict = dict[str, Any]
+EDGE_PAGE = 100
+"""Rows of each order edge read inline with the order list (``items.limit(100){...}``)."""
+ACKNOWLEDGE_BATCH = 100
+"""Orders per ``acknowledge_orders`` call, Meta's maximum."""
 
 
 class GraphClient:
@@ -168,9 +173,21 @@ class GraphClient:
     async def commerce_orders(
         self, updated_after: datetime | None, after: str | None
     ) -> tuple[list[JSONDict], str | None]:
-        """One page of GET /{cms_id}/commerce_orders and the cursor of the next one (None: last)."""
+        """One page of GET /{cms_id}/commerce_orders and the cursor of the next one (None: last).
+
+        Each order comes with its edges (items, cancellations, refunds, shipments) through field
+        expansion, so a page of orders costs one call; an edge longer than :data:`EDGE_PAGE` is read
+        on its own by :meth:`order_edge`."""
         params: dict[str, Any] = {
-            "fields": ",".join(ORDER_FIELDS),
+            "fields": ",".join(
+                (
+                    *ORDER_FIELDS,
+                    *(
+                        expand(edge, EDGE_PAGE, ORDER_ITEM_FIELDS if edge == "items" else ())
+                        for edge in ORDER_EDGES
+                    ),
+                )
+            ),
             "state": ",".join(self._settings.order_states),
             "limit": self._settings.orders_page_size,
         }
@@ -188,18 +205,26 @@ class GraphClient:
         return _data(answer, self._context.channel), _next_cursor(answer)
 
     async def order_edge(self, order_id: str, edge: str) -> list[JSONDict]:
-        params = {"fields": ",".join(ORDER_ITEM_FIELDS)} if edge == "items" else {}
+        params: dict[str, Any] = {"limit": EDGE_PAGE}
+        if edge == "items":
+            params["fields"] = ",".join(ORDER_ITEM_FIELDS)
         return await self._all_pages(f"{order_id}/{edge}", params, "pull_orders", f"order {edge}")
 
-    async def acknowledge(self, order_id: str, idempotency_key: str) -> JSONDict:
-        """POST /{order_id}/acknowledge_order (idempotent through ``idempotency_key``)."""
-        return await self.call(
+    async def acknowledge_orders(self, order_ids: Sequence[str], idempotency_key: str) -> list[JSONDict]:
+        """POST /{cms_id}/acknowledge_orders: up to :data:`ACKNOWLEDGE_BATCH` orders in one call, one
+        answer per order (``{"id", "state"}`` or ``{"id", "error"}``). The idempotency key names the
+        batch: the same batch sent again is answered the same without a change."""
+        answer = await self.call(
             "POST",
-            f"{order_id}/acknowledge_order",
+            f"{self._settings.commerce_merchant_settings_id}/acknowledge_orders",
             operation="pull_orders",
-            what="acknowledge_order",
-            body={"idempotency_key": idempotency_key},
+            what="acknowledge_orders",
+            body={"orders": [{"id": oid} for oid in order_ids], "idempotency_key": idempotency_key},
         )
+        orders = answer.get("orders")
+        if not isinstance(orders, list):
+            raise ProtocolError("acknowledge_orders answered no 'orders' list", channel=self._context.channel)
+        return [o for o in orders if isinstance(o, dict)]
 
     async def _all_pages(
         self, path: str, params: Mapping[str, Any], operation: str, what: str, max_pages: int = 1000

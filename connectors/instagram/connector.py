@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import OrderedDict
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +23,7 @@ from omnisync.sdk import (
     ItemResult,
     ItemStatus,
     Limits,
+    ListingRules,
     OperationLimits,
     Order,
     OrderCursor,
@@ -37,7 +36,7 @@ from omnisync.sdk import (
 )
 
 from .batch import BatchPusher, Outcome
-from .client import GraphClient, JSONDict
+from .client import ACKNOWLEDGE_BATCH, GraphClient, JSONDict
 from .fields import (
     ORDER_EDGES,
     PUBLISHED,
@@ -48,16 +47,11 @@ from .fields import (
     visibility_for,
 )
 from .graph import MAX_INLINE_WAIT_S, graph_error, throttle_wait
-from .orders import normalise_order, parse_time
+from .orders import normalise_order
 from .settings import DEFAULT_BATCH, InstagramSettings
 
 READ_CHUNK = 100
 """Retailer ids per ``/products`` filter (keeps the query string short)."""
-ORDERS_REMEMBERED = 10_000
-"""Orders kept with their edges between pulls (the overlap window reads them again)."""
-SETTLED_S = timedelta(seconds=2)
-"""How long after its ``last_updated`` an order read is remembered: a stamp counts whole seconds, so
-a change stamped S happened before S + 1; 2 s leaves a further second for the clocks to differ."""
 
 
 class InstagramConnector(Connector[InstagramSettings]):
@@ -80,6 +74,17 @@ class InstagramConnector(Connector[InstagramSettings]):
     # while earlier batches are processed (see OperationLimits.in_flight). Rates are powers of two on
     # purpose: see GraphClient._dyadic.
     decrements = Decrements.ON_ORDER
+    listing_rules = ListingRules(
+        "Meta",
+        title_max=200,
+        description_max=9999,
+        html=False,
+        max_images=21,  # image_link + 20 additional_image_link
+        min_images=1,
+        required=("title", "description", "brand", "link", "images"),
+        conditions=("new", "used", "refurbished"),  # of ProductItem_condition
+        variant_title_max=200,
+    )
     limits = Limits(
         push_inventory=OperationLimits(max_batch=DEFAULT_BATCH, rate=2.0, burst=8, in_flight=4),
         push_prices=OperationLimits(max_batch=DEFAULT_BATCH, rate=2.0, burst=8),
@@ -91,8 +96,6 @@ class InstagramConnector(Connector[InstagramSettings]):
     def __init__(self, settings: Any, client: httpx.AsyncClient, context: ConnectorContext) -> None:
         super().__init__(settings, client, context)
         self.graph = GraphClient(client, settings, context, self.limits)
-        self._orders: OrderedDict[str, tuple[tuple[str, str], Order]] = OrderedDict()
-        """Order id -> ((last_updated, state), the order as normalised then), least recent first."""
         self._pusher = BatchPusher(
             self.graph,
             context.clock,
@@ -231,85 +234,65 @@ class InstagramConnector(Connector[InstagramSettings]):
 
     # -- orders --------------------------------------------------------------------------------------
     async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        """One page of orders, read with their edges in the list call; an edge longer than the inline
+        page is read on its own (the calls go side by side, paced by the pull budget). The new orders
+        are then acknowledged in batches."""
         page, next_token = await self.graph.commerce_orders(cursor.updated_after, cursor.page_token)
-        states = [_state(raw) for raw in page]
-        # the orders of a page are read side by side (the pull budget paces the calls); a failure
-        # fails the page once every read has ended, as a sequential read would have
-        built = await asyncio.gather(
-            *(self._order(raw, state) for raw, state in zip(page, states, strict=True)),
-            return_exceptions=True,
-        )
+        built = await asyncio.gather(*(self._order(raw) for raw in page), return_exceptions=True)
         orders: list[Order] = []
         for order in built:
             if isinstance(order, BaseException):
-                raise order
+                raise order  # a failure fails the page once every read has ended
             orders.append(order)
-        to_acknowledge = [
-            str(raw["id"]) for raw, state in zip(page, states, strict=True) if state == STATE_CREATED
-        ]
         if self.settings.acknowledge_orders:
-            await self._acknowledge(to_acknowledge)
+            await self._acknowledge([str(raw["id"]) for raw in page if _state(raw) == STATE_CREATED])
         return OrderPage(orders=orders, next_page_token=next_token)
 
-    async def _order(self, raw: JSONDict, state: str) -> Order:
-        """The order with its edges (items, cancellations, refunds, shipments): one call per edge,
-        unless the order is unchanged since it was last read.
-
-        Every pull reads the orders of its overlap window again; Meta moves ``last_updated`` with
-        every change to an order (a cancellation, a refund, a shipment, its state), so an order read
-        before with the same ``last_updated`` is taken from memory instead of four more calls. The
-        stamp counts whole seconds: an order is remembered only when read :data:`SETTLED_S` after
-        its stamp, so that a change within the same second (or a clock apart by less) is never missed.
-        """
-        order_id, stamp = str(raw["id"]), str(raw.get("last_updated") or "")
-        known = self._orders.get(order_id)
-        if known is not None and stamp and known[0] == (stamp, state):
-            self._orders.move_to_end(order_id)
-            return known[1]
-        # nothing ships before the order is acknowledged
-        wanted = [
-            e for e in ORDER_EDGES if not (e == "shipments" and state in ("FB_PROCESSING", STATE_CREATED))
-        ]
-        edges: dict[str, list[JSONDict]] = {key: [] for key in ORDER_EDGES}
+    async def _order(self, raw: JSONDict) -> Order:
+        order_id = str(raw["id"])
+        edges: dict[str, list[JSONDict]] = {}
+        for edge in ORDER_EDGES:
+            inline = raw.get(edge)
+            complete = isinstance(inline, dict) and isinstance(inline.get("data"), list)
+            paging = inline.get("paging") if isinstance(inline, dict) else None
+            if complete and not (isinstance(paging, dict) and paging.get("next")):
+                edges[edge] = [row for row in inline["data"] if isinstance(row, dict)]  # type: ignore[index]
+        missing = [edge for edge in ORDER_EDGES if edge not in edges]
         edges.update(
             zip(
-                wanted,
-                await asyncio.gather(*(self.graph.order_edge(order_id, e) for e in wanted)),
+                missing,
+                await asyncio.gather(*(self.graph.order_edge(order_id, e) for e in missing)),
                 strict=True,
             )
         )
-        order = normalise_order(
+        return normalise_order(
             raw,
             edges["items"],
             cancellations=edges["cancellations"],
             refunds=edges["refunds"],
             shipments=edges["shipments"],
         )
-        updated = parse_time(raw.get("last_updated"))
-        if stamp and updated is not None and self.context.clock.now() - updated >= SETTLED_S:
-            self._orders[order_id] = ((stamp, state), order)
-            while len(self._orders) > ORDERS_REMEMBERED:
-                self._orders.popitem(last=False)
-        return order
 
     async def _acknowledge(self, order_ids: Sequence[str]) -> None:
-        """Acknowledge after the page is built. A transient failure raises (the page is pulled again and
-        the same idempotency key makes the repeat harmless); a refused order is logged and skipped.
-        The calls go side by side, paced by the pull budget."""
-        answers = await asyncio.gather(
-            *(
-                self.graph.acknowledge(oid, idempotency_key(self.context.channel, oid, 0, kind="acknowledge"))
-                for oid in order_ids
-            ),
-            return_exceptions=True,
-        )
-        for order_id, answer in zip(order_ids, answers, strict=True):
-            if isinstance(answer, ItemError):
+        """Acknowledge after the page is built, :data:`ACKNOWLEDGE_BATCH` orders a call. The key names
+        the batch, so a batch sent again after a lost answer or a crash changes nothing. A transient
+        failure raises (the page is pulled again); an order refused on its own is logged and skipped."""
+        for batch in chunked(order_ids, ACKNOWLEDGE_BATCH):
+            key = idempotency_key(self.context.channel, ",".join(batch), 0, kind="acknowledge")
+            try:
+                answers = await self.graph.acknowledge_orders(batch, key)
+            except ItemError as refused:
                 self.context.log.warning(
-                    "instagram.acknowledge_refused", order_id=order_id, reason=answer.message
+                    "instagram.acknowledge_refused", orders=len(batch), reason=refused.message
                 )
-            elif isinstance(answer, BaseException):
-                raise answer
+                continue
+            for answer in answers:
+                error = answer.get("error")
+                if error is not None:
+                    reason = error.get("message") if isinstance(error, dict) else error
+                    self.context.log.warning(
+                        "instagram.acknowledge_refused", order_id=answer.get("id"), reason=str(reason)
+                    )
 
 
 _SHARED = "another SKU in this batch maps to the same retailer id; the last one was sent"

@@ -28,6 +28,7 @@ import httpx
 
 from omnisync.clock import Clock, SystemClock
 from omnisync.testing.harness import Fault
+from omnisync.testing.latency import RoundTrip, WithLatency
 
 from .emulator_app import build_app
 from .emulator_batch import BatchProcessor, CatalogItem
@@ -71,7 +72,7 @@ def _units(records: list[dict[str, Any]], item: OrderItem) -> int:
     return sum(i["quantity"] for r in records for i in r["items"]["data"] if i["id"] == item.item_id)
 
 
-class InstagramEmulator:
+class InstagramEmulator(WithLatency):
     def __init__(
         self,
         clock: Clock | None = None,
@@ -87,6 +88,7 @@ class InstagramEmulator:
         batch_calls_per_hour: int = 2000,
         app_calls_per_hour: int = 100_000,
         throttle_minutes: int = 1,
+        latency: float = 0.0,
     ) -> None:
         self.clock = clock or SystemClock()
         self.access_token = access_token
@@ -105,11 +107,13 @@ class InstagramEmulator:
         """Answered calls by endpoint name (``items_batch``, ``check_batch_request_status``, ...)."""
         self.batch_sizes: list[int] = []
         """Number of requests in every ``items_batch`` call received."""
+        self.batch_acknowledgements: dict[str, tuple[list[str], list[dict[str, Any]]]] = {}
+        """``acknowledge_orders`` answers by idempotency key."""
         self.faults: deque[Fault] = deque()
         self._batch_window: deque[float] = deque()
         self._app_window: deque[float] = deque()
         self._ids = itertools.count(10_000_000_000_001)
-        self.app = build_app(self)
+        self.app = RoundTrip(build_app(self), self.clock, latency)
 
     # -- wiring ------------------------------------------------------------------------------------
     def transport(self) -> httpx.AsyncBaseTransport:
@@ -203,6 +207,28 @@ class InstagramEmulator:
         order.state, order.acknowledge_key = "IN_PROGRESS", idempotency_key
         order.last_updated = self.clock.now()
         return order
+
+    def acknowledge_batch(self, order_ids: list[str], idempotency_key: str) -> list[dict[str, Any]]:
+        """``acknowledge_orders``: one answer per order; the same key with the same orders is answered
+        the same without a change, the same key with other orders is refused (Meta's idempotency rule)."""
+        known = self.batch_acknowledgements.get(idempotency_key)
+        if known is not None:
+            if known[0] != order_ids:
+                raise ValueError("idempotency_key was already used with different orders")
+            return known[1]
+        answers: list[dict[str, Any]] = []
+        for order_id in order_ids:
+            if order_id not in self.orders:
+                answers.append({"id": order_id, "error": {"code": 100, "message": "Unknown order"}})
+                continue
+            try:
+                order = self.acknowledge(order_id, idempotency_key)
+            except ValueError as exc:
+                answers.append({"id": order_id, "error": {"code": 100, "message": str(exc)}})
+            else:
+                answers.append({"id": order.order_id, "state": order.state})
+        self.batch_acknowledgements[idempotency_key] = (list(order_ids), answers)
+        return answers
 
     def cancel_order(self, order_id: str, quantity: int | None = None, *, restock: bool = True) -> None:
         """Cancel unshipped units (all of them by default); ``restock`` puts them back in the catalog."""

@@ -23,12 +23,17 @@ from starlette.routing import Route
 
 from omnisync.testing.harness import Fault
 
+from .expansion import DEFAULT_EDGE_LIMIT, Field, FieldsSyntaxError, parse_fields
+
 if TYPE_CHECKING:
     from .emulator import CommerceOrder, InstagramEmulator
     from .emulator_batch import CatalogItem
 
 VERSION = re.compile(r"^v\d+\.\d+$")
 MAX_BATCH = 5000
+MAX_ACKNOWLEDGE = 100
+"""Orders per ``POST /{cms_id}/acknowledge_orders`` call."""
+ORDER_EDGES = ("items", "cancellations", "refunds", "shipments")
 SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "KRW": "₩", "JPY": "¥"}
 ORDER_DEFAULT_FIELDS = ("id", "order_status", "created", "last_updated")
 ORDER_STATES = ("FB_PROCESSING", "CREATED", "IN_PROGRESS", "COMPLETED")
@@ -85,9 +90,19 @@ def _display_price(amount: Decimal, currency: str) -> str:
     return f"{SYMBOLS[currency]}{text}" if currency in SYMBOLS else f"{text} {currency}"
 
 
-def _fields(request: Request, default: tuple[str, ...]) -> set[str]:
+def _requested(request: Request) -> tuple[Field, ...] | None:
     raw = request.query_params.get("fields")
-    return {f.strip() for f in raw.split(",") if f.strip()} | {"id"} if raw else set(default)
+    if not raw:
+        return None
+    try:
+        return parse_fields(raw)
+    except FieldsSyntaxError as exc:
+        raise GraphFailure(400, 100, f"Syntax error in fields: {exc}") from None
+
+
+def _fields(request: Request, default: tuple[str, ...]) -> set[str]:
+    requested = _requested(request)
+    return {f.name for f in requested} | {"id"} if requested else set(default)
 
 
 def _pick(row: dict[str, Any], wanted: set[str]) -> dict[str, Any]:
@@ -128,6 +143,19 @@ def _page(request: Request, rows: list[dict[str, Any]], default_limit: int) -> d
         if end < len(rows):
             answer["paging"]["next"] = _next_url(request, _cursor(f"o:{end}"))
     return answer
+
+
+def _json_list(body: dict[str, Any], name: str) -> list[dict[str, Any]]:
+    """A list parameter, sent as JSON or as a JSON string inside a form (how Meta's SDK posts)."""
+    value = body.get(name)
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise GraphFailure(400, 100, f"Invalid parameter: {name} must be a JSON array") from None
+    if not isinstance(value, list) or not value or not all(isinstance(v, dict) for v in value):
+        raise GraphFailure(400, 100, f"Invalid parameter: {name} must be a non-empty list of objects")
+    return value
 
 
 def _next_url(request: Request, after: str) -> str:
@@ -190,14 +218,7 @@ def build_app(emulator: InstagramEmulator) -> Starlette:
             raise GraphFailure(
                 400, 100, "Invalid parameter: item_type must be one of the supported item types"
             )
-        requests = body.get("requests")
-        if isinstance(requests, str):
-            try:
-                requests = json.loads(requests)
-            except ValueError:
-                raise GraphFailure(400, 100, "Invalid parameter: requests must be a JSON array") from None
-        if not isinstance(requests, list) or not requests:
-            raise GraphFailure(400, 100, "Invalid parameter: requests must be a non-empty list")
+        requests = _json_list(body, "requests")
         if len(requests) > MAX_BATCH:
             raise GraphFailure(400, 100, f"Invalid parameter: requests can contain at most {MAX_BATCH} items")
         em.batch_sizes.append(len(requests))
@@ -253,9 +274,8 @@ def build_app(emulator: InstagramEmulator) -> Starlette:
             key = (datetime.fromisoformat(stamp), last_id)
             rows = [o for o in rows if (o.created, o.order_id) > key]
         limit = _limit(request, em.page_size)
-        wanted = _fields(request, ORDER_DEFAULT_FIELDS)
         page = rows[:limit]
-        answer: dict[str, Any] = {"data": [_pick(order_row(o), wanted) for o in page]}
+        answer: dict[str, Any] = {"data": [order_answer(request, o) for o in page]}
         if page:
             last = page[-1]
             after = _cursor(f"{last.created.isoformat()}|{last.order_id}")
@@ -265,13 +285,43 @@ def build_app(emulator: InstagramEmulator) -> Starlette:
                 answer["paging"]["next"] = _next_url(request, after)
         return answer
 
+    def edge_rows(order: CommerceOrder, edge: str) -> list[dict[str, Any]]:
+        return item_rows(order) if edge == "items" else list(getattr(order, edge))
+
+    def order_answer(request: Request, order: CommerceOrder) -> dict[str, Any]:
+        """The order node with the fields asked for; an edge named in ``fields`` comes inline, one
+        page of it (``.limit(N)``, Graph's default 25), with ``paging.next`` to the edge's own path."""
+        requested = _requested(request)
+        if requested is None:
+            return _pick(order_row(order), set(ORDER_DEFAULT_FIELDS))
+        answer = _pick(order_row(order), {f.name for f in requested} | {"id"})
+        for field in requested:
+            if field.name not in ORDER_EDGES:
+                continue
+            rows = edge_rows(order, field.name)
+            if field.subfields is not None:
+                rows = [_pick(r, {f.name for f in field.subfields} | {"id"}) for r in rows]
+            limit = field.limit or DEFAULT_EDGE_LIMIT
+            inline: dict[str, Any] = {"data": rows[:limit]}
+            if len(rows) > limit:
+                query = {"limit": str(limit), "after": _cursor(f"o:{limit}")}
+                if field.subfields is not None:
+                    query["fields"] = ",".join(f.name for f in field.subfields)
+                url = request.url.replace(
+                    path=f"/{request.path_params['version']}/{order.order_id}/{field.name}"
+                )
+                inline["paging"] = {
+                    "cursors": {"before": _cursor("o:0"), "after": query["after"]},
+                    "next": str(url.replace_query_params(**query)),
+                }
+            answer[field.name] = inline
+        return answer
+
     async def order_node(request: Request, order: CommerceOrder, edge: str | None) -> dict[str, Any]:
         if edge is None:
-            return _pick(order_row(order), _fields(request, ORDER_DEFAULT_FIELDS))
-        if edge == "items":
-            return _page(request, item_rows(order), 25)
-        if edge in ("cancellations", "refunds", "shipments"):
-            return _page(request, list(getattr(order, edge)), 25)
+            return order_answer(request, order)
+        if edge in ORDER_EDGES:
+            return _page(request, edge_rows(order, edge), DEFAULT_EDGE_LIMIT)
         if edge == "acknowledge_order" and request.method == "POST":
             key = (await body_of(request)).get("idempotency_key")
             if not key:
@@ -283,7 +333,24 @@ def build_app(emulator: InstagramEmulator) -> Starlette:
             return {"id": acknowledged.order_id, "state": acknowledged.state}
         raise GraphFailure(400, 2500, f"Unknown path components: /{edge}")
 
+    async def acknowledge_orders(request: Request) -> dict[str, Any]:
+        """``POST /{cms_id}/acknowledge_orders``: up to 100 orders, one idempotency key for the batch.
+        Each order is answered on its own: an order that is not CREATED gets an error entry and does
+        not fail the others."""
+        body = await body_of(request)
+        key = body.get("idempotency_key")
+        if not key:
+            raise GraphFailure(400, 100, "The parameter idempotency_key is required")
+        orders = _json_list(body, "orders")
+        if len(orders) > MAX_ACKNOWLEDGE:
+            raise GraphFailure(400, 100, f"Invalid parameter: orders can contain at most {MAX_ACKNOWLEDGE}")
+        try:
+            return {"orders": em.acknowledge_batch([str(o.get("id", "")) for o in orders], str(key))}
+        except ValueError as exc:
+            raise GraphFailure(400, 100, f"Invalid parameter: {exc}") from None
+
     routes: dict[tuple[str, str | None, str], Callable[[Request], Any]] = {
+        (em.cms_id, "acknowledge_orders", "POST"): acknowledge_orders,
         (em.catalog_id, "items_batch", "POST"): items_batch,
         (em.catalog_id, "check_batch_request_status", "GET"): batch_status,
         (em.catalog_id, "products", "GET"): products,

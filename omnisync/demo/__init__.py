@@ -21,7 +21,7 @@ A channel whose connector or emulator cannot be loaded is skipped with a printed
 
 from __future__ import annotations
 
-from .channels import FACTORIES, HOST, DemoChannel, shopify_channel, square_channel
+from .channels import FACTORIES, HOST, DemoChannel, instagram_channel, shopify_channel, square_channel
 from .run import LONG, SHORT, DemoSize, run_demo
 from .shoppers import Catalogue, seed_ledger
 
@@ -33,6 +33,7 @@ __all__ = [
     "Catalogue",
     "DemoChannel",
     "DemoSize",
+    "instagram_channel",
     "run_demo",
     "seed_ledger",
     "shopify_channel",

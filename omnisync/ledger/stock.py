@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from .rows import MovementRow
-from .statements import execute_many, insert_ignore, insert_many
+from .statements import execute_many, execute_once, insert_ignore, insert_many, one_of
 from .tables import LedgerError, M, S
 from .txbase import TxBase
 
-MOVEMENT_KINDS = frozenset({"receipt", "sale", "adjustment", "return", "transfer_out", "transfer_in"})
+MOVEMENT_KINDS = frozenset(
+    {"receipt", "sale", "adjustment", "return", "transfer_out", "transfer_in", "inspected", "write_off"}
+)
 ORDER_KEY_PREFIX = "order:"
 
 
@@ -25,6 +27,11 @@ STOCK_DELTAS = (
     update(S)
     .where(and_(S.c.product_id == bindparam("p"), S.c.location_id == bindparam("l")))
     .values(on_hand=S.c.on_hand + bindparam("oh"), reserved=S.c.reserved + bindparam("rs"))
+)
+
+
+STOCK_OF = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
+    one_of(S.c.product_id, "ids")
 )
 
 
@@ -60,8 +67,12 @@ class StockWrites(TxBase):
         at: datetime,
         reference: str | None = None,
         note: str | None = None,
+        actor: str | None = None,
+        batch: str | None = None,
+        bucket: str | None = None,
     ) -> bool:
-        """Journal one movement and apply it to ``on_hand``. A repeated key is a no-op (False)."""
+        """Journal one movement and apply it to ``on_hand`` (a ``bucket`` movement: to that non-sellable
+        bucket only). A repeated key is a no-op (False)."""
         return self.record_movement_ids(
             self.ledger.product_id(self.conn, sku),
             self.ledger.location_id(self.conn, location),
@@ -71,6 +82,9 @@ class StockWrites(TxBase):
             at=at,
             reference=reference,
             note=note,
+            actor=actor,
+            batch=batch,
+            bucket=bucket,
         )
 
     def record_movement_ids(
@@ -84,6 +98,9 @@ class StockWrites(TxBase):
         at: datetime,
         reference: str | None = None,
         note: str | None = None,
+        actor: str | None = None,
+        batch: str | None = None,
+        bucket: str | None = None,
     ) -> bool:
         if kind not in MOVEMENT_KINDS:
             raise LedgerError(f"movement kind must be one of {sorted(MOVEMENT_KINDS)}, not {kind!r}")
@@ -101,23 +118,38 @@ class StockWrites(TxBase):
                 "reference": reference,
                 "note": note,
                 "created_at": at,
+                "actor": actor,
+                "batch": batch,
+                "bucket": bucket,
             },
         )
-        if inserted:
+        if inserted and bucket is None:  # a non-sellable bucket changes no on_hand and no offer
             self._stock_delta(product_id, location_id, on_hand=quantity)
             self._touch(product_id)
         return inserted
 
-    def transfer(self, sku: str, source: str, target: str, quantity: int, key: str, *, at: datetime) -> bool:
+    def transfer(
+        self,
+        sku: str,
+        source: str,
+        target: str,
+        quantity: int,
+        key: str,
+        *,
+        at: datetime,
+        actor: str | None = None,
+    ) -> bool:
         if quantity <= 0:
             raise LedgerError("a transfer moves a positive quantity")
         if source == target:
             raise LedgerError("a transfer needs two different locations")
         done = self.record_movement(
-            sku, source, "transfer_out", -quantity, f"{key}:out", at=at, reference=key
+            sku, source, "transfer_out", -quantity, f"{key}:out", at=at, reference=key, actor=actor
         )
         if done:
-            self.record_movement(sku, target, "transfer_in", quantity, f"{key}:in", at=at, reference=key)
+            self.record_movement(
+                sku, target, "transfer_in", quantity, f"{key}:in", at=at, reference=key, actor=actor
+            )
         return done
 
     def insert_movements(self, rows: Sequence[MovementRow]) -> set[str]:
@@ -157,18 +189,32 @@ class StockWrites(TxBase):
 
 
 class StockReads:
+    def buckets(self, conn: Connection, product_ids: Sequence[int]) -> dict[int, dict[int, dict[str, int]]]:
+        """product id -> location id -> non-sellable bucket -> units (the journal summed; see
+        :mod:`omnisync.returns`). Only pairs with a bucket movement appear."""
+        out: dict[int, dict[int, dict[str, int]]] = {}
+        ids = list(product_ids)
+        for start in range(0, len(ids), 900):
+            rows = conn.execute(
+                select(M.c.product_id, M.c.location_id, M.c.bucket, func.sum(M.c.quantity))
+                .where(and_(M.c.product_id.in_(ids[start : start + 900]), M.c.bucket.is_not(None)))
+                .group_by(M.c.product_id, M.c.location_id, M.c.bucket)
+            )
+            for pid, lid, bucket, units in rows:
+                out.setdefault(int(pid), {}).setdefault(int(lid), {})[str(bucket)] = int(units or 0)
+        return out
+
     def stock_for(
         self, conn: Connection, product_ids: Sequence[int]
     ) -> dict[int, dict[int, tuple[int, int]]]:
         """product id -> location id -> (on_hand, reserved)."""
         out: dict[int, dict[int, tuple[int, int]]] = {}
         ids = list(product_ids)
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            for pid, lid, on_hand, reserved in conn.execute(
-                select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
-                    S.c.product_id.in_(chunk)
-                )
-            ):
-                out.setdefault(int(pid), {})[int(lid)] = (int(on_hand), int(reserved))
+        if not ids:
+            return out
+        for pid, lid, on_hand, reserved in execute_once(conn, STOCK_OF, {"ids": ids}):
+            per_location = out.get(pid)
+            if per_location is None:
+                per_location = out[pid] = {}
+            per_location[lid] = (on_hand, reserved)
         return out

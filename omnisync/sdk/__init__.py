@@ -38,11 +38,13 @@ from .helpers import (
     chunked,
     error_for_status,
     idempotency_key,
+    in_flight,
     json_body,
     paginate,
     parse_retry_after,
     raise_for_status,
 )
+from .listings import ListingContent, ListingRef, ListingResult, ListingRules, ListingVariant
 from .models import (
     Capability,
     ChannelListing,
@@ -83,6 +85,11 @@ __all__ = [
     "ItemResult",
     "ItemStatus",
     "Limits",
+    "ListingContent",
+    "ListingRef",
+    "ListingResult",
+    "ListingRules",
+    "ListingVariant",
     "OAuth2RefreshToken",
     "OmnisyncError",
     "Operation",
@@ -109,6 +116,7 @@ __all__ = [
     "chunked",
     "error_for_status",
     "idempotency_key",
+    "in_flight",
     "json_body",
     "op",
     "paginate",

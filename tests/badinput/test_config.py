@@ -68,3 +68,19 @@ def test_reading_before_init_says_how_to_start_and_creates_nothing(
     assert "run `omnisync init`" in result.output
     assert "Traceback" not in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["omnisync.yaml"], "nothing created"
+
+
+def test_validate_names_every_unset_secret_of_every_channel_in_one_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for var in ("SHOPIFY_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET", "SQUARE_ACCESS_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    assert CliRunner().invoke(app, ["init", "shop"]).exit_code == 0
+    result = CliRunner().invoke(app, ["-c", "shop/omnisync.yaml", "validate"])
+    lines = [line for line in result.output.splitlines() if line.startswith("error:")]
+    assert result.exit_code == 2
+    named = {line.split("environment variable ")[1].split()[0] for line in lines}
+    assert {"SHOPIFY_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET", "SQUARE_ACCESS_TOKEN"} <= named, result.output
+    assert all("shop/omnisync.yaml:" in line and ".settings." in line for line in lines), result.output
+    assert "Traceback" not in result.output

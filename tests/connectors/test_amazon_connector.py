@@ -12,6 +12,7 @@ from omnisync_connectors.amazon import feeds
 from omnisync_connectors.amazon.auth import REFRESH_MARGIN_S
 
 from omnisync.sdk import (
+    ConfigurationError,
     CredentialsError,
     InventoryRef,
     InventoryUpdate,
@@ -223,6 +224,19 @@ async def test_refused_credentials_are_configuration_errors() -> None:
     with pytest.raises(CredentialsError):
         await connector.read_listings(["X"])
     assert connector.context.stats.retries.total() == 0
+
+
+async def test_prepare_tries_the_seller_id_and_the_marketplace_with_one_read() -> None:
+    connector, emulator = make()
+    await connector.prepare()
+    assert emulator.calls["searchListingsItems"] == 1
+    connector, _ = make(seller_id="A0WRONGSELLER")
+    with pytest.raises(CredentialsError, match="seller_id 'A0WRONGSELLER' was refused"):
+        await connector.prepare()
+    connector, _ = make(marketplace_ids=["A2EUQ1WTGCTBG2"])  # Canada: a real marketplace, not the seller's
+    with pytest.raises(ConfigurationError, match="marketplace 'A2EUQ1WTGCTBG2' was refused") as refused:
+        await connector.prepare()
+    assert not isinstance(refused.value, CredentialsError)
 
 
 async def test_quota_exceeded_is_waited_out_at_the_operations_rate() -> None:

@@ -119,3 +119,22 @@ async def test_bulk_push_by_feed_then_an_amazon_sale_reaches_the_web_store(world
     await world.sync()
     assert world.web.items["TEE-0"].quantity == 8, "the cancellation released the reservation"
     assert world.amazon.quantity("TEE-0") == 8
+
+
+async def test_an_absolute_push_over_an_unimported_sale_is_corrected_once_the_sale_arrives(
+    world: World,
+) -> None:
+    """Amazon takes absolute quantities: a push made while an Amazon sale was not yet imported
+    overwrites it (Amazon shows more than the ledger allows). The acknowledgement counts as a read
+    of Amazon, so importing that sale afterwards does not lower the value the engine believes Amazon
+    holds a second time: the engine sees the difference and pushes the right quantity."""
+    await world.sync()
+    world.amazon.place_order("TEE-1", 3)  # sold on Amazon: it shows 5; the ledger does not know yet
+    world.web.place_order("TEE-1", 1)  # sold on the web store: the ledger wants 7 on Amazon
+    await world.engine.pull("web")
+    await world.engine.push("amazon")
+    assert world.amazon.quantity("TEE-1") == 7, "the push overwrote the Amazon sale (a lost update)"
+    world.clock.advance(120)
+    await world.engine.pull("amazon")  # the Amazon sale arrives: 8 - 1 - 3 = 4 allowed
+    await world.engine.push("amazon")
+    assert world.amazon.quantity("TEE-1") == 4, "the over-show is corrected at the next push"

@@ -15,6 +15,7 @@ from omnisync.sdk import (
     ConfigurationError,
     CredentialsError,
     InventoryRef,
+    ItemError,
     ItemStatus,
     OrderCursor,
     OrderStatus,
@@ -211,11 +212,37 @@ async def test_acknowledge_is_idempotent_when_a_page_is_pulled_again(harness: In
     first = await conn.pull_orders(OrderCursor(None))
     second = await conn.pull_orders(OrderCursor(None))  # the engine crashed before storing the page
     key = idempotency_key(CHANNEL, order_id, 0, kind="acknowledge")
-    again = await conn.graph.acknowledge(order_id, key)  # an acknowledgement whose answer was lost
+    again = await conn.graph.acknowledge_orders([order_id], key)  # an acknowledgement whose answer was lost
     await conn.aclose()
     assert first.orders[0].external_id == second.orders[0].external_id == order_id
-    assert harness.emulator.calls["acknowledge_order"] == 2, "IN_PROGRESS orders are not acknowledged again"
-    assert again == {"id": order_id, "state": "IN_PROGRESS"}, "the same key is answered the same"
+    assert harness.emulator.calls["acknowledge_orders"] == 2, "IN_PROGRESS orders are not acknowledged again"
+    assert again == [{"id": order_id, "state": "IN_PROGRESS"}], "the same key is answered the same"
+
+
+async def test_new_orders_are_acknowledged_a_hundred_a_call(harness: InstagramHarness) -> None:
+    harness.emulator.seed_item("IG-3", 1000, "5.00")
+    ids = [harness.place_order("IG-3", 1) for _ in range(230)]
+    conn = connector(harness, orders_page_size=100)
+    orders = await _pull_all(conn, OrderCursor(None))
+    await conn.aclose()
+    assert [o.external_id for o in orders] == ids  # type: ignore[attr-defined]
+    assert harness.emulator.calls["acknowledge_orders"] == 3, "100 + 100 + 30"
+    assert {harness.emulator.orders[i].state for i in ids} == {"IN_PROGRESS"}
+
+
+async def test_one_refused_order_does_not_stop_the_others_being_acknowledged(
+    harness: InstagramHarness,
+) -> None:
+    kept = harness.place_order("IG-1", 1)
+    refused = harness.place_order("IG-2", 1)
+    conn = connector(harness)
+    page, _ = await conn.graph.commerce_orders(None, None)
+    harness.emulator.orders[refused].state = "COMPLETED"  # moved on between the read and the acknowledgement
+    await conn._acknowledge([kept, refused])
+    await conn.aclose()
+    assert harness.emulator.orders[kept].state == "IN_PROGRESS"
+    assert harness.emulator.orders[refused].state == "COMPLETED"
+    assert len(page) == 2
 
 
 async def test_cancellations_shipments_and_refunds_become_line_quantities(harness: InstagramHarness) -> None:
@@ -239,37 +266,31 @@ async def test_cancellations_shipments_and_refunds_become_line_quantities(harnes
     assert harness.emulator.quantity("IG-1") == 4, "the cancelled unit went back to the catalog"
 
 
-async def test_an_order_unchanged_since_the_last_pull_costs_no_edge_calls(harness: InstagramHarness) -> None:
-    quiet = harness.place_order("IG-1", 1)
-    moving = harness.place_order("IG-2", 2)
+async def test_a_page_of_orders_costs_one_call_with_the_edges_expanded(harness: InstagramHarness) -> None:
+    orders = [harness.place_order("IG-1", 1) for _ in range(5)]
     recorder = Recorder(harness.transport())
-    conn = connector(harness, transport=recorder)
-    start = OrderCursor(harness.clock.now() - timedelta(minutes=5))
-
-    def edge_calls() -> int:
-        return sum(
-            len(recorder.paths(f"/{edge}")) for edge in ("items", "cancellations", "refunds", "shipments")
-        )
-
-    await _pull_all(conn, start)  # reads both, acknowledges both (which moves their stamps)
-    first = edge_calls()
-    await _pull_all(conn, start)  # acknowledged within this second: read again, not yet remembered
-    second = edge_calls() - first
-    harness.clock.advance(10)
-    await _pull_all(conn, start)  # read 10 s after their last change: remembered from here on
-    harness.clock.advance(10)
-    before = edge_calls()
-    again = {o.external_id: o for o in await _pull_all(conn, start)}  # type: ignore[attr-defined]
-    assert edge_calls() == before, "unchanged orders come from memory"
-    assert again[quiet].lines[0].quantity == 1  # type: ignore[attr-defined]
-    harness.emulator.cancel_order(moving, 1)  # a change moves last_updated: read again at once
-    changed = {o.external_id: o for o in await _pull_all(conn, start)}  # type: ignore[attr-defined]
+    conn = connector(harness, transport=recorder, acknowledge_orders=False)
+    page = await conn.pull_orders(OrderCursor(None))
+    edges = ("items", "cancellations", "refunds", "shipments")
+    assert [o.external_id for o in page.orders] == orders  # type: ignore[attr-defined]
+    assert len(recorder.paths("/commerce_orders")) == 1
+    assert sum(len(recorder.paths(f"/{edge}")) for edge in edges) == 0, "edges come inline"
+    assert page.orders[0].lines[0].quantity == 1  # type: ignore[attr-defined]
     await conn.aclose()
-    assert first > 0
-    assert second > 0
-    assert edge_calls() > before
-    assert changed[moving].lines[0].cancelled == 1  # type: ignore[attr-defined]
-    assert changed[quiet].lines[0].cancelled == 0  # type: ignore[attr-defined]
+
+
+async def test_an_edge_longer_than_the_inline_page_is_read_on_its_own(harness: InstagramHarness) -> None:
+    order_id = harness.place_order("IG-1", 1)
+    order = harness.emulator.orders[order_id]
+    for n in range(130):  # 130 partial cancellations: more than the 100 read inline
+        order.cancellations.append({"id": f"C{n}", "items": {"data": []}})
+    recorder = Recorder(harness.transport())
+    conn = connector(harness, transport=recorder, acknowledge_orders=False)
+    page = await conn.pull_orders(OrderCursor(None))
+    await conn.aclose()
+    assert len(recorder.paths("/cancellations")) == 2, "the whole edge, in pages of 100"
+    assert len(recorder.paths("/items")) == 0
+    assert page.orders[0].external_id == order_id  # type: ignore[attr-defined]
 
 
 async def test_updated_after_filters_old_orders(harness: InstagramHarness) -> None:
@@ -345,3 +366,13 @@ async def test_timeout_then_success(harness: InstagramHarness) -> None:
     await conn.aclose()
     assert results[0].status is ItemStatus.ACCEPTED
     assert harness.emulator.quantity("IG-1") == 6
+
+
+async def test_an_acknowledgement_key_is_bound_to_its_batch(harness: InstagramHarness) -> None:
+    first, second = harness.place_order("IG-1", 1), harness.place_order("IG-2", 1)
+    conn = connector(harness)
+    await conn.graph.acknowledge_orders([first], "key-1")
+    with pytest.raises(ItemError, match="idempotency_key"):
+        await conn.graph.acknowledge_orders([second], "key-1")  # the same key for other orders: refused
+    await conn.aclose()
+    assert harness.emulator.orders[second].state == "CREATED"

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 from instagram_fixtures import Recorder, connector, inv, price
+from omnisync_connectors.instagram.expansion import parse_fields
 from omnisync_connectors.instagram.fields import (
     ORDER_EDGES,
     ORDER_FIELDS,
@@ -145,6 +146,14 @@ async def test_order_states_and_params(specs_dir: Path, traffic: tuple[Recorder,
         sent = set(call.url.params["state"].split(","))
         assert {"CREATED", "IN_PROGRESS"} <= sent <= states
     assert any("updated_after" in c.url.params for c in calls)
+    order = _node(specs_dir, "CommerceOrder")
+    edges = {a.get("endpoint") for a in order["apis"] if a["method"] == "GET"}
+    for call in calls:  # every field is a CommerceOrder field, or one of its edges read inline
+        for field in parse_fields(call.url.params["fields"]):
+            if field.subfields is None and field.limit is None:
+                assert field.name in _field_names(order), field
+            else:
+                assert field.name in edges, field
     defaults = InstagramSettings.model_fields["order_states"].default
     assert set(defaults) <= states
 

@@ -9,6 +9,7 @@ from decimal import Decimal
 import httpx
 import pytest
 from omnisync_connectors.instagram import InstagramConnector
+from omnisync_connectors.instagram.expansion import Field, FieldsSyntaxError, expand, parse_fields
 from omnisync_connectors.instagram.fields import format_price, parse_price
 from omnisync_connectors.instagram.graph import graph_error, usage
 from omnisync_connectors.instagram.orders import normalise_order, parse_time
@@ -166,3 +167,14 @@ def test_refund_restocks_only_what_shipped() -> None:
     assert (a.restocked, b.restocked) == (0, 1)
     assert order.status is OrderStatus.CLOSED
     assert order.raw["refunds"]["data"]
+
+
+def test_field_expansion_round_trips_and_rejects_unbalanced_braces() -> None:
+    text = ",".join(("id", "last_updated", expand("items", 100, ("id", "quantity")), expand("refunds", 50)))
+    fields = parse_fields(text)
+    assert [f.name for f in fields] == ["id", "last_updated", "items", "refunds"]
+    assert fields[2] == Field("items", 100, (Field("id"), Field("quantity")))
+    assert fields[3] == Field("refunds", 50, None)
+    for bad in ("items{id", "items}id", "items.limit(x)", "it ems"):
+        with pytest.raises(FieldsSyntaxError):
+            parse_fields(bad)

@@ -41,6 +41,7 @@ from omnisync.config import load_config
 from omnisync.daemon.lease import MEMBER
 from omnisync.daemon.service import QuietServer
 from omnisync.demo import HOST, Catalogue, DemoChannel, seed_ledger
+from omnisync.demo import instagram_channel as demo_instagram
 from omnisync.demo import shopify_channel as demo_shopify
 from omnisync.demo import square_channel as demo_square
 from omnisync.engine.runtime import Engine
@@ -195,6 +196,11 @@ def shopify_channel(plan: str = "plus") -> DemoChannel:
 def square_channel() -> DemoChannel:
     """The demo's Square POS channel (webhooks are not delivered: the daemons poll)."""
     return demo_square(f"http://{HOST}:9")
+
+
+def instagram_channel() -> DemoChannel:
+    """The demo's Instagram shop (Meta catalog), pulled like the others."""
+    return demo_instagram(f"http://{HOST}:9")
 
 
 # -- configuration and ledger ---------------------------------------------------------------------
@@ -543,13 +549,19 @@ def duplicates(pushes: dict[Any, set[str]]) -> list[Any]:
 
 
 # -- restarts under load (benchmarks/restart.py, test_daemon_restarts.py) -----------------------------
-PUSHES = {"shopify": b"inventorySetQuantities", "pos": b"/v2/inventory/changes/batch-create"}
+PUSHES = {
+    "shopify": b"inventorySetQuantities",
+    "pos": b"/v2/inventory/changes/batch-create",
+    "instagram": b"/items_batch",
+}
 
 
 def push_times(emulators: EmulatorThread, since: float) -> list[float]:
     """When an accepted push answered, on any channel, after ``since`` (time.monotonic)."""
     times = []
     for name, marker in PUSHES.items():
+        if name not in emulators.recorders:
+            continue
         for ex in emulators.recorders[name].log:
             if ex.at >= since and ex.status == 200 and (marker in ex.body or marker.decode() in ex.path):
                 times.append(ex.at)
@@ -580,9 +592,12 @@ def restart_under_load(
         daemon.start()
     restarted = time.monotonic()
 
-    def missing() -> int:
+    def missing_by_channel() -> dict[str, int]:
         ids = imported_orders(engine)
-        return sum(max(0, len(placed) - len(set(ids[n]))) for n, placed in shoppers.placed.items())
+        return {n: max(0, len(placed) - len(set(ids[n]))) for n, placed in shoppers.placed.items()}
+
+    def missing() -> int:
+        return sum(missing_by_channel().values())
 
     def settled() -> bool:
         return (
@@ -591,13 +606,19 @@ def restart_under_load(
             and not not_converged(engine, emulators, skus)
         )
 
+    backlog = missing_by_channel()
+    drained: dict[str, float] = {}
     checkpoints = [5.0, 10.0, 20.0, 30.0]
     missing_after: dict[str, int] = {}
     converged_s = None
     while time.monotonic() - restarted < settle:
         elapsed = time.monotonic() - restarted
+        now_missing = missing_by_channel()
+        for name, left in now_missing.items():
+            if not left and name not in drained:
+                drained[name] = elapsed
         while checkpoints and elapsed >= checkpoints[0]:
-            missing_after[f"{checkpoints.pop(0):g}"] = missing()
+            missing_after[f"{checkpoints.pop(0):g}"] = sum(now_missing.values())
         if converged_s is None and settled():
             converged_s = round(elapsed, 2)
             if not checkpoints:
@@ -618,6 +639,16 @@ def restart_under_load(
         "converged_s": converged_s,
         "duplicated_orders": sum(len(v) - len(set(v)) for v in ids.values()),
         "longest_push_gap_s": round(gap, 2),
+        "catch_up": {
+            name: {
+                "backlog_orders": backlog[name],
+                "drained_s": round(drained[name], 2) if name in drained else None,
+                "orders_per_s": round(backlog[name] / drained[name], 1)
+                if drained.get(name) and backlog[name]
+                else None,
+            }
+            for name in backlog
+        },
         "shutdown_s": shutdown_s,
         "exit_code": code,
     }
@@ -638,10 +669,12 @@ class RestartWorld:
         self.engine.ledger.engine.dispose()
 
 
-def restart_world(folder: Path, ledger_url: str, skus: int, stock: tuple[int, int]) -> RestartWorld:
-    """Shopify and the POS on loopback, pulled and pushed every 0.5 s, ``skus`` SKUs with ``stock``
-    (warehouse, store) units each, and a daemon process (not started) on ``ledger_url``."""
-    channels = [shopify_channel(), square_channel()]
+def restart_world(
+    folder: Path, ledger_url: str, skus: int, stock: tuple[int, int], *, instagram: bool = False
+) -> RestartWorld:
+    """Shopify and the POS (and Instagram) on loopback, pulled and pushed every 0.5 s, ``skus`` SKUs
+    with ``stock`` (warehouse, store) units each, and a daemon process (not started) on ``ledger_url``."""
+    channels = [shopify_channel(), square_channel(), *([instagram_channel()] if instagram else [])]
     for ch in channels:
         ch.config["schedule"] = schedule(pull=0.5, push=0.5)
         ch.config["order_overlap"] = "10s"

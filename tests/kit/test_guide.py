@@ -44,7 +44,15 @@ def test_the_guide_builds_strict(tmp_path: Path) -> None:
 
 
 def _methods() -> list[str]:
-    own = ("push_inventory", "push_prices", "pull_orders", "read_inventory", "read_listings")
+    own = (
+        "push_inventory",
+        "push_prices",
+        "pull_orders",
+        "read_inventory",
+        "read_listings",
+        "upsert_listings",
+    )
+    own += ("unpublish_listings",)
     return [*own, "parse_webhook", "prepare", "http_options", "classify"]
 
 
