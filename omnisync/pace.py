@@ -10,15 +10,20 @@ the numbers :class:`~omnisync.allocation.AdaptivePolicy` multiplies:
   one keeps a steady seller's rate through a quiet spell; taking the highest errs towards holding units
   back while the evidence is fresh.
 * **Sync latency** per channel, in seconds: for every sale the ledger imported from the *other*
-  channels during the latency window, the time until this channel's next completed push that started
-  after the sale was in the ledger (a push run, a pull-and-push cycle or a reconcile, recorded in
-  ``sync_run`` when it is acknowledged). A sale whose push has not come yet counts the time it has
-  waited so far, so an outage shows as a long latency at once. The latency is the mean of those times:
-  how long, on average, the channel still shows units another channel has sold.
-* **Unseen time** per channel, in seconds: how long ago its orders were last read in full (the end of
-  its last successful order pull). A sale it made since may not be in the ledger yet: during an
-  outage of its API this grows by the minute, and so does the stock the other channels hold back
-  against its sales.
+  channels during the latency window (the hour before its latest import), the time until this
+  channel's next acknowledged push that started after the sale was in the ledger (a push run, a
+  pull-and-push cycle or a reconcile, recorded in ``sync_run``). A sale no push has followed yet
+  counts the time until the channel's latest failed push, if one came after it (so an outage shows
+  as a long latency), else it is not measured yet. The latency is the mean of those times: how long,
+  on average, the channel still shows units another channel has sold.
+* **Unseen time** per channel, in seconds: how long its own sales may wait before the ledger sees
+  them: half its pull interval (the mean age of its last read), and, while its pulls fail, the time
+  from its last successful pull to its latest failed one. During an outage of its API this grows with
+  every failed pull, and so does the stock the other channels hold back against its sales.
+
+Every input is anchored at instants the ledger recorded (imports, runs), never at the clock: the
+numbers move only when the ledger records something, so what a plan pushed and what ``explain`` says
+later agree until the next import or run, as with every other rule.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-__all__ = ["Pace", "Paces", "SalesWindows", "measure_paces", "sync_latency", "velocity"]
+__all__ = ["Pace", "Paces", "SalesWindows", "Schedule", "measure_paces", "sync_latency", "velocity"]
 
 
 @dataclass(frozen=True)
@@ -70,31 +75,33 @@ def velocity(units: Sequence[int], windows: SalesWindows) -> float:
 
 
 def sync_latency(
-    sales: Sequence[datetime], pushes: Sequence[tuple[datetime, datetime]], now: datetime
+    sales: Sequence[datetime],
+    pushes: Sequence[tuple[datetime, datetime]],
+    failed_push: datetime | None = None,
 ) -> float | None:
     """The mean time in seconds from each sale entering the ledger (``sales``: import times of the
-    other channels' orders) to this channel's next completed push started at or after it (``pushes``:
-    (started, finished) of its acknowledged pushes). A sale no push has followed yet counts
-    ``now − sale``. None without sales: nothing was measured."""
-    if not sales:
-        return None
+    other channels' orders) to this channel's next acknowledged push started at or after it
+    (``pushes``: (started, finished)). A sale no push has followed counts the time to ``failed_push``
+    (its latest failed push) when that came after it, else is left out. None: nothing measured."""
     ordered = sorted(pushes)
     starts = [started for started, _ in ordered]
     # the earliest finish among the pushes started at or after each start (pipelined pushes overlap)
     first_done: list[datetime] = [finished for _, finished in ordered]
     for i in range(len(first_done) - 2, -1, -1):
         first_done[i] = min(first_done[i], first_done[i + 1])
-    total = 0.0
+    waits: list[float] = []
     for sale in sales:
         at = bisect.bisect_left(starts, sale)
-        done = first_done[at] if at < len(starts) else now
-        total += max(0.0, (done - sale).total_seconds())
-    return total / len(sales)
+        if at < len(starts):
+            waits.append(max(0.0, (first_done[at] - sale).total_seconds()))
+        elif failed_push is not None and failed_push > sale:
+            waits.append((failed_push - sale).total_seconds())
+    return sum(waits) / len(waits) if waits else None
 
 
 @dataclass(frozen=True)
 class Paces:
-    """Every product's :class:`Pace` at one instant: the channels' latencies, and the velocities of
+    """Every product's :class:`Pace`: the channels' latencies and unseen times, and the velocities of
     the products that sold lately (any other product's pace has no sales)."""
 
     latency_s: Mapping[str, float]
@@ -105,27 +112,38 @@ class Paces:
         return Pace(self.sold_per_hour.get(product_id, {}), self.latency_s, self.unseen_s)
 
 
+@dataclass(frozen=True)
+class Schedule:
+    """A channel's configured intervals, in seconds: what is assumed until something is measured."""
+
+    pull_every: float
+    push_every: float
+
+
 def measure_paces(
     units: Mapping[int, Mapping[tuple[str, str], Sequence[int]]],
     windows: SalesWindows,
     sales: Sequence[tuple[str, datetime]],
     pushes: Mapping[str, Sequence[tuple[datetime, datetime]]],
     last_read: Mapping[str, datetime],
-    assumed_latency_s: Mapping[str, float],
-    now: datetime,
-    read_since: datetime,
+    failed: tuple[Mapping[str, datetime], Mapping[str, datetime]],
+    schedules: Mapping[str, Schedule],
 ) -> Paces:
-    """Velocities from the units sold per window (:func:`velocity`) and, for each channel of
-    ``assumed_latency_s``, its :func:`sync_latency` over the other channels' ``sales`` and its own
-    ``pushes`` (a channel with nothing measured keeps its assumed latency, its push interval), and
-    its unseen time: since ``last_read`` (its last full order pull), or since ``read_since`` (the
-    start of the records searched) when it has none."""
+    """For each channel of ``schedules``: its :func:`sync_latency` over the other channels' ``sales``,
+    its ``pushes`` and latest failed push (its push interval while nothing is measured), and its
+    unseen time (half its pull interval, plus the time from ``last_read``, its last successful pull,
+    to its latest failed pull after it). Velocities from the units sold per window (:func:`velocity`).
+    ``failed`` is (latest failed pull, latest failed push) per channel."""
+    failed_pulls, failed_pushes = failed
     latency: dict[str, float] = {}
     unseen: dict[str, float] = {}
-    for channel, assumed in assumed_latency_s.items():
-        measured = sync_latency([at for name, at in sales if name != channel], pushes.get(channel, ()), now)
-        latency[channel] = assumed if measured is None else measured
-        unseen[channel] = max(0.0, (now - last_read.get(channel, read_since)).total_seconds())
+    for channel, schedule in schedules.items():
+        others = [at for name, at in sales if name != channel]
+        measured = sync_latency(others, pushes.get(channel, ()), failed_pushes.get(channel))
+        latency[channel] = schedule.push_every if measured is None else measured
+        read, failing = last_read.get(channel), failed_pulls.get(channel)
+        dark = (failing - read).total_seconds() if read is not None and failing is not None else 0.0
+        unseen[channel] = schedule.pull_every / 2 + max(0.0, dark)
     sold = {
         pid: {key: velocity(counts, windows) for key, counts in per.items()} for pid, per in units.items()
     }

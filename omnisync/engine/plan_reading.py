@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 from omnisync.allocation import AdaptivePolicy, LocationStock
 from omnisync.ledger import pace as pace_reads
 from omnisync.ledger.repository import ListingRow, PlanDecoder
-from omnisync.pace import Paces, SalesWindows, measure_paces
+from omnisync.pace import Paces, SalesWindows, Schedule, measure_paces
 
 from .planner import ChunkPlan, PlannedItem, RowPlanner
 from .setup import EngineSetup
@@ -21,7 +21,7 @@ from .targets import SkuState, Target
 
 PLAN_CHUNK = 5000
 UNSEEN_HORIZON_S = 86400.0
-"""How far back the adaptive policy looks for a channel's last order pull (older counts as this old)."""
+"""How far back (from the latest import) the adaptive policy looks for a channel's pulls."""
 DIRTY_SCAN_THRESHOLD = 100_000
 """Dirty pairs above which a dirty-only plan reads every product instead of the dirty index."""
 
@@ -29,25 +29,32 @@ DIRTY_SCAN_THRESHOLD = 100_000
 class PlanReader(EngineSetup):
     def read_paces(self, conn: Connection, product_ids: Sequence[int] | None = None) -> Paces | None:
         """Under the adaptive policy, the sales velocities (of ``product_ids``, else of every product
-        that sold lately) and every channel's sync latency, measured now; None under other policies."""
+        that sold lately) and every channel's sync latency and unseen time, as the ledger's records
+        stand (see :mod:`omnisync.pace`); None under other policies."""
         if not isinstance(self.policy, AdaptivePolicy):
             return None
         settings = self.config.allocation.adaptive
         windows = SalesWindows(tuple(settings.velocity_windows))
-        now = self.clock.now()
-        recent = now - timedelta(seconds=settings.latency_window)
-        horizon = now - timedelta(seconds=UNSEEN_HORIZON_S)
+        # the ledger's own clock: its latest import (nothing imported yet: nothing sold, no pace)
+        latest = pace_reads.last_import(conn)
+        schedules = {
+            name: Schedule(rt.config.schedule.pull_every, rt.config.schedule.push_every)
+            for name, rt in self.channels.items()
+        }
+        if latest is None:
+            return measure_paces({}, windows, [], {}, {}, ({}, {}), schedules)
+        recent = latest - timedelta(seconds=settings.latency_window)
+        horizon = latest - timedelta(seconds=max(UNSEEN_HORIZON_S, windows.longest))
         last_read = pace_reads.last_pulls(conn, horizon)
         return measure_paces(
             # a channel's velocity as of its last order pull: what it sold since is not known yet
-            pace_reads.units_sold(conn, windows.seconds, now, last_read, product_ids),
+            pace_reads.units_sold(conn, windows.seconds, latest, last_read, product_ids),
             windows,
             pace_reads.sales_imported(conn, recent),
             pace_reads.pushes_acknowledged(conn, recent),
             last_read,
-            {name: rt.config.schedule.push_every for name, rt in self.channels.items()},
-            now,
-            horizon,
+            pace_reads.failed_since(conn, horizon),
+            schedules,
         )
 
     def iter_plan_channels(

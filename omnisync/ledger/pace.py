@@ -105,18 +105,38 @@ def pushes_acknowledged(conn: Connection, since: datetime) -> dict[str, list[tup
     return out
 
 
-def last_pulls(conn: Connection, since: datetime) -> dict[str, datetime]:
-    """Channel -> when its last successful order pull started at or after ``since`` finished."""
+def _latest_runs(conn: Connection, since: datetime, kinds: Sequence[str], ok: bool) -> dict[str, datetime]:
     q = (
         select(SR.c.channel, func.max(SR.c.finished_at))
         .where(
             and_(
                 SR.c.started_at >= since,
-                SR.c.ok.is_(True),
+                SR.c.ok.is_(ok),
                 SR.c.finished_at.is_not(None),
-                SR.c.kind.in_(PULL_RUN_KINDS),
+                SR.c.kind.in_(kinds),
             )
         )
         .group_by(SR.c.channel)
     )
     return {str(channel): at for channel, at in conn.execute(q) if at is not None}
+
+
+def last_pulls(conn: Connection, since: datetime) -> dict[str, datetime]:
+    """Channel -> when its last successful order pull started at or after ``since`` finished."""
+    return _latest_runs(conn, since, PULL_RUN_KINDS, True)
+
+
+def failed_since(conn: Connection, since: datetime) -> tuple[dict[str, datetime], dict[str, datetime]]:
+    """(channel -> its latest failed order pull, channel -> its latest failed push), started at or after
+    ``since``, by when they ended."""
+    return (
+        _latest_runs(conn, since, PULL_RUN_KINDS, False),
+        _latest_runs(conn, since, PUSH_RUN_KINDS, False),
+    )
+
+
+def last_import(conn: Connection) -> datetime | None:
+    """When the ledger last imported an order (the adaptive policy's clock: its inputs move only when
+    the ledger records something, so a plan and a later ``explain`` agree)."""
+    at: datetime | None = conn.execute(select(func.max(O.c.imported_at))).scalar()
+    return at

@@ -111,3 +111,5 @@ def test_units_sold_per_window_latency_records_and_last_pulls(ledger_url: str) -
         assert pushes == {"web": [(ago(100), ago(95))], "pos": [(ago(200), ago(197))]}
         assert pace.last_pulls(conn, ago(86400)) == {"web": ago(48), "pos": ago(197)}
         assert pace.last_pulls(conn, ago(150)) == {"web": ago(48)}
+        assert pace.failed_since(conn, ago(86400)) == ({"web": ago(39)}, {"web": ago(39)})
+        assert pace.last_import(conn) == ago(10)

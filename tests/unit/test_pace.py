@@ -19,7 +19,7 @@ from omnisync.allocation import (
     get_policy,
 )
 from omnisync.drops import DropState
-from omnisync.pace import Pace, SalesWindows, measure_paces, sync_latency, velocity
+from omnisync.pace import Pace, SalesWindows, Schedule, measure_paces, sync_latency, velocity
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -51,38 +51,42 @@ def test_velocity_is_the_highest_rate_of_the_windows() -> None:
 def test_latency_is_the_mean_time_from_a_sale_to_the_next_push_started_after_it() -> None:
     pushes = [(at(0), at(5)), (at(60), at(70)), (at(120), at(121))]
     # sale at 1 s -> the push started at 60 s ends at 70: 69 s; sale at 60 s -> same push: 10 s
-    assert sync_latency([at(1), at(60)], pushes, at(200)) == pytest.approx((69 + 10) / 2)
-    # a sale no push has followed yet counts the time it has waited so far
-    assert sync_latency([at(130)], pushes, at(400)) == pytest.approx(270)
-    assert sync_latency([], pushes, at(400)) is None
+    assert sync_latency([at(1), at(60)], pushes) == pytest.approx((69 + 10) / 2)
+    # a sale no push has followed: not measured, unless a push failed after it (an outage)
+    assert sync_latency([at(1), at(130)], pushes) == pytest.approx(69)
+    assert sync_latency([at(130)], pushes, failed_push=at(400)) == pytest.approx(270)
+    assert sync_latency([at(130)], pushes, failed_push=at(100)) is None
+    assert sync_latency([], pushes) is None
 
 
 def test_overlapping_pushes_count_the_first_to_finish() -> None:
     # a pipelined channel: a long push started first, a short one after it finished earlier
     pushes = [(at(10), at(100)), (at(20), at(30))]
-    assert sync_latency([at(5)], pushes, at(500)) == pytest.approx(25)
+    assert sync_latency([at(5)], pushes) == pytest.approx(25)
 
 
-def test_measured_paces_fall_back_to_the_push_interval_and_count_unseen_time() -> None:
+def test_measured_paces_fall_back_to_the_schedule_and_count_failed_pulls_as_unseen() -> None:
     sales = [("web", at(0)), ("pos", at(10))]
     pushes = {"web": [(at(20), at(25))], "pos": [(at(30), at(31))]}
+    schedules = {"web": Schedule(60, 60), "pos": Schedule(20, 30), "amazon": Schedule(120, 120)}
     paces = measure_paces(
         {7: {("web", "WH"): [1, 2, 3]}},
         SalesWindows((900.0, 3600.0, 86400.0)),
         sales,
         pushes,
-        {"web": at(50)},
-        {"web": 60.0, "pos": 30.0, "amazon": 120.0},
-        at(100),
-        at(-86300),
+        {"web": at(50), "pos": at(40)},
+        ({"pos": at(400), "web": at(10)}, {"amazon": at(100)}),
+        schedules,
     )
     assert paces.latency_s["web"] == pytest.approx(15)  # pos's sale at 10 s, web's push done at 25 s
     assert paces.latency_s["pos"] == pytest.approx(31)  # web's sale at 0 s, pos's push done at 31 s
-    assert paces.latency_s["amazon"] == pytest.approx(95)  # never pushed since: both sales still wait
-    assert paces.unseen_s == {"web": 50.0, "pos": 86400.0, "amazon": 86400.0}
+    assert paces.latency_s["amazon"] == pytest.approx(95)  # its push failed at 100 s: both sales waited
+    # half the pull interval; pos's pulls have failed for 360 s since its last good one; web's failure
+    # came before its last good pull
+    assert paces.unseen_s == {"web": 30.0, "pos": 370.0, "amazon": 60.0}
     assert paces.of(7).sold_per_hour == {("web", "WH"): pytest.approx(4.0)}
     assert paces.of(8).sold_per_hour == {}
-    quiet = measure_paces({}, SalesWindows(), [], {}, {}, {"amazon": 120.0}, at(100), at(0))
+    quiet = measure_paces({}, SalesWindows(), [], {}, {}, ({}, {}), {"amazon": Schedule(60, 120)})
     assert quiet.latency_s == {"amazon": 120.0}  # nothing sold to measure by: its push interval
 
 
