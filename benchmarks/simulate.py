@@ -3,6 +3,8 @@
     python benchmarks/simulate.py --seeds 100 --json                      # trading-day, all faults
     python benchmarks/simulate.py --scenario scenarios/split-fenced.yaml --seeds 100 --json
     python benchmarks/simulate.py --compare --seeds 10 --json             # the policy table
+    python benchmarks/simulate.py --scenario scenarios/flash-sale.yaml --compare --seeds 10 \
+        --policies buffered-0,buffered-1,buffered-2,buffered-3,adaptive --json
 
 Seeds run in ``--jobs`` worker processes (default 2). Prints the summed figures per channel, the
 failed seeds with the first violation, and the targets: 0 lost or duplicated orders, 0 conservation
@@ -50,13 +52,17 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--compare", action="store_true", help="the policy table instead")
+    parser.add_argument(
+        "--policies", help="with --compare: only these variants, comma-separated (e.g. buffered-0,adaptive)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     scenario = load_scenario(args.scenario)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
     started = time.perf_counter()
     if args.compare:
-        rows = compare_policies(scenario, seeds, args.jobs)
+        only = args.policies.split(",") if args.policies else None
+        rows = compare_policies(scenario, seeds, args.jobs, only)
         out: dict[str, object] = {"scenario": scenario.name, "seeds": len(seeds), "policies": rows}
         text = render_policies(rows)
     else:

@@ -23,6 +23,20 @@ Policies decide how several channels share one SKU's stock:
   sum to at most 100, so the total exposed never exceeds the stock.
 * ``priority``: below a threshold, only the highest-priority channel(s) among those drawing from
   the same locations offer the last units.
+* ``adaptive``: every channel by the rule above, then an *adaptive buffer* per channel and SKU, held
+  back against the units the other channels may sell from the same locations before this channel
+  hears of it::
+
+      rate[o]  = Σ over L in sources(c) of velocity[o, s, L]    # units/hour, each other channel o
+      expected = Σ over o of rate[o] × (unseen[o] + latency[c]) / 3600
+      adaptive = min(max_units, the smallest b with P(Poisson(expected) > b) ≤ risk)
+      q        = q − adaptive                                   # after the buffers, before the cap
+
+  ``expected`` is the units the other channels sell that ``c`` still shows: sold since their orders
+  were last read (``unseen[o]``), or before ``c``'s next push is acknowledged (``latency[c]``).
+  Velocities, latencies and unseen times are measured from the ledger (:mod:`omnisync.pace`) and
+  handed in as a :class:`~omnisync.pace.Pace`: a hot SKU is held back where the lag is long, a slow
+  seller shows every unit.
 
 Third-party policies load lazily from the entry-point group ``omnisync.policies``.
 """
@@ -40,19 +54,24 @@ from types import MappingProxyType
 from typing import Any, Protocol, runtime_checkable
 
 from omnisync.drops import DropState
+from omnisync.pace import Pace
 
 __all__ = [
     "POLICY_ENTRY_POINT_GROUP",
+    "AdaptivePolicy",
     "Allocation",
     "AllocationPolicy",
     "BufferedPolicy",
     "ChannelInput",
     "DropState",
+    "Exposure",
+    "Held",
     "LocationStock",
     "LowStockPriorityPolicy",
     "QuantityRules",
     "SplitPolicy",
     "Step",
+    "adaptive_units",
     "allocate_channel",
     "available_policies",
     "channel_pool",
@@ -145,6 +164,8 @@ class ChannelInput:
     sources: tuple[str, ...]
     rules: QuantityRules
     provenance: tuple[str, ...] = ()
+    pace: Pace | None = None
+    """The SKU's sales velocities and the channels' latencies (read by the adaptive policy only)."""
 
 
 @dataclass(frozen=True)
@@ -222,16 +243,31 @@ def channel_pools(numbers: Sequence[tuple[Any, Any]], kept: Sequence[int], start
     return sum(((on_hand - reserved - units).clip(min=0) for (on_hand, reserved), units in pairs), start)
 
 
-def offered_for_pool(pool: int, rules: QuantityRules) -> int:
-    """The documented arithmetic after the pool (share, buffers, cap, out-of-stock threshold, ≥ 0).
+@dataclass(frozen=True)
+class Held:
+    """Units a policy holds back after the configured buffers (the adaptive buffer), and why."""
+
+    units: int
+    detail: str
+
+
+def offered_for_pool(pool: int, rules: QuantityRules, held: int | None = None) -> int:
+    """The documented arithmetic after the pool (share, buffers, cap, out-of-stock threshold, ≥ 0);
+    ``held`` units more are held back after the buffers (the adaptive policy's buffer).
 
     The numbers-only form of :func:`allocate_channel`, which runs the very same steps while it writes
     the explanation; planners call this (and :func:`channel_pool`) when nobody asked why.
     """
-    return _after_pool(pool, rules, None, ())
+    return _after_pool(pool, rules, None, (), None if held is None else Held(held, ""))
 
 
-def _after_pool(pool: int, rules: QuantityRules, steps: list[Step] | None, prov: tuple[str, ...]) -> int:
+def _after_pool(
+    pool: int,
+    rules: QuantityRules,
+    steps: list[Step] | None,
+    prov: tuple[str, ...],
+    held: Held | None = None,
+) -> int:
     """From the pool to ``offered``; appends one :class:`Step` per rule to ``steps`` when given."""
     q = pool * rules.share // 100
     if steps is not None:
@@ -246,6 +282,11 @@ def _after_pool(pool: int, rules: QuantityRules, steps: list[Step] | None, prov:
             f"({rules.buffer_percent} % of {pool}, rounded up)"
         )
         steps.append(Step("buffer", _sourced(detail, prov, "buffer"), q))
+
+    if held is not None:
+        q -= held.units
+        if steps is not None:
+            steps.append(Step("adaptive buffer", held.detail, q))
 
     if rules.max_quantity is not None:
         q = min(q, rules.max_quantity)
@@ -289,15 +330,18 @@ def _pool(stock: Mapping[str, LocationStock], channel: ChannelInput) -> tuple[in
     return pool, "; ".join(texts)
 
 
-def allocate_channel(stock: Mapping[str, LocationStock], channel: ChannelInput) -> Allocation:
-    """The documented arithmetic for one channel, with one :class:`Step` per rule.
+def allocate_channel(
+    stock: Mapping[str, LocationStock], channel: ChannelInput, held: Held | None = None
+) -> Allocation:
+    """The documented arithmetic for one channel, with one :class:`Step` per rule (and ``held``, a
+    policy's own buffer after the configured ones, when given).
 
     ``stock`` maps location -> :class:`LocationStock` for this SKU; a source with no record counts 0.
     """
     rules, prov = channel.rules, channel.provenance
     pool, pool_detail = _pool(stock, channel)
     steps = [Step("pool", _sourced(pool_detail, prov, "pool"), pool)]
-    offered = _after_pool(pool, rules, steps, prov)
+    offered = _after_pool(pool, rules, steps, prov, held)
     return Allocation(channel.channel, offered, pool, tuple(steps))
 
 
@@ -386,6 +430,10 @@ class BufferedPolicy:
 
     name: str = "buffered"
 
+    def held(self, channel: ChannelInput) -> Held | None:
+        """Units this policy holds back from ``channel`` after its configured buffers (none here)."""
+        return None
+
     def allocate(
         self,
         stock: Mapping[str, LocationStock],
@@ -394,7 +442,7 @@ class BufferedPolicy:
         drop: DropState | None = None,
     ) -> dict[str, Allocation]:
         _unique(channels)
-        return {c.channel: _apply_drop(allocate_channel(stock, c), drop) for c in channels}
+        return {c.channel: _apply_drop(allocate_channel(stock, c, self.held(c)), drop) for c in channels}
 
 
 def validate_split(channels: Sequence[ChannelInput]) -> None:
@@ -484,12 +532,104 @@ class LowStockPriorityPolicy:
         return _amend(allocation, Step("priority", _sourced(detail, channel.provenance, "priority"), 0), 0)
 
 
+# --------------------------------------------------------------------------- adaptive buffers
+
+
+def _poisson_quantile(expected: float, risk: float, most: int) -> int:
+    """The smallest b ≤ ``most`` with P(Poisson(expected) > b) ≤ ``risk`` (``most`` when none is)."""
+    if expected <= 0:
+        return 0
+    pmf = cdf = math.exp(-expected)
+    units = 0
+    while 1.0 - cdf > risk and units < most:
+        units += 1
+        pmf *= expected / units
+        cdf += pmf
+    return units
+
+
+@dataclass(frozen=True)
+class Exposure:
+    """How many units the other channels may sell of a channel's stock before it hears of it."""
+
+    rates: tuple[tuple[str, float, float], ...]
+    """(other channel, units per hour it sells from this channel's sources, seconds since its orders
+    were last read), by name."""
+    latency_s: float | None
+    expected: float
+    """Units the others sell unseen: Σ rate × (unseen + latency) / 3600."""
+    units: int
+    """The adaptive buffer: the Poisson quantile of ``expected`` at 1 − risk, capped."""
+
+
+def adaptive_units(
+    pace: Pace | None, channel: str, sources: Sequence[str], risk: float, max_units: int
+) -> Exposure:
+    """The adaptive buffer of ``channel`` (drawing from ``sources``) for one SKU's ``pace``: the only
+    place its arithmetic lives (the planner's numbers-only path reads ``.units``)."""
+    if pace is None:
+        return Exposure((), None, 0.0, 0)
+    per_channel: dict[str, float] = {}
+    for (other, location), per_hour in pace.sold_per_hour.items():
+        if other != channel and location in sources and per_hour > 0:
+            per_channel[other] = per_channel.get(other, 0.0) + per_hour
+    latency = pace.latency_s.get(channel)
+    rates = tuple((name, rate, pace.unseen_s.get(name, 0.0)) for name, rate in sorted(per_channel.items()))
+    if latency is None:
+        return Exposure(rates, None, 0.0, 0)
+    expected = sum(rate * (unseen + latency) for _, rate, unseen in rates) / 3600.0
+    return Exposure(rates, latency, expected, _poisson_quantile(expected, risk, max_units))
+
+
+def _exposure_text(exposure: Exposure, sources: Sequence[str], risk: float, max_units: int) -> str:
+    where = ", ".join(sources)
+    if not exposure.rates:
+        return f"nothing sold on the other channels from {where} lately: 0 held"
+    if exposure.latency_s is None:
+        return "this channel's sync latency is not measured: 0 held"
+    latency = f"{exposure.latency_s:.0f} s"
+    terms = " + ".join(
+        f"{name} {rate:.2f}/h × ({unseen:.0f} s unseen + {latency})" for name, rate, unseen in exposure.rates
+    )
+    tail = f"more than {exposure.units} sold meanwhile with P ≤ {risk * 100:g} %"
+    if exposure.units == max_units and max_units > 0:
+        tail = f"at most max_units {max_units}"
+    return (
+        f"sold elsewhere from {where}: {terms} = {exposure.expected:.3f} units expected before this "
+        f"channel shows it; {exposure.units} held ({tail})"
+    )
+
+
+class AdaptivePolicy(BufferedPolicy):
+    """The documented rule for every channel, then an adaptive buffer per channel and SKU: the units
+    the other channels may sell from the same locations during this channel's sync latency, at the
+    ``risk`` a merchant accepts of more being sold (see the module text). Each channel on its own, as
+    under ``buffered``, from the :class:`~omnisync.pace.Pace` in its :class:`ChannelInput`."""
+
+    name: str = "adaptive"
+
+    def __init__(self, risk: float = 0.05, max_units: int = 10) -> None:
+        if isinstance(risk, bool) or not isinstance(risk, int | float) or not 0 < risk < 1:
+            raise ValueError(f"adaptive risk must be between 0 and 1 (exclusive), got {risk!r}")
+        _non_negative("max_units", max_units)
+        self.risk = float(risk)
+        self.max_units = max_units
+
+    def exposure(self, pace: Pace | None, channel: str, sources: Sequence[str]) -> Exposure:
+        return adaptive_units(pace, channel, sources, self.risk, self.max_units)
+
+    def held(self, channel: ChannelInput) -> Held:
+        exposure = self.exposure(channel.pace, channel.channel, channel.sources)
+        return Held(exposure.units, _exposure_text(exposure, channel.sources, self.risk, self.max_units))
+
+
 # --------------------------------------------------------------------------- registry
 
 _BUILTIN: dict[str, Callable[..., AllocationPolicy]] = {
     "buffered": BufferedPolicy,
     "split": SplitPolicy,
     "priority": LowStockPriorityPolicy,
+    "adaptive": AdaptivePolicy,
 }
 
 
@@ -513,8 +653,9 @@ def _load_plugin(name: str) -> Callable[..., AllocationPolicy]:
 def get_policy(name: str, **options: Any) -> AllocationPolicy:
     """The policy called ``name``, built with ``options`` (``priority`` needs ``threshold``).
 
-    Built-ins: ``buffered``, ``split``, ``priority``. Other names load lazily from the
-    ``omnisync.policies`` entry-point group; an unknown name raises LookupError naming the known ones.
+    Built-ins: ``buffered``, ``split``, ``priority``, ``adaptive`` (``risk``, ``max_units``). Other
+    names load lazily from the ``omnisync.policies`` entry-point group; an unknown name raises
+    LookupError naming the known ones.
     """
     factory = _BUILTIN.get(name) or _load_plugin(name)
     policy = factory(**options)

@@ -140,10 +140,31 @@ class ChannelConfig(_Model):
         return self
 
 
+class AdaptiveConfig(_Model):
+    """The adaptive policy's settings (see omnisync.allocation and omnisync.pace)."""
+
+    risk: float = Field(0.05, gt=0, lt=1)
+    """Accepted chance that the other channels sell more than the held units during a channel's lag."""
+    max_units: int = Field(10, ge=0)
+    """Never hold back more than this many units for one channel and SKU."""
+    velocity_windows: list[Duration] = Field(default_factory=lambda: [900.0, 3600.0, 86400.0], min_length=1)
+    """Trailing windows a SKU's sales velocity is measured over; the highest rate counts."""
+    latency_window: Duration = 3600.0
+    """The sales over which a channel's sync latency is measured (the most recent this long)."""
+
+    @field_validator("velocity_windows")
+    @classmethod
+    def _positive(cls, value: list[float]) -> list[float]:
+        if any(w <= 0 for w in value):
+            raise ValueError("every window must be a positive duration")
+        return value
+
+
 class PolicyConfig(_Model):
     policy: str = "buffered"
-    """buffered | split | priority, or a policy registered under 'omnisync.policies'."""
+    """buffered | split | priority | adaptive, or a policy registered under 'omnisync.policies'."""
     low_stock_threshold: int = Field(5, ge=0)
+    adaptive: AdaptiveConfig = AdaptiveConfig()
 
     @field_validator("policy")
     @classmethod

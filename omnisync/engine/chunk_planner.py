@@ -55,6 +55,7 @@ from omnisync.ledger.plan_rows import (
     PlanDecoder,
 )
 from omnisync.ledger.rows import split_tags
+from omnisync.pace import Paces
 from omnisync.pricing import PriceResult, PriceRules, price_for
 
 from .planner import ChunkPlan, PlannedItem, changes, diff_target, paused_gc
@@ -238,8 +239,14 @@ class ChunkPlanner:
         locations: Sequence[str],
         decoder: PlanDecoder,
         now: datetime,
+        paces: Paces | None = None,
     ) -> None:
         self.calculator = calculator
+        self.paces = paces
+        """Every product's sales pace, when the policy is adaptive (:mod:`omnisync.pace`)."""
+        self.replan = frozenset(paces.sold_per_hour) if paces is not None else frozenset()
+        """Products planned even when their pairs are not dirty: those whose adaptive buffer moves
+        with time (they sold lately)."""
         self.locations = tuple(locations)
         self.decoder = decoder
         self.now = now
@@ -259,7 +266,8 @@ class ChunkPlanner:
                 self.special_skus.update(drop.skus)
                 self.special_tags.update(drop.tags)
         # The fast path: policies that allocate each channel on its own (split's shares are checked
-        # by the calculator), and channel-wide rules that resolve. Otherwise every SKU is explained.
+        # by the calculator), and channel-wide rules that resolve. Otherwise every SKU is explained:
+        # so is every SKU under the adaptive policy, whose buffer depends on each product's pace.
         lanes: list[_Lane] = []
         if type(calculator.policy) in (BufferedPolicy, SplitPolicy) and _NOT_A_SKU not in self.special_skus:
             try:
@@ -306,6 +314,7 @@ class ChunkPlanner:
             row[_CURRENCY],
             bool(row[_ACTIVE]),
             stock,
+            None if self.paces is None else self.paces.of(row[_ID]),
         )
 
     def explain(self, row: Sequence[Any], channel: str) -> Target:
@@ -316,8 +325,9 @@ class ChunkPlanner:
     def plan(self, chunk: PlanChunk, *, dirty_only: bool = False) -> ChunkPlan:
         """Every planned channel's (changes, unchanged) for this chunk.
 
-        ``dirty_only`` plans only the pairs whose listing is dirty; pairs the channel does not know
-        (``missing``) and products without a listing are never planned.
+        ``dirty_only`` plans only the pairs whose listing is dirty (and every pair of the products in
+        :attr:`replan`); pairs the channel does not know (``missing``) and products without a listing
+        are never planned.
         """
         out: ChunkPlan = {name: ([], []) for name in self.channels}
         if len(self._codes) > _MEMO_LIMIT:
@@ -328,7 +338,8 @@ class ChunkPlanner:
                 self._plan_fast(columns, dirty_only, out)
             else:
                 for i in range(columns.size):
-                    self._plan_explained(columns.row(i), dirty_only, out)
+                    row = columns.row(i)
+                    self._plan_explained(row, dirty_only and row[_ID] not in self.replan, out)
         return out
 
     def _plan_explained(self, row: Sequence[Any], dirty_only: bool, out: ChunkPlan) -> None:

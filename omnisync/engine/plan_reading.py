@@ -5,21 +5,58 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
 
-from omnisync.allocation import LocationStock
+from sqlalchemy import Connection
+
+from omnisync.allocation import AdaptivePolicy, LocationStock
+from omnisync.ledger import pace as pace_reads
 from omnisync.ledger.plan_rows import PlanChunk, PlanQueries
 from omnisync.ledger.repository import ListingRow, PlanDecoder
+from omnisync.pace import Paces, SalesWindows, Schedule, measure_paces
 
 from .planner import ChunkPlan, PlannedItem
 from .setup import EngineSetup
 from .targets import SkuState, Target
 
 PLAN_CHUNK = 5000
+UNSEEN_HORIZON_S = 86400.0
+"""How far back (from the latest import) the adaptive policy looks for a channel's pulls."""
 DIRTY_SCAN_THRESHOLD = 100_000
 """Dirty pairs above which a dirty-only plan reads every product instead of the dirty index."""
 
 
 class PlanReader(EngineSetup):
+    def read_paces(self, conn: Connection, product_ids: Sequence[int] | None = None) -> Paces | None:
+        """Under the adaptive policy, the sales velocities (of ``product_ids``, else of every product
+        that sold lately) and every channel's sync latency and unseen time, as the ledger's records
+        stand (see :mod:`omnisync.pace`); None under other policies."""
+        if not isinstance(self.policy, AdaptivePolicy):
+            return None
+        settings = self.config.allocation.adaptive
+        windows = SalesWindows(tuple(settings.velocity_windows))
+        # the ledger's own clock: its latest import (nothing imported yet: nothing sold, no pace)
+        latest = pace_reads.last_import(conn)
+        schedules = {
+            name: Schedule(rt.config.schedule.pull_every, rt.config.schedule.push_every)
+            for name, rt in self.channels.items()
+        }
+        if latest is None:
+            return measure_paces({}, windows, [], {}, {}, ({}, {}), schedules)
+        recent = latest - timedelta(seconds=settings.latency_window)
+        horizon = latest - timedelta(seconds=max(UNSEEN_HORIZON_S, windows.longest))
+        last_read = pace_reads.last_pulls(conn, horizon)
+        return measure_paces(
+            # a channel's velocity as of its last order pull: what it sold since is not known yet
+            pace_reads.units_sold(conn, windows.seconds, latest, last_read, product_ids),
+            windows,
+            pace_reads.sales_imported(conn, recent),
+            pace_reads.pushes_acknowledged(conn, recent),
+            last_read,
+            pace_reads.failed_since(conn, horizon),
+            schedules,
+        )
+
     def iter_plan_channels(
         self,
         channels: Sequence[str],
@@ -48,7 +85,6 @@ class PlanReader(EngineSetup):
                 if code in known:  # a source the ledger does not know has no stock record: 0
                     codes.append(code)
                     location_ids.append(known[code])
-            planner = ChunkPlanner(self.calculator, names, codes, PlanDecoder(conn.dialect), self.clock.now())
         dirty_only = not all_pairs and product_ids is None
         wanted = sorted(set(product_ids)) if product_ids is not None else []
         after: int | None = None
@@ -60,6 +96,18 @@ class PlanReader(EngineSetup):
                 # dirty (a price list imported), one pass over every product costs less
                 if dirty <= DIRTY_SCAN_THRESHOLD:
                     by_ids, wanted = True, self.ledger.dirty_product_ids(conn, channel_ids)
+        with self.ledger.read() as conn:
+            paces = self.read_paces(conn, None if dirty_only or not by_ids else wanted)
+        if dirty_only and by_ids and paces is not None:
+            # the adaptive buffers of the SKUs that sold lately move with time (velocities decay,
+            # latencies change), not only with their stock: they are planned on every pass
+            wanted = sorted(set(wanted) | set(paces.sold_per_hour))
+        if by_ids and not wanted:
+            return
+        with self.ledger.read() as conn:
+            planner = ChunkPlanner(
+                self.calculator, names, codes, PlanDecoder(conn.dialect), self.clock.now(), paces
+            )
 
         queries = PlanQueries(self.ledger.engine.dialect, channel_ids, location_ids, by_ids=by_ids)
 
@@ -110,6 +158,7 @@ class PlanReader(EngineSetup):
             product = self.ledger.products(conn, [sku])[0]
             codes = {lid: row.code for lid, row in self.ledger.locations(conn).items()}
             stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
+            paces = self.read_paces(conn, [pid])
         state = SkuState(
             sku,
             product.tags,
@@ -117,6 +166,7 @@ class PlanReader(EngineSetup):
             product.currency,
             product.active,
             {codes[lid]: LocationStock(codes[lid], oh, rs) for lid, (oh, rs) in stock.items()},
+            None if paces is None else paces.of(pid),
         )
         targets = self.calculator.targets(state, self.clock.now())
         return {name: (targets[name], rows.get(name)) for name in self.channels if name in targets}

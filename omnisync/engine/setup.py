@@ -91,9 +91,11 @@ class EngineSetup:
         self.channels: dict[str, ChannelRuntime] = {}
         self.mappings: dict[str, ChannelMapping] = {}
         policy_cfg = self.config.allocation
-        options: dict[str, Any] = (
-            {"threshold": policy_cfg.low_stock_threshold} if policy_cfg.policy == "priority" else {}
-        )
+        options: dict[str, Any] = {}
+        if policy_cfg.policy == "priority":
+            options = {"threshold": policy_cfg.low_stock_threshold}
+        elif policy_cfg.policy == "adaptive":
+            options = {"risk": policy_cfg.adaptive.risk, "max_units": policy_cfg.adaptive.max_units}
         self.policy = get_policy(policy_cfg.policy, **options)
         for name, ch in self.config.channels.items():
             if ch.enabled:

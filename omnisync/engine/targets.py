@@ -23,6 +23,7 @@ from omnisync.allocation import (
 )
 from omnisync.drops import DropState, drop_state
 from omnisync.mapping import ChannelMapping
+from omnisync.pace import Pace
 from omnisync.pricing import PriceResult, PriceRules, price_for
 
 
@@ -47,6 +48,8 @@ class SkuState:
     active: bool
     stock: Mapping[str, LocationStock]
     """Location code -> numbers."""
+    pace: Pace | None = None
+    """Its sales velocities and the channels' latencies, read when the policy is adaptive."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +93,7 @@ class TargetCalculator:
                 continue
             rules, prov = channel.mapping.quantity_rules(state.sku, state.tags, channel.quantity)
             provenance[channel.name] = prov
-            inputs.append(ChannelInput(channel.name, channel.sources, rules, prov))
+            inputs.append(ChannelInput(channel.name, channel.sources, rules, prov, state.pace))
         stock = state.stock if state.active else {}
         allocations = self.policy.allocate(stock, inputs, drop=self.drop_for(state, now)) if inputs else {}
         out: dict[str, Target] = {}

@@ -202,7 +202,10 @@ class ListingContentState(SQLModel, table=True):
 
 class Order(SQLModel, table=True):
     __tablename__ = "sales_order"
-    __table_args__ = (UniqueConstraint("channel_id", "external_id", name="uq_order_channel_external"),)
+    __table_args__ = (
+        UniqueConstraint("channel_id", "external_id", name="uq_order_channel_external"),
+        Index("ix_sales_order_imported_at", "imported_at"),
+    )
     id: int | None = Field(default=None, primary_key=True)
     channel_id: int = Field(foreign_key="channel.id")
     external_id: str = Field(max_length=128)

@@ -1,9 +1,10 @@
 """Shoppers and the merchant's day, drawn from the seed before the run starts.
 
 Arrivals per (channel, SKU) are Poisson processes: popular SKUs at ``popular_per_hour``, slow sellers
-at ``slow_per_hour``, scaled by the channel's weight. Each arrival carries its own fate (units, fulfil
-delay, whether it is cancelled or returned), drawn up front, so that every policy compared on a seed
-meets exactly the same shoppers.
+at ``slow_per_hour``, scaled by the channel's weight; a drop's SKUs draw shoppers on the drop's
+channel inside its window only (and none elsewhere when the drop is exclusive). Each arrival carries
+its own fate (units, fulfil delay, whether it is cancelled or returned), drawn up front, so that every
+policy compared on a seed meets exactly the same shoppers.
 """
 
 from __future__ import annotations
@@ -54,6 +55,18 @@ def _units(rng: random.Random, most: int) -> int:
     return units
 
 
+def _open_hours(scenario: Scenario, channel: str, sku: str) -> tuple[float, float] | None:
+    """When shoppers come for ``sku`` on ``channel``: a drop's SKU only inside its window on its
+    channel (and, exclusive, never on the others); any other SKU all day. None: never."""
+    for drop in scenario.drops:
+        if sku in drop.skus:
+            if channel == drop.channel:
+                return drop.start, min(drop.end, scenario.duration)
+            if drop.exclusive:
+                return None
+    return 0.0, scenario.duration
+
+
 def arrivals(scenario: Scenario, products: list[Product], rng: random.Random) -> list[Arrival]:
     spec, life = scenario.catalogue, scenario.lifecycle
     out: list[Arrival] = []
@@ -61,10 +74,12 @@ def arrivals(scenario: Scenario, products: list[Product], rng: random.Random) ->
         ch = scenario.channels[name]
         for product in products:
             per_hour = (spec.popular_per_hour if product.popular else spec.slow_per_hour) * ch.weight
-            if per_hour <= 0:
+            hours = _open_hours(scenario, name, product.sku)
+            if per_hour <= 0 or hours is None:
                 continue
-            t = rng.expovariate(per_hour / 3600.0)
-            while t < scenario.duration:
+            opens, closes = hours
+            t = opens + rng.expovariate(per_hour / 3600.0)
+            while t < closes:
                 units = _units(rng, spec.max_units_per_order)
                 fulfil = rng.uniform(*life.fulfil_after)
                 cancel = rng.uniform(*life.cancel_after) if rng.random() < life.cancel_probability else None

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
-from .policies import summarise, variants
+from .policies import pick_variants, summarise, variants
 from .scenario import Scenario
 from .single import run_one
 
@@ -28,7 +28,15 @@ def run_seeds(
 ) -> list[dict[str, Any]]:
     """Results in seed order; ``jobs`` > 1 spreads the seeds over that many processes. ``done`` is
     told each result as it is taken (the CLI's progress)."""
-    work = [(scenario, seed) for seed in seeds]
+    return run_work([(scenario, seed) for seed in seeds], jobs, done)
+
+
+def run_work(
+    work: Sequence[tuple[Scenario, int]],
+    jobs: int = 1,
+    done: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """One result per (scenario, seed), in order, over ``jobs`` processes."""
     results: list[dict[str, Any]] = []
     with contextlib.ExitStack() as stack:
         if jobs <= 1 or len(work) <= 1:
@@ -45,8 +53,20 @@ def run_seeds(
     return results
 
 
-def compare_policies(scenario: Scenario, seeds: Sequence[int], jobs: int = 1) -> list[dict[str, Any]]:
-    return [summarise(name, run_seeds(sc, seeds, jobs)) for name, sc in variants(scenario).items()]
+def compare_policies(
+    scenario: Scenario,
+    seeds: Sequence[int],
+    jobs: int = 1,
+    only: Sequence[str] | None = None,
+    done: Callable[[dict[str, Any]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Each policy variant (``only`` those named) on the same seeds; every (variant, seed) run shares
+    one pool of ``jobs`` processes."""
+    chosen = pick_variants(variants(scenario), only)
+    work = [(sc, seed) for sc in chosen.values() for seed in seeds]
+    results = run_work(work, jobs, done)
+    n = len(seeds)
+    return [summarise(name, results[i * n : (i + 1) * n]) for i, name in enumerate(chosen)]
 
 
 def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:

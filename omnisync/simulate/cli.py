@@ -1,4 +1,5 @@
-"""``omnisync simulate [SCENARIO.yaml] --seed N [--seeds K] [--compare] [--jobs J] [--json]``.
+"""``omnisync simulate [SCENARIO.yaml] --seed N [--seeds K] [--compare [--policies A,B]] [--jobs J]
+[--json]``.
 
 Wired into the main CLI with ``app.command("simulate")(simulate_command)``. Exit code 0 when every
 invariant held on every seed, 1 when one failed (the first violation and its seed are printed),
@@ -26,6 +27,10 @@ def simulate_command(
     compare: Annotated[
         bool, typer.Option("--compare", help="Compare allocation policies on the same seeds.")
     ] = False,
+    policies: Annotated[
+        str | None,
+        typer.Option("--policies", help="With --compare: only these variants, comma-separated."),
+    ] = None,
     jobs: Annotated[int, typer.Option("--jobs", "-j", min=1, help="Worker processes for the seeds.")] = 1,
     keep: Annotated[
         Path | None,
@@ -38,18 +43,21 @@ def simulate_command(
     from omnisync.progress import Progress
 
     from .batch import aggregate, compare_policies, run_seeds  # lazily: `omnisync --help` stays light
+    from .policies import pick_variants, variants
     from .report import render, render_policies
     from .scenario import load_scenario, small_scenario
 
     try:
         sc: Scenario = load_scenario(scenario) if scenario is not None else small_scenario()
+        only = policies.split(",") if policies else None
+        pick_variants(variants(sc), only)
     except (OSError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     numbers = list(range(seed, seed + seeds))
     out: dict[str, Any]
     if compare:
-        rows = compare_policies(sc, numbers, jobs)
+        rows = compare_policies(sc, numbers, jobs, only)
         out = {"scenario": sc.name, "seeds": numbers, "policies": rows}
         typer.echo(json.dumps(out, indent=2) if as_json else render_policies(rows))
         ok = all(r["violations"] == 0 for r in rows)

@@ -19,6 +19,7 @@ import itertools
 import random
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ from omnisync.testing.harness import Webhook
 from .arrivals import Arrival, arrivals, catalogue
 from .channels import CURRENCY, SimChannel, build_channel
 from .faults import FaultEvent, plan_faults
-from .scenario import Scenario
+from .scenario import DropSpec, Scenario
 from .state import ChannelFigures, RunState, SimOrder
 from .transport import SimTransport
 
@@ -127,17 +128,44 @@ class Simulation:
                 "initial_lookback": 86400,
                 "settings": self.channels[name].config_entry(self.env),
             }
+            drops = [d for d in sc.drops if d.channel == name]
+            if drops:
+                channels[name]["mapping"] = self._write_drops(name, drops)
         config = {
             "ledger": {"url": f"sqlite:///{self.folder / 'ledger.db'}"},
             "currency": CURRENCY,
             "locations": [{"code": c, "name": c, "kind": k} for c, k in sc.locations.items()],
-            "allocation": {"policy": sc.policy, "low_stock_threshold": sc.low_stock_threshold},
+            "allocation": {
+                "policy": sc.policy,
+                "low_stock_threshold": sc.low_stock_threshold,
+                "adaptive": sc.adaptive.model_dump(),
+            },
             "channels": channels,
             "logging": {"level": "error"},
         }
         path = self.folder / "omnisync.yaml"
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
+
+    def _write_drops(self, channel: str, drops: list[DropSpec]) -> str:
+        """The channel's mapping file with its drops, windows timed from the clock's start."""
+        start = self.clock.now()
+        rules = [
+            {
+                "skus": list(d.skus),
+                "exclusive": d.exclusive,
+                "windows": [
+                    {
+                        "start": (start + timedelta(seconds=d.start)).isoformat(),
+                        "end": (start + timedelta(seconds=d.end)).isoformat(),
+                    }
+                ],
+            }
+            for d in drops
+        ]
+        path = self.folder / f"{channel}.mapping.yaml"
+        path.write_text(yaml.safe_dump({"drops": rules}, sort_keys=False))
+        return path.name
 
     def _new_engine(self) -> Engine:
         loaded = load_config(self.path, env=self.env)

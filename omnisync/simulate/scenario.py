@@ -12,7 +12,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from omnisync.config import Duration
+from omnisync.config import AdaptiveConfig, Duration
 
 Kind = Literal["fake", "square", "shopify", "amazon", "instagram"]
 
@@ -106,14 +106,33 @@ class FaultSpec(_Model):
         )
 
 
+class DropSpec(_Model):
+    """A drop: ``skus`` sold on ``channel`` only (``exclusive``), only between ``start`` and ``end``
+    after the run's start; written into the channel's mapping file as a window."""
+
+    channel: str
+    skus: list[str] = Field(min_length=1)
+    start: Duration
+    end: Duration
+    exclusive: bool = True
+
+    @model_validator(mode="after")
+    def _ordered(self) -> DropSpec:
+        if self.end <= self.start:
+            raise ValueError(f"drop on {self.channel}: end must be after start")
+        return self
+
+
 class Scenario(_Model):
     name: str = "scenario"
     duration: Duration = 8 * 3600.0
     settle: Duration = 1200.0
     """After trading stops (and the faults with it): the schedule keeps running this long, then one
     reconcile per channel, then the measures."""
-    policy: Literal["buffered", "split", "priority"] = "buffered"
+    policy: Literal["buffered", "split", "priority", "adaptive"] = "buffered"
     low_stock_threshold: int = Field(5, ge=0)
+    adaptive: AdaptiveConfig = AdaptiveConfig()
+    """The adaptive policy's settings (``allocation.adaptive`` in the configuration)."""
     locations: dict[str, LocationKind] = Field(default_factory=_default_locations)
     channels: dict[str, ChannelSpec]
     catalogue: CatalogueSpec = CatalogueSpec()
@@ -124,6 +143,7 @@ class Scenario(_Model):
     webhook_delay: tuple[Duration, Duration] = (1.0, 5.0)
     pos_lag: Duration = 0.0
     """Extra delay before a walk-in sale's notification leaves the POS (its reporting lag)."""
+    drops: list[DropSpec] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -136,6 +156,9 @@ class Scenario(_Model):
         for loc in self.catalogue.stock:
             if loc not in self.locations:
                 raise ValueError(f"catalogue.stock: {loc!r} is not one of the scenario's locations")
+        for drop in self.drops:
+            if drop.channel not in self.channels:
+                raise ValueError(f"drops: no channel {drop.channel!r}")
         if self.faults.outage and self.faults.outage[0] not in self.channels:
             raise ValueError(f"faults.outage: no channel {self.faults.outage[0]!r}")
         return self

@@ -16,6 +16,7 @@ CASES = {
     "billion_laughs.yaml": ("billion_laughs.yaml:", "once aliases are expanded"),
     "garbage_ledger_url.yaml": ("garbage_ledger_url.yaml:2: ledger.url:", "not a usable ledger URL"),
     "bad_policy.yaml": ("bad_policy.yaml:6: allocation.policy:", "unknown allocation policy 'bufferd'"),
+    "bad_adaptive.yaml": ("bad_adaptive.yaml:8: allocation.adaptive.risk:", "less than 1"),
     "bad_cron.yaml": ("bad_cron.yaml:10: channels.web.schedule.reconcile_cron:", "higher than the maximum"),
     "latin1.yaml": ("latin1.yaml:2: ", "not UTF-8 (byte 0xf4)"),
 }

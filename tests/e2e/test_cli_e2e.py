@@ -10,6 +10,7 @@ import pytest
 from typer.testing import CliRunner
 
 from omnisync.cli import app
+from omnisync.clock import SystemClock
 from omnisync.testing.fake import FakeChannelAPI, register_fake
 from omnisync.testing.harness import SeedItem
 
@@ -122,3 +123,57 @@ def test_missing_env_var_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
     result = CliRunner().invoke(app, ["validate"])
     assert result.exit_code == 2
     assert "FAKE_TOKEN is not set" in result.output
+
+
+ADAPTIVE = """\
+ledger:
+  url: sqlite:///ledger.db
+locations:
+  - {code: WH, kind: warehouse}
+  - {code: STORE, kind: store}
+allocation:
+  policy: adaptive
+  adaptive: {risk: 0.000000001, max_units: 4}
+channels:
+  web:
+    connector: fake
+    sources: [WH]
+    settings: {base_url: "memory://adaptive-web", token: "${FAKE_TOKEN}"}
+  shop:
+    connector: fake
+    sources: [WH]
+    settings: {base_url: "memory://adaptive-shop", token: "${FAKE_TOKEN}"}
+"""
+
+
+def test_adaptive_holds_units_back_from_a_channel_where_another_sells_and_explains_why(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_TOKEN", "fake-token-123")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "omnisync.yaml").write_text(ADAPTIVE)
+    (tmp_path / "stock.csv").write_text(CSV)
+    web = register_fake("adaptive-web", FakeChannelAPI(clock=SystemClock()))
+    shop = register_fake("adaptive-shop", FakeChannelAPI(clock=SystemClock()))  # orders dated now
+    for api in (web, shop):
+        api.seed([SeedItem("MUG", 0, Decimal("1")), SeedItem("TEE", 0, Decimal("1"))])
+    invoke("init")
+    invoke("ledger", "import", "stock.csv")
+    invoke("sync", "--once")
+    assert (web.items["MUG"].quantity, shop.items["MUG"].quantity) == (20, 20), "nothing sold: every unit"
+    shop.place_order("MUG", 3)
+    invoke("sync", "--once")  # both pulled first (the sale is in the ledger), then both pushed
+    explained = json.loads(invoke("explain", "MUG", "--json"))
+    steps = {s["rule"]: s for s in explained["web"]["steps"]}
+    # 3 units in the last 15 minutes = 12/h sold by shop from WH, unseen for half its pull interval
+    # (30 s): 0.1 expected; at a risk of 1e-9 that is more than max_units 4
+    held = steps["buffer"]["value"] - steps["adaptive buffer"]["value"]
+    assert held == 4, steps
+    assert "shop 12.00/h × (30 s unseen + " in steps["adaptive buffer"]["detail"]
+    assert explained["web"]["offered"] == 13
+    assert web.items["MUG"].quantity == 13, "what explain says is what was pushed"
+    # the shop's own sales hold nothing back from the shop; TEE sold nowhere shows every unit
+    shop_steps = {s["rule"]: s for s in explained["shop"]["steps"]}
+    assert shop_steps["adaptive buffer"]["detail"].startswith("nothing sold on the other channels")
+    assert shop.items["MUG"].quantity == 17
+    assert web.items["TEE"].quantity == 0  # TEE has no stock at WH

@@ -17,7 +17,7 @@ from omnisync.ledger.repository import Ledger
 from omnisync.simulate import load_scenario, run_async, small_scenario
 from omnisync.simulate.cli import app
 from omnisync.simulate.measures import measure
-from omnisync.simulate.policies import variants
+from omnisync.simulate.policies import pick_variants, variants
 from omnisync.simulate.scenario import FaultSpec, Scenario
 from omnisync.simulate.state import ChannelFigures, RunState, SimOrder
 
@@ -94,10 +94,23 @@ def test_conservation_checks_receipts_against_deliveries(tmp_path: Path) -> None
 def test_policy_variants_are_valid_configurations() -> None:
     sc = small_scenario()
     out = variants(sc)
-    assert list(out) == ["buffered-0", "buffered-1", "buffered-2", "buffered-3", "split", "priority"]
+    assert list(out) == [
+        "buffered-0",
+        "buffered-1",
+        "buffered-2",
+        "buffered-3",
+        "split",
+        "priority",
+        "adaptive",
+    ]
     assert out["buffered-2"].channels["web"].buffer_units == 2
     assert out["buffered-2"].channels["pos"].buffer_units == 0, "the POS shows its real count"
     assert out["priority"].channels["pos"].priority > out["priority"].channels["web"].priority
+    assert out["adaptive"].policy == "adaptive"
+    assert {spec.buffer_units for spec in out["adaptive"].channels.values()} == {0}
+    assert list(pick_variants(out, ["adaptive", "buffered-0"])) == ["buffered-0", "adaptive"]
+    with pytest.raises(ValueError, match="unknown policy variant\\(s\\) nope"):
+        pick_variants(out, ["nope"])
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("*.yaml")), ids=lambda p: p.name)

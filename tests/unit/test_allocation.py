@@ -237,10 +237,11 @@ def test_get_policy_loads_third_party_policies_lazily(monkeypatch: pytest.Monkey
     broken = EntryPoint("broken", "omnisync.allocation:Step", "omnisync.policies")
     monkeypatch.setattr(allocation_module, "entry_points", _fake_entry_points(plugin, broken))
     assert isinstance(get_policy("mine"), BufferedPolicy)
-    assert available_policies() == ["broken", "buffered", "mine", "priority", "split"]
+    assert available_policies() == ["adaptive", "broken", "buffered", "mine", "priority", "split"]
     with pytest.raises(TypeError, match="not an AllocationPolicy"):
         get_policy("broken", rule="x", detail="y", value=1)
-    with pytest.raises(LookupError, match=r"'nope' \(known: broken, buffered, mine, priority, split\)"):
+    known = r"'nope' \(known: adaptive, broken, buffered, mine, priority, split\)"
+    with pytest.raises(LookupError, match=known):
         get_policy("nope")
 
 
