@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from omnisync.allocation import LocationStock
 from omnisync.ledger.plan_rows import PlanChunk, PlanQueries
@@ -62,6 +63,7 @@ class PlanReader(EngineSetup):
                     by_ids, wanted = True, self.ledger.dirty_product_ids(conn, channel_ids)
 
         queries = PlanQueries(self.ledger.engine.dialect, channel_ids, location_ids, by_ids=by_ids)
+        listing_names = queries.names_in(self.ledger.read)
 
         def read() -> tuple[PlanChunk, bool]:
             """The next chunk, and whether more may follow."""
@@ -69,10 +71,14 @@ class PlanReader(EngineSetup):
             with self.ledger.read() as conn:
                 if by_ids:
                     ids, wanted = wanted[:PLAN_CHUNK], wanted[PLAN_CHUNK:]
-                    return queries.read(conn, product_ids=ids), bool(wanted)
-                chunk = queries.read(conn, after_product_id=after, limit=PLAN_CHUNK)
-                after = int(chunk.products[0].max()) if len(chunk) else after
-                return chunk, len(chunk) == PLAN_CHUNK
+                    chunk, more = queries.read(conn, product_ids=ids), bool(wanted)
+                else:
+                    chunk = queries.read(conn, after_product_id=after, limit=PLAN_CHUNK)
+                    after = int(chunk.products[0].max()) if len(chunk) else after
+                    more = len(chunk) == PLAN_CHUNK
+            # the names of the pairs the plan pushes are read when it knows which they are: their
+            # channel SKU and ids cannot change but through this channel's own setup and discovery
+            return replace(chunk, names=listing_names), more
 
         chunk, more = read()
         if not more:
