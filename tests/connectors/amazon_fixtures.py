@@ -23,6 +23,7 @@ MODELS = {
     "/listings/": "listingsItems_2021-08-01.json",
     "/feeds/": "feeds_2021-06-30.json",
     "/orders/": "ordersV0.json",
+    "/fba/": "fbaInventory.json",
 }
 
 
