@@ -118,14 +118,14 @@ class Columns:
             self.stocked.append(self._placed(where, np.ones(len(where), dtype=np.bool_), False))
 
         # per channel asked for: flags (-1 without a listing), acked quantity, the listing's row
-        l_channel, l_pid, l_flags, channel_skus, listing_ids, l_acked, acked_prices = chunk.listings
+        l_channel, l_pid, l_flags, l_acked, acked_prices = chunk.listings
         at, found = self._positions(l_pid)
         channel = np.asarray(l_channel, dtype=np.int64)
         flags, acked = np.asarray(l_flags, dtype=np.int64), np.asarray(l_acked, dtype=np.int64)
-        self.channel_skus: Sequence[str] = channel_skus
-        self.listing_ids: Sequence[Any] = listing_ids
         self.acked_prices: Sequence[Any] = acked_prices
         """Raw, per listing row (see :attr:`rows`)."""
+        self.channel_ids = chunk.channel_ids
+        self.names = chunk.names
         self.flags: list[Ints] = []
         self.acked: list[Ints] = []
         self.rows: list[Ints] = []
@@ -163,16 +163,19 @@ class Columns:
         ]
         for on_hand, reserved, stocked in zip(self.on_hand, self.reserved, self.stocked, strict=True):
             row += [int(on_hand[i]), int(reserved[i])] if stocked[i] else [None, None]
-        for flags, acked, rows in zip(self.flags, self.acked, self.rows, strict=True):
+        for channel_id, flags, acked, rows in zip(
+            self.channel_ids, self.flags, self.acked, self.rows, strict=True
+        ):
             j = int(rows[i])
             if j < 0:
                 row += [None] * PLAN_LISTING_COLUMNS
                 continue
             known = int(flags[i]) & PLAN_ACKED_KNOWN
+            (channel_sku,), (ids,) = self.names(channel_id, self.ids[i : i + 1])
             row += [
                 int(flags[i]),
-                self.channel_skus[j],
-                self.listing_ids[j],
+                channel_sku,
+                ids,
                 int(acked[i]) if known else None,
                 self.acked_prices[j],
             ]
@@ -368,7 +371,7 @@ class ChunkPlanner:
                 target,
                 row[_SKU],
                 row[_ID],
-                row[o + PLAN_CHANNEL_SKU],
+                row[o + PLAN_CHANNEL_SKU] or row[_SKU],
                 self.decoder.ids(row[o + PLAN_IDS]),
                 row[_VERSION],
                 row[o + PLAN_ACKED_QUANTITY],
@@ -433,7 +436,8 @@ class ChunkPlanner:
             if not changed.any():
                 continue
             here = at[changed]
-            rows = columns.rows[lane.index][here].tolist()
+            product_ids = columns.ids[here]
+            channel_skus, raw_ids = columns.names(columns.channel_ids[lane.index], product_ids)
             pushed = offered[changed].astype(object)
             pushed[~quantity[changed]] = None
             previous = acked[changed].astype(object)
@@ -448,17 +452,16 @@ class ChunkPlanner:
                 currencies = np.array([r.currency for r in results], dtype=object)
                 currencies[repriced] = None
                 new_prices, currencies = new_prices.tolist(), currencies.tolist()
-            skus = columns.skus
-            channel_skus, ids, decode = columns.channel_skus, columns.listing_ids, self.decoder.ids_of
+            skus = [columns.skus[i] for i in here.tolist()]
             # the fast path's targets are always visible-as-is (no drop): available stays None
             changes_out.extend(
                 map(
                     PlannedItem,
                     repeat(lane.name),
-                    [skus[i] for i in here.tolist()],
-                    columns.ids[here].tolist(),
-                    [channel_skus[j] for j in rows],
-                    decode([ids[j] for j in rows]),
+                    skus,
+                    product_ids.tolist(),
+                    self._named(skus, channel_skus),
+                    self.decoder.ids_of(raw_ids),
                     columns.versions[here].tolist(),
                     pushed.tolist(),
                     previous.tolist(),
@@ -468,6 +471,13 @@ class ChunkPlanner:
                     repeat(explainer),
                 )
             )
+
+    @staticmethod
+    def _named(skus: list[str], channel_skus: list[Any]) -> list[str]:
+        """The channel SKUs, the master SKU where a listing went away before its name was read."""
+        if None not in channel_skus:
+            return channel_skus
+        return [sku if name is None else name for sku, name in zip(skus, channel_skus, strict=True)]
 
     def _offered(self, lane: _Lane, columns: Columns, at: Ints) -> Ints:
         """What the lane offers of the products at ``at``: the pools in array arithmetic, the rest of

@@ -242,7 +242,8 @@ class ListingReads:
         # no ORDER BY in SQL: without statistics SQLite would rather walk a whole channel's primary
         # key in product order than sort the few rows the dirty index finds
         q = select(LI.c.product_id).where(and_(LI.c.channel_id.in_(list(channel_ids)), LI.c.dirty.is_(True)))
-        return sorted({int(pid) for pid in conn.execute(q).scalars()})
+        with conn.execute(q) as result:  # integers: straight from the cursor, no Row per listing
+            return sorted({pid for (pid,) in result.cursor.fetchall()})
 
     def dirty_count(self, conn: Connection, channel_id: int) -> int:
         return int(

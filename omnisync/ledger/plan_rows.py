@@ -4,7 +4,7 @@ planning needs, column by column, and the decoder of their raw values."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from json.decoder import JSONDecoder
@@ -32,17 +32,23 @@ PLAN_ACKED_KNOWN = 8
 """The listing's acknowledged quantity is known (the read gives 0 for an unknown one)."""
 
 
+Names = Callable[[int, Any], tuple[list[Any], list[Any]]]
+"""(channel id, product ids) -> the channel SKU and the raw ids of each product's listing there
+(None and None for a listing gone meanwhile)."""
+
+
 @dataclass(frozen=True, slots=True)
 class PlanChunk:
     """One chunk of the planning read, as the tables hold it, column by column: no object per row.
 
     ``products``: id, sku, tags, price, currency, active, version (raw values, see
     :class:`PlanDecoder`). ``stock``: product id, location id, on_hand, reserved, for the locations
-    asked for. ``listings``: channel id, product id, flags (``PLAN_*`` bits), channel SKU, ids (raw),
-    acked quantity (0 when unknown), acked price (raw), for the channels asked for; a listing the
-    channel does not know (``missing``) is left out. Integer columns are numpy arrays of int64 (ids,
-    active, version, every stock column, the listings' channel, product, flags and acked quantity),
-    the others lists. Rows come in no particular order.
+    asked for. ``listings``: channel id, product id, flags (``PLAN_*`` bits), acked quantity (0 when
+    unknown), acked price (raw), for the channels asked for; a listing the channel does not know
+    (``missing``) is left out. Integer columns are numpy arrays of int64 (ids, active, version, every
+    stock column, the listings' channel, product, flags and acked quantity), the others lists. Rows
+    come in no particular order. ``names`` reads the channel SKUs and ids of the listings a plan
+    pushes, and of those only (most pairs of a large plan need neither).
     """
 
     channel_ids: tuple[int, ...]
@@ -50,6 +56,7 @@ class PlanChunk:
     products: Sequence[Any]
     stock: Sequence[Any]
     listings: Sequence[Any]
+    names: Names
 
     def __len__(self) -> int:
         return len(self.products[0])
@@ -209,8 +216,6 @@ class PlanQueries:
             LI.c.channel_id,
             LI.c.product_id,
             flags,
-            LI.c.channel_sku,
-            raw_column(cast(LI.c.ids, Text)),  # decoded only for the pairs that change
             func.coalesce(LI.c.acked_quantity, 0),
             raw_column(LI.c.acked_price),
         ).where(
@@ -222,7 +227,19 @@ class PlanQueries:
         )
         self._products = Columns(dialect, products, (0, 5, 6))
         self._stock = Columns(dialect, stock, (0, 1, 2, 3))
-        self._listings = Columns(dialect, listings, (0, 1, 2, 5))
+        self._listings = Columns(dialect, listings, (0, 1, 2, 3))
+        # the names of the listings a plan pushes: a range of the chunk, or the few products asked for
+        names = select(LI.c.product_id, LI.c.channel_sku, raw_column(cast(LI.c.ids, Text))).where(
+            LI.c.channel_id == bindparam("channel")
+        )
+        self._names_between = Columns(
+            dialect,
+            names.where(and_(LI.c.product_id >= bindparam("low"), LI.c.product_id <= bindparam("high"))),
+            (0,),
+        )
+        self._names_of = Columns(
+            dialect, names.where(LI.c.product_id.in_(bindparam("ids", expanding=True))), (0,)
+        )
 
     def read(
         self,
@@ -245,9 +262,50 @@ class PlanQueries:
                 products = self._products.read(conn, after=after_product_id, limit=limit)
             if len(products[0]):
                 params = {"low": int(products[0].min()), "high": int(products[0].max())}
-        chunk = PlanChunk(self.channel_ids, self.location_ids, products, [()] * 4, [()] * 7)
+        chunk = PlanChunk(self.channel_ids, self.location_ids, products, [()] * 4, [()] * 5, self._no_names)
         if not len(chunk):
             return chunk
         stock = self._stock.read(conn, **params) if self.location_ids else chunk.stock
         listings = self._listings.read(conn, **params) if self.channel_ids else chunk.listings
-        return PlanChunk(self.channel_ids, self.location_ids, products, stock, listings)
+        return PlanChunk(self.channel_ids, self.location_ids, products, stock, listings, self._no_names)
+
+    @staticmethod
+    def _no_names(channel_id: int, product_ids: Any) -> tuple[list[Any], list[Any]]:
+        raise NotImplementedError("bind the names to a connection: PlanQueries.names_in")
+
+    def names_in(self, connect: Callable[[], Any]) -> Names:
+        """:attr:`PlanChunk.names` reading through connections from ``connect`` (a context manager)."""
+
+        def names(channel_id: int, product_ids: Any) -> tuple[list[Any], list[Any]]:
+            import numpy as np
+
+            wanted = np.asarray(product_ids, dtype=np.int64)
+            if not len(wanted):
+                return [], []
+            low, high = int(wanted.min()), int(wanted.max())
+            with connect() as conn:
+                if high - low < 4 * len(wanted):  # most of a range: scan it
+                    got, skus, ids = self._names_between.read(conn, channel=channel_id, low=low, high=high)
+                else:
+                    got, skus, ids = self._names_of.read(conn, channel=channel_id, ids=wanted.tolist())
+            if len(got) == len(wanted) and bool((got == wanted).all()):
+                return skus, ids  # the usual case of a full plan: every pair of the range
+            if len(got) > 1 and not bool((got[1:] > got[:-1]).all()):  # key order, unless not
+                order = np.argsort(got, kind="stable")
+                got, skus, ids = (
+                    got[order],
+                    [skus[j] for j in order.tolist()],
+                    [ids[j] for j in order.tolist()],
+                )
+            at = np.searchsorted(got, wanted).clip(max=max(len(got) - 1, 0))
+            found = got[at] == wanted if len(got) else np.zeros(len(wanted), dtype=np.bool_)
+            rows = at.tolist()
+            if bool(found.all()):
+                return [skus[j] for j in rows], [ids[j] for j in rows]
+            hits = found.tolist()
+            return (
+                [skus[j] if ok else None for j, ok in zip(rows, hits, strict=True)],
+                [ids[j] if ok else None for j, ok in zip(rows, hits, strict=True)],
+            )
+
+        return names

@@ -106,7 +106,8 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
             if draw(st.integers(min_value=0, max_value=9)) < 8:
                 for column, value in zip(stock, (pid, location_id, draw(count), draw(count)), strict=True):
                     column.append(value)
-    listings: list[list[Any]] = [[], [], [], [], [], [], []]
+    listings: list[list[Any]] = [[], [], [], [], []]
+    named: dict[tuple[int, int], tuple[str, str]] = {}
     for pid in ids:
         for channel_id in (1, 2, 3):
             if draw(st.integers(min_value=0, max_value=9)) == 0:
@@ -117,17 +118,26 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
                 channel_id,
                 pid,
                 flags | (0 if acked is None else PLAN_ACKED_KNOWN),
-                draw(st.sampled_from([f"SKU{pid}", f"ALIAS-{pid}"])),
-                draw(st.sampled_from(["{}", f'{{"id": "x{pid}c{channel_id}"}}'])),
                 acked or 0,
                 draw(st.sampled_from(ACKED_PRICES)),
             )
             for column, value in zip(listings, row, strict=True):
                 column.append(value)
+            if draw(st.integers(min_value=0, max_value=19)) == 0:
+                continue  # the listing is gone when its names are read: master SKU, no ids
+            named[channel_id, pid] = (
+                draw(st.sampled_from([f"SKU{pid}", f"ALIAS-{pid}"])),
+                draw(st.sampled_from(["{}", f'{{"id": "x{pid}c{channel_id}"}}'])),
+            )
+
+    def names(channel_id: int, product_ids: Any) -> tuple[list[Any], list[Any]]:
+        pairs = [named.get((channel_id, pid), (None, None)) for pid in np.asarray(product_ids).tolist()]
+        return [p[0] for p in pairs], [p[1] for p in pairs]
+
     as_arrays = [np.array(column, dtype=np.int64) for column in stock]
-    for i in (0, 1, 2, 5):
+    for i in (0, 1, 2, 3):
         listings[i] = np.array(listings[i], dtype=np.int64)
-    return PlanChunk((1, 2, 3), (1, 2), products, as_arrays, listings)
+    return PlanChunk((1, 2, 3), (1, 2), products, as_arrays, listings, names)
 
 
 def view(plan: ChunkPlan) -> dict[str, tuple[list[tuple[Any, ...]], list[tuple[int, int]]]]:

@@ -3,6 +3,7 @@ and PostgreSQL: same ledger, same plan, same guarantees."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import random
 import uuid
@@ -583,7 +584,9 @@ async def test_an_abandoned_plan_stops_its_reader(
     engine = await seeded(tmp_path, ledger_url)
     plan = engine.iter_plan_channels(list(engine.channels), all_pairs=True)
     next(plan)
+    assert not gc.isenabled(), "no cyclic collection in the middle of a plan"
     plan.close()  # joins the thread that was reading ahead
+    assert gc.isenabled(), "the collector is back once the plan is closed"
     assert view(engine.plan("web")) == view(reference_plan(engine, "web", dirty_only=True))
     await engine.aclose()
 
