@@ -34,9 +34,16 @@ app = typer.Typer(
     help="Keep every sales channel in step with one ledger.",
 )
 ledger_app = typer.Typer(no_args_is_help=True, help="Import and export the catalogue and stock.")
-stock_app = typer.Typer(no_args_is_help=True, help="Journal stock movements.")
+stock_app = typer.Typer(no_args_is_help=True, help="Journal stock movements; show stock levels.")
+listings_app = typer.Typer(
+    no_args_is_help=True,
+    help="Listings from the master catalogue: what would be sent, and what a channel refuses.",
+)
 app.add_typer(ledger_app, name="ledger")
+returns_app = typer.Typer(no_args_is_help=True, help="Returned units: restockable, damaged, to inspect.")
 app.add_typer(stock_app, name="stock")
+app.add_typer(returns_app, name="returns")
+app.add_typer(listings_app, name="listings")
 # data never loses a "[mapping ...]" note to markup; piped or captured, tables are not cut at 80 columns
 out = Console(markup=False, highlight=False, width=None if sys.stdout.isatty() else 200)
 err = Console(stderr=True, highlight=False)
@@ -326,7 +333,12 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
     if as_json:
         _print_json(result)
     else:
-        said = f"imported {result['rows']} rows ({result['movements']} stock movements)"
+        catalogue = (
+            f", {result['catalogue_changed']} catalogue products changed"
+            if result["catalogue_changed"]
+            else ""
+        )
+        said = f"imported {result['rows']} rows ({result['movements']} stock movements{catalogue})"
         if result["import_id"]:
             said += f"; import id {result['import_id']} (`omnisync undo {result['import_id']}` takes it back)"
         out.print(said, soft_wrap=True)
@@ -428,12 +440,34 @@ def _movement(
 
 @stock_app.command("receive")
 def stock_receive(
-    sku: str, location: str, quantity: int, key: KeyOpt = None, note: NoteOpt = None, as_json: JsonOpt = False
+    sku: str,
+    location: str,
+    quantity: int,
+    key: KeyOpt = None,
+    note: NoteOpt = None,
+    ref: Annotated[
+        str | None, typer.Option("--ref", help="The purchase order received against: it expects fewer.")
+    ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Goods in: add QUANTITY units of SKU at LOCATION."""
     if quantity <= 0:
         _fail(ValueError("a receipt adds a positive quantity"))
-    _movement("receipt", sku, location, quantity, key, note, False, as_json)
+    if ref is None:
+        _movement("receipt", sku, location, quantity, key, note, False, as_json)
+        return
+
+    def record(tx: Any, now: Any) -> bool:
+        k = key or f"cli:receipt:{ref}:{sku}:{location}:{quantity}:{now.isoformat()}"
+        done = bool(
+            tx.record_movement(sku, location, "receipt", quantity, k, at=now, reference=ref, note=note)
+        )
+        if done:  # a repeated key receives nothing twice
+            pid, lid = tx.ledger.product_id(tx.conn, sku), tx.ledger.location_id(tx.conn, location)
+            tx.receive_expected(ref, pid, lid, quantity)
+        return done
+
+    _stock_change(sku, [(location, quantity)], record, allow_negative=False, as_json=as_json)
 
 
 @stock_app.command("adjust", context_settings=_NUMBERS)
@@ -508,7 +542,7 @@ def history(
             str(r["id"]),
             readable(r["at"]),
             r["location"],
-            r["kind"],
+            f"{r['kind']} ({r['bucket']})" if r["bucket"] else r["kind"],
             f"{r['quantity']:+d}",
             word(r["actor"], "(before audit)"),
             word(r["batch"] or r["reference"]),
@@ -560,6 +594,179 @@ def undo(
         out.print(f"undone {target}: {len(plan.compensations)} compensating movements")
 
 
+def _bucket_moves(
+    step: str,
+    sku: str,
+    location: str,
+    make: Callable[[dict[str, int]], list[Any]],
+    *,
+    key: str | None,
+    note: str | None = None,
+    order: str | None = None,
+    as_json: bool,
+) -> None:
+    """Journal the movements ``make`` gives from the location's buckets now, in one transaction, and
+    print the location's sellable stock and buckets after."""
+    engine = _engine(existing=True)
+    now, ledger = engine.clock.now(), engine.ledger
+    try:
+        with ledger.tx() as tx:
+            pid, lid = ledger.product_id(tx.conn, sku), ledger.location_id(tx.conn, location)
+            moves = make(ledger.buckets(tx.conn, [pid]).get(pid, {}).get(lid, {}))
+            base = key or f"cli:{step}:{sku}:{location}:{now.isoformat()}"
+            done = False
+            for m in moves:
+                done |= tx.record_movement(
+                    sku,
+                    location,
+                    m.kind,
+                    m.quantity,
+                    f"{base}:{m.part}",
+                    at=now,
+                    note=note,
+                    reference=order,
+                    actor=cli_actor(),
+                    bucket=m.bucket,
+                )
+            on_hand, reserved = ledger.stock_for(tx.conn, [pid]).get(pid, {}).get(lid, (0, 0))
+            held = ledger.buckets(tx.conn, [pid]).get(pid, {}).get(lid, {})
+    except ValueError as exc:  # DispositionError, LedgerError: one line
+        _fail(exc)
+    after = {
+        "on_hand": on_hand,
+        "reserved": reserved,
+        "damaged": held.get("damaged", 0),
+        "inspect": held.get("inspect", 0),
+    }
+    if as_json:
+        _print_json({"sku": sku, "location": location, "recorded": done, **after})
+        return
+    said = "recorded" if done else "already recorded (same key): nothing changed"
+    out.print(
+        f"{said}; {sku} at {location}: {on_hand} on hand, {after['damaged']} damaged, "
+        f"{after['inspect']} to inspect"
+    )
+
+
+OrderOpt = Annotated[str | None, typer.Option("--order", help="The order the units came back from.")]
+
+
+@returns_app.command("receive")
+def returns_receive(
+    sku: str,
+    location: str,
+    restockable: Annotated[int, typer.Option("--restockable", help="Units fit to sell again.")] = 0,
+    damaged: Annotated[int, typer.Option("--damaged", help="Units not fit to sell.")] = 0,
+    inspect: Annotated[int, typer.Option("--inspect", help="Units held until inspected.")] = 0,
+    order: OrderOpt = None,
+    key: KeyOpt = None,
+    note: NoteOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Returned units in at LOCATION: only restockable ones go back to what channels are offered;
+    damaged ones and those to inspect are counted apart (``stock levels`` shows them). For returns the
+    channel does not restock itself: a channel return that restocks is already journalled by intake."""
+    from omnisync import returns
+
+    _bucket_moves(
+        "return",
+        sku,
+        location,
+        lambda _held: returns.received(restockable, damaged, inspect),
+        key=key,
+        note=note,
+        order=order,
+        as_json=as_json,
+    )
+
+
+@returns_app.command("inspect")
+def returns_inspect(
+    sku: str,
+    location: str,
+    restock: Annotated[int, typer.Option("--restock", help="Inspected units fit to sell again.")] = 0,
+    damaged: Annotated[int, typer.Option("--damaged", help="Inspected units not fit to sell.")] = 0,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Decide on units waiting for inspection at LOCATION: back to sellable stock, or to damaged."""
+    from omnisync import returns
+
+    _bucket_moves(
+        "inspect",
+        sku,
+        location,
+        lambda held: returns.inspected(restock, damaged, held.get(returns.INSPECT, 0)),
+        key=key,
+        as_json=as_json,
+    )
+
+
+@stock_app.command("write-off")
+def stock_write_off(
+    sku: str, location: str, quantity: int, key: KeyOpt = None, note: NoteOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Damaged units at LOCATION leave the books (scrapped, returned to the supplier)."""
+    from omnisync import returns
+
+    _bucket_moves(
+        "write_off",
+        sku,
+        location,
+        lambda held: returns.written_off(quantity, held.get(returns.DAMAGED, 0)),
+        key=key,
+        note=note,
+        as_json=as_json,
+    )
+
+
+@stock_app.command("levels")
+def stock_levels(
+    sku: Annotated[str | None, typer.Argument(help="One SKU (default: every SKU).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per SKU and location: on hand, reserved by open orders, available, and the returned units held
+    apart (damaged, to inspect), which are never offered."""
+    engine = _engine(existing=True)
+    ledger = engine.ledger
+    try:
+        with ledger.read() as conn:
+            ids = {sku: ledger.product_id(conn, sku)} if sku else {p.sku: p.id for p in ledger.products(conn)}
+            codes = {lid: row.code for lid, row in ledger.locations(conn).items()}
+            stock = ledger.stock_for(conn, list(ids.values()))
+            held = ledger.buckets(conn, list(ids.values()))
+    except ValueError as exc:
+        _fail(exc)
+    rows = []
+    for name, pid in sorted(ids.items()):
+        for lid in sorted(set(stock.get(pid, {})) | set(held.get(pid, {})), key=lambda i: codes[i]):
+            on_hand, reserved = stock.get(pid, {}).get(lid, (0, 0))
+            buckets = held.get(pid, {}).get(lid, {})
+            rows.append(
+                {
+                    "sku": name,
+                    "location": codes[lid],
+                    "on_hand": on_hand,
+                    "reserved": reserved,
+                    "available": on_hand - reserved,
+                    "damaged": buckets.get("damaged", 0),
+                    "inspect": buckets.get("inspect", 0),
+                }
+            )
+    if as_json:
+        _print_json(rows)
+        return
+    numbers = ("on hand", "reserved", "available", "damaged", "to inspect")
+    table = Table("sku", "location", *(Column(n, justify="right") for n in numbers))
+    for r in rows:
+        table.add_row(
+            r["sku"],
+            r["location"],
+            *(str(r[k]) for k in ("on_hand", "reserved", "available", "damaged", "inspect")),
+        )
+    out.print(table if rows else "no stock recorded")
+
+
 ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Only this channel.")]
 
 
@@ -585,6 +792,57 @@ def plan(
         qty = "" if r["quantity"] is None else f"{word(r['previous'], 'unknown')} → {r['quantity']}"
         table.add_row(r["channel"], r["sku"], qty, r["price"] or "", r["why"])
     out.print(table if rows else "nothing to push")
+
+
+AllListingsOpt = Annotated[bool, typer.Option("--all", help="Also list the products with nothing to send.")]
+
+
+@listings_app.command("plan")
+def listings_plan(
+    channel: ChannelOpt = None, all_products: AllListingsOpt = False, as_json: JsonOpt = False
+) -> None:
+    """What the listing pipeline would create, update or unpublish on each channel, and why. Sends
+    nothing; a listing the channel's rules refuse is shown as blocked."""
+    from omnisync import reports
+
+    async def go(engine: Engine) -> list[dict[str, Any]]:
+        names = [channel] if channel else list(engine.channels)
+        return [reports.listing_row(p) for n in names for p in engine.plan_listings(n)]
+
+    rows = [r for r in _run(go) if all_products or r["action"] != "keep"]
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(Column("channel", no_wrap=True), Column("product", no_wrap=True), "action", "why")
+    for r in rows:
+        action = f"{r['action']} (blocked)" if r["blocked"] else r["action"]
+        table.add_row(r["channel"], r["product"], action, r["why"])
+    out.print(table if rows else "no listing to create, update or unpublish")
+
+
+@listings_app.command("validate")
+def listings_validate(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
+    """Check every active product's listing against each channel's rules before any call: one line
+    per product naming each field and the rule. Exit 1 when a channel would refuse one."""
+    from omnisync import reports
+
+    async def go(engine: Engine) -> list[dict[str, Any]]:
+        names = [channel] if channel else list(engine.channels)
+        return [
+            reports.listing_row(p) for n in names for p in engine.plan_listings(n) if p.wanted is not None
+        ]
+
+    rows = _run(go)
+    refused = [r for r in rows if r["problems"]]
+    if as_json:
+        _print_json({"checked": len(rows), "refused": refused})
+    else:
+        for r in refused:
+            problems = "; ".join(f"{p['field']}: {p['rule']}" for p in r["problems"])
+            err.print(escape(f"{r['channel']}: product {r['product']}: {problems}"), soft_wrap=True)
+        out.print(f"{len(rows)} listings checked, {len(refused)} would be refused")
+    if refused:
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -675,7 +933,11 @@ def explain(sku: str, as_json: JsonOpt = False) -> None:
     from omnisync import reports
 
     async def go(engine: Engine) -> dict[str, Any]:
-        return reports.explain_rows(engine.explain(sku))
+        rows = reports.explain_rows(engine.explain(sku))
+        for name, planned in engine.explain_listing(sku).items():
+            if name in rows:
+                rows[name]["listing"] = reports.listing_row(planned, fields=True)
+        return rows
 
     rows = _run(go)
     if as_json:
@@ -688,6 +950,27 @@ def explain(sku: str, as_json: JsonOpt = False) -> None:
             out.print(f"  {step['rule']:<20} {word(step['value']):>6}  {step['detail']}", soft_wrap=True)
         if r["price"] is not None:
             out.print(f"  {'price':<20} {r['price']:>6}  {'; '.join(r['price_steps'])}")
+        if "listing" in r:
+            _print_listing(r["listing"])
+
+
+def _print_listing(r: dict[str, Any]) -> None:
+    """The listing a SKU belongs to, as the channel would get it (``explain``)."""
+    out.print(f"  {'listing':<20} {r['product']}: {r['action']} ({r['why']})", soft_wrap=True)
+    for name, value in r.get("fields", {}).items():
+        if name == "variants":
+            for v in value:
+                opts = ", ".join(f"{k}={x}" for k, x in v["options"].items())
+                barcode = word(v["barcode"], "none")
+                text = f"{v['channel_sku']}: {v['title']} [{opts}] barcode {barcode}, {v['price']}"
+                out.print(f"    {'variant':<18} {text}", soft_wrap=True)
+            continue
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        out.print(f"    {name:<18} {shown.replace(chr(10), ' / ')}", soft_wrap=True)
+    for note in r.get("notes", []):
+        out.print(f"    {'from':<18} {note}", soft_wrap=True)
+    for p in r["problems"]:
+        out.print(f"    {'PROBLEM':<18} {p['field']}: {p['rule']}", soft_wrap=True)
 
 
 @app.command()
@@ -758,6 +1041,49 @@ def orders(
 
 
 @app.command()
+def alerts(
+    send_test: Annotated[
+        bool, typer.Option("--send-test", help="Send one test message through each notifier.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The alerts firing or pending in the ledger; or, with --send-test, whether each notifier
+    (alerts.notifiers) takes a message (exit 1 when one does not)."""
+    if send_test:
+        from omnisync.alerts.service import send_test as send
+        from omnisync.sdk.errors import OmnisyncError
+
+        engine = _engine(contact=True, quiet=True)
+        if engine.config.alerts is None or not engine.config.alerts.notifiers:
+            _fail(ValueError(f"no alerts.notifiers in {engine.loaded.path.name}"))
+        try:
+            results = _arun(send(engine))
+        except OmnisyncError as exc:  # a notifier's secret not set
+            _fail(exc)
+            raise
+        if as_json:
+            _print_json({name: {"ok": error is None, "error": error} for name, error in results.items()})
+        else:
+            for name, error in results.items():
+                out.print(f"{name}: " + ("sent" if error is None else f"[red]failed[/red]: {escape(error)}"))
+        raise typer.Exit(0 if all(e is None for e in results.values()) else 1)
+    engine = _engine(existing=True)
+    with engine.ledger.read() as conn:
+        rows = [r for r in engine.ledger.alert_rows(conn) if r["status"] in ("firing", "pending")]
+    rows.sort(key=lambda r: (r["status"] != "firing", r["key"]))
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        out.print("no alert firing or pending")
+        return
+    table = Table("status", "since", "alert")
+    for r in rows:
+        table.add_row(r["status"], _when(r["since"]), escape(r["summary"]))
+    out.print(table)
+
+
+@app.command()
 def run() -> None:
     """The daemon: scheduled pull, push and reconcile per channel, webhooks, status page."""
     from omnisync.daemon import ServiceInfo, serve
@@ -811,6 +1137,15 @@ def _register_simulate() -> None:
 
 
 _register_simulate()
+
+
+def _register_reports() -> None:
+    from omnisync.clireports import register
+
+    register(app, stock_app)
+
+
+_register_reports()
 
 
 def main() -> None:

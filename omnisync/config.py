@@ -172,6 +172,21 @@ class DaemonConfig(_Model):
     """Public URL the platforms post webhooks to (Square signs it)."""
 
 
+class ReplenishmentConfig(_Model):
+    """How the reorder list judges demand (:mod:`omnisync.replenishment`), and the supplier terms of a
+    SKU whose catalogue row names none."""
+
+    lead_time_days: float = Field(14.0, ge=0)
+    moq: int = Field(1, ge=1)
+    pack: int = Field(1, ge=1)
+    service_level: float = Field(0.95, ge=0.5, lt=1)
+    history_days: int = Field(56, ge=1, le=730)
+    """Days of sales the velocity is read from (today included)."""
+    half_life_days: float = Field(7.0, gt=0)
+    review_days: float = Field(7.0, ge=0)
+    """Days until the list is looked at again: an order covers them too."""
+
+
 ALERT_CONDITIONS = (
     "channel_failing",
     "channel_behind",
@@ -211,7 +226,8 @@ class AlertsConfig(_Model):
     ignore: list[AlertCondition] = Field(default_factory=list)
     """Conditions not watched."""
     reorder_points: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-    """SKU -> units available (over every location) at or below which it is time to reorder."""
+    """SKU -> a fixed reorder point (units available over every location) in place of the one the
+    reorder list computes from its sales (``omnisync reorder``)."""
     notifiers: dict[Annotated[str, Field(pattern=NAME)], NotifierEntry] = Field(default_factory=dict)
 
     def thresholds(self) -> dict[str, float]:
@@ -243,6 +259,7 @@ class Config(_Model):
     channels: dict[Annotated[str, Field(pattern=NAME)], ChannelConfig] = Field(default_factory=dict)
     daemon: DaemonConfig = DaemonConfig()
     logging: LoggingConfig = LoggingConfig()
+    replenishment: ReplenishmentConfig = ReplenishmentConfig()
     alerts: AlertsConfig | None = None
 
     def reference_problems(self) -> list[tuple[tuple[str, ...], str]]:

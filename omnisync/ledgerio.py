@@ -1,7 +1,11 @@
 """CSV import/export of the catalogue and stock, and the starter config for ``omnisync init``.
 
 CSV columns: ``sku,title,barcode,tags,price,currency,active`` then one ``stock:<LOCATION>`` column per
-location holding the absolute on-hand count. Tags are separated by ``|`` (``apparel|clearance``; a
+location holding the absolute on-hand count, optionally the supplier terms the reorder list uses:
+``lead_time_days,moq,pack,service_level`` (a blank cell: the config's ``replenishment`` default), and
+optionally the master catalogue's columns (``product`` and the product's content, ``option:<Name>``,
+``attr:<name>``: :mod:`omnisync.catalogue.columns`).
+Tags are separated by ``|`` (``apparel|clearance``; a
 ``;`` inside a tag is kept, with a warning, since it is most likely a separator meant as ``|``).
 Export writes the same columns, so export -> import changes nothing. Import validates every
 row first and writes everything in one transaction: a bad row is reported with its line number and
@@ -22,11 +26,20 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from omnisync.audit import import_batch
+from omnisync.catalogue.columns import (
+    VariantCells,
+    export_cells,
+    export_header,
+    is_catalogue_column,
+    parse_catalogue,
+)
 from omnisync.ledger import journal
 from omnisync.ledger.repository import Ledger, LedgerError
 from omnisync.ledger.rows import MovementRow
+from omnisync.ledger.supply import Terms, supplier_terms
 
 BASE_COLUMNS = ("sku", "title", "barcode", "tags", "price", "currency", "active")
+TERM_COLUMNS = ("lead_time_days", "moq", "pack", "service_level")
 TRUE = {"1", "true", "yes", "y", ""}
 FALSE = {"0", "false", "no", "n"}
 
@@ -49,6 +62,10 @@ class Row:
     currency: str
     active: bool
     stock: dict[str, int]
+    catalogue: dict[str, str]
+    """The row's catalogue columns (stripped)."""
+    terms: Terms | None = None
+    """None when the file has no supplier term column."""
 
 
 def _read_text(file: Path) -> str:
@@ -99,7 +116,7 @@ def _records(file: Path, text: str) -> Iterator[tuple[int, list[str]]]:
         start = reader.line_num + 1
 
 
-def _parse(file: Path, known_locations: set[str]) -> tuple[list[Row], str]:
+def _parse(file: Path, known_locations: set[str]) -> tuple[list[Row], list[str], str]:
     text = _read_text(file)
     digest = hashlib.sha256(text.encode()).hexdigest()[:16]
     records = _records(file, text)
@@ -108,7 +125,11 @@ def _parse(file: Path, known_locations: set[str]) -> tuple[list[Row], str]:
     if "sku" not in header:
         raise CsvError(f"{file}:1: the header needs a 'sku' column")
     stock_cols = [h for h in header if h.startswith("stock:")]
-    unknown = [h for h in header if h not in BASE_COLUMNS and h not in stock_cols]
+    unknown = [
+        h
+        for h in header
+        if h not in BASE_COLUMNS + TERM_COLUMNS and h not in stock_cols and not is_catalogue_column(h)
+    ]
     if unknown:
         raise CsvError(f"{file}:1: unknown columns {unknown}")
     for col in stock_cols:
@@ -128,7 +149,7 @@ def _parse(file: Path, known_locations: set[str]) -> tuple[list[Row], str]:
                 msg = f"{file}:{line}: column {name}: control character U+{ord(ch):04X} is not allowed"
                 raise CsvError(msg)
         rows.append(_row(file, line, dict(zip(header, record, strict=True)), stock_cols, seen))
-    return rows, digest
+    return rows, header, digest
 
 
 def _row(file: Path, line: int, raw: dict[str, Any], stock_cols: list[str], seen: set[str]) -> Row:
@@ -164,6 +185,9 @@ def _row(file: Path, line: int, raw: dict[str, Any], stock_cols: list[str], seen
     currency = (raw.get("currency") or "EUR").strip().upper()
     if len(currency) != 3:
         raise bad(f"currency {currency!r} is not a 3-letter code")
+    terms: Terms | None = None
+    if any(col in raw for col in TERM_COLUMNS):
+        terms = _terms(raw, bad)
     return Row(
         line,
         sku,
@@ -174,7 +198,32 @@ def _row(file: Path, line: int, raw: dict[str, Any], stock_cols: list[str], seen
         currency,
         active_raw in TRUE,
         stock,
+        {k: (v or "").strip() for k, v in raw.items() if is_catalogue_column(k)},
+        terms,
     )
+
+
+def _terms(raw: dict[str, Any], bad: Any) -> Terms:
+    """The supplier terms of a row; a blank cell is None (the config's default)."""
+
+    def number(col: str, kind: type, low: float, high: float | None = None) -> Any:
+        text = (raw.get(col) or "").strip()
+        if not text:
+            return None
+        try:
+            value = kind(text)
+        except ValueError:
+            raise bad(f"{col}: {text!r} is not a {'whole number' if kind is int else 'number'}") from None
+        if value < low or (high is not None and value >= high):
+            raise bad(f"{col}: {text} must be ≥ {low:g}" + (f" and < {high:g}" if high is not None else ""))
+        return value
+
+    return {
+        "lead_time_days": number("lead_time_days", float, 0),
+        "moq": number("moq", int, 1),
+        "pack": number("pack", int, 1),
+        "service_level": number("service_level", float, 0.5, 1),
+    }
 
 
 def tag_warnings(file: Path, rows: list[Row]) -> list[str]:
@@ -195,7 +244,10 @@ def import_csv(
     (its movements' batch, which ``omnisync undo`` takes)."""
     with ledger.read() as conn:
         known = {row.code for row in ledger.locations(conn).values()}
-    rows, digest = _parse(file, known)
+    rows, header, digest = _parse(file, known)
+    catalogue = parse_catalogue(
+        file, header, [VariantCells(r.line, r.sku, r.title, r.catalogue) for r in rows]
+    )
     warnings = tag_warnings(file, rows)
     iterator: Any = rows
     if progress:  # a bar on a terminal, plain lines on stderr otherwise
@@ -218,6 +270,7 @@ def import_csv(
                 for r in iterator
             ]
         )
+        tx.set_terms({ids[r.sku]: r.terms for r in rows if r.terms is not None})
         current = ledger.stock_for(tx.conn, list(ids.values()))
         generation = journal.undo_generation(tx.conn, import_batch(digest))
         batch = import_batch(digest, generation)
@@ -250,9 +303,11 @@ def import_csv(
         tx.apply_stock(deltas, deltas)
         tx.touch_products(changed | {pid for pid, _ in deltas})
         movements = len(deltas)
+        products = len(tx.upsert_catalogue(catalogue.items, catalogue.links)) if catalogue else 0
     return {
         "rows": len(rows),
         "movements": movements,
+        "catalogue_changed": products,
         "warnings": warnings,
         "import_id": batch if movements else None,
     }
@@ -264,10 +319,18 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
         locations = ledger.locations(conn)
         products = ledger.products(conn)
         stock = ledger.stock_for(conn, [p.id for p in products])
+        catalogue = ledger.catalogue(conn)
+        terms = supplier_terms(conn)
     codes = sorted((row.code, lid) for lid, row in locations.items())
+    extra = export_header(catalogue)
+    parent = {v.sku: (c, v.options) for c in catalogue for v in c.variants}
     writer = csv.writer(out)
-    writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes)])
+    # optional column groups appear only when the ledger holds something for them, so a ledger without
+    # supplier terms or a catalogue exports the plain columns it was imported from
+    term_cols = TERM_COLUMNS if terms else ()
+    writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes), *term_cols, *extra])
     for p in products:
+        product, options = parent.get(p.sku, (None, {}))
         per = stock.get(p.id, {})
         writer.writerow(
             [
@@ -280,8 +343,18 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
                 str(p.active).lower(),
             ]
             + [per.get(lid, (0, 0))[0] for _, lid in codes]
+            + (_term_cells(terms.get(p.id)) if term_cols else [])
+            + export_cells(extra, product, options)
         )
     return len(products)
+
+
+def _term_cells(terms: Terms | None) -> list[str]:
+    """The terms as written in the file: blank for the default, ``7`` rather than ``7.0``."""
+    if terms is None:
+        return [""] * len(TERM_COLUMNS)
+    values = (terms["lead_time_days"], terms["moq"], terms["pack"], terms["service_level"])
+    return ["" if v is None else f"{v:g}" for v in values]
 
 
 def price_text(price: Decimal) -> str:

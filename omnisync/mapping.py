@@ -27,6 +27,16 @@ Example::
     drops:
       - skus: [DROP-1]
         monthly: {day: 1, start: "18:00", hours: 24, timezone: Europe/Paris}
+    listings: create                    # create | update (default) | off
+    listing:                            # how this channel's listings come from the catalogue
+      title: "{brand} {title}"
+      category: SHIRT
+      attributes: {material: material}  # catalogue attribute -> the channel's attribute name
+      max_images: 6
+    skus:
+      TEE: {listing: {title: "The classic tee"}}   # a product (its handle) or a variant SKU
+
+The listing template's model and resolution live in :mod:`omnisync.catalogue.template`.
 """
 
 from __future__ import annotations
@@ -41,6 +51,7 @@ from typing import Any
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from omnisync.allocation import QuantityRules
+from omnisync.catalogue.template import ListingMode, ListingOverride, ListingTemplate, ResolvedTemplate
 from omnisync.drops import MAX_WINDOW_HOURS, DropSchedule, MonthlyRule, Window, zone
 from omnisync.pricing import PriceRules, parse_rounding
 
@@ -169,6 +180,8 @@ class RuleSet(_Model):
     quantity: QuantityOverride | None = None
     price: PriceOverride | None = None
     exclude: bool | None = None
+    listing: ListingOverride | None = None
+    """Listing content for this product (keyed by its handle) or variant (keyed by its SKU)."""
 
 
 class MonthlySpec(_Model):
@@ -266,6 +279,17 @@ class MappingFile(_Model):
     tags: dict[str, RuleSet] = Field(default_factory=dict)
     skus: dict[str, RuleSet] = Field(default_factory=dict)
     drops: tuple[DropRule, ...] = ()
+    listings: ListingMode = ListingMode.UPDATE
+    """Whether omnisync may create listings on this channel (create), only keep the ones that exist
+    (update, the default: nothing appears that the merchant did not ask for), or leave them (off)."""
+    listing: ListingTemplate = Field(default_factory=ListingTemplate)
+
+    @model_validator(mode="after")
+    def _listing_overrides_per_sku(self) -> MappingFile:
+        for tag, rules in self.tags.items():
+            if rules.listing is not None:
+                raise ValueError(f"tags.{tag}.listing: listing overrides go under skus (a product or a SKU)")
+        return self
 
     @field_validator("sku_aliases")
     @classmethod
@@ -289,6 +313,11 @@ class _Layer:
     quantity: QuantityOverride | None
     price: PriceOverride | None
     exclude: bool | None
+
+
+def _set(model: BaseModel) -> dict[str, Any]:
+    """The fields a file sets on ``model`` (not None), in declaration order."""
+    return {n: getattr(model, n) for n in type(model).model_fields if n in model.model_fields_set}
 
 
 def _provenance(label: str, values: Mapping[str, Any]) -> list[str]:
@@ -383,6 +412,32 @@ class ChannelMapping:
             if layer.exclude is not None:
                 excluded = layer.exclude
         return excluded
+
+    def listing_template(
+        self, handle: str, variants: Iterable[tuple[str, Collection[str]]]
+    ) -> ResolvedTemplate:
+        """The listing template for catalogue product ``handle`` with variants (master SKU, tags):
+        the file's ``listing``, the product's override (``skus.<handle>.listing``) and each variant's
+        (``skus.<SKU>.listing``); variants this channel excludes are left out."""
+        file = self.mapping
+        provenance = [f"mapping {self.source}: listings={file.listings.value}"]
+        provenance += _provenance(f"mapping {self.source}: listing", _set(file.listing))
+        own = file.skus.get(handle)
+        product = own.listing if own is not None and own.listing is not None else ListingOverride()
+        provenance += _provenance(f"sku {handle}: listing", _set(product))
+        overrides: dict[str, ListingOverride] = {}
+        excluded: set[str] = set()
+        for sku, tags in variants:
+            if self.excluded(sku, tags):
+                excluded.add(sku)
+                provenance.append(f"sku {sku}: excluded from this channel")
+            rules = file.skus.get(sku) if sku != handle else None
+            if rules is not None and rules.listing is not None:
+                overrides[sku] = rules.listing
+                provenance += _provenance(f"sku {sku}: listing", _set(rules.listing))
+        return ResolvedTemplate(
+            file.listings, file.listing, product, overrides, frozenset(excluded), tuple(provenance)
+        )
 
     def drop_for(self, sku: str, tags: Collection[str]) -> DropSchedule | None:
         """The drop ``sku`` belongs to on this channel; ValueError when two drop rules claim it."""

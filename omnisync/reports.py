@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from omnisync.engine.listings import PlannedListing
 from omnisync.engine.planner import PlannedItem
 from omnisync.engine.runtime import CycleReport, Engine
 from omnisync.engine.targets import Target
@@ -44,6 +45,47 @@ def planned_row(item: PlannedItem) -> dict[str, Any]:
         "version": item.version,
         "why": "; ".join(f"{s.rule}: {s.detail}" for s in steps[-3:]),
     }
+
+
+def listing_row(p: PlannedListing, *, fields: bool = False) -> dict[str, Any]:
+    """A planned listing for ``listings plan`` / ``validate`` (with ``fields``: its content too)."""
+    row: dict[str, Any] = {
+        "channel": p.channel,
+        "product": p.product,
+        "action": p.decision.action.value,
+        "why": p.decision.why,
+        "changed": list(p.decision.changed),
+        "blocked": p.blocked,
+        "problems": [{"field": x.field, "rule": x.rule} for x in p.problems],
+    }
+    if fields and p.wanted is not None:
+        c = p.wanted.content
+        row["fields"] = {
+            "title": c.title,
+            "description": c.description,
+            "brand": c.brand,
+            "condition": c.condition,
+            "category": c.category,
+            "link": c.link,
+            "images": list(c.images),
+            "attributes": dict(c.attributes),
+            "options": list(c.options),
+            "publish": c.publish,
+            "variants": [
+                {
+                    "sku": v.sku,
+                    "channel_sku": v.channel_sku,
+                    "title": v.title,
+                    "options": dict(v.options),
+                    "barcode": v.barcode,
+                    "price": f"{v.price} {v.currency}",
+                }
+                for v in c.variants
+            ],
+        }
+        row["digest"] = c.digest
+        row["notes"] = list(p.wanted.notes)
+    return row
 
 
 def cycle_row(r: CycleReport) -> dict[str, Any]:

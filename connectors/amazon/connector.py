@@ -12,11 +12,10 @@ window shrinks from the order pull's lag to the time between two requests.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -34,6 +33,7 @@ from omnisync.sdk import (
     ItemError,
     ItemResult,
     Limits,
+    ListingRules,
     LocationStock,
     NotificationQueue,
     OperationLimits,
@@ -45,6 +45,7 @@ from omnisync.sdk import (
     RetryableError,
     RetryAdvice,
     WebhookEvent,
+    in_flight,
 )
 
 from .client import Json, SpApi
@@ -54,7 +55,6 @@ from .orders import fba_stock, iso, normalise
 from .rates import OTHER_PLANS, RATE_LIMIT_HEADER, USAGE_PLANS, seed_budgets, throttle_wait
 from .settings import AmazonSettings
 
-T = TypeVar("T")
 USER_AGENT = "omnisync/0.1 (Language=Python)"
 LISTING_DATA = ("summaries", "offers", "fulfillmentAvailability")
 CONCURRENCY = 10
@@ -75,6 +75,18 @@ class AmazonConnector(Connector[AmazonSettings]):
     )
     Settings = AmazonSettings
     decrements = Decrements.ON_ORDER
+    listing_rules = ListingRules(
+        "Amazon",
+        title_max=200,  # item_name
+        description_max=2000,  # product_description
+        html=False,
+        max_images=9,  # main_product_image_locator + other_product_image_locator_1..8
+        min_images=1,
+        required=("title", "brand", "category", "barcode"),  # category: the product type
+        conditions=("new", "used", "refurbished"),
+        variant_title_max=200,
+        gtin_checked=True,
+    )
     limits = Limits(
         push_inventory=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),
         push_prices=OperationLimits(max_batch=MAX_MESSAGES, rate=5.0, burst=5),
@@ -177,7 +189,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             return []
         if len(items) > self.settings.feed_threshold:
             return await self.feeds.run(items)
-        return await _bounded(
+        return await in_flight(
             (self._patch(item, (raising or {}).get(item.sku)) for item in items), CONCURRENCY
         )
 
@@ -223,7 +235,9 @@ class AmazonConnector(Connector[AmazonSettings]):
         raw_orders = payload.get("Orders")
         if not isinstance(raw_orders, list):
             raise ProtocolError("getOrders payload has no Orders list", channel=self.context.channel)
-        pulled = await _bounded((self._with_items(o) for o in raw_orders if isinstance(o, dict)), CONCURRENCY)
+        pulled = await in_flight(
+            (self._with_items(o) for o in raw_orders if isinstance(o, dict)), CONCURRENCY
+        )
         token = payload.get("NextToken")
         return OrderPage(
             orders=[o for o in pulled if o is not None],
@@ -240,7 +254,7 @@ class AmazonConnector(Connector[AmazonSettings]):
                 return exc.message
             return None if found is None else await self._with_items(found)
 
-        answers = await _bounded((one(i) for i in dict.fromkeys(external_ids)), CONCURRENCY)
+        answers = await in_flight((one(i) for i in dict.fromkeys(external_ids)), CONCURRENCY)
         return OrderPage(
             orders=[a for a in answers if isinstance(a, Order)],
             next_page_token=None,
@@ -341,7 +355,7 @@ class AmazonConnector(Connector[AmazonSettings]):
 
     # -- reads ----------------------------------------------------------------------------------------
     async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
-        found = await _bounded((self._listing(sku) for sku in channel_skus), CONCURRENCY)
+        found = await in_flight((self._listing(sku) for sku in channel_skus), CONCURRENCY)
         return [listing for listing in found if listing is not None]
 
     async def read_inventory(self, refs: Sequence[InventoryRef]) -> dict[str, int | None]:
@@ -349,7 +363,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             item = await self.api.get_listings_item(ref.channel_sku, ("fulfillmentAvailability",))
             return ref.sku, (self._quantity(item) if item is not None else None)
 
-        return dict(await _bounded((one(ref) for ref in refs), CONCURRENCY))
+        return dict(await in_flight((one(ref) for ref in refs), CONCURRENCY))
 
     async def _listing(self, sku: str) -> ChannelListing | None:
         item = await self.api.get_listings_item(sku, LISTING_DATA)
@@ -409,18 +423,3 @@ def _price(offers: object, marketplace: str) -> Decimal | None:
             except InvalidOperation:
                 return None
     return None
-
-
-async def _bounded(coros: Iterable[Awaitable[T]], limit: int) -> list[T]:
-    """Run with at most ``limit`` in flight, results in order; the first failure is raised."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def run(coro: Awaitable[T]) -> T:
-        async with semaphore:
-            return await coro
-
-    outcomes = await asyncio.gather(*(run(c) for c in coros), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return outcomes  # type: ignore[return-value]

@@ -23,6 +23,7 @@ from omnisync.sdk import (
     ItemResult,
     ItemStatus,
     Limits,
+    ListingRules,
     OperationLimits,
     Order,
     OrderCursor,
@@ -73,6 +74,17 @@ class InstagramConnector(Connector[InstagramSettings]):
     # while earlier batches are processed (see OperationLimits.in_flight). Rates are powers of two on
     # purpose: see GraphClient._dyadic.
     decrements = Decrements.ON_ORDER
+    listing_rules = ListingRules(
+        "Meta",
+        title_max=200,
+        description_max=9999,
+        html=False,
+        max_images=21,  # image_link + 20 additional_image_link
+        min_images=1,
+        required=("title", "description", "brand", "link", "images"),
+        conditions=("new", "used", "refurbished"),  # of ProductItem_condition
+        variant_title_max=200,
+    )
     limits = Limits(
         push_inventory=OperationLimits(max_batch=DEFAULT_BATCH, rate=2.0, burst=8, in_flight=4),
         push_prices=OperationLimits(max_batch=DEFAULT_BATCH, rate=2.0, burst=8),

@@ -24,6 +24,7 @@ from omnisync.sdk import (
     InventoryUpdate,
     ItemResult,
     Limits,
+    ListingRules,
     OperationLimits,
     OrderCursor,
     OrderPage,
@@ -35,7 +36,7 @@ from omnisync.sdk import (
 
 from . import webhooks
 from .client import MAX_ORDER_LOCATIONS, MAX_RETRIEVE_IDS, MAX_SKU_SET, Json, SquareApi
-from .inventory import ITEM_ID, VARIATION_ID, InventoryWriter
+from .inventory import CALLS_IN_FLIGHT, ITEM_ID, MAX_CHANGES, VARIATION_ID, InventoryWriter
 from .orders import normalize, variation_ids
 from .prices import PriceWriter, from_minor
 from .settings import SquareSettings
@@ -64,8 +65,17 @@ class SquareConnector(Connector[SquareSettings]):
     # Square publishes no fixed rates; it answers 429 RATE_LIMITED past its limits. These budgets stay
     # well under what sellers observe (~10 requests/s), and catalog writes go one at a time.
     decrements = Decrements.ON_FULFILMENT
+    listing_rules = ListingRules(
+        "Square",
+        title_max=512,  # CatalogItem.name
+        description_max=65535,  # CatalogItem.description_html
+        html=True,  # description_html: a documented subset of elements
+        required=("title",),
+        variant_title_max=255,  # CatalogItemVariation.name
+    )
     limits = Limits(
-        push_inventory=OperationLimits(max_batch=100, rate=8.0, burst=8),
+        # a push carries up to CALLS_IN_FLIGHT calls of MAX_CHANGES, sent side by side
+        push_inventory=OperationLimits(max_batch=MAX_CHANGES * CALLS_IN_FLIGHT, rate=8.0, burst=8),
         push_prices=OperationLimits(max_batch=1000, rate=1.0, burst=1),
         pull_orders=OperationLimits(max_batch=1000, rate=8.0, burst=8),
         read_inventory=OperationLimits(max_batch=1000, rate=8.0, burst=8),

@@ -6,6 +6,7 @@ reconcile reads the channel's live quantities, reports drift and re-plans every 
 """
 
 from .cycle import STALE_ROUNDS, ChannelCycle
+from .listings import ListingPlanning, PlannedListing
 from .notifications import QueuedNotifications
 from .plan_reading import DIRTY_SCAN_THRESHOLD, PLAN_CHUNK
 from .reconcile import Reconciler
@@ -21,14 +22,16 @@ __all__ = [
     "CycleReport",
     "Engine",
     "EngineSetup",
+    "ListingPlanning",
+    "PlannedListing",
     "channel_rules",
     "load_mapping",
     "wants_pull",
 ]
 
 
-class Engine(Reconciler, Webhooks, QueuedNotifications):
+class Engine(Reconciler, Webhooks, ListingPlanning, QueuedNotifications):
     """The engine, composed by concern: set-up (:mod:`.setup`), plan reading (:mod:`.plan_reading`),
     the channel cycle (:mod:`.cycle`), run records (:mod:`.runs`), reconcile (:mod:`.reconcile`),
-    webhooks (:mod:`.webhooks`) and queued notifications (:mod:`.notifications`). Callers (daemon, CLI,
-    demo, simulation, tests) use this class."""
+    webhooks (:mod:`.webhooks`), listing planning (:mod:`.listings`) and queued notifications
+    (:mod:`.notifications`). Callers (daemon, CLI, demo, simulation, tests) use this class."""

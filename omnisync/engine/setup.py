@@ -191,12 +191,14 @@ class EngineSetup:
         return None
 
     def ensure_listings(self) -> None:
+        """Every product listed on every channel, in set-based statements per channel; every catalogue
+        product given its listing content state on every channel."""
         with self.ledger.read() as conn:
-            products = self.ledger.products(conn)
+            catalogue = self.ledger.catalogue_ids(conn)
         with self.ledger.tx() as tx:
             for name, rt in self.channels.items():
-                mapping = self.mappings[name]
-                tx.ensure_listings(rt.channel_id, [(p.id, mapping.channel_sku(p.sku)) for p in products])
+                tx.ensure_listings(rt.channel_id, self.mappings[name].mapping.sku_aliases)
+                tx.ensure_listing_content(rt.channel_id, catalogue)
 
     def _record_setup(self, channel: str, error: str | None) -> None:
         """A channel's setup (its connector's ``prepare``) as a run, so ``status`` and the page show a

@@ -15,6 +15,8 @@ from .txbase import TxBase
 
 PRODUCT_FIELDS = ("title", "barcode", "tags", "price", "currency", "active")
 VERSIONED_FIELDS = frozenset({"price", "currency", "tags", "active"})
+CONTENT_FIELDS = frozenset({"title", "barcode"})
+"""A variant's fields its catalogue product's listings show: a change marks them dirty."""
 PRODUCT_UPDATE = (
     update(P).where(P.c.id == bindparam("pid")).values(**{f: bindparam(f"v_{f}") for f in PRODUCT_FIELDS})
 )
@@ -81,6 +83,8 @@ class CatalogWrites(TxBase):
             self.conn.execute(update(P).where(P.c.id == row.id).values(**changed))
             if bump:
                 self._mark_dirty(row.id)
+            if row.parent_id is not None and CONTENT_FIELDS & changed.keys():
+                self.touch_catalogue([row.parent_id])
         return int(row.id)
 
     def upsert_products(self, items: Sequence[ProductItem]) -> tuple[dict[str, int], set[int]]:
@@ -114,6 +118,7 @@ class CatalogWrites(TxBase):
         ids = {str(sku): int(pid) for sku, pid in insert_many(self.conn, P, fresh, returning=("sku", "id"))}
         changed: list[dict[str, Any]] = []
         bumped: set[int] = set()
+        content: set[int] = set()
         for v in values:
             row = existing.get(v["sku"])
             if row is None:
@@ -124,8 +129,11 @@ class CatalogWrites(TxBase):
                 changed.append({"pid": row.id, **{f"v_{f}": v[f] for f in PRODUCT_FIELDS}})
                 if diff & VERSIONED_FIELDS:
                     bumped.add(int(row.id))
+                if diff & CONTENT_FIELDS and row.parent_id is not None:
+                    content.add(int(row.parent_id))
         if changed:
             execute_many(self.conn, PRODUCT_UPDATE, changed)
+        self.touch_catalogue(content)
         for sku, pid in ids.items():
             self.ledger.cache_product(sku, pid)
         return ids, bumped

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Numeric, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -42,6 +42,30 @@ def _ts(**kw: Any) -> Any:
     return Field(sa_column=Column(UTCDateTime(), **kw))
 
 
+class CatalogueProduct(SQLModel, table=True):
+    """A product of the master catalogue: the content its variants (``product`` rows, one per SKU)
+    share on every channel. ``version`` grows with every change to the content of the product or of
+    one of its variants (title, barcode, options), which marks its listings dirty."""
+
+    __tablename__ = "catalogue_product"
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(unique=True, max_length=128)
+    """The ``product`` column of the import: the merchant's name for the product."""
+    title: str = ""
+    description: str = Field(default="", sa_column=Column(Text, nullable=False))
+    brand: str = ""
+    condition: str = Field(default="new", max_length=16)
+    """new | used | refurbished."""
+    status: str = Field(default="active", max_length=16)
+    """active | draft | discontinued."""
+    images: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """Image URLs, in order (the first is the main image)."""
+    attributes: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    options: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """Option names in order (``["Colour", "Size"]``); each variant gives a value for every one."""
+    version: int = 1
+
+
 class Product(SQLModel, table=True):
     __tablename__ = "product"
     id: int | None = Field(default=None, primary_key=True)
@@ -54,6 +78,15 @@ class Product(SQLModel, table=True):
     currency: str = Field(default="EUR", max_length=3)
     active: bool = True
     version: int = 0
+    parent_id: int | None = Field(default=None, foreign_key="catalogue_product.id", index=True)
+    """The catalogue product this SKU is a variant of (None: a SKU outside the catalogue)."""
+    options: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    """Option name -> value for this variant (None: no options)."""
+    lead_time_days: float | None = None
+    """Supplier terms for reordering (:mod:`omnisync.replenishment`); None: the config's default."""
+    moq: int | None = None
+    pack: int | None = None
+    service_level: float | None = None
 
 
 class Location(SQLModel, table=True):
@@ -91,6 +124,9 @@ class Movement(SQLModel, table=True):
     """Who or what made it: ``cli:<user>``, ``channel:<name>``, ``demo``, ... (None: before audit)."""
     batch: str | None = Field(default=None, max_length=64, index=True)
     """The import or undo it belongs to (``import-<digest>``), so it can be listed and undone whole."""
+    bucket: str | None = Field(default=None, max_length=16)
+    """None: sellable stock (``on_hand``). ``damaged`` or ``inspect``: a non-sellable bucket of returned
+    units (:mod:`omnisync.returns`), counted but never offered."""
 
 
 class Reservation(SQLModel, table=True):
@@ -135,6 +171,26 @@ class Listing(SQLModel, table=True):
     already in it, so importing them must not move it again."""
 
 
+class ListingContentState(SQLModel, table=True):
+    """One (channel, catalogue product) listing: the channel's ids, the content it last accepted
+    (its digest and one short hash per field, to say what changed), and its last answer."""
+
+    __tablename__ = "listing_content"
+    __table_args__ = (Index("ix_listing_content_dirty", "channel_id", "dirty"),)
+    channel_id: int = Field(foreign_key="channel.id", primary_key=True)
+    catalogue_product_id: int = Field(foreign_key="catalogue_product.id", primary_key=True)
+    ids: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    acked_digest: str | None = Field(default=None, max_length=64)
+    acked_fields: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    published: bool | None = None
+    """Whether the channel shows it (None: never written by omnisync)."""
+    dirty: bool = True
+    issues: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    """The channel's last words about the listing (rejection reasons, listing issues)."""
+    last_action: str | None = Field(default=None, max_length=16)
+    answered_at: datetime | None = _ts(nullable=True)
+
+
 class Order(SQLModel, table=True):
     __tablename__ = "sales_order"
     __table_args__ = (UniqueConstraint("channel_id", "external_id", name="uq_order_channel_external"),)
@@ -146,6 +202,22 @@ class Order(SQLModel, table=True):
     location_id: int | None = Field(default=None, foreign_key="location.id")
     updated_at: datetime = _ts(nullable=False)
     imported_at: datetime = _ts(nullable=False)
+    placed_at: datetime | None = _ts(nullable=True, index=True)
+    """When the customer placed the order (the channel's creation time, else its first update time):
+    the day a sale counts on in the sales report."""
+    currency: str | None = Field(default=None, max_length=3)
+    # The sums of the order's lines (omnisync.ledger.sales.LINE_FACTS), refreshed with the lines in the
+    # same transaction, as on_hand is with the journal: a report by channel and day reads the orders
+    # alone. Money in ten-thousandths of the currency unit.
+    lines: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    units: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    revenue_e4: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    unpriced: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    cancelled: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    returned: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    refunded: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    refunds_e4: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    oversold: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class OrderLine(SQLModel, table=True):
@@ -170,6 +242,27 @@ class OrderLine(SQLModel, table=True):
     """Units the ledger has turned into return movements for this line."""
     quarantined: bool = Field(default=False, index=True)
     quarantine_reason: str | None = None
+    unit_price: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 4)))
+    """The price the channel charged per unit, in the order's currency (None: not reported)."""
+    refunded: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Units refunded so far, restocked or not (cumulative; at least ``restocked``)."""
+    oversold: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Units of the line the ledger did not have available where it was routed when it arrived."""
+
+
+class IncomingStock(SQLModel, table=True):
+    """Units on order from a supplier, not yet received: counted by the reorder rules so nothing is
+    ordered twice. ``quantity`` is what is still expected; a receipt against the reference lowers it."""
+
+    __tablename__ = "incoming_stock"
+    __table_args__ = (UniqueConstraint("reference", "product_id", "location_id", name="uq_incoming"),)
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=128)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    location_id: int = Field(foreign_key="location.id")
+    quantity: int = 0
+    expected_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts(nullable=False)
 
 
 class Cursor(SQLModel, table=True):
@@ -249,7 +342,8 @@ class Alert(SQLModel, table=True):
     since: datetime | None = _ts(nullable=True)
     episode: int = 0
     summary: str = ""
-    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    facts: str = "{}"
+    """JSON text (written in bulk on a first start over thousands of SKUs: plain text binds fastest)."""
     raised_at: datetime | None = _ts(nullable=True)
     resolved_at: datetime | None = _ts(nullable=True)
     updated_at: datetime = _ts(nullable=False)
@@ -267,15 +361,18 @@ class AlertDelivery(SQLModel, table=True):
 
 
 TABLES = [
+    CatalogueProduct,
     Product,
     Location,
     Stock,
     Movement,
     Channel,
     Listing,
+    ListingContentState,
     Order,
     OrderLine,
     Reservation,
+    IncomingStock,
     Cursor,
     WebhookReceipt,
     SyncRun,

@@ -146,7 +146,8 @@ def stock_books(conn: Connection) -> StockBooks:
     }
     journal: dict[tuple[str, str], int] = defaultdict(int)
     received: dict[tuple[str, str], int] = defaultdict(int)
-    for r in conn.execute(select(M.c.product_id, M.c.location_id, M.c.kind, M.c.quantity)):
+    sellable = select(M.c.product_id, M.c.location_id, M.c.kind, M.c.quantity).where(M.c.bucket.is_(None))
+    for r in conn.execute(sellable):  # a non-sellable bucket's movements never reach on_hand
         key = (skus[r.product_id], codes[r.location_id])
         journal[key] += int(r.quantity)
         if r.kind == "receipt":

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +43,69 @@ class ListingRow:
     version: int
 
 
+@dataclass(frozen=True, slots=True)
+class VariantRow:
+    """A SKU as a variant of a catalogue product."""
+
+    id: int
+    sku: str
+    title: str
+    barcode: str | None
+    options: Mapping[str, str]
+    price: Decimal
+    currency: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueRow:
+    """A catalogue product with its variants (in the order they were added)."""
+
+    id: int
+    handle: str
+    title: str
+    description: str
+    brand: str
+    condition: str
+    status: str
+    images: tuple[str, ...]
+    attributes: Mapping[str, str]
+    options: tuple[str, ...]
+    version: int
+    variants: tuple[VariantRow, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ListingContentRow:
+    """What one channel holds of one catalogue product's listing, as far as the ledger knows."""
+
+    channel_id: int
+    catalogue_product_id: int
+    ids: Mapping[str, str]
+    acked_digest: str | None
+    acked_fields: Mapping[str, str]
+    published: bool | None
+    dirty: bool
+    issues: tuple[str, ...]
+    last_action: str | None
+    answered_at: datetime | None
+
+
+class CatalogueItem(TypedDict):
+    """A catalogue product as :meth:`~omnisync.ledger.catalogue.CatalogueWrites.upsert_catalogue`
+    takes it."""
+
+    handle: str
+    title: str
+    description: str
+    brand: str
+    condition: str
+    status: str
+    images: list[str]
+    attributes: dict[str, str]
+    options: list[str]
+
+
 class ProductItem(TypedDict):
     """A product as :meth:`~omnisync.ledger.catalog.CatalogWrites.upsert_products` takes it."""
 
@@ -70,6 +133,8 @@ class MovementRow(TypedDict):
     """Who or what made it (:mod:`omnisync.audit`)."""
     batch: str | None
     """The import or undo it belongs to."""
+    bucket: NotRequired[str | None]
+    """A non-sellable bucket (:mod:`omnisync.returns`); absent or None: sellable stock."""
 
 
 class OutboxItem(TypedDict):

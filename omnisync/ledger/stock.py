@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from .rows import MovementRow
-from .statements import execute_many, insert_ignore, insert_many
+from .statements import execute_many, execute_once, insert_ignore, insert_many, one_of
 from .tables import LedgerError, M, S
 from .txbase import TxBase
 
-MOVEMENT_KINDS = frozenset({"receipt", "sale", "adjustment", "return", "transfer_out", "transfer_in"})
+MOVEMENT_KINDS = frozenset(
+    {"receipt", "sale", "adjustment", "return", "transfer_out", "transfer_in", "inspected", "write_off"}
+)
 ORDER_KEY_PREFIX = "order:"
 
 
@@ -25,6 +27,11 @@ STOCK_DELTAS = (
     update(S)
     .where(and_(S.c.product_id == bindparam("p"), S.c.location_id == bindparam("l")))
     .values(on_hand=S.c.on_hand + bindparam("oh"), reserved=S.c.reserved + bindparam("rs"))
+)
+
+
+STOCK_OF = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
+    one_of(S.c.product_id, "ids")
 )
 
 
@@ -62,8 +69,10 @@ class StockWrites(TxBase):
         note: str | None = None,
         actor: str | None = None,
         batch: str | None = None,
+        bucket: str | None = None,
     ) -> bool:
-        """Journal one movement and apply it to ``on_hand``. A repeated key is a no-op (False)."""
+        """Journal one movement and apply it to ``on_hand`` (a ``bucket`` movement: to that non-sellable
+        bucket only). A repeated key is a no-op (False)."""
         return self.record_movement_ids(
             self.ledger.product_id(self.conn, sku),
             self.ledger.location_id(self.conn, location),
@@ -75,6 +84,7 @@ class StockWrites(TxBase):
             note=note,
             actor=actor,
             batch=batch,
+            bucket=bucket,
         )
 
     def record_movement_ids(
@@ -90,6 +100,7 @@ class StockWrites(TxBase):
         note: str | None = None,
         actor: str | None = None,
         batch: str | None = None,
+        bucket: str | None = None,
     ) -> bool:
         if kind not in MOVEMENT_KINDS:
             raise LedgerError(f"movement kind must be one of {sorted(MOVEMENT_KINDS)}, not {kind!r}")
@@ -109,9 +120,10 @@ class StockWrites(TxBase):
                 "created_at": at,
                 "actor": actor,
                 "batch": batch,
+                "bucket": bucket,
             },
         )
-        if inserted:
+        if inserted and bucket is None:  # a non-sellable bucket changes no on_hand and no offer
             self._stock_delta(product_id, location_id, on_hand=quantity)
             self._touch(product_id)
         return inserted
@@ -177,18 +189,32 @@ class StockWrites(TxBase):
 
 
 class StockReads:
+    def buckets(self, conn: Connection, product_ids: Sequence[int]) -> dict[int, dict[int, dict[str, int]]]:
+        """product id -> location id -> non-sellable bucket -> units (the journal summed; see
+        :mod:`omnisync.returns`). Only pairs with a bucket movement appear."""
+        out: dict[int, dict[int, dict[str, int]]] = {}
+        ids = list(product_ids)
+        for start in range(0, len(ids), 900):
+            rows = conn.execute(
+                select(M.c.product_id, M.c.location_id, M.c.bucket, func.sum(M.c.quantity))
+                .where(and_(M.c.product_id.in_(ids[start : start + 900]), M.c.bucket.is_not(None)))
+                .group_by(M.c.product_id, M.c.location_id, M.c.bucket)
+            )
+            for pid, lid, bucket, units in rows:
+                out.setdefault(int(pid), {}).setdefault(int(lid), {})[str(bucket)] = int(units or 0)
+        return out
+
     def stock_for(
         self, conn: Connection, product_ids: Sequence[int]
     ) -> dict[int, dict[int, tuple[int, int]]]:
         """product id -> location id -> (on_hand, reserved)."""
         out: dict[int, dict[int, tuple[int, int]]] = {}
         ids = list(product_ids)
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            for pid, lid, on_hand, reserved in conn.execute(
-                select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
-                    S.c.product_id.in_(chunk)
-                )
-            ):
-                out.setdefault(int(pid), {})[int(lid)] = (int(on_hand), int(reserved))
+        if not ids:
+            return out
+        for pid, lid, on_hand, reserved in execute_once(conn, STOCK_OF, {"ids": ids}):
+            per_location = out.get(pid)
+            if per_location is None:
+                per_location = out[pid] = {}
+            per_location[lid] = (on_hand, reserved)
         return out

@@ -38,11 +38,13 @@ from .helpers import (
     chunked,
     error_for_status,
     idempotency_key,
+    in_flight,
     json_body,
     paginate,
     parse_retry_after,
     raise_for_status,
 )
+from .listings import ListingContent, ListingRef, ListingResult, ListingRules, ListingVariant
 from .models import (
     Capability,
     ChannelListing,
@@ -85,6 +87,11 @@ __all__ = [
     "ItemResult",
     "ItemStatus",
     "Limits",
+    "ListingContent",
+    "ListingRef",
+    "ListingResult",
+    "ListingRules",
+    "ListingVariant",
     "LocationStock",
     "NotificationQueue",
     "OAuth2RefreshToken",
@@ -113,6 +120,7 @@ __all__ = [
     "chunked",
     "error_for_status",
     "idempotency_key",
+    "in_flight",
     "json_body",
     "op",
     "paginate",

@@ -30,6 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar
 
 from .errors import UnsupportedOperation
+from .listings import ListingContent, ListingRef, ListingResult, ListingRules
 from .models import (
     Capability,
     ChannelListing,
@@ -152,6 +153,9 @@ class Connector(Generic[SettingsT]):
     channel's own sale back to it. Leave ``never`` when unsure: the safe side is a redundant push,
     never a channel showing too much."""
 
+    listing_rules: ClassVar[ListingRules | None] = None
+    """What the channel refuses in a listing (MANAGE_LISTINGS connectors), checked before any call."""
+
     def __init_subclass__(cls, **kwargs: Any) -> None:
         """Checks the class declaration where the connector is loaded: ``decrements`` may be written
         as a plain string (``"on_order"``) but must name one of :class:`Decrements`; ``operations``
@@ -217,6 +221,15 @@ class Connector(Generic[SettingsT]):
     async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
         """The channel's ids for these SKUs. SKUs the channel lacks are simply absent."""
         raise UnsupportedOperation(f"{self.name} cannot read listings", channel=self.context.channel)
+
+    async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        """Create or update each listing (its variants, images, content; published as ``publish``
+        says); one result per listing, carrying the channel's ids on acceptance."""
+        raise UnsupportedOperation(f"{self.name} cannot manage listings", channel=self.context.channel)
+
+    async def unpublish_listings(self, listings: Sequence[ListingRef]) -> list[ListingResult]:
+        """Hide each listing from buyers without deleting it; one result per listing."""
+        raise UnsupportedOperation(f"{self.name} cannot manage listings", channel=self.context.channel)
 
     def parse_webhook(
         self, headers: Mapping[str, str], body: bytes, url: str | None = None

@@ -29,6 +29,8 @@ class Operation(StrEnum):
     PULL_ORDERS = "pull_orders"
     READ_INVENTORY = "read_inventory"
     READ_LISTINGS = "read_listings"
+    PUSH_LISTINGS = "push_listings"
+    """Listing content: create, update, unpublish (``upsert_listings``, ``unpublish_listings``)."""
 
 
 class Capability(StrEnum):
@@ -38,6 +40,10 @@ class Capability(StrEnum):
     READ_INVENTORY = "read_inventory"
     READ_LISTINGS = "read_listings"
     PUBLISH_LISTINGS = "publish_listings"
+    """push_inventory honours ``available`` (shows or hides the item)."""
+    MANAGE_LISTINGS = "manage_listings"
+    """Creates, updates and unpublishes listing content from the catalogue (``upsert_listings``,
+    ``unpublish_listings``, ``listing_rules``); see :mod:`omnisync.sdk.listings`."""
     WEBHOOKS = "webhooks"
     COMPARE_AND_SET = "compare_and_set"
     """push_inventory honours ``previous`` atomically and answers STALE on a mismatch."""
@@ -97,6 +103,8 @@ class Limits:
     pull_orders: OperationLimits = OperationLimits()
     read_inventory: OperationLimits = OperationLimits()
     read_listings: OperationLimits = OperationLimits()
+    push_listings: OperationLimits = OperationLimits()
+    """``max_batch``: listings (products, with their variants) per ``upsert_listings`` call."""
 
     def for_operation(self, operation: Operation | str) -> OperationLimits:
         found = getattr(self, operation, None)
@@ -195,6 +203,10 @@ class OrderLine:
     restocked: int = 0
     """Units returned to stock (refund or return with restock)."""
     unit_price: Decimal | None = None
+    """What the channel charged per unit, in the order's currency (the sales report's revenue)."""
+    refunded: int = 0
+    """Units refunded, restocked or not (a refund without restock: damaged, kept by the customer).
+    The ledger counts at least ``restocked``: a restocked unit is a refunded one."""
 
 
 @dataclass(frozen=True, slots=True)

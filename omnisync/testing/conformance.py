@@ -6,7 +6,8 @@
 It checks: capabilities honoured (undeclared operations raise UnsupportedOperation), discovery,
 batch limits respected, partial failures reported per item, 429/throttle retried without real
 sleeping, 401 reported as a configuration error, pagination terminates without duplicates, pushes
-idempotent, compare-and-set answers STALE, webhooks verified, ``prepare()`` passes.
+idempotent, compare-and-set answers STALE, webhooks verified, ``prepare()`` passes, and listings
+created, updated and unpublished (``conformance_listings``) for connectors that manage them.
 
 It also sees what the connector *sends*: the harness's transport is wrapped in a
 :class:`~omnisync.testing.recorder.RecordingTransport`, so the kit asserts no request follows a 401,
@@ -53,6 +54,7 @@ from omnisync.sdk.models import (
 )
 from omnisync.sdk.runtime import instantiate
 
+from .conformance_listings import check_listing_lifecycle
 from .harness import ConnectorHarness, Fault, SeedItem
 from .recorder import RecordingTransport, Sent
 
@@ -505,6 +507,24 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
                 assert (shipped.quantity, shipped.fulfilled) == (1, 1)
                 if returned == "":  # recorded on the original order
                     assert shipped.restocked == 1, "restocked is the cumulative count"
+
+        def test_listings_created_updated_unpublished(self, harness: ConnectorHarness) -> None:
+            caps = self._caps(harness)
+            if Capability.MANAGE_LISTINGS not in caps:
+
+                async def refused() -> None:
+                    async with _connected(harness) as conn:
+                        with pytest.raises(UnsupportedOperation):
+                            await conn.upsert_listings([])
+
+                _run(refused())
+                return
+
+            async def go() -> None:
+                async with _connected(harness) as conn:
+                    await check_listing_lifecycle(harness, conn, [_sku(i) for i in range(1, 4)])
+
+            _run(go())
 
         def test_webhook_verified(self, harness: ConnectorHarness) -> None:
             if Capability.WEBHOOKS not in self._caps(harness):

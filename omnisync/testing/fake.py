@@ -8,6 +8,7 @@ also the worked example for connector authors. The API (served through ``httpx.M
                                   -> {"results": [{"id", "status": ok|stale|error, "quantity", "error"}]}
     POST /prices                  {"updates": [{"id", "price"}]} -> {"results": [...]}
     GET  /orders?updated_after=&page_token=  -> {"orders": [...], "next": token | null}
+    POST /listings, POST /listings/unpublish  (listing content: :mod:`omnisync.testing.fake_listings`)
     webhooks: body JSON {"event_id", "order_id"}, header X-Fake-Signature = hex HMAC-SHA256(secret, body)
 """
 
@@ -38,6 +39,9 @@ from omnisync.sdk import (
     InventoryUpdate,
     ItemResult,
     Limits,
+    ListingContent,
+    ListingRef,
+    ListingResult,
     OperationLimits,
     Order,
     OrderCursor,
@@ -54,6 +58,7 @@ from omnisync.sdk import (
     raise_for_status,
 )
 
+from .fake_listings import RULES, FakeListingStore, listing_payload, listing_result, unpublish_payload
 from .harness import EmulatorHarness, Fault, SeedItem
 
 MAX_BATCH = 50
@@ -102,6 +107,16 @@ class FakeChannelAPI:
     requests: list[tuple[str, str, int]] = field(default_factory=list)
     """(method, path, number of items) of every request, for the tests."""
     _ids: Any = field(default_factory=lambda: itertools.count(1))
+    listings: FakeListingStore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.listings = FakeListingStore(lambda: f"L{next(self._ids)}", self._listing_item)
+
+    def _listing_item(self, sku: str, price: Decimal) -> str:
+        """The item behind a listing's variant: created with nothing in stock, or adopted."""
+        if sku not in self.items:
+            self.items[sku] = FakeItem(sku, f"F{next(self._ids)}", 0, price)
+        return self.items[sku].id
 
     # -- control ----------------------------------------------------------------------------------------
     def seed(self, items: Sequence[SeedItem]) -> None:
@@ -177,6 +192,9 @@ class FakeChannelAPI:
             return self._prices(body)
         if request.method == "GET" and path == "/orders":
             return self._orders(request)
+        if request.method == "POST" and path in ("/listings", "/listings/unpublish"):
+            self.requests.append(("POST", path, len(body.get("listings") or body.get("ids") or [])))
+            return self.listings.upsert(body) if path == "/listings" else self.listings.unpublish(body)
         return httpx.Response(404, json={"error": "no such route"})
 
     def _by_id(self, item_id: str) -> FakeItem | None:
@@ -274,9 +292,11 @@ class FakeConnector(Connector[FakeSettings]):
             Capability.WEBHOOKS,
             Capability.COMPARE_AND_SET,
             Capability.IDEMPOTENT_PUSH,
+            Capability.MANAGE_LISTINGS,
         }
     )
     Settings = FakeSettings
+    listing_rules = RULES
     decrements = Decrements.ON_ORDER
     limits = Limits(
         push_inventory=OperationLimits(max_batch=MAX_BATCH, rate=10, burst=10),
@@ -284,6 +304,7 @@ class FakeConnector(Connector[FakeSettings]):
         pull_orders=OperationLimits(max_batch=1, rate=5, burst=5),
         read_inventory=OperationLimits(max_batch=100, rate=10, burst=10),
         read_listings=OperationLimits(max_batch=100, rate=10, burst=10),
+        push_listings=OperationLimits(max_batch=20, rate=5, burst=5),
     )
     settings: FakeSettings
 
@@ -348,6 +369,27 @@ class FakeConnector(Connector[FakeSettings]):
             else:
                 out.append(ItemResult.rejected(u.sku, str(r.get("error", "no result"))))
         return out
+
+    async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        payload = {"listings": [listing_payload(c) for c in listings]}
+        response = await self.client.post("/listings", json=payload, extensions=op("push_listings"))
+        by_key = {str(r.get("key")): r for r in await self._results(response, "push listings")}
+        return [listing_result(c.key, by_key.get(c.key)) for c in listings]
+
+    async def unpublish_listings(self, listings: Sequence[ListingRef]) -> list[ListingResult]:
+        known = [r for r in listings if r.ids.get("id")]
+        out = {r.key: ListingResult.rejected(r.key, "the channel has no listing id for it") for r in listings}
+        if known:
+            response = await self.client.post(
+                "/listings/unpublish", json=unpublish_payload(known), extensions=op("push_listings")
+            )
+            answers = {str(a.get("id")): a for a in await self._results(response, "unpublish listings")}
+            for r in known:
+                answer = answers.get(str(r.ids["id"]))
+                out[r.key] = listing_result(
+                    r.key, None if answer is None else {**answer, "key": r.key, "variants": {}}
+                )
+        return [out[r.key] for r in listings]
 
     async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
         response = await self.client.get(
@@ -475,6 +517,18 @@ class FakeHarness(EmulatorHarness):
             return None
         self.api.update_order(order_id, restocked=order.restocked + units)
         return ""
+
+    def listing(self, key: str) -> dict[str, Any] | None:
+        """What the channel shows for listing ``key`` (None: no such listing)."""
+        found = self.api.listings.by_key(key)
+        if found is None:
+            return None
+        return {
+            "id": found.id,
+            "title": found.title,
+            "published": found.published,
+            "variants": sorted(found.variants),
+        }
 
     def signed_webhook(self, order_id: str) -> tuple[dict[str, str], bytes, str | None]:
         """One event per state of the order (its id carries the order's last change)."""

@@ -70,6 +70,12 @@ class ConnectorHarness(Protocol):
         """Headers, raw body and notification URL of a valid webhook for that order (None: no webhooks)."""
         ...
 
+    def listing(self, key: str) -> Mapping[str, Any] | None:
+        """What the channel shows for listing ``key`` - ``title``, ``published`` - or None (only for
+        connectors with MANAGE_LISTINGS; ``conformance_listing_category`` may name the category
+        the kit's listing uses)."""
+        ...
+
 
 Webhook = tuple[dict[str, str], bytes, str | None]
 """Headers, raw body and notification URL (None: the channel's configured one) of a webhook."""
@@ -167,6 +173,10 @@ class EmulatorHarness:
 
     def fail_next(self, fault: Fault, times: int = 1) -> None:
         self.emulator.fail_next(fault, times)
+
+    def listing(self, key: str) -> Mapping[str, Any] | None:
+        shown: Mapping[str, Any] | None = self.emulator.listing(key)
+        return shown
 
     def signed_webhook(self, order_id: str) -> tuple[dict[str, str], bytes, str | None] | None:
         signer = getattr(self.emulator, "signed_webhook", None)

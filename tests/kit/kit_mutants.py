@@ -23,6 +23,9 @@ from omnisync.sdk import (
     ItemResult,
     ItemStatus,
     Limits,
+    ListingContent,
+    ListingRef,
+    ListingResult,
     Order,
     OrderCursor,
     OrderPage,
@@ -269,6 +272,21 @@ class TrustsAnySignature(FakeConnector):
         self, headers: Mapping[str, str], body: bytes, url: str | None = None
     ) -> list[WebhookEvent]:
         return [WebhookEvent(str(len(body)), WebhookKind.ORDER, "orders/updated")]
+
+
+class UnpublishIsANoOp(FakeConnector):
+    """Answers ACCEPTED for an unpublish without telling the channel."""
+
+    async def unpublish_listings(self, listings: Sequence[ListingRef]) -> list[ListingResult]:
+        return [ListingResult.accepted(r.key, r.ids) for r in listings]
+
+
+class RefusalReadsAccepted(FakeConnector):
+    """Reads every listing answer as an acceptance, the channel's refusal included."""
+
+    async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        results = await super().upsert_listings(listings)
+        return [ListingResult.accepted(r.key, r.ids, r.variant_ids) for r in results]
 
 
 def harness_for(mutant: type[FakeConnector]) -> FakeHarness:

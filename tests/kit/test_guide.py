@@ -44,7 +44,15 @@ def test_the_guide_builds_strict(tmp_path: Path) -> None:
 
 
 def _methods() -> list[str]:
-    own = ("push_inventory", "push_prices", "pull_orders", "read_inventory", "read_listings")
+    own = (
+        "push_inventory",
+        "push_prices",
+        "pull_orders",
+        "read_inventory",
+        "read_listings",
+        "upsert_listings",
+    )
+    own += ("unpublish_listings",)
     queued = ("read_orders", "notification_queue", "subscribe_notifications", "parse_notification")
     external = ("external_locations", "read_location_stock")
     return [*own, "parse_webhook", *queued, *external, "prepare", "http_options", "classify"]

@@ -41,6 +41,8 @@ CASES = [
     (mutants.CancelledReadsOpen, "test_orders_arrive_as_placed"),
     (mutants.IgnoresUpdatedAfter, "test_orders_arrive_as_placed"),
     (mutants.RestockedNotCumulative, "test_orders_arrive_as_placed"),
+    (mutants.UnpublishIsANoOp, "test_listings_created_updated_unpublished"),
+    (mutants.RefusalReadsAccepted, "test_listings_created_updated_unpublished"),
 ]
 
 CONTROLS: dict[str, type[FakeConnector]] = {

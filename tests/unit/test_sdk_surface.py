@@ -9,12 +9,13 @@ EXPECTED = {
     "Capability", "ChannelListing", "ConfigurationError", "Connector", "ConnectorContext", "ConnectorError",
     "ConnectorSettings", "CredentialsError", "Decrements", "FatalError", "HttpOptions", "InventoryRef",
     "InventoryUpdate",
-    "ItemError", "ItemResult", "ItemStatus", "Limits", "LocationStock", "NotificationQueue", "OmnisyncError",
+    "ItemError", "ItemResult", "ItemStatus", "Limits", "ListingContent", "ListingRef", "ListingResult",
+    "ListingRules", "ListingVariant", "LocationStock", "NotificationQueue", "OmnisyncError",
     "Operation", "OperationLimits",
     "Order", "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "PriceUpdate", "ProtocolError",
     "RetryAdvice", "RetryableError", "ThrottledError", "UnknownConnectorError", "UnsupportedOperation",
     "WebhookEvent", "WebhookKind", "WebhookVerificationError", "check_operation", "chunked",
-    "error_for_status", "idempotency_key", "json_body", "op", "paginate", "parse_retry_after",
+    "error_for_status", "idempotency_key", "in_flight", "json_body", "op", "paginate", "parse_retry_after",
     "raise_for_status", "HeaderAuth", "OAuth2RefreshToken", "api_key_header", "basic_auth", "bearer_token",
 }  # fmt: skip
 
