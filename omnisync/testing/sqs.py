@@ -114,6 +114,9 @@ class LocalSqs:
         self._client: Any = None
 
     def __enter__(self) -> LocalSqs:
+        import logging
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # moto's server logs every request
         self.server.start()
         host, port = self.server.get_host_and_port()
         self.endpoint = f"http://{host}:{port}"
