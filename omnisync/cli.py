@@ -527,6 +527,51 @@ def listings_plan(
     out.print(table if rows else "no listing to create, update or unpublish")
 
 
+@listings_app.command("push")
+def listings_push(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
+    """Create, update and unpublish listings as `listings plan` shows, within each channel's limits;
+    a listing the channel's rules refuse is not sent. Stock and price follow through `sync`."""
+
+    async def go(engine: Engine) -> dict[str, Any]:
+        names = [channel] if channel else list(engine.channels)
+        rows: dict[str, Any] = {}
+        for n in names:
+            report, done = await engine.push_listings(n)
+            rows[n] = {
+                "ok": report.ok,
+                "created": done.created,
+                "updated": done.updated,
+                "unpublished": done.unpublished,
+                "rejected": done.rejected,
+                "retry": done.retry,
+                "blocked": done.blocked,
+                "issues": done.issues,
+                "api_calls": report.api_calls,
+                "error": report.error,
+            }
+        return rows
+
+    rows = _run(go, prepare=True)
+    if as_json:
+        _print_json(rows)
+    else:
+        table = Table(
+            "channel", "ok", "created", "updated", "unpublished", "rejected", "blocked", "api calls"
+        )
+        for n, r in rows.items():
+            table.add_row(
+                n, word(r["ok"]), str(r["created"]), str(r["updated"]), str(r["unpublished"]),
+                str(r["rejected"]), str(r["blocked"]), str(r["api_calls"]),
+            )  # fmt: skip
+        out.print(table)
+        for n, r in rows.items():
+            for product, issues in r["issues"].items():
+                err.print(escape(f"{n}: product {product}: {'; '.join(issues)}"), soft_wrap=True)
+        _print_errors(rows)
+    if not all(r["ok"] for r in rows.values()):
+        raise typer.Exit(1)
+
+
 @listings_app.command("validate")
 def listings_validate(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
     """Check every active product's listing against each channel's rules before any call: one line

@@ -6,6 +6,7 @@ reconcile reads the channel's live quantities, reports drift and re-plans every 
 """
 
 from .cycle import STALE_ROUNDS, ChannelCycle
+from .listing_push import ListingPusher, ListingPushReport
 from .listings import ListingPlanning, PlannedListing
 from .plan_reading import DIRTY_SCAN_THRESHOLD, PLAN_CHUNK
 from .reconcile import Reconciler
@@ -22,6 +23,8 @@ __all__ = [
     "Engine",
     "EngineSetup",
     "ListingPlanning",
+    "ListingPushReport",
+    "ListingPusher",
     "PlannedListing",
     "channel_rules",
     "load_mapping",
@@ -29,7 +32,7 @@ __all__ = [
 ]
 
 
-class Engine(Reconciler, Webhooks, ListingPlanning):
+class Engine(Reconciler, Webhooks, ListingPusher):
     """The engine, composed by concern: set-up (:mod:`.setup`), plan reading (:mod:`.plan_reading`),
     the channel cycle (:mod:`.cycle`), run records (:mod:`.runs`), reconcile (:mod:`.reconcile`),
     webhooks (:mod:`.webhooks`) and listing planning (:mod:`.listings`).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -94,3 +95,50 @@ def test_explain_shows_the_listing_fields(deployment: FakeChannelAPI) -> None:
 def test_import_reports_catalogue_changes(deployment: FakeChannelAPI) -> None:
     again = json.loads(run("ledger", "import", "catalogue.csv", "--json").stdout)
     assert again["catalogue_changed"] == 0
+
+
+def _push() -> dict[str, object]:
+    rows: dict[str, dict[str, object]] = json.loads(run("listings", "push", "--json").stdout)
+    return rows["web"]
+
+
+def test_listings_are_created_updated_and_unpublished_and_stock_follows(
+    deployment: FakeChannelAPI, tmp_path: Path
+) -> None:
+    first = _push()
+    assert (first["created"], first["blocked"], first["ok"]) == (1, 1, True)
+    assert first["issues"] == {"LONG": ["title: 120 characters, the fake channel allows 100"]}
+    listing = deployment.listings.by_key("TEE")
+    assert listing is not None
+    assert (listing.title, listing.published, sorted(listing.variants)) == (
+        "Acme Classic tee", True, ["TEE-M", "WEB-TEE-L"]
+    )  # fmt: skip
+    assert deployment.items["WEB-TEE-L"].quantity == 0, "a new listing's variants start with nothing"
+
+    run("sync")
+    assert (deployment.items["TEE-M"].quantity, deployment.items["WEB-TEE-L"].quantity) == (5, 3)
+    assert deployment.items["TEE-M"].price == Decimal("19.90")
+
+    calls = len(deployment.requests)
+    assert _push()["created"] == 0
+    assert len(deployment.requests) == calls, "an unchanged catalogue sends nothing"
+
+    edited = CATALOGUE.replace("{title}", "x" * 120).replace("Classic tee", "Classic tee II")
+    (tmp_path / "catalogue.csv").write_text(edited)
+    run("ledger", "import", "catalogue.csv")
+    plan = {r["product"]: r["why"] for r in json.loads(run("listings", "plan", "--json").stdout)}
+    assert plan["TEE"] == "changed: title, variants"
+    assert _push()["updated"] == 1
+    assert deployment.listings.by_key("TEE").title == "Acme Classic tee II"  # type: ignore[union-attr]
+
+    (tmp_path / "catalogue.csv").write_text(
+        edited.replace("https://img.example/t1.jpg,active", "https://img.example/t1.jpg,discontinued")
+    )
+    run("ledger", "import", "catalogue.csv")
+    assert _push()["unpublished"] == 1
+    gone = deployment.listings.by_key("TEE")
+    assert gone is not None, "unpublished, never deleted"
+    assert gone.published is False
+    assert _push()["unpublished"] == 0, "once"
+    status = json.loads(run("status", "--json").stdout)
+    assert status["channels"]["web"]
