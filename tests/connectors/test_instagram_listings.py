@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from instagram_fixtures import Recorder, connector
 from omnisync_connectors.instagram import InstagramConnector
-from omnisync_connectors.instagram.emulator_batch import REQUIRED_ON_CREATE
 from omnisync_connectors.instagram.harness import InstagramHarness
 
 from omnisync.catalogue.validate import validate_listing
