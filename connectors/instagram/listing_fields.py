@@ -67,7 +67,7 @@ def item_data(listing: ListingContent, variant: ListingVariant, *, create: bool)
             extra[name] = value
     if extra:
         data["additional_variant_attributes"] = extra
-    data.update(variant.attributes)
+    data.update({**listing.attributes, **variant.attributes})
     if create:
         data["price"] = format_price(variant.price, variant.currency)
         data["availability"] = OUT_OF_STOCK
