@@ -29,6 +29,9 @@ from omnisync.sdk import (
     ItemError,
     ItemResult,
     Limits,
+    ListingContent,
+    ListingRef,
+    ListingResult,
     ListingRules,
     OperationLimits,
     Order,
@@ -42,6 +45,7 @@ from omnisync.sdk import (
 
 from .client import Json, SpApi
 from .feeds import MAX_MESSAGES, FeedItem, FeedRunner, describe
+from .listings import ListingWriter
 from .orders import iso, normalise
 from .rates import OTHER_PLANS, RATE_LIMIT_HEADER, USAGE_PLANS, seed_budgets, throttle_wait
 from .settings import AmazonSettings
@@ -62,6 +66,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             Capability.PULL_ORDERS,
             Capability.READ_INVENTORY,
             Capability.READ_LISTINGS,
+            Capability.MANAGE_LISTINGS,
         }
     )
     Settings = AmazonSettings
@@ -84,6 +89,7 @@ class AmazonConnector(Connector[AmazonSettings]):
         pull_orders=OperationLimits(max_batch=100, rate=0.0167, burst=20),
         read_inventory=OperationLimits(max_batch=100, rate=5.0, burst=10),
         read_listings=OperationLimits(max_batch=100, rate=5.0, burst=10),
+        push_listings=OperationLimits(max_batch=20, rate=5.0, burst=10),
     )
     operations = frozenset(USAGE_PLANS) | frozenset(OTHER_PLANS)  # SP-API usage plans, LWA, S3
 
@@ -94,6 +100,7 @@ class AmazonConnector(Connector[AmazonSettings]):
         seed_budgets(context.budgets)
         self.api = SpApi(settings, client, context)
         self.feeds = FeedRunner(self.api)
+        self.listings = ListingWriter(self.api, settings)
         self._order_items: dict[tuple[str, str], list[Json]] = {}
 
     @classmethod
@@ -134,6 +141,13 @@ class AmazonConnector(Connector[AmazonSettings]):
                 f"{self.settings.seller_id!r}: {exc.message}",
                 channel=self.context.channel,
             ) from None
+
+    # -- listings -------------------------------------------------------------------------------------
+    async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        return await self.listings.upsert(listings)
+
+    async def unpublish_listings(self, listings: Sequence[ListingRef]) -> list[ListingResult]:
+        return await self.listings.unpublish(listings)
 
     # -- pushes ---------------------------------------------------------------------------------------
     async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:

@@ -18,12 +18,14 @@ class UsagePlan:
     burst: int
 
 
-# Figures from the "Usage Plan" tables in listingsItems_2021-08-01.json, feeds_2021-06-30.json and
-# ordersV0.json.
+# Figures from the "Usage Plan" tables in listingsItems_2021-08-01.json, feeds_2021-06-30.json,
+# definitionsProductTypes_2020-09-01.json and ordersV0.json.
 USAGE_PLANS: dict[str, UsagePlan] = {
     "getListingsItem": UsagePlan(5.0, 10),
     "searchListingsItems": UsagePlan(5.0, 5),
     "patchListingsItem": UsagePlan(5.0, 5),
+    "putListingsItem": UsagePlan(5.0, 10),
+    "getDefinitionsProductType": UsagePlan(5.0, 10),
     "createFeedDocument": UsagePlan(0.5, 15),
     "createFeed": UsagePlan(0.0083, 15),
     "getFeed": UsagePlan(2.0, 15),
