@@ -3,6 +3,8 @@
     python benchmarks/amazon_push.py --items 100000 --json     # feed path (JSON_LISTINGS_FEED)
     python benchmarks/amazon_push.py --items 50 --json         # patch path (patchListingsItem)
 
+Every call takes ``--latency`` seconds of network round trip (150 ms by default; virtual).
+
 Batches are handed over as the engine does (at most ``limits.push_inventory.max_batch`` items each).
 ``calls`` counts SP-API operations other than getFeed status polls; the LWA token request and the
 presigned document transfers (upload, report download) are counted apart in ``other_requests``.
@@ -27,9 +29,9 @@ from omnisync.sdk import InventoryUpdate, ItemStatus
 from omnisync.testing.doubles import build_double, connected
 
 
-async def run(items: int) -> dict[str, Any]:
+async def run(items: int, latency: float) -> dict[str, Any]:
     clock = VirtualClock()
-    double = build_double("amazon", clock, record_requests=False)
+    double = build_double("amazon", clock, record_requests=False, latency=latency)
     emulator = double.emulator
     skus = [f"BENCH-{n:06d}" for n in range(items)]
     for sku in skus:
@@ -55,6 +57,7 @@ async def run(items: int) -> dict[str, Any]:
     figures: dict[str, Any] = {
         "items": items,
         "path": "feed" if items > connector.settings.feed_threshold else "patch",
+        "latency_s": latency,
         "calls": sum(n for op, n in sp_api.items() if op != "getFeed"),
         "feeds": made.get("createFeed", 0),
         "status_polls": made.get("getFeed", 0),
@@ -75,10 +78,11 @@ async def run(items: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=100_000)
+    parser.add_argument("--latency", type=float, default=0.15, help="network round trip, seconds (virtual)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args()
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(40))  # keep stdout to the figures
-    figures = asyncio.run(run(args.items))
+    figures = asyncio.run(run(args.items, args.latency))
     if args.json:
         print(json.dumps(figures))
     else:

@@ -1,10 +1,15 @@
 """Square (POS) connector benchmark against its emulator, on the virtual clock.
 
-    python benchmarks/square_push.py --items 10000 --json
+    python benchmarks/square_push.py --items 10000 --latency 0.15 --json
+
+Every call takes ``--latency`` seconds of network round trip (150 ms by default; virtual). Batches are
+handed over as the engine does (at most ``limits.push_inventory.max_batch`` items a push).
 
 Prints one JSON object:
   items, calls (BatchChangeInventory calls for the push; target <= items/100), retried, throttled,
-  virtual_s (virtual seconds the push took within the connector's rate budget), wall_s,
+  virtual_s (virtual seconds the push took within the connector's rate budget), min_possible_s (the
+  fewest calls at the connector's budget for push_inventory: (calls - burst) / rate) and their ratio,
+  wall_s,
   discovery_calls (SearchCatalogObjects), and floor_to_ledger_s: virtual seconds from a walk-in sale at
   the POS to the pull that imports it, (a) polling SearchOrders every --pull-interval seconds and
   (b) with webhooks, a verified order.created notification (delivered --webhook-delay seconds after
@@ -16,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import random
 import statistics
 import sys
@@ -25,6 +31,7 @@ from decimal import Decimal
 from typing import Any
 
 from omnisync_connectors.square import SquareConnector
+from omnisync_connectors.square.inventory import MAX_CHANGES
 
 from omnisync.clock import VirtualClock
 from omnisync.logging import configure
@@ -44,9 +51,9 @@ def _connector(double: EmulatorDouble) -> SquareConnector:
     return conn
 
 
-async def push(items: int, pressed: bool) -> dict[str, object]:
+async def push(items: int, pressed: bool, latency: float) -> dict[str, object]:
     clock = VirtualClock()
-    double = _double(clock, rate=3.0 if pressed else 10.0, burst=6 if pressed else 20)
+    double = _double(clock, rate=3.0 if pressed else 10.0, burst=6 if pressed else 20, latency=latency)
     emu = double.emulator
     skus = [f"SKU-{n:06d}" for n in range(items)]
     for sku in skus:
@@ -70,13 +77,19 @@ async def push(items: int, pressed: bool) -> dict[str, object]:
     for start in range(0, items, batch):
         results += await conn.push_inventory(updates[start : start + batch])
     stats = conn.context.stats
+    virtual_s = clock.monotonic() - began
+    budget = SquareConnector.limits.push_inventory
+    min_possible_s = max(0.0, (math.ceil(items / MAX_CHANGES) - budget.burst) / budget.rate)
     out: dict[str, object] = {
         "items": items,
+        "latency_s": latency,
         "calls": stats.calls["push_inventory"],
         "retried": stats.retries["push_inventory"],
         "throttled": stats.throttled["push_inventory"],
         "accepted": sum(r.status.value == "accepted" for r in results),
-        "virtual_s": round(clock.monotonic() - began, 3),
+        "virtual_s": round(virtual_s, 3),
+        "min_possible_s": round(min_possible_s, 3),
+        "ratio": round(virtual_s / min_possible_s, 4) if min_possible_s > 0 else None,
         "wall_s": round(time.perf_counter() - wall, 3),
         "discovery_calls": discovery_calls,
         "correct": all(emu.quantity(u.channel_sku) == u.quantity for u in updates),
@@ -151,7 +164,7 @@ async def floor_to_ledger(
 
 
 async def main(args: argparse.Namespace) -> dict[str, object]:
-    result = await push(args.items, args.pressed)
+    result = await push(args.items, args.pressed, args.latency)
     polling = await floor_to_ledger(args.sales, args.pull_interval, None, args.seed)
     hooks = await floor_to_ledger(args.sales, args.pull_interval, args.webhook_delay, args.seed)
     result["floor_to_ledger_s"] = {
@@ -173,6 +186,7 @@ if __name__ == "__main__":
     parser.add_argument("--pull-interval", type=float, default=60.0, help="seconds between order pulls")
     parser.add_argument("--webhook-delay", type=float, default=2.0, help="seconds Square takes to notify")
     parser.add_argument("--sales", type=int, default=40)
+    parser.add_argument("--latency", type=float, default=0.15, help="network round trip, seconds (virtual)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", action="store_true")
     arguments = parser.parse_args()

@@ -20,6 +20,7 @@ from rich.markup import escape
 from rich.table import Column, Table
 from rich.text import Text
 
+from .audit import cli_actor
 from .cligroup import OmnisyncGroup
 
 if TYPE_CHECKING:
@@ -319,7 +320,9 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
     engine = _engine()
     engine.migrate_and_seed()
     try:
-        result = ledgerio.import_csv(engine.ledger, file, engine.clock.now(), progress=True)
+        result = ledgerio.import_csv(
+            engine.ledger, file, engine.clock.now(), progress=True, actor=cli_actor()
+        )
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
         raise
@@ -333,7 +336,10 @@ def ledger_import(file: Path, as_json: JsonOpt = False) -> None:
             if result["catalogue_changed"]
             else ""
         )
-        out.print(f"imported {result['rows']} rows ({result['movements']} stock movements{catalogue})")
+        said = f"imported {result['rows']} rows ({result['movements']} stock movements{catalogue})"
+        if result["import_id"]:
+            said += f"; import id {result['import_id']} (`omnisync undo {result['import_id']}` takes it back)"
+        out.print(said, soft_wrap=True)
 
 
 @ledger_app.command("export")
@@ -423,19 +429,43 @@ def _movement(
 ) -> None:
     def record(tx: Any, now: Any) -> bool:
         k = key or f"cli:{kind}:{sku}:{location}:{quantity}:{now.isoformat()}"
-        return bool(tx.record_movement(sku, location, kind, quantity, k, at=now, note=note))
+        return bool(
+            tx.record_movement(sku, location, kind, quantity, k, at=now, note=note, actor=cli_actor())
+        )
 
     _stock_change(sku, [(location, quantity)], record, allow_negative=allow, as_json=js)
 
 
 @stock_app.command("receive")
 def stock_receive(
-    sku: str, location: str, quantity: int, key: KeyOpt = None, note: NoteOpt = None, as_json: JsonOpt = False
+    sku: str,
+    location: str,
+    quantity: int,
+    key: KeyOpt = None,
+    note: NoteOpt = None,
+    ref: Annotated[
+        str | None, typer.Option("--ref", help="The purchase order received against: it expects fewer.")
+    ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Goods in: add QUANTITY units of SKU at LOCATION."""
     if quantity <= 0:
         _fail(ValueError("a receipt adds a positive quantity"))
-    _movement("receipt", sku, location, quantity, key, note, False, as_json)
+    if ref is None:
+        _movement("receipt", sku, location, quantity, key, note, False, as_json)
+        return
+
+    def record(tx: Any, now: Any) -> bool:
+        k = key or f"cli:receipt:{ref}:{sku}:{location}:{quantity}:{now.isoformat()}"
+        done = bool(
+            tx.record_movement(sku, location, "receipt", quantity, k, at=now, reference=ref, note=note)
+        )
+        if done:  # a repeated key receives nothing twice
+            pid, lid = tx.ledger.product_id(tx.conn, sku), tx.ledger.location_id(tx.conn, location)
+            tx.receive_expected(ref, pid, lid, quantity)
+        return done
+
+    _stock_change(sku, [(location, quantity)], record, allow_negative=False, as_json=as_json)
 
 
 @stock_app.command("adjust", context_settings=_NUMBERS)
@@ -466,12 +496,100 @@ def stock_transfer(
 
     def record(tx: Any, now: Any) -> bool:
         return bool(
-            tx.transfer(sku, source, target, quantity, key or f"cli:transfer:{sku}:{now.isoformat()}", at=now)
+            tx.transfer(
+                sku,
+                source,
+                target,
+                quantity,
+                key or f"cli:transfer:{sku}:{now.isoformat()}",
+                at=now,
+                actor=cli_actor(),
+            )
         )
 
     _stock_change(
         sku, [(source, -quantity), (target, quantity)], record, allow_negative=allow_negative, as_json=as_json
     )
+
+
+@app.command()
+def history(
+    sku: str,
+    limit: Annotated[int, typer.Option("--limit", help="How many movements, newest first.")] = 50,
+    as_json: JsonOpt = False,
+) -> None:
+    """The SKU's stock movements, newest first: who or what made each, and the import it belongs to."""
+    from omnisync.ledger import journal
+    from omnisync.localtime import readable
+
+    engine = _engine(existing=True)
+    with engine.ledger.read() as conn:
+        try:
+            engine.ledger.product_id(conn, sku)
+        except ValueError as exc:  # LedgerError: unknown SKU
+            _fail(exc)
+        rows = journal.history(conn, sku, limit)
+    if as_json:
+        _print_json(rows)
+        return
+    table = Table(
+        "id", "when", "location", "kind", Column("units", justify="right"), "by", "import / order", "note"
+    )
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            readable(r["at"]),
+            r["location"],
+            r["kind"],
+            f"{r['quantity']:+d}",
+            word(r["actor"], "(before audit)"),
+            word(r["batch"] or r["reference"]),
+            word(r["note"]),
+        )
+    out.print(table if rows else f"no movements of {sku}")
+
+
+@app.command()
+def undo(
+    target: Annotated[str, typer.Argument(help="An import id (import-...) or a movement id from `history`.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """Take back an import or a stock movement with compensating movements (nothing is deleted);
+    refused, whole, where it would leave fewer units than open orders reserve."""
+    from omnisync.ledger import journal
+    from omnisync.ledger.repository import LedgerError
+
+    engine = _engine(existing=True)
+    try:
+        with engine.ledger.tx() as tx:
+            plan = journal.undo(engine.ledger, tx, target, actor=cli_actor(), at=engine.clock.now())
+            if plan.refusals:
+                raise LedgerError("\n".join(f"cannot undo {target}: {r}" for r in plan.refusals))
+    except LedgerError as exc:
+        _fail(exc)
+    if as_json:
+        _print_json(
+            {
+                "target": target,
+                "compensations": [
+                    {
+                        "undoes": c.undoes.id,
+                        "sku": c.undoes.sku,
+                        "location": c.undoes.location,
+                        "quantity": c.quantity,
+                    }
+                    for c in plan.compensations
+                ],
+                "already_undone": list(plan.already),
+            }
+        )
+        return
+    for c in plan.compensations:
+        out.print(f"{c.undoes.sku} at {c.undoes.location}: {c.quantity:+d} (undoes movement {c.undoes.id})")
+    if plan.already and not plan.compensations:
+        out.print(f"{target} was undone already: nothing changed")
+    else:
+        out.print(f"undone {target}: {len(plan.compensations)} compensating movements")
 
 
 ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Only this channel.")]
@@ -846,6 +964,15 @@ def _register_simulate() -> None:
 
 
 _register_simulate()
+
+
+def _register_reports() -> None:
+    from omnisync.clireports import register
+
+    register(app, stock_app)
+
+
+_register_reports()
 
 
 def main() -> None:

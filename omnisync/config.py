@@ -168,6 +168,79 @@ class DaemonConfig(_Model):
     """Public URL the platforms post webhooks to (Square signs it)."""
 
 
+class ReplenishmentConfig(_Model):
+    """How the reorder list judges demand (:mod:`omnisync.replenishment`), and the supplier terms of a
+    SKU whose catalogue row names none."""
+
+    lead_time_days: float = Field(14.0, ge=0)
+    moq: int = Field(1, ge=1)
+    pack: int = Field(1, ge=1)
+    service_level: float = Field(0.95, ge=0.5, lt=1)
+    history_days: int = Field(56, ge=1, le=730)
+    """Days of sales the velocity is read from (today included)."""
+    half_life_days: float = Field(7.0, gt=0)
+    review_days: float = Field(7.0, ge=0)
+    """Days until the list is looked at again: an order covers them too."""
+
+
+ALERT_CONDITIONS = (
+    "channel_failing",
+    "channel_behind",
+    "drift",
+    "oversold",
+    "quarantined",
+    "reorder_point",
+    "out_of_stock",
+)
+"""What :mod:`omnisync.alerts` watches (README "Alerts" says what each means)."""
+
+AlertCondition = Literal[
+    "channel_failing", "channel_behind", "drift", "oversold", "quarantined", "reorder_point", "out_of_stock"
+]
+
+
+class NotifierEntry(_Model):
+    """A notifier as the config names it; its own keys are validated by its type's model
+    (:mod:`omnisync.alerts.settings`) with the same file:line: key.path errors."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    type: Literal["webhook", "slack", "email"]
+
+
+class AlertsConfig(_Model):
+    """Alerts out: what is watched, how long before it is sent, and who is told."""
+
+    every: Duration = Field(60.0, gt=0)
+    """How often the conditions are evaluated (the daemon's own job, off the sync path)."""
+    failing_for: Duration = 300.0
+    behind_for: Duration = 900.0
+    drift_for: Duration = 0.0
+    oversold_for: Duration = 0.0
+    quarantined_for: Duration = 0.0
+    reorder_for: Duration = 0.0
+    out_of_stock_for: Duration = 0.0
+    ignore: list[AlertCondition] = Field(default_factory=list)
+    """Conditions not watched."""
+    reorder_points: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
+    """SKU -> units available (over every location) at or below which it is time to reorder."""
+    notifiers: dict[Annotated[str, Field(pattern=NAME)], NotifierEntry] = Field(default_factory=dict)
+
+    def thresholds(self) -> dict[str, float]:
+        """Condition -> seconds it must hold before it is sent."""
+        return {
+            "channel_failing": self.failing_for,
+            "channel_behind": self.behind_for,
+            "drift": self.drift_for,
+            "oversold": self.oversold_for,
+            "quarantined": self.quarantined_for,
+            "reorder_point": self.reorder_for,
+            "out_of_stock": self.out_of_stock_for,
+        }
+
+    def watched(self) -> frozenset[str]:
+        return frozenset(c for c in ALERT_CONDITIONS if c not in self.ignore)
+
+
 class LoggingConfig(_Model):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -181,6 +254,8 @@ class Config(_Model):
     channels: dict[Annotated[str, Field(pattern=NAME)], ChannelConfig] = Field(default_factory=dict)
     daemon: DaemonConfig = DaemonConfig()
     logging: LoggingConfig = LoggingConfig()
+    replenishment: ReplenishmentConfig = ReplenishmentConfig()
+    alerts: AlertsConfig | None = None
 
     def reference_problems(self) -> list[tuple[tuple[str, ...], str]]:
         """(key path, message) of every reference that does not hold: a location code given twice,
@@ -239,26 +314,41 @@ class LoadedConfig:
         """Validate a channel's connector settings, enforcing that secrets come from ``${ENV}``."""
         ch = self.config.channels[channel]
         prefix = ("channels", channel, "settings")
-        problems: list[ConfigFileError] = []
-        if not self.offline:
-            problems += [
-                self.doc.error(
-                    path, f"environment variable {var} is not set (needed to contact channel {channel})"
-                )
-                for path, var in self.doc.unset_env.items()
-                if path[:3] == prefix
-            ]
-        for field_name, info in settings_model.model_fields.items():
-            secret = info.annotation is not None and _is_secret(info.annotation)
-            if secret and field_name in ch.settings and (*prefix, field_name) not in self.doc.from_env:
-                problems.append(
-                    self.doc.error(
-                        (*prefix, field_name), "a secret must come from the environment, written as ${VAR}"
-                    )
-                )
+        problems = self._unset(prefix, f"contact channel {channel}")
+        problems += [
+            self.doc.error(path, msg) for path, msg in secret_problems(self.doc, settings_model, prefix)
+        ]
         if problems:
             raise ConfigFileError.many(problems)
         return validate(self.doc, settings_model, ch.settings, prefix)
+
+    def _unset(self, prefix: tuple[str, ...], needed_to: str) -> list[ConfigFileError]:
+        """Each ``${VAR}`` under ``prefix`` whose variable is not set (none when ``offline``)."""
+        if self.offline:
+            return []
+        return [
+            self.doc.error(path, f"environment variable {var} is not set (needed to {needed_to})")
+            for path, var in self.doc.unset_env.items()
+            if path[: len(prefix)] == prefix
+        ]
+
+    def notifier_settings(self, name: str) -> BaseModel:
+        """A notifier's validated settings, its ``${VAR}`` secrets required now (it is about to send)."""
+        from omnisync.alerts.settings import notifier_model
+
+        alerts = self.config.alerts
+        if alerts is None or name not in alerts.notifiers:
+            raise ConfigurationError(f"no notifier {name!r} under alerts.notifiers")
+        prefix = ("alerts", "notifiers", name)
+        problems = self._unset(prefix, f"send alerts through {name}")
+        if problems:
+            raise ConfigFileError.many(problems)
+        return validate(
+            self.doc,
+            notifier_model(alerts.notifiers[name].type),
+            self.doc.data["alerts"]["notifiers"][name],
+            prefix,
+        )
 
 
 def _is_secret(annotation: Any) -> bool:
@@ -282,8 +372,11 @@ def find_config(explicit: str | Path | None = None, env: Mapping[str, str] | Non
 
 
 def channel_secret(path: tuple[str, ...]) -> bool:
-    """A key path under ``channels.<name>.settings``: its secret is resolved when the channel is contacted."""
-    return len(path) > 3 and path[0] == "channels" and path[2] == "settings"
+    """A key path under ``channels.<name>.settings`` or ``alerts.notifiers.<name>``: its secret is
+    resolved when the channel or the notifier is contacted."""
+    return (len(path) > 3 and path[0] == "channels" and path[2] == "settings") or (
+        len(path) > 3 and path[:2] == ("alerts", "notifiers")
+    )
 
 
 def load_config(
@@ -298,9 +391,46 @@ def load_config(
     config = validate(doc, Config)
     problems = [doc.error(path, message) for path, message in config.reference_problems()]
     problems += _ledger_url_problems(doc, config.ledger.url)
+    problems += _notifier_problems(doc, config)
     if problems:
         raise ConfigFileError.many(problems)
     return LoadedConfig(config, file.resolve(), doc, offline)
+
+
+def _notifier_problems(doc: YamlDoc, config: Config) -> list[ConfigFileError]:
+    """Each notifier's keys against its type's model, and its secrets written as ``${VAR}``."""
+    if config.alerts is None:
+        return []
+    from omnisync.alerts.settings import notifier_model
+
+    problems: list[ConfigFileError] = []
+    for name, entry in config.alerts.notifiers.items():
+        prefix = ("alerts", "notifiers", name)
+        model = notifier_model(entry.type)
+        try:
+            validate(doc, model, doc.data["alerts"]["notifiers"][name], prefix)
+        except ConfigFileError as exc:
+            problems.append(exc)
+            continue
+        problems += [doc.error(path, message) for path, message in secret_problems(doc, model, prefix)]
+    return problems
+
+
+def secret_problems(
+    doc: YamlDoc, model: type[BaseModel], prefix: tuple[str, ...]
+) -> list[tuple[tuple[str, ...], str]]:
+    """(key path, message) of each secret field of ``model`` written in the file instead of ``${VAR}``."""
+    data = doc.data
+    for part in prefix:
+        data = data.get(part, {}) if isinstance(data, dict) else {}
+    return [
+        ((*prefix, field_name), "a secret must come from the environment, written as ${VAR}")
+        for field_name, info in model.model_fields.items()
+        if info.annotation is not None
+        and _is_secret(info.annotation)
+        and (info.alias or field_name) in data
+        and (*prefix, info.alias or field_name) not in doc.from_env
+    ]
 
 
 def _ledger_url_problems(doc: YamlDoc, url: str) -> list[ConfigFileError]:
@@ -323,6 +453,8 @@ def _ledger_url_problems(doc: YamlDoc, url: str) -> list[ConfigFileError]:
 
 
 __all__ = [
+    "ALERT_CONDITIONS",
+    "AlertsConfig",
     "AllocationConfig",
     "ChannelConfig",
     "Config",

@@ -1,8 +1,10 @@
 """CSV import/export of the catalogue and stock, and the starter config for ``omnisync init``.
 
 CSV columns: ``sku,title,barcode,tags,price,currency,active`` then one ``stock:<LOCATION>`` column per
-location holding the absolute on-hand count, and optionally the master catalogue's columns (``product``
-and the product's content, ``option:<Name>``, ``attr:<name>``: :mod:`omnisync.catalogue.columns`).
+location holding the absolute on-hand count, optionally the supplier terms the reorder list uses:
+``lead_time_days,moq,pack,service_level`` (a blank cell: the config's ``replenishment`` default), and
+optionally the master catalogue's columns (``product`` and the product's content, ``option:<Name>``,
+``attr:<name>``: :mod:`omnisync.catalogue.columns`).
 Tags are separated by ``|`` (``apparel|clearance``; a
 ``;`` inside a tag is kept, with a warning, since it is most likely a separator meant as ``|``).
 Export writes the same columns, so export -> import changes nothing. Import validates every
@@ -23,6 +25,7 @@ from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TextIO
 
+from omnisync.audit import import_batch
 from omnisync.catalogue.columns import (
     VariantCells,
     export_cells,
@@ -30,10 +33,13 @@ from omnisync.catalogue.columns import (
     is_catalogue_column,
     parse_catalogue,
 )
+from omnisync.ledger import journal
 from omnisync.ledger.repository import Ledger, LedgerError
 from omnisync.ledger.rows import MovementRow
+from omnisync.ledger.supply import Terms, supplier_terms
 
 BASE_COLUMNS = ("sku", "title", "barcode", "tags", "price", "currency", "active")
+TERM_COLUMNS = ("lead_time_days", "moq", "pack", "service_level")
 TRUE = {"1", "true", "yes", "y", ""}
 FALSE = {"0", "false", "no", "n"}
 
@@ -58,6 +64,8 @@ class Row:
     stock: dict[str, int]
     catalogue: dict[str, str]
     """The row's catalogue columns (stripped)."""
+    terms: Terms | None = None
+    """None when the file has no supplier term column."""
 
 
 def _read_text(file: Path) -> str:
@@ -118,7 +126,9 @@ def _parse(file: Path, known_locations: set[str]) -> tuple[list[Row], list[str],
         raise CsvError(f"{file}:1: the header needs a 'sku' column")
     stock_cols = [h for h in header if h.startswith("stock:")]
     unknown = [
-        h for h in header if h not in BASE_COLUMNS and h not in stock_cols and not is_catalogue_column(h)
+        h
+        for h in header
+        if h not in BASE_COLUMNS + TERM_COLUMNS and h not in stock_cols and not is_catalogue_column(h)
     ]
     if unknown:
         raise CsvError(f"{file}:1: unknown columns {unknown}")
@@ -175,6 +185,9 @@ def _row(file: Path, line: int, raw: dict[str, Any], stock_cols: list[str], seen
     currency = (raw.get("currency") or "EUR").strip().upper()
     if len(currency) != 3:
         raise bad(f"currency {currency!r} is not a 3-letter code")
+    terms: Terms | None = None
+    if any(col in raw for col in TERM_COLUMNS):
+        terms = _terms(raw, bad)
     return Row(
         line,
         sku,
@@ -186,7 +199,31 @@ def _row(file: Path, line: int, raw: dict[str, Any], stock_cols: list[str], seen
         active_raw in TRUE,
         stock,
         {k: (v or "").strip() for k, v in raw.items() if is_catalogue_column(k)},
+        terms,
     )
+
+
+def _terms(raw: dict[str, Any], bad: Any) -> Terms:
+    """The supplier terms of a row; a blank cell is None (the config's default)."""
+
+    def number(col: str, kind: type, low: float, high: float | None = None) -> Any:
+        text = (raw.get(col) or "").strip()
+        if not text:
+            return None
+        try:
+            value = kind(text)
+        except ValueError:
+            raise bad(f"{col}: {text!r} is not a {'whole number' if kind is int else 'number'}") from None
+        if value < low or (high is not None and value >= high):
+            raise bad(f"{col}: {text} must be ≥ {low:g}" + (f" and < {high:g}" if high is not None else ""))
+        return value
+
+    return {
+        "lead_time_days": number("lead_time_days", float, 0),
+        "moq": number("moq", int, 1),
+        "pack": number("pack", int, 1),
+        "service_level": number("service_level", float, 0.5, 1),
+    }
 
 
 def tag_warnings(file: Path, rows: list[Row]) -> list[str]:
@@ -200,8 +237,11 @@ def tag_warnings(file: Path, rows: list[Row]) -> list[str]:
     ]
 
 
-def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = False) -> dict[str, Any]:
-    """Import the file in one transaction; returns rows, movements and warnings."""
+def import_csv(
+    ledger: Ledger, file: Path, now: datetime, *, progress: bool = False, actor: str | None = None
+) -> dict[str, Any]:
+    """Import the file in one transaction; returns rows, movements, warnings and the import's id
+    (its movements' batch, which ``omnisync undo`` takes)."""
     with ledger.read() as conn:
         known = {row.code for row in ledger.locations(conn).values()}
     rows, header, digest = _parse(file, known)
@@ -230,7 +270,10 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
                 for r in iterator
             ]
         )
+        tx.set_terms({ids[r.sku]: r.terms for r in rows if r.terms is not None})
         current = ledger.stock_for(tx.conn, list(ids.values()))
+        generation = journal.undo_generation(tx.conn, import_batch(digest))
+        batch = import_batch(digest, generation)
         wanted: list[MovementRow] = []
         for row in rows:
             pid = ids[row.sku]
@@ -243,10 +286,12 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
                             "location_id": codes[code],
                             "kind": "adjustment",
                             "quantity": target - on_hand,
-                            "idempotency_key": f"import:{digest}:{row.sku}:{code}",
+                            "idempotency_key": f"import:{digest}:{generation}:{row.sku}:{code}",
                             "reference": None,
                             "note": f"{file.name} line {row.line}",
                             "created_at": now,
+                            "actor": actor,
+                            "batch": batch,
                         }
                     )
         inserted = tx.insert_movements(wanted)
@@ -259,7 +304,13 @@ def import_csv(ledger: Ledger, file: Path, now: datetime, *, progress: bool = Fa
         tx.touch_products(changed | {pid for pid, _ in deltas})
         movements = len(deltas)
         products = len(tx.upsert_catalogue(catalogue.items, catalogue.links)) if catalogue else 0
-    return {"rows": len(rows), "movements": movements, "catalogue_changed": products, "warnings": warnings}
+    return {
+        "rows": len(rows),
+        "movements": movements,
+        "catalogue_changed": products,
+        "warnings": warnings,
+        "import_id": batch if movements else None,
+    }
 
 
 def export_csv(ledger: Ledger, out: TextIO) -> int:
@@ -269,11 +320,12 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
         products = ledger.products(conn)
         stock = ledger.stock_for(conn, [p.id for p in products])
         catalogue = ledger.catalogue(conn)
+        terms = supplier_terms(conn)
     codes = sorted((row.code, lid) for lid, row in locations.items())
     extra = export_header(catalogue)
     parent = {v.sku: (c, v.options) for c in catalogue for v in c.variants}
     writer = csv.writer(out)
-    writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes), *extra])
+    writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes), *TERM_COLUMNS, *extra])
     for p in products:
         product, options = parent.get(p.sku, (None, {}))
         per = stock.get(p.id, {})
@@ -288,9 +340,18 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
                 str(p.active).lower(),
             ]
             + [per.get(lid, (0, 0))[0] for _, lid in codes]
+            + _term_cells(terms.get(p.id))
             + export_cells(extra, product, options)
         )
     return len(products)
+
+
+def _term_cells(terms: Terms | None) -> list[str]:
+    """The terms as written in the file: blank for the default, ``7`` rather than ``7.0``."""
+    if terms is None:
+        return [""] * len(TERM_COLUMNS)
+    values = (terms["lead_time_days"], terms["moq"], terms["pack"], terms["service_level"])
+    return ["" if v is None else f"{v:g}" for v in values]
 
 
 def price_text(price: Decimal) -> str:

@@ -26,8 +26,9 @@ Every result carries its steps, each a rule and a one-line detail, as the alloca
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from statistics import NormalDist
 
 
@@ -64,6 +65,15 @@ class Step:
 
 
 @dataclass(frozen=True)
+class Demand:
+    """The recent-weighted mean and standard deviation of units sold per day over ``days`` days."""
+
+    velocity: float
+    sigma: float
+    days: int
+
+
+@dataclass(frozen=True)
 class Suggestion:
     velocity: float
     days_of_cover: float | None
@@ -71,38 +81,113 @@ class Suggestion:
     reorder_point: int
     position: int
     quantity: int
-    steps: tuple[Step, ...]
+    seen: Demand
+    terms: SupplierTerms
+    policy: Policy
+    on_hand: int
+    incoming: int
+    safety_units: float
+    """The safety stock before rounding up."""
 
     @property
     def reorder_now(self) -> bool:
         return self.quantity > 0
 
+    @property
+    def steps(self) -> tuple[Step, ...]:
+        """Each rule and its one-line detail (written when asked: a list of 100k SKUs reads few)."""
+        v, ss, rop, position = self.velocity, self.safety_units, self.reorder_point, self.position
+        terms, policy, sigma = self.terms, self.policy, self.seen.sigma
+        steps = [
+            Step(
+                "velocity", f"{v:.2f}/day over {self.seen.days} days (half-life {policy.half_life_days:g} d)"
+            ),
+            Step(
+                "safety stock",
+                f"z({policy.service_level:g}) × σ {sigma:.2f} × √{terms.lead_time_days:g} d = {ss:.1f}",
+            ),
+            Step("reorder point", f"{v:.2f} × {terms.lead_time_days:g} d + {ss:.1f} → {rop}"),
+            Step("position", f"on hand {self.on_hand} + incoming {self.incoming} = {position}"),
+        ]
+        if self.quantity <= 0:
+            steps.append(
+                Step("no order", f"position {position} > reorder point {rop}" if v > 0 else "no sales")
+            )
+        else:
+            target = rop + v * policy.review_days
+            steps.append(
+                Step(
+                    "order",
+                    f"up to {target:.1f} (+{policy.review_days:g} d of demand): need {target - position:.1f}"
+                    f" → {self.quantity} (MOQ {terms.moq}, pack {terms.pack})",
+                )
+            )
+        return tuple(steps)
 
-def _weights(n: int, half_life_days: float) -> list[float]:
-    return [0.5 ** ((n - 1 - i) / half_life_days) for i in range(n)]
+
+def day_weight(age: int, half_life_days: float) -> float:
+    """How much a day ``age`` days back weighs (today: 1; one half-life back: ½)."""
+    return float(0.5 ** (age / half_life_days))
+
+
+def demand(sales_by_age: Mapping[int, int], days: int, half_life_days: float) -> Demand:
+    """Demand from the days that sold (age in days -> units; age 0 = the most recent day) over a
+    window of ``days`` days, the others selling nothing. Only the days that sold are visited, so a
+    year of sparse history costs what it sold."""
+    first = second = 0.0
+    for age, units in sales_by_age.items():
+        if 0 <= age < days and units:
+            w = day_weight(age, half_life_days)
+            first += w * units
+            second += w * units * units
+    return demand_from_sums(first, second, days, half_life_days)
+
+
+@lru_cache(maxsize=64)
+def _total_weight(days: int, half_life_days: float) -> float:
+    """Σ of the weights of a window of ``days`` days (a geometric series)."""
+    ratio = 0.5 ** (1 / half_life_days)
+    return float((1 - ratio**days) / (1 - ratio))
+
+
+def demand_from_sums(first: float, second: float, days: int, half_life_days: float) -> Demand:
+    """Demand from Σ weight × units and Σ weight × units² over the days of the window (the sums a
+    database can make: :func:`day_weight` per day)."""
+    if days <= 0:
+        return Demand(0.0, 0.0, 0)
+    total = _total_weight(days, half_life_days)
+    mean = first / total
+    var = second / total - mean * mean
+    # E[u²] − mean² cancels to rounding noise for steady demand: that noise is no variability
+    if days < 2 or var <= 1e-9 * max(1.0, second / total):
+        var = 0.0
+    return Demand(mean, math.sqrt(var), days)
+
+
+def daily_demand(daily_units: Sequence[int], half_life_days: float) -> Demand:
+    """:func:`demand` of a dense series (oldest first, today last)."""
+    n = len(daily_units)
+    return demand({n - 1 - i: u for i, u in enumerate(daily_units)}, n, half_life_days)
 
 
 def weighted_velocity(daily_units: Sequence[int], half_life_days: float) -> float:
     """Units per day, recent days weighted more (see the module text); 0 without history."""
-    if not daily_units:
-        return 0.0
-    w = _weights(len(daily_units), half_life_days)
-    return sum(wi * u for wi, u in zip(w, daily_units, strict=True)) / sum(w)
+    return daily_demand(daily_units, half_life_days).velocity
 
 
 def weighted_stddev(daily_units: Sequence[int], half_life_days: float) -> float:
     """Standard deviation of units per day under the same weights as the velocity."""
-    if len(daily_units) < 2:
-        return 0.0
-    w = _weights(len(daily_units), half_life_days)
-    mean = weighted_velocity(daily_units, half_life_days)
-    var = sum(wi * (u - mean) ** 2 for wi, u in zip(w, daily_units, strict=True)) / sum(w)
-    return math.sqrt(var)
+    return daily_demand(daily_units, half_life_days).sigma
+
+
+@lru_cache(maxsize=64)
+def z_score(service_level: float) -> float:
+    """The standard normal quantile of the service level (0.95 -> 1.645)."""
+    return NormalDist().inv_cdf(service_level)
 
 
 def safety_stock(sigma_daily: float, lead_time_days: float, service_level: float) -> float:
-    z = NormalDist().inv_cdf(service_level)
-    return z * sigma_daily * math.sqrt(lead_time_days)
+    return z_score(service_level) * sigma_daily * math.sqrt(lead_time_days)
 
 
 def days_of_cover(on_hand: int, velocity: float) -> float | None:
@@ -119,6 +204,11 @@ def order_quantity(need: float, moq: int, pack: int) -> int:
     return math.ceil(qty / pack) * pack
 
 
+def at_reorder_point(position: int, reorder_point: int) -> bool:
+    """Time to order: the position (on hand + incoming) has come down to the reorder point."""
+    return position <= reorder_point
+
+
 def suggest(
     daily_units: Sequence[int],
     on_hand: int,
@@ -127,35 +217,22 @@ def suggest(
     policy: Policy = Policy(),
 ) -> Suggestion:
     """What to order now for one SKU at one location (see the module text for the method)."""
-    v = weighted_velocity(daily_units, policy.half_life_days)
-    sigma = weighted_stddev(daily_units, policy.half_life_days)
+    return suggest_for(daily_demand(daily_units, policy.half_life_days), on_hand, incoming, terms, policy)
+
+
+def suggest_for(
+    seen: Demand, on_hand: int, incoming: int, terms: SupplierTerms, policy: Policy = Policy()
+) -> Suggestion:
+    """:func:`suggest` from a demand already summed (:func:`demand`)."""
+    v, sigma = seen.velocity, seen.sigma
     ss = safety_stock(sigma, terms.lead_time_days, policy.service_level)
     rop = math.ceil(v * terms.lead_time_days + ss - 1e-9)
     position = on_hand + incoming
     cover = days_of_cover(on_hand, v)
-    steps = [
-        Step("velocity", f"{v:.2f}/day over {len(daily_units)} days (half-life {policy.half_life_days:g} d)"),
-        Step(
-            "safety stock",
-            f"z({policy.service_level:g}) × σ {sigma:.2f} × √{terms.lead_time_days:g} d = {ss:.1f}",
-        ),
-        Step("reorder point", f"{v:.2f} × {terms.lead_time_days:g} d + {ss:.1f} → {rop}"),
-        Step("position", f"on hand {on_hand} + incoming {incoming} = {position}"),
-    ]
-    if v <= 0 or position > rop:
+    if v <= 0 or not at_reorder_point(position, rop):
         qty = 0
-        steps.append(Step("no order", f"position {position} > reorder point {rop}" if v > 0 else "no sales"))
     else:
-        target = rop + v * policy.review_days
-        need = target - position
-        qty = order_quantity(need, terms.moq, terms.pack)
-        steps.append(
-            Step(
-                "order",
-                f"up to {target:.1f} (+{policy.review_days:g} d of demand): need {need:.1f}"
-                f" → {qty} (MOQ {terms.moq}, pack {terms.pack})",
-            )
-        )
+        qty = order_quantity(rop + v * policy.review_days - position, terms.moq, terms.pack)
     return Suggestion(
         velocity=v,
         days_of_cover=cover,
@@ -163,5 +240,10 @@ def suggest(
         reorder_point=rop,
         position=position,
         quantity=qty,
-        steps=tuple(steps),
+        seen=seen,
+        terms=terms,
+        policy=policy,
+        on_hand=on_hand,
+        incoming=incoming,
+        safety_units=ss,
     )

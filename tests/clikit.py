@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner, Result
 
 from omnisync.cli import app
@@ -50,3 +51,17 @@ def run(*args: str, code: int = 0) -> Result:
     result = CliRunner().invoke(app, list(args))
     assert result.exit_code == code, (result.output, result.exception)
     return result
+
+
+def deployed(folder: Path, monkeypatch: pytest.MonkeyPatch, csv: str | None = None) -> Path:
+    """``folder`` as the working directory with the deployment, ``omnisync init`` run and the
+    catalogue (``csv``, else :data:`CSV`) imported; no secret in the environment."""
+    monkeypatch.delenv("CLI_TOKEN", raising=False)
+    monkeypatch.delenv("OMNISYNC_CONFIG", raising=False)
+    monkeypatch.chdir(folder)
+    deploy(folder)
+    if csv is not None:
+        (folder / "stock.csv").write_text(csv)
+    run("init")
+    run("ledger", "import", "stock.csv")
+    return folder

@@ -45,20 +45,21 @@ price:
 ENV = {"FAKE_TOKEN": "fake-token-123", "FAKE_SECRET": "fake-webhook-secret"}
 
 
-def write_config(folder: Path, url: str) -> Path:
+def write_config(folder: Path, url: str, extra: str = "") -> Path:
     (folder / "web.yaml").write_text(MAPPING)
     path = folder / "omnisync.yaml"
-    path.write_text(CONFIG.format(url=url))
+    path.write_text(CONFIG.format(url=url) + extra)
     return path
 
 
 class World:
     """Two fake channels over one ledger, on a virtual clock."""
 
-    def __init__(self, folder: Path, url: str) -> None:
+    def __init__(self, folder: Path, url: str, *, extra: str = "", env: dict[str, str] | None = None) -> None:
+        """``extra``: more top-level YAML (``alerts:``); ``env``: more environment for its ``${VAR}``."""
         self.clock = VirtualClock()
-        self.path = write_config(folder, url)
-        self.loaded = load_config(self.path, env=ENV)
+        self.path = write_config(folder, url, extra)
+        self.loaded = load_config(self.path, env={**ENV, **(env or {})})
         self.ledger = Ledger(make_engine(self.loaded.ledger_url()))
         self.web = FakeChannelAPI(clock=self.clock)
         self.pos = FakeChannelAPI(clock=self.clock)

@@ -7,11 +7,10 @@ idempotency keys on listings, so pushes are absolute targets and the engine pull
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Awaitable, Iterable, Sequence
+from collections.abc import Sequence
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 
@@ -41,6 +40,7 @@ from omnisync.sdk import (
     ProtocolError,
     RetryableError,
     RetryAdvice,
+    in_flight,
 )
 
 from .client import Json, SpApi
@@ -50,7 +50,6 @@ from .orders import iso, normalise
 from .rates import OTHER_PLANS, RATE_LIMIT_HEADER, USAGE_PLANS, seed_budgets, throttle_wait
 from .settings import AmazonSettings
 
-T = TypeVar("T")
 USER_AGENT = "omnisync/0.1 (Language=Python)"
 LISTING_DATA = ("summaries", "offers", "fulfillmentAvailability")
 CONCURRENCY = 10
@@ -190,7 +189,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             return []
         if len(items) > self.settings.feed_threshold:
             return await self.feeds.run(items)
-        return await _bounded((self._patch(item) for item in items), CONCURRENCY)
+        return await in_flight((self._patch(item) for item in items), CONCURRENCY)
 
     async def _patch(self, item: FeedItem) -> ItemResult:
         try:
@@ -225,7 +224,9 @@ class AmazonConnector(Connector[AmazonSettings]):
         raw_orders = payload.get("Orders")
         if not isinstance(raw_orders, list):
             raise ProtocolError("getOrders payload has no Orders list", channel=self.context.channel)
-        pulled = await _bounded((self._with_items(o) for o in raw_orders if isinstance(o, dict)), CONCURRENCY)
+        pulled = await in_flight(
+            (self._with_items(o) for o in raw_orders if isinstance(o, dict)), CONCURRENCY
+        )
         token = payload.get("NextToken")
         return OrderPage(
             orders=[o for o in pulled if o is not None],
@@ -267,7 +268,7 @@ class AmazonConnector(Connector[AmazonSettings]):
 
     # -- reads ----------------------------------------------------------------------------------------
     async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
-        found = await _bounded((self._listing(sku) for sku in channel_skus), CONCURRENCY)
+        found = await in_flight((self._listing(sku) for sku in channel_skus), CONCURRENCY)
         return [listing for listing in found if listing is not None]
 
     async def read_inventory(self, refs: Sequence[InventoryRef]) -> dict[str, int | None]:
@@ -275,7 +276,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             item = await self.api.get_listings_item(ref.channel_sku, ("fulfillmentAvailability",))
             return ref.sku, (self._quantity(item) if item is not None else None)
 
-        return dict(await _bounded((one(ref) for ref in refs), CONCURRENCY))
+        return dict(await in_flight((one(ref) for ref in refs), CONCURRENCY))
 
     async def _listing(self, sku: str) -> ChannelListing | None:
         item = await self.api.get_listings_item(sku, LISTING_DATA)
@@ -335,18 +336,3 @@ def _price(offers: object, marketplace: str) -> Decimal | None:
             except InvalidOperation:
                 return None
     return None
-
-
-async def _bounded(coros: Iterable[Awaitable[T]], limit: int) -> list[T]:
-    """Run with at most ``limit`` in flight, results in order; the first failure is raised."""
-    semaphore = asyncio.Semaphore(limit)
-
-    async def run(coro: Awaitable[T]) -> T:
-        async with semaphore:
-            return await coro
-
-    outcomes = await asyncio.gather(*(run(c) for c in coros), return_exceptions=True)
-    for outcome in outcomes:
-        if isinstance(outcome, BaseException):
-            raise outcome
-    return outcomes  # type: ignore[return-value]

@@ -27,6 +27,7 @@ import httpx
 from omnisync.clock import Clock, SystemClock
 from omnisync.http.budget import TokenBucket
 from omnisync.testing.harness import Fault
+from omnisync.testing.latency import RoundTrip, WithLatency
 
 from .emulator_feeds import DOCUMENT_PREFIX, FeedsMixin
 from .emulator_product_types import DEFINED_PRODUCT_TYPES, schema_for
@@ -53,7 +54,7 @@ EMULATOR_CLIENT_SECRET = "emulator-client-secret"
 EMULATOR_REFRESH_TOKEN = "Atzr|emulator-refresh-token"
 
 
-class AmazonEmulator(FeedsMixin):
+class AmazonEmulator(FeedsMixin, WithLatency):
     def __init__(
         self,
         clock: Clock | None = None,
@@ -72,6 +73,7 @@ class AmazonEmulator(FeedsMixin):
         feed_per_message_s: float = 0.002,
         rates: Mapping[str, tuple[float, int]] | None = None,
         record_requests: bool = True,
+        latency: float = 0.0,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.region, self.seller_id = region, seller_id
@@ -110,7 +112,7 @@ class AmazonEmulator(FeedsMixin):
         self._signing_key = secrets.token_bytes(32)
         from .emulator_app import build_app  # the app needs this class; imported late to avoid a cycle
 
-        self.app = build_app(self)
+        self.app = RoundTrip(build_app(self), self.clock, latency)
 
     # -- wiring ------------------------------------------------------------------------------------
     def transport(self) -> httpx.AsyncBaseTransport:

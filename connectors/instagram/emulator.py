@@ -28,6 +28,7 @@ import httpx
 
 from omnisync.clock import Clock, SystemClock
 from omnisync.testing.harness import Fault
+from omnisync.testing.latency import RoundTrip, WithLatency
 
 from .emulator_app import build_app
 from .emulator_batch import BatchProcessor, CatalogItem
@@ -71,7 +72,7 @@ def _units(records: list[dict[str, Any]], item: OrderItem) -> int:
     return sum(i["quantity"] for r in records for i in r["items"]["data"] if i["id"] == item.item_id)
 
 
-class InstagramEmulator:
+class InstagramEmulator(WithLatency):
     def __init__(
         self,
         clock: Clock | None = None,
@@ -87,6 +88,7 @@ class InstagramEmulator:
         batch_calls_per_hour: int = 2000,
         app_calls_per_hour: int = 100_000,
         throttle_minutes: int = 1,
+        latency: float = 0.0,
     ) -> None:
         self.clock = clock or SystemClock()
         self.access_token = access_token
@@ -111,7 +113,7 @@ class InstagramEmulator:
         self._batch_window: deque[float] = deque()
         self._app_window: deque[float] = deque()
         self._ids = itertools.count(10_000_000_000_001)
-        self.app = build_app(self)
+        self.app = RoundTrip(build_app(self), self.clock, latency)
 
     # -- wiring ------------------------------------------------------------------------------------
     def transport(self) -> httpx.AsyncBaseTransport:

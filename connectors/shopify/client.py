@@ -13,6 +13,7 @@ Errors are mapped once, here::
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +61,9 @@ class AdminGraphQL:
         clock = context.clock
         self.bucket = CostBucket.full(settings.bucket_size, settings.restore_rate, clock.monotonic())
         self._learned: dict[str, float] = {}
+        self._sent = itertools.count()
+        self._unanswered: dict[int, float] = {}
+        """Calls in flight (in the order sent) -> the points booked for them."""
 
     async def execute(
         self,
@@ -81,11 +85,16 @@ class AdminGraphQL:
             self._context.stats.waited_s += delay
             await clock.sleep(delay)
         self.bucket.spend(expected, clock.monotonic())
-        response = await self._http.post(
-            GRAPHQL_PATH,
-            json={"query": document, "variables": dict(variables)},
-            extensions=op(operation),
-        )
+        sent = next(self._sent)
+        self._unanswered[sent] = expected
+        try:
+            response = await self._http.post(
+                GRAPHQL_PATH,
+                json={"query": document, "variables": dict(variables)},
+                extensions=op(operation),
+            )
+        finally:
+            del self._unanswered[sent]
         if response.status_code == 404:
             raise ConfigurationError(
                 "the Admin API answered HTTP 404: check the shop domain and api_version", channel=channel
@@ -103,7 +112,8 @@ class AdminGraphQL:
         if cost is not None:
             status = cost.get("throttleStatus")
             if isinstance(status, Mapping):
-                self.bucket.observe(status, clock.monotonic())
+                later = sum(points for n, points in self._unanswered.items() if n > sent)
+                self.bucket.observe(status, clock.monotonic(), pending=later)
             requested = cost.get("requestedQueryCost")
             if isinstance(requested, (int, float)):
                 self._learned[name] = float(requested)

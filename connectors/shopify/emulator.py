@@ -28,6 +28,7 @@ from starlette.routing import Route
 
 from omnisync.clock import Clock, SystemClock
 from omnisync.testing.harness import Fault
+from omnisync.testing.latency import RoundTrip, WithLatency
 
 from .emulator_graphql import subset_schema
 from .emulator_products import PUBLICATION
@@ -51,7 +52,7 @@ def _parsed(query: str) -> tuple[DocumentNode | None, tuple[GraphQLError, ...]]:
     return document, tuple(validate(subset_schema(), document))
 
 
-class ShopifyEmulator:
+class ShopifyEmulator(WithLatency):
     def __init__(
         self,
         clock: Clock | None = None,
@@ -63,6 +64,7 @@ class ShopifyEmulator:
         locations: Sequence[str] = ("warehouse", "store"),
         currency: str = "USD",
         bucket_size: float | None = None,
+        latency: float = 0.0,
     ) -> None:
         self.clock = clock or SystemClock()
         self.shop = shop
@@ -81,8 +83,10 @@ class ShopifyEmulator:
         self.points_charged = 0
         self.requests: list[dict[str, Any]] = []
         """Every GraphQL request answered (query, variables, response body), for tests."""
-        self.app = Starlette(
-            routes=[Route("/admin/api/{version}/graphql.json", self._endpoint, methods=["POST"])]
+        self.app = RoundTrip(
+            Starlette(routes=[Route("/admin/api/{version}/graphql.json", self._endpoint, methods=["POST"])]),
+            self.clock,
+            latency,
         )
 
     # -- control: what a test, the demo or a simulated shopper drives ------------------------------

@@ -165,6 +165,8 @@ def _build(facts: _Facts, settings: ShopifySettings, raw: Mapping[str, Any]) -> 
     returned: dict[str, int] = defaultdict(int)
     legacy: dict[str, int] = defaultdict(int)
     cancel: dict[str, int] = defaultdict(int)
+    kept: dict[str, int] = defaultdict(int)
+    """Refunded without a restock (the customer keeps the item, or it is written off)."""
     return_location: str | None = None
     for line_id, qty, restock_type, location in facts.refunds:
         if restock_type == "RETURN":
@@ -174,6 +176,7 @@ def _build(facts: _Facts, settings: ShopifySettings, raw: Mapping[str, Any]) -> 
         elif restock_type == "CANCEL":
             cancel[line_id] += qty
         else:
+            kept[line_id] += qty
             continue
         if return_location is None and restock_type != "CANCEL":
             return_location = settings.location_code(location)
@@ -197,6 +200,7 @@ def _build(facts: _Facts, settings: ShopifySettings, raw: Mapping[str, Any]) -> 
                 fulfilled=fulfilled,
                 cancelled=cancelled,
                 restocked=restocked,
+                refunded=min(fulfilled, put_back + kept.get(line_id, 0)),
             )
         )
     if facts.cancelled:

@@ -54,8 +54,12 @@ class CostBucket:
         self.available = self.level(now) - cost
         self.updated = now
 
-    def observe(self, status: Mapping[str, Any], now: float) -> None:
-        """Adopt the level, size and rate the answer reports (they are the truth)."""
+    def observe(self, status: Mapping[str, Any], now: float, pending: float = 0.0) -> None:
+        """Adopt the level, size and rate the answer reports (they are the truth), less ``pending``:
+        the points booked for calls sent after this one and not answered yet, which reached Shopify
+        after it (or are still on their way) and so are not in its figure. The level is adopted as of
+        now although Shopify measured it when the call arrived: the model errs on the low side by what
+        half a round trip restores, never into a THROTTLED answer."""
         try:
             maximum = float(status["maximumAvailable"])
             available = float(status["currentlyAvailable"])
@@ -66,7 +70,7 @@ class CostBucket:
             self.maximum = maximum
         if rate > 0:
             self.restore_rate = rate
-        self.available = min(self.maximum, available)
+        self.available = min(self.maximum, available) - pending
         self.updated = now
 
 

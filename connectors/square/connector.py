@@ -39,7 +39,7 @@ from omnisync.sdk import (
 
 from . import webhooks
 from .client import MAX_ORDER_LOCATIONS, MAX_RETRIEVE_IDS, MAX_SKU_SET, Json, SquareApi
-from .inventory import ITEM_ID, VARIATION_ID, InventoryWriter
+from .inventory import CALLS_IN_FLIGHT, ITEM_ID, MAX_CHANGES, VARIATION_ID, InventoryWriter
 from .listings import ListingWriter
 from .orders import normalize, variation_ids
 from .prices import PriceWriter, from_minor
@@ -79,7 +79,8 @@ class SquareConnector(Connector[SquareSettings]):
         variant_title_max=255,  # CatalogItemVariation.name
     )
     limits = Limits(
-        push_inventory=OperationLimits(max_batch=100, rate=8.0, burst=8),
+        # a push carries up to CALLS_IN_FLIGHT calls of MAX_CHANGES, sent side by side
+        push_inventory=OperationLimits(max_batch=MAX_CHANGES * CALLS_IN_FLIGHT, rate=8.0, burst=8),
         push_prices=OperationLimits(max_batch=1000, rate=1.0, burst=1),
         pull_orders=OperationLimits(max_batch=1000, rate=8.0, burst=8),
         read_inventory=OperationLimits(max_batch=1000, rate=8.0, burst=8),

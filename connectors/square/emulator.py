@@ -30,6 +30,7 @@ import httpx
 
 from omnisync.clock import Clock, SystemClock
 from omnisync.testing.harness import Fault
+from omnisync.testing.latency import RoundTrip, WithLatency
 
 from .emulator_http import DROP_HEADER, build_app
 from .emulator_orders import new_order, new_return, set_state
@@ -50,7 +51,7 @@ class _Bucket:
     updated: float
 
 
-class SquareEmulator:
+class SquareEmulator(WithLatency):
     def __init__(
         self,
         clock: Clock | None = None,
@@ -64,6 +65,7 @@ class SquareEmulator:
         burst: int = 20,
         catalog_write_s: float = 0.0,
         seed: int = 0,
+        latency: float = 0.0,
     ) -> None:
         self.clock: Clock = clock or SystemClock()
         self.access_token = access_token
@@ -100,7 +102,7 @@ class SquareEmulator:
             locations or {"LSTORE00001AA": "Main Street", "LSTORE00002BB": "Harbour Mall"}
         ).items():
             self.add_location(name, loc_id)
-        self.app = build_app(self)
+        self.app = RoundTrip(build_app(self), self.clock, latency)
 
     # -- ids and time ------------------------------------------------------------------------------
     def new_id(self, length: int = 24) -> str:

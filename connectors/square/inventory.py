@@ -23,7 +23,10 @@ remove, the transitions the Inventory API documents), so a concurrent floor sale
   count on the device): the item is answered STALE with that count, so the engine pulls the POS
   orders, re-plans from the real count and pushes the remaining difference. No sale is ever
   overwritten: every write is a delta applied on top of whatever Square holds.
-* At most 100 changes a call; a 400 naming some changes (``changes[i]`` or the variation id) rejects
+* At most 100 changes a call, and up to ``CALLS_IN_FLIGHT`` calls of one push awaiting their answers
+  at once: the rate budget (every request takes a token) sets the pace, and the round trips overlap.
+  Each call is a separate batch with its own key; the split of a push is deterministic, so a re-sent
+  push re-sends the same calls. A 400 naming some changes (``changes[i]`` or the variation id) rejects
   those items and re-sends the rest under a new key (Square applies a batch all-or-nothing).
 """
 
@@ -42,6 +45,7 @@ from omnisync.sdk import (
     ProtocolError,
     RetryableError,
     chunked,
+    in_flight,
 )
 
 from .client import (
@@ -62,6 +66,11 @@ ITEM_ID = "item_id"
 OCCURRED_AT_TTL_S = 23 * 3600
 """Square refuses an ``occurred_at`` older than 24 hours, so a remembered one is used for 23 at most."""
 OCCURRED_AT_MEMORY = 20_000
+MAX_CHANGES = 100
+"""Changes one BatchChangeInventory call may carry."""
+CALLS_IN_FLIGHT = 8
+"""BatchChangeInventory calls of one push in flight at once: at the connector's 8 requests a second,
+enough to keep the budget busy up to a 1 s round trip."""
 
 Pair = tuple[str, str]
 """(variation id, Square location id)."""
@@ -156,9 +165,10 @@ class InventoryWriter:
         for c in changes:
             if c.delta == 0:
                 results[c.index] = ItemResult.accepted(c.update.sku, c.base)
-        for group in (known, fresh):
-            while group:
-                group = await self._send(group, results)
+        for group in (known, fresh):  # the known first: a re-sent push repeats them byte for byte
+            await in_flight(
+                (self._until_sent(list(c), results) for c in chunked(group, MAX_CHANGES)), CALLS_IN_FLIGHT
+            )
         return [
             r if r is not None else ItemResult.retry(u.sku, "not sent")
             for r, u in zip(results, updates, strict=True)
@@ -175,6 +185,11 @@ class InventoryWriter:
         if update.quantity < 0:
             return f"negative target quantity {update.quantity}", None
         return "", _Change(index, update, vid, loc, update.previous)
+
+    async def _until_sent(self, batch: list[_Change], results: list[ItemResult | None]) -> None:
+        """One call's changes, sent again without those Square named as wrong until none are left."""
+        while batch:
+            batch = await self._send(batch, results)
 
     async def _send(self, batch: list[_Change], results: list[ItemResult | None]) -> list[_Change]:
         """Send one call; fill results; return the changes to send again (after per-change errors)."""

@@ -109,21 +109,7 @@ class DaemonView:
             return None
 
     def facts(self, rt: ChannelRuntime, pending: int | None) -> ChannelFacts:
-        h = rt.health
-        return ChannelFacts(
-            now=self.engine.clock.now(),
-            engine_state=h.state,
-            last_pull_at=h.last_pull_at,
-            last_push_at=h.last_push_at,
-            last_error_at=h.last_error_at,
-            last_error=h.last_error,
-            paused_until=h.open_until,
-            orders_behind=rt.holds_increases,
-            pending=pending,
-            throttled_for_s=rt.connector.context.budgets.parked_for(),
-            push_every_s=rt.config.schedule.push_every,
-            consecutive_failures=h.consecutive_failures,
-        )
+        return rt.facts(self.engine.clock.now(), pending)
 
     def channel_states(self) -> dict[str, str]:
         return {name: rt.health.state for name, rt in self.engine.channels.items()}
@@ -221,6 +207,30 @@ class DaemonView:
             "channels": channels,
             "quarantined_lines": self.quarantined(),
             "oversold": self.oversold(),
+            "alerts": self.alerts(),
+        }
+
+    def alerts(self) -> dict[str, Any] | None:
+        """The alerts firing now and what each notifier has sent (None: no ``alerts:`` configured)."""
+        service = self.scheduler.alerts if self.scheduler is not None else None
+        if service is None:
+            return None
+        try:
+            firing = service.firing()
+        except SQLAlchemyError:
+            firing = []
+        return {
+            "firing": [
+                {
+                    "key": r.key,
+                    "summary": _safe(r.summary),
+                    "since": _iso(r.since),
+                    "raised_at": _iso(r.raised_at),
+                }
+                for r in firing
+            ],
+            "sent": {f"{notifier}:{status}": n for (notifier, status), n in sorted(service.sent.items())},
+            "failed_messages": dict(service.failures),
         }
 
 

@@ -32,6 +32,8 @@ log = structlog.get_logger("omnisync.daemon.lease")
 MEMBER = "@member:"
 """Prefix of the lease rows that say a daemon is alive (never a channel name: channel names are
 letters, digits, dashes and underscores)."""
+JOB = "@job:"
+"""Prefix of the lease rows of a daemon-wide job one daemon runs at a time (the alerts)."""
 
 
 def fair_share(channels: int, members: int) -> int:
@@ -76,6 +78,8 @@ class LeaseKeeper:
 
     yielding: set[str] = field(default_factory=set)
     """Channels over our share: not worked any more, handed back at the next renewal."""
+    jobs: set[str] = field(default_factory=set)
+    """Job lease rows this daemon has held (handed back on release)."""
 
     def holds(self, channel: str) -> bool:
         """Whether this daemon may work the channel now: the lease is ours with a margin to spare."""
@@ -131,20 +135,37 @@ class LeaseKeeper:
             log.warning("lease.lost", holder=self.holder, channels=lost, share=share, daemons=members)
         return gained, lost
 
+    def hold_job(self, job: str, seconds: float) -> bool:
+        """Claim or renew the lease on a daemon-wide ``job`` for ``seconds``: whether this daemon holds it
+        (one daemon runs it at a time; another takes it over once it expires)."""
+        now = self.clock.now()
+        name = JOB + job
+        try:
+            with self.ledger.tx() as tx:
+                tx.lease_ensure([name])
+                won = tx.lease_claim([name], self.holder, now, now + timedelta(seconds=seconds))
+        except SQLAlchemyError as exc:
+            log.error("lease.job_failed", holder=self.holder, job=job, error=type(exc).__name__)
+            return False
+        if won:
+            self.jobs.add(name)
+        return bool(won)
+
     def release(self) -> None:
         """Give the leases back (clean shutdown), so another daemon takes over at once."""
         try:
             with self.ledger.tx() as tx:
-                tx.lease_release([MEMBER + self.holder, *sorted(self.held)], self.holder)
+                tx.lease_release([MEMBER + self.holder, *sorted(self.held), *sorted(self.jobs)], self.holder)
         except SQLAlchemyError as exc:
             log.error("lease.release_failed", holder=self.holder, error=type(exc).__name__)
         self.held.clear()
         self.yielding.clear()
+        self.jobs.clear()
 
     def table(self) -> dict[str, tuple[str | None, datetime | None]]:
         """Channel -> (holder, expires at); daemons' membership rows left out."""
         with self.ledger.tx() as tx:
-            return {c: row for c, row in tx.lease_table().items() if not c.startswith(MEMBER)}
+            return {c: row for c, row in tx.lease_table().items() if not c.startswith((MEMBER, JOB))}
 
 
 __all__ = ["LeaseKeeper", "default_worker_id", "fair_share"]

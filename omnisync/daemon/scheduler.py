@@ -12,6 +12,10 @@ simulation, which drives this class as production does). On top of the timetable
 
 Polling and reconcile stay on as the safety net: a lost webhook costs latency, never correctness.
 
+With ``alerts:`` configured, one more job evaluates the alert conditions every ``alerts.every``
+(:class:`omnisync.alerts.service.AlertService`); it reads the ledger and the channels' states, and
+hands the sending to the service's own tasks, so no cycle ever waits on a notifier.
+
 Cycles run as tasks this module tracks, shielded from cancellation, so a shutdown lets the batch in
 flight finish (APScheduler 3's asyncio executor cancels running jobs on shutdown). At most one run
 of a kind per channel is queued behind the one running: a burst of webhooks costs one extra pull.
@@ -26,7 +30,7 @@ from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 
@@ -39,6 +43,9 @@ from omnisync.sdk.models import Capability, WebhookEvent
 
 from .lease import LeaseKeeper
 from .timetable import ApsTimetable, Timetable
+
+if TYPE_CHECKING:
+    from omnisync.alerts.service import AlertService
 
 log = structlog.get_logger("omnisync.daemon")
 
@@ -71,8 +78,10 @@ class Scheduler:
         leases: LeaseKeeper | None = None,
         misfire_grace_s: float = 30.0,
         timetable: Timetable | None = None,
+        alerts: AlertService | None = None,
     ) -> None:
         self.engine = engine
+        self.alerts = alerts
         self.daemon = daemon
         self.leases = leases
         self.misfire_grace_s = misfire_grace_s
@@ -109,6 +118,9 @@ class Scheduler:
                 timetable.every(f"reconcile:{name}", sched.reconcile_every, self._job, "reconcile", name)
             if sched.reconcile_cron:
                 timetable.cron(f"reconcile-cron:{name}", sched.reconcile_cron, self._job, "reconcile", name)
+        if self.alerts is not None:
+            timetable.every("alerts", self.alerts.every_s, self._evaluate_alerts)
+            self.alerts.start()
         if self.leases is not None:
             timetable.every("leases", self.leases.renew_every, self._renew_leases)
             self._apply_leases(*self.leases.tick(), kickoff=False)
@@ -131,6 +143,8 @@ class Scheduler:
         for rt in self.engine.channels.values():  # a cycle started outside this module, too
             async with rt.gate.lock, rt.gate.enter("pull"):
                 await rt.wait_idle()
+        if self.alerts is not None:
+            await self.alerts.aclose()
         if self.leases is not None:
             self.leases.release()
         log.info("scheduler.stopped")
@@ -173,6 +187,14 @@ class Scheduler:
         # (drain() waits for it). Failures are logged by _task_done, not again by APScheduler.
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.shield(self.spawn(run(channel)))
+
+    async def _evaluate_alerts(self) -> None:
+        if self.alerts is None or not self.running:
+            return
+        try:
+            await self.alerts.evaluate()
+        except Exception:  # the ledger unreachable, a bug: logged, and the next evaluation tries again
+            log.exception("alerts.evaluate_failed")
 
     async def _renew_leases(self) -> None:
         if self.leases is not None and self.running:

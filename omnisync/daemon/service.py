@@ -15,7 +15,8 @@ import signal
 import socket
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import structlog
 import uvicorn
@@ -23,10 +24,14 @@ from starlette.applications import Starlette
 
 from omnisync.config import DaemonConfig
 from omnisync.engine.runtime import Engine
+from omnisync.sdk.errors import ConfigurationError
 
 from .http import create_app
 from .lease import LeaseKeeper, default_worker_id
 from .scheduler import Scheduler
+
+if TYPE_CHECKING:
+    from omnisync.alerts.service import AlertService
 
 log = structlog.get_logger("omnisync.daemon")
 
@@ -74,6 +79,21 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+def _alerts(engine: Engine, scheduler: Scheduler, leases: LeaseKeeper | None) -> AlertService | None:
+    """The alert job, judging only the channels this daemon works; on a shared ledger only the daemon
+    holding the ``alerts`` job lease evaluates and sends."""
+    if engine.config.alerts is None:
+        return None
+    from omnisync.alerts.service import alert_service
+
+    holds = None
+    if leases is not None:
+        keeper = leases
+        ttl = max(engine.config.alerts.every * 3, keeper.ttl)
+        holds = partial(keeper.hold_job, "alerts", ttl)
+    return alert_service(engine, works=scheduler.may_work, holds=holds)
+
+
 async def serve(
     engine: Engine,
     daemon: DaemonConfig,
@@ -94,6 +114,11 @@ async def serve(
         engine.worker_id = engine.worker_id or holder
         leases = LeaseKeeper(engine.ledger, holder, list(engine.channels), daemon.lease_ttl, engine.clock)
     scheduler = Scheduler(engine, daemon, leases=leases)
+    try:
+        scheduler.alerts = _alerts(engine, scheduler, leases)
+    except ConfigurationError:  # a notifier's secret is not set: said in one line by the caller
+        await engine.aclose()
+        raise
 
     app: Starlette | None = None
     server: QuietServer | None = None

@@ -40,9 +40,11 @@ def seed_ledger(engine: Engine, catalogue: Catalogue) -> None:
         for sku, price, wh, store in catalogue.items:
             tx.upsert_product(sku, title=f"Demo item {sku}", price=price, currency=CURRENCY)
             if wh:
-                tx.record_movement(sku, "WH", "receipt", wh, f"demo-seed:{sku}:WH", at=now)
+                tx.record_movement(sku, "WH", "receipt", wh, f"demo-seed:{sku}:WH", at=now, actor="demo")
             if store:
-                tx.record_movement(sku, "STORE", "receipt", store, f"demo-seed:{sku}:STORE", at=now)
+                tx.record_movement(
+                    sku, "STORE", "receipt", store, f"demo-seed:{sku}:STORE", at=now, actor="demo"
+                )
 
 
 # -- the shoppers ---------------------------------------------------------------------------------------

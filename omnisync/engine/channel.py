@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from omnisync.config import ChannelConfig
+from omnisync.health import ChannelFacts
 from omnisync.http import CallStats
 from omnisync.sdk.connector import Connector
 from omnisync.sdk.errors import ConfigurationError
@@ -142,6 +143,30 @@ class ChannelRuntime:
     async def wait_idle(self) -> None:
         while self.in_flight:
             await self.idle.wait()
+
+    @property
+    def has_run(self) -> bool:
+        """A pull, a push or an error since start-up: its state is known here."""
+        h = self.health
+        return h.last_pull_at is not None or h.last_push_at is not None or h.last_error_at is not None
+
+    def facts(self, now: datetime, pending: int | None) -> ChannelFacts:
+        """What :func:`omnisync.health.channel_state` judges this channel from."""
+        h = self.health
+        return ChannelFacts(
+            now=now,
+            engine_state=h.state,
+            last_pull_at=h.last_pull_at,
+            last_push_at=h.last_push_at,
+            last_error_at=h.last_error_at,
+            last_error=h.last_error,
+            paused_until=h.open_until,
+            orders_behind=self.holds_increases,
+            pending=pending,
+            throttled_for_s=self.connector.context.budgets.parked_for(),
+            push_every_s=self.config.schedule.push_every,
+            consecutive_failures=h.consecutive_failures,
+        )
 
     @property
     def holds_increases(self) -> bool:

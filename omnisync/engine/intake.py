@@ -177,6 +177,8 @@ def retry_quarantined(
                 fulfilled=int(r.fulfilled),
                 cancelled=int(r.cancelled),
                 restocked=int(r.restocked),
+                unit_price=r.unit_price,
+                refunded=int(r.refunded),
             )
             for r in rows
         ]

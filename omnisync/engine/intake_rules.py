@@ -20,8 +20,10 @@ import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import NamedTuple
 
+from omnisync.audit import channel_actor
 from omnisync.ledger.intake_rows import (
     IntakeChanges,
     IntakeView,
@@ -66,16 +68,53 @@ class Decision:
 
 
 def order_digest(order: Order) -> str:
+    """SHA-256 of the order's status, locations and lines (sorted by line id) as canonical JSON: a
+    re-delivery with the same digest changes nothing and is skipped."""
+    return hashlib.sha256(_digest_text(order).encode()).hexdigest()
+
+
+def _digest_body(order: Order) -> str:
+    """The canonical JSON text, by the definition: ``json.dumps(..., sort_keys=True)``."""
     body = {
         "status": order.status.value,
         "location": order.location,
         "return_location": order.return_location,
         "lines": [
             [ln.line_id, ln.channel_sku, ln.quantity, ln.fulfilled, ln.cancelled, ln.restocked]
+            + ([ln.refunded] if ln.refunded else [])  # digests of orders without refunds unchanged
             for ln in sorted(order.lines, key=lambda x: x.line_id)
         ],
     }
-    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+    return json.dumps(body, sort_keys=True)
+
+
+_json_str = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str (ensure_ascii)
+
+
+def _json_opt(value: str | None) -> str:
+    return "null" if value is None else _json_str(value)
+
+
+def _digest_text(order: Order) -> str:
+    """:func:`_digest_body`'s text written directly (the same bytes, at a third of the cost) for the
+    types orders carry: strings and plain ints; anything else goes the definition's way."""
+    lines = sorted(order.lines, key=lambda x: x.line_id) if len(order.lines) > 1 else order.lines
+    parts = []
+    for ln in lines:
+        numbers = (ln.quantity, ln.fulfilled, ln.cancelled, ln.restocked)
+        if (
+            type(ln.line_id) is not str
+            or type(ln.channel_sku) is not str
+            or any(type(n) is not int for n in numbers)
+        ):
+            return _digest_body(order)
+        parts.append(
+            f"[{_json_str(ln.line_id)}, {_json_str(ln.channel_sku)}, {', '.join(map(str, numbers))}]"
+        )
+    return (
+        f'{{"lines": [{", ".join(parts)}], "location": {_json_opt(order.location)}, '
+        f'"return_location": {_json_opt(order.return_location)}, "status": {_json_str(order.status.value)}}}'
+    )
 
 
 def open_units(order: Order, line: OrderLine) -> int:
@@ -90,7 +129,7 @@ def check_order(order: Order) -> None:
     seen: set[str] = set()
     for line in order.lines:
         numbers = (line.quantity, line.fulfilled, line.cancelled, line.restocked)
-        if any(n < 0 for n in numbers):
+        if min(numbers) < 0:
             raise ValueError(f"line {line.line_id}: negative quantities {numbers}")
         if line.fulfilled + line.cancelled > line.quantity:
             raise ValueError(f"line {line.line_id}: fulfilled + cancelled exceed the ordered quantity")
@@ -102,11 +141,36 @@ def check_order(order: Order) -> None:
 def choose_location(stock: Mapping[int, tuple[int, int]], sources: Sequence[int], quantity: int) -> int:
     """Routing over one SKU's (on_hand, reserved) per location id: the first source with enough
     available units, else the one with the most."""
+    best, most = sources[0], None
     for lid in sources:
-        on_hand, reserved = stock.get(lid, (0, 0))
-        if on_hand - reserved >= quantity:
+        on_hand, reserved = stock.get(lid, _NONE)
+        available = on_hand - reserved
+        if available >= quantity:
             return lid
-    return max(sources, key=lambda lid: stock.get(lid, (0, 0))[0] - stock.get(lid, (0, 0))[1])
+        if most is None or available > most:  # the first of equals, as max() picks
+            best, most = lid, available
+    return best
+
+
+_NONE = (0, 0)
+
+
+def taken_units(order: Order, line: OrderLine) -> int:
+    """Units a line takes from stock when it arrives: those it holds open and those already handed
+    over (a POS sale, an order fulfilled before it was imported)."""
+    return open_units(order, line) + line.fulfilled
+
+
+def oversold_units(stock: Mapping[int, tuple[int, int]], location_id: int, taken: int) -> int:
+    """Units of a line the ledger did not have available (on hand less reserved) at the location it
+    was routed to, when it arrived: the sales report's oversold units."""
+    on_hand, reserved = stock.get(location_id, (0, 0))
+    return max(0, taken - max(0, on_hand - reserved))
+
+
+def refunded_units(line: OrderLine) -> int:
+    """Units refunded: as the channel reports them, and never fewer than those restocked."""
+    return max(line.refunded, line.restocked)
 
 
 def decreases(reserved_delta: int, sold: int) -> bool:
@@ -180,9 +244,17 @@ def retry(
         page = pages.setdefault(row.channel, _Page(channel, view, at, changes))
         order = Order(external_id=row.external_id, status=OrderStatus(row.status), updated_at=at, lines=())
         line = OrderLine(
-            row.line_id, row.channel_sku, row.quantity, row.fulfilled, row.cancelled, row.restocked
+            row.line_id,
+            row.channel_sku,
+            row.quantity,
+            row.fulfilled,
+            row.cancelled,
+            row.restocked,
+            unit_price=row.unit_price,
+            refunded=row.refunded,
         )
         location_id = page.route(product_id, open_units(order, line) or line.quantity)
+        oversold = oversold_units(page.tally.get(product_id, {}), location_id, taken_units(order, line))
         before = StoredLine(
             pk=row.pk,
             sku=master,
@@ -198,6 +270,7 @@ def retry(
             quarantine_reason=None,
             reserved=None,
             reserved_at=None,
+            oversold=oversold,
         )
         page.changed_line(order, line, before, product_id, location_id)
         done += 1
@@ -218,6 +291,8 @@ class QuarantinedLine:
     fulfilled: int
     cancelled: int
     restocked: int
+    unit_price: Decimal | None = None
+    refunded: int = 0
 
 
 def rounds(orders: Sequence[Order]) -> list[list[Order]]:
@@ -281,6 +356,8 @@ class _Page:
                     "location_id": location_id,
                     "updated_at": order.updated_at,
                     "imported_at": self.at,
+                    "placed_at": order.created_at or order.updated_at,
+                    "currency": order.currency,
                 }
             )
         else:
@@ -291,6 +368,7 @@ class _Page:
                     "digest": digest,
                     "location_id": location_id,
                     "updated_at": order.updated_at,
+                    "currency": order.currency,
                 }
             )
         for line in order.lines:
@@ -312,7 +390,8 @@ class _Page:
             self.decision.quarantined.append((order.external_id, line.channel_sku))
         else:
             line_location = location_id or self.route(product_id, open_units(order, line) or line.quantity)
-            values = _applied(line, product_id, line_location)
+            oversold = oversold_units(self.tally.get(product_id, {}), line_location, taken_units(order, line))
+            values = _applied(line, product_id, line_location, oversold)
         self.changes.new_lines.append(
             {
                 "order_id": order_id,
@@ -330,7 +409,9 @@ class _Page:
         self, order: Order, line: OrderLine, before: StoredLine, product_id: int, location_id: int
     ) -> None:
         """A line the ledger holds, applied: only the difference to what it applied before."""
-        self.changes.line_updates.append({"id": before.pk, **_applied(line, product_id, location_id)})
+        self.changes.line_updates.append(
+            {"id": before.pk, **_applied(line, product_id, location_id, before.oversold)}
+        )
         if not before.quarantined:
             self.shift(order, line, before, product_id)
         self.apply(order, line, before.sku, product_id, location_id, before)
@@ -363,8 +444,10 @@ class _Page:
         reserved_delta = self.reserve(order, line, product_id, location_id, before)
         applied_fulfilled = before.applied_fulfilled if before else 0
         applied_restocked = before.applied_restocked if before else 0
-        key = order_movement_key(self.channel.name, order.external_id, line.line_id)
         sold = line.fulfilled - applied_fulfilled
+        restocked = line.restocked - applied_restocked
+        if sold or restocked:
+            key = order_movement_key(self.channel.name, order.external_id, line.line_id)
         if sold:
             self.move(
                 product_id,
@@ -374,7 +457,6 @@ class _Page:
                 f"{key}:sale:{applied_fulfilled}->{line.fulfilled}",
                 order,
             )
-        restocked = line.restocked - applied_restocked
         if restocked:
             where = self.location(order.return_location) or location_id
             self.move(
@@ -435,6 +517,8 @@ class _Page:
                 "reference": order.external_id,
                 "note": None,
                 "created_at": self.at,
+                "actor": channel_actor(self.channel.name),
+                "batch": None,
             }
         )
         # routing of the page's next orders sees this movement
@@ -451,7 +535,7 @@ class _Applied(NamedTuple):
     restocked: int
 
 
-def _applied(line: OrderLine, product_id: int, location_id: int) -> LineValues:
+def _applied(line: OrderLine, product_id: int, location_id: int, oversold: int) -> LineValues:
     """A line's columns once its reported numbers are applied at ``location_id``."""
     return {
         "product_id": product_id,
@@ -464,6 +548,9 @@ def _applied(line: OrderLine, product_id: int, location_id: int) -> LineValues:
         "applied_restocked": line.restocked,
         "quarantined": False,
         "quarantine_reason": None,
+        "unit_price": line.unit_price,
+        "refunded": refunded_units(line),
+        "oversold": oversold,
     }
 
 
@@ -480,6 +567,9 @@ def _quarantined(line: OrderLine, reason: str) -> LineValues:
         "applied_restocked": 0,
         "quarantined": True,
         "quarantine_reason": reason,
+        "unit_price": line.unit_price,
+        "refunded": refunded_units(line),
+        "oversold": 0,
     }
 
 
@@ -496,4 +586,7 @@ def _reported(line: OrderLine, before: StoredLine) -> LineValues:
         "applied_restocked": before.applied_restocked,
         "quarantined": before.quarantined,
         "quarantine_reason": before.quarantine_reason,
+        "unit_price": line.unit_price,
+        "refunded": refunded_units(line),
+        "oversold": before.oversold,
     }

@@ -3,6 +3,7 @@ connector per channel, and drop-window timing."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Iterator, Mapping
 from datetime import datetime
@@ -162,16 +163,22 @@ class EngineSetup:
                 name, ch, connector, self.calculator.channels[name], channel_id, stats, intake
             )
             self.channels[name] = rt
-            if prepare:
-                error = None
-                try:
-                    await connector.prepare()
-                except OmnisyncError as exc:
-                    rt.health.failed(exc, self.clock.now())
-                    log.error("channel.prepare_failed", channel=name, error=str(exc))
-                    error = str(exc)
+        if prepare:
+            # side by side: a channel whose host takes no connection never delays the others' checks
+            errors = await asyncio.gather(*(self._prepare(rt) for rt in self.channels.values()))
+            for name, error in zip(self.channels, errors, strict=True):
                 self._record_setup(name, error)
         self.ensure_listings()
+
+    async def _prepare(self, rt: ChannelRuntime) -> str | None:
+        """The connector's start-up check; the error text when it failed (the channel is then failing)."""
+        try:
+            await rt.connector.prepare()
+        except OmnisyncError as exc:
+            rt.health.failed(exc, self.clock.now())
+            log.error("channel.prepare_failed", channel=rt.name, error=str(exc))
+            return str(exc)
+        return None
 
     def ensure_listings(self) -> None:
         with self.ledger.read() as conn:

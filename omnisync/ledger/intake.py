@@ -21,6 +21,7 @@ from .intake_rows import (
 )
 from .listings import ListingWrites
 from .orders import OrderWrites
+from .sales import refresh_order_totals
 from .statements import insert_many
 from .stock import StockWrites
 from .tables import IN_CHUNK, OL, LedgerError, O, P, R
@@ -35,6 +36,7 @@ ORDER_UPDATE = (
         digest=bindparam("v_digest"),
         location_id=bindparam("v_location_id"),
         updated_at=bindparam("v_updated_at"),
+        currency=bindparam("v_currency"),
     )
 )
 LINE_UPDATE = (
@@ -107,6 +109,7 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
                     quarantine_reason=r.quarantine_reason,
                     reserved=r.reserved,
                     reserved_at=r.reserved_at,
+                    oversold=r.oversold,
                 )
         return {
             external_id: StoredOrder(order_id, digest, lines[order_id])
@@ -132,6 +135,7 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
                         "v_digest": u["digest"],
                         "v_location_id": u["location_id"],
                         "v_updated_at": u["updated_at"],
+                        "v_currency": u["currency"],
                     }
                     for u in changes.order_updates
                 ],
@@ -151,6 +155,7 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
                 [{"pk": u["id"], **{f"v_{k}": u[k] for k in LINE_VALUES}} for u in changes.line_updates],  # type: ignore[literal-required]
             )
         self._reserve(changes, order_ids, line_pks)
+        self._refresh_totals(changes, order_ids.values(), (row["order_id"] for row in line_rows))
         deltas = {pair: (0, n) for pair, n in changes.reserved.items()}
         touched = set(changes.touched)
         journalled = self.insert_movements(changes.movements)
@@ -164,6 +169,17 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
         self.touch_products(touched)
         if changes.shifted is not None:
             self.shift(changes.channel_id, changes.shifted)
+
+    def _refresh_totals(
+        self, changes: IntakeChanges, new_orders: Iterable[int], new_line_orders: Iterable[int]
+    ) -> None:
+        """The cached sales totals of every order whose lines this call wrote."""
+        orders = {*new_orders, *new_line_orders, *(u["id"] for u in changes.order_updates)}
+        pks = [u["id"] for u in changes.line_updates]
+        for start in range(0, len(pks), IN_CHUNK):
+            q = select(OL.c.order_id).where(OL.c.id.in_(pks[start : start + IN_CHUNK])).distinct()
+            orders.update(int(oid) for oid in self.conn.execute(q).scalars())
+        refresh_order_totals(self.conn, orders)
 
     def _reserve(
         self, changes: IntakeChanges, order_ids: Mapping[str, int], line_pks: Mapping[tuple[int, str], int]

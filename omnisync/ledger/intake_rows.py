@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, NamedTuple, TypedDict
 
 from .rows import MovementRow
@@ -38,6 +39,8 @@ class StoredLine(NamedTuple):
     """The line's reservation (None: it never had one)."""
     reserved_at: int | None
     """The location the reservation holds units at."""
+    oversold: int = 0
+    """Units found missing when the line was first applied (kept as the line changes)."""
 
 
 class StoredOrder(NamedTuple):
@@ -70,6 +73,8 @@ class NewOrder(TypedDict):
     location_id: int | None
     updated_at: datetime
     imported_at: datetime
+    placed_at: datetime
+    currency: str | None
 
 
 class OrderUpdate(TypedDict):
@@ -78,6 +83,7 @@ class OrderUpdate(TypedDict):
     digest: str
     location_id: int | None
     updated_at: datetime
+    currency: str | None
 
 
 class LineValues(TypedDict):
@@ -93,6 +99,9 @@ class LineValues(TypedDict):
     applied_restocked: int
     quarantined: bool
     quarantine_reason: str | None
+    unit_price: Decimal | None
+    refunded: int
+    oversold: int
 
 
 class NewLine(LineValues):

@@ -10,11 +10,27 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
 
 from .rows import ListingRow, split_tags
+from .statements import execute_many, one_of
 from .tables import LI, P
 from .txbase import TxBase
 
 if TYPE_CHECKING:
     from omnisync.engine.listing_state import Acknowledged, Observed, Shifted
+
+
+OBSERVED_AT = select(LI.c.product_id, LI.c.observed_at).where(
+    and_(
+        LI.c.channel_id == bindparam("channel"),
+        one_of(LI.c.product_id, "ids"),
+        LI.c.observed_at.is_not(None),
+    )
+)
+SHIFT = (
+    update(LI)
+    .where(and_(LI.c.channel_id == bindparam("c"), LI.c.product_id == bindparam("p")))
+    .where(LI.c.acked_quantity.is_not(None))
+    .values(acked_quantity=LI.c.acked_quantity - bindparam("n"))
+)
 
 
 class ListingWrites(TxBase):
@@ -123,32 +139,16 @@ class ListingWrites(TxBase):
     def observed_at(self, channel_id: int, product_ids: Iterable[int]) -> dict[int, datetime]:
         """When each pair's acknowledged quantity was last read live (pairs never read are absent)."""
         ids = list(set(product_ids))
-        out: dict[int, datetime] = {}
-        for start in range(0, len(ids), 900):
-            rows = self.conn.execute(
-                select(LI.c.product_id, LI.c.observed_at).where(
-                    and_(
-                        LI.c.channel_id == channel_id,
-                        LI.c.product_id.in_(ids[start : start + 900]),
-                        LI.c.observed_at.is_not(None),
-                    )
-                )
-            )
-            out.update({int(r.product_id): r.observed_at for r in rows})
-        return out
+        if not ids:
+            return {}
+        rows = self.conn.execute(OBSERVED_AT, {"channel": channel_id, "ids": ids})
+        return {int(r.product_id): r.observed_at for r in rows}
 
     def shift(self, channel_id: int, change: Shifted) -> None:
         """The channel lowered its own quantity for orders it took: so does our record of it
         (:func:`omnisync.engine.listing_state.imported`). A pair never acknowledged stays unknown."""
         rows = [{"c": channel_id, "p": pid, "n": n} for pid, n in change.taken.items() if n]
-        if rows:
-            self.conn.execute(
-                update(LI)
-                .where(and_(LI.c.channel_id == bindparam("c"), LI.c.product_id == bindparam("p")))
-                .where(LI.c.acked_quantity.is_not(None))
-                .values(acked_quantity=LI.c.acked_quantity - bindparam("n")),
-                rows,
-            )
+        execute_many(self.conn, SHIFT, rows)
 
 
 class ListingReads:

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Numeric, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
@@ -82,6 +82,11 @@ class Product(SQLModel, table=True):
     """The catalogue product this SKU is a variant of (None: a SKU outside the catalogue)."""
     options: dict[str, str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     """Option name -> value for this variant (None: no options)."""
+    lead_time_days: float | None = None
+    """Supplier terms for reordering (:mod:`omnisync.replenishment`); None: the config's default."""
+    moq: int | None = None
+    pack: int | None = None
+    service_level: float | None = None
 
 
 class Location(SQLModel, table=True):
@@ -115,6 +120,10 @@ class Movement(SQLModel, table=True):
     reference: str | None = None
     note: str | None = None
     created_at: datetime = _ts(nullable=False)
+    actor: str | None = Field(default=None, max_length=120)
+    """Who or what made it: ``cli:<user>``, ``channel:<name>``, ``demo``, ... (None: before audit)."""
+    batch: str | None = Field(default=None, max_length=64, index=True)
+    """The import or undo it belongs to (``import-<digest>``), so it can be listed and undone whole."""
 
 
 class Reservation(SQLModel, table=True):
@@ -190,6 +199,22 @@ class Order(SQLModel, table=True):
     location_id: int | None = Field(default=None, foreign_key="location.id")
     updated_at: datetime = _ts(nullable=False)
     imported_at: datetime = _ts(nullable=False)
+    placed_at: datetime | None = _ts(nullable=True, index=True)
+    """When the customer placed the order (the channel's creation time, else its first update time):
+    the day a sale counts on in the sales report."""
+    currency: str | None = Field(default=None, max_length=3)
+    # The sums of the order's lines (omnisync.ledger.sales.LINE_FACTS), refreshed with the lines in the
+    # same transaction, as on_hand is with the journal: a report by channel and day reads the orders
+    # alone. Money in ten-thousandths of the currency unit.
+    lines: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    units: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    revenue_e4: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    unpriced: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    cancelled: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    returned: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    refunded: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    refunds_e4: int = Field(default=0, sa_column=Column(BigInteger, nullable=False, server_default="0"))
+    oversold: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class OrderLine(SQLModel, table=True):
@@ -214,6 +239,27 @@ class OrderLine(SQLModel, table=True):
     """Units the ledger has turned into return movements for this line."""
     quarantined: bool = Field(default=False, index=True)
     quarantine_reason: str | None = None
+    unit_price: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 4)))
+    """The price the channel charged per unit, in the order's currency (None: not reported)."""
+    refunded: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Units refunded so far, restocked or not (cumulative; at least ``restocked``)."""
+    oversold: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Units of the line the ledger did not have available where it was routed when it arrived."""
+
+
+class IncomingStock(SQLModel, table=True):
+    """Units on order from a supplier, not yet received: counted by the reorder rules so nothing is
+    ordered twice. ``quantity`` is what is still expected; a receipt against the reference lowers it."""
+
+    __tablename__ = "incoming_stock"
+    __table_args__ = (UniqueConstraint("reference", "product_id", "location_id", name="uq_incoming"),)
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=128)
+    product_id: int = Field(foreign_key="product.id", index=True)
+    location_id: int = Field(foreign_key="location.id")
+    quantity: int = 0
+    expected_at: datetime | None = _ts(nullable=True)
+    created_at: datetime = _ts(nullable=False)
 
 
 class Cursor(SQLModel, table=True):
@@ -280,6 +326,36 @@ class Lease(SQLModel, table=True):
     expires_at: datetime | None = _ts(nullable=True)
 
 
+class Alert(SQLModel, table=True):
+    """One condition key's alert state (omnisync.alerts.state): a restart neither forgets nor re-sends."""
+
+    __tablename__ = "alert"
+    key: str = Field(primary_key=True, max_length=400)
+    kind: str = Field(max_length=32)
+    channel: str | None = Field(default=None, max_length=64)
+    sku: str | None = Field(default=None, max_length=128)
+    status: str = Field(max_length=16)
+    """quiet | pending | firing | resolved."""
+    since: datetime | None = _ts(nullable=True)
+    episode: int = 0
+    summary: str = ""
+    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    raised_at: datetime | None = _ts(nullable=True)
+    resolved_at: datetime | None = _ts(nullable=True)
+    updated_at: datetime = _ts(nullable=False)
+
+
+class AlertDelivery(SQLModel, table=True):
+    """What one notifier was last told about one alert key: (episode, firing | resolved)."""
+
+    __tablename__ = "alert_delivery"
+    key: str = Field(primary_key=True, max_length=400)
+    notifier: str = Field(primary_key=True, max_length=64)
+    episode: int = 0
+    status: str = Field(max_length=16)
+    sent_at: datetime = _ts(nullable=False)
+
+
 TABLES = [
     CatalogueProduct,
     Product,
@@ -292,9 +368,12 @@ TABLES = [
     Order,
     OrderLine,
     Reservation,
+    IncomingStock,
     Cursor,
     WebhookReceipt,
     SyncRun,
     PushOutbox,
     Lease,
+    Alert,
+    AlertDelivery,
 ]

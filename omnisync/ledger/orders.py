@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, bindparam, select
 
-from .tables import IN_CHUNK, OL, C, O
+from .statements import execute_once, one_of
+from .tables import OL, C, O
 from .txbase import TxBase
 
 
@@ -21,18 +22,19 @@ EXTERNAL_ID_MAX = _length(O.c.external_id)
 LINE_ID_MAX = _length(OL.c.line_id)
 CHANNEL_SKU_MAX = _length(OL.c.channel_sku)
 
+ORDER_DIGESTS = select(O.c.external_id, O.c.id, O.c.digest).where(
+    and_(O.c.channel_id == bindparam("channel"), one_of(O.c.external_id, "ids"))
+)
+
 
 class OrderWrites(TxBase):
     def order_digests(self, channel_id: int, external_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
         """external id -> (order id, digest) of the given orders the ledger already holds."""
         wanted = list(dict.fromkeys(external_ids))
-        found: dict[str, tuple[int, str]] = {}
-        for start in range(0, len(wanted), IN_CHUNK):
-            q = select(O.c.external_id, O.c.id, O.c.digest).where(
-                and_(O.c.channel_id == channel_id, O.c.external_id.in_(wanted[start : start + IN_CHUNK]))
-            )
-            found.update({r.external_id: (int(r.id), str(r.digest)) for r in self.conn.execute(q)})
-        return found
+        if not wanted:
+            return {}
+        rows = execute_once(self.conn, ORDER_DIGESTS, {"channel": channel_id, "ids": wanted})
+        return {str(external_id): (int(oid), str(digest)) for external_id, oid, digest in rows}
 
     def quarantined_lines(self, channel_id: int | None = None) -> list[Any]:
         q = (

@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from sqlalchemy import Connection, Engine, select
 
+from .alerts import AlertReads, AlertWrites
 from .catalog import CatalogReads, CatalogWrites
 from .catalogue import CatalogueReads, CatalogueWrites
 from .intake import IntakeWrites
@@ -20,8 +21,12 @@ from .operations import OperationReads, OperationWrites
 from .orders import OrderWrites
 from .plan_rows import PlanDecoder, PlanReads
 from .rows import ListingRow, ProductRow, join_tags, split_tags
+from .statements import execute_once, one_of
 from .stock import MOVEMENT_KINDS, StockReads, StockWrites
-from .tables import IN_CHUNK, C, L, LedgerError, P
+from .supply import SupplyWrites
+from .tables import C, L, LedgerError, P
+
+PRODUCT_IDS = select(P.c.sku, P.c.id).where(one_of(P.c.sku, "skus"))
 
 __all__ = [
     "MOVEMENT_KINDS",
@@ -37,12 +42,20 @@ __all__ = [
 
 
 class LedgerTx(
-    IntakeWrites, CatalogWrites, CatalogueWrites, OrderWrites, StockWrites, ListingWrites, OperationWrites
+    IntakeWrites,
+    CatalogWrites,
+    CatalogueWrites,
+    OrderWrites,
+    StockWrites,
+    ListingWrites,
+    OperationWrites,
+    AlertWrites,
+    SupplyWrites,
 ):
     """Writes inside one transaction, one mixin per aggregate. Obtain through :meth:`Ledger.tx`."""
 
 
-class Ledger(CatalogReads, CatalogueReads, StockReads, ListingReads, OperationReads, PlanReads):
+class Ledger(CatalogReads, CatalogueReads, StockReads, ListingReads, OperationReads, PlanReads, AlertReads):
     """Entry point to the ledger: transactions, id caches and read queries (one mixin per aggregate)."""
 
     def __init__(self, engine: Engine) -> None:
@@ -83,10 +96,9 @@ class Ledger(CatalogReads, CatalogueReads, StockReads, ListingReads, OperationRe
         """SKU -> product id for the known ones among ``skus``; one query for those not cached."""
         wanted = list(dict.fromkeys(skus))
         missing = [sku for sku in wanted if sku not in self._product_ids]
-        for start in range(0, len(missing), IN_CHUNK):
-            q = select(P.c.sku, P.c.id).where(P.c.sku.in_(missing[start : start + IN_CHUNK]))
-            for r in conn.execute(q):
-                self._product_ids[r.sku] = int(r.id)
+        if missing:
+            for sku, pid in execute_once(conn, PRODUCT_IDS, {"skus": missing}):
+                self._product_ids[str(sku)] = int(pid)
         return {sku: self._product_ids[sku] for sku in wanted if sku in self._product_ids}
 
     def location_id(self, conn: Connection, code: str) -> int:

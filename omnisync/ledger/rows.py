@@ -129,6 +129,10 @@ class MovementRow(TypedDict):
     reference: str | None
     note: str | None
     created_at: datetime
+    actor: str | None
+    """Who or what made it (:mod:`omnisync.audit`)."""
+    batch: str | None
+    """The import or undo it belongs to."""
 
 
 class OutboxItem(TypedDict):

@@ -1,12 +1,80 @@
-"""Statement helpers every aggregate uses: insert-or-ignore, multi-row inserts, executemany."""
+"""Statement helpers every aggregate uses: insert-or-ignore, multi-row inserts, executemany, and
+membership in one bound list (:func:`one_of`), so a statement is compiled once whatever the list's
+length."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from itertools import chain
+from operator import itemgetter
+from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, insert
+from sqlalchemy import BigInteger, Boolean, Connection, Text, bindparam, insert
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+from sqlalchemy.types import Integer, TypeDecorator, TypeEngine
+
+
+class ValueList(TypeDecorator[list[Any]]):
+    """A list of ids or keys bound as ONE parameter: a JSON array on SQLite (read with ``json_each``),
+    an array on PostgreSQL (read with ``= ANY``)."""
+
+    impl = Text
+    cache_ok = True
+
+    def __init__(self, integers: bool) -> None:
+        super().__init__()
+        self.integers = integers
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            return dialect.type_descriptor(postgresql.ARRAY(BigInteger() if self.integers else Text()))
+        return dialect.type_descriptor(Text())
+
+    def process_bind_param(self, value: Iterable[Any] | None, dialect: Dialect) -> Any:
+        items = list(value or ())
+        return items if dialect.name == "postgresql" else json.dumps(items)
+
+
+class OneOf(ColumnElement[bool]):
+    """``column`` is one of the values of the list bound as ``name`` (see :func:`one_of`)."""
+
+    inherit_cache = True
+    type = Boolean()
+    _is_implicitly_boolean = True  # a predicate: never rendered as "(...) = 1" on SQLite
+    _traverse_internals = [  # noqa: RUF012 - SQLAlchemy's own declaration style
+        ("column", InternalTraversal.dp_clauseelement),
+        ("values", InternalTraversal.dp_clauseelement),
+    ]
+
+    def __init__(self, column: ColumnElement[Any], name: str) -> None:
+        self.column = column
+        self.values = bindparam(name, type_=ValueList(isinstance(column.type, Integer)))
+
+
+def one_of(column: Any, name: str) -> ColumnElement[bool]:
+    """``column IN (the list bound as name)`` with the list as one parameter: the statement text does
+    not depend on the list's length, so it is compiled once and never expanded per call, and there is
+    no limit on the number of values (SQLite ``json_each``, PostgreSQL ``= ANY(array)``)."""
+    return OneOf(column, name)
+
+
+@compiles(OneOf)
+def _one_of_json_each(element: OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    # both parts compiled by SQLAlchemy (a column, a bound parameter): no value enters the text
+    return f"{column} IN (SELECT value FROM json_each({compiler.process(element.values, **kw)}))"  # noqa: S608
+
+
+@compiles(OneOf, "postgresql")
+def _one_of_any(element: OneOf, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"{compiler.process(element.column, **kw)} = ANY({compiler.process(element.values, **kw)})"
 
 
 def new_id(result: Any) -> int:
@@ -35,27 +103,128 @@ def placeholder(conn: Connection) -> str | None:
     return "?" if style == "qmark" else "%s" if style in ("format", "pyformat") else None
 
 
-COMPILED: dict[tuple[int, str, str], tuple[Any, list[str], list[Any]]] = {}
+class NotIndexed(ColumnElement[Any]):
+    """A column SQLite must not pick an index for (see :func:`not_indexed`)."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]  # noqa: RUF012 - SQLAlchemy's style
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+def not_indexed(column: Any) -> ColumnElement[Any]:
+    """``column`` in a condition that must not drive SQLite's choice of index: written ``+column``,
+    SQLite's documented way to disqualify a term from index use. Without statistics, SQLite prefers
+    ``ix_listing_dirty (channel_id, dirty)`` over the primary key for ``dirty = 0 AND product_id IN
+    (list)`` and walks every clean listing of the channel. Other databases see the column itself."""
+    return NotIndexed(column)
+
+
+@compiles(NotIndexed)
+def _not_indexed(element: NotIndexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return str(compiler.process(element.column, **kw))
+
+
+@compiles(NotIndexed, "sqlite")
+def _not_indexed_sqlite(element: NotIndexed, compiler: SQLCompiler, **kw: Any) -> str:
+    return "+" + str(compiler.process(element.column, **kw))
+
+
+Processor = Callable[[Any], Any] | None
+
+COMPILED: dict[tuple[int, str, str], Compiled] = {}
+
+
+class Compiled(NamedTuple):
+    """A statement compiled for one dialect, with what binding values to it needs."""
+
+    compiled: Any
+    names: list[str]
+    """Its bound values, in the order the driver takes them."""
+    processors: list[Processor]
+    literals: dict[str, Any]
+    """Values the statement itself holds (``version + 1``, ``dirty = true``)."""
+
+
+def shaped(
+    rows: Sequence[Mapping[str, Any]], names: Sequence[str], processors: Sequence[Processor]
+) -> list[Any]:
+    """Rows of bound values as tuples in ``names`` order, each value through its column's bind
+    processor: a column at a time, so the per-value work runs in C where the type needs none."""
+    if not rows:
+        return []
+    get = itemgetter(*names)
+    params: list[Any] = list(map(get, rows)) if len(names) > 1 else [(get(row),) for row in rows]
+    todo = [(i, f) for i, f in enumerate(processors) if f is not None]
+    if todo:
+        columns: list[Any] = list(zip(*params, strict=True))
+        for i, f in todo:
+            columns[i] = map(f, columns[i])
+        params = list(zip(*columns, strict=True))
+    return params
+
+
+def compiled_once(conn: Connection, stmt: Any) -> Compiled:
+    """A module-level Core statement compiled for the connection's dialect, once."""
+    key = (id(stmt), conn.dialect.name, conn.dialect.driver)
+    found = COMPILED.get(key)
+    if found is None:
+        compiled = stmt.compile(dialect=conn.dialect)
+        names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
+        binds = [compiled.binds[name] for name in names]
+        found = COMPILED[key] = Compiled(
+            compiled,
+            names,
+            [b.type.bind_processor(conn.dialect) for b in binds],
+            {name: b.effective_value for name, b in zip(names, binds, strict=True) if not b.required},
+        )
+    return found
+
+
+def _driver_params(c: Compiled, rows: Sequence[Mapping[str, Any]]) -> list[Any]:
+    if c.literals:
+        rows = [{**c.literals, **row} for row in rows]
+    params = shaped(rows, c.names, c.processors)
+    if not c.compiled.positional:
+        params = [dict(zip(c.names, values, strict=True)) for values in params]
+    return params
+
+
+def run(conn: Connection, sql: str, params: Any, *, many: bool = False) -> list[Any]:
+    """Run prepared SQL on the connection's own driver cursor, inside the transaction the connection
+    holds: no per-call execution context, rows as plain tuples (no result processing). A driver error
+    comes out as SQLAlchemy's (``IntegrityError`` ...), as from ``Connection.execute``."""
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        if many:
+            cursor.executemany(sql, params)
+        else:
+            cursor.execute(sql, params)
+        return cursor.fetchall() if cursor.description is not None else []
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, params, exc, dbapi.Error) from exc
+    finally:
+        cursor.close()
 
 
 def execute_many(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     """Run a module-level Core statement once per row of bound values through the driver's
     executemany: compiled once per dialect, each value through its bind processor, none of
     SQLAlchemy's per-row bookkeeping."""
-    key = (id(stmt), conn.dialect.name, conn.dialect.driver)
-    if key not in COMPILED:
-        compiled = stmt.compile(dialect=conn.dialect)
-        names = list(compiled.positiontup) if compiled.positional else list(compiled.binds)
-        procs = [compiled.binds[name].type.bind_processor(conn.dialect) for name in names]
-        COMPILED[key] = (compiled, names, procs)
-    compiled, names, procs = COMPILED[key]
-    shaped: list[Any] = [
-        tuple(v if f is None else f(v) for f, v in zip(procs, map(row.__getitem__, names), strict=True))
-        for row in rows
-    ]
-    if not compiled.positional:
-        shaped = [dict(zip(names, values, strict=True)) for values in shaped]
-    conn.exec_driver_sql(compiled.string, shaped)
+    if rows:
+        c = compiled_once(conn, stmt)
+        run(conn, c.compiled.string, _driver_params(c, rows), many=True)
+
+
+def execute_once(conn: Connection, stmt: Any, values: Mapping[str, Any]) -> list[Any]:
+    """Run a module-level Core statement with one set of bound values, compiled once per dialect;
+    returns its rows as the driver gives them (no result processing), fetched at once."""
+    c = compiled_once(conn, stmt)
+    (params,) = _driver_params(c, [values])
+    return run(conn, c.compiled.string, params)
 
 
 def insert_many(
@@ -91,28 +260,22 @@ def insert_many(
         conn.execute(stmt, list(rows))
         return []
     processors = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
-    params = [
-        tuple(
-            value if proc is None else proc(value)
-            for proc, value in zip(processors, map(row.__getitem__, columns), strict=True)
-        )
-        for row in rows
-    ]
+    params = shaped(rows, columns, processors)
     q = conn.dialect.identifier_preparer.quote
     # identifiers quoted by the dialect, every value bound: nothing from the caller enters the text
     head = f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in columns)}) VALUES "  # noqa: S608
     one = "(" + ", ".join([mark] * len(columns)) + ")"
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-    if not returning:
-        conn.exec_driver_sql(head + one + tail, params)
+    if not returning and conn.dialect.name == "sqlite":
+        run(conn, head + one + tail, params, many=True)  # one prepared statement, stepped per row
         return []
-    tail += " RETURNING " + ", ".join(q(c) for c in returning)
+    # PostgreSQL: multi-row VALUES, a round trip per statement instead of per row
+    if returning:
+        tail += " RETURNING " + ", ".join(q(c) for c in returning)
     found: list[tuple[Any, ...]] = []
     size = max(1, MAX_PARAMS // len(columns))
     for start in range(0, len(params), size):
         batch = params[start : start + size]
-        flat = tuple(value for row in batch for value in row)
-        found.extend(
-            tuple(r) for r in conn.exec_driver_sql(head + ", ".join([one] * len(batch)) + tail, flat)
-        )
+        rows_found = run(conn, head + ", ".join([one] * len(batch)) + tail, tuple(chain.from_iterable(batch)))
+        found.extend(rows_found)
     return found

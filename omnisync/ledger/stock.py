@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, bindparam, select, update
 
 from .rows import MovementRow
-from .statements import execute_many, insert_ignore, insert_many
+from .statements import execute_many, execute_once, insert_ignore, insert_many, one_of
 from .tables import LedgerError, M, S
 from .txbase import TxBase
 
@@ -25,6 +25,11 @@ STOCK_DELTAS = (
     update(S)
     .where(and_(S.c.product_id == bindparam("p"), S.c.location_id == bindparam("l")))
     .values(on_hand=S.c.on_hand + bindparam("oh"), reserved=S.c.reserved + bindparam("rs"))
+)
+
+
+STOCK_OF = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
+    one_of(S.c.product_id, "ids")
 )
 
 
@@ -60,6 +65,8 @@ class StockWrites(TxBase):
         at: datetime,
         reference: str | None = None,
         note: str | None = None,
+        actor: str | None = None,
+        batch: str | None = None,
     ) -> bool:
         """Journal one movement and apply it to ``on_hand``. A repeated key is a no-op (False)."""
         return self.record_movement_ids(
@@ -71,6 +78,8 @@ class StockWrites(TxBase):
             at=at,
             reference=reference,
             note=note,
+            actor=actor,
+            batch=batch,
         )
 
     def record_movement_ids(
@@ -84,6 +93,8 @@ class StockWrites(TxBase):
         at: datetime,
         reference: str | None = None,
         note: str | None = None,
+        actor: str | None = None,
+        batch: str | None = None,
     ) -> bool:
         if kind not in MOVEMENT_KINDS:
             raise LedgerError(f"movement kind must be one of {sorted(MOVEMENT_KINDS)}, not {kind!r}")
@@ -101,6 +112,8 @@ class StockWrites(TxBase):
                 "reference": reference,
                 "note": note,
                 "created_at": at,
+                "actor": actor,
+                "batch": batch,
             },
         )
         if inserted:
@@ -108,16 +121,28 @@ class StockWrites(TxBase):
             self._touch(product_id)
         return inserted
 
-    def transfer(self, sku: str, source: str, target: str, quantity: int, key: str, *, at: datetime) -> bool:
+    def transfer(
+        self,
+        sku: str,
+        source: str,
+        target: str,
+        quantity: int,
+        key: str,
+        *,
+        at: datetime,
+        actor: str | None = None,
+    ) -> bool:
         if quantity <= 0:
             raise LedgerError("a transfer moves a positive quantity")
         if source == target:
             raise LedgerError("a transfer needs two different locations")
         done = self.record_movement(
-            sku, source, "transfer_out", -quantity, f"{key}:out", at=at, reference=key
+            sku, source, "transfer_out", -quantity, f"{key}:out", at=at, reference=key, actor=actor
         )
         if done:
-            self.record_movement(sku, target, "transfer_in", quantity, f"{key}:in", at=at, reference=key)
+            self.record_movement(
+                sku, target, "transfer_in", quantity, f"{key}:in", at=at, reference=key, actor=actor
+            )
         return done
 
     def insert_movements(self, rows: Sequence[MovementRow]) -> set[str]:
@@ -163,12 +188,11 @@ class StockReads:
         """product id -> location id -> (on_hand, reserved)."""
         out: dict[int, dict[int, tuple[int, int]]] = {}
         ids = list(product_ids)
-        for start in range(0, len(ids), 900):
-            chunk = ids[start : start + 900]
-            for pid, lid, on_hand, reserved in conn.execute(
-                select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
-                    S.c.product_id.in_(chunk)
-                )
-            ):
-                out.setdefault(int(pid), {})[int(lid)] = (int(on_hand), int(reserved))
+        if not ids:
+            return out
+        for pid, lid, on_hand, reserved in execute_once(conn, STOCK_OF, {"ids": ids}):
+            per_location = out.get(pid)
+            if per_location is None:
+                per_location = out[pid] = {}
+            per_location[lid] = (on_hand, reserved)
         return out

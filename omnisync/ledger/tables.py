@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from .models import (
+    Alert,
+    AlertDelivery,
     CatalogueProduct,
     Channel,
     Cursor,
+    IncomingStock,
     Lease,
     Listing,
     ListingContentState,
@@ -34,7 +37,10 @@ CU = Cursor.__table__  # type: ignore[attr-defined]
 W = WebhookReceipt.__table__  # type: ignore[attr-defined]
 SR = SyncRun.__table__  # type: ignore[attr-defined]
 LE = Lease.__table__  # type: ignore[attr-defined]
+IN = IncomingStock.__table__  # type: ignore[attr-defined]
 PO = PushOutbox.__table__  # type: ignore[attr-defined]
+AL = Alert.__table__  # type: ignore[attr-defined]
+AD = AlertDelivery.__table__  # type: ignore[attr-defined]
 CP = CatalogueProduct.__table__  # type: ignore[attr-defined]
 LC = ListingContentState.__table__  # type: ignore[attr-defined]
 

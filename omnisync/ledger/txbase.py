@@ -7,10 +7,26 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, and_, select, update
 
+from .statements import execute_once, not_indexed, one_of
 from .tables import CP, IN_CHUNK, LC, LI, C, P
 
 if TYPE_CHECKING:
     from .repository import Ledger
+
+
+BUMP_VERSIONS = update(P).where(one_of(P.c.id, "ids")).values(version=P.c.version + 1)
+MARK_DIRTY = (
+    update(LI)
+    .where(
+        and_(
+            # the channels named so the (channel, product) primary key finds the rows (see _mark_dirty)
+            LI.c.channel_id.in_(select(C.c.id).scalar_subquery()),
+            one_of(LI.c.product_id, "ids"),
+            not_indexed(LI.c.dirty).is_(False),
+        )
+    )
+    .values(dirty=True)
+)
 
 
 class TxBase:
@@ -34,22 +50,11 @@ class TxBase:
         )
 
     def touch_products(self, product_ids: Iterable[int]) -> None:
-        """One version bump per product and their listings marked dirty: a statement each per chunk."""
+        """One version bump per product and their listings marked dirty: two statements, compiled once."""
         ids = sorted(set(product_ids))
-        for start in range(0, len(ids), IN_CHUNK):
-            chunk = ids[start : start + IN_CHUNK]
-            self.conn.execute(update(P).where(P.c.id.in_(chunk)).values(version=P.c.version + 1))
-            self.conn.execute(
-                update(LI)
-                .where(
-                    and_(
-                        LI.c.channel_id.in_(select(C.c.id).scalar_subquery()),
-                        LI.c.product_id.in_(chunk),
-                        LI.c.dirty.is_(False),
-                    )
-                )
-                .values(dirty=True)
-            )
+        if ids:
+            execute_once(self.conn, BUMP_VERSIONS, {"ids": ids})
+            execute_once(self.conn, MARK_DIRTY, {"ids": ids})
 
     def touch_catalogue(self, catalogue_ids: Iterable[int]) -> None:
         """A catalogue product's content changed: its version grows and its listings are marked dirty."""

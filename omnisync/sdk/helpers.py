@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from typing import TypeVar
@@ -28,6 +29,28 @@ def chunked(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
         raise ValueError("chunk size must be >= 1")
     for start in range(0, len(items), size):
         yield items[start : start + size]
+
+
+async def in_flight(calls: Iterable[Awaitable[T]], limit: int) -> list[T]:
+    """Await ``calls`` with at most ``limit`` of them in flight at once; their results in order, the
+    first failure raised once all have ended.
+
+    For a platform whose budget allows more calls than one connection's round trips can carry: the
+    calls wait for the rate budget as usual (the budget, not ``limit``, sets the pace), and the round
+    trip of one overlaps the others'. Calls start in order, so earlier items are sent first."""
+    if limit < 1:
+        raise ValueError("at least one call must be allowed in flight")
+    gate = asyncio.Semaphore(limit)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with gate:
+            return await call
+
+    outcomes = await asyncio.gather(*(one(c) for c in calls), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return outcomes  # type: ignore[return-value]
 
 
 def idempotency_key(channel: str, sku: str, version: int, kind: str = "inventory") -> str:

@@ -200,6 +200,10 @@ class OrderLine:
     restocked: int = 0
     """Units returned to stock (refund or return with restock)."""
     unit_price: Decimal | None = None
+    """What the channel charged per unit, in the order's currency (the sales report's revenue)."""
+    refunded: int = 0
+    """Units refunded, restocked or not (a refund without restock: damaged, kept by the customer).
+    The ledger counts at least ``restocked``: a restocked unit is a refunded one."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,7 +149,15 @@ class Simulation:
                 tx.upsert_product(p.sku, title=p.sku, price=p.price, currency=CURRENCY)
                 for loc, units in p.stock.items():
                     if units:
-                        tx.record_movement(p.sku, loc, "receipt", units, f"sim-seed:{p.sku}:{loc}", at=now)
+                        tx.record_movement(
+                            p.sku,
+                            loc,
+                            "receipt",
+                            units,
+                            f"sim-seed:{p.sku}:{loc}",
+                            at=now,
+                            actor="simulation",
+                        )
                         self.state.receipts[(p.sku, loc)] = units
         for ch in self.channels.values():
             for p in self.products:
@@ -366,7 +374,9 @@ class Simulation:
                 on_hand, reserved = stock.get(ids[p.sku], {}).get(lid, (0, 0))
                 if on_hand - reserved >= life.restock_below:
                     continue
-                tx.record_movement(p.sku, loc, "receipt", units, f"sim-restock:{n}:{p.sku}", at=now)
+                tx.record_movement(
+                    p.sku, loc, "receipt", units, f"sim-restock:{n}:{p.sku}", at=now, actor="simulation"
+                )
                 key = (p.sku, loc)
                 self.state.receipts[key] = self.state.receipts.get(key, 0) + units
 

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 import pytest
-from clikit import CONFIG, deploy, run
+from clikit import CONFIG, deployed, run
 from typer.testing import CliRunner
 
 from omnisync.cli import app
@@ -14,13 +14,7 @@ from omnisync.cli import app
 
 @pytest.fixture
 def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.delenv("CLI_TOKEN", raising=False)
-    monkeypatch.delenv("OMNISYNC_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)
-    deploy(tmp_path)
-    run("init")
-    run("ledger", "import", "stock.csv")
-    return tmp_path
+    return deployed(tmp_path, monkeypatch)
 
 
 def test_config_option_after_the_subcommand(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -103,3 +103,38 @@ def test_reports_read_what_the_writes_left(ledger_url: str) -> None:
         assert queries.channel_counts(conn, "nope") == queries.ChannelCounts(0, 0, 0)
         assert queries.last_run(conn, "web:shop") is None
         queries.ping(conn)
+
+
+def test_lists_of_any_length_are_one_bound_value(ledger_url: str) -> None:
+    """Intake's reads take the page's ids as one bound list (no IN list expanded per call, no chunks):
+    past SQLite's old 999-parameter limit, empty, and with values that are not there."""
+    engine = make_engine(ledger_url)
+    upgrade(engine)
+    ledger = Ledger(engine)
+    skus = [f"S{n:05d}" for n in range(1500)]
+    with ledger.tx() as tx:
+        ids, _ = tx.upsert_products(
+            [
+                {
+                    "sku": s,
+                    "title": s,
+                    "barcode": None,
+                    "tags": [],
+                    "price": Decimal("1"),
+                    "currency": "EUR",
+                    "active": True,
+                }
+                for s in skus
+            ]
+        )
+        wh = tx.ensure_location("WH")
+        tx.ensure_stock_rows((pid, wh) for pid in ids.values())
+    fresh = Ledger(engine)  # no cached ids: every SKU is looked up
+    with fresh.tx() as tx:
+        found = fresh.find_product_ids(tx.conn, [*skus, "NOPE"])
+        assert found == ids
+        assert fresh.find_product_ids(tx.conn, []) == {}
+        stock = fresh.stock_for(tx.conn, list(found.values()))
+        assert stock == {pid: {wh: (0, 0)} for pid in ids.values()}
+        assert tx.order_digests(1, ["nothing"]) == {}
+    engine.dispose()

@@ -5,7 +5,11 @@ import pytest
 from omnisync.replenishment import (
     Policy,
     SupplierTerms,
+    daily_demand,
+    day_weight,
     days_of_cover,
+    demand,
+    demand_from_sums,
     order_quantity,
     safety_stock,
     suggest,
@@ -100,3 +104,22 @@ def test_bad_terms_are_refused_with_the_value() -> None:
         SupplierTerms(lead_time_days=-1)
     with pytest.raises(ValueError, match="service_level"):
         Policy(service_level=1.0)
+
+
+def test_sparse_history_is_the_dense_one() -> None:
+    dense = [0] * 50 + [3, 0, 0, 7, 0, 2]
+    sparse = {5: 3, 2: 7, 0: 2}
+    got, want = demand(sparse, 56, 7), daily_demand(dense, 7)
+    assert got.velocity == pytest.approx(want.velocity)
+    assert got.sigma == pytest.approx(want.sigma)
+    # the sums a database makes give the same demand
+    first = sum(day_weight(a, 7) * u for a, u in sparse.items())
+    second = sum(day_weight(a, 7) * u * u for a, u in sparse.items())
+    assert demand_from_sums(first, second, 56, 7).sigma == pytest.approx(want.sigma)
+
+
+@pytest.mark.parametrize("units", [1, 3, 7, 13, 250])
+def test_steady_demand_has_no_safety_stock_whatever_the_rate(units: int) -> None:
+    s = suggest([units] * 56, on_hand=0, incoming=0, terms=SupplierTerms(lead_time_days=13))
+    assert s.safety_stock == 0
+    assert s.reorder_point == units * 13

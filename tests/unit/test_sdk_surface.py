@@ -14,7 +14,7 @@ EXPECTED = {
     "Order", "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "PriceUpdate", "ProtocolError",
     "RetryAdvice", "RetryableError", "ThrottledError", "UnknownConnectorError", "UnsupportedOperation",
     "WebhookEvent", "WebhookKind", "WebhookVerificationError", "check_operation", "chunked",
-    "error_for_status", "idempotency_key", "json_body", "op", "paginate", "parse_retry_after",
+    "error_for_status", "idempotency_key", "in_flight", "json_body", "op", "paginate", "parse_retry_after",
     "raise_for_status", "HeaderAuth", "OAuth2RefreshToken", "api_key_header", "basic_auth", "bearer_token",
 }  # fmt: skip
 

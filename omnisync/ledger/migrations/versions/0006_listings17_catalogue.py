@@ -1,7 +1,7 @@
 """master catalogue: products with variants and content, and each channel's listing of them
 
 Revision ID: 0004_listings17_catalogue
-Revises: 0003
+Revises: 0004_alerts
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import omnisync.ledger.models
 
 revision = "0004_listings17_catalogue"
-down_revision = "0003"
+down_revision = "0004_alerts"
 branch_labels = None
 depends_on = None
 

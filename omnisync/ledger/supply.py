@@ -1,0 +1,204 @@
+"""Supply: each SKU's supplier terms, the stock on order, and what the reorder rules read.
+
+Supplier terms (lead time, minimum order quantity, pack multiple, service level) are columns of the
+product, None where the config's defaults apply; they change no channel's number, so they bump no
+version. Stock on order is ``incoming_stock``, one row per (reference, SKU, location) holding the
+units still expected: recording the same reference again sets it, a receipt against the reference
+lowers it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypedDict
+
+from sqlalchemy import Connection, Float, String, bindparam, func, literal, or_, select, union_all, update
+
+from .sales import day_of
+from .statements import execute_many, insert_many
+from .tables import IN, OL, O, P, S
+from .txbase import TxBase
+
+
+class Terms(TypedDict):
+    lead_time_days: float | None
+    moq: int | None
+    pack: int | None
+    service_level: float | None
+
+
+TERM_FIELDS = tuple(Terms.__annotations__)
+TERMS_UPDATE = (
+    update(P).where(P.c.id == bindparam("pid")).values(**{f: bindparam(f"v_{f}") for f in TERM_FIELDS})
+)
+INCOMING_UPDATE = (
+    update(IN)
+    .where(IN.c.id == bindparam("pk"))
+    .values(quantity=bindparam("v_quantity"), expected_at=bindparam("v_expected_at"))
+)
+
+
+class SupplyWrites(TxBase):
+    def set_terms(self, terms: Mapping[int, Terms]) -> None:
+        """Product id -> its supplier terms (None: the default)."""
+        if not terms:
+            return
+        execute_many(
+            self.conn,
+            TERMS_UPDATE,
+            [{"pid": pid, **{f"v_{f}": t[f] for f in TERM_FIELDS}} for pid, t in terms.items()],  # type: ignore[literal-required]
+        )
+
+    def expect(
+        self,
+        reference: str,
+        product_id: int,
+        location_id: int,
+        quantity: int,
+        *,
+        expected_at: datetime | None,
+        at: datetime,
+    ) -> None:
+        """``quantity`` units of the product on order under ``reference`` for the location (set, not
+        added: recording the same purchase order twice counts it once)."""
+        found = self._incoming(reference, product_id, location_id)
+        if found is None:
+            row = {
+                "reference": reference,
+                "product_id": product_id,
+                "location_id": location_id,
+                "quantity": quantity,
+                "expected_at": expected_at,
+                "created_at": at,
+            }
+            insert_many(self.conn, IN, [row])
+            return
+        self.conn.execute(
+            INCOMING_UPDATE, {"pk": found[0], "v_quantity": quantity, "v_expected_at": expected_at}
+        )
+
+    def receive_expected(self, reference: str, product_id: int, location_id: int, quantity: int) -> int:
+        """Units received against ``reference``: the units still expected go down by as many (never
+        below zero). Returns by how much."""
+        found = self._incoming(reference, product_id, location_id)
+        if found is None:
+            return 0
+        pk, open_units = found
+        taken = min(open_units, max(quantity, 0))
+        self.conn.execute(update(IN).where(IN.c.id == pk).values(quantity=open_units - taken))
+        return taken
+
+    def _incoming(self, reference: str, product_id: int, location_id: int) -> tuple[int, int] | None:
+        row = self.conn.execute(
+            select(IN.c.id, IN.c.quantity).where(
+                IN.c.reference == reference, IN.c.product_id == product_id, IN.c.location_id == location_id
+            )
+        ).first()
+        return None if row is None else (int(row.id), int(row.quantity))
+
+
+def supplier_terms(conn: Connection) -> dict[int, Terms]:
+    """Product id -> its supplier terms, for the products that have any set."""
+    q = select(P.c.id, *(P.c[f] for f in TERM_FIELDS)).where(or_(*(P.c[f].is_not(None) for f in TERM_FIELDS)))
+    return {int(r.id): _terms(r) for r in conn.execute(q)}
+
+
+def _terms(r: Any) -> Terms:
+    return {
+        "lead_time_days": r.lead_time_days,
+        "moq": r.moq,
+        "pack": r.pack,
+        "service_level": r.service_level,
+    }
+
+
+@dataclass
+class SupplyFacts:
+    """What the reorder rules read for the products that sold in a window."""
+
+    sold: dict[tuple[int, int], tuple[float, float]] = field(default_factory=dict)
+    """(product id, location id) -> (Σ weight × units, Σ weight × units²) over the window's days,
+    units being those sold on the day (ordered less cancelled)."""
+    products: dict[int, tuple[str, str, Terms]] = field(default_factory=dict)
+    """Product id -> (SKU, title, supplier terms)."""
+    stock: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
+    """(product id, location id) -> (on hand, reserved)."""
+    incoming: dict[tuple[int, int], tuple[int, datetime | None]] = field(default_factory=dict)
+    """(product id, location id) -> (units on order, the earliest expected date)."""
+
+
+def supply_facts(conn: Connection, weights: Mapping[str, float]) -> SupplyFacts:
+    """For each product and location that sold on the days of ``weights`` (UTC day 'YYYY-MM-DD' ->
+    its weight), the weighted sums of its daily units; for the products that sold, their terms,
+    stock and incoming units. Grouped in SQL: one row per pair reaches Python."""
+    facts = SupplyFacts()
+    if not weights:
+        return facts
+    first_day = min(weights)
+    since = datetime.fromisoformat(first_day).replace(tzinfo=UTC)
+    day = day_of(conn)
+    daily = (
+        select(
+            OL.c.product_id,
+            OL.c.location_id,
+            day.label("day"),
+            func.sum(OL.c.quantity - OL.c.cancelled).label("units"),
+        )
+        .select_from(OL.join(O, O.c.id == OL.c.order_id))
+        .where(O.c.placed_at >= since, OL.c.product_id.is_not(None), OL.c.location_id.is_not(None))
+        .group_by(OL.c.product_id, OL.c.location_id, day)
+        .subquery("daily")
+    )
+    # a table of the window's days and weights (UNION ALL: SQLite names no VALUES columns)
+    table = union_all(
+        *(
+            select(literal(d, String).label("day"), literal(w, Float).label("weight"))
+            for d, w in weights.items()
+        )
+    ).subquery("w")
+    q = (
+        select(
+            daily.c.product_id,
+            daily.c.location_id,
+            func.sum(daily.c.units * table.c.weight).label("first"),
+            func.sum(daily.c.units * daily.c.units * table.c.weight).label("second"),
+        )
+        .select_from(daily.join(table, table.c.day == daily.c.day))
+        .group_by(daily.c.product_id, daily.c.location_id)
+    )
+    facts.sold = {
+        (int(r.product_id), int(r.location_id)): (float(r.first or 0), float(r.second or 0))
+        for r in conn.execute(q)
+    }
+    selling = (
+        select(OL.c.product_id)
+        .join(O, O.c.id == OL.c.order_id)
+        .where(O.c.placed_at >= since, OL.c.product_id.is_not(None))
+        .distinct()
+        .scalar_subquery()
+    )
+    for r in conn.execute(
+        select(P.c.id, P.c.sku, P.c.title, *(P.c[f] for f in TERM_FIELDS)).where(
+            P.c.id.in_(selling), P.c.active.is_(True)
+        )
+    ):
+        facts.products[int(r.id)] = (str(r.sku), str(r.title), _terms(r))
+    for r in conn.execute(
+        select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(S.c.product_id.in_(selling))
+    ):
+        facts.stock[(int(r.product_id), int(r.location_id))] = (int(r.on_hand), int(r.reserved))
+    q = (
+        select(
+            IN.c.product_id,
+            IN.c.location_id,
+            func.sum(IN.c.quantity).label("units"),
+            func.min(IN.c.expected_at).label("expected"),
+        )
+        .where(IN.c.quantity > 0, IN.c.product_id.in_(selling))
+        .group_by(IN.c.product_id, IN.c.location_id)
+    )
+    for r in conn.execute(q):
+        facts.incoming[(int(r.product_id), int(r.location_id))] = (int(r.units), r.expected)
+    return facts

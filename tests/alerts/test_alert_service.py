@@ -1,0 +1,188 @@
+"""The alert job over a real ledger (SQLite and PostgreSQL) and two fake channels, sending to a real
+HTTP receiver and a real SMTP server on loopback: one alert per condition until it clears, one
+"cleared" message, nothing re-sent after a restart, a dead receiver told later, the sync never
+waiting on a notifier."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from alertkit import HOOK_SECRET, Mailbox, Receiver, serving, smtp_server
+from enginekit import World
+
+from omnisync.alerts.service import AlertService, alert_service
+
+
+def alerts_yaml(hook_url: str, smtp_port: int, *, retries: int = 0, extra: str = "") -> str:
+    return f"""\
+alerts:
+  every: 30s
+  reorder_points: {{TEE: 2}}
+{extra}  notifiers:
+    ops:
+      type: webhook
+      url: {hook_url}
+      secret: ${{ALERT_HOOK_SECRET}}
+      retries: {retries}
+    mail:
+      type: email
+      host: 127.0.0.1
+      port: {smtp_port}
+      from: omnisync@shop.example
+      to: [ops@shop.example]
+      retries: {retries}
+"""
+
+
+ENV = {"ALERT_HOOK_SECRET": HOOK_SECRET}
+
+
+async def world(tmp_path: Path, url: str, yaml: str) -> tuple[World, AlertService]:
+    w = World(tmp_path, url, extra=yaml, env=ENV)
+    await w.start({"MUG": (10, 5), "TEE": (3, 0)})
+    service = alert_service(w.engine)
+    assert service is not None
+    service.start()
+    for channel in ("web", "pos"):
+        assert (await w.engine.cycle(channel)).ok
+    return w, service
+
+
+async def evaluate(service: AlertService) -> list[tuple[str, str]]:
+    moves = await service.evaluate()
+    await service.settle()
+    return [(m.record.key, m.change) for m in moves]
+
+
+def statuses(rx: Receiver) -> Counter[tuple[str, str]]:
+    return Counter((a["key"], a["status"]) for a in rx.alerts())
+
+
+def mail_lines(box: Mailbox) -> Counter[str]:
+    return Counter(
+        line for body in box.bodies() for line in body.splitlines() if line.startswith(("ALERT", "RESOLVED"))
+    )
+
+
+async def test_one_alert_per_condition_one_clear_and_nothing_again_after_a_restart(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    box = Mailbox()
+    with smtp_server(box) as smtp:
+        async with serving(Receiver()) as rx:
+            w, service = await world(tmp_path, ledger_url, alerts_yaml(rx.url("/hook"), smtp.port))
+            assert await evaluate(service) == [("out_of_stock:pos:TEE", "raised")], "the store has no TEE"
+
+            w.web.place_order("TEE", 5)  # 5 sold, 3 in stock: oversold by 2, far below the reorder point
+            assert (await w.engine.cycle("web")).ok
+            raised = await evaluate(service)
+            assert sorted(raised) == [
+                ("out_of_stock:web:TEE", "raised"),  # the web store now shows 0
+                ("oversold:TEE", "raised"),
+                ("reorder_point:TEE", "raised"),
+            ]
+            for _ in range(3):  # still true: nothing more is sent
+                w.clock.advance(30)
+                assert await evaluate(service) == []
+            assert statuses(rx) == Counter(
+                {
+                    ("out_of_stock:pos:TEE", "firing"): 1,
+                    ("out_of_stock:web:TEE", "firing"): 1,
+                    ("oversold:TEE", "firing"): 1,
+                    ("reorder_point:TEE", "firing"): 1,
+                }
+            )
+            assert len(box.mails) == 2, "one mail per flush: the first alert, then the three together"
+            await service.aclose()
+
+            # a restart: a new service on the same ledger sends nothing it already sent
+            again = alert_service(w.engine)
+            assert again is not None
+            again.start()
+            assert await evaluate(again) == []
+            assert len(rx.hooks) == 2
+            assert len(box.mails) == 2
+
+            with w.ledger.tx() as tx:  # the merchant receives 10 TEE at the warehouse
+                tx.record_movement("TEE", "WH", "receipt", 10, "po-1", at=w.clock.now())
+            assert (await w.engine.cycle("web")).ok  # the web store shows TEE again
+            cleared = await evaluate(again)
+            assert sorted(cleared) == [
+                ("out_of_stock:web:TEE", "cleared"),
+                ("oversold:TEE", "cleared"),
+                ("reorder_point:TEE", "cleared"),
+            ]
+            await again.aclose()
+    assert statuses(rx)[("oversold:TEE", "resolved")] == 1
+    assert statuses(rx)[("reorder_point:TEE", "resolved")] == 1
+    assert mail_lines(box)["RESOLVED [oversold] TEE is no longer oversold"] == 1
+    assert mail_lines(box)["ALERT [oversold] TEE is oversold by 2 unit(s)"] == 1
+    assert mail_lines(box)["RESOLVED [out_of_stock] TEE is back in stock on web"] == 1
+    assert rx.refused == 0
+
+
+async def test_a_receiver_that_is_down_is_told_later_once(tmp_path: Path) -> None:
+    box = Mailbox()
+    with smtp_server(box) as smtp:
+        async with serving(Receiver(script=[503, 503])) as rx:
+            _w, service = await world(
+                tmp_path, f"sqlite:///{tmp_path / 'l.db'}", alerts_yaml(rx.url("/hook"), smtp.port)
+            )
+            await evaluate(service)  # fails: tried again at the next evaluation
+            await evaluate(service)  # fails again: sits out the next evaluation
+            await evaluate(service)  # skipped
+            assert rx.alerts() == []
+            assert service.failures["ops"] == 2
+            await evaluate(service)
+            await service.aclose()
+    assert statuses(rx) == Counter({("out_of_stock:pos:TEE", "firing"): 1})
+    assert len(box.mails) == 1, "the mail went at once: one notifier failing holds up no other"
+
+
+class Holding(Receiver):
+    """A receiver that keeps each webhook waiting until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = asyncio.Event()
+        self.waiting = 0
+
+    async def _hook(self, request: Any) -> Any:
+        self.waiting += 1
+        await self.release.wait()
+        return await super()._hook(request)
+
+
+async def test_a_slow_receiver_never_holds_up_the_evaluation_or_the_sync(tmp_path: Path) -> None:
+    box = Mailbox()
+    with smtp_server(box) as smtp:
+        async with serving(Holding()) as rx:
+            w, service = await world(
+                tmp_path, f"sqlite:///{tmp_path / 'l.db'}", alerts_yaml(rx.url("/hook"), smtp.port)
+            )
+            await asyncio.wait_for(service.evaluate(), 5)
+            for _ in range(50):
+                if rx.waiting:
+                    break
+                await asyncio.sleep(0.01)
+            assert rx.waiting == 1, "the webhook is in flight"
+            w.web.place_order("TEE", 5)
+            for _ in range(5):  # evaluations and cycles go on while it hangs
+                assert (await asyncio.wait_for(w.engine.cycle("web"), 5)).ok
+                await asyncio.wait_for(service.evaluate(), 5)
+            assert service._queues["ops"].qsize() == 1, "bounded: one flush waits, however many evaluations"
+            rx.release.set()
+            await service.settle()
+            await service.aclose()
+    assert len(rx.hooks) == 2, "the hung message, then one more with everything since"
+    assert statuses(rx) == Counter(
+        {
+            ("out_of_stock:pos:TEE", "firing"): 1,
+            ("out_of_stock:web:TEE", "firing"): 1,
+            ("oversold:TEE", "firing"): 1,
+            ("reorder_point:TEE", "firing"): 1,
+        }
+    )
