@@ -871,6 +871,12 @@ def status(as_json: JsonOpt = False) -> None:
             if r["last_error"]
         }
     )
+    for n, r in data["channels"].items():  # the channel's words about each listing it refused
+        for a in r["catalogue"]["answers"]:
+            err.print(
+                escape(f"[{n}] listing {a['product']} ({a['action']}): {'; '.join(a['issues'])}"),
+                soft_wrap=True,
+            )
     out.print(f"quarantined order lines: {data['quarantined_lines']}")
 
 

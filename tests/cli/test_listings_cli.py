@@ -140,5 +140,30 @@ def test_listings_are_created_updated_and_unpublished_and_stock_follows(
     assert gone is not None, "unpublished, never deleted"
     assert gone.published is False
     assert _push()["unpublished"] == 0, "once"
-    status = json.loads(run("status", "--json").stdout)
-    assert status["channels"]["web"]
+    listed = json.loads(run("status", "--json").stdout)["channels"]["web"]["catalogue"]
+    assert (listed["on_channel"], listed["published"]) == (1, 0)
+    assert [(a["product"], a["action"]) for a in listed["answers"]] == [("LONG", "blocked")]
+    assert "[web] listing LONG (blocked): title: 120 characters" in run("status").stderr
+
+
+def test_the_page_shows_the_channels_answers() -> None:
+    from omnisync.daemon.http import render_status_page
+
+    answer = {"product": "TEE", "action": "rejected", "issues": ["TEE-M: brand is required"], "at": None}
+    channel = {
+        "connector": "fake", "state": "ok", "why": "", "last_pull": None, "last_push": None, "pending": 0,
+        "orders_imported": 0, "items_pushed": 0, "api_calls": 0, "throttled": 0, "push_lag_s": None,
+        "catalogue": {"on_channel": 0, "published": 0, "pending": 0, "answers": [answer]},
+    }  # fmt: skip
+    page = render_status_page(
+        {
+            "now": None,
+            "worker": "w",
+            "ready": True,
+            "channels": {"web": channel},
+            "oversold": [],
+            "quarantined_lines": 0,
+        }
+    )
+    assert 'id="listings"' in page
+    assert "web · TEE (rejected): TEE-M: brand is required" in page
