@@ -10,15 +10,16 @@ is unpublished.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from omnisync.catalogue.plan import ListingAction
+from omnisync.catalogue.template import ListingMode
 from omnisync.sdk.errors import ItemError, RetryableError
 from omnisync.sdk.helpers import chunked
 from omnisync.sdk.listings import ListingRef, ListingResult
-from omnisync.sdk.models import ItemStatus
+from omnisync.sdk.models import Capability, ItemStatus
 
 from .channel import ChannelRuntime
 from .listings import ListingPlanning, PlannedListing
@@ -41,7 +42,7 @@ class ListingPushReport:
 
 class ListingPusher(ListingPlanning, RunRecorder):
     async def push_listings(
-        self, channel: str, *, dirty_only: bool = False
+        self, channel: str, *, dirty_only: bool = False, admit: Callable[[], bool] | None = None
     ) -> tuple[CycleReport, ListingPushReport]:
         """Plan the channel's listings and send what changed; recorded as a ``listings`` run."""
         outcome = ListingPushReport()
@@ -49,8 +50,14 @@ class ListingPusher(ListingPlanning, RunRecorder):
         async def work(rt: ChannelRuntime, report: CycleReport) -> None:
             await self._push_listings(rt, report, outcome, dirty_only)
 
-        report = await self._run(channel, "listings", work, lane="listings", exclusive=False)
+        report = await self._run(channel, "listings", work, lane="listings", exclusive=False, admit=admit)
         return report, outcome
+
+    def manages_listings(self, channel: str) -> bool:
+        """Whether the listing job has anything to do on this channel."""
+        rt = self.channels[channel]
+        mode = self.mappings[channel].mapping.listings
+        return rt.connector.supports(Capability.MANAGE_LISTINGS) and mode is not ListingMode.OFF
 
     async def _push_listings(
         self, rt: ChannelRuntime, report: CycleReport, out: ListingPushReport, dirty_only: bool
