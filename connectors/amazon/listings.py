@@ -35,6 +35,9 @@ from .settings import AmazonSettings
 
 CONDITIONS = {"new": "new_new", "used": "used_good", "refurbished": "refurbished_refurbished"}
 OFFER_ATTRIBUTES = ("purchasable_offer", "fulfillment_availability")
+DEFINITION_TTL_S = 3600.0
+"""How long a product type definition is trusted before it is asked again (its checksum then says
+whether the schema itself changed)."""
 THEMES = {"size": "SIZE", "color": "COLOR", "colour": "COLOR"}
 
 
@@ -120,17 +123,21 @@ class ListingWriter:
     def __init__(self, api: SpApi, settings: AmazonSettings) -> None:
         self.api = api
         self.settings = settings
-        self._schemas: dict[str, tuple[str, Draft201909Validator]] = {}
-        """product type -> (schema checksum, its validator)."""
+        self._schemas: dict[str, tuple[str, Draft201909Validator, float]] = {}
+        """product type -> (schema checksum, its validator, when the definition was last asked)."""
 
     async def schema(self, product_type: str) -> Draft201909Validator:
-        """The product type's schema validator: the definition asked once a run, the schema downloaded
-        again only when its checksum moves."""
+        """The product type's schema validator: the definition asked again after DEFINITION_TTL_S, the
+        schema downloaded again only when its checksum moves."""
         cached = self._schemas.get(product_type)
+        now = self.api.context.clock.monotonic()
+        if cached is not None and now - cached[2] < DEFINITION_TTL_S:
+            return cached[1]
         definition = await self.api.product_type_definition(product_type)
         link = definition.get("schema") or {}
         checksum = str(link.get("checksum") or "")
         if cached is not None and cached[0] == checksum:
+            self._schemas[product_type] = (checksum, cached[1], now)
             return cached[1]
         resource = str((link.get("link") or {}).get("resource") or "")
         if not resource:
@@ -138,7 +145,7 @@ class ListingWriter:
                 f"product type {product_type}: the definition has no schema link", channel=self.api.channel
             )
         check = validator(await self.api.fetch_json(resource, f"{product_type} schema"))
-        self._schemas[product_type] = (checksum, check)
+        self._schemas[product_type] = (checksum, check, now)
         return check
 
     async def upsert(self, listings: Sequence[ListingContent]) -> list[ListingResult]:

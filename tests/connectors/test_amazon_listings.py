@@ -37,7 +37,7 @@ async def test_a_family_is_put_its_schema_checked_first_and_cached() -> None:
     assert again.status is ItemStatus.ACCEPTED, again.issues
     assert emulator.listings["TEE"].item_name == "Classic tee 2"
     assert emulator.listings["TEE-M"].quantity == 6, "a content edit never touches the quantity"
-    assert emulator.calls["getDefinitionsProductType"] == 2
+    assert emulator.calls["getDefinitionsProductType"] == 1, "the definition is cached for an hour"
     schema_downloads = [r for r in emulator.requests if "/ProductTypeSchemas/" in r.url]
     assert len(schema_downloads) <= 1, "the schema is downloaded once while its checksum holds"
 
