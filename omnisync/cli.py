@@ -34,13 +34,15 @@ app = typer.Typer(
     help="Keep every sales channel in step with one ledger.",
 )
 ledger_app = typer.Typer(no_args_is_help=True, help="Import and export the catalogue and stock.")
-stock_app = typer.Typer(no_args_is_help=True, help="Journal stock movements.")
+stock_app = typer.Typer(no_args_is_help=True, help="Journal stock movements; show stock levels.")
 listings_app = typer.Typer(
     no_args_is_help=True,
     help="Listings from the master catalogue: what would be sent, and what a channel refuses.",
 )
 app.add_typer(ledger_app, name="ledger")
+returns_app = typer.Typer(no_args_is_help=True, help="Returned units: restockable, damaged, to inspect.")
 app.add_typer(stock_app, name="stock")
+app.add_typer(returns_app, name="returns")
 app.add_typer(listings_app, name="listings")
 # data never loses a "[mapping ...]" note to markup; piped or captured, tables are not cut at 80 columns
 out = Console(markup=False, highlight=False, width=None if sys.stdout.isatty() else 200)
@@ -540,7 +542,7 @@ def history(
             str(r["id"]),
             readable(r["at"]),
             r["location"],
-            r["kind"],
+            f"{r['kind']} ({r['bucket']})" if r["bucket"] else r["kind"],
             f"{r['quantity']:+d}",
             word(r["actor"], "(before audit)"),
             word(r["batch"] or r["reference"]),
@@ -590,6 +592,179 @@ def undo(
         out.print(f"{target} was undone already: nothing changed")
     else:
         out.print(f"undone {target}: {len(plan.compensations)} compensating movements")
+
+
+def _bucket_moves(
+    step: str,
+    sku: str,
+    location: str,
+    make: Callable[[dict[str, int]], list[Any]],
+    *,
+    key: str | None,
+    note: str | None = None,
+    order: str | None = None,
+    as_json: bool,
+) -> None:
+    """Journal the movements ``make`` gives from the location's buckets now, in one transaction, and
+    print the location's sellable stock and buckets after."""
+    engine = _engine(existing=True)
+    now, ledger = engine.clock.now(), engine.ledger
+    try:
+        with ledger.tx() as tx:
+            pid, lid = ledger.product_id(tx.conn, sku), ledger.location_id(tx.conn, location)
+            moves = make(ledger.buckets(tx.conn, [pid]).get(pid, {}).get(lid, {}))
+            base = key or f"cli:{step}:{sku}:{location}:{now.isoformat()}"
+            done = False
+            for m in moves:
+                done |= tx.record_movement(
+                    sku,
+                    location,
+                    m.kind,
+                    m.quantity,
+                    f"{base}:{m.part}",
+                    at=now,
+                    note=note,
+                    reference=order,
+                    actor=cli_actor(),
+                    bucket=m.bucket,
+                )
+            on_hand, reserved = ledger.stock_for(tx.conn, [pid]).get(pid, {}).get(lid, (0, 0))
+            held = ledger.buckets(tx.conn, [pid]).get(pid, {}).get(lid, {})
+    except ValueError as exc:  # DispositionError, LedgerError: one line
+        _fail(exc)
+    after = {
+        "on_hand": on_hand,
+        "reserved": reserved,
+        "damaged": held.get("damaged", 0),
+        "inspect": held.get("inspect", 0),
+    }
+    if as_json:
+        _print_json({"sku": sku, "location": location, "recorded": done, **after})
+        return
+    said = "recorded" if done else "already recorded (same key): nothing changed"
+    out.print(
+        f"{said}; {sku} at {location}: {on_hand} on hand, {after['damaged']} damaged, "
+        f"{after['inspect']} to inspect"
+    )
+
+
+OrderOpt = Annotated[str | None, typer.Option("--order", help="The order the units came back from.")]
+
+
+@returns_app.command("receive")
+def returns_receive(
+    sku: str,
+    location: str,
+    restockable: Annotated[int, typer.Option("--restockable", help="Units fit to sell again.")] = 0,
+    damaged: Annotated[int, typer.Option("--damaged", help="Units not fit to sell.")] = 0,
+    inspect: Annotated[int, typer.Option("--inspect", help="Units held until inspected.")] = 0,
+    order: OrderOpt = None,
+    key: KeyOpt = None,
+    note: NoteOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Returned units in at LOCATION: only restockable ones go back to what channels are offered;
+    damaged ones and those to inspect are counted apart (``stock levels`` shows them). For returns the
+    channel does not restock itself: a channel return that restocks is already journalled by intake."""
+    from omnisync import returns
+
+    _bucket_moves(
+        "return",
+        sku,
+        location,
+        lambda _held: returns.received(restockable, damaged, inspect),
+        key=key,
+        note=note,
+        order=order,
+        as_json=as_json,
+    )
+
+
+@returns_app.command("inspect")
+def returns_inspect(
+    sku: str,
+    location: str,
+    restock: Annotated[int, typer.Option("--restock", help="Inspected units fit to sell again.")] = 0,
+    damaged: Annotated[int, typer.Option("--damaged", help="Inspected units not fit to sell.")] = 0,
+    key: KeyOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Decide on units waiting for inspection at LOCATION: back to sellable stock, or to damaged."""
+    from omnisync import returns
+
+    _bucket_moves(
+        "inspect",
+        sku,
+        location,
+        lambda held: returns.inspected(restock, damaged, held.get(returns.INSPECT, 0)),
+        key=key,
+        as_json=as_json,
+    )
+
+
+@stock_app.command("write-off")
+def stock_write_off(
+    sku: str, location: str, quantity: int, key: KeyOpt = None, note: NoteOpt = None, as_json: JsonOpt = False
+) -> None:
+    """Damaged units at LOCATION leave the books (scrapped, returned to the supplier)."""
+    from omnisync import returns
+
+    _bucket_moves(
+        "write_off",
+        sku,
+        location,
+        lambda held: returns.written_off(quantity, held.get(returns.DAMAGED, 0)),
+        key=key,
+        note=note,
+        as_json=as_json,
+    )
+
+
+@stock_app.command("levels")
+def stock_levels(
+    sku: Annotated[str | None, typer.Argument(help="One SKU (default: every SKU).")] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per SKU and location: on hand, reserved by open orders, available, and the returned units held
+    apart (damaged, to inspect), which are never offered."""
+    engine = _engine(existing=True)
+    ledger = engine.ledger
+    try:
+        with ledger.read() as conn:
+            ids = {sku: ledger.product_id(conn, sku)} if sku else {p.sku: p.id for p in ledger.products(conn)}
+            codes = {lid: row.code for lid, row in ledger.locations(conn).items()}
+            stock = ledger.stock_for(conn, list(ids.values()))
+            held = ledger.buckets(conn, list(ids.values()))
+    except ValueError as exc:
+        _fail(exc)
+    rows = []
+    for name, pid in sorted(ids.items()):
+        for lid in sorted(set(stock.get(pid, {})) | set(held.get(pid, {})), key=lambda i: codes[i]):
+            on_hand, reserved = stock.get(pid, {}).get(lid, (0, 0))
+            buckets = held.get(pid, {}).get(lid, {})
+            rows.append(
+                {
+                    "sku": name,
+                    "location": codes[lid],
+                    "on_hand": on_hand,
+                    "reserved": reserved,
+                    "available": on_hand - reserved,
+                    "damaged": buckets.get("damaged", 0),
+                    "inspect": buckets.get("inspect", 0),
+                }
+            )
+    if as_json:
+        _print_json(rows)
+        return
+    numbers = ("on hand", "reserved", "available", "damaged", "to inspect")
+    table = Table("sku", "location", *(Column(n, justify="right") for n in numbers))
+    for r in rows:
+        table.add_row(
+            r["sku"],
+            r["location"],
+            *(str(r[k]) for k in ("on_hand", "reserved", "available", "damaged", "inspect")),
+        )
+    out.print(table if rows else "no stock recorded")
 
 
 ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Only this channel.")]
@@ -913,6 +1088,49 @@ def orders(
     table = Table(*rows[0].keys())
     for r in rows:
         table.add_row(*(word(v) for v in r.values()))
+    out.print(table)
+
+
+@app.command()
+def alerts(
+    send_test: Annotated[
+        bool, typer.Option("--send-test", help="Send one test message through each notifier.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The alerts firing or pending in the ledger; or, with --send-test, whether each notifier
+    (alerts.notifiers) takes a message (exit 1 when one does not)."""
+    if send_test:
+        from omnisync.alerts.service import send_test as send
+        from omnisync.sdk.errors import OmnisyncError
+
+        engine = _engine(contact=True, quiet=True)
+        if engine.config.alerts is None or not engine.config.alerts.notifiers:
+            _fail(ValueError(f"no alerts.notifiers in {engine.loaded.path.name}"))
+        try:
+            results = _arun(send(engine))
+        except OmnisyncError as exc:  # a notifier's secret not set
+            _fail(exc)
+            raise
+        if as_json:
+            _print_json({name: {"ok": error is None, "error": error} for name, error in results.items()})
+        else:
+            for name, error in results.items():
+                out.print(f"{name}: " + ("sent" if error is None else f"[red]failed[/red]: {escape(error)}"))
+        raise typer.Exit(0 if all(e is None for e in results.values()) else 1)
+    engine = _engine(existing=True)
+    with engine.ledger.read() as conn:
+        rows = [r for r in engine.ledger.alert_rows(conn) if r["status"] in ("firing", "pending")]
+    rows.sort(key=lambda r: (r["status"] != "firing", r["key"]))
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        out.print("no alert firing or pending")
+        return
+    table = Table("status", "since", "alert")
+    for r in rows:
+        table.add_row(r["status"], _when(r["since"]), escape(r["summary"]))
     out.print(table)
 
 

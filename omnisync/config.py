@@ -58,7 +58,11 @@ class _Model(BaseModel):
 class LocationConfig(_Model):
     code: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     name: str = ""
-    kind: Literal["warehouse", "store"] = "warehouse"
+    kind: Literal["warehouse", "store", "fba"] = "warehouse"
+    """``fba``: stock a marketplace keeps in its own fulfilment centres (Amazon FBA). The connector that
+    owns it reads its count (never pushes it) and takes its orders from it; other channels may list it
+    in their sources to offer those units (shipping them is the merchant's business: multi-channel
+    fulfilment is out of scope)."""
 
 
 class AllocationConfig(_Model):
@@ -225,7 +229,8 @@ class AlertsConfig(_Model):
     ignore: list[AlertCondition] = Field(default_factory=list)
     """Conditions not watched."""
     reorder_points: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-    """SKU -> units available (over every location) at or below which it is time to reorder."""
+    """SKU -> a fixed reorder point (units available over every location) in place of the one the
+    reorder list computes from its sales (``omnisync reorder``)."""
     notifiers: dict[Annotated[str, Field(pattern=NAME)], NotifierEntry] = Field(default_factory=dict)
 
     def thresholds(self) -> dict[str, float]:

@@ -325,7 +325,10 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
     extra = export_header(catalogue)
     parent = {v.sku: (c, v.options) for c in catalogue for v in c.variants}
     writer = csv.writer(out)
-    writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes), *TERM_COLUMNS, *extra])
+    # optional column groups appear only when the ledger holds something for them, so a ledger without
+    # supplier terms or a catalogue exports the plain columns it was imported from
+    term_cols = TERM_COLUMNS if terms else ()
+    writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes), *term_cols, *extra])
     for p in products:
         product, options = parent.get(p.sku, (None, {}))
         per = stock.get(p.id, {})
@@ -340,7 +343,7 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
                 str(p.active).lower(),
             ]
             + [per.get(lid, (0, 0))[0] for _, lid in codes]
-            + _term_cells(terms.get(p.id))
+            + (_term_cells(terms.get(p.id)) if term_cols else [])
             + export_cells(extra, product, options)
         )
     return len(products)

@@ -29,7 +29,9 @@ from omnisync.http.budget import TokenBucket
 from omnisync.testing.harness import Fault
 from omnisync.testing.latency import RoundTrip, WithLatency
 
+from .emulator_fba import FbaMixin
 from .emulator_feeds import DOCUMENT_PREFIX, FeedsMixin
+from .emulator_notifications import NotificationsMixin
 from .emulator_product_types import DEFINED_PRODUCT_TYPES, schema_for
 from .emulator_state import (
     INVALID_CODE,
@@ -54,7 +56,7 @@ EMULATOR_CLIENT_SECRET = "emulator-client-secret"
 EMULATOR_REFRESH_TOKEN = "Atzr|emulator-refresh-token"
 
 
-class AmazonEmulator(FeedsMixin, WithLatency):
+class AmazonEmulator(FeedsMixin, NotificationsMixin, FbaMixin, WithLatency):
     def __init__(
         self,
         clock: Clock | None = None,
@@ -93,6 +95,10 @@ class AmazonEmulator(FeedsMixin, WithLatency):
         self.feeds: dict[str, Feed] = {}
         self.tokens: dict[str, float] = {}
         """Access token -> monotonic expiry."""
+        self.grantless: set[str] = set()
+        """Tokens of the ``client_credentials`` grant: good for grantless operations only."""
+        self._init_notifications()
+        self._init_fba()
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.requests: list[RecordedRequest] = []
@@ -256,27 +262,39 @@ class AmazonEmulator(FeedsMixin, WithLatency):
                     unit_price=listing.price or Decimal("0"),
                 )
             )
-        self.orders[order_id] = EmulatedOrder(
-            order_id, status, now, now, items, self.currency, self.marketplace_id
-        )
+        order = EmulatedOrder(order_id, status, now, now, items, self.currency, self.marketplace_id)
+        self.orders[order_id] = order
+        self.publish_order_change(order, "Order placed")
+        for sku, _ in lines:
+            self.publish_quantity(self.listings[sku], None)
         return order_id
 
     def ship_order(self, order_id: str) -> None:
         order = self.orders[order_id]
+        if order.fulfillment == "AFN":
+            self.settle_fba(order, shipped=True)
         for item in order.items:
             item.shipped = item.quantity
         order.status, order.updated = "Shipped", self.clock.now().replace(microsecond=0)
+        self.publish_order_change(order, "Order shipped")
 
     def cancel_order(self, order_id: str) -> None:
         """Cancel before shipping: Amazon gives the unshipped units back to the listing."""
         order = self.orders[order_id]
         if order.status == "Shipped":
             raise ValueError("a shipped order cannot be cancelled")
+        changed = []
+        if order.fulfillment == "AFN":
+            self.settle_fba(order, shipped=False)
         for item in order.items:
-            listing = self.listings.get(item.sku)
+            listing = self.listings.get(item.sku) if order.fulfillment == "MFN" else None
             if listing is not None:
                 listing.quantity = (listing.quantity or 0) + item.quantity - item.shipped
+                changed.append(listing)
         order.status, order.updated = "Canceled", self.clock.now().replace(microsecond=0)
+        self.publish_order_change(order, "Seller cancelled")
+        for listing in changed:
+            self.publish_quantity(listing, None)
 
     # -- control: faults ------------------------------------------------------------------------------
     def fail_next(self, fault: Fault, times: int = 1) -> None:
@@ -295,17 +313,20 @@ class AmazonEmulator(FeedsMixin, WithLatency):
         self.tokens = {token: now for token in self.tokens}
 
     # -- LWA ------------------------------------------------------------------------------------------
-    def issue_token(self) -> str:
+    def issue_token(self, *, grantless: bool = False) -> str:
         token = "Atza|" + secrets.token_urlsafe(48)
         self.tokens[token] = self.clock.monotonic() + self.token_lifetime_s
+        if grantless:
+            self.grantless.add(token)
         return token
 
-    def token_problem(self, token: str | None) -> str | None:
-        """None when valid, else the detail Amazon gives in its 403."""
+    def token_problem(self, token: str | None, *, grantless: bool = False) -> str | None:
+        """None when valid, else the detail Amazon gives in its 403. A grantless operation takes only an
+        application token (``client_credentials``), any other operation only a seller's."""
         if not token:
             return "Access token is missing in the request header."
         expiry = self.tokens.get(token)
-        if expiry is None:
+        if expiry is None or (token in self.grantless) != grantless:
             return "The access token you provided is revoked, malformed or invalid."
         if self.clock.monotonic() >= expiry:
             return "The access token you provided has expired."

@@ -20,6 +20,8 @@ from starlette.routing import Route
 from omnisync.sdk import ProtocolError
 from omnisync.testing.harness import Fault
 
+from .emulator_fba import fba_routes
+from .emulator_notify_app import notification_routes
 from .emulator_product_types import definition, schema_bytes
 from .emulator_state import RecordedRequest
 from .emulator_views import listing_item, order_items_payload, order_payload
@@ -30,6 +32,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[[Request], Awaitable[Response]]
 DENIED = "Access to requested resource is denied."
+GRANTLESS_SCOPE = "sellingpartnerapi::notifications"
 
 
 def errors(status: int, code: str, message: str, details: str | None = None, **headers: str) -> JSONResponse:
@@ -40,7 +43,7 @@ def errors(status: int, code: str, message: str, details: str | None = None, **h
 
 
 def build_app(emu: AmazonEmulator) -> Starlette:
-    def sp_api(operation: str, handler: Handler) -> Handler:
+    def sp_api(operation: str, handler: Handler, *, grantless: bool = False) -> Handler:
         """Record, inject faults, check the access token, throttle, then answer with Amazon's headers."""
 
         async def endpoint(request: Request) -> Response:
@@ -61,7 +64,7 @@ def build_app(emu: AmazonEmulator) -> Starlette:
                         "The access token you provided is revoked, malformed or invalid.",
                     )
                 return errors(500, "InternalFailure", "We encountered an internal error. Please try again.")
-            problem = emu.token_problem(request.headers.get("x-amz-access-token"))
+            problem = emu.token_problem(request.headers.get("x-amz-access-token"), grantless=grantless)
             if problem:
                 return errors(403, "Unauthorized", DENIED, problem, **{"x-amzn-RequestId": request_id})
             if not emu.take(operation):
@@ -104,6 +107,19 @@ def build_app(emu: AmazonEmulator) -> Starlette:
             return JSONResponse(
                 {"error": "invalid_client", "error_description": "Client authentication failed"},
                 status_code=401,
+            )
+        if form.get("grant_type") == "client_credentials":  # a grantless operation's token
+            if form.get("scope") != GRANTLESS_SCOPE:
+                return JSONResponse(
+                    {"error": "invalid_scope", "error_description": "The scope is not valid"}, status_code=400
+                )
+            return JSONResponse(
+                {
+                    "access_token": emu.issue_token(grantless=True),
+                    "scope": GRANTLESS_SCOPE,
+                    "token_type": "bearer",
+                    "expires_in": emu.token_lifetime_s,
+                }
             )
         if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != emu.refresh_token:
             return JSONResponse(
@@ -303,17 +319,15 @@ def build_app(emu: AmazonEmulator) -> Starlette:
         use_updated = bool(window["after"])
         key = tuple(window.get("key") or ("", ""))
         channels = [c for c in str(window.get("channels", "")).split(",") if c]
-        if channels and "MFN" not in channels:
-            matching: list[Any] = []
-        else:
-            matching = sorted(
-                (
-                    o
-                    for o in emu.orders.values()
-                    if after <= (o.updated if use_updated else o.purchased) <= before
-                ),
-                key=lambda o: (iso(o.updated if use_updated else o.purchased), o.order_id),
-            )
+        matching: list[Any] = sorted(
+            (
+                o
+                for o in emu.orders.values()
+                if after <= (o.updated if use_updated else o.purchased) <= before
+                and (not channels or o.fulfillment in channels)
+            ),
+            key=lambda o: (iso(o.updated if use_updated else o.purchased), o.order_id),
+        )
         matching = [o for o in matching if (iso(o.updated if use_updated else o.purchased), o.order_id) > key]
         page = matching[: int(size)]
         payload: dict[str, Any] = {"Orders": [order_payload(o) for o in page]}
@@ -327,6 +341,12 @@ def build_app(emu: AmazonEmulator) -> Starlette:
         else:
             payload["CreatedBefore"] = window["before"]
         return JSONResponse({"payload": payload})
+
+    async def get_order(request: Request) -> Response:
+        order = emu.orders.get(request.path_params["order_id"])
+        if order is None:
+            return errors(404, "NotFound", "The order does not exist.")
+        return JSONResponse({"payload": order_payload(order)})
 
     async def get_order_items(request: Request) -> Response:
         order = emu.orders.get(request.path_params["order_id"])
@@ -359,12 +379,14 @@ def build_app(emu: AmazonEmulator) -> Starlette:
         Route("/feeds/2021-06-30/feeds", sp_api("createFeed", create_feed), methods=["POST"]),
         Route("/feeds/2021-06-30/feeds/{feed_id}", sp_api("getFeed", get_feed), methods=["GET"]),
         Route("/orders/v0/orders", sp_api("getOrders", get_orders), methods=["GET"]),
+        Route("/orders/v0/orders/{order_id}", sp_api("getOrder", get_order), methods=["GET"]),
         Route(
             "/orders/v0/orders/{order_id}/orderItems",
             sp_api("getOrderItems", get_order_items),
             methods=["GET"],
         ),
     ]
+    routes += notification_routes(emu, sp_api) + fba_routes(emu, sp_api)
     return Starlette(routes=routes)
 
 

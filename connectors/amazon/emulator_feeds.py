@@ -10,6 +10,7 @@ import itertools
 import json
 import secrets
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -48,6 +49,7 @@ class FeedsMixin:
     documents: dict[str, FeedDocument]
     feeds: dict[str, Feed]
     fatal_feeds: deque[str]
+    publish_quantity: Callable[[Listing, int | None], None]
     rejections: dict[str, Json]
     product_types: set[str]
     definitions: dict[str, Draft201909Validator]
@@ -231,6 +233,9 @@ class FeedsMixin:
             if not found:
                 self.listings[sku] = listing
             return found
-        return apply_patches(
+        before = listing.quantity
+        found = apply_patches(
             listing, patches, marketplace_id=self.marketplace_id, currency=self.currency, now=now
         )
+        self.publish_quantity(listing, before)
+        return found

@@ -59,6 +59,8 @@ class EmulatedOrder:
     items: list[OrderItem]
     currency: str
     marketplace_id: str
+    fulfillment: str = "MFN"
+    """MFN: the seller ships; AFN: Amazon ships from its fulfilment centres (FBA)."""
 
 
 @dataclass

@@ -1,10 +1,10 @@
 """The edge: read the ledger and the channels' in-memory states into a :class:`Snapshot`.
 
-The reorder point of a SKU comes from ``alerts.reorder_points`` (per SKU, units available over every
-location). The ledger holds no supplier terms or stock on order yet (issue 20, "Reorder and
-replenishment"); once it does, the points ``omnisync reorder`` computes with
-:func:`omnisync.replenishment.suggest` belong here, and the rule that compares them stays
-:func:`omnisync.replenishment.at_reorder_point`.
+What to reorder is the list ``omnisync reorder`` prints (:func:`omnisync.reorder.reorder_list`: the
+sales, stock, stock on order and supplier terms in the ledger, the ``replenishment`` config), so an
+alert and the list never disagree; a SKU given a fixed point in ``alerts.reorder_points`` is compared
+with its units available over every location instead, by the same rule
+(:func:`omnisync.replenishment.at_reorder_point`).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from omnisync.health import Verdict, channel_state
 from omnisync.ledger import alerts as reads
 from omnisync.ledger import queries
 
-from .conditions import Kind, Quarantine, Snapshot
+from .conditions import Kind, Quarantine, ReorderNeed, Snapshot
 
 
 def gather(engine: Engine, cfg: AlertsConfig, works: Callable[[str], bool]) -> Snapshot:
@@ -34,6 +34,15 @@ def gather(engine: Engine, cfg: AlertsConfig, works: Callable[[str], bool]) -> S
         points = dict(cfg.reorder_points) if Kind.REORDER_POINT in watched else {}
         available = reads.available_by_sku(conn, list(points)) if points else {}
         zero = reads.shown_zero(conn) if Kind.OUT_OF_STOCK in watched else set()
+    to_order: dict[str, tuple[ReorderNeed, ...]] = {}
+    if Kind.REORDER_POINT in watched:
+        from omnisync.reorder import reorder_list
+
+        for row in reorder_list(engine.ledger, engine.config.replenishment, now):
+            s = row.suggestion
+            if s.reorder_now:
+                need = ReorderNeed(row.location, row.available, s.incoming, s.reorder_point, s.quantity)
+                to_order[row.sku] = (*to_order.get(row.sku, ()), need)
     states: dict[str, Verdict | None] = {
         n: channel_state(rt.facts(now, pending[n])) if works(n) and rt.has_run else None
         for n, rt in engine.channels.items()
@@ -44,6 +53,7 @@ def gather(engine: Engine, cfg: AlertsConfig, works: Callable[[str], bool]) -> S
         drift={n: d for n, d in drift.items() if n in names},
         oversold=oversold,
         quarantined={(g.channel, g.channel_sku): Quarantine(g.lines, g.units, g.reason) for g in groups},
+        to_order=to_order,
         available=available,
         reorder_points=points,
         shown_zero=frozenset(p for p in zero if p[0] in names),

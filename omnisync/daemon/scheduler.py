@@ -349,6 +349,21 @@ class Scheduler:
             log.warning("webhook.import_failed", channel=channel, error=redact_text(str(exc)))
         self.request_pull(channel, fresh=len(events))
 
+    async def notifications_received(self, channel: str, events: Sequence[WebhookEvent]) -> set[str]:
+        """What follows queued notifications: the orders they name read alone and imported (not a
+        pull of the channel), the other channels pushed when stock went down, and this channel pushed
+        when a quantity it reported needs a live read. Returns the event ids whose work is committed."""
+        act = self.activity.setdefault(channel, ChannelActivity())
+        act.webhooks += len(events)
+        if not events:
+            return set()
+        report = await self.engine.apply_notifications(channel, events)
+        if report.intake.decreased and self.running:
+            self._decreased(channel, expedite=True)
+        if report.recheck and self.may_work(channel):
+            self.spawn(self.push(channel))
+        return report.done
+
     async def _requested_pull(self, channel: str) -> None:
         self._requested.pop(channel, 0)
         await self.pull(channel)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
 
 from omnisync.allocation import LocationStock
+from omnisync.ledger.plan_rows import PlanChunk, PlanQueries
 from omnisync.ledger.repository import ListingRow, PlanDecoder
 
-from .planner import ChunkPlan, PlannedItem, RowPlanner
+from .planner import ChunkPlan, PlannedItem
 from .setup import EngineSetup
 from .targets import SkuState, Target
 
@@ -32,6 +32,8 @@ class PlanReader(EngineSetup):
         Yields, chunk by chunk, each channel's (changes, unchanged (product id, version)). Without
         ``all_pairs`` or ``product_ids`` only dirty pairs are planned.
         """
+        from .chunk_planner import ChunkPlanner  # numpy: imported when a plan runs, not at start-up
+
         names = list(dict.fromkeys(channels))
         channel_ids = [self.channels[name].channel_id for name in names]
         rules = self.calculator.channels
@@ -46,7 +48,7 @@ class PlanReader(EngineSetup):
                 if code in known:  # a source the ledger does not know has no stock record: 0
                     codes.append(code)
                     location_ids.append(known[code])
-            planner = RowPlanner(self.calculator, names, codes, PlanDecoder(conn.dialect), self.clock.now())
+            planner = ChunkPlanner(self.calculator, names, codes, PlanDecoder(conn.dialect), self.clock.now())
         dirty_only = not all_pairs and product_ids is None
         wanted = sorted(set(product_ids)) if product_ids is not None else []
         after: int | None = None
@@ -59,24 +61,23 @@ class PlanReader(EngineSetup):
                 if dirty <= DIRTY_SCAN_THRESHOLD:
                     by_ids, wanted = True, self.ledger.dirty_product_ids(conn, channel_ids)
 
-        def read() -> tuple[list[Any], bool]:
-            """The next chunk of rows, and whether more may follow."""
+        queries = PlanQueries(self.ledger.engine.dialect, channel_ids, location_ids, by_ids=by_ids)
+
+        def read() -> tuple[PlanChunk, bool]:
+            """The next chunk, and whether more may follow."""
             nonlocal wanted, after
             with self.ledger.read() as conn:
                 if by_ids:
-                    chunk, wanted = wanted[:PLAN_CHUNK], wanted[PLAN_CHUNK:]
-                    rows = self.ledger.plan_rows(conn, channel_ids, location_ids, product_ids=chunk)
-                    return rows, bool(wanted)
-                rows = self.ledger.plan_rows(
-                    conn, channel_ids, location_ids, after_product_id=after, limit=PLAN_CHUNK
-                )
-                after = int(rows[-1][0]) if rows else after
-                return rows, len(rows) == PLAN_CHUNK
+                    ids, wanted = wanted[:PLAN_CHUNK], wanted[PLAN_CHUNK:]
+                    return queries.read(conn, product_ids=ids), bool(wanted)
+                chunk = queries.read(conn, after_product_id=after, limit=PLAN_CHUNK)
+                after = int(chunk.products[0].max()) if len(chunk) else after
+                return chunk, len(chunk) == PLAN_CHUNK
 
-        rows, more = read()
+        chunk, more = read()
         if not more:
-            if rows:
-                yield planner.plan(rows, dirty_only=dirty_only)
+            if len(chunk):
+                yield planner.plan(chunk, dirty_only=dirty_only)
             return
         # A large plan: one thread reads the next chunk while this one is planned and consumed (the
         # database driver works without the GIL). Each chunk is read in a transaction of its own, as
@@ -84,10 +85,10 @@ class PlanReader(EngineSetup):
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnisync-plan-read") as reader:
             while True:
                 ahead = reader.submit(read) if more else None
-                yield planner.plan(rows, dirty_only=dirty_only)
+                yield planner.plan(chunk, dirty_only=dirty_only)
                 if ahead is None:
                     return
-                rows, more = ahead.result()
+                chunk, more = ahead.result()
 
     def iter_plan(
         self, channel: str, *, all_pairs: bool = False, product_ids: Sequence[int] | None = None

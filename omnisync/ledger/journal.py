@@ -48,6 +48,7 @@ def history(conn: Connection, sku: str, limit: int = 50) -> list[dict[str, Any]]
             M.c.batch,
             M.c.reference,
             M.c.note,
+            M.c.bucket,
         )
         .select_from(M.join(P, P.c.id == M.c.product_id).join(L, L.c.id == M.c.location_id))
         .where(P.c.sku == sku)
@@ -65,6 +66,7 @@ def history(conn: Connection, sku: str, limit: int = 50) -> list[dict[str, Any]]
             "batch": r.batch,
             "reference": r.reference,
             "note": r.note,
+            "bucket": r.bucket,
         }
         for r in rows
     ]

@@ -124,6 +124,9 @@ class Movement(SQLModel, table=True):
     """Who or what made it: ``cli:<user>``, ``channel:<name>``, ``demo``, ... (None: before audit)."""
     batch: str | None = Field(default=None, max_length=64, index=True)
     """The import or undo it belongs to (``import-<digest>``), so it can be listed and undone whole."""
+    bucket: str | None = Field(default=None, max_length=16)
+    """None: sellable stock (``on_hand``). ``damaged`` or ``inspect``: a non-sellable bucket of returned
+    units (:mod:`omnisync.returns`), counted but never offered."""
 
 
 class Reservation(SQLModel, table=True):
@@ -339,7 +342,8 @@ class Alert(SQLModel, table=True):
     since: datetime | None = _ts(nullable=True)
     episode: int = 0
     summary: str = ""
-    facts: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    facts: str = "{}"
+    """JSON text (written in bulk on a first start over thousands of SKUs: plain text binds fastest)."""
     raised_at: datetime | None = _ts(nullable=True)
     resolved_at: datetime | None = _ts(nullable=True)
     updated_at: datetime = _ts(nullable=False)

@@ -146,7 +146,8 @@ def stock_books(conn: Connection) -> StockBooks:
     }
     journal: dict[tuple[str, str], int] = defaultdict(int)
     received: dict[tuple[str, str], int] = defaultdict(int)
-    for r in conn.execute(select(M.c.product_id, M.c.location_id, M.c.kind, M.c.quantity)):
+    sellable = select(M.c.product_id, M.c.location_id, M.c.kind, M.c.quantity).where(M.c.bucket.is_(None))
+    for r in conn.execute(sellable):  # a non-sellable bucket's movements never reach on_hand
         key = (skus[r.product_id], codes[r.location_id])
         journal[key] += int(r.quantity)
         if r.kind == "receipt":
@@ -155,6 +156,19 @@ def stock_books(conn: Connection) -> StockBooks:
     for r in conn.execute(select(R.c.product_id, R.c.location_id, R.c.quantity)):
         held[(skus[r.product_id], codes[r.location_id])] += int(r.quantity)
     return StockBooks(stock, dict(journal), dict(received), dict(held))
+
+
+def count_notes(conn: Connection, sku: str) -> dict[str, str]:
+    """Location code -> the note of the last adjustment a channel's own count made there (an FBA read:
+    its fulfillable, inbound and reserved units), for the SKU."""
+    q = (
+        select(L.c.code, M.c.note)
+        .join(P, P.c.id == M.c.product_id)
+        .join(L, L.c.id == M.c.location_id)
+        .where(P.c.sku == sku, M.c.kind == "adjustment", M.c.idempotency_key.like("external:%"))
+        .order_by(M.c.id)
+    )
+    return {str(r.code): str(r.note) for r in conn.execute(q)}
 
 
 def ping(conn: Connection) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +133,8 @@ class MovementRow(TypedDict):
     """Who or what made it (:mod:`omnisync.audit`)."""
     batch: str | None
     """The import or undo it belongs to."""
+    bucket: NotRequired[str | None]
+    """A non-sellable bucket (:mod:`omnisync.returns`); absent or None: sellable stock."""
 
 
 class OutboxItem(TypedDict):

@@ -5,14 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, bindparam, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
 from .rows import MovementRow
 from .statements import execute_many, execute_once, insert_ignore, insert_many, one_of
 from .tables import LedgerError, M, S
 from .txbase import TxBase
 
-MOVEMENT_KINDS = frozenset({"receipt", "sale", "adjustment", "return", "transfer_out", "transfer_in"})
+MOVEMENT_KINDS = frozenset(
+    {"receipt", "sale", "adjustment", "return", "transfer_out", "transfer_in", "inspected", "write_off"}
+)
 ORDER_KEY_PREFIX = "order:"
 
 
@@ -67,8 +69,10 @@ class StockWrites(TxBase):
         note: str | None = None,
         actor: str | None = None,
         batch: str | None = None,
+        bucket: str | None = None,
     ) -> bool:
-        """Journal one movement and apply it to ``on_hand``. A repeated key is a no-op (False)."""
+        """Journal one movement and apply it to ``on_hand`` (a ``bucket`` movement: to that non-sellable
+        bucket only). A repeated key is a no-op (False)."""
         return self.record_movement_ids(
             self.ledger.product_id(self.conn, sku),
             self.ledger.location_id(self.conn, location),
@@ -80,6 +84,7 @@ class StockWrites(TxBase):
             note=note,
             actor=actor,
             batch=batch,
+            bucket=bucket,
         )
 
     def record_movement_ids(
@@ -95,6 +100,7 @@ class StockWrites(TxBase):
         note: str | None = None,
         actor: str | None = None,
         batch: str | None = None,
+        bucket: str | None = None,
     ) -> bool:
         if kind not in MOVEMENT_KINDS:
             raise LedgerError(f"movement kind must be one of {sorted(MOVEMENT_KINDS)}, not {kind!r}")
@@ -114,9 +120,10 @@ class StockWrites(TxBase):
                 "created_at": at,
                 "actor": actor,
                 "batch": batch,
+                "bucket": bucket,
             },
         )
-        if inserted:
+        if inserted and bucket is None:  # a non-sellable bucket changes no on_hand and no offer
             self._stock_delta(product_id, location_id, on_hand=quantity)
             self._touch(product_id)
         return inserted
@@ -182,6 +189,21 @@ class StockWrites(TxBase):
 
 
 class StockReads:
+    def buckets(self, conn: Connection, product_ids: Sequence[int]) -> dict[int, dict[int, dict[str, int]]]:
+        """product id -> location id -> non-sellable bucket -> units (the journal summed; see
+        :mod:`omnisync.returns`). Only pairs with a bucket movement appear."""
+        out: dict[int, dict[int, dict[str, int]]] = {}
+        ids = list(product_ids)
+        for start in range(0, len(ids), 900):
+            rows = conn.execute(
+                select(M.c.product_id, M.c.location_id, M.c.bucket, func.sum(M.c.quantity))
+                .where(and_(M.c.product_id.in_(ids[start : start + 900]), M.c.bucket.is_not(None)))
+                .group_by(M.c.product_id, M.c.location_id, M.c.bucket)
+            )
+            for pid, lid, bucket, units in rows:
+                out.setdefault(int(pid), {}).setdefault(int(lid), {})[str(bucket)] = int(units or 0)
+        return out
+
     def stock_for(
         self, conn: Connection, product_ids: Sequence[int]
     ) -> dict[int, dict[int, tuple[int, int]]]:

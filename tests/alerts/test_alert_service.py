@@ -7,13 +7,19 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alertkit import HOOK_SECRET, Mailbox, Receiver, serving, smtp_server
 from enginekit import World
 
 from omnisync.alerts.service import AlertService, alert_service
+from omnisync.config import DaemonConfig
+from omnisync.daemon import serve
+from omnisync.testing.harness import SeedItem
+from omnisync.yamlsource import ConfigFileError
 
 
 def alerts_yaml(hook_url: str, smtp_port: int, *, retries: int = 0, extra: str = "") -> str:
@@ -186,3 +192,79 @@ async def test_a_slow_receiver_never_holds_up_the_evaluation_or_the_sync(tmp_pat
             ("reorder_point:TEE", "firing"): 1,
         }
     )
+
+
+async def test_quarantined_lines_and_reconcile_drift_raise_and_clear(tmp_path: Path) -> None:
+    box = Mailbox()
+    with smtp_server(box) as smtp:
+        async with serving(Receiver()) as rx:
+            yaml = alerts_yaml(rx.url("/hook"), smtp.port, extra="  ignore: [out_of_stock, reorder_point]\n")
+            w, service = await world(tmp_path, f"sqlite:///{tmp_path / 'l.db'}", yaml)
+            w.web.seed([SeedItem("GHOST-1", 5, Decimal("9.00"))])
+            w.web.place_order("GHOST-1", 2)  # a SKU the ledger does not know: the line is quarantined
+            w.web.items["WEB-MUG"].quantity += 4  # someone edits the web store's stock by hand
+            assert (await w.engine.cycle("web")).ok
+            assert (await w.engine.reconcile("web")).drift == 1
+            assert sorted(await evaluate(service)) == [
+                ("drift:web", "raised"),
+                ("quarantined:web:GHOST-1", "raised"),
+            ]
+            quarantined = next(a for a in rx.alerts() if a["condition"] == "quarantined")
+            assert quarantined["facts"]["lines"] == 1
+            assert quarantined["facts"]["units"] == 2
+
+            with w.ledger.tx() as tx:  # the merchant adds the SKU, then retries the quarantined lines
+                tx.upsert_product("GHOST-1", title="Ghost", price=Decimal("9.00"), currency="EUR")
+                tx.record_movement("GHOST-1", "WH", "receipt", 5, "count:GHOST-1", at=w.clock.now())
+            assert w.engine.retry_quarantined() == (1, 0)
+            assert (await w.engine.reconcile("web")).drift == 0
+            assert sorted(await evaluate(service)) == [
+                ("drift:web", "cleared"),
+                ("quarantined:web:GHOST-1", "cleared"),
+            ]
+            await service.aclose()
+    assert statuses(rx) == Counter(
+        {
+            ("drift:web", "firing"): 1,
+            ("drift:web", "resolved"): 1,
+            ("quarantined:web:GHOST-1", "firing"): 1,
+            ("quarantined:web:GHOST-1", "resolved"): 1,
+        }
+    )
+    assert len(box.mails) == 2
+
+
+async def test_the_daemon_refuses_to_start_when_a_notifier_secret_is_not_set(tmp_path: Path) -> None:
+    yaml = alerts_yaml("http://127.0.0.1:9/hook", 9)
+    w = World(tmp_path, f"sqlite:///{tmp_path / 'l.db'}", extra=yaml, env={})  # ALERT_HOOK_SECRET unset
+    await w.start({"MUG": (1, 1)})
+    with pytest.raises(ConfigFileError) as info:
+        await serve(w.engine, DaemonConfig(port=0), install_signals=False, http=False)
+    assert "alerts.notifiers.ops.secret: environment variable ALERT_HOOK_SECRET is not set" in str(info.value)
+    assert "omnisync.yaml:" in str(info.value)
+
+
+async def test_a_first_start_over_many_empty_shelves_is_one_mail_and_a_few_webhooks(tmp_path: Path) -> None:
+    box = Mailbox()
+    with smtp_server(box) as smtp:
+        async with serving(Receiver()) as rx:
+            w = World(
+                tmp_path,
+                f"sqlite:///{tmp_path / 'l.db'}",
+                extra=alerts_yaml(rx.url("/hook"), smtp.port),
+                env=ENV,
+            )
+            await w.start({f"EMPTY-{n:03d}": (0, 0) for n in range(120)})
+            service = alert_service(w.engine)
+            assert service is not None
+            service.start()
+            for channel in ("web", "pos"):
+                assert (await w.engine.cycle(channel)).ok
+            assert len(await evaluate(service)) == 240, "120 SKUs out of stock on two channels"
+            await service.aclose()
+    assert [len(body["alerts"]) for body in rx.hooks] == [50, 50, 50, 50, 40], "a machine gets them all"
+    assert len(box.mails) == 1, "a person gets one mail"
+    assert box.mails[0][2]["Subject"] == "[omnisync] 240 alerts (240 raised)"
+    body = box.bodies()[0]
+    assert sum(line.startswith("ALERT [out_of_stock]") for line in body.splitlines()) == 50
+    assert "... and 190 more (the daemon's /status lists the alerts firing)" in body

@@ -25,6 +25,7 @@ from omnisync.daemon.timetable import ClockTimetable
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
+from omnisync.reorder import reorder_list
 from omnisync.testing.fake import FakeChannelAPI
 from omnisync.testing.harness import Fault, SeedItem
 
@@ -51,10 +52,11 @@ channels:
       locations: {{STORE: {store}}}
       webhook_signature_key: ${{SQUARE_SIGNATURE_KEY}}
       notification_url: http://127.0.0.1:8080/webhooks/square
+replenishment:
+  lead_time_days: 60
 alerts:
   every: 30s
   failing_for: 2m
-  reorder_points: {{MUG: 12}}
   notifiers:
     ops:
       type: webhook
@@ -155,7 +157,8 @@ async def test_a_failing_channel_alerts_once_recovers_once_and_a_reorder_point_a
                 }
             )
 
-            square.place_order("MUG", 3)  # a walk-in customer takes 3: 15 -> 12, at the reorder point
+            assert reorder_list(eng.ledger, eng.config.replenishment, clock.now()) == [], "nothing sold yet"
+            square.place_order("MUG", 3)  # a walk-in customer takes 3 of the store's 5
             await clock.sleep(300)
             await alerts.settle()
             await scheduler.shutdown()
@@ -166,9 +169,25 @@ async def test_a_failing_channel_alerts_once_recovers_once_and_a_reorder_point_a
             ("reorder_point:MUG", "firing"): 1,
         }
     )
+    # the alert says what `omnisync reorder` lists: the store sold 3 today, with 60 days of lead time
+    listed = [r for r in reorder_list(eng.ledger, eng.config.replenishment, clock.now()) if r.quantity > 0]
+    assert [(r.sku, r.location, r.available) for r in listed] == [("MUG", "STORE", 2)]
+    store = listed[0].suggestion
     reorder = next(a for a in rx.alerts() if a["key"] == "reorder_point:MUG")
-    assert reorder["facts"] == {"available": 12, "reorder_point": 12}
-    assert mailed(box)["ALERT [reorder_point] MUG has reached its reorder point: 12 available ≤ 12"] == 1
+    assert reorder["facts"] == {
+        "STORE": {
+            "available": 2,
+            "incoming": 0,
+            "reorder_point": store.reorder_point,
+            "quantity": store.quantity,
+        }
+    }
+    assert store.quantity > 0
+    lines = [line for line in mailed(box).elements() if line.startswith("ALERT [reorder_point]")]
+    assert lines == [
+        f"ALERT [reorder_point] MUG has reached its reorder point (STORE: 2 available + 0 on order"
+        f" ≤ {store.reorder_point}, order {store.quantity})"
+    ]
     assert len(box.mails) == 3
     assert rx.refused == 0
     assert alerts.failures == Counter(), "every message was accepted"

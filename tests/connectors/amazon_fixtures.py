@@ -24,6 +24,7 @@ MODELS = {
     "/feeds/": "feeds_2021-06-30.json",
     "/orders/": "ordersV0.json",
     "/definitions/": "definitionsProductTypes_2020-09-01.json",
+    "/fba/": "fbaInventory.json",
 }
 
 
