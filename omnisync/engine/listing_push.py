@@ -191,3 +191,57 @@ class ListingPusher(ListingPlanning, RunRecorder):
             tx.set_listing_ids(rt.channel_id, pid, ids)
             pids.append(pid)
         tx.mark_products_dirty(pids)
+
+
+@dataclass
+class LinkReport:
+    """``listings link`` on one channel: catalogue products whose variants the channel has (by SKU)."""
+
+    linked: list[str] = field(default_factory=list)
+    """Every variant found."""
+    partial: dict[str, list[str]] = field(default_factory=dict)
+    """Product -> the variants' channel SKUs the channel lacks."""
+    unmatched: list[str] = field(default_factory=list)
+    ambiguous: dict[str, int] = field(default_factory=dict)
+    """Channel SKU -> how many listings the channel answered for it."""
+
+
+class ListingLinker(ListingPusher):
+    async def link_listings(self, channel: str) -> LinkReport:
+        """Match the channel's existing listings to the catalogue by SKU (the channel's discovery,
+        ``read_listings``): the ids found go to the variants' stock listings, so the listing pipeline
+        updates what exists instead of creating it again, and stock follows."""
+        rt = self.channels[channel]
+        mapping = self.mappings[channel]
+        with self.ledger.read() as conn:
+            catalogue = self.ledger.catalogue(conn)
+        wanted = {mapping.channel_sku(v.sku): v for p in catalogue for v in p.variants}
+        size = max(1, rt.connector.limits.read_listings.max_batch)
+        found: dict[str, list[dict[str, str]]] = {}
+        names = list(wanted)
+        for start in range(0, len(names), size):
+            for listing in await rt.connector.read_listings(names[start : start + size]):
+                found.setdefault(listing.channel_sku, []).append(dict(listing.ids))
+        report = LinkReport()
+        report.ambiguous = {sku: len(ids) for sku, ids in found.items() if len(ids) > 1}
+        with self.ledger.tx() as tx:
+            pids = []
+            for sku, ids in found.items():
+                if sku in wanted and len(ids) == 1:
+                    tx.set_listing_ids(rt.channel_id, wanted[sku].id, ids[0])
+                    pids.append(wanted[sku].id)
+            tx.mark_products_dirty(pids)
+            tx.mark_catalogue_dirty(p.id for p in catalogue)
+        for p in catalogue:
+            lacking = [
+                mapping.channel_sku(v.sku)
+                for v in p.variants
+                if len(found.get(mapping.channel_sku(v.sku), [])) != 1
+            ]
+            if not lacking:
+                report.linked.append(p.handle)
+            elif len(lacking) == len(p.variants):
+                report.unmatched.append(p.handle)
+            else:
+                report.partial[p.handle] = lacking
+        return report

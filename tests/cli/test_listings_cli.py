@@ -10,6 +10,7 @@ import pytest
 from clikit import CONFIG, run
 
 from omnisync.testing.fake import FakeChannelAPI, register_fake
+from omnisync.testing.harness import SeedItem
 
 CATALOGUE = """\
 sku,title,price,stock:WH,product,product_title,description,brand,images,status,option:Size
@@ -167,3 +168,18 @@ def test_the_page_shows_the_channels_answers() -> None:
     )
     assert 'id="listings"' in page
     assert "web · TEE (rejected): TEE-M: brand is required" in page
+
+
+def test_link_matches_existing_listings_by_sku(deployment: FakeChannelAPI, tmp_path: Path) -> None:
+    (tmp_path / "web.yaml").write_text(TEMPLATE.replace("listings: create\n", ""))  # update only
+    deployment.seed([SeedItem("TEE-M", 0, Decimal("1")), SeedItem("LONG", 0, Decimal("1"))])
+    linked = json.loads(run("listings", "link", "--json").stdout)["web"]
+    assert linked["linked"] == ["LONG"]
+    assert linked["partial"] == {"TEE": ["WEB-TEE-L"]}, "the channel lacks one variant"
+    assert linked["unmatched"] == ["CAP"]
+    plan = {r["product"]: r for r in json.loads(run("listings", "plan", "--json").stdout)}
+    assert plan["TEE"]["action"] == "update", "found by SKU: kept up to date, not created"
+    assert "CAP" not in plan, "a draft not on the channel: nothing to do"
+    deployment.seed([SeedItem("WEB-TEE-L", 0, Decimal("1"))])
+    assert json.loads(run("listings", "link", "--json").stdout)["web"]["linked"] == ["LONG", "TEE"]
+    assert "web: 2 linked, 0 partly, 1 unmatched" in run("listings", "link").stdout
