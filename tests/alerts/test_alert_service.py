@@ -268,3 +268,26 @@ async def test_a_first_start_over_many_empty_shelves_is_one_mail_and_a_few_webho
     body = box.bodies()[0]
     assert sum(line.startswith("ALERT [out_of_stock]") for line in body.splitlines()) == 50
     assert "... and 190 more (the daemon's /status lists the alerts firing)" in body
+
+
+async def test_the_reorder_alert_follows_the_reorder_list_recomputed_every_reorder_every(
+    tmp_path: Path,
+) -> None:
+    box = Mailbox()
+    with smtp_server(box) as smtp:
+        async with serving(Receiver()) as rx:
+            yaml = "replenishment: {lead_time_days: 30}\n" + alerts_yaml(
+                rx.url("/hook"), smtp.port, extra="  reorder_every: 5m\n  ignore: [out_of_stock]\n"
+            )
+            w, service = await world(tmp_path, f"sqlite:///{tmp_path / 'l.db'}", yaml)
+            assert await evaluate(service) == [], "nothing sold: nothing to reorder"
+            w.web.place_order("WEB-MUG", 6)  # the web store sells 6 of 15 mugs
+            assert (await w.engine.cycle("web")).ok
+            assert await evaluate(service) == [], "the list computed a moment ago stands for 5 minutes"
+            w.clock.advance(300)
+            assert await evaluate(service) == [("reorder_point:MUG", "raised")]
+            await service.aclose()
+    (alert,) = rx.alerts()
+    assert set(alert["facts"]) == {"WH"}, "the web store sold from the warehouse"
+    assert alert["facts"]["WH"]["available"] == 4
+    assert alert["facts"]["WH"]["quantity"] > 0

@@ -19,7 +19,7 @@ from omnisync_connectors.square.emulator import SquareEmulator
 from omnisync.alerts.service import alert_service
 from omnisync.clock import VirtualClock
 from omnisync.config import DaemonConfig, load_config
-from omnisync.daemon.http import DaemonView
+from omnisync.daemon.http import DaemonView, render_status_page
 from omnisync.daemon.scheduler import Scheduler
 from omnisync.daemon.timetable import ClockTimetable
 from omnisync.engine.runtime import Engine
@@ -57,6 +57,7 @@ replenishment:
 alerts:
   every: 30s
   failing_for: 2m
+  reorder_every: 1m
   notifiers:
     ops:
       type: webhook
@@ -139,9 +140,14 @@ async def test_a_failing_channel_alerts_once_recovers_once_and_a_reorder_point_a
             assert sent(rx) == Counter({("channel_failing:pos", "firing"): 1})
             assert len(box.mails) == 1
             assert box.mails[0][2]["Subject"].startswith("[omnisync] ALERT: pos is failing")
-            page = DaemonView(eng, scheduler).status()["alerts"]
+            status = DaemonView(eng, scheduler).status()
+            page = status["alerts"]
             assert [a["key"] for a in page["firing"]] == ["channel_failing:pos"], "/status shows it"
+            assert page["firing_count"] == 1
             assert page["sent"] == {"mail:firing": 1, "ops:firing": 1}
+            html = render_status_page(status)
+            assert '<section class="alert" id="alerts"><h2>Alerts firing (1)</h2>' in html
+            assert "pos is failing: no order pull has succeeded since the last error (since" in html
 
             square.faults.clear()  # it heals
             await clock.sleep(1800)
