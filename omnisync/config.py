@@ -98,6 +98,9 @@ class ScheduleConfig(_Model):
     reconcile_every: Duration | None = 3600.0
     reconcile_cron: str | None = None
     """Crontab ('0 3 * * *'): a full reconcile at fixed times besides ``reconcile_every``."""
+    listings_every: Duration | None = 300.0
+    """How often the listing job sends catalogue changes (channels that manage listings and whose
+    mapping does not say ``listings: off``); None turns it off."""
 
     @field_validator("reconcile_cron")
     @classmethod

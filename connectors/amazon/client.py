@@ -33,6 +33,7 @@ from .settings import AmazonSettings
 ACCESS_TOKEN_HEADER = "x-amz-access-token"
 LISTINGS = "/listings/2021-08-01/items"
 FEEDS = "/feeds/2021-06-30"
+DEFINITIONS = "/definitions/2020-09-01/productTypes"
 ORDERS = "/orders/v0/orders"
 NOTIFICATIONS = "/notifications/v1"
 FBA_SUMMARIES = "/fba/inventory/v1/summaries"
@@ -180,6 +181,39 @@ class SpApi:
             "PATCH", self._item_path(sku), "patchListingsItem", params=params, body=body
         )
         return self.parse(response, "patchListingsItem")
+
+    async def put_listings_item(self, sku: str, product_type: str, attributes: Json) -> Json:
+        """putListingsItem: create or fully replace the listing (``requirements`` LISTING)."""
+        params: dict[str, str | int] = dict(self._marketplace())
+        if self.settings.issue_locale:
+            params["issueLocale"] = self.settings.issue_locale
+        body = {"productType": product_type, "requirements": "LISTING", "attributes": attributes}
+        response = await self.call("PUT", self._item_path(sku), "putListingsItem", params=params, body=body)
+        return self.parse(response, "putListingsItem")
+
+    # -- Product Type Definitions 2020-09-01 ------------------------------------------------------
+    async def product_type_definition(self, product_type: str) -> Json:
+        params: dict[str, str | int] = {
+            **self._marketplace(),
+            "requirements": "LISTING",
+            "locale": "DEFAULT",
+            "sellerId": self.settings.seller_id,
+        }
+        path = f"{DEFINITIONS}/{quote(product_type, safe='')}"
+        return self.parse(
+            await self.call("GET", path, "getDefinitionsProductType", params=params),
+            "getDefinitionsProductType",
+        )
+
+    async def fetch_json(self, url: str, what: str) -> Json:
+        """A JSON document from a link Amazon gave (a product type schema), without the access token."""
+        response = await self.http.get(url, extensions=op(DOWNLOAD_OPERATION))
+        if not response.is_success:
+            raise error_for_status(response, self.channel, what)
+        body = json_body(response, self.channel, what)
+        if not isinstance(body, dict):
+            raise ProtocolError(f"{what} is not a JSON object", channel=self.channel)
+        return body
 
     # -- Feeds 2021-06-30 ---------------------------------------------------------------------------
     async def create_feed_document(self, content_type: str = JSON_CONTENT_TYPE) -> tuple[str, str]:

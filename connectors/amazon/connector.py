@@ -33,6 +33,9 @@ from omnisync.sdk import (
     ItemError,
     ItemResult,
     Limits,
+    ListingContent,
+    ListingRef,
+    ListingResult,
     ListingRules,
     LocationStock,
     NotificationQueue,
@@ -50,6 +53,7 @@ from omnisync.sdk import (
 
 from .client import Json, SpApi
 from .feeds import MAX_MESSAGES, FeedItem, FeedRunner, describe
+from .listings import ListingWriter
 from .notifications import ensure_subscriptions, parse_notification
 from .orders import fba_stock, iso, normalise
 from .rates import OTHER_PLANS, RATE_LIMIT_HEADER, USAGE_PLANS, seed_budgets, throttle_wait
@@ -70,6 +74,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             Capability.PULL_ORDERS,
             Capability.READ_INVENTORY,
             Capability.READ_LISTINGS,
+            Capability.MANAGE_LISTINGS,
             Capability.EXTERNAL_STOCK,
         }
     )
@@ -93,6 +98,7 @@ class AmazonConnector(Connector[AmazonSettings]):
         pull_orders=OperationLimits(max_batch=100, rate=0.0167, burst=20),
         read_inventory=OperationLimits(max_batch=100, rate=5.0, burst=10),
         read_listings=OperationLimits(max_batch=100, rate=5.0, burst=10),
+        push_listings=OperationLimits(max_batch=20, rate=5.0, burst=10),
     )
     operations = frozenset(USAGE_PLANS) | frozenset(OTHER_PLANS)  # SP-API usage plans, LWA, S3
 
@@ -103,6 +109,7 @@ class AmazonConnector(Connector[AmazonSettings]):
         seed_budgets(context.budgets)
         self.api = SpApi(settings, client, context)
         self.feeds = FeedRunner(self.api)
+        self.listings = ListingWriter(self.api, settings)
         self._order_items: dict[tuple[str, str], list[Json]] = {}
         self._fba_read_at: datetime | None = None
 
@@ -144,6 +151,13 @@ class AmazonConnector(Connector[AmazonSettings]):
                 f"{self.settings.seller_id!r}: {exc.message}",
                 channel=self.context.channel,
             ) from None
+
+    # -- listings -------------------------------------------------------------------------------------
+    async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        return await self.listings.upsert(listings)
+
+    async def unpublish_listings(self, listings: Sequence[ListingRef]) -> list[ListingResult]:
+        return await self.listings.unpublish(listings)
 
     # -- pushes ---------------------------------------------------------------------------------------
     async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:

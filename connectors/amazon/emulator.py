@@ -18,6 +18,7 @@ import json
 import secrets
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -31,7 +32,9 @@ from omnisync.testing.latency import RoundTrip, WithLatency
 from .emulator_fba import FbaMixin
 from .emulator_feeds import DOCUMENT_PREFIX, FeedsMixin
 from .emulator_notifications import NotificationsMixin
+from .emulator_product_types import DEFINED_PRODUCT_TYPES, schema_for
 from .emulator_state import (
+    INVALID_CODE,
     EmulatedOrder,
     Feed,
     FeedDocument,
@@ -39,9 +42,11 @@ from .emulator_state import (
     Listing,
     OrderItem,
     RecordedRequest,
+    apply_patches,
     issue,
 )
 from .rates import USAGE_PLANS
+from .schema_check import schema_issues, validator
 
 S3_BASE = "https://tortuga-prod-na.s3-external-1.amazonaws.com"
 TOKEN_PATH = "/auth/o2/token"
@@ -101,6 +106,8 @@ class AmazonEmulator(FeedsMixin, NotificationsMixin, FbaMixin, WithLatency):
         self.faults: deque[Fault] = deque()
         self.fatal_feeds: deque[str] = deque()
         self.rejections: dict[str, Json] = {}
+        self.definitions = {name: validator(schema_for(name)) for name in DEFINED_PRODUCT_TYPES}
+        """Product types with a definition and schema (getDefinitionsProductType, putListingsItem)."""
         plans = {name: (p.rate, p.burst) for name, p in USAGE_PLANS.items()} | dict(rates or {})
         now = self.clock.monotonic()
         self.buckets = {
@@ -154,6 +161,61 @@ class AmazonEmulator(FeedsMixin, NotificationsMixin, FbaMixin, WithLatency):
         )
         self.listings[sku] = listing
         return listing
+
+    def put(self, sku: str, product_type: str, attributes: dict[str, Any], now: datetime) -> list[Json]:
+        """putListingsItem: the whole listing replaced by ``attributes`` if the product type's schema
+        accepts them, else its ERROR issues (nothing changes). Offer and quantity come from the
+        attributes as a patch would set them."""
+        self.advance()
+        if sku in self.rejections:
+            return [self.rejections[sku]]
+        check = self.definitions.get(product_type)
+        if check is None:
+            return [
+                issue(
+                    INVALID_CODE, f"The product type '{product_type}' is not valid in {self.marketplace_id}."
+                )
+            ]
+        found = [
+            issue(INVALID_CODE, message, name or None) for name, message in schema_issues(check, attributes)
+        ]
+        if found:
+            return found
+        self.product_types.add(product_type)
+        old = self.listings.get(sku)
+        asin = old.asin if old and old.asin else "B0" + hashlib.sha1(sku.encode()).hexdigest()[:8].upper()  # noqa: S324
+        names = attributes["item_name"]
+        listing = Listing(
+            sku,
+            product_type,
+            asin,
+            None,
+            None,
+            self.currency,
+            str(names[0]["value"]),
+            old.created if old else now,
+            now,
+        )
+        content = {
+            k: v for k, v in attributes.items() if k not in ("purchasable_offer", "fulfillment_availability")
+        }
+        offer = [
+            {"op": "replace", "path": f"/attributes/{k}", "value": attributes[k]}
+            for k in ("purchasable_offer", "fulfillment_availability")
+            if k in attributes
+        ]
+        problems = apply_patches(
+            listing, offer, marketplace_id=self.marketplace_id, currency=self.currency, now=now
+        )
+        if problems:
+            return problems
+        listing.attributes = content
+        self.listings[sku] = listing
+        return []
+
+    def listing_content(self, sku: str) -> Listing | None:
+        self.advance()
+        return self.listings.get(sku)
 
     def quantity(self, sku: str) -> int | None:
         self.advance()

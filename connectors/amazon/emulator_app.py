@@ -22,6 +22,7 @@ from omnisync.testing.harness import Fault
 
 from .emulator_fba import fba_routes
 from .emulator_notify_app import notification_routes
+from .emulator_product_types import definition, schema_bytes
 from .emulator_state import RecordedRequest
 from .emulator_views import listing_item, order_items_payload, order_payload
 from .orders import iso, parse_time
@@ -190,7 +191,9 @@ def build_app(emu: AmazonEmulator) -> Starlette:
         items = [listing_item(emu.listings[sku], included, emu.marketplace_id) for sku in skus[: int(size)]]
         return JSONResponse({"numberOfResults": len(skus), "items": items})
 
-    async def patch_listing(request: Request) -> Response:
+    async def listing_write(request: Request, field: str, write: Callable[..., list[Any]]) -> Response:
+        """putListingsItem (``attributes``) and patchListingsItem (``patches``): the submission's status
+        and issues, as the Listings Items API answers them."""
         if request.path_params["seller_id"] != emu.seller_id:
             return errors(403, "Unauthorized", DENIED, "")
         body = await read_json(request)
@@ -198,12 +201,12 @@ def build_app(emu: AmazonEmulator) -> Starlette:
             not marketplace_ok(request)
             or not isinstance(body, dict)
             or not isinstance(body.get("productType"), str)
-            or not isinstance(body.get("patches"), list)
-            or not body["patches"]
+            or not isinstance(body.get(field), (dict if field == "attributes" else list))
+            or not body[field]
         ):
             return bad_input()
         sku = request.path_params["sku"]
-        found = emu.patch(sku, body["productType"], body["patches"], emu.clock.now())
+        found = write(sku, body["productType"], body[field], emu.clock.now())
         return JSONResponse(
             {
                 "sku": sku,
@@ -212,6 +215,28 @@ def build_app(emu: AmazonEmulator) -> Starlette:
                 "issues": found,
             }
         )
+
+    async def put_listing(request: Request) -> Response:
+        return await listing_write(request, "attributes", emu.put)
+
+    async def get_definition(request: Request) -> Response:
+        if not marketplace_ok(request):
+            return bad_input()
+        product_type = request.path_params["product_type"]
+        if product_type not in emu.definitions:
+            return errors(404, "NOT_FOUND", f"Product type {product_type} not found.")
+        url = f"{emu.s3_base}/ProductTypeSchemas/{product_type}.json"
+        locale = request.query_params.get("locale", "DEFAULT")
+        return JSONResponse(definition(product_type, emu.marketplace_id, url, locale))
+
+    async def schema_document(request: Request) -> Response:
+        product_type = request.path_params["product_type"]
+        if product_type not in emu.definitions:
+            return s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        return Response(schema_bytes(product_type), media_type="application/json")
+
+    async def patch_listing(request: Request) -> Response:
+        return await listing_write(request, "patches", emu.patch)
 
     # -- Feeds ----------------------------------------------------------------------------------------
     async def create_document(request: Request) -> Response:
@@ -340,6 +365,13 @@ def build_app(emu: AmazonEmulator) -> Starlette:
             methods=["GET"],
         ),
         Route(listing_path, sp_api("patchListingsItem", patch_listing), methods=["PATCH"]),
+        Route(listing_path, sp_api("putListingsItem", put_listing), methods=["PUT"]),
+        Route(
+            "/definitions/2020-09-01/productTypes/{product_type}",
+            sp_api("getDefinitionsProductType", get_definition),
+            methods=["GET"],
+        ),
+        Route("/ProductTypeSchemas/{product_type}.json", schema_document, methods=["GET"]),
         Route("/feeds/2021-06-30/documents", sp_api("createFeedDocument", create_document), methods=["POST"]),
         Route(
             "/feeds/2021-06-30/documents/{doc_id}", sp_api("getFeedDocument", get_document), methods=["GET"]

@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
+from jsonschema import Draft201909Validator
+
 from omnisync.clock import Clock
 
 from .emulator_state import (
@@ -28,6 +30,7 @@ from .emulator_state import (
     parse_feed,
     report_issue,
 )
+from .schema_check import attribute_issues
 
 DOCUMENT_PREFIX = "/NinetyDays/"
 GZIP_ABOVE_BYTES = 64_000
@@ -49,6 +52,7 @@ class FeedsMixin:
     publish_quantity: Callable[[Listing, int | None], None]
     rejections: dict[str, Json]
     product_types: set[str]
+    definitions: dict[str, Draft201909Validator]
     _ids: itertools.count[int]
     _busy_until: float
     _signing_key: bytes
@@ -203,6 +207,23 @@ class FeedsMixin:
                     f"'{listing.product_type}'.",
                 )
             ]
+        check = self.definitions.get(product_type)
+        content = {
+            p["path"].removeprefix("/attributes/"): p.get("value")
+            for p in patches
+            if isinstance(p, dict)
+            and p.get("op") in ("add", "replace")
+            and isinstance(p.get("path"), str)
+            and p["path"].removeprefix("/attributes/")
+            not in ("fulfillment_availability", "purchasable_offer")
+        }
+        if check is not None and content:
+            found = [
+                issue(INVALID_CODE, message, name or None)
+                for name, message in attribute_issues(check, content)
+            ]
+            if found:
+                return found
         if listing is None:
             # Amazon accepts offer data for an unknown SKU and keeps an incomplete, unbuyable listing.
             listing = Listing(sku, product_type, None, None, None, self.currency, sku, now, now)

@@ -18,6 +18,27 @@ class AmazonHarness(EmulatorHarness):
     orders_page_size = 10
     conformance_batch_size = 400
     """Above the default feed threshold (300), so the kit's full batch exercises the feed path."""
+    conformance_listing_category = "PRODUCT"
+    """The product type the kit's listing uses (one the emulator defines)."""
+
+    def listing(self, key: str) -> dict[str, Any] | None:
+        """A variation family as a shopper finds it: the parent's name, buyable while every child has
+        an offer (a listing without options is its own one child)."""
+        parent = self.emulator.listing_content(key)
+        if parent is None:
+            return None
+
+        def child(attributes: dict[str, Any]) -> bool:
+            links = attributes.get("child_parent_sku_relationship") or []
+            return any(r.get("parent_sku") == key for r in links)
+
+        children = [li for li in self.emulator.listings.values() if child(li.attributes)] or [parent]
+        return {
+            "title": parent.item_name,
+            "published": all(c.price is not None for c in children),
+            "variants": sorted(c.sku for c in children),
+            "attributes": dict(parent.attributes),
+        }
 
     NOTIFICATION_QUEUE = "arn:aws:sqs:us-east-1:000000000000:omnisync-amazon"
     """The queue the simulation's notifications name (delivered in process, with its faults)."""

@@ -19,11 +19,14 @@ class UsagePlan:
 
 
 # Figures from the "Usage Plan" tables in listingsItems_2021-08-01.json, feeds_2021-06-30.json,
-# ordersV0.json, fbaInventory.json and the Notifications API v1 model.
+# definitionsProductTypes_2020-09-01.json, ordersV0.json, fbaInventory.json and the Notifications API v1
+# model.
 USAGE_PLANS: dict[str, UsagePlan] = {
     "getListingsItem": UsagePlan(5.0, 10),
     "searchListingsItems": UsagePlan(5.0, 5),
     "patchListingsItem": UsagePlan(5.0, 5),
+    "putListingsItem": UsagePlan(5.0, 10),
+    "getDefinitionsProductType": UsagePlan(5.0, 10),
     "createFeedDocument": UsagePlan(0.5, 15),
     "createFeed": UsagePlan(0.0083, 15),
     "getFeed": UsagePlan(2.0, 15),

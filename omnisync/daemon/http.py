@@ -118,6 +118,31 @@ class DaemonView:
         except SQLAlchemyError:
             return []
 
+    def catalogue_listings(self) -> dict[str, dict[str, Any]]:
+        """Per channel, its listings of catalogue products and the channel's answers (issues)."""
+        out: dict[str, dict[str, Any]] = {}
+        try:
+            with self.engine.ledger.read() as conn:
+                for name in self.engine.channels:
+                    listed = queries.catalogue_listings(conn, name)
+                    out[name] = {
+                        "on_channel": listed.on_channel,
+                        "published": listed.published,
+                        "pending": listed.pending,
+                        "answers": [
+                            {
+                                "product": a.product,
+                                "action": a.action,
+                                "issues": list(a.issues),
+                                "at": _iso(a.at),
+                            }
+                            for a in listed.answers
+                        ],
+                    }
+        except SQLAlchemyError:
+            return {}
+        return out
+
     def quarantined(self) -> int | None:
         try:
             with self.engine.ledger.read() as conn:
@@ -166,6 +191,7 @@ class DaemonView:
             except SQLAlchemyError:
                 holders = {}
         channels: dict[str, Any] = {}
+        listed = self.catalogue_listings()
         for name, rt in self.engine.channels.items():
             h = rt.health
             act = self.scheduler.activity.get(name) if self.scheduler is not None else None
@@ -197,6 +223,7 @@ class DaemonView:
                 "push_lag_s": h.push_lag_s,
                 "api_calls": rt.stats.total_calls,
                 "throttled": rt.stats.total_throttled,
+                "catalogue": listed.get(name),
             }
             if act is not None:
                 entry["last_cycle"] = {
@@ -415,6 +442,15 @@ def render_status_page(status: dict[str, Any], insights: str = "") -> str:
         )
     else:
         alerts += '<p class="fine" id="quarantined">No quarantined order line.</p>'
+    answers = [
+        f"<li>{_cell(name)} · {_cell(a['product'])} ({_cell(a['action'])}): "
+        f"{_cell('; '.join(a['issues']))}</li>"
+        for name, ch in status["channels"].items()
+        for a in (ch.get("catalogue") or {}).get("answers", [])
+    ]
+    if answers:
+        items = "".join(answers)
+        alerts += f'<section class="alert" id="listings"><h2>Listing answers</h2><ul>{items}</ul></section>'
     alerts += _alerts_section(status.get("alerts"), now)
     return _template().substitute(
         refresh=REFRESH_S,
