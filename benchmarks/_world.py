@@ -16,7 +16,7 @@ from omnisync.ledger.repository import Ledger
 from omnisync.ledger.tables import LI, P, S
 
 CONFIG = """\
-ledger: {{url: "sqlite:///{db}"}}
+ledger: {{url: "{url}"}}
 locations: [{{code: WH, kind: warehouse}}, {{code: STORE, kind: store}}]
 channels:
 {channels}
@@ -32,13 +32,17 @@ CHANNEL = """\
 NAMES = ("web", "market", "pos", "social")
 
 
-def engine_of(folder: Path) -> Engine:
-    """The engine of the world in ``folder`` (its configuration written on first use)."""
+def engine_of(folder: Path, url: str | None = None) -> Engine:
+    """The engine of the world in ``folder`` (its configuration written on first use): its ledger a
+    SQLite file there, or ``url``."""
     os.environ.setdefault("BENCH_TOKEN", "bench-token")
     path = folder / "omnisync.yaml"
     if not path.exists():
         path.write_text(
-            CONFIG.format(db=folder / "bench.db", channels="".join(CHANNEL.format(name=n) for n in NAMES))
+            CONFIG.format(
+                url=url or f"sqlite:///{folder / 'bench.db'}",
+                channels="".join(CHANNEL.format(name=n) for n in NAMES),
+            )
         )
     loaded = load_config(path)
     return Engine(loaded, Ledger(make_engine(loaded.ledger_url())), clock=VirtualClock())
@@ -51,9 +55,10 @@ async def reopen(folder: Path) -> Engine:
     return engine
 
 
-async def build(skus: int, folder: Path | None = None) -> Engine:
+async def build(skus: int, folder: Path | None = None, url: str | None = None) -> Engine:
+    """The world on a SQLite file in ``folder`` (a new temporary one by default), or on ``url``."""
     folder = folder or Path(tempfile.mkdtemp(prefix="omnisync-bench-"))
-    engine = engine_of(folder)
+    engine = engine_of(folder, url)
     engine.migrate_and_seed()
     with engine.ledger.engine.begin() as conn:
         step = 20_000

@@ -225,6 +225,9 @@ class AlertsConfig(_Model):
     out_of_stock_for: Duration = 0.0
     ignore: list[AlertCondition] = Field(default_factory=list)
     """Conditions not watched."""
+    reorder_every: Duration = 300.0
+    """How often the reorder list behind ``reorder_point`` is recomputed (its cost grows with the
+    catalogue; between two computations the last one stands)."""
     reorder_points: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
     """SKU -> a fixed reorder point (units available over every location) in place of the one the
     reorder list computes from its sales (``omnisync reorder``)."""

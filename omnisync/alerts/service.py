@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 import structlog
@@ -27,10 +28,10 @@ import structlog
 from omnisync.config import AlertsConfig
 from omnisync.engine.runtime import Engine
 
-from .conditions import Kind, findings
+from .conditions import Kind, ReorderNeed, findings
 from .notifiers import Notifier, SendError, build, send_with_retries
 from .settings import NotifierSettings
-from .snapshot import gather
+from .snapshot import gather, to_order
 from .state import AlertRecord, Notice, Status, Told, Transition, advance, owed
 
 log = structlog.get_logger("omnisync.alerts")
@@ -106,6 +107,8 @@ class AlertService:
         self._failed_in_a_row: Counter[str] = Counter()
         self._cache: dict[str, AlertRecord] | None = None
         self._evaluating = asyncio.Lock()
+        self._reorder: Mapping[str, tuple[ReorderNeed, ...]] = {}
+        self._reorder_at: datetime | None = None
         self._told_cache: dict[str, dict[str, Told]] = {}
         self._skips: Counter[str] = Counter()
 
@@ -159,7 +162,7 @@ class AlertService:
 
     def _judge(self, records: Mapping[str, AlertRecord]) -> tuple[dict[str, AlertRecord], list[Transition]]:
         """Snapshot, findings, transitions, and their write in one transaction (worker thread)."""
-        snap = gather(self.engine, self.cfg, self.works)
+        snap = gather(self.engine, self.cfg, self.works, self._reorder_needs())
         found = findings(snap, self.watched)
         changed, moves = advance(records, found, snap.now, self.thresholds)
         if changed:
@@ -168,6 +171,16 @@ class AlertService:
             with self.engine.ledger.tx() as tx:
                 tx.save_alerts(fresh, again, snap.now)
         return changed, moves
+
+    def _reorder_needs(self) -> Mapping[str, tuple[ReorderNeed, ...]] | None:
+        """The reorder list's needs, recomputed at most every ``alerts.reorder_every`` (its cost grows
+        with the catalogue and its sales; stock moves between two computations wait for the next)."""
+        if Kind.REORDER_POINT not in self.watched:
+            return None
+        now = self.engine.clock.now()
+        if self._reorder_at is None or (now - self._reorder_at).total_seconds() >= self.cfg.reorder_every:
+            self._reorder, self._reorder_at = to_order(self.engine, now), now
+        return self._reorder
 
     def _load(self) -> dict[str, AlertRecord]:
         """Every alert record, read from the ledger once, then kept in step with what is written (this
@@ -254,11 +267,14 @@ class AlertService:
         self._failed_in_a_row[name] = 0
         return sent
 
-    def firing(self) -> list[AlertRecord]:
-        """The alerts firing now (for the status page; read from the ledger, whoever evaluates)."""
-        with self.engine.ledger.read() as conn:
-            rows = self.engine.ledger.alert_rows(conn, Status.FIRING.value)
-        return sorted(map(record_of, rows), key=lambda r: r.key)
+    def firing(self, limit: int = 50) -> tuple[list[AlertRecord], int]:
+        """The first ``limit`` alerts firing now (by key) and how many fire in all, for the status page
+        (read from the ledger, whichever daemon evaluates)."""
+        ledger = self.engine.ledger
+        with ledger.read() as conn:
+            rows = ledger.alert_rows(conn, Status.FIRING.value, limit)
+            total = ledger.alert_count(conn, Status.FIRING.value)
+        return [record_of(r) for r in rows], total
 
 
 LOGGED = 20

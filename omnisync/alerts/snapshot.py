@@ -9,7 +9,8 @@ with its units available over every location instead, by the same rule
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from datetime import datetime
 
 from omnisync.config import AlertsConfig
 from omnisync.engine.runtime import Engine
@@ -20,9 +21,28 @@ from omnisync.ledger import queries
 from .conditions import Kind, Quarantine, ReorderNeed, Snapshot
 
 
-def gather(engine: Engine, cfg: AlertsConfig, works: Callable[[str], bool]) -> Snapshot:
+def to_order(engine: Engine, now: datetime) -> dict[str, tuple[ReorderNeed, ...]]:
+    """SKU -> the locations ``omnisync reorder`` says to order it at now."""
+    from omnisync.reorder import reorder_list
+
+    out: dict[str, tuple[ReorderNeed, ...]] = {}
+    for row in reorder_list(engine.ledger, engine.config.replenishment, now):
+        s = row.suggestion
+        if s.reorder_now:
+            need = ReorderNeed(row.location, row.available, s.incoming, s.reorder_point, s.quantity)
+            out[row.sku] = (*out.get(row.sku, ()), need)
+    return out
+
+
+def gather(
+    engine: Engine,
+    cfg: AlertsConfig,
+    works: Callable[[str], bool],
+    reorder: Mapping[str, tuple[ReorderNeed, ...]] | None = None,
+) -> Snapshot:
     """A snapshot of what the conditions read. ``works(channel)``: this daemon works the channel now
-    (a channel it does not work, or has not run since start-up, is left unjudged)."""
+    (a channel it does not work, or has not run since start-up, is left unjudged). ``reorder``: the
+    reorder list's needs when the caller has them already (else computed here, when watched)."""
     watched = cfg.watched()
     now = engine.clock.now()
     names = set(engine.channels)
@@ -34,15 +54,6 @@ def gather(engine: Engine, cfg: AlertsConfig, works: Callable[[str], bool]) -> S
         points = dict(cfg.reorder_points) if Kind.REORDER_POINT in watched else {}
         available = reads.available_by_sku(conn, list(points)) if points else {}
         zero = reads.shown_zero(conn) if Kind.OUT_OF_STOCK in watched else set()
-    to_order: dict[str, tuple[ReorderNeed, ...]] = {}
-    if Kind.REORDER_POINT in watched:
-        from omnisync.reorder import reorder_list
-
-        for row in reorder_list(engine.ledger, engine.config.replenishment, now):
-            s = row.suggestion
-            if s.reorder_now:
-                need = ReorderNeed(row.location, row.available, s.incoming, s.reorder_point, s.quantity)
-                to_order[row.sku] = (*to_order.get(row.sku, ()), need)
     states: dict[str, Verdict | None] = {
         n: channel_state(rt.facts(now, pending[n])) if works(n) and rt.has_run else None
         for n, rt in engine.channels.items()
@@ -53,7 +64,11 @@ def gather(engine: Engine, cfg: AlertsConfig, works: Callable[[str], bool]) -> S
         drift={n: d for n, d in drift.items() if n in names},
         oversold=oversold,
         quarantined={(g.channel, g.channel_sku): Quarantine(g.lines, g.units, g.reason) for g in groups},
-        to_order=to_order,
+        to_order=reorder
+        if reorder is not None
+        else to_order(engine, now)
+        if Kind.REORDER_POINT in watched
+        else {},
         available=available,
         reorder_points=points,
         shown_zero=frozenset(p for p in zero if p[0] in names),

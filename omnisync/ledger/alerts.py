@@ -83,12 +83,21 @@ class AlertWrites(TxBase):
 
 
 class AlertReads:
-    def alert_rows(self, conn: Connection, status: str | None = None) -> list[dict[str, Any]]:
-        """Every alert row (of one ``status``), as dicts of ``ALERT_COLUMNS``."""
+    def alert_rows(
+        self, conn: Connection, status: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every alert row (of one ``status``; the first ``limit`` by key), as dicts of ``ALERT_COLUMNS``."""
         q = select(*(AL.c[c] for c in ALERT_COLUMNS))
         if status is not None:
             q = q.where(AL.c.status == status)
+        if limit is not None:
+            q = q.order_by(AL.c.key).limit(limit)
         return [{**r._mapping, "facts": json.loads(r.facts or "{}")} for r in conn.execute(q)]
+
+    def alert_count(self, conn: Connection, status: str) -> int:
+        return int(
+            conn.execute(select(func.count()).select_from(AL).where(AL.c.status == status)).scalar_one()
+        )
 
     def told(self, conn: Connection, notifier: str) -> dict[str, tuple[int, str]]:
         """Key -> (episode, status) last sent through ``notifier``."""

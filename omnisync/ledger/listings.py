@@ -23,7 +23,7 @@ from sqlalchemy import (
 )
 
 from .rows import ListingRow, split_tags
-from .statements import execute_many, one_of
+from .statements import execute_many, execute_once, one_of, result_processor
 from .tables import IN_CHUNK, LI, P
 from .txbase import TxBase
 
@@ -165,8 +165,11 @@ class ListingWrites(TxBase):
         ids = list(set(product_ids))
         if not ids:
             return {}
-        rows = self.conn.execute(OBSERVED_AT, {"channel": channel_id, "ids": ids})
-        return {int(r.product_id): r.observed_at for r in rows}
+        rows = execute_once(self.conn, OBSERVED_AT, {"channel": channel_id, "ids": ids})
+        if not rows:
+            return {}
+        as_time = result_processor(self.conn, LI.c.observed_at)
+        return {product_id: as_time(at) for product_id, at in rows}
 
     def shift(self, channel_id: int, change: Shifted) -> None:
         """The channel lowered its own quantity for orders it took: so does our record of it

@@ -4,22 +4,27 @@ server on loopback.
 
 The POS is made to fail on its emulator (every call answers 500): after ``failing_for`` one webhook
 alert and one email; it heals: one "recovered" webhook and one email; a walk-in sale takes a SKU past
-its reorder point: one alert. Nothing else is sent, however many evaluations run meanwhile.
+its reorder point: one alert, and ``omnisync reorder`` lists it. Nothing else is sent, however many
+evaluations run meanwhile.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from alertkit import HOOK_SECRET, Mailbox, Receiver, serving, smtp_server
 from omnisync_connectors.square.emulator import SquareEmulator
+from typer.testing import CliRunner
 
 from omnisync.alerts.service import alert_service
+from omnisync.cli import app
 from omnisync.clock import VirtualClock
 from omnisync.config import DaemonConfig, load_config
-from omnisync.daemon.http import DaemonView
+from omnisync.daemon.http import DaemonView, render_status_page
 from omnisync.daemon.scheduler import Scheduler
 from omnisync.daemon.timetable import ClockTimetable
 from omnisync.engine.runtime import Engine
@@ -57,6 +62,7 @@ replenishment:
 alerts:
   every: 30s
   failing_for: 2m
+  reorder_every: 1m
   notifiers:
     ops:
       type: webhook
@@ -105,7 +111,8 @@ def mailed(box: Mailbox) -> Counter[str]:
 async def test_a_failing_channel_alerts_once_recovers_once_and_a_reorder_point_alerts_once(
     tmp_path: Path,
 ) -> None:
-    clock = VirtualClock()
+    # today, so that `omnisync reorder` (the system's clock) finds the day's sales in its window
+    clock = VirtualClock(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2))
     square = SquareEmulator(clock, locations={STORE_ID: "Main Street"})
     web = FakeChannelAPI(clock=clock)
     box = Mailbox()
@@ -139,9 +146,14 @@ async def test_a_failing_channel_alerts_once_recovers_once_and_a_reorder_point_a
             assert sent(rx) == Counter({("channel_failing:pos", "firing"): 1})
             assert len(box.mails) == 1
             assert box.mails[0][2]["Subject"].startswith("[omnisync] ALERT: pos is failing")
-            page = DaemonView(eng, scheduler).status()["alerts"]
+            status = DaemonView(eng, scheduler).status()
+            page = status["alerts"]
             assert [a["key"] for a in page["firing"]] == ["channel_failing:pos"], "/status shows it"
+            assert page["firing_count"] == 1
             assert page["sent"] == {"mail:firing": 1, "ops:firing": 1}
+            html = render_status_page(status)
+            assert '<section class="alert" id="alerts"><h2>Alerts firing (1)</h2>' in html
+            assert "pos is failing: no order pull has succeeded since the last error (since" in html
 
             square.faults.clear()  # it heals
             await clock.sleep(1800)
@@ -187,6 +199,12 @@ async def test_a_failing_channel_alerts_once_recovers_once_and_a_reorder_point_a
     assert lines == [
         f"ALERT [reorder_point] MUG has reached its reorder point (STORE: 2 available + 0 on order"
         f" ≤ {store.reorder_point}, order {store.quantity})"
+    ]
+    # and `omnisync reorder` lists it
+    answer = CliRunner().invoke(app, ["-c", str(tmp_path / "omnisync.yaml"), "reorder", "--json"])
+    assert answer.exit_code == 0, answer.output
+    assert [(r["sku"], r["location"]) for r in json.loads(answer.stdout) if r["quantity"] > 0] == [
+        ("MUG", "STORE")
     ]
     assert len(box.mails) == 3
     assert rx.refused == 0

@@ -57,7 +57,7 @@ def test_bulk_writes_and_reads(ledger_url: str) -> None:
 
 def test_alerts_kept_with_json_facts_survive_the_upgrade(ledger_url: str) -> None:
     engine = make_engine(ledger_url)
-    upgrade(engine, "0004_reports")
+    upgrade(engine, "0008_movement_bucket")
     facts = "CAST(:facts AS JSON)" if engine.dialect.name == "postgresql" else ":facts"
     with engine.begin() as conn:  # as the first alerts schema kept them: a JSON column
         conn.execute(

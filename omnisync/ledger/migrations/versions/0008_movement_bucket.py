@@ -1,7 +1,7 @@
 """movement.bucket: returned units held apart from sellable stock (damaged, to inspect)
 
 Revision ID: 0008_movement_bucket
-Revises: 0004_alerts_facts_text
+Revises: 0004_reports
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0008_movement_bucket"
-down_revision = "0004_alerts_facts_text"
+down_revision = "0004_reports"
 branch_labels = None
 depends_on = None
 

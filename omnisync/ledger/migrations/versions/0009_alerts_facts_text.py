@@ -2,7 +2,7 @@
 of stock), and plain text binds the same way on SQLite and PostgreSQL
 
 Revision ID: 0004_alerts_facts_text
-Revises: 0004_reports
+Revises: 0008_movement_bucket
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004_alerts_facts_text"
-down_revision = "0004_reports"
+down_revision = "0008_movement_bucket"
 branch_labels = None
 depends_on = None
 
