@@ -16,7 +16,7 @@ from omnisync.ledger.repository import Ledger
 from omnisync.ledger.tables import LI, P, S
 
 CONFIG = """\
-ledger: {{url: "sqlite:///{db}"}}
+ledger: {{url: "{url}"}}
 locations: [{{code: WH, kind: warehouse}}, {{code: STORE, kind: store}}]
 channels:
 {channels}
@@ -32,15 +32,33 @@ CHANNEL = """\
 NAMES = ("web", "market", "pos", "social")
 
 
-async def build(skus: int, folder: Path | None = None) -> Engine:
+def engine_of(folder: Path, url: str | None = None) -> Engine:
+    """The engine of the world in ``folder`` (its configuration written on first use): its ledger a
+    SQLite file there, or ``url``."""
     os.environ.setdefault("BENCH_TOKEN", "bench-token")
-    folder = folder or Path(tempfile.mkdtemp(prefix="omnisync-bench-"))
     path = folder / "omnisync.yaml"
-    path.write_text(
-        CONFIG.format(db=folder / "bench.db", channels="".join(CHANNEL.format(name=n) for n in NAMES))
-    )
+    if not path.exists():
+        path.write_text(
+            CONFIG.format(
+                url=url or f"sqlite:///{folder / 'bench.db'}",
+                channels="".join(CHANNEL.format(name=n) for n in NAMES),
+            )
+        )
     loaded = load_config(path)
-    engine = Engine(loaded, Ledger(make_engine(loaded.ledger_url())), clock=VirtualClock())
+    return Engine(loaded, Ledger(make_engine(loaded.ledger_url())), clock=VirtualClock())
+
+
+async def reopen(folder: Path) -> Engine:
+    """A started engine over the world built in ``folder`` (as a daemon restarting on it would be)."""
+    engine = engine_of(folder)
+    await engine.start(prepare=False)
+    return engine
+
+
+async def build(skus: int, folder: Path | None = None, url: str | None = None) -> Engine:
+    """The world on a SQLite file in ``folder`` (a new temporary one by default), or on ``url``."""
+    folder = folder or Path(tempfile.mkdtemp(prefix="omnisync-bench-"))
+    engine = engine_of(folder, url)
     engine.migrate_and_seed()
     with engine.ledger.engine.begin() as conn:
         step = 20_000
@@ -57,6 +75,11 @@ async def build(skus: int, folder: Path | None = None) -> Engine:
                  for i in ids for loc in (1, 2)],
             )  # fmt: skip
     await engine.start(prepare=False)
+    unsynced(engine)
+    return engine
+
+
+def unsynced(engine: Engine) -> None:
+    """Every listing known to its channel (ids), clean, and showing 0 at the master price."""
     with engine.ledger.engine.begin() as conn:
         conn.execute(LI.update().values(acked_quantity=0, acked_price=10, ids={"id": "x"}, dirty=False))
-    return engine

@@ -1,6 +1,8 @@
 """Instagram (Meta catalog Batch API) connector benchmark against its emulator, on the virtual clock.
 
-    python benchmarks/instagram_push.py --items 100000 --json
+    python benchmarks/instagram_push.py --items 100000 --latency 0.15 --json
+
+Every call takes ``--latency`` seconds of network round trip (150 ms by default; virtual).
 
 One ``push_inventory`` of ``--items`` updates; ``--invalid`` of them name retailer ids the catalog lacks,
 so Meta's per-item errors (reported asynchronously by the batch status) must be mapped back to their
@@ -35,9 +37,9 @@ def _update(n: int, sku: str) -> InventoryUpdate:
     )
 
 
-async def run(items: int, invalid: int, batch_size: int) -> dict[str, object]:
+async def run(items: int, invalid: int, batch_size: int, latency: float) -> dict[str, object]:
     clock = VirtualClock()
-    double = build_double("instagram", clock)
+    double = build_double("instagram", clock, latency=latency)
     emulator = double.emulator
     skus = [f"SKU-{n:07d}" for n in range(items)]
     ghosts = set(range(0, items, max(1, items // invalid))[:invalid]) if invalid else set()
@@ -53,6 +55,7 @@ async def run(items: int, invalid: int, batch_size: int) -> dict[str, object]:
     rejected = [r for r in results if r.status is ItemStatus.REJECTED and r.reason]
     return {
         "items": items,
+        "latency_s": latency,
         "calls": emulator.calls["items_batch"],
         "status_polls": emulator.calls["check_batch_request_status"],
         "virtual_s": round(clock.monotonic(), 3),
@@ -70,10 +73,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--items", type=int, default=100_000)
     parser.add_argument("--invalid", type=int, default=100, help="updates naming unknown retailer ids")
     parser.add_argument("--batch-size", type=int, default=3000)
+    parser.add_argument("--latency", type=float, default=0.15, help="network round trip, seconds (virtual)")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     args = parser.parse_args(argv)
     configure(level="warning", json=True, stream=sys.stderr)
-    figures = asyncio.run(run(args.items, min(args.invalid, args.items), args.batch_size))
+    figures = asyncio.run(run(args.items, min(args.invalid, args.items), args.batch_size, args.latency))
     if args.json:
         print(json.dumps(figures))
     else:

@@ -13,7 +13,12 @@ parameter rows are prepared before its clock starts; it reads nothing and decide
 ledgers are compared afterwards (``same_ledger``): the reference really did the same writes.
 ``ratio_cpu`` is intake's CPU time over the reference's, the median of ``--repeat`` runs.
 
+``--backend postgresql`` runs intake on a fresh schema of the PostgreSQL server the tests use
+(``OMNISYNC_TEST_PG``), without the reference (it is SQLite's): the bulk path there is multi-row
+statements, one round trip each.
+
     python benchmarks/intake.py --orders 20000 --json
+    python benchmarks/intake.py --orders 20000 --backend postgresql --json
 """
 
 from __future__ import annotations
@@ -30,13 +35,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from _world import build
+from _world import build  # noqa: E402
+from dbfixtures import pg_schema_url  # noqa: E402
 
-from omnisync.engine.intake import import_orders
-from omnisync.engine.runtime import Engine
-from omnisync.sdk.models import Order, OrderLine, OrderStatus
+from omnisync.engine.intake import import_orders  # noqa: E402
+from omnisync.engine.runtime import Engine  # noqa: E402
+from omnisync.sdk.models import Order, OrderLine, OrderStatus  # noqa: E402
 
 PAGE = 100
 BLOCK = 20 * PAGE
@@ -47,6 +55,9 @@ CHECKED = (
     "SELECT channel_id, product_id, dirty, acked_quantity FROM listing ORDER BY 1, 2",
     "SELECT o.external_id, l.line_id, l.product_id, l.location_id, r.quantity FROM order_line l"
     " JOIN sales_order o ON o.id = l.order_id JOIN reservation r ON r.order_line_id = l.id ORDER BY 1, 2",
+    "SELECT * FROM sales_order ORDER BY external_id",
+    "SELECT o.external_id, l.* FROM order_line l JOIN sales_order o ON o.id = l.order_id"
+    " ORDER BY 1, l.line_id",
 )
 
 
@@ -72,30 +83,33 @@ def timed(work: Any) -> tuple[float, float]:
 
 
 def reference_pages(engine: Engine, orders: Sequence[Order]) -> list[dict[str, Any]]:
-    """Each page's writes, as intake made them in ``engine``'s ledger (read back, untimed)."""
+    """Each page's writes, as intake made them in ``engine``'s ledger (read back, untimed): every
+    column of its orders (their cached totals too) and lines, their reservations, and the stock,
+    versions, dirty marks and channel counts they moved."""
     wanted = json.dumps([o.external_id for o in orders])
     raw = engine.ledger.engine.raw_connection()
     try:
         cur = raw.cursor()
+        cur.execute(
+            "SELECT * FROM sales_order WHERE external_id IN (SELECT value FROM json_each(?))", (wanted,)
+        )
+        names = [d[0] for d in cur.description]
+        order_columns = [n for n in names if n != "id"]
         stored = {
-            row[1]: row
-            for row in cur.execute(
-                "SELECT channel_id, external_id, status, digest, location_id, updated_at, imported_at"
-                " FROM sales_order WHERE external_id IN (SELECT value FROM json_each(?))",
-                (wanted,),
-            )
+            row["external_id"]: row for row in (dict(zip(names, r, strict=True)) for r in cur.fetchall())
         }
-        lines: dict[str, list[tuple[Any, ...]]] = {}
-        for row in cur.execute(
-            "SELECT o.external_id, l.line_id, l.channel_sku, l.product_id, l.location_id, l.quantity,"
-            " l.fulfilled, l.cancelled, l.restocked, l.applied_fulfilled, l.applied_restocked,"
-            " l.quarantined, l.quarantine_reason, r.quantity"
-            " FROM order_line l JOIN sales_order o ON o.id = l.order_id"
-            " JOIN reservation r ON r.order_line_id = l.id"
+        cur.execute(
+            "SELECT o.external_id AS external_id_, r.quantity AS reserved_, l.* FROM order_line l"
+            " JOIN sales_order o ON o.id = l.order_id JOIN reservation r ON r.order_line_id = l.id"
             " WHERE o.external_id IN (SELECT value FROM json_each(?)) ORDER BY l.id",
             (wanted,),
-        ):
-            lines.setdefault(row[0], []).append(row)
+        )
+        names = [d[0] for d in cur.description]
+        line_columns = [n for n in names if n not in ("id", "external_id_", "reserved_")]
+        lines: dict[str, list[dict[str, Any]]] = {}
+        for r in cur.fetchall():
+            row = dict(zip(names, r, strict=True))
+            lines.setdefault(row["external_id_"], []).append(row)
     finally:
         raw.close()
     pages = []
@@ -105,27 +119,30 @@ def reference_pages(engine: Engine, orders: Sequence[Order]) -> list[dict[str, A
         reserved: Counter[tuple[int, int]] = Counter()
         taken: Counter[int] = Counter()
         for line in page_lines:
-            reserved[(line[3], line[4])] += line[13]
-            taken[line[3]] += line[5]
-        channel_id = stored[page[0]][0]
+            reserved[(line["product_id"], line["location_id"])] += line["reserved_"]
+            taken[line["product_id"]] += line["quantity"]
+        channel_id = stored[page[0]]["channel_id"]
         pages.append(
             {
-                "orders": [v for external_id in page for v in stored[external_id]],
+                "order_columns": order_columns,
+                "orders": [stored[external_id][c] for external_id in page for c in order_columns],
                 "count": len(page),
-                "lines": page_lines,
+                "line_columns": line_columns,
+                "lines": [
+                    (
+                        line["external_id_"],
+                        line["line_id"],
+                        [line[c] for c in line_columns],
+                        line["reserved_"],
+                    )
+                    for line in page_lines
+                ],
                 "stock": [(n, p, loc) for (p, loc), n in reserved.items()],
                 "products": [(p,) for p in sorted(taken)],
                 "shift": [(n, channel_id, p) for p, n in taken.items()],
             }
         )
     return pages
-
-
-ORDER_COLUMNS = "channel_id, external_id, status, digest, location_id, updated_at, imported_at"
-LINE_COLUMNS = (
-    "order_id, line_id, channel_sku, product_id, location_id, quantity, fulfilled, cancelled, restocked,"
-    " applied_fulfilled, applied_restocked, quarantined, quarantine_reason"
-)
 
 
 def reference(engine: Engine, pages: Sequence[dict[str, Any]]) -> None:
@@ -135,28 +152,40 @@ def reference(engine: Engine, pages: Sequence[dict[str, Any]]) -> None:
         cur = raw.cursor()
         for page in pages:
             cur.execute("BEGIN IMMEDIATE")
-            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?)"] * page["count"])
+            columns = page["order_columns"]
+            values = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * page["count"])
             ids = dict(
                 cur.execute(
-                    f"INSERT INTO sales_order ({ORDER_COLUMNS}) VALUES {values} RETURNING external_id, id",
+                    f"INSERT INTO sales_order ({', '.join(columns)}) VALUES {values}"
+                    " RETURNING external_id, id",
                     page["orders"],
                 ).fetchall()
             )
             lines = page["lines"]
-            values = ", ".join(["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"] * len(lines))
-            flat = [v for line in lines for v in (ids[line[0]], *line[1:13])]
+            columns = page["line_columns"]
+            at = columns.index("order_id")
+            values = ", ".join(["(" + ", ".join("?" * len(columns)) + ")"] * len(lines))
+            flat = [
+                ids[external_id] if i == at else v
+                for external_id, _, row, _ in lines
+                for i, v in enumerate(row)
+            ]
             line_ids = {
                 (order_id, line_id): pk
                 for order_id, line_id, pk in cur.execute(
-                    f"INSERT INTO order_line ({LINE_COLUMNS}) VALUES {values}"
+                    f"INSERT INTO order_line ({', '.join(columns)}) VALUES {values}"
                     " RETURNING order_id, line_id, id",
                     flat,
                 ).fetchall()
             }
+            product, location = columns.index("product_id"), columns.index("location_id")
             cur.executemany(
                 "INSERT INTO reservation (order_line_id, product_id, location_id, quantity)"
                 " VALUES (?, ?, ?, ?)",
-                [(line_ids[(ids[ln[0]], ln[1])], ln[3], ln[4], ln[13]) for ln in lines],
+                [
+                    (line_ids[(ids[external_id], line_id)], row[product], row[location], n)
+                    for external_id, line_id, row, n in lines
+                ],
             )
             cur.executemany(
                 "UPDATE stock SET reserved = reserved + ? WHERE product_id = ? AND location_id = ?",
@@ -186,11 +215,11 @@ def snapshot(engine: Engine) -> list[list[tuple[Any, ...]]]:
         raw.close()
 
 
-async def once(n: int, skus: int) -> dict[str, Any]:
+async def once(n: int, skus: int, url: str | None) -> dict[str, Any]:
     """Intake and the reference in alternating blocks of pages, so that the load of a shared machine
-    weighs on both alike."""
-    engine = await build(skus)
-    twin = await build(skus)
+    weighs on both alike (on PostgreSQL, intake alone)."""
+    engine = await build(skus, url=url)
+    twin = await build(skus) if url is None else None
     rt = engine.channels["web"]
     now = engine.clock.now()
     orders = page_orders(n, skus, now)
@@ -209,12 +238,14 @@ async def once(n: int, skus: int) -> dict[str, Any]:
     for start in range(0, n, BLOCK):
         block = orders[start : start + BLOCK]
         add("first", timed(lambda block=block: intake(block, "imported")))
-        pages = reference_pages(engine, block)
-        add("reference", timed(lambda pages=pages: reference(twin, pages)))
-    same = snapshot(engine) == snapshot(twin)
+        if twin is not None:
+            pages = reference_pages(engine, block)
+            add("reference", timed(lambda pages=pages, twin=twin: reference(twin, pages)))
+    same = twin is None or snapshot(engine) == snapshot(twin)
     add("again", timed(lambda: intake(orders, "skipped")))
     await engine.aclose()
-    await twin.aclose()
+    if twin is not None:
+        await twin.aclose()
     return {
         "imported": counts["imported"],
         "skipped": counts["skipped"],
@@ -223,13 +254,25 @@ async def once(n: int, skus: int) -> dict[str, Any]:
     }
 
 
-async def main(n: int, skus: int, repeat: int) -> dict[str, object]:
-    runs = [await once(n, skus) for _ in range(repeat)]
+async def on_backend(n: int, skus: int, backend: str) -> dict[str, Any]:
+    if backend == "sqlite":
+        return await once(n, skus, None)
+    schema = pg_schema_url()  # a fresh schema, dropped afterwards
+    try:
+        return await once(n, skus, next(schema))
+    finally:
+        schema.close()
+
+
+async def main(n: int, skus: int, repeat: int, backend: str) -> dict[str, object]:
+    runs = [await on_backend(n, skus, backend) for _ in range(repeat)]
+    compared = backend == "sqlite"
 
     def median(key: str, index: int) -> float:
         return statistics.median(run[key][index] for run in runs)
 
     return {
+        "backend": backend,
         "orders": n,
         "lines_per_order": 2,
         "runs": repeat,
@@ -239,11 +282,17 @@ async def main(n: int, skus: int, repeat: int) -> dict[str, object]:
         "duplicates_skipped": runs[-1]["skipped"],
         "redelivery_per_s": round(n / median("again", 0), 1),
         "redelivery_per_cpu_s": round(n / median("again", 1), 1),
-        "reference_orders_per_s": round(n / median("reference", 0), 1),
-        "reference_orders_per_cpu_s": round(n / median("reference", 1), 1),
-        "ratio_cpu": round(statistics.median(r["first"][1] / r["reference"][1] for r in runs), 2),
-        "ratio_wall": round(statistics.median(r["first"][0] / r["reference"][0] for r in runs), 2),
-        "same_ledger": all(run["same_ledger"] for run in runs),
+        **(
+            {
+                "reference_orders_per_s": round(n / median("reference", 0), 1),
+                "reference_orders_per_cpu_s": round(n / median("reference", 1), 1),
+                "ratio_cpu": round(statistics.median(r["first"][1] / r["reference"][1] for r in runs), 2),
+                "ratio_wall": round(statistics.median(r["first"][0] / r["reference"][0] for r in runs), 2),
+                "same_ledger": all(run["same_ledger"] for run in runs),
+            }
+            if compared
+            else {}
+        ),
     }
 
 
@@ -252,7 +301,8 @@ if __name__ == "__main__":
     parser.add_argument("--orders", type=int, default=20_000)
     parser.add_argument("--skus", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs; the figures are their medians")
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = asyncio.run(main(args.orders, args.skus, args.repeat))
+    result = asyncio.run(main(args.orders, args.skus, args.repeat, args.backend))
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))

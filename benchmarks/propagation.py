@@ -9,8 +9,10 @@ channel shows one unit less for that SKU" is the acknowledgement, read from the 
 Two set-ups, each over ``--orders`` orders:
 
 * ``webhook``: Shopify and Square deliver signed webhooks to the daemon (a decrease expedites the
-  pushes to the other channels); pull intervals are long, so polling does not help. Orders are placed
-  on the two webhook channels.
+  pushes to the other channels), and Amazon its notifications through a real SQS queue (moto's server
+  on loopback; the daemon long-polls it, reads each ORDER_CHANGE's order alone and imports it); pull
+  intervals are long, so polling does not help. Orders are placed on these three channels
+  (``--no-amazon-notifications``: on Shopify and Square only, Amazon polled).
 * ``poll``: no webhooks; every channel is pulled every ``--pull`` seconds, or as often as its order
   pull's declared budget sustains when that is less often (Amazon's getOrders: once a minute after
   a burst of 20); orders on all four.
@@ -19,7 +21,8 @@ Per (origin -> destination) pair: ``p50_s``, ``p99_s``, ``max_s``, ``n``. For In
 ``instagram_batch`` is the time until the ``items_batch`` call carrying the new inventory was
 accepted (what the daemon controls), ``instagram_applied`` until Meta's asynchronous batch processing
 (emulated, ``batch_settle_s``) made it visible. Targets: webhook p99 <= 2 s for Shopify, Square and
-the Instagram batch submission; poll-only p99 <= the origin's pull interval + 2 s.
+the Instagram batch submission, and from Amazon to Shopify, the POS and the Instagram batch; poll-only
+p99 <= the origin's pull interval + 2 s.
 
     python benchmarks/propagation.py --json [--orders 200] [--pull 5] [--rate 1.5]
 """
@@ -49,7 +52,7 @@ from omnisync.clock import SystemClock
 from omnisync.config import load_config
 from omnisync.daemon.service import ServiceInfo, serve
 from omnisync.demo import FACTORIES, Catalogue, DemoChannel, seed_ledger
-from omnisync.demo.channels import free_socket
+from omnisync.demo.channels import free_socket, with_notifications
 from omnisync.demo.folder import write_files
 from omnisync.demo.shoppers import square_webhooks
 from omnisync.demo.world import start_server
@@ -58,9 +61,12 @@ from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
 from omnisync.logging import configure
 from omnisync.sdk.registry import load_connector
+from omnisync.testing.sqs import LocalSqs
 
 STOCK = 50
 WEBHOOK_CHANNELS = ("shopify", "pos")
+NOTIFYING_CHANNELS = ("amazon",)
+"""Channels whose notifications come through a queue (Amazon's SQS) in the webhook set-up."""
 
 
 class BatchWatch:
@@ -148,7 +154,9 @@ def _quantiles(values: list[float]) -> dict[str, Any]:
     }
 
 
-async def run(mode: str, orders: int, pull: float, rate: float, seed: int, folder: Path) -> dict[str, Any]:
+async def run(
+    mode: str, orders: int, pull: float, rate: float, seed: int, folder: Path, notifications: bool = True
+) -> dict[str, Any]:
     rng = random.Random(seed)
     probe = free_socket()
     daemon_port = int(probe.getsockname()[1])
@@ -158,6 +166,12 @@ async def run(mode: str, orders: int, pull: float, rate: float, seed: int, folde
     intervals = pull_intervals(channels, pull)
     _configure(channels, mode, intervals)
     by_name = {ch.name: ch for ch in channels}
+    sqs: LocalSqs | None = None
+    notifying = mode == "webhook" and notifications
+    if notifying:
+        sqs = LocalSqs().__enter__()
+        for name in NOTIFYING_CHANNELS:
+            with_notifications(by_name[name], sqs.queue(f"omnisync-{name}"))
     skus = [f"P-{n:05d}" for n in range(1, orders + 1)]
     catalogue = Catalogue([(sku, Decimal("19.99"), STOCK, 0) for sku in skus])
     for ch in channels:
@@ -200,7 +214,10 @@ async def run(mode: str, orders: int, pull: float, rate: float, seed: int, folde
     else:
         raise RuntimeError("the channels never showed the seeded stock")
 
-    origins = list(WEBHOOK_CHANNELS) if mode == "webhook" else [ch.name for ch in channels]
+    if mode == "webhook":
+        origins = [*WEBHOOK_CHANNELS, *(NOTIFYING_CHANNELS if notifying else ())]
+    else:
+        origins = [ch.name for ch in channels]
     pending: dict[tuple[str, str, str], float] = {}  # (sku, origin, destination) -> t0
     latencies: dict[str, list[float]] = defaultdict(list)
     refused = 0
@@ -273,12 +290,15 @@ async def run(mode: str, orders: int, pull: float, rate: float, seed: int, folde
     if demo_client is not None:
         await demo_client.aclose()
     ledger.engine.dispose()
+    if sqs is not None:
+        sqs.__exit__(None, None, None)
     pairs = {pair: _quantiles(values) for pair, values in sorted(latencies.items())}
     return {
         "orders": orders - refused,
         "refused": refused,
         "seconds": round(elapsed, 1),
         "pull_interval_s": intervals if mode == "poll" else None,
+        "amazon_notifications": notifying,
         "unacknowledged": len(pending),
         "pairs": pairs,
         "api": stats,
@@ -290,7 +310,7 @@ def _verdict(results: dict[str, Any]) -> dict[str, Any]:
     hook = results["webhook"]["pairs"]
     for pair, fig in hook.items():
         dest = pair.split("->")[1]
-        if dest in ("shopify", "pos", "instagram_batch"):
+        if dest in ("shopify", "pos", "instagram_batch"):  # from Amazon too, when it notifies
             out[f"webhook {pair}"] = fig["p99_s"] is not None and fig["p99_s"] <= 2.0
     intervals = results["poll"]["pull_interval_s"]
     for pair, fig in results["poll"]["pairs"].items():
@@ -308,6 +328,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rate", type=float, default=1.5, help="orders per second")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--only", choices=("webhook", "poll"))
+    parser.add_argument(
+        "--no-amazon-notifications",
+        dest="notifications",
+        action="store_false",
+        help="webhook set-up without Amazon's SQS notifications (Amazon polled)",
+    )
     args = parser.parse_args(argv)
     configure(level=os.environ.get("PROP_LOG", "error"), json=True)
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
@@ -315,12 +341,15 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {}
     for mode in modes:
         with tempfile.TemporaryDirectory(prefix=f"omnisync-bench-{mode}-") as tmp:
-            results[mode] = asyncio.run(run(mode, args.orders, args.pull, args.rate, args.seed, Path(tmp)))
+            results[mode] = asyncio.run(
+                run(mode, args.orders, args.pull, args.rate, args.seed, Path(tmp), args.notifications)
+            )
     report: dict[str, Any] = {
         "benchmark": "propagation",
         "python": sys.version.split()[0],
         "targets": {
             "webhook_p99_s": 2.0,
+            "amazon_notifications_p99_s": 2.0,
             "poll_p99_s": "the origin's pull interval + 2 s (poll.pull_interval_s)",
             "note": "instagram_batch = items_batch accepted; instagram_applied adds Meta's async processing",
         },

@@ -75,6 +75,7 @@ __all__ = [
     "allocate_channel",
     "available_policies",
     "channel_pool",
+    "channel_pools",
     "get_policy",
     "offered_for_pool",
     "source_units",
@@ -228,6 +229,18 @@ def channel_pool(numbers: Iterable[tuple[int, int] | None], kept: Iterable[int])
         for record, units in zip(numbers, kept, strict=True)
         if record is not None
     )
+
+
+def channel_pools(numbers: Sequence[tuple[Any, Any]], kept: Sequence[int], start: Any) -> Any:
+    """:func:`channel_pool` for a column of SKUs at once: ``numbers`` gives, per source, the on_hand
+    and reserved columns as integer arrays (0 and 0 where a SKU has no stock record there, which adds
+    0 as a missing record does), ``kept`` the units kept back at each, ``start`` a column of zeros.
+
+    The same sum of :func:`source_units`, in array arithmetic (``clip`` is ``max(0, ·)``); a
+    property test pins the two together.
+    """
+    pairs = zip(numbers, kept, strict=True)
+    return sum(((on_hand - reserved - units).clip(min=0) for (on_hand, reserved), units in pairs), start)
 
 
 @dataclass(frozen=True)

@@ -820,6 +820,84 @@ def listings_plan(
     out.print(table if rows else "no listing to create, update or unpublish")
 
 
+async def _each_channel(
+    engine: Engine, channel: str | None, row: Callable[[Engine, str], Coroutine[Any, Any, dict[str, Any]]]
+) -> dict[str, Any]:
+    """``row`` for the channel named, else for every channel, one after the other."""
+    return {n: await row(engine, n) for n in ([channel] if channel else list(engine.channels))}
+
+
+@listings_app.command("push")
+def listings_push(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
+    """Create, update and unpublish listings as `listings plan` shows, within each channel's limits;
+    a listing the channel's rules refuse is not sent. Stock and price follow through `sync`."""
+
+    async def one(engine: Engine, n: str) -> dict[str, Any]:
+        report, done = await engine.push_listings(n)
+        return {
+            "ok": report.ok,
+            "created": done.created,
+            "updated": done.updated,
+            "unpublished": done.unpublished,
+            "rejected": done.rejected,
+            "retry": done.retry,
+            "blocked": done.blocked,
+            "issues": done.issues,
+            "api_calls": report.api_calls,
+            "error": report.error,
+        }
+
+    async def go(engine: Engine) -> dict[str, Any]:
+        return await _each_channel(engine, channel, one)
+
+    rows = _run(go, prepare=True)
+    if as_json:
+        _print_json(rows)
+    else:
+        table = Table(
+            "channel", "ok", "created", "updated", "unpublished", "rejected", "blocked", "api calls"
+        )
+        for n, r in rows.items():
+            table.add_row(
+                n, word(r["ok"]), str(r["created"]), str(r["updated"]), str(r["unpublished"]),
+                str(r["rejected"]), str(r["blocked"]), str(r["api_calls"]),
+            )  # fmt: skip
+        out.print(table)
+        for n, r in rows.items():
+            for product, issues in r["issues"].items():
+                err.print(escape(f"{n}: product {product}: {'; '.join(issues)}"), soft_wrap=True)
+        _print_errors(rows)
+    if not all(r["ok"] for r in rows.values()):
+        raise typer.Exit(1)
+
+
+@listings_app.command("link")
+def listings_link(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
+    """Match each channel's existing listings to the catalogue by SKU: the ones found are kept
+    (updated, not created again) and their stock follows; unmatched, partly matched and ambiguous
+    products are reported. Matching by barcode is not done yet."""
+
+    async def one(engine: Engine, n: str) -> dict[str, Any]:
+        r = await engine.link_listings(n)
+        return {"linked": r.linked, "partial": r.partial, "unmatched": r.unmatched, "ambiguous": r.ambiguous}
+
+    async def go(engine: Engine) -> dict[str, Any]:
+        return await _each_channel(engine, channel, one)
+
+    rows = _run(go, prepare=True)
+    if as_json:
+        _print_json(rows)
+        return
+    for n, r in rows.items():
+        out.print(
+            f"{n}: {len(r['linked'])} linked, {len(r['partial'])} partly, {len(r['unmatched'])} unmatched"
+        )
+        for product, lacking in r["partial"].items():
+            out.print(f"  {product}: the channel lacks {', '.join(lacking)}", soft_wrap=True)
+        for sku, count in r["ambiguous"].items():
+            out.print(f"  {sku}: {count} listings on the channel (ambiguous, not linked)", soft_wrap=True)
+
+
 @listings_app.command("validate")
 def listings_validate(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
     """Check every active product's listing against each channel's rules before any call: one line
@@ -1001,6 +1079,12 @@ def status(as_json: JsonOpt = False) -> None:
             if r["last_error"]
         }
     )
+    for n, r in data["channels"].items():  # the channel's words about each listing it refused
+        for a in r["catalogue"]["answers"]:
+            err.print(
+                escape(f"[{n}] listing {a['product']} ({a['action']}): {'; '.join(a['issues'])}"),
+                soft_wrap=True,
+            )
     out.print(f"quarantined order lines: {data['quarantined_lines']}")
 
 
@@ -1037,6 +1121,49 @@ def orders(
     table = Table(*rows[0].keys())
     for r in rows:
         table.add_row(*(word(v) for v in r.values()))
+    out.print(table)
+
+
+@app.command()
+def alerts(
+    send_test: Annotated[
+        bool, typer.Option("--send-test", help="Send one test message through each notifier.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The alerts firing or pending in the ledger; or, with --send-test, whether each notifier
+    (alerts.notifiers) takes a message (exit 1 when one does not)."""
+    if send_test:
+        from omnisync.alerts.service import send_test as send
+        from omnisync.sdk.errors import OmnisyncError
+
+        engine = _engine(contact=True, quiet=True)
+        if engine.config.alerts is None or not engine.config.alerts.notifiers:
+            _fail(ValueError(f"no alerts.notifiers in {engine.loaded.path.name}"))
+        try:
+            results = _arun(send(engine))
+        except OmnisyncError as exc:  # a notifier's secret not set
+            _fail(exc)
+            raise
+        if as_json:
+            _print_json({name: {"ok": error is None, "error": error} for name, error in results.items()})
+        else:
+            for name, error in results.items():
+                out.print(f"{name}: " + ("sent" if error is None else f"[red]failed[/red]: {escape(error)}"))
+        raise typer.Exit(0 if all(e is None for e in results.values()) else 1)
+    engine = _engine(existing=True)
+    with engine.ledger.read() as conn:
+        rows = [r for r in engine.ledger.alert_rows(conn) if r["status"] in ("firing", "pending")]
+    rows.sort(key=lambda r: (r["status"] != "firing", r["key"]))
+    if as_json:
+        _print_json(rows)
+        return
+    if not rows:
+        out.print("no alert firing or pending")
+        return
+    table = Table("status", "since", "alert")
+    for r in rows:
+        table.add_row(r["status"], _when(r["since"]), escape(r["summary"]))
     out.print(table)
 
 

@@ -58,7 +58,11 @@ class _Model(BaseModel):
 class LocationConfig(_Model):
     code: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,64}$")
     name: str = ""
-    kind: Literal["warehouse", "store"] = "warehouse"
+    kind: Literal["warehouse", "store", "fba"] = "warehouse"
+    """``fba``: stock a marketplace keeps in its own fulfilment centres (Amazon FBA). The connector that
+    owns it reads its count (never pushes it) and takes its orders from it; other channels may list it
+    in their sources to offer those units (shipping them is the merchant's business: multi-channel
+    fulfilment is out of scope)."""
 
 
 class AllocationConfig(_Model):
@@ -94,6 +98,9 @@ class ScheduleConfig(_Model):
     reconcile_every: Duration | None = 3600.0
     reconcile_cron: str | None = None
     """Crontab ('0 3 * * *'): a full reconcile at fixed times besides ``reconcile_every``."""
+    listings_every: Duration | None = 300.0
+    """How often the listing job sends catalogue changes (channels that manage listings and whose
+    mapping does not say ``listings: off``); None turns it off."""
 
     @field_validator("reconcile_cron")
     @classmethod
@@ -242,8 +249,12 @@ class AlertsConfig(_Model):
     out_of_stock_for: Duration = 0.0
     ignore: list[AlertCondition] = Field(default_factory=list)
     """Conditions not watched."""
+    reorder_every: Duration = 300.0
+    """How often the reorder list behind ``reorder_point`` is recomputed (its cost grows with the
+    catalogue; between two computations the last one stands)."""
     reorder_points: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
-    """SKU -> units available (over every location) at or below which it is time to reorder."""
+    """SKU -> a fixed reorder point (units available over every location) in place of the one the
+    reorder list computes from its sales (``omnisync reorder``)."""
     notifiers: dict[Annotated[str, Field(pattern=NAME)], NotifierEntry] = Field(default_factory=dict)
 
     def thresholds(self) -> dict[str, float]:

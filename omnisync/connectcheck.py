@@ -3,8 +3,9 @@
 The read is the connector's own start-up check (``prepare``: Shopify reads its locations, Square
 lists its locations, Amazon obtains an access token and reads one listing of the seller in the
 marketplace (searchListingsItems), Meta reads the catalogue and the shop), so the
-credentials and the configured ids are both tried. A missing secret is named for its channel only;
-one channel's failure never hides another's answer.
+credentials and the configured ids are both tried. A channel with a notification queue (Amazon's
+SQS) also has its destination and subscriptions listed, created where missing. A missing secret is
+named for its channel only; one channel's failure never hides another's answer.
 """
 
 from __future__ import annotations
@@ -46,15 +47,18 @@ async def check_channel(loaded: LoadedConfig, name: str, within_s: float = CONNE
         connector = instantiate(cls, settings, channel=name, locations=loaded.config.location_kinds())
     except (OmnisyncError, LookupError, ValueError) as exc:
         return answer(False, one_line(exc))
+    notes: list[str] = []
     try:
         await asyncio.wait_for(connector.prepare(), within_s)
+        if connector.notification_queue() is not None:  # listed, created where missing (idempotent)
+            notes = await asyncio.wait_for(connector.subscribe_notifications(), within_s)
     except TimeoutError:
         return answer(False, f"no answer within {within_s:g} s")
     except Exception as exc:  # every failure is this channel's answer, never the others'
         return answer(False, one_line(exc))
     finally:
         await connector.aclose()
-    return answer(True, "connected: credentials and ids accepted")
+    return answer(True, "; ".join(["connected: credentials and ids accepted", *notes]))
 
 
 async def check_all(loaded: LoadedConfig, within_s: float = CONNECT_TIMEOUT_S) -> list[ChannelCheck]:

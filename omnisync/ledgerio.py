@@ -2,7 +2,8 @@
 
 CSV columns: ``sku,title,barcode,tags,price,currency,active`` then one ``stock:<LOCATION>`` column per
 location holding the absolute on-hand count, optionally the supplier terms the reorder list uses:
-``lead_time_days,moq,pack,service_level`` (a blank cell: the config's ``replenishment`` default), and
+``lead_time_days,moq,pack,service_level`` (a blank cell: the config's ``replenishment`` default; exported
+when some SKU has terms), and
 optionally the master catalogue's columns (``product`` and the product's content, ``option:<Name>``,
 ``attr:<name>``: :mod:`omnisync.catalogue.columns`).
 Tags are separated by ``|`` (``apparel|clearance``; a
@@ -327,8 +328,8 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
     writer = csv.writer(out)
     # optional column groups appear only when the ledger holds something for them, so a ledger without
     # supplier terms or a catalogue exports the plain columns it was imported from
-    term_cols = TERM_COLUMNS if terms else ()
-    writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes), *term_cols, *extra])
+    term_columns = TERM_COLUMNS if terms else ()
+    writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes), *term_columns, *extra])
     for p in products:
         product, options = parent.get(p.sku, (None, {}))
         per = stock.get(p.id, {})
@@ -343,7 +344,7 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
                 str(p.active).lower(),
             ]
             + [per.get(lid, (0, 0))[0] for _, lid in codes]
-            + (_term_cells(terms.get(p.id)) if term_cols else [])
+            + (_term_cells(terms.get(p.id)) if term_columns else [])
             + export_cells(extra, product, options)
         )
     return len(products)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any, TextIO
 
 from omnisync.config import ReplenishmentConfig
@@ -52,12 +53,18 @@ class ReorderRow:
 def terms_for(own: Terms, defaults: ReplenishmentConfig) -> tuple[SupplierTerms, float]:
     """A SKU's supplier terms and service level: its own where set, else the config's."""
     lead = own["lead_time_days"]
-    terms = SupplierTerms(
-        lead_time_days=defaults.lead_time_days if lead is None else lead,
-        moq=own["moq"] or defaults.moq,
-        pack=own["pack"] or defaults.pack,
+    terms = _terms(
+        defaults.lead_time_days if lead is None else lead,
+        own["moq"] or defaults.moq,
+        own["pack"] or defaults.pack,
     )
     return terms, own["service_level"] or defaults.service_level
+
+
+@lru_cache(maxsize=1024)
+def _terms(lead_time_days: float, moq: int, pack: int) -> SupplierTerms:
+    """One value per distinct set of terms (a catalogue of 100k SKUs has a handful)."""
+    return SupplierTerms(lead_time_days, moq, pack)
 
 
 def reorder_list(ledger: Ledger, config: ReplenishmentConfig, now: datetime) -> list[ReorderRow]:
@@ -72,16 +79,13 @@ def reorder_list(ledger: Ledger, config: ReplenishmentConfig, now: datetime) -> 
         facts = supply_facts(conn, weights)
         codes = {lid: str(row.code) for lid, row in ledger.locations(conn).items()}
     policies: dict[float, Policy] = {}
-    terms: dict[int, tuple[SupplierTerms, float]] = {}
     rows: list[ReorderRow] = []
     for (pid, lid), (first, second) in facts.sold.items():
         product = facts.products.get(pid)
         if product is None:  # inactive
             continue
         sku, title, own = product
-        if pid not in terms:
-            terms[pid] = terms_for(own, config)
-        supplier, level = terms[pid]
+        supplier, level = terms_for(own, config)
         policy = policies.get(level)
         if policy is None:
             policy = policies[level] = Policy(level, config.half_life_days, config.review_days)

@@ -158,6 +158,7 @@ def status(engine: Engine) -> dict[str, Any]:
             last = max(runs.values(), key=lambda r: r.at or datetime.min.replace(tzinfo=UTC), default=None)
             failing = run_failure(runs)
             counts = queries.channel_counts(conn, name)
+            listed = queries.catalogue_listings(conn, name)
             pull = _latest(runs, "pull", "cycle", "reconcile")
             push = _latest(runs, "push", "cycle", "reconcile")
             verdict = channel_state(
@@ -188,6 +189,15 @@ def status(engine: Engine) -> dict[str, Any]:
                 "pending": counts.pending,
                 "missing": counts.missing,
                 "listing_errors": counts.listing_errors,
+                "catalogue": {
+                    "on_channel": listed.on_channel,
+                    "published": listed.published,
+                    "pending": listed.pending,
+                    "answers": [
+                        {"product": a.product, "action": a.action, "issues": list(a.issues), "at": a.at}
+                        for a in listed.answers
+                    ],
+                },
             }
         quarantined = queries.quarantined_count(conn)
     return {"channels": channels, "quarantined_lines": quarantined}

@@ -122,7 +122,7 @@ class Mailbox:
         return "250 Message accepted for delivery"
 
     def subjects(self) -> list[str]:
-        return [str(m["Subject"]) for _, _, m in self.mails]
+        return [str(m["Subject"]).strip() for _, _, m in self.mails]
 
     def bodies(self) -> list[str]:
         return [m.get_payload(decode=True).decode() for _, _, m in self.mails]  # type: ignore[union-attr]

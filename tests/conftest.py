@@ -23,3 +23,12 @@ def specs_dir() -> Path:
     if not root.is_dir():
         pytest.skip(f"official API specs not found at {root} (set OMNISYNC_SPECS)")
     return root
+
+
+@pytest.fixture(scope="session")
+def artefacts_dir() -> Path:
+    """Where tests leave what a person looks at (screenshots): $OMNISYNC_TEST_ARTEFACTS, else
+    test-artefacts/ in the checkout (ignored by git)."""
+    root = Path(os.environ.get("OMNISYNC_TEST_ARTEFACTS", REPO / "test-artefacts"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Iterable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from omnisync.clock import VirtualClock
 from omnisync.config import load_config
+from omnisync.engine.planner import PlannedItem
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
@@ -88,3 +91,23 @@ class World:
 
 def dedent(s: str) -> str:
     return textwrap.dedent(s)
+
+
+def planned_view(items: Iterable[PlannedItem]) -> list[tuple[Any, ...]]:
+    """Planned items as comparable tuples (everything but the explanation), sorted."""
+    return sorted(
+        (
+            i.channel,
+            i.sku,
+            i.product_id,
+            i.channel_sku,
+            dict(i.ids),
+            i.version,
+            i.quantity,
+            i.previous,
+            i.price,
+            i.currency,
+            i.available,
+        )
+        for i in items
+    )

@@ -9,7 +9,7 @@ The presigned feed-document transfers go to another host and never carry the acc
 from __future__ import annotations
 
 import gzip
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -24,6 +24,7 @@ from omnisync.sdk import (
     json_body,
     op,
 )
+from omnisync.sdk.auth import OAuth2RefreshToken
 
 from .auth import lwa_tokens
 from .rates import DOWNLOAD_OPERATION, RATE_LIMIT_HEADER, UPLOAD_OPERATION, parse_rate_limit
@@ -32,7 +33,10 @@ from .settings import AmazonSettings
 ACCESS_TOKEN_HEADER = "x-amz-access-token"
 LISTINGS = "/listings/2021-08-01/items"
 FEEDS = "/feeds/2021-06-30"
+DEFINITIONS = "/definitions/2020-09-01/productTypes"
 ORDERS = "/orders/v0/orders"
+NOTIFICATIONS = "/notifications/v1"
+FBA_SUMMARIES = "/fba/inventory/v1/summaries"
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 
 Json = dict[str, Any]
@@ -69,6 +73,7 @@ class SpApi:
         self.context = context
         self.channel = context.channel
         self.tokens = lwa_tokens(settings, http, context.clock, context.channel)
+        self.grantless = lwa_tokens(settings, http, context.clock, context.channel, grantless=True)
 
     # -- plumbing ----------------------------------------------------------------------------------
     async def call(
@@ -79,12 +84,15 @@ class SpApi:
         *,
         params: Mapping[str, str | int] | None = None,
         body: Json | None = None,
+        grantless: bool = False,
     ) -> httpx.Response:
-        """One SP-API request with the access token; 401/403 raise CredentialsError."""
-        token = await self.tokens.access_token()
+        """One SP-API request with the access token (the application's own for a ``grantless``
+        operation); 401/403 raise CredentialsError."""
+        tokens: OAuth2RefreshToken = self.grantless if grantless else self.tokens
+        token = await tokens.access_token()
         response = await self._send(method, path, operation, token, params, body)
         if response.status_code == 403 and token_expired(response):
-            token = await self.tokens.renew(token)
+            token = await tokens.renew(token)
             response = await self._send(method, path, operation, token, params, body)
         self._learn_rate(operation, response)
         if response.status_code in (401, 403):
@@ -174,6 +182,39 @@ class SpApi:
         )
         return self.parse(response, "patchListingsItem")
 
+    async def put_listings_item(self, sku: str, product_type: str, attributes: Json) -> Json:
+        """putListingsItem: create or fully replace the listing (``requirements`` LISTING)."""
+        params: dict[str, str | int] = dict(self._marketplace())
+        if self.settings.issue_locale:
+            params["issueLocale"] = self.settings.issue_locale
+        body = {"productType": product_type, "requirements": "LISTING", "attributes": attributes}
+        response = await self.call("PUT", self._item_path(sku), "putListingsItem", params=params, body=body)
+        return self.parse(response, "putListingsItem")
+
+    # -- Product Type Definitions 2020-09-01 ------------------------------------------------------
+    async def product_type_definition(self, product_type: str) -> Json:
+        params: dict[str, str | int] = {
+            **self._marketplace(),
+            "requirements": "LISTING",
+            "locale": "DEFAULT",
+            "sellerId": self.settings.seller_id,
+        }
+        path = f"{DEFINITIONS}/{quote(product_type, safe='')}"
+        return self.parse(
+            await self.call("GET", path, "getDefinitionsProductType", params=params),
+            "getDefinitionsProductType",
+        )
+
+    async def fetch_json(self, url: str, what: str) -> Json:
+        """A JSON document from a link Amazon gave (a product type schema), without the access token."""
+        response = await self.http.get(url, extensions=op(DOWNLOAD_OPERATION))
+        if not response.is_success:
+            raise error_for_status(response, self.channel, what)
+        body = json_body(response, self.channel, what)
+        if not isinstance(body, dict):
+            raise ProtocolError(f"{what} is not a JSON object", channel=self.channel)
+        return body
+
     # -- Feeds 2021-06-30 ---------------------------------------------------------------------------
     async def create_feed_document(self, content_type: str = JSON_CONTENT_TYPE) -> tuple[str, str]:
         response = await self.call(
@@ -234,11 +275,77 @@ class SpApi:
         body = self.parse(await self.call("GET", ORDERS, "getOrders", params=params), "getOrders")
         return _payload(body, "getOrders", self.channel)
 
+    async def get_order(self, order_id: str) -> Json | None:
+        """One order (``getOrder``), or None when Amazon knows no such order."""
+        response = await self.call("GET", f"{ORDERS}/{quote(order_id, safe='')}", "getOrder")
+        if response.status_code == 404:
+            return None
+        return _payload(self.parse(response, "getOrder"), "getOrder", self.channel)
+
     async def get_order_items(self, order_id: str, next_token: str | None = None) -> Json:
         params: dict[str, str | int] = {"NextToken": next_token} if next_token else {}
         path = f"{ORDERS}/{quote(order_id, safe='')}/orderItems"
         body = self.parse(await self.call("GET", path, "getOrderItems", params=params), "getOrderItems")
         return _payload(body, "getOrderItems", self.channel)
+
+    # -- FBA Inventory v1 ---------------------------------------------------------------------------
+    async def inventory_summaries(self, params: Mapping[str, str | int]) -> AsyncIterator[Json]:
+        """Every ``InventorySummary`` of getInventorySummaries, page by page (``nextToken`` with the same
+        parameters, as Amazon asks)."""
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            query = {**params, **({"nextToken": token} if token else {})}
+            answer = self.parse(
+                await self.call("GET", FBA_SUMMARIES, "getInventorySummaries", params=query),
+                "getInventorySummaries",
+            )
+            payload = _payload(answer, "getInventorySummaries", self.channel)
+            summaries = payload.get("inventorySummaries")
+            if not isinstance(summaries, list):
+                raise ProtocolError(
+                    "getInventorySummaries payload has no inventorySummaries", channel=self.channel
+                )
+            for summary in summaries:
+                if isinstance(summary, dict):
+                    yield summary
+            pagination = answer.get("pagination")
+            token = pagination.get("nextToken") if isinstance(pagination, dict) else None
+            if not isinstance(token, str) or not token or token in seen:
+                return
+            seen.add(token)
+
+    # -- Notifications v1 ---------------------------------------------------------------------------
+    async def get_destinations(self) -> list[Json]:
+        answer = self.parse(
+            await self.call("GET", f"{NOTIFICATIONS}/destinations", "getDestinations", grantless=True),
+            "getDestinations",
+        )
+        found = answer.get("payload")
+        if not isinstance(found, list):
+            raise ProtocolError("getDestinations answer has no payload list", channel=self.channel)
+        return [d for d in found if isinstance(d, dict)]
+
+    async def create_destination(self, name: str, arn: str) -> Json:
+        body = {"name": name, "resourceSpecification": {"sqs": {"arn": arn}}}
+        response = await self.call(
+            "POST", f"{NOTIFICATIONS}/destinations", "createDestination", body=body, grantless=True
+        )
+        return _payload(self.parse(response, "createDestination"), "createDestination", self.channel)
+
+    async def get_subscription(self, notification_type: str) -> Json | None:
+        """The subscription to this notification type, or None (404) when there is none."""
+        path = f"{NOTIFICATIONS}/subscriptions/{quote(notification_type, safe='')}"
+        response = await self.call("GET", path, "getSubscription")
+        if response.status_code == 404:
+            return None
+        return _payload(self.parse(response, "getSubscription"), "getSubscription", self.channel)
+
+    async def create_subscription(self, notification_type: str, destination_id: str, version: str) -> Json:
+        path = f"{NOTIFICATIONS}/subscriptions/{quote(notification_type, safe='')}"
+        body = {"payloadVersion": version, "destinationId": destination_id}
+        response = await self.call("POST", path, "createSubscription", body=body)
+        return _payload(self.parse(response, "createSubscription"), "createSubscription", self.channel)
 
 
 def _payload(body: Json, operation: str, channel: str) -> Json:

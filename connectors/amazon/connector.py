@@ -2,13 +2,18 @@
 
 Pushes go as ``patchListingsItem`` for up to ``feed_threshold`` items and as one JSON_LISTINGS_FEED per
 25,000 items above it (see settings.py for why 300). Amazon offers neither compare-and-set nor
-idempotency keys on listings, so pushes are absolute targets and the engine pulls orders first.
+idempotency keys on listings, so pushes are absolute targets. A patched *increase* reads the listing
+first (getListingsItem, a budget of its own): when Amazon holds less than the engine last acknowledged,
+a sale the ledger has not imported yet is there, and the raise would overwrite it, so the item answers
+STALE with what Amazon holds, and the engine reads, re-plans and holds the raise until its orders are
+pulled. The read and the patch are two calls, so a sale between them can still be overwritten: the
+window shrinks from the order pull's lag to the time between two requests.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import timedelta
+from collections.abc import Mapping, Sequence
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,7 +33,12 @@ from omnisync.sdk import (
     ItemError,
     ItemResult,
     Limits,
+    ListingContent,
+    ListingRef,
+    ListingResult,
     ListingRules,
+    LocationStock,
+    NotificationQueue,
     OperationLimits,
     Order,
     OrderCursor,
@@ -37,12 +47,15 @@ from omnisync.sdk import (
     ProtocolError,
     RetryableError,
     RetryAdvice,
+    WebhookEvent,
     in_flight,
 )
 
 from .client import Json, SpApi
 from .feeds import MAX_MESSAGES, FeedItem, FeedRunner, describe
-from .orders import iso, normalise
+from .listings import ListingWriter
+from .notifications import ensure_subscriptions, parse_notification
+from .orders import fba_stock, iso, normalise
 from .rates import OTHER_PLANS, RATE_LIMIT_HEADER, USAGE_PLANS, seed_budgets, throttle_wait
 from .settings import AmazonSettings
 
@@ -61,6 +74,8 @@ class AmazonConnector(Connector[AmazonSettings]):
             Capability.PULL_ORDERS,
             Capability.READ_INVENTORY,
             Capability.READ_LISTINGS,
+            Capability.MANAGE_LISTINGS,
+            Capability.EXTERNAL_STOCK,
         }
     )
     Settings = AmazonSettings
@@ -83,6 +98,7 @@ class AmazonConnector(Connector[AmazonSettings]):
         pull_orders=OperationLimits(max_batch=100, rate=0.0167, burst=20),
         read_inventory=OperationLimits(max_batch=100, rate=5.0, burst=10),
         read_listings=OperationLimits(max_batch=100, rate=5.0, burst=10),
+        push_listings=OperationLimits(max_batch=20, rate=5.0, burst=10),
     )
     operations = frozenset(USAGE_PLANS) | frozenset(OTHER_PLANS)  # SP-API usage plans, LWA, S3
 
@@ -93,7 +109,9 @@ class AmazonConnector(Connector[AmazonSettings]):
         seed_budgets(context.budgets)
         self.api = SpApi(settings, client, context)
         self.feeds = FeedRunner(self.api)
+        self.listings = ListingWriter(self.api, settings)
         self._order_items: dict[tuple[str, str], list[Json]] = {}
+        self._fba_read_at: datetime | None = None
 
     @classmethod
     def http_options(cls, settings: AmazonSettings) -> HttpOptions:
@@ -134,6 +152,13 @@ class AmazonConnector(Connector[AmazonSettings]):
                 channel=self.context.channel,
             ) from None
 
+    # -- listings -------------------------------------------------------------------------------------
+    async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        return await self.listings.upsert(listings)
+
+    async def unpublish_listings(self, listings: Sequence[ListingRef]) -> list[ListingResult]:
+        return await self.listings.unpublish(listings)
+
     # -- pushes ---------------------------------------------------------------------------------------
     async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
         code = self.settings.fulfillment_channel_code
@@ -150,7 +175,8 @@ class AmazonConnector(Connector[AmazonSettings]):
                 "value": [{"fulfillment_channel_code": code, "quantity": u.quantity}],
             }
             items.append(FeedItem(u.sku, u.channel_sku, u.ids["product_type"], patch, u.quantity))
-        return rejected + await self._push(items)
+        raising = {u.sku: u.previous for u in updates if u.previous is not None and u.quantity > u.previous}
+        return rejected + await self._push(items, raising)
 
     async def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
         items: list[FeedItem] = []
@@ -170,15 +196,27 @@ class AmazonConnector(Connector[AmazonSettings]):
             items.append(FeedItem(u.sku, u.channel_sku, u.ids["product_type"], patch, u.price))
         return rejected + await self._push(items)
 
-    async def _push(self, items: Sequence[FeedItem]) -> list[ItemResult]:
+    async def _push(
+        self, items: Sequence[FeedItem], raising: Mapping[str, int] | None = None
+    ) -> list[ItemResult]:
         if not items:
             return []
         if len(items) > self.settings.feed_threshold:
             return await self.feeds.run(items)
-        return await in_flight((self._patch(item) for item in items), CONCURRENCY)
+        return await in_flight(
+            (self._patch(item, (raising or {}).get(item.sku)) for item in items), CONCURRENCY
+        )
 
-    async def _patch(self, item: FeedItem) -> ItemResult:
+    async def _patch(self, item: FeedItem, raising_from: int | None = None) -> ItemResult:
+        """One patchListingsItem; a raise from ``raising_from`` only when Amazon still holds that."""
         try:
+            if raising_from is not None:
+                live = await self.api.get_listings_item(item.channel_sku, ("fulfillmentAvailability",))
+                held = self._quantity(live) if live is not None else None
+                if held is not None and held < raising_from:
+                    return ItemResult.stale(
+                        item.sku, f"Amazon holds {held}, not {raising_from}: a sale not imported yet", held
+                    )
             answer = await self.api.patch_listings_item(item.channel_sku, item.product_type, [item.patch])
         except ItemError as exc:
             return ItemResult.rejected(item.sku, exc.message)
@@ -200,8 +238,9 @@ class AmazonConnector(Connector[AmazonSettings]):
         params: dict[str, str | int] = {
             "MarketplaceIds": ",".join(self.settings.marketplace_ids),
             "LastUpdatedAfter": iso(since),
-            # Only merchant-fulfilled orders draw on the merchant's stock; FBA orders ship from Amazon's.
-            "FulfillmentChannels": "MFN",
+            # Merchant-fulfilled orders draw on the merchant's stock; FBA (AFN) ones on an fba location,
+            # when one is configured for their marketplace, else they are left out.
+            "FulfillmentChannels": "MFN,AFN" if self.settings.fba_locations else "MFN",
             "MaxResultsPerPage": self.settings.orders_page_size,
         }
         if cursor.page_token:
@@ -219,7 +258,83 @@ class AmazonConnector(Connector[AmazonSettings]):
             next_page_token=token if isinstance(token, str) else None,
         )
 
+    async def read_orders(self, external_ids: Sequence[str]) -> OrderPage:
+        """The orders a notification named, each read alone (getOrder, then getOrderItems)."""
+
+        async def one(order_id: str) -> Order | str | None:
+            try:
+                found = await self.api.get_order(order_id)
+            except (RetryableError, ProtocolError, ItemError) as exc:
+                return exc.message
+            return None if found is None else await self._with_items(found)
+
+        answers = await in_flight((one(i) for i in dict.fromkeys(external_ids)), CONCURRENCY)
+        return OrderPage(
+            orders=[a for a in answers if isinstance(a, Order)],
+            next_page_token=None,
+            failed=[
+                (i, a)
+                for i, a in zip(dict.fromkeys(external_ids), answers, strict=True)
+                if isinstance(a, str)
+            ],
+        )
+
+    # -- Fulfillment by Amazon ---------------------------------------------------------------------------
+    def external_locations(self) -> frozenset[str]:
+        return frozenset(self.settings.fba_locations)
+
+    async def read_location_stock(self, *, full: bool = True) -> list[LocationStock]:
+        """getInventorySummaries per FBA marketplace (with details): the units fulfillable plus those
+        Amazon holds for customer orders (the ledger reserves its imported AFN orders itself), inbound
+        and reserved shown. ``full=False`` asks only what changed since the last read."""
+        since = None if full else self._fba_read_at
+        started = self.context.clock.now()
+        out: list[LocationStock] = []
+        for code, marketplace in self.settings.fba_locations.items():
+            params: dict[str, str | int] = {
+                "details": "true",
+                "granularityType": "Marketplace",
+                "granularityId": marketplace,
+                "marketplaceIds": marketplace,
+            }
+            if since is not None:  # a minute of overlap: Amazon's clock and ours differ
+                params["startDateTime"] = iso(since - timedelta(seconds=60))
+            async for summary in self.api.inventory_summaries(params):
+                found = fba_stock(code, summary)
+                if found is not None:
+                    out.append(found)
+        self._fba_read_at = started
+        return out
+
+    # -- notifications (SQS) -----------------------------------------------------------------------------
+    def notification_queue(self) -> NotificationQueue | None:
+        wanted = self.settings.notifications
+        if wanted is None:
+            return None
+        secret = wanted.aws_secret_access_key
+        return NotificationQueue(
+            url=wanted.url,
+            region=wanted.region,
+            endpoint=wanted.endpoint_url,
+            wait_time_s=wanted.wait_time_s,
+            visibility_timeout_s=wanted.visibility_timeout_s,
+            dead_letter_url=wanted.dead_letter_queue_url,
+            access_key_id=wanted.aws_access_key_id,
+            secret_access_key=secret.get_secret_value() if secret is not None else None,
+        )
+
+    async def subscribe_notifications(self) -> list[str]:
+        return await ensure_subscriptions(self.api, self.settings)
+
+    def parse_notification(self, body: str) -> list[WebhookEvent]:
+        return parse_notification(body, self.settings, self.context.channel)
+
     async def _with_items(self, order: Json) -> Order | None:
+        location = None
+        if order.get("FulfillmentChannel") == "AFN":
+            location = self.settings.fba_location(order.get("MarketplaceId"))
+            if location is None:
+                return None  # shipped from Amazon's stock, which no location stands for here
         order_id = str(order.get("AmazonOrderId"))
         key = (order_id, str(order.get("LastUpdateDate")))
         items = self._order_items.get(key)
@@ -234,7 +349,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             if len(self._order_items) > 10_000:
                 self._order_items.clear()
             self._order_items[key] = items
-        return normalise(order, items, self.context.channel)
+        return normalise(order, items, self.context.channel, location)
 
     async def _order_items_of(self, order_id: str) -> list[Json]:
         items: list[Json] = []

@@ -18,6 +18,7 @@ import json
 import secrets
 from collections import Counter, deque
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -28,8 +29,12 @@ from omnisync.http.budget import TokenBucket
 from omnisync.testing.harness import Fault
 from omnisync.testing.latency import RoundTrip, WithLatency
 
+from .emulator_fba import FbaMixin
 from .emulator_feeds import DOCUMENT_PREFIX, FeedsMixin
+from .emulator_notifications import NotificationsMixin
+from .emulator_product_types import DEFINED_PRODUCT_TYPES, schema_for
 from .emulator_state import (
+    INVALID_CODE,
     EmulatedOrder,
     Feed,
     FeedDocument,
@@ -37,9 +42,11 @@ from .emulator_state import (
     Listing,
     OrderItem,
     RecordedRequest,
+    apply_patches,
     issue,
 )
 from .rates import USAGE_PLANS
+from .schema_check import schema_issues, validator
 
 S3_BASE = "https://tortuga-prod-na.s3-external-1.amazonaws.com"
 TOKEN_PATH = "/auth/o2/token"
@@ -49,7 +56,7 @@ EMULATOR_CLIENT_SECRET = "emulator-client-secret"
 EMULATOR_REFRESH_TOKEN = "Atzr|emulator-refresh-token"
 
 
-class AmazonEmulator(FeedsMixin, WithLatency):
+class AmazonEmulator(FeedsMixin, NotificationsMixin, FbaMixin, WithLatency):
     def __init__(
         self,
         clock: Clock | None = None,
@@ -88,6 +95,10 @@ class AmazonEmulator(FeedsMixin, WithLatency):
         self.feeds: dict[str, Feed] = {}
         self.tokens: dict[str, float] = {}
         """Access token -> monotonic expiry."""
+        self.grantless: set[str] = set()
+        """Tokens of the ``client_credentials`` grant: good for grantless operations only."""
+        self._init_notifications()
+        self._init_fba()
         self.calls: Counter[str] = Counter()
         self.throttled: Counter[str] = Counter()
         self.requests: list[RecordedRequest] = []
@@ -95,6 +106,8 @@ class AmazonEmulator(FeedsMixin, WithLatency):
         self.faults: deque[Fault] = deque()
         self.fatal_feeds: deque[str] = deque()
         self.rejections: dict[str, Json] = {}
+        self.definitions = {name: validator(schema_for(name)) for name in DEFINED_PRODUCT_TYPES}
+        """Product types with a definition and schema (getDefinitionsProductType, putListingsItem)."""
         plans = {name: (p.rate, p.burst) for name, p in USAGE_PLANS.items()} | dict(rates or {})
         now = self.clock.monotonic()
         self.buckets = {
@@ -149,6 +162,61 @@ class AmazonEmulator(FeedsMixin, WithLatency):
         self.listings[sku] = listing
         return listing
 
+    def put(self, sku: str, product_type: str, attributes: dict[str, Any], now: datetime) -> list[Json]:
+        """putListingsItem: the whole listing replaced by ``attributes`` if the product type's schema
+        accepts them, else its ERROR issues (nothing changes). Offer and quantity come from the
+        attributes as a patch would set them."""
+        self.advance()
+        if sku in self.rejections:
+            return [self.rejections[sku]]
+        check = self.definitions.get(product_type)
+        if check is None:
+            return [
+                issue(
+                    INVALID_CODE, f"The product type '{product_type}' is not valid in {self.marketplace_id}."
+                )
+            ]
+        found = [
+            issue(INVALID_CODE, message, name or None) for name, message in schema_issues(check, attributes)
+        ]
+        if found:
+            return found
+        self.product_types.add(product_type)
+        old = self.listings.get(sku)
+        asin = old.asin if old and old.asin else "B0" + hashlib.sha1(sku.encode()).hexdigest()[:8].upper()  # noqa: S324
+        names = attributes["item_name"]
+        listing = Listing(
+            sku,
+            product_type,
+            asin,
+            None,
+            None,
+            self.currency,
+            str(names[0]["value"]),
+            old.created if old else now,
+            now,
+        )
+        content = {
+            k: v for k, v in attributes.items() if k not in ("purchasable_offer", "fulfillment_availability")
+        }
+        offer = [
+            {"op": "replace", "path": f"/attributes/{k}", "value": attributes[k]}
+            for k in ("purchasable_offer", "fulfillment_availability")
+            if k in attributes
+        ]
+        problems = apply_patches(
+            listing, offer, marketplace_id=self.marketplace_id, currency=self.currency, now=now
+        )
+        if problems:
+            return problems
+        listing.attributes = content
+        self.listings[sku] = listing
+        return []
+
+    def listing_content(self, sku: str) -> Listing | None:
+        self.advance()
+        return self.listings.get(sku)
+
     def quantity(self, sku: str) -> int | None:
         self.advance()
         listing = self.listings.get(sku)
@@ -194,27 +262,39 @@ class AmazonEmulator(FeedsMixin, WithLatency):
                     unit_price=listing.price or Decimal("0"),
                 )
             )
-        self.orders[order_id] = EmulatedOrder(
-            order_id, status, now, now, items, self.currency, self.marketplace_id
-        )
+        order = EmulatedOrder(order_id, status, now, now, items, self.currency, self.marketplace_id)
+        self.orders[order_id] = order
+        self.publish_order_change(order, "Order placed")
+        for sku, _ in lines:
+            self.publish_quantity(self.listings[sku], None)
         return order_id
 
     def ship_order(self, order_id: str) -> None:
         order = self.orders[order_id]
+        if order.fulfillment == "AFN":
+            self.settle_fba(order, shipped=True)
         for item in order.items:
             item.shipped = item.quantity
         order.status, order.updated = "Shipped", self.clock.now().replace(microsecond=0)
+        self.publish_order_change(order, "Order shipped")
 
     def cancel_order(self, order_id: str) -> None:
         """Cancel before shipping: Amazon gives the unshipped units back to the listing."""
         order = self.orders[order_id]
         if order.status == "Shipped":
             raise ValueError("a shipped order cannot be cancelled")
+        changed = []
+        if order.fulfillment == "AFN":
+            self.settle_fba(order, shipped=False)
         for item in order.items:
-            listing = self.listings.get(item.sku)
+            listing = self.listings.get(item.sku) if order.fulfillment == "MFN" else None
             if listing is not None:
                 listing.quantity = (listing.quantity or 0) + item.quantity - item.shipped
+                changed.append(listing)
         order.status, order.updated = "Canceled", self.clock.now().replace(microsecond=0)
+        self.publish_order_change(order, "Seller cancelled")
+        for listing in changed:
+            self.publish_quantity(listing, None)
 
     # -- control: faults ------------------------------------------------------------------------------
     def fail_next(self, fault: Fault, times: int = 1) -> None:
@@ -233,17 +313,20 @@ class AmazonEmulator(FeedsMixin, WithLatency):
         self.tokens = {token: now for token in self.tokens}
 
     # -- LWA ------------------------------------------------------------------------------------------
-    def issue_token(self) -> str:
+    def issue_token(self, *, grantless: bool = False) -> str:
         token = "Atza|" + secrets.token_urlsafe(48)
         self.tokens[token] = self.clock.monotonic() + self.token_lifetime_s
+        if grantless:
+            self.grantless.add(token)
         return token
 
-    def token_problem(self, token: str | None) -> str | None:
-        """None when valid, else the detail Amazon gives in its 403."""
+    def token_problem(self, token: str | None, *, grantless: bool = False) -> str | None:
+        """None when valid, else the detail Amazon gives in its 403. A grantless operation takes only an
+        application token (``client_credentials``), any other operation only a seller's."""
         if not token:
             return "Access token is missing in the request header."
         expiry = self.tokens.get(token)
-        if expiry is None:
+        if expiry is None or (token in self.grantless) != grantless:
             return "The access token you provided is revoked, malformed or invalid."
         if self.clock.monotonic() >= expiry:
             return "The access token you provided has expired."

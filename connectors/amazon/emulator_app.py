@@ -20,6 +20,9 @@ from starlette.routing import Route
 from omnisync.sdk import ProtocolError
 from omnisync.testing.harness import Fault
 
+from .emulator_fba import fba_routes
+from .emulator_notify_app import notification_routes
+from .emulator_product_types import definition, schema_bytes
 from .emulator_state import RecordedRequest
 from .emulator_views import listing_item, order_items_payload, order_payload
 from .orders import iso, parse_time
@@ -29,6 +32,7 @@ if TYPE_CHECKING:
 
 Handler = Callable[[Request], Awaitable[Response]]
 DENIED = "Access to requested resource is denied."
+GRANTLESS_SCOPE = "sellingpartnerapi::notifications"
 
 
 def errors(status: int, code: str, message: str, details: str | None = None, **headers: str) -> JSONResponse:
@@ -39,7 +43,7 @@ def errors(status: int, code: str, message: str, details: str | None = None, **h
 
 
 def build_app(emu: AmazonEmulator) -> Starlette:
-    def sp_api(operation: str, handler: Handler) -> Handler:
+    def sp_api(operation: str, handler: Handler, *, grantless: bool = False) -> Handler:
         """Record, inject faults, check the access token, throttle, then answer with Amazon's headers."""
 
         async def endpoint(request: Request) -> Response:
@@ -60,7 +64,7 @@ def build_app(emu: AmazonEmulator) -> Starlette:
                         "The access token you provided is revoked, malformed or invalid.",
                     )
                 return errors(500, "InternalFailure", "We encountered an internal error. Please try again.")
-            problem = emu.token_problem(request.headers.get("x-amz-access-token"))
+            problem = emu.token_problem(request.headers.get("x-amz-access-token"), grantless=grantless)
             if problem:
                 return errors(403, "Unauthorized", DENIED, problem, **{"x-amzn-RequestId": request_id})
             if not emu.take(operation):
@@ -103,6 +107,19 @@ def build_app(emu: AmazonEmulator) -> Starlette:
             return JSONResponse(
                 {"error": "invalid_client", "error_description": "Client authentication failed"},
                 status_code=401,
+            )
+        if form.get("grant_type") == "client_credentials":  # a grantless operation's token
+            if form.get("scope") != GRANTLESS_SCOPE:
+                return JSONResponse(
+                    {"error": "invalid_scope", "error_description": "The scope is not valid"}, status_code=400
+                )
+            return JSONResponse(
+                {
+                    "access_token": emu.issue_token(grantless=True),
+                    "scope": GRANTLESS_SCOPE,
+                    "token_type": "bearer",
+                    "expires_in": emu.token_lifetime_s,
+                }
             )
         if form.get("grant_type") != "refresh_token" or form.get("refresh_token") != emu.refresh_token:
             return JSONResponse(
@@ -174,7 +191,9 @@ def build_app(emu: AmazonEmulator) -> Starlette:
         items = [listing_item(emu.listings[sku], included, emu.marketplace_id) for sku in skus[: int(size)]]
         return JSONResponse({"numberOfResults": len(skus), "items": items})
 
-    async def patch_listing(request: Request) -> Response:
+    async def listing_write(request: Request, field: str, write: Callable[..., list[Any]]) -> Response:
+        """putListingsItem (``attributes``) and patchListingsItem (``patches``): the submission's status
+        and issues, as the Listings Items API answers them."""
         if request.path_params["seller_id"] != emu.seller_id:
             return errors(403, "Unauthorized", DENIED, "")
         body = await read_json(request)
@@ -182,12 +201,12 @@ def build_app(emu: AmazonEmulator) -> Starlette:
             not marketplace_ok(request)
             or not isinstance(body, dict)
             or not isinstance(body.get("productType"), str)
-            or not isinstance(body.get("patches"), list)
-            or not body["patches"]
+            or not isinstance(body.get(field), (dict if field == "attributes" else list))
+            or not body[field]
         ):
             return bad_input()
         sku = request.path_params["sku"]
-        found = emu.patch(sku, body["productType"], body["patches"], emu.clock.now())
+        found = write(sku, body["productType"], body[field], emu.clock.now())
         return JSONResponse(
             {
                 "sku": sku,
@@ -196,6 +215,28 @@ def build_app(emu: AmazonEmulator) -> Starlette:
                 "issues": found,
             }
         )
+
+    async def put_listing(request: Request) -> Response:
+        return await listing_write(request, "attributes", emu.put)
+
+    async def get_definition(request: Request) -> Response:
+        if not marketplace_ok(request):
+            return bad_input()
+        product_type = request.path_params["product_type"]
+        if product_type not in emu.definitions:
+            return errors(404, "NOT_FOUND", f"Product type {product_type} not found.")
+        url = f"{emu.s3_base}/ProductTypeSchemas/{product_type}.json"
+        locale = request.query_params.get("locale", "DEFAULT")
+        return JSONResponse(definition(product_type, emu.marketplace_id, url, locale))
+
+    async def schema_document(request: Request) -> Response:
+        product_type = request.path_params["product_type"]
+        if product_type not in emu.definitions:
+            return s3_error(404, "NoSuchKey", "The specified key does not exist.")
+        return Response(schema_bytes(product_type), media_type="application/json")
+
+    async def patch_listing(request: Request) -> Response:
+        return await listing_write(request, "patches", emu.patch)
 
     # -- Feeds ----------------------------------------------------------------------------------------
     async def create_document(request: Request) -> Response:
@@ -278,17 +319,15 @@ def build_app(emu: AmazonEmulator) -> Starlette:
         use_updated = bool(window["after"])
         key = tuple(window.get("key") or ("", ""))
         channels = [c for c in str(window.get("channels", "")).split(",") if c]
-        if channels and "MFN" not in channels:
-            matching: list[Any] = []
-        else:
-            matching = sorted(
-                (
-                    o
-                    for o in emu.orders.values()
-                    if after <= (o.updated if use_updated else o.purchased) <= before
-                ),
-                key=lambda o: (iso(o.updated if use_updated else o.purchased), o.order_id),
-            )
+        matching: list[Any] = sorted(
+            (
+                o
+                for o in emu.orders.values()
+                if after <= (o.updated if use_updated else o.purchased) <= before
+                and (not channels or o.fulfillment in channels)
+            ),
+            key=lambda o: (iso(o.updated if use_updated else o.purchased), o.order_id),
+        )
         matching = [o for o in matching if (iso(o.updated if use_updated else o.purchased), o.order_id) > key]
         page = matching[: int(size)]
         payload: dict[str, Any] = {"Orders": [order_payload(o) for o in page]}
@@ -302,6 +341,12 @@ def build_app(emu: AmazonEmulator) -> Starlette:
         else:
             payload["CreatedBefore"] = window["before"]
         return JSONResponse({"payload": payload})
+
+    async def get_order(request: Request) -> Response:
+        order = emu.orders.get(request.path_params["order_id"])
+        if order is None:
+            return errors(404, "NotFound", "The order does not exist.")
+        return JSONResponse({"payload": order_payload(order)})
 
     async def get_order_items(request: Request) -> Response:
         order = emu.orders.get(request.path_params["order_id"])
@@ -320,6 +365,13 @@ def build_app(emu: AmazonEmulator) -> Starlette:
             methods=["GET"],
         ),
         Route(listing_path, sp_api("patchListingsItem", patch_listing), methods=["PATCH"]),
+        Route(listing_path, sp_api("putListingsItem", put_listing), methods=["PUT"]),
+        Route(
+            "/definitions/2020-09-01/productTypes/{product_type}",
+            sp_api("getDefinitionsProductType", get_definition),
+            methods=["GET"],
+        ),
+        Route("/ProductTypeSchemas/{product_type}.json", schema_document, methods=["GET"]),
         Route("/feeds/2021-06-30/documents", sp_api("createFeedDocument", create_document), methods=["POST"]),
         Route(
             "/feeds/2021-06-30/documents/{doc_id}", sp_api("getFeedDocument", get_document), methods=["GET"]
@@ -327,12 +379,14 @@ def build_app(emu: AmazonEmulator) -> Starlette:
         Route("/feeds/2021-06-30/feeds", sp_api("createFeed", create_feed), methods=["POST"]),
         Route("/feeds/2021-06-30/feeds/{feed_id}", sp_api("getFeed", get_feed), methods=["GET"]),
         Route("/orders/v0/orders", sp_api("getOrders", get_orders), methods=["GET"]),
+        Route("/orders/v0/orders/{order_id}", sp_api("getOrder", get_order), methods=["GET"]),
         Route(
             "/orders/v0/orders/{order_id}/orderItems",
             sp_api("getOrderItems", get_order_items),
             methods=["GET"],
         ),
     ]
+    routes += notification_routes(emu, sp_api) + fba_routes(emu, sp_api)
     return Starlette(routes=routes)
 
 

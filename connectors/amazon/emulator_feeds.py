@@ -10,9 +10,12 @@ import itertools
 import json
 import secrets
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
+
+from jsonschema import Draft201909Validator
 
 from omnisync.clock import Clock
 
@@ -27,6 +30,7 @@ from .emulator_state import (
     parse_feed,
     report_issue,
 )
+from .schema_check import attribute_issues
 
 DOCUMENT_PREFIX = "/NinetyDays/"
 GZIP_ABOVE_BYTES = 64_000
@@ -45,8 +49,10 @@ class FeedsMixin:
     documents: dict[str, FeedDocument]
     feeds: dict[str, Feed]
     fatal_feeds: deque[str]
+    publish_quantity: Callable[[Listing, int | None], None]
     rejections: dict[str, Json]
     product_types: set[str]
+    definitions: dict[str, Draft201909Validator]
     _ids: itertools.count[int]
     _busy_until: float
     _signing_key: bytes
@@ -201,6 +207,23 @@ class FeedsMixin:
                     f"'{listing.product_type}'.",
                 )
             ]
+        check = self.definitions.get(product_type)
+        content = {
+            p["path"].removeprefix("/attributes/"): p.get("value")
+            for p in patches
+            if isinstance(p, dict)
+            and p.get("op") in ("add", "replace")
+            and isinstance(p.get("path"), str)
+            and p["path"].removeprefix("/attributes/")
+            not in ("fulfillment_availability", "purchasable_offer")
+        }
+        if check is not None and content:
+            found = [
+                issue(INVALID_CODE, message, name or None)
+                for name, message in attribute_issues(check, content)
+            ]
+            if found:
+                return found
         if listing is None:
             # Amazon accepts offer data for an unknown SKU and keeps an incomplete, unbuyable listing.
             listing = Listing(sku, product_type, None, None, None, self.currency, sku, now, now)
@@ -210,6 +233,9 @@ class FeedsMixin:
             if not found:
                 self.listings[sku] = listing
             return found
-        return apply_patches(
+        before = listing.quantity
+        found = apply_patches(
             listing, patches, marketplace_id=self.marketplace_id, currency=self.currency, now=now
         )
+        self.publish_quantity(listing, before)
+        return found

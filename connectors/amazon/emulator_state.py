@@ -59,6 +59,8 @@ class EmulatedOrder:
     items: list[OrderItem]
     currency: str
     marketplace_id: str
+    fulfillment: str = "MFN"
+    """MFN: the seller ships; AFN: Amazon ships from its fulfilment centres (FBA)."""
 
 
 @dataclass
@@ -147,6 +149,8 @@ def apply_patches(
             listing.attributes.pop(name, None)
         else:
             listing.attributes[name] = value
+            if name == "item_name" and isinstance(value[0], dict) and value[0].get("value"):
+                listing.item_name = str(value[0]["value"])  # the summary's itemName follows
     listing.updated = now
     return []
 

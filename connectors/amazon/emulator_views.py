@@ -75,7 +75,7 @@ def listing_item(listing: Listing, included: list[str], marketplace_id: str) -> 
 
 
 def order_payload(order: EmulatedOrder) -> Json:
-    """An Orders v0 ``Order`` (merchant-fulfilled)."""
+    """An Orders v0 ``Order``."""
     total = sum((i.unit_price * i.quantity for i in order.items), Decimal("0"))
     shipped = sum(i.shipped for i in order.items)
     unshipped = 0 if order.status == "Canceled" else sum(i.quantity - i.shipped for i in order.items)
@@ -84,7 +84,7 @@ def order_payload(order: EmulatedOrder) -> Json:
         "PurchaseDate": iso(order.purchased),
         "LastUpdateDate": iso(order.updated),
         "OrderStatus": order.status,
-        "FulfillmentChannel": "MFN",
+        "FulfillmentChannel": order.fulfillment,
         "SalesChannel": "Amazon.com",
         "ShipServiceLevel": "Std US D2D Dom",
         "NumberOfItemsShipped": shipped,

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from omnisync.sdk import Order, OrderLine, OrderStatus, ProtocolError
+from omnisync.sdk import LocationStock, Order, OrderLine, OrderStatus, ProtocolError
 
 Json = Mapping[str, Any]
 
@@ -74,7 +74,8 @@ def order_line(item: Json, status: str) -> OrderLine:
     )
 
 
-def normalise(order: Json, items: Sequence[Json], channel: str) -> Order:
+def normalise(order: Json, items: Sequence[Json], channel: str, location: str | None = None) -> Order:
+    """``location``: where the order ships from when Amazon ships it (an FBA location)."""
     status = str(order.get("OrderStatus"))
     if status not in STATUS_MAP:
         raise ProtocolError(f"unknown OrderStatus {status!r}", channel=channel)
@@ -87,5 +88,32 @@ def normalise(order: Json, items: Sequence[Json], channel: str) -> Order:
         created_at=parse_time(order.get("PurchaseDate"), channel),
         lines=tuple(order_line(item, status) for item in items),
         currency=str(currency) if currency else None,
+        location=location,
         raw={"order": dict(order), "items": [dict(i) for i in items]},
+    )
+
+
+def fba_stock(location: str, summary: Json) -> LocationStock | None:
+    """An FBA Inventory ``InventorySummary`` (with details) as the count of ``location``: fulfillable
+    units plus those Amazon holds for customer orders (None without a SKU or details)."""
+    sku, details = summary.get("sellerSku"), summary.get("inventoryDetails")
+    if not isinstance(sku, str) or not isinstance(details, Mapping):
+        return None
+    reserved = details.get("reservedQuantity")
+    reserved = reserved if isinstance(reserved, Mapping) else {}
+    fulfillable = _int(details.get("fulfillableQuantity"))
+    pending = _int(reserved.get("pendingCustomerOrderQuantity"))
+    inbound = sum(
+        _int(details.get(k))
+        for k in ("inboundWorkingQuantity", "inboundShippedQuantity", "inboundReceivingQuantity")
+    )
+    return LocationStock(
+        location=location,
+        channel_sku=sku,
+        quantity=fulfillable + pending,
+        details={
+            "fulfillable": fulfillable,
+            "inbound": inbound,
+            "reserved": _int(reserved.get("totalReservedQuantity")),
+        },
     )

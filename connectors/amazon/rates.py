@@ -18,18 +18,27 @@ class UsagePlan:
     burst: int
 
 
-# Figures from the "Usage Plan" tables in listingsItems_2021-08-01.json, feeds_2021-06-30.json and
-# ordersV0.json.
+# Figures from the "Usage Plan" tables in listingsItems_2021-08-01.json, feeds_2021-06-30.json,
+# definitionsProductTypes_2020-09-01.json, ordersV0.json, fbaInventory.json and the Notifications API v1
+# model.
 USAGE_PLANS: dict[str, UsagePlan] = {
     "getListingsItem": UsagePlan(5.0, 10),
     "searchListingsItems": UsagePlan(5.0, 5),
     "patchListingsItem": UsagePlan(5.0, 5),
+    "putListingsItem": UsagePlan(5.0, 10),
+    "getDefinitionsProductType": UsagePlan(5.0, 10),
     "createFeedDocument": UsagePlan(0.5, 15),
     "createFeed": UsagePlan(0.0083, 15),
     "getFeed": UsagePlan(2.0, 15),
     "getFeedDocument": UsagePlan(0.0222, 10),
     "getOrders": UsagePlan(0.0167, 20),
     "getOrderItems": UsagePlan(0.5, 30),
+    "getOrder": UsagePlan(0.5, 30),
+    "getInventorySummaries": UsagePlan(2.0, 2),
+    "getDestinations": UsagePlan(1.0, 5),
+    "createDestination": UsagePlan(1.0, 5),
+    "getSubscription": UsagePlan(1.0, 5),
+    "createSubscription": UsagePlan(1.0, 5),
 }
 
 # Calls that are not SP-API operations (no usage plan): the LWA token endpoint and the presigned

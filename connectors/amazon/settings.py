@@ -6,11 +6,16 @@ kept as ``SecretStr`` so they never print.
 
 from __future__ import annotations
 
+import re
 from typing import Literal
 
 from pydantic import Field, SecretStr, model_validator
 
 from omnisync.sdk import ConnectorSettings
+
+SQS_ARN = re.compile(
+    r"^arn:aws[a-z-]*:sqs:(?P<region>[a-z0-9-]+):(?P<account>\d{12}):(?P<name>[A-Za-z0-9_-]{1,80})$"
+)
 
 # The documented SP-API endpoints per selling region.
 REGION_ENDPOINTS: dict[str, str] = {
@@ -69,6 +74,50 @@ def marketplace_problem(marketplace_id: str, region: str) -> str | None:
 DEFAULT_FEED_THRESHOLD = 300
 
 
+class AmazonNotifications(ConnectorSettings):
+    """Amazon's Notifications API delivering ORDER_CHANGE and LISTINGS_ITEM_MFN_QUANTITY_CHANGE to an
+    SQS queue of the merchant's AWS account, which the daemon consumes (boto3, long polling).
+
+    The queue's access policy must let Amazon's notifications principal (account 437568002678) send
+    to it (Amazon's "Setting up notifications" guide). AWS credentials to receive from it come from
+    the environment (the AWS default chain) unless given here.
+    """
+
+    queue_arn: str = Field(pattern=SQS_ARN.pattern)
+    """The SQS queue Amazon delivers to (``createDestination``), e.g.
+    arn:aws:sqs:us-east-1:123456789012:omnisync-amazon."""
+    queue_url: str | None = None
+    """The queue's URL for receiving; by default the region's SQS endpoint, from the ARN."""
+    endpoint_url: str | None = None
+    """An SQS endpoint other than AWS's (a local SQS, moto in the tests and the demo)."""
+    dead_letter_queue_url: str | None = None
+    """Messages that cannot be parsed are moved here (None: left to the queue's redrive policy)."""
+    destination_name: str = Field(default="omnisync", min_length=1, max_length=256)
+    """Name given to the destination when omnisync creates it."""
+    wait_time_s: int = Field(default=20, ge=1, le=20)
+    """Long-polling wait of each ReceiveMessage."""
+    visibility_timeout_s: int = Field(default=120, ge=30, le=43_200)
+    """How long a received message stays hidden: longer than reading its order and importing it (a
+    getOrder + getOrderItems on their budgets, one ledger transaction), so only a daemon that died or
+    failed meanwhile sees it again."""
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
+
+    @property
+    def region(self) -> str:
+        found = SQS_ARN.match(self.queue_arn)
+        assert found is not None  # the field's pattern
+        return found["region"]
+
+    @property
+    def url(self) -> str:
+        if self.queue_url:
+            return self.queue_url
+        found = SQS_ARN.match(self.queue_arn)
+        assert found is not None
+        return f"https://sqs.{found['region']}.amazonaws.com/{found['account']}/{found['name']}"
+
+
 class AmazonSettings(ConnectorSettings):
     region: Literal["na", "eu", "fe"] = "na"
     """Selling region; picks the documented SP-API endpoint."""
@@ -99,6 +148,13 @@ class AmazonSettings(ConnectorSettings):
     """Window for the very first order pull, when the engine has no cursor yet."""
     issue_locale: str | None = None
     """Locale of the issue messages Amazon returns (e.g. en_US)."""
+    fba_locations: dict[str, str] = Field(default_factory=dict)
+    """Fulfillment by Amazon: ledger location (of kind ``fba``) -> the marketplace whose fulfilment
+    centres it stands for. Its stock is read (getInventorySummaries), never pushed; AFN orders of that
+    marketplace are imported as sales from it. Empty: FBA orders are left out."""
+    notifications: AmazonNotifications | None = None
+    """Order and quantity changes pushed through the Notifications API to an SQS queue (polling stays
+    on as the safety net). None: orders arrive by polling getOrders only."""
 
     @model_validator(mode="after")
     def _marketplaces_in_region(self) -> AmazonSettings:
@@ -106,7 +162,17 @@ class AmazonSettings(ConnectorSettings):
             problem = marketplace_problem(marketplace, self.region)
             if problem:
                 raise ValueError(problem)
+        for code, marketplace in self.fba_locations.items():
+            if marketplace not in self.marketplace_ids:
+                raise ValueError(f"fba_locations.{code}: {marketplace} is not one of marketplace_ids")
+        if len(set(self.fba_locations.values())) < len(self.fba_locations):
+            raise ValueError("fba_locations: one location per marketplace")
         return self
+
+    def fba_location(self, marketplace: object) -> str | None:
+        """The FBA location of a marketplace, if one is configured."""
+        found = [code for code, mp in self.fba_locations.items() if mp == marketplace]
+        return found[0] if found else None
 
     @property
     def base_url(self) -> str:

@@ -61,12 +61,18 @@ class BatchPusher:
         self._poll_s = poll_s
         self._timeout_s = timeout_s
 
-    async def run(self, requests: Mapping[str, Mapping[str, Any]], operation: str) -> dict[str, Outcome]:
-        """``requests`` maps retailer id -> ``data`` of one UPDATE; returns an outcome per retailer id."""
+    async def run(
+        self,
+        requests: Mapping[str, Mapping[str, Any]],
+        operation: str,
+        methods: Mapping[str, str] | None = None,
+    ) -> dict[str, Outcome]:
+        """``requests`` maps retailer id -> ``data`` of one request (an UPDATE unless ``methods``
+        names another for it); returns an outcome per retailer id."""
         outcomes: dict[str, Outcome] = {}
         pending: list[_Pending] = []
         for chunk in chunked(list(requests), self._batch_size):
-            submitted = await self._submit(chunk, requests, operation, outcomes)
+            submitted = await self._submit(chunk, requests, operation, outcomes, methods or {})
             if submitted is not None:
                 pending.append(submitted)
         await self._settle(pending, outcomes, operation)
@@ -78,8 +84,9 @@ class BatchPusher:
         requests: Mapping[str, Mapping[str, Any]],
         operation: str,
         outcomes: dict[str, Outcome],
+        methods: Mapping[str, str],
     ) -> _Pending | None:
-        body = [{"method": "UPDATE", "data": dict(requests[rid])} for rid in chunk]
+        body = [{"method": methods.get(rid, "UPDATE"), "data": dict(requests[rid])} for rid in chunk]
         try:
             answer = await self._client.items_batch(body, operation)
         except ConfigurationError:

@@ -130,7 +130,8 @@ class GraphClient:
         )
 
     async def items_batch(self, requests: Sequence[Mapping[str, Any]], operation: str) -> JSONDict:
-        """POST /{catalog_id}/items_batch: UPDATE requests only, never creating items."""
+        """POST /{catalog_id}/items_batch. ``allow_upsert`` stays off: an UPDATE never creates an item
+        by accident; only a listing's CREATE does."""
         body = {"item_type": ITEM_TYPE, "allow_upsert": False, "requests": list(requests)}
         return await self.call(
             "POST",

@@ -23,6 +23,9 @@ from omnisync.sdk import (
     ItemResult,
     ItemStatus,
     Limits,
+    ListingContent,
+    ListingRef,
+    ListingResult,
     ListingRules,
     OperationLimits,
     Order,
@@ -47,9 +50,12 @@ from .fields import (
     visibility_for,
 )
 from .graph import MAX_INLINE_WAIT_S, graph_error, throttle_wait
+from .listing_fields import METHOD_CREATE, hide_data, item_data
 from .orders import normalise_order
 from .settings import DEFAULT_BATCH, InstagramSettings
 
+LISTINGS_PER_CALL = 1000
+"""Products per ``upsert_listings`` call: with their variants, within one items_batch call's requests."""
 READ_CHUNK = 100
 """Retailer ids per ``/products`` filter (keeps the query string short)."""
 
@@ -64,6 +70,7 @@ class InstagramConnector(Connector[InstagramSettings]):
             Capability.READ_INVENTORY,
             Capability.READ_LISTINGS,
             Capability.PUBLISH_LISTINGS,
+            Capability.MANAGE_LISTINGS,
         }
     )
     Settings = InstagramSettings
@@ -91,6 +98,8 @@ class InstagramConnector(Connector[InstagramSettings]):
         pull_orders=OperationLimits(max_batch=1, rate=8.0, burst=16),
         read_inventory=OperationLimits(max_batch=READ_CHUNK, rate=4.0, burst=8),
         read_listings=OperationLimits(max_batch=READ_CHUNK, rate=4.0, burst=8),
+        # listings (products) per call; their variants ride the same items_batch calls
+        push_listings=OperationLimits(max_batch=LISTINGS_PER_CALL, rate=2.0, burst=8),
     )
 
     def __init__(self, settings: Any, client: httpx.AsyncClient, context: ConnectorContext) -> None:
@@ -195,6 +204,30 @@ class InstagramConnector(Connector[InstagramSettings]):
             else:
                 results.append(_result(update.sku, outcomes.get(update.channel_sku.strip()), update.price))
         return results
+
+    # -- listings ------------------------------------------------------------------------------------
+    async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        """One items_batch request per variant: CREATE for a variant Meta does not have yet, else
+        UPDATE; a listing is accepted when every one of its variants is."""
+        requests: dict[str, dict[str, Any]] = {}
+        methods: dict[str, str] = {}
+        for listing in listings:
+            for v in listing.variants:
+                create = not v.ids
+                requests[v.channel_sku] = item_data(listing, v, create=create)
+                if create:
+                    methods[v.channel_sku] = METHOD_CREATE
+        outcomes = await self._pusher.run(requests, "push_listings", methods) if requests else {}
+        return [
+            _listing_result(listing.key, [v.channel_sku for v in listing.variants], outcomes)
+            for listing in listings
+        ]
+
+    async def unpublish_listings(self, listings: Sequence[ListingRef]) -> list[ListingResult]:
+        """Every variant to ``staging``: out of the shop, still in the catalog."""
+        requests = {sku: hide_data(sku) for ref in listings for sku in ref.channel_skus}
+        outcomes = await self._pusher.run(requests, "push_listings") if requests else {}
+        return [_listing_result(ref.key, list(ref.channel_skus), outcomes) for ref in listings]
 
     # -- reads ---------------------------------------------------------------------------------------
     async def _products(self, retailer_ids: Sequence[str], operation: str) -> dict[str, JSONDict]:
@@ -306,6 +339,27 @@ def _owners(updates: Sequence[InventoryUpdate] | Sequence[PriceUpdate]) -> dict[
 def _state(order: Mapping[str, Any]) -> str:
     status = order.get("order_status")
     return str(status.get("state", "")) if isinstance(status, dict) else ""
+
+
+def _listing_result(key: str, retailer_ids: Sequence[str], outcomes: Mapping[str, Outcome]) -> ListingResult:
+    """One listing's answer from its variants' outcomes (Meta's per-item errors, by retailer id)."""
+    if not retailer_ids:
+        return ListingResult.rejected(key, "a listing needs at least one variant")
+    got = {rid: outcomes.get(rid) for rid in retailer_ids}
+    refused = [
+        f"{rid}: {o.reason}" for rid, o in got.items() if o is not None and o.status is ItemStatus.REJECTED
+    ]
+    if refused:
+        return ListingResult.rejected(key, *refused)
+    if all(o is not None and o.status is ItemStatus.ACCEPTED for o in got.values()):
+        variants = {rid: {"retailer_id": rid} for rid in retailer_ids}
+        return ListingResult.accepted(key, {"retailer_product_group_id": key}, variants)
+    waiting = [
+        f"{rid}: {o.reason if o else 'no answer'}"
+        for rid, o in got.items()
+        if o is None or o.status is not ItemStatus.ACCEPTED
+    ]
+    return ListingResult.retry(key, "; ".join(waiting))
 
 
 def _result(sku: str, outcome: Outcome | None, value: int | Decimal) -> ItemResult:

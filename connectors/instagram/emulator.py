@@ -155,6 +155,19 @@ class InstagramEmulator(WithLatency):
         self.batches.settle_due()
         return self.items.get(retailer_id)
 
+    def listing(self, group: str) -> dict[str, Any] | None:
+        """The items of product group ``group`` as a shopper's listing: name, visibility, variants."""
+        self.batches.settle_due()
+        items = [i for i in self.items.values() if i.content.get("retailer_product_group_id") == group]
+        if not items:
+            return None
+        return {
+            "title": items[0].name,
+            "published": all(i.visibility == "published" for i in items),
+            "variants": sorted(i.retailer_id for i in items),
+            "content": dict(items[0].content),
+        }
+
     def quantity(self, retailer_id: str) -> int | None:
         item = self.item(retailer_id)
         return item.inventory if item else None

@@ -23,6 +23,7 @@ AVAILABILITY = frozenset(
 )
 VISIBILITY = frozenset({"published", "staging"})
 METHODS = frozenset({"CREATE", "UPDATE", "DELETE"})
+HTML_TAG = re.compile(r"<[a-zA-Z/][^>]*>")
 PRICE = re.compile(r"^(\d+(?:\.\d{1,2})?) ([A-Z]{3})$")
 ERROR_SAMPLE = 100
 """Meta returns only a sample of the errors; ``ids_of_invalid_requests`` names them all."""
@@ -39,6 +40,9 @@ class CatalogItem:
     availability: str = "in stock"
     visibility: str = "published"
     sale_price: Decimal | None = None
+    content: dict[str, Any] = field(default_factory=dict)
+    """Listing content (description, brand, condition, url, image_url, additional_image_urls,
+    retailer_product_group_id, gtin, variant fields...) as last written."""
 
 
 @dataclass
@@ -57,11 +61,67 @@ def _price(value: object) -> tuple[Decimal, str] | None:
     return (Decimal(match.group(1)), match.group(2)) if match else None
 
 
-def validate(data: dict[str, Any]) -> list[str]:
+CONDITIONS = frozenset(
+    {"cpo", "new", "open_box_new", "refurbished", "used", "used_fair", "used_good", "used_like_new"}
+)
+REQUIRED_ON_CREATE = (
+    "name",
+    "description",
+    "availability",
+    "condition",
+    "price",
+    "url",
+    "image_url",
+    "brand",
+)
+MAX_ADDITIONAL_IMAGES = 20
+CONTENT_FIELDS = frozenset(
+    {
+        "description", "brand", "condition", "url", "image_url", "additional_image_urls",
+        "retailer_product_group_id", "gtin", "category", "size", "color", "material", "pattern", "gender",
+        "additional_variant_attributes", "age_group", "product_type", "fb_product_category",
+        "short_description", "custom_label_0", "custom_label_1", "custom_label_2", "custom_label_3",
+        "custom_label_4",
+    }
+)  # fmt: skip
+"""ProductItem fields the emulator keeps as listing content; any other key is refused."""
+KNOWN_FIELDS = CONTENT_FIELDS | {
+    "id",
+    "name",
+    "price",
+    "sale_price",
+    "inventory",
+    "availability",
+    "visibility",
+}
+
+
+def _content_problems(data: dict[str, Any], method: str) -> list[str]:
+    problems = [f"Unknown field {k!r} for a product item." for k in data if k not in KNOWN_FIELDS]
+    if method == "CREATE":
+        problems += [f"The required field {f} is missing." for f in REQUIRED_ON_CREATE if not data.get(f)]
+    if "condition" in data and data["condition"] not in CONDITIONS:
+        problems.append(f"Invalid value for condition: {data['condition']!r}.")
+    for key in ("url", "image_url"):
+        value = data.get(key)
+        if value and not (isinstance(value, str) and value.startswith(("http://", "https://"))):
+            problems.append(f"Invalid URL for {key}: {value!r}.")
+    extra = data.get("additional_image_urls")
+    if extra is not None and (not isinstance(extra, list) or len(extra) > MAX_ADDITIONAL_IMAGES):
+        problems.append(f"additional_image_urls: at most {MAX_ADDITIONAL_IMAGES} image URLs.")
+    if len(str(data.get("name") or "")) > 200:
+        problems.append("name: at most 200 characters.")
+    if HTML_TAG.search(str(data.get("description") or "")):
+        problems.append("description: HTML is not supported; use plain text.")
+    return problems
+
+
+def validate(data: dict[str, Any], method: str = "UPDATE") -> list[str]:
     """Errors Meta reports synchronously for one request's ``data``."""
     problems: list[str] = []
     if not isinstance(data.get("id"), str) or not data["id"]:
         problems.append("The required field id (retailer id) is missing.")
+    problems += _content_problems(data, method)
     if "availability" in data and data["availability"] not in AVAILABILITY:
         problems.append(f"Invalid value for availability: {data['availability']!r}.")
     if "visibility" in data and data["visibility"] not in VISIBILITY:
@@ -100,7 +160,7 @@ class BatchProcessor:
             elif not isinstance(data, dict):
                 problems = ["The request has no data object."]
             else:
-                problems = validate(data)
+                problems = validate(data, str(request["method"]))
             if problems:
                 validation.append(
                     {"retailer_id": retailer_id, "errors": [{"message": p} for p in problems], "warnings": []}
@@ -184,6 +244,7 @@ class BatchProcessor:
             item.visibility = data["visibility"]
         if "name" in data:
             item.name = str(data["name"])
+        item.content.update({k: v for k, v in data.items() if k in CONTENT_FIELDS})
         price = _price(data.get("price"))
         if price is not None:
             item.price, item.currency = price

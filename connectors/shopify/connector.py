@@ -20,6 +20,9 @@ from omnisync.sdk import (
     InventoryUpdate,
     ItemResult,
     Limits,
+    ListingContent,
+    ListingRef,
+    ListingResult,
     ListingRules,
     OperationLimits,
     OrderCursor,
@@ -36,6 +39,7 @@ from omnisync.sdk import (
 from . import answers, webhooks
 from . import documents as docs
 from .client import AdminGraphQL, QueryTooCostly
+from .listings import ListingWriter
 from .orders import from_graphql
 from .prices import push_price_groups
 from .settings import ShopifySettings
@@ -65,6 +69,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
             Capability.WEBHOOKS,
             Capability.COMPARE_AND_SET,
             Capability.IDEMPOTENT_PUSH,
+            Capability.MANAGE_LISTINGS,
         }
     )
     Settings = ShopifySettings
@@ -90,6 +95,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
         pull_orders=OperationLimits(max_batch=1, rate=100.0, burst=100),
         read_inventory=OperationLimits(max_batch=MAX_INPUT_ARRAY, rate=100.0, burst=100),
         read_listings=OperationLimits(max_batch=SKUS_PER_SEARCH, rate=100.0, burst=100),
+        push_listings=OperationLimits(max_batch=50, rate=100.0, burst=100),
     )
     settings: ShopifySettings
     _OPERATIONS: ClassVar[tuple[str, ...]] = (
@@ -98,6 +104,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
         "pull_orders",
         "read_inventory",
         "read_listings",
+        "push_listings",
     )
 
     def __init__(
@@ -109,6 +116,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
             base = self.limits.for_operation(operation)
             context.budgets.adjust(operation, rate=base.rate * factor, burst=base.burst * factor)
         self.graphql = AdminGraphQL(client, context, settings)
+        self.listings = ListingWriter(self.graphql, settings.publication_id)
         self._orders_page_size = settings.orders_page_size
 
     @classmethod
@@ -308,6 +316,13 @@ class ShopifyConnector(Connector[ShopifySettings]):
                 if after is None:
                     break
         return [listings[s] for s in wanted if s in listings]
+
+    # -- listings --------------------------------------------------------------------------------
+    async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        return await self.listings.upsert(listings)
+
+    async def unpublish_listings(self, listings: Sequence[ListingRef]) -> list[ListingResult]:
+        return await self.listings.unpublish(listings)
 
     # -- prices ----------------------------------------------------------------------------------
     async def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:

@@ -167,3 +167,42 @@ def sku_search(skus: list[str]) -> str:
         escaped = sku.replace("\\", "\\\\").replace('"', '\\"')
         terms.append(f'sku:"{escaped}"')
     return " OR ".join(terms)
+
+
+PRODUCT_SET = """
+mutation OmnisyncProductSet($input: ProductSetInput!, $identifier: ProductSetIdentifiers) {
+  productSet(input: $input, identifier: $identifier, synchronous: true) {
+    product {
+      id
+      variants(first: 250) { nodes { id sku inventoryItem { id } } }
+    }
+    userErrors { code field message }
+  }
+}
+"""
+
+PRODUCT_STATUS = """
+mutation OmnisyncProductStatus($input: ProductSetInput!, $identifier: ProductSetIdentifiers) {
+  productSet(input: $input, identifier: $identifier, synchronous: true) {
+    product { id status }
+    userErrors { code field message }
+  }
+}
+"""
+
+PUBLISH = """
+mutation OmnisyncPublish($id: ID!, $input: [PublicationInput!]!) {
+  publishablePublish(id: $id, input: $input) { userErrors { field message } }
+}
+"""
+
+UNPUBLISH = """
+mutation OmnisyncUnpublish($id: ID!, $input: [PublicationInput!]!) {
+  publishableUnpublish(id: $id, input: $input) { userErrors { field message } }
+}
+"""
+
+
+def estimate_product_set(variants: int) -> int:
+    """productSet: the mutation, plus the product and a page of its variants (each with its item)."""
+    return MUTATION_COST + 1 + 2 + min(250, max(1, variants)) * 2

@@ -31,6 +31,7 @@ from omnisync.testing.harness import Fault
 from omnisync.testing.latency import RoundTrip, WithLatency
 
 from .emulator_graphql import subset_schema
+from .emulator_products import PUBLICATION
 from .emulator_resolvers import Roots
 from .emulator_rest import rest_order
 from .emulator_state import OrderRecord, ShopState
@@ -97,9 +98,31 @@ class ShopifyEmulator(WithLatency):
             "webhook_secret": self.webhook_secret,
             "locations": dict(self.locations),
             "plan": _plan_name(self.restore_rate),
+            "publication_id": PUBLICATION,
         }
         base.update(overrides)
         return base
+
+    def listing(self, handle: str) -> dict[str, Any] | None:
+        """The product with ``handle`` as a shopper sees it: title, whether it is on the Online Store,
+        its variants' SKUs (by position) and media."""
+        product = next((p for p in self.state.products.values() if p.get("handle") == handle), None)
+        if product is None:
+            return None
+        view = self.roots.views.product(str(product["id"]))
+        assert view is not None
+        variants = view["variants"](None, first=250)["nodes"]
+        on_store = PUBLICATION in product.get("published", set())  # type: ignore[operator]
+        return {
+            "id": product["id"],
+            "title": product["title"],
+            "published": product.get("status") == "ACTIVE" and on_store,
+            "status": product.get("status"),
+            "variants": [v["sku"] for v in variants],
+            "options": product.get("options"),
+            "media": product.get("media"),
+            "descriptionHtml": product.get("descriptionHtml"),
+        }
 
     def seed(
         self,

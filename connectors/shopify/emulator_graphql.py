@@ -191,16 +191,29 @@ class Views:
         product = self.state.products.get(product_id)
         if product is None:
             return None
-        return {"__typename": "Product", **product, "updatedAt": iso(product["updatedAt"])}  # type: ignore[arg-type]
+        defaults = {"status": "ACTIVE", "vendor": "", "productType": "", "descriptionHtml": ""}
+        content = self.state.variant_content
+        variants = sorted(
+            (v for v in self.state.variants.values() if v.product_id == product_id),
+            key=lambda v: int(content.get(v.id, {}).get("position") or 0),  # type: ignore[call-overload]
+        )
+        return {
+            "__typename": "Product",
+            **defaults,
+            **product,
+            "updatedAt": iso(product["updatedAt"]),  # type: ignore[arg-type]
+            "variants": lambda _info, **args: connection(variants, args, lambda v: v.id, self.variant),
+        }
 
     def variant(self, variant: Variant) -> dict[str, Any]:
+        options: dict[str, str] = dict(self.state.variant_content.get(variant.id, {}).get("options") or {})  # type: ignore[call-overload]
         levels = (self.state.levels.get((variant.inventory_item_id, loc)) for loc in self.state.locations)
         available = sum(level["available"] for level in levels if level)
         return {
             "__typename": "ProductVariant",
             "id": variant.id,
             "sku": variant.sku,
-            "title": "Default Title",
+            "title": " / ".join(options.values()) if options else "Default Title",
             "price": money(variant.price),
             "compareAtPrice": money(variant.compare_at) if variant.compare_at is not None else None,
             "inventoryQuantity": available,

@@ -21,6 +21,7 @@ from .emulator_graphql import (
     search_terms,
 )
 from .emulator_graphql import connection as paginate
+from .emulator_products import ProductWrites
 from .emulator_state import ShopState
 from .orders import parse_time
 
@@ -30,6 +31,7 @@ class Roots:
         self.state = state
         self.now = now
         self.views = Views(state, now)
+        self.products = ProductWrites(state, now, self.views)
 
     def query(self) -> dict[str, Any]:
         return {
@@ -41,7 +43,11 @@ class Roots:
         }
 
     def mutation(self) -> dict[str, Any]:
-        return {"inventorySetQuantities": self.set_quantities, "productVariantsBulkUpdate": self.bulk_update}
+        return {
+            "inventorySetQuantities": self.set_quantities,
+            "productVariantsBulkUpdate": self.bulk_update,
+            **self.products.mutations(),
+        }
 
     # -- queries ---------------------------------------------------------------------------------
     def product_variants(self, _info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:

@@ -96,6 +96,8 @@ class ShopState:
         self.variants: dict[str, Variant] = {}
         self.by_sku: dict[str, list[str]] = defaultdict(list)
         self.by_item: dict[str, str] = {}
+        self.variant_content: dict[str, dict[str, object]] = {}
+        """variant id -> options, barcode and position written by productSet."""
         self.levels: dict[tuple[str, str], dict[str, int]] = {}
         self.level_updated: dict[tuple[str, str], datetime] = {}
         self.orders: dict[str, OrderRecord] = {}

@@ -11,6 +11,7 @@ from omnisync.testing.harness import EmulatorHarness, SeedItem
 
 from .connector import ShopifyConnector
 from .emulator import ShopifyEmulator
+from .listings import handle_for
 
 
 class ShopifyHarness(EmulatorHarness):
@@ -36,6 +37,10 @@ class ShopifyHarness(EmulatorHarness):
         if self.sources:
             settings["locations"] = {self.sources[0]: self.emulator.locations["warehouse"]}
         return settings
+
+    def listing(self, key: str) -> dict[str, Any] | None:
+        shown: dict[str, Any] | None = self.emulator.listing(handle_for(key))
+        return shown
 
     def fulfil(self, order_id: str) -> bool:
         try:

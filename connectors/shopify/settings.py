@@ -43,6 +43,9 @@ class ShopifySettings(ConnectorSettings):
     about 330 requested points, so three keep one query under the 1,000-point single-query limit."""
     endpoint: str | None = None
     """Overrides ``https://{shop}`` (an emulator on loopback, for instance)."""
+    publication_id: str | None = Field(default=None, pattern=r"^gid://shopify/Publication/\d+$")
+    """The sales channel (Online Store) publication that listings are published to; None: listings are
+    created and updated but published by hand."""
 
     @field_validator("shop")
     @classmethod

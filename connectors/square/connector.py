@@ -24,6 +24,9 @@ from omnisync.sdk import (
     InventoryUpdate,
     ItemResult,
     Limits,
+    ListingContent,
+    ListingRef,
+    ListingResult,
     ListingRules,
     OperationLimits,
     OrderCursor,
@@ -37,6 +40,7 @@ from omnisync.sdk import (
 from . import webhooks
 from .client import MAX_ORDER_LOCATIONS, MAX_RETRIEVE_IDS, MAX_SKU_SET, Json, SquareApi
 from .inventory import CALLS_IN_FLIGHT, ITEM_ID, MAX_CHANGES, VARIATION_ID, InventoryWriter
+from .listings import ListingWriter
 from .orders import normalize, variation_ids
 from .prices import PriceWriter, from_minor
 from .settings import SquareSettings
@@ -57,6 +61,7 @@ class SquareConnector(Connector[SquareSettings]):
             Capability.READ_LISTINGS,
             Capability.WEBHOOKS,
             Capability.IDEMPOTENT_PUSH,
+            Capability.MANAGE_LISTINGS,
             Capability.VERIFIED_PUSH,  # a delta, answered STALE unless Square then holds the target
         }
     )
@@ -80,6 +85,8 @@ class SquareConnector(Connector[SquareSettings]):
         pull_orders=OperationLimits(max_batch=1000, rate=8.0, burst=8),
         read_inventory=OperationLimits(max_batch=1000, rate=8.0, burst=8),
         read_listings=OperationLimits(max_batch=MAX_SKU_SET, rate=8.0, burst=8),
+        # items per BatchUpsertCatalogObjects (one batch each, within 10,000 objects a request)
+        push_listings=OperationLimits(max_batch=500, rate=1.0, burst=1),
     )
 
     settings: SquareSettings
@@ -89,6 +96,7 @@ class SquareConnector(Connector[SquareSettings]):
         self.api = SquareApi(self.client, self.context.channel)
         self.inventory = InventoryWriter(self.api, self.settings, self.context)
         self.prices = PriceWriter(self.api, self.settings, self.context)
+        self.listings = ListingWriter(self.api, self.settings, self.context)
         self._skus: OrderedDict[str, str] = OrderedDict()
         """Variation id -> SKU, for order lines (Square orders name variations, not SKUs)."""
 
@@ -121,6 +129,12 @@ class SquareConnector(Connector[SquareSettings]):
     # -- pushes ----------------------------------------------------------------------------------
     async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:
         return await self.inventory.push(updates)
+
+    async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        return await self.listings.upsert(listings)
+
+    async def unpublish_listings(self, listings: Sequence[ListingRef]) -> list[ListingResult]:
+        return await self.listings.unpublish(listings)
 
     async def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
         return await self.prices.push(updates)

@@ -80,6 +80,8 @@ class SquareEmulator(WithLatency):
         self.locations: dict[str, Json] = {}
         self.items: dict[str, Json] = {}
         self.variations: dict[str, Json] = {}
+        self.client_ids: dict[str, str] = {}
+        """Client object id (``#...``) -> the id an upsert gave it."""
         self.by_sku: dict[str, str] = {}
         self.counts: dict[tuple[str, str, str], int] = {}
         """(variation id, location id, state) -> quantity, for the tracked states IN_STOCK and WASTE."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .emulator_answers import Answer, Json, cursor_of, error, limit_of, refuse, uncursor
+from .emulator_items import apply_item, item_problem, price_problem
 
 if TYPE_CHECKING:
     from .emulator import SquareEmulator
@@ -76,13 +77,17 @@ async def upsert_catalog(emu: SquareEmulator, body: Json) -> Answer:
                     emu.edit_variation(emu.sku_of(obj["id"]))
     written: list[Json] = []
     errors: list[Json] = []
+    mappings: list[Json] = []
     for batch in batches:
         problems = [p for obj in batch["objects"] if (p := _upsert_problem(emu, obj))]
         if problems:
             errors.extend(problems)
             continue
-        written.extend(_apply_upsert(emu, obj) for obj in batch["objects"])
-    answer: Json = {"objects": written, "updated_at": emu.now(), "id_mappings": []}
+        for obj in batch["objects"]:
+            written.append(
+                apply_item(emu, obj, mappings) if obj.get("type") == "ITEM" else _apply_upsert(emu, obj)
+            )
+    answer: Json = {"objects": written, "updated_at": emu.now(), "id_mappings": mappings}
     if errors:
         answer["errors"] = errors
     return (200 if written or not errors else 400), answer
@@ -95,6 +100,8 @@ def _data(obj: Json) -> Json:
 
 def _upsert_problem(emu: SquareEmulator, obj: Json) -> Json | None:
     oid, kind = str(obj.get("id", "")), obj.get("type")
+    if kind == "ITEM" and (oid.startswith("#") or (obj.get("item_data") or {}).get("variations")):
+        return item_problem(emu, obj)
     current = emu.variations.get(oid) if kind == "ITEM_VARIATION" else emu.items.get(oid)
     if current is None:
         return error("INVALID_VALUE", f"Object `{oid}` of type {kind} not found (the emulator only updates).")
@@ -106,11 +113,7 @@ def _upsert_problem(emu: SquareEmulator, obj: Json) -> Json | None:
         data = _data(obj)
         if data.get("item_id") != current["item_variation_data"]["item_id"]:
             return error("INVALID_VALUE", f"Object `{oid}`: item_id cannot change.")
-        money = data.get("price_money") or {}
-        if money and (not isinstance(money.get("amount"), int) or money.get("currency") != emu.currency):
-            return error(
-                "INVALID_VALUE", f"Object `{oid}`: price_money must be an integer amount in {emu.currency}."
-            )
+        return price_problem(emu, oid, data)
     return None
 
 

@@ -11,6 +11,8 @@ from omnisync.testing.harness import EmulatorHarness, SeedItem, Webhook
 
 from .connector import SquareConnector
 from .emulator import SquareEmulator
+from .emulator_items import shown_item
+from .listings import client_id
 
 DEFAULT_LOCATIONS = {"LSTORE00001AA": "Main Street"}
 
@@ -34,6 +36,11 @@ class SquareHarness(EmulatorHarness):
         """Square location id -> the ledger location it sells from (one store per source)."""
         locations = {sid: f"Store {loc}" for sid, loc in self.source_ids.items()} or DEFAULT_LOCATIONS
         self.emulator = SquareEmulator(self.clock, currency=currency, locations=locations, **emulator_options)
+
+    def listing(self, key: str) -> dict[str, Any] | None:
+        """The item the connector created for listing ``key`` (found by its client id)."""
+        item_id = self.emulator.client_ids.get(client_id(key))
+        return None if item_id is None else shown_item(self.emulator, item_id)
 
     def seed(self, items: Sequence[SeedItem]) -> None:
         for item in items:

@@ -10,8 +10,11 @@ The conditions (each named by its ``Kind``; the key says which channel or SKU it
                                    the ledger says they hold (it corrected them; this says it happened)
     oversold         SKU           reservations exceed stock on hand over every location
     quarantined      channel, SKU  order lines naming a channel SKU the ledger does not know
-    reorder_point    SKU           units available (on hand − reserved, over every location) at or
-                                   below the SKU's reorder point
+    reorder_point    SKU           ``omnisync reorder`` says to order it now at one location or more
+                                   (available + on order at or below the reorder point computed from
+                                   its sales, lead time and service level); or, for a SKU given a fixed
+                                   point in ``alerts.reorder_points``, units available over every
+                                   location at or below it
     out_of_stock     channel, SKU  the channel shows 0 (its acknowledged quantity); cleared: back in stock
 
 A channel's state is known only to the daemon that works it, and only once it has run there since
@@ -39,6 +42,8 @@ class Kind(StrEnum):
     QUARANTINED = "quarantined"
     REORDER_POINT = "reorder_point"
     OUT_OF_STOCK = "out_of_stock"
+    TEST = "test"
+    """Not a condition: the message ``omnisync alerts --send-test`` sends through each notifier."""
 
 
 JUDGED_BY_THE_CHANNEL = frozenset({Kind.CHANNEL_FAILING, Kind.CHANNEL_BEHIND})
@@ -47,7 +52,9 @@ JUDGED_BY_THE_CHANNEL = frozenset({Kind.CHANNEL_FAILING, Kind.CHANNEL_BEHIND})
 
 def alert_key(kind: Kind, channel: str | None, sku: str | None) -> str:
     """``kind:channel:sku`` without the parts the kind has not (channel names hold no colon)."""
-    return ":".join([kind.value, *(p for p in (channel, sku) if p is not None)])
+    if channel is None:
+        return f"{kind.value}:{sku}" if sku is not None else kind.value
+    return f"{kind.value}:{channel}:{sku}" if sku is not None else f"{kind.value}:{channel}"
 
 
 @dataclass(frozen=True)
@@ -58,10 +65,10 @@ class Finding:
     summary: str
     facts: Mapping[str, Any] = field(default_factory=dict)
     """Plain JSON values for the receivers (units, counts, reasons)."""
+    key: str = field(init=False, compare=False)
 
-    @property
-    def key(self) -> str:
-        return alert_key(self.kind, self.channel, self.sku)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", alert_key(self.kind, self.channel, self.sku))
 
 
 @dataclass(frozen=True)
@@ -69,6 +76,17 @@ class Quarantine:
     lines: int
     units: int
     reason: str | None
+
+
+@dataclass(frozen=True)
+class ReorderNeed:
+    """One location where the reorder list says to order a SKU now."""
+
+    location: str
+    available: int
+    incoming: int
+    reorder_point: int
+    quantity: int
 
 
 @dataclass(frozen=True)
@@ -84,9 +102,12 @@ class Snapshot:
     """SKU -> units reserved beyond stock on hand."""
     quarantined: Mapping[tuple[str, str], Quarantine] = field(default_factory=dict)
     """(channel, channel SKU) -> the quarantined lines naming it."""
+    to_order: Mapping[str, tuple[ReorderNeed, ...]] = field(default_factory=dict)
+    """SKU -> the locations the reorder list says to order it at now."""
     available: Mapping[str, int] = field(default_factory=dict)
-    """SKU -> on hand − reserved over every location (the SKUs with a reorder point)."""
+    """SKU -> on hand − reserved over every location (the SKUs with a fixed reorder point)."""
     reorder_points: Mapping[str, int] = field(default_factory=dict)
+    """SKU -> a fixed reorder point (``alerts.reorder_points``), in place of the computed one."""
     shown_zero: frozenset[tuple[str, str]] = frozenset()
     """(channel, SKU) pairs whose acknowledged quantity on the channel is 0."""
 
@@ -114,7 +135,7 @@ def _channel_findings(name: str, verdict: Verdict) -> list[Finding]:
 
 def findings(snap: Snapshot, watched: frozenset[Kind] | None = None) -> Findings:
     """Every condition that holds in ``snap`` among the ``watched`` kinds (default: all)."""
-    watch = frozenset(Kind) if watched is None else watched
+    watch = frozenset(Kind) - {Kind.TEST} if watched is None else watched
     found: list[Finding] = []
     unjudged: set[tuple[Kind, str]] = set()
     for name, verdict in snap.channels.items():
@@ -147,6 +168,9 @@ def findings(snap: Snapshot, watched: frozenset[Kind] | None = None) -> Findings
                 {"lines": q.lines, "units": q.units, "reason": q.reason},
             )
         )
+    for sku, needs in snap.to_order.items():
+        if sku not in snap.reorder_points and needs:
+            found.append(_reorder(sku, needs))
     for sku, point in snap.reorder_points.items():
         available = snap.available.get(sku)
         if available is not None and at_reorder_point(available, point):
@@ -159,13 +183,31 @@ def findings(snap: Snapshot, watched: frozenset[Kind] | None = None) -> Findings
                     {"available": available, "reorder_point": point},
                 )
             )
-    for name, sku in sorted(snap.shown_zero):
+    for name, sku in snap.shown_zero:
         found.append(Finding(Kind.OUT_OF_STOCK, name, sku, f"{sku} is out of stock on {name}"))
     return Findings(
         {f.key: f for f in found if f.kind in watch},
         frozenset((k, c) for k, c in unjudged if k in watch),
         watch,
     )
+
+
+def _reorder(sku: str, needs: tuple[ReorderNeed, ...]) -> Finding:
+    where = "; ".join(
+        f"{n.location}: {n.available} available + {n.incoming} on order ≤ {n.reorder_point},"
+        f" order {n.quantity}"
+        for n in needs
+    )
+    facts = {
+        n.location: {
+            "available": n.available,
+            "incoming": n.incoming,
+            "reorder_point": n.reorder_point,
+            "quantity": n.quantity,
+        }
+        for n in needs
+    }
+    return Finding(Kind.REORDER_POINT, None, sku, f"{sku} has reached its reorder point ({where})", facts)
 
 
 CLEARED = {
@@ -176,6 +218,7 @@ CLEARED = {
     Kind.QUARANTINED: "no order line on {channel} is quarantined for {sku!r} any more",
     Kind.REORDER_POINT: "{sku} is above its reorder point again",
     Kind.OUT_OF_STOCK: "{sku} is back in stock on {channel}",
+    Kind.TEST: "test message",
 }
 """What the one message sent when a condition clears says."""
 
@@ -189,6 +232,7 @@ __all__ = [
     "Findings",
     "Kind",
     "Quarantine",
+    "ReorderNeed",
     "Snapshot",
     "alert_key",
     "cleared_summary",

@@ -1,7 +1,9 @@
 """What a message says: the webhook's JSON, Slack's text, the email. Pure (no I/O).
 
-One message carries every alert a notifier is owed at that moment (up to ``max_per_message``), each
-either ``firing`` (raised) or ``resolved`` (cleared).
+One message carries every alert a notifier is owed at that moment, each either ``firing`` (raised) or
+``resolved`` (cleared). A webhook carries at most ``max_per_message`` (more go in the next ones: a
+machine reads them all); Slack and email, read by a person, list the first ``max_per_message`` and
+count the rest, so a first start over a catalogue with thousands of SKUs out of stock is one message.
 """
 
 from __future__ import annotations
@@ -56,20 +58,26 @@ def headline(notices: Sequence[Notice]) -> str:
     return f"{len(notices)} alerts ({', '.join(parts)})"
 
 
-def lines(notices: Sequence[Notice]) -> list[str]:
-    return [
-        f"{'RESOLVED' if n.status is Status.RESOLVED else 'ALERT'} [{n.record.kind.value}] {n.summary}"
-        for n in notices
-    ]
+def line(n: Notice) -> str:
+    return f"{'RESOLVED' if n.status is Status.RESOLVED else 'ALERT'} [{n.record.kind.value}] {n.summary}"
 
 
-def slack_payload(notices: Sequence[Notice]) -> dict[str, Any]:
+def lines(notices: Sequence[Notice], limit: int | None = None) -> list[str]:
+    """A line per alert, the first ``limit`` of them and a count of the rest."""
+    shown = notices if limit is None else notices[:limit]
+    out = [line(n) for n in shown]
+    if len(notices) > len(shown):
+        out.append(f"... and {len(notices) - len(shown)} more (the daemon's /status lists the alerts firing)")
+    return out
+
+
+def slack_payload(notices: Sequence[Notice], limit: int | None = None) -> dict[str, Any]:
     """Slack's incoming-webhook body: ``text`` (mrkdwn), shown in the notification and the channel."""
-    bullets = "\n".join(
-        f"{':white_check_mark:' if n.status is Status.RESOLVED else ':rotating_light:'} {_slack_escape(t)}"
-        for n, t in zip(notices, lines(notices), strict=True)
-    )
-    return {"text": f"*omnisync: {_slack_escape(headline(notices))}*\n{bullets}"}
+    shown = notices if limit is None else notices[:limit]
+    icon = {Status.RESOLVED: ":white_check_mark:", Status.FIRING: ":rotating_light:"}
+    bullets = [f"{icon[n.status]} {_slack_escape(line(n))}" for n in shown]
+    bullets += [_slack_escape(t) for t in lines(notices, limit)[len(shown) :]]
+    return {"text": f"*omnisync: {_slack_escape(headline(notices))}*\n" + "\n".join(bullets)}
 
 
 def _slack_escape(text: str) -> str:
@@ -78,7 +86,12 @@ def _slack_escape(text: str) -> str:
 
 
 def email_message(
-    notices: Sequence[Notice], sender: str, to: Sequence[str], prefix: str, now: datetime
+    notices: Sequence[Notice],
+    sender: str,
+    to: Sequence[str],
+    prefix: str,
+    now: datetime,
+    limit: int | None = None,
 ) -> EmailMessage:
     msg = EmailMessage()
     msg["Subject"] = f"{prefix} {headline(notices)}".strip()
@@ -86,8 +99,8 @@ def email_message(
     msg["To"] = ", ".join(to)
     msg["Date"] = format_datetime(now)
     msg["Message-ID"] = make_msgid(domain=sender.rpartition("@")[2] or None)
-    body = [*lines(notices), ""]
-    for n in notices:
+    body = [*lines(notices, limit), ""]
+    for n in notices if limit is None else notices[:limit]:
         facts = ", ".join(f"{k}: {v}" for k, v in n.record.facts.items())
         body.append(f"- {n.record.key}: episode {n.record.episode}{'; ' + facts if facts else ''}")
     body += ["", f"sent by omnisync at {_iso(now)}"]

@@ -45,6 +45,9 @@ class SendError(Exception):
 
 class Notifier(Protocol):
     name: str
+    summarises: bool
+    """Read by a person: one message per flush, listing ``max_per_message`` alerts and counting the
+    rest (a webhook, read by a machine, gets every alert, ``max_per_message`` to a message)."""
 
     @property
     def settings(self) -> Sender: ...
@@ -60,6 +63,8 @@ def sign(secret: bytes, body: bytes) -> str:
 
 
 class _HttpNotifier:
+    summarises = False
+
     def __init__(self, name: str, timeout: float, transport: httpx.AsyncBaseTransport | None) -> None:
         self.name = name
         self._client = httpx.AsyncClient(timeout=timeout, transport=transport, follow_redirects=False)
@@ -108,6 +113,8 @@ class SlackNotifier(_HttpNotifier):
     """Slack's incoming webhook: a JSON ``text``; Slack answers 200 ``ok``, 4xx with a reason
     (``invalid_token``, ``no_service``: fix the URL) or 429 (retried)."""
 
+    summarises = True
+
     def __init__(
         self, name: str, settings: SlackSettings, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
@@ -116,12 +123,14 @@ class SlackNotifier(_HttpNotifier):
         register_secret(settings.url.get_secret_value())
 
     async def send(self, notices: Sequence[Notice], now: datetime) -> None:
-        body = json.dumps(slack_payload(notices)).encode()
+        body = json.dumps(slack_payload(notices, self.settings.max_per_message)).encode()
         await self._post(self.settings.url.get_secret_value(), body, {"content-type": "application/json"})
 
 
 class EmailNotifier:
     """One mail per message through the SMTP server (stdlib ``smtplib`` on a worker thread)."""
+
+    summarises = True
 
     def __init__(self, name: str, settings: EmailSettings, tls: ssl.SSLContext | None = None) -> None:
         self.name = name
@@ -132,7 +141,7 @@ class EmailNotifier:
 
     async def send(self, notices: Sequence[Notice], now: datetime) -> None:
         s = self.settings
-        msg = email_message(notices, s.sender, s.to, s.subject_prefix, now)
+        msg = email_message(notices, s.sender, s.to, s.subject_prefix, now, s.max_per_message)
         await asyncio.to_thread(self._deliver, msg)
 
     def _deliver(self, msg: object) -> None:

@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import Any, cast
 
 import structlog
@@ -27,10 +28,10 @@ import structlog
 from omnisync.config import AlertsConfig
 from omnisync.engine.runtime import Engine
 
-from .conditions import Kind, findings
+from .conditions import Kind, ReorderNeed, findings
 from .notifiers import Notifier, SendError, build, send_with_retries
 from .settings import NotifierSettings
-from .snapshot import gather
+from .snapshot import gather, to_order
 from .state import AlertRecord, Notice, Status, Told, Transition, advance, owed
 
 log = structlog.get_logger("omnisync.alerts")
@@ -104,6 +105,11 @@ class AlertService:
         self._queues: dict[str, asyncio.Queue[None]] = {n: asyncio.Queue(maxsize=1) for n in self.notifiers}
         self._senders: list[asyncio.Task[None]] = []
         self._failed_in_a_row: Counter[str] = Counter()
+        self._cache: dict[str, AlertRecord] | None = None
+        self._evaluating = asyncio.Lock()
+        self._reorder: Mapping[str, tuple[ReorderNeed, ...]] = {}
+        self._reorder_at: datetime | None = None
+        self._told_cache: dict[str, dict[str, Told]] = {}
         self._skips: Counter[str] = Counter()
 
     @property
@@ -136,24 +142,67 @@ class AlertService:
 
     # -- evaluation ---------------------------------------------------------------------------------
     async def evaluate(self) -> list[Transition]:
-        """The scheduled job: judge the conditions, record what changed, ask the senders to flush."""
-        if self.holds is not None and not self.holds():
-            return []
-        snap = gather(self.engine, self.cfg, self.works)
-        found = findings(snap, self.watched)
-        ledger = self.engine.ledger
-        with ledger.read() as conn:
-            records = {r["key"]: record_of(r) for r in ledger.alert_rows(conn)}
-        changed, moves = advance(records, found, snap.now, self.thresholds)
-        if changed:
-            with ledger.tx() as tx:
-                tx.save_alerts([row_of(r) for r in changed.values()], snap.now)
-        for move in moves:
-            r = move.record
-            log_fn = log.warning if move.change == "raised" else log.info
-            log_fn(f"alerts.{move.change}", key=r.key, episode=r.episode, summary=r.summary)
+        """The scheduled job: judge the conditions, record what changed, ask the senders to flush.
+
+        The reads, the judging and the write run on a worker thread (a first start over a large
+        catalogue judges and writes tens of thousands of alerts), so the event loop, and with it every
+        channel's sync, goes on meanwhile. The records in memory change only here, on the loop."""
+        async with self._evaluating:
+            if self.holds is not None and not await asyncio.to_thread(self.holds):
+                self._forget()  # another daemon evaluates: what is in memory goes stale
+                return []
+            if self._cache is None:
+                self._cache = await asyncio.to_thread(self._load)
+            records = self._cache
+            changed, moves = await asyncio.to_thread(self._judge, records)
+            records.update(changed)
+        _log(moves)
         self.kick()
         return moves
+
+    def _judge(self, records: Mapping[str, AlertRecord]) -> tuple[dict[str, AlertRecord], list[Transition]]:
+        """Snapshot, findings, transitions, and their write in one transaction (worker thread)."""
+        snap = gather(self.engine, self.cfg, self.works, self._reorder_needs())
+        found = findings(snap, self.watched)
+        changed, moves = advance(records, found, snap.now, self.thresholds)
+        if changed:
+            fresh = [row_of(r) for k, r in changed.items() if k not in records]
+            again = [row_of(r) for k, r in changed.items() if k in records]
+            with self.engine.ledger.tx() as tx:
+                tx.save_alerts(fresh, again, snap.now)
+        return changed, moves
+
+    def _reorder_needs(self) -> Mapping[str, tuple[ReorderNeed, ...]] | None:
+        """The reorder list's needs, recomputed at most every ``alerts.reorder_every`` (its cost grows
+        with the catalogue and its sales; stock moves between two computations wait for the next)."""
+        if Kind.REORDER_POINT not in self.watched:
+            return None
+        now = self.engine.clock.now()
+        if self._reorder_at is None or (now - self._reorder_at).total_seconds() >= self.cfg.reorder_every:
+            self._reorder, self._reorder_at = to_order(self.engine, now), now
+        return self._reorder
+
+    def _load(self) -> dict[str, AlertRecord]:
+        """Every alert record, read from the ledger once, then kept in step with what is written (this
+        daemon is the only one writing them while it holds the job)."""
+        with self.engine.ledger.read() as conn:
+            return {r["key"]: record_of(r) for r in self.engine.ledger.alert_rows(conn)}
+
+    def _records(self) -> dict[str, AlertRecord]:
+        if self._cache is None:
+            self._cache = self._load()
+        return self._cache
+
+    def _told(self, notifier: str) -> dict[str, Told]:
+        if notifier not in self._told_cache:
+            with self.engine.ledger.read() as conn:
+                told = self.engine.ledger.told(conn, notifier)
+            self._told_cache[notifier] = {k: Told(ep, Status(st)) for k, (ep, st) in told.items()}
+        return self._told_cache[notifier]
+
+    def _forget(self) -> None:
+        self._cache = None
+        self._told_cache.clear()
 
     def kick(self) -> None:
         for queue in self._queues.values():
@@ -165,12 +214,9 @@ class AlertService:
         only = self.notifiers[notifier].settings.conditions
         return lambda kind: kind in self.watched and (only is None or kind.value in only)
 
-    def owed(self, notifier: str) -> list[Notice]:
-        ledger = self.engine.ledger
-        with ledger.read() as conn:
-            records = [record_of(r) for r in ledger.alert_rows(conn)]
-            told = {k: Told(ep, Status(st)) for k, (ep, st) in ledger.told(conn, notifier).items()}
-        return owed(records, told, self.accepts(notifier))
+    def owed(self, notifier: str, accepts: Callable[[Kind], bool] | None = None) -> list[Notice]:
+        """What ``notifier`` has not been told yet (of the kinds it ``accepts``: by default, its own)."""
+        return owed(self._records().values(), self._told(notifier), accepts or self.accepts(notifier))
 
     async def _sender(self, name: str) -> None:
         queue = self._queues[name]
@@ -191,7 +237,9 @@ class AlertService:
         notifier = self.notifiers[name]
         clock = self.engine.clock
         sent = 0
-        for chunk in batches(self.owed(name), notifier.settings.max_per_message):
+        owed_now = self.owed(name)
+        size = len(owed_now) if notifier.summarises else notifier.settings.max_per_message
+        for chunk in batches(owed_now, max(1, size)):
             try:
                 await send_with_retries(notifier, chunk, clock)
             except SendError as exc:
@@ -211,6 +259,7 @@ class AlertService:
                 tx.mark_told(
                     name, [(n.record.key, n.record.episode, n.status.value) for n in chunk], clock.now()
                 )
+            self._told(name).update((n.record.key, n.told) for n in chunk)
             for n in chunk:
                 self.sent[(name, n.status.value)] += 1
             sent += len(chunk)
@@ -218,11 +267,27 @@ class AlertService:
         self._failed_in_a_row[name] = 0
         return sent
 
-    def firing(self) -> list[AlertRecord]:
-        """The alerts firing now (for the status page)."""
-        with self.engine.ledger.read() as conn:
-            rows = self.engine.ledger.alert_rows(conn)
-        return sorted((r for r in map(record_of, rows) if r.status is Status.FIRING), key=lambda r: r.key)
+    def firing(self, limit: int = 50) -> tuple[list[AlertRecord], int]:
+        """The first ``limit`` alerts firing now (by key) and how many fire in all, for the status page
+        (read from the ledger, whichever daemon evaluates)."""
+        ledger = self.engine.ledger
+        with ledger.read() as conn:
+            rows = ledger.alert_rows(conn, Status.FIRING.value, limit)
+            total = ledger.alert_count(conn, Status.FIRING.value)
+        return [record_of(r) for r in rows], total
+
+
+LOGGED = 20
+"""Raises and clears logged one by one per evaluation; beyond, one line counts them."""
+
+
+def _log(moves: Sequence[Transition]) -> None:
+    for move in moves[:LOGGED]:
+        r = move.record
+        log_fn = log.warning if move.change == "raised" else log.info
+        log_fn(f"alerts.{move.change}", key=r.key, episode=r.episode, summary=r.summary)
+    if len(moves) > LOGGED:
+        log.warning("alerts.more_changes", count=len(moves) - LOGGED)
 
 
 def alert_service(
@@ -243,4 +308,27 @@ def alert_service(
     return AlertService(engine, cfg, notifiers, works=works, holds=holds)
 
 
-__all__ = ["AlertService", "alert_service", "batches", "record_of", "row_of"]
+TEST_SUMMARY = "a test message from omnisync: its alerts reach you here"
+
+
+async def send_test(engine: Engine) -> dict[str, str | None]:
+    """One test message through each configured notifier (not recorded in the ledger):
+    notifier -> None when it was accepted, else the error (retries included)."""
+    service = alert_service(engine)
+    if service is None:
+        return {}
+    now = engine.clock.now()
+    record = AlertRecord("test", Kind.TEST, None, None, Status.FIRING, now, 0, TEST_SUMMARY, raised_at=now)
+    results: dict[str, str | None] = {}
+    for name, notifier in service.notifiers.items():
+        try:
+            await send_with_retries(notifier, [Notice(record, Status.FIRING)], engine.clock)
+            results[name] = None
+        except SendError as exc:
+            results[name] = str(exc)
+        finally:
+            await notifier.aclose()
+    return results
+
+
+__all__ = ["TEST_SUMMARY", "AlertService", "alert_service", "batches", "record_of", "row_of", "send_test"]

@@ -25,7 +25,8 @@ class Sender(_Model):
     backoff: Duration = Field(1.0, ge=0)
     """Wait before the first retry; doubled each time (exponential backoff)."""
     max_per_message: int = Field(50, ge=1, le=1000)
-    """Alerts carried by one message; more go in the next ones."""
+    """Webhook: alerts carried by one message, more go in the next ones. Slack and email: alerts listed
+    in the one message a flush sends, the rest counted."""
 
 
 class WebhookSettings(Sender):

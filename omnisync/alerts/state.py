@@ -66,29 +66,34 @@ def advance(
     moves: list[Transition] = []
     for key, f in found.found.items():
         rec = records.get(key)
-        if rec is None or rec.status in (Status.QUIET, Status.RESOLVED):
-            rec = AlertRecord(
-                key, f.kind, f.channel, f.sku, Status.PENDING, now, 0 if rec is None else rec.episode
-            )
-        since = rec.since or now
-        if rec.status is Status.PENDING and (now - since).total_seconds() >= thresholds.get(f.kind, 0.0):
-            new = replace(
-                rec,
-                status=Status.FIRING,
-                since=since,
-                episode=rec.episode + 1,
-                summary=f.summary,
-                facts=dict(f.facts),
-                raised_at=now,
-                resolved_at=None,
+        fresh = rec is None or rec.status in (Status.QUIET, Status.RESOLVED)
+        if rec is not None and rec.status is Status.FIRING:
+            if rec.facts != f.facts:  # else, the common case thousands of times an evaluation: nothing
+                changed[key] = replace(rec, facts=dict(f.facts))
+            continue
+        since = now if fresh or rec is None else (rec.since or now)
+        episode = 0 if rec is None else rec.episode
+        if (now - since).total_seconds() >= thresholds.get(f.kind, 0.0):
+            new = AlertRecord(
+                key,
+                f.kind,
+                f.channel,
+                f.sku,
+                Status.FIRING,
+                since,
+                episode + 1,
+                f.summary,
+                dict(f.facts),
+                now,
             )
             moves.append(Transition(new, "raised"))
-        elif rec.status is Status.FIRING:
-            new = replace(rec, facts=dict(f.facts))
+        elif not fresh and rec is not None and rec.summary == f.summary and rec.facts == f.facts:
+            continue  # pending, unchanged
         else:
-            new = replace(rec, summary=f.summary, facts=dict(f.facts))
-        if new != records.get(key):
-            changed[key] = new
+            new = AlertRecord(
+                key, f.kind, f.channel, f.sku, Status.PENDING, since, episode, f.summary, dict(f.facts)
+            )
+        changed[key] = new
     for key, rec in records.items():
         if key in found.found or not found.judges(rec.kind, rec.channel):
             continue

@@ -59,6 +59,8 @@ def validate_listing(listing: ListingContent, rules: ListingRules) -> list[Probl
         least = max(rules.min_images, 1 if "images" in rules.required else 0)
         if len(listing.images) < least:
             problem("images", f"{kind} needs at least {least} image URL (the images column)")
+    if rules.max_images is not None and len(listing.images) > rules.max_images:
+        problem("images", f"{len(listing.images)} images, {kind} allows {rules.max_images}")
     if _too_long(listing.title, rules.title_max):
         problem("title", f"{len(listing.title)} characters, {kind} allows {rules.title_max}")
     if _too_long(listing.description, rules.description_max):

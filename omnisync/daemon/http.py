@@ -8,7 +8,12 @@
                                channel waits for a human (configuration / credentials)
     GET  /metrics              Prometheus text, from a registry of this app only
     GET  /status               JSON: per channel last pull, last push, pending changes, errors, state
-    GET  /                     the same as a small HTML page that refreshes itself
+    GET  /                     the same as a small HTML page that refreshes itself, with sales per
+                               channel and stock cover as charts and the reorder list
+    GET  /sku/{sku}            one SKU: every rule behind each channel's number (``explain``), its
+                               stock and what to order
+    GET  /static/{name}        the page's scripts: Plotly's own ``plotly.min.js`` (from its Python
+                               package: no CDN, a daemon may have no internet) and ``charts.js``
 
 An optional bearer token (``daemon.token``) protects everything but webhooks and health. A browser
 can present it once as ``/?token=...``: the page answers with an HttpOnly cookie and redirects to
@@ -25,6 +30,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from importlib import resources
 from typing import Any
+from urllib.parse import quote
 
 import structlog
 from prometheus_client import CollectorRegistry, generate_latest
@@ -42,10 +48,13 @@ from omnisync.engine.channel import ChannelRuntime
 from omnisync.engine.runtime import Engine, wants_pull
 from omnisync.health import ChannelFacts, channel_state
 from omnisync.ledger import queries
+from omnisync.ledger.tables import LedgerError
 from omnisync.localtime import readable
 from omnisync.logging import redact_text
+from omnisync.reports import explain_rows
 from omnisync.sdk.errors import OmnisyncError, WebhookVerificationError
 
+from .insights import InsightsCache, render_insights, render_sku_page, static_file
 from .lease import LeaseKeeper
 from .scheduler import Scheduler
 
@@ -74,6 +83,14 @@ class DaemonView:
         self.engine = engine
         self.scheduler = scheduler
         self.leases = leases
+        self.insights = InsightsCache(engine)
+
+    def insights_html(self) -> str:
+        """The charts and the reorder list; a line saying why when the ledger does not answer."""
+        try:
+            return render_insights(self.insights.get())
+        except SQLAlchemyError:
+            return '<p class="alert" id="insights">Sales and reorder figures: the ledger does not answer.</p>'
 
     def ledger_ok(self) -> bool:
         try:
@@ -100,6 +117,31 @@ class DaemonView:
                 return [{"sku": r.sku, "units": r.units} for r in queries.oversold(conn, limit)]
         except SQLAlchemyError:
             return []
+
+    def catalogue_listings(self) -> dict[str, dict[str, Any]]:
+        """Per channel, its listings of catalogue products and the channel's answers (issues)."""
+        out: dict[str, dict[str, Any]] = {}
+        try:
+            with self.engine.ledger.read() as conn:
+                for name in self.engine.channels:
+                    listed = queries.catalogue_listings(conn, name)
+                    out[name] = {
+                        "on_channel": listed.on_channel,
+                        "published": listed.published,
+                        "pending": listed.pending,
+                        "answers": [
+                            {
+                                "product": a.product,
+                                "action": a.action,
+                                "issues": list(a.issues),
+                                "at": _iso(a.at),
+                            }
+                            for a in listed.answers
+                        ],
+                    }
+        except SQLAlchemyError:
+            return {}
+        return out
 
     def quarantined(self) -> int | None:
         try:
@@ -149,6 +191,7 @@ class DaemonView:
             except SQLAlchemyError:
                 holders = {}
         channels: dict[str, Any] = {}
+        listed = self.catalogue_listings()
         for name, rt in self.engine.channels.items():
             h = rt.health
             act = self.scheduler.activity.get(name) if self.scheduler is not None else None
@@ -180,6 +223,7 @@ class DaemonView:
                 "push_lag_s": h.push_lag_s,
                 "api_calls": rt.stats.total_calls,
                 "throttled": rt.stats.total_throttled,
+                "catalogue": listed.get(name),
             }
             if act is not None:
                 entry["last_cycle"] = {
@@ -216,10 +260,11 @@ class DaemonView:
         if service is None:
             return None
         try:
-            firing = service.firing()
+            firing, total = service.firing()
         except SQLAlchemyError:
-            firing = []
+            firing, total = [], None
         return {
+            "firing_count": total,
             "firing": [
                 {
                     "key": r.key,
@@ -355,12 +400,35 @@ def _row(name: str, ch: dict[str, Any], now: str | None) -> str:
     )
 
 
-def render_status_page(status: dict[str, Any]) -> str:
+def _alerts_section(alerts: dict[str, Any] | None, now: str | None) -> str:
+    """The alerts firing (``alerts:`` configured), each since when, and how many in all."""
+    if alerts is None:
+        return ""
+    firing = alerts["firing"]
+    if not firing:
+        return '<p class="fine" id="alerts">No alert firing.</p>'
+    items = "".join(f"<li>{_cell(a['summary'])} (since {local_time(a['since'], now)})</li>" for a in firing)
+    total = alerts.get("firing_count") or len(firing)
+    more = (
+        f"<li>... and {total - len(firing)} more: <code>omnisync alerts</code></li>"
+        if total > len(firing)
+        else ""
+    )
+    return (
+        f'<section class="alert" id="alerts"><h2>Alerts firing ({total})</h2><ul>{items}{more}</ul></section>'
+    )
+
+
+def sku_link(sku: str) -> str:
+    return f'<a href="/sku/{quote(sku, safe="")}">{_cell(sku)}</a>'
+
+
+def render_status_page(status: dict[str, Any], insights: str = "") -> str:
     now = status.get("now")
     rows = [_row(name, ch, now) for name, ch in status["channels"].items()]
     oversold = status["oversold"]
     if oversold:
-        items = "".join(f"<li>{_cell(o['sku'])}: {_cell(o['units'])} unit(s)</li>" for o in oversold)
+        items = "".join(f"<li>{sku_link(o['sku'])}: {_cell(o['units'])} unit(s)</li>" for o in oversold)
         alerts = f'<section class="alert" id="oversold"><h2>Oversold</h2><ul>{items}</ul></section>'
     else:
         alerts = '<p class="fine" id="oversold">No oversold SKU.</p>'
@@ -374,6 +442,16 @@ def render_status_page(status: dict[str, Any]) -> str:
         )
     else:
         alerts += '<p class="fine" id="quarantined">No quarantined order line.</p>'
+    answers = [
+        f"<li>{_cell(name)} · {_cell(a['product'])} ({_cell(a['action'])}): "
+        f"{_cell('; '.join(a['issues']))}</li>"
+        for name, ch in status["channels"].items()
+        for a in (ch.get("catalogue") or {}).get("answers", [])
+    ]
+    if answers:
+        items = "".join(answers)
+        alerts += f'<section class="alert" id="listings"><h2>Listing answers</h2><ul>{items}</ul></section>'
+    alerts += _alerts_section(status.get("alerts"), now)
     return _template().substitute(
         refresh=REFRESH_S,
         generated=local_time(now, now),
@@ -382,6 +460,7 @@ def render_status_page(status: dict[str, Any]) -> str:
         ready_class="fine" if status["ready"] else "alert",
         rows="\n".join(rows),
         alerts=alerts,
+        insights=insights,
     )
 
 
@@ -476,7 +555,35 @@ def create_app(
             return response
         if not authorised(request):
             return denied()
-        return HTMLResponse(render_status_page(view.status()), headers={"Cache-Control": "no-store"})
+        return HTMLResponse(
+            render_status_page(view.status(), view.insights_html()), headers={"Cache-Control": "no-store"}
+        )
+
+    async def sku_page(request: Request) -> Response:
+        if not authorised(request):
+            return denied()
+        sku = request.path_params.get("sku") or request.query_params.get("sku", "")
+        if "sku" not in request.path_params:  # the page's search form
+            return RedirectResponse(f"/sku/{quote(sku.strip(), safe='')}", status_code=303)
+        try:
+            explained = explain_rows(engine.explain(sku))
+            with engine.ledger.read() as conn:
+                pid = engine.ledger.product_id(conn, sku)
+                codes = {lid: str(row.code) for lid, row in engine.ledger.locations(conn).items()}
+                stock = {
+                    codes[lid]: v for lid, v in engine.ledger.stock_for(conn, [pid]).get(pid, {}).items()
+                }
+            page = render_sku_page(engine, sku, explained, stock, view.insights.get())
+        except LedgerError as exc:
+            return HTMLResponse(f"<!doctype html><title>omnisync</title><p>{_cell(exc)}</p>", status_code=404)
+        return HTMLResponse(page, headers={"Cache-Control": "no-store"})
+
+    async def static(request: Request) -> Response:
+        found = static_file(request.path_params["name"])
+        if found is None:
+            return Response("not found", status_code=404)
+        body, media_type = found
+        return Response(body, media_type=media_type, headers={"Cache-Control": "public, max-age=86400"})
 
     routes = [
         Route("/webhooks/{channel}", webhook, methods=["POST"]),
@@ -485,6 +592,9 @@ def create_app(
         Route("/metrics", metrics, methods=["GET"]),
         Route("/status", status, methods=["GET"]),
         Route("/", page, methods=["GET"]),
+        Route("/sku", sku_page, methods=["GET"]),
+        Route("/sku/{sku:path}", sku_page, methods=["GET"]),
+        Route("/static/{name}", static, methods=["GET"]),
     ]
     app = Starlette(routes=routes)
     app.state.view = view

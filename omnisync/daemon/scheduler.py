@@ -1,8 +1,9 @@
 """The daemon's scheduler: what runs when, on the channels' gates.
 
-Per enabled channel: a pull job (``schedule.pull_every``), a push job (``push_every``) and a full
-reconcile (``reconcile_every`` and/or ``reconcile_cron``), each one instance at a time, coalesced
-(:mod:`.timetable`: APScheduler in the daemon, the same triggers on the virtual clock in the
+Per enabled channel: a pull job (``schedule.pull_every``), a push job (``push_every``), a full
+reconcile (``reconcile_every`` and/or ``reconcile_cron``) and, for a channel that manages listings,
+the listing job (``listings_every``, in its own lane of the channel's gate), each one instance at a
+time, coalesced (:mod:`.timetable`: APScheduler in the daemon, the same triggers on the virtual clock in the
 simulation, which drives this class as production does). On top of the timetable, work is expedited:
 
 * a pull that lowered available stock (``IntakeReport.decreased``) pushes every *other* channel at
@@ -86,6 +87,8 @@ class Scheduler:
         self.leases = leases
         self.misfire_grace_s = misfire_grace_s
         self.activity: dict[str, ChannelActivity] = {name: ChannelActivity() for name in engine.channels}
+        self._listed: set[str] = set()
+        """Channels whose listing job has planned every listing once since start."""
         self.running = False
         self.runs_in_flight = 0
         self.before_run: Callable[[str, str], None] | None = None
@@ -118,6 +121,8 @@ class Scheduler:
                 timetable.every(f"reconcile:{name}", sched.reconcile_every, self._job, "reconcile", name)
             if sched.reconcile_cron:
                 timetable.cron(f"reconcile-cron:{name}", sched.reconcile_cron, self._job, "reconcile", name)
+            if sched.listings_every and self.engine.manages_listings(name):
+                timetable.every(f"listings:{name}", sched.listings_every, self._job, "listings", name)
         if self.alerts is not None:
             timetable.every("alerts", self.alerts.every_s, self._evaluate_alerts)
             self.alerts.start()
@@ -182,7 +187,9 @@ class Scheduler:
 
     # -- jobs ---------------------------------------------------------------------------------------
     async def _job(self, kind: str, channel: str) -> None:
-        run = {"pull": self.pull, "push": self.push, "reconcile": self.reconcile}[kind]
+        run = {"pull": self.pull, "push": self.push, "reconcile": self.reconcile, "listings": self.listings}[
+            kind
+        ]
         # Shielded: APScheduler cancels running jobs on shutdown; the batch in flight must finish
         # (drain() waits for it). Failures are logged by _task_done, not again by APScheduler.
         with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -227,6 +234,12 @@ class Scheduler:
             admit = partial(self.may_work, channel)
             if kind == "reconcile":
                 report = await self.engine.reconcile(channel, admit=admit)
+            elif kind == "listings":
+                # the first run plans every listing (a template may have changed), the next the dirty
+                first = channel not in self._listed
+                report, _ = await self.engine.push_listings(channel, dirty_only=not first, admit=admit)
+                if report.ok and not report.skipped:
+                    self._listed.add(channel)
             else:
                 report = await self.engine.cycle(
                     channel, pull=kind == "pull", push=kind == "push", admit=admit
@@ -291,6 +304,10 @@ class Scheduler:
             self.engine.channels[channel].health.push_lag_s = round(max(0.0, lag), 3)
             act.dirty_since = None
 
+    async def listings(self, channel: str) -> None:
+        """The listing job: its own lane, so stock and price pushes never wait behind it."""
+        await self._gated("listings", channel)
+
     async def reconcile(self, channel: str) -> None:
         started = self.engine.clock.now()
         report = await self._gated("reconcile", channel)
@@ -331,6 +348,21 @@ class Scheduler:
         except Exception as exc:  # the pull the webhook asks for reads the order again
             log.warning("webhook.import_failed", channel=channel, error=redact_text(str(exc)))
         self.request_pull(channel, fresh=len(events))
+
+    async def notifications_received(self, channel: str, events: Sequence[WebhookEvent]) -> set[str]:
+        """What follows queued notifications: the orders they name read alone and imported (not a
+        pull of the channel), the other channels pushed when stock went down, and this channel pushed
+        when a quantity it reported needs a live read. Returns the event ids whose work is committed."""
+        act = self.activity.setdefault(channel, ChannelActivity())
+        act.webhooks += len(events)
+        if not events:
+            return set()
+        report = await self.engine.apply_notifications(channel, events)
+        if report.intake.decreased and self.running:
+            self._decreased(channel, expedite=True)
+        if report.recheck and self.may_work(channel):
+            self.spawn(self.push(channel))
+        return report.done
 
     async def _requested_pull(self, channel: str) -> None:
         self._requested.pop(channel, 0)

@@ -29,6 +29,7 @@ from omnisync.sdk.errors import ConfigurationError
 from .http import create_app
 from .lease import LeaseKeeper, default_worker_id
 from .scheduler import Scheduler
+from .sqs import consumers
 
 if TYPE_CHECKING:
     from omnisync.alerts.service import AlertService
@@ -154,6 +155,8 @@ async def serve(
                 handled.append(sig)
 
     scheduler.start()
+    queues_stop = asyncio.Event()
+    queue_tasks = [loop.create_task(c.run(queues_stop)) for c in consumers(scheduler)]
     log.info(
         "daemon.started",
         channels=list(engine.channels),
@@ -183,6 +186,8 @@ async def serve(
         server.should_exit = True  # no new webhooks; answers in flight complete
         with contextlib.suppress(Exception):
             await server_task
+    queues_stop.set()  # no new notifications; a batch in hand is taken in and deleted
+    await asyncio.gather(*queue_tasks, return_exceptions=True)
     await scheduler.shutdown()  # the batch in flight finishes
     await engine.aclose()
     log.info("daemon.stopped", code=code)

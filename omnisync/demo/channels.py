@@ -159,6 +159,18 @@ def amazon_channel(daemon_url: str) -> DemoChannel:
     )
 
 
+def with_notifications(channel: DemoChannel, queue: Any) -> None:
+    """Amazon's notifications through a real SQS (``omnisync.testing.sqs.LocalQueue``, moto's server on
+    loopback): the emulator publishes into the queue, the connector subscribes to it and the daemon
+    consumes it."""
+    from omnisync.testing.sqs import SECRET_KEY
+
+    channel.emulator.attach_queue(queue.arn, queue.sink())
+    secret = "DEMO_AWS_SECRET_ACCESS_KEY"
+    channel.config["settings"]["notifications"] = queue.settings(aws_secret_access_key="${" + secret + "}")
+    channel.secrets[secret] = SECRET_KEY
+
+
 def square_channel(daemon_url: str) -> DemoChannel:
     double, sock, settings = double_on_loopback(
         "square", sources=["STORE"], currency=CURRENCY, notification_url=f"{daemon_url}/webhooks/pos"

@@ -20,7 +20,7 @@ from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
 
-from .channels import FACTORIES, HOST, DemoChannel, free_socket
+from .channels import FACTORIES, HOST, DemoChannel, free_socket, with_notifications
 from .folder import write_files
 from .shoppers import Catalogue, seed_ledger, square_webhooks
 
@@ -61,6 +61,8 @@ class World:
     stop: asyncio.Event = field(default_factory=asyncio.Event)
     daemon: asyncio.Task[int] | None = None
     service: ServiceInfo | None = None
+    sqs: Any = None
+    """The loopback SQS carrying Amazon's notifications (None: Amazon is polled only)."""
 
     async def start_daemon(self) -> ServiceInfo:
         loop = asyncio.get_running_loop()
@@ -94,6 +96,8 @@ class World:
             client = getattr(ch.emulator, "demo_client", None)
             if client is not None:
                 await client.aclose()
+        if self.sqs is not None:
+            self.sqs.__exit__(None, None, None)
         self.engine.ledger.engine.dispose()
 
 
@@ -113,6 +117,7 @@ async def open_world(folder: Path, catalogue: Catalogue) -> World:
             notes.append(f"{label} skipped: its emulator could not be started ({type(exc).__name__}: {exc})")
     if not channels:
         raise WorldFailed("no channel could be started")
+    sqs = amazon_queue(channels, notes)
     for ch in channels:
         for sku, price, _wh, _store in catalogue.items:
             ch.seed(sku, 0, price)
@@ -121,10 +126,27 @@ async def open_world(folder: Path, catalogue: Catalogue) -> World:
         os.environ.update(ch.secrets)
     loaded = load_config(path)
     engine = Engine(loaded, Ledger(make_engine(loaded.ledger_url())), clock=SystemClock())
-    world = World(path, channels, engine, daemon_url, notes)
+    world = World(path, channels, engine, daemon_url, notes, sqs=sqs)
     for ch in channels:
         world.servers.append(await start_server(ch.emulator.app, ch.sock))
         if ch.connector == "square":
             square_webhooks(ch, world.webhook_posts)
     seed_ledger(engine, catalogue)
     return world
+
+
+def amazon_queue(channels: list[DemoChannel], notes: list[str]) -> Any:
+    """A loopback SQS (moto's server) carrying the Amazon channel's notifications, or None (no Amazon
+    channel, or moto not installed: Amazon's orders then arrive by polling)."""
+    amazon = next((ch for ch in channels if ch.connector == "amazon"), None)
+    if amazon is None:
+        return None
+    from omnisync.testing.sqs import LocalSqs
+
+    try:
+        sqs = LocalSqs().__enter__()
+    except ImportError:
+        notes.append("Amazon notifications off: moto is not installed (pip install 'omnisync[demo]')")
+        return None
+    with_notifications(amazon, sqs.queue("omnisync-amazon"))
+    return sqs

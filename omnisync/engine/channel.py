@@ -111,6 +111,12 @@ class ChannelRuntime:
     """Products that changed again while in flight; the push carrying them ends by asking for another."""
     idle: asyncio.Event = field(default_factory=asyncio.Event)
     """Set while no push is in flight."""
+    external_read: bool = False
+    """The channel's own locations (``Capability.EXTERNAL_STOCK``) were read in full once: later reads
+    may ask for what changed only."""
+    recheck: set[int] = field(default_factory=set)
+    """Products whose quantity the channel reported other than acknowledged (a notification): the
+    next push reads them live before it plans."""
 
     def __post_init__(self) -> None:
         self.idle.set()

@@ -15,6 +15,7 @@ from omnisync.sdk.models import Capability, InventoryRef, OrderCursor
 
 from . import listing_state
 from .channel import ChannelRuntime
+from .external import ExternalStock
 from .gate import Lane
 from .intake import IntakeReport, import_orders
 from .plan_reading import PlanReader
@@ -27,7 +28,7 @@ log = structlog.get_logger("omnisync.engine")
 STALE_ROUNDS = 2
 
 
-class ChannelCycle(PlanReader, RunRecorder):
+class ChannelCycle(PlanReader, RunRecorder, ExternalStock):
     async def pull(self, channel: str) -> IntakeReport:
         async with self.channels[channel].gate.enter("pull"):
             return await self._pull(channel)
@@ -39,6 +40,8 @@ class ChannelCycle(PlanReader, RunRecorder):
         pull = rt.health.pull_started()
         try:
             report = await self._pull_pages(rt)
+            # the stock the channel keeps itself, after its orders (their reservations are in)
+            report.decreased |= await self.read_external_stock(rt)
         except BaseException:
             rt.health.orders_behind = True
             raise
@@ -101,6 +104,7 @@ class ChannelCycle(PlanReader, RunRecorder):
         rt = self.channels[channel]
         report = PushReport()
         await replay_outbox(rt, self.ledger, self.clock)
+        await self._recheck(rt, report)
         self.mark_due_drops()
         for changes, unchanged in self.iter_plan(channel, all_pairs=all_pairs, product_ids=product_ids):
             changes = self._sendable(rt, changes, unchanged, report)
@@ -125,6 +129,7 @@ class ChannelCycle(PlanReader, RunRecorder):
         async with rt.gate.lock:
             if not rt.in_flight:  # an outbox entry now is a push that never settled: a restart's
                 await replay_outbox(rt, self.ledger, self.clock)
+                await self._recheck(rt, report)
             self.mark_due_drops()
             for planned, unchanged in self.iter_plan(channel):
                 changes += self._sendable(rt, planned, unchanged, report)
@@ -137,6 +142,22 @@ class ChannelCycle(PlanReader, RunRecorder):
         finally:
             report.again = rt.release(mine)
         return report
+
+    async def _recheck(self, rt: ChannelRuntime, report: PushReport) -> None:
+        """Read live the pairs a notification reported other than acknowledged; as after any live read,
+        increases then wait for a pull that starts after it (the report asks for one)."""
+        if not rt.recheck:
+            return
+        pids, rt.recheck = sorted(rt.recheck), set()
+        with self.ledger.read() as conn:
+            rows = [li for li in self.ledger.listings(conn, rt.channel_id, product_ids=pids) if li.ids]
+        try:
+            rt.health.drift_corrected += await self._observe(rt, rows)
+        except OmnisyncError:
+            rt.recheck.update(pids)  # read again with the next push
+            raise
+        rt.health.read_live()
+        report.wants_pull = True
 
     def _sendable(
         self,

@@ -7,6 +7,8 @@ queues a run, so concurrency is decided in one place. Three lanes, each a kind o
   follows it, so an order the read already holds is imported knowing so.
 - ``push``: as many as the connector takes in flight (``limits.push_inventory.in_flight``).
 - ``reconcile``: one at a time.
+- ``listings``: one at a time; listing content (create, update, unpublish) never holds the plan lock,
+  so a bulk listing job never holds back a stock push.
 
 A pull never waits for a push nor a push for a pull: a cost-paced order pull must not hold back the
 decrease another channel's sale calls for. Pushes and reconciles also share :attr:`ChannelGate.lock`
@@ -23,8 +25,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Literal
 
-Lane = Literal["pull", "push", "reconcile"]
-LANES: tuple[Lane, ...] = ("pull", "push", "reconcile")
+Lane = Literal["pull", "push", "reconcile", "listings"]
+LANES: tuple[Lane, ...] = ("pull", "push", "reconcile", "listings")
 
 
 class ChannelGate:
@@ -36,6 +38,7 @@ class ChannelGate:
             "pull": asyncio.Semaphore(1),
             "push": asyncio.Semaphore(self.push_slots),
             "reconcile": asyncio.Semaphore(1),
+            "listings": asyncio.Semaphore(1),
         }
         self._queued: dict[Lane, object] = {}
 

@@ -49,6 +49,9 @@ class ChannelIntake:
     """Channel SKU -> master SKU (mapping aliases), None when unknown."""
     decrements: Decrements = Decrements.NEVER
     """When the platform lowers its own quantity (``Connector.decrements``)."""
+    external: frozenset[str] = frozenset()
+    """Locations the channel ships from itself (``Connector.external_locations``): an order from one
+    leaves the channel's own listing quantity alone."""
 
 
 @dataclass
@@ -417,7 +420,10 @@ class _Page:
         self.apply(order, line, before.sku, product_id, location_id, before)
 
     def shift(self, order: Order, line: OrderLine, before: StoredLine | None, product_id: int) -> None:
-        """The channel's own count moves with the line (:func:`listing_state.imported`)."""
+        """The channel's own count moves with the line (:func:`listing_state.imported`), unless the order
+        ships from a location the channel keeps itself (FBA: its units never were in the listing)."""
+        if order.location is not None and order.location in self.channel.external:
+            return
         numbers = (
             None
             if before is None

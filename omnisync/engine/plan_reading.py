@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import timedelta
-from typing import Any
 
 from sqlalchemy import Connection
 
 from omnisync.allocation import AdaptivePolicy, LocationStock
 from omnisync.ledger import pace as pace_reads
+from omnisync.ledger.plan_rows import PlanChunk, PlanQueries
 from omnisync.ledger.repository import ListingRow, PlanDecoder
 from omnisync.pace import Paces, SalesWindows, Schedule, measure_paces
 
-from .planner import ChunkPlan, PlannedItem, RowPlanner
+from .planner import ChunkPlan, PlannedItem, paused_gc
 from .setup import EngineSetup
 from .targets import SkuState, Target
 
@@ -69,6 +70,8 @@ class PlanReader(EngineSetup):
         Yields, chunk by chunk, each channel's (changes, unchanged (product id, version)). Without
         ``all_pairs`` or ``product_ids`` only dirty pairs are planned.
         """
+        from .chunk_planner import ChunkPlanner  # numpy: imported when a plan runs, not at start-up
+
         names = list(dict.fromkeys(channels))
         channel_ids = [self.channels[name].channel_id for name in names]
         rules = self.calculator.channels
@@ -103,39 +106,49 @@ class PlanReader(EngineSetup):
         if by_ids and not wanted:
             return
         with self.ledger.read() as conn:
-            planner = RowPlanner(
+            planner = ChunkPlanner(
                 self.calculator, names, codes, PlanDecoder(conn.dialect), self.clock.now(), paces
             )
 
-        def read() -> tuple[list[Any], bool]:
-            """The next chunk of rows, and whether more may follow."""
+        queries = PlanQueries(self.ledger.engine.dialect, channel_ids, location_ids, by_ids=by_ids)
+        listing_names = queries.names_in(self.ledger.read)
+
+        def read() -> tuple[PlanChunk, bool]:
+            """The next chunk, and whether more may follow."""
             nonlocal wanted, after
             with self.ledger.read() as conn:
                 if by_ids:
-                    chunk, wanted = wanted[:PLAN_CHUNK], wanted[PLAN_CHUNK:]
-                    rows = self.ledger.plan_rows(conn, channel_ids, location_ids, product_ids=chunk)
-                    return rows, bool(wanted)
-                rows = self.ledger.plan_rows(
-                    conn, channel_ids, location_ids, after_product_id=after, limit=PLAN_CHUNK
-                )
-                after = int(rows[-1][0]) if rows else after
-                return rows, len(rows) == PLAN_CHUNK
+                    ids, wanted = wanted[:PLAN_CHUNK], wanted[PLAN_CHUNK:]
+                    chunk, more = queries.read(conn, product_ids=ids), bool(wanted)
+                else:
+                    chunk = queries.read(conn, after_product_id=after, limit=PLAN_CHUNK)
+                    after = int(chunk.products[0].max()) if len(chunk) else after
+                    more = len(chunk) == PLAN_CHUNK
+            # the names of the pairs the plan pushes are read when it knows which they are: their
+            # channel SKU and ids cannot change but through this channel's own setup and discovery
+            return replace(chunk, names=listing_names), more
 
-        rows, more = read()
+        chunk, more = read()
         if not more:
-            if rows:
-                yield planner.plan(rows, dirty_only=dirty_only)
+            if len(chunk):
+                yield planner.plan(chunk, dirty_only=dirty_only)
             return
         # A large plan: one thread reads the next chunk while this one is planned and consumed (the
         # database driver works without the GIL). Each chunk is read in a transaction of its own, as
-        # it always was; a chunk read ahead is as fresh as the ledger when it was read.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnisync-plan-read") as reader:
+        # it always was; a chunk read ahead is as fresh as the ledger when it was read. The cyclic
+        # collector stays off for the whole plan (back as it was when the plan ends or is closed):
+        # switched on between chunks it would walk every item held so far, ~10 % of a full plan's
+        # CPU. What the consumer does between chunks runs without it too.
+        with (
+            paused_gc(),
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="omnisync-plan-read") as reader,
+        ):
             while True:
                 ahead = reader.submit(read) if more else None
-                yield planner.plan(rows, dirty_only=dirty_only)
+                yield planner.plan(chunk, dirty_only=dirty_only)
                 if ahead is None:
                     return
-                rows, more = ahead.result()
+                chunk, more = ahead.result()
 
     def iter_plan(
         self, channel: str, *, all_pairs: bool = False, product_ids: Sequence[int] | None = None

@@ -36,6 +36,7 @@ class Reconciler(ChannelCycle):
                 rt.health.read_live()
             if report.drift:
                 log.warning("reconcile.drift", channel=channel, pairs=report.drift)
+            rt.external_read = False  # the pull reads the channel's own locations in full
             report.orders = await self.pull(channel)
             async with rt.gate.lock:
                 await rt.wait_idle()

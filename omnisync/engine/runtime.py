@@ -6,7 +6,9 @@ reconcile reads the channel's live quantities, reports drift and re-plans every 
 """
 
 from .cycle import STALE_ROUNDS, ChannelCycle
+from .listing_push import LinkReport, ListingLinker, ListingPusher, ListingPushReport
 from .listings import ListingPlanning, PlannedListing
+from .notifications import QueuedNotifications
 from .plan_reading import DIRTY_SCAN_THRESHOLD, PLAN_CHUNK
 from .reconcile import Reconciler
 from .runs import CycleReport
@@ -21,7 +23,11 @@ __all__ = [
     "CycleReport",
     "Engine",
     "EngineSetup",
+    "LinkReport",
+    "ListingLinker",
     "ListingPlanning",
+    "ListingPushReport",
+    "ListingPusher",
     "PlannedListing",
     "channel_rules",
     "load_mapping",
@@ -29,8 +35,8 @@ __all__ = [
 ]
 
 
-class Engine(Reconciler, Webhooks, ListingPlanning):
+class Engine(Reconciler, Webhooks, ListingLinker, QueuedNotifications):
     """The engine, composed by concern: set-up (:mod:`.setup`), plan reading (:mod:`.plan_reading`),
     the channel cycle (:mod:`.cycle`), run records (:mod:`.runs`), reconcile (:mod:`.reconcile`),
-    webhooks (:mod:`.webhooks`) and listing planning (:mod:`.listings`).
-    Callers (daemon, CLI, demo, simulation, tests) use this class."""
+    webhooks (:mod:`.webhooks`), listing planning (:mod:`.listings`) and queued notifications
+    (:mod:`.notifications`). Callers (daemon, CLI, demo, simulation, tests) use this class."""

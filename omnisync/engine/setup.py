@@ -160,7 +160,14 @@ class EngineSetup:
             with self.ledger.read() as conn:
                 channel_id = self.ledger.channel_id(conn, name)
             mapping = self.mappings[name]
-            intake = ChannelIntake(name, channel_id, tuple(ch.sources), mapping.master_sku, cls.decrements)
+            intake = ChannelIntake(
+                name,
+                channel_id,
+                tuple(ch.sources),
+                mapping.master_sku,
+                cls.decrements,
+                connector.external_locations(),
+            )
             rt = ChannelRuntime(
                 name, ch, connector, self.calculator.channels[name], channel_id, stats, intake
             )
@@ -176,6 +183,9 @@ class EngineSetup:
         """The connector's start-up check; the error text when it failed (the channel is then failing)."""
         try:
             await rt.connector.prepare()
+            if rt.connector.notification_queue() is not None:  # Amazon's SQS: destination, subscriptions
+                for line in await rt.connector.subscribe_notifications():
+                    log.info("channel.notifications", channel=rt.name, detail=line)
         except OmnisyncError as exc:
             rt.health.failed(exc, self.clock.now())
             log.error("channel.prepare_failed", channel=rt.name, error=str(exc))
@@ -183,13 +193,13 @@ class EngineSetup:
         return None
 
     def ensure_listings(self) -> None:
+        """Every product listed on every channel, in set-based statements per channel; every catalogue
+        product given its listing content state on every channel."""
         with self.ledger.read() as conn:
-            products = self.ledger.products(conn)
             catalogue = self.ledger.catalogue_ids(conn)
         with self.ledger.tx() as tx:
             for name, rt in self.channels.items():
-                mapping = self.mappings[name]
-                tx.ensure_listings(rt.channel_id, [(p.id, mapping.channel_sku(p.sku)) for p in products])
+                tx.ensure_listings(rt.channel_id, self.mappings[name].mapping.sku_aliases)
                 tx.ensure_listing_content(rt.channel_id, catalogue)
 
     def _record_setup(self, channel: str, error: str | None) -> None:

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, bindparam, func, select, update
 
+from .statements import execute_many, insert_many
 from .tables import AD, AL, IN_CHUNK, LI, OL, SR, C, O, P, S
 from .txbase import TxBase
 
@@ -27,6 +29,10 @@ ALERT_COLUMNS = (
 )
 
 
+def _stored(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {c: json.dumps(row[c], sort_keys=True) if c == "facts" else row[c] for c in ALERT_COLUMNS}
+
+
 @dataclass(frozen=True, slots=True)
 class QuarantineGroup:
     channel: str
@@ -36,29 +42,62 @@ class QuarantineGroup:
     reason: str | None
 
 
-class AlertWrites(TxBase):
-    def save_alerts(self, rows: Iterable[Mapping[str, Any]], at: datetime) -> None:
-        """Insert or update alert rows (each with every column of ``ALERT_COLUMNS``)."""
-        for row in rows:
-            values = {**{c: row[c] for c in ALERT_COLUMNS}, "updated_at": at}
-            res = self.conn.execute(update(AL).where(AL.c.key == values["key"]).values(**values))
-            if not res.rowcount:
-                self.conn.execute(insert(AL).values(**values))
+ALERT_UPDATE = (
+    update(AL)
+    .where(AL.c.key == bindparam("k"))
+    .values(**{c: bindparam(f"v_{c}") for c in ALERT_COLUMNS if c != "key"}, updated_at=bindparam("v_at"))
+)
 
-    def mark_told(self, notifier: str, told: Iterable[tuple[str, int, str]], at: datetime) -> None:
-        """``notifier`` was told (key, episode, status)."""
-        for key, episode, status in told:
-            values = {"episode": episode, "status": status, "sent_at": at}
-            res = self.conn.execute(
-                update(AD).where(and_(AD.c.key == key, AD.c.notifier == notifier)).values(**values)
+
+class AlertWrites(TxBase):
+    def save_alerts(
+        self, fresh: Sequence[Mapping[str, Any]], changed: Sequence[Mapping[str, Any]], at: datetime
+    ) -> None:
+        """Insert the ``fresh`` alert rows and update the ``changed`` ones (each with every column of
+        ``ALERT_COLUMNS``, ``facts`` a dict): multi-row inserts and one executemany, however many."""
+        insert_many(self.conn, AL, [{**_stored(r), "updated_at": at} for r in fresh])
+        if changed:
+            execute_many(
+                self.conn,
+                ALERT_UPDATE,
+                [
+                    {"k": r["key"], **{f"v_{c}": v for c, v in _stored(r).items() if c != "key"}, "v_at": at}
+                    for r in changed
+                ],
             )
-            if not res.rowcount:
-                self.conn.execute(insert(AD).values(key=key, notifier=notifier, **values))
+
+    def mark_told(self, notifier: str, told: Sequence[tuple[str, int, str]], at: datetime) -> None:
+        """``notifier`` was told (key, episode, status)."""
+        keys = [key for key, _, _ in told]
+        for start in range(0, len(keys), IN_CHUNK):
+            chunk = keys[start : start + IN_CHUNK]
+            self.conn.execute(AD.delete().where(and_(AD.c.notifier == notifier, AD.c.key.in_(chunk))))
+        insert_many(
+            self.conn,
+            AD,
+            [
+                {"key": key, "notifier": notifier, "episode": episode, "status": status, "sent_at": at}
+                for key, episode, status in told
+            ],
+        )
 
 
 class AlertReads:
-    def alert_rows(self, conn: Connection) -> list[dict[str, Any]]:
-        return [dict(r._mapping) for r in conn.execute(select(*(AL.c[c] for c in ALERT_COLUMNS)))]
+    def alert_rows(
+        self, conn: Connection, status: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Every alert row (of one ``status``; the first ``limit`` by key), as dicts of ``ALERT_COLUMNS``."""
+        q = select(*(AL.c[c] for c in ALERT_COLUMNS))
+        if status is not None:
+            q = q.where(AL.c.status == status)
+        if limit is not None:
+            q = q.order_by(AL.c.key).limit(limit)
+        return [{**r._mapping, "facts": json.loads(r.facts or "{}")} for r in conn.execute(q)]
+
+    def alert_count(self, conn: Connection, status: str) -> int:
+        return int(
+            conn.execute(select(func.count()).select_from(AL).where(AL.c.status == status)).scalar_one()
+        )
 
     def told(self, conn: Connection, notifier: str) -> dict[str, tuple[int, str]]:
         """Key -> (episode, status) last sent through ``notifier``."""

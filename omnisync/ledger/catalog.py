@@ -24,8 +24,8 @@ PRODUCT_UPDATE = (
 
 class CatalogWrites(TxBase):
     def ensure_location(self, code: str, name: str = "", kind: str = "warehouse") -> int:
-        if kind not in ("warehouse", "store"):
-            raise LedgerError(f"location {code}: kind must be 'warehouse' or 'store', not {kind!r}")
+        if kind not in ("warehouse", "store", "fba"):
+            raise LedgerError(f"location {code}: kind must be 'warehouse', 'store' or 'fba', not {kind!r}")
         row = self.conn.execute(select(L.c.id, L.c.name, L.c.kind).where(L.c.code == code)).first()
         if row is None:
             return new_id(self.conn.execute(insert(L).values(code=code, name=name or code, kind=kind)))

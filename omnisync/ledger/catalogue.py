@@ -124,17 +124,19 @@ class CatalogueWrites(TxBase):
             self.conn.execute(_LINK_UPDATE, updates)
         return moved
 
-    def record_listing_answer(self, channel_id: int, catalogue_id: int, **values: Any) -> None:
+    def record_listing_answer(
+        self, channel_id: int, catalogue_id: int, *, keep_dirty: bool = False, **values: Any
+    ) -> None:
         """The channel's answer for one listing: the fields of ``listing_content`` it sets (``ids``,
         ``acked_digest``, ``acked_fields``, ``published``, ``issues``, ``last_action``,
-        ``answered_at``); the listing is no longer dirty."""
+        ``answered_at``); the listing is no longer dirty unless ``keep_dirty`` (try again)."""
         unknown = set(values) - ANSWER_FIELDS
         if unknown:
             raise LedgerError(f"listing answer: unknown fields {sorted(unknown)}")
         self.conn.execute(
             update(LC)
             .where(and_(LC.c.channel_id == channel_id, LC.c.catalogue_product_id == catalogue_id))
-            .values(dirty=False, **values)
+            .values(dirty=keep_dirty, **values)
         )
 
     def ensure_listing_content(self, channel_id: int, catalogue_ids: Sequence[int]) -> int:

@@ -8,7 +8,6 @@ so this module composes their writes; it decides nothing (:mod:`omnisync.engine.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
 
 from sqlalchemy import bindparam, select, update
 
@@ -22,9 +21,9 @@ from .intake_rows import (
 from .listings import ListingWrites
 from .orders import OrderWrites
 from .sales import refresh_order_totals
-from .statements import insert_many
+from .statements import execute_many, execute_once, insert_many, one_of
 from .stock import StockWrites
-from .tables import IN_CHUNK, OL, LedgerError, O, P, R
+from .tables import OL, LedgerError, O, P, R
 
 LINE_VALUES = tuple(LineValues.__annotations__)
 
@@ -44,6 +43,13 @@ LINE_UPDATE = (
     .where(OL.c.id == bindparam("pk"))
     .values({name: bindparam(f"v_{name}") for name in LINE_VALUES})
 )
+STORED_LINES = (
+    select(OL, P.c.sku, R.c.quantity.label("reserved"), R.c.location_id.label("reserved_at"))
+    .outerjoin(P, P.c.id == OL.c.product_id)
+    .outerjoin(R, R.c.order_line_id == OL.c.id)
+    .where(one_of(OL.c.order_id, "ids"))
+)
+ORDERS_OF_LINES = select(OL.c.order_id).where(one_of(OL.c.id, "ids")).distinct()
 RESERVATION_UPDATE = (
     update(R).where(R.c.order_line_id == bindparam("pk")).values(quantity=bindparam("v_quantity"))
 )
@@ -80,20 +86,8 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
     def _stored_orders(self, held: Mapping[str, tuple[int, str]]) -> dict[str, StoredOrder]:
         by_id = {order_id: external_id for external_id, (order_id, _) in held.items()}
         lines: dict[int, dict[str, StoredLine]] = {order_id: {} for order_id in by_id}
-        ids = list(by_id)
-        for start in range(0, len(ids), IN_CHUNK):
-            q = (
-                select(
-                    OL,
-                    P.c.sku,
-                    R.c.quantity.label("reserved"),
-                    R.c.location_id.label("reserved_at"),
-                )
-                .outerjoin(P, P.c.id == OL.c.product_id)
-                .outerjoin(R, R.c.order_line_id == OL.c.id)
-                .where(OL.c.order_id.in_(ids[start : start + IN_CHUNK]))
-            )
-            for r in self.conn.execute(q):
+        if by_id:
+            for r in self.conn.execute(STORED_LINES, {"ids": list(by_id)}):
                 lines[int(r.order_id)][str(r.line_id)] = StoredLine(
                     pk=int(r.id),
                     sku=r.sku,
@@ -119,14 +113,16 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
     def apply_intake(self, changes: IntakeChanges) -> None:
         """Write a page's changes: orders, lines, reservations, the journal and the stock it moves,
         one version bump per product touched and the channel's own count shifted. A movement whose
-        idempotency key is journalled already changes nothing."""
+        idempotency key is journalled already changes nothing. The new lines of new orders get their
+        order's id (``changes`` is spent: it is written once)."""
         conn = self.conn
         order_ids = {
             str(external_id): int(oid)
             for external_id, oid in insert_many(conn, O, changes.new_orders, returning=("external_id", "id"))
         }
         if changes.order_updates:
-            conn.execute(
+            execute_many(
+                conn,
                 ORDER_UPDATE,
                 [
                     {
@@ -140,22 +136,27 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
                     for u in changes.order_updates
                 ],
             )
-        line_rows: list[dict[str, Any]] = []
-        for new_line in changes.new_lines:
-            row: dict[str, Any] = dict(new_line)
-            external_id = row.pop("external_id")
-            if row["order_id"] is None:
-                row["order_id"] = order_ids[external_id]
-            line_rows.append(row)
-        found = insert_many(conn, OL, line_rows, returning=("order_id", "line_id", "id"))
+        for new_line in changes.new_lines:  # the lines of orders inserted above get their order's id
+            if new_line["order_id"] is None:
+                new_line["order_id"] = order_ids[new_line["external_id"]]
+        # a new line's keys but ``external_id``, which found its order
+        columns = [key for key in changes.new_lines[0] if key != "external_id"] if changes.new_lines else []
+        found = insert_many(
+            conn, OL, changes.new_lines, returning=("order_id", "line_id", "id"), columns=columns
+        )
         line_pks = {(int(oid), str(line_id)): int(pk) for oid, line_id, pk in found}
         if changes.line_updates:
-            conn.execute(
+            execute_many(
+                conn,
                 LINE_UPDATE,
                 [{"pk": u["id"], **{f"v_{k}": u[k] for k in LINE_VALUES}} for u in changes.line_updates],  # type: ignore[literal-required]
             )
         self._reserve(changes, order_ids, line_pks)
-        self._refresh_totals(changes, order_ids.values(), (row["order_id"] for row in line_rows))
+        self._refresh_totals(
+            changes,
+            order_ids.values(),
+            {oid for row in changes.new_lines if (oid := row["order_id"]) is not None},
+        )
         deltas = {pair: (0, n) for pair, n in changes.reserved.items()}
         touched = set(changes.touched)
         journalled = self.insert_movements(changes.movements)
@@ -175,10 +176,9 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
     ) -> None:
         """The cached sales totals of every order whose lines this call wrote."""
         orders = {*new_orders, *new_line_orders, *(u["id"] for u in changes.order_updates)}
-        pks = [u["id"] for u in changes.line_updates]
-        for start in range(0, len(pks), IN_CHUNK):
-            q = select(OL.c.order_id).where(OL.c.id.in_(pks[start : start + IN_CHUNK])).distinct()
-            orders.update(int(oid) for oid in self.conn.execute(q).scalars())
+        if changes.line_updates:
+            pks = [u["id"] for u in changes.line_updates]
+            orders.update(oid for (oid,) in execute_once(self.conn, ORDERS_OF_LINES, {"ids": pks}))
         refresh_order_totals(self.conn, orders)
 
     def _reserve(
@@ -197,7 +197,8 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
         ]
         insert_many(self.conn, R, rows)
         if changes.reservation_updates:
-            self.conn.execute(
+            execute_many(
+                self.conn,
                 RESERVATION_UPDATE,
                 [{"pk": u["line_pk"], "v_quantity": u["quantity"]} for u in changes.reservation_updates],
             )

@@ -7,11 +7,24 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, and_, bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    and_,
+    bindparam,
+    case,
+    exists,
+    false,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    update,
+)
 
 from .rows import ListingRow, split_tags
-from .statements import execute_many, one_of
-from .tables import LI, P
+from .statements import execute_many, execute_once, one_of, result_processor
+from .tables import IN_CHUNK, LI, P
 from .txbase import TxBase
 
 if TYPE_CHECKING:
@@ -34,34 +47,45 @@ SHIFT = (
 
 
 class ListingWrites(TxBase):
-    def ensure_listings(self, channel_id: int, pairs: Iterable[tuple[int, str]]) -> int:
-        """Create missing listings (product id, channel SKU); existing ones get their channel SKU fixed."""
-        existing = {
-            r.product_id: r.channel_sku
-            for r in self.conn.execute(
-                select(LI.c.product_id, LI.c.channel_sku).where(LI.c.channel_id == channel_id)
+    def ensure_listings(self, channel_id: int, aliases: Mapping[str, str]) -> None:
+        """Give every product a listing on the channel, named by its alias there (``aliases``: master
+        SKU -> channel SKU) or else its master SKU.
+
+        Set-based: one ``INSERT ... SELECT`` creates the missing listings and the renames touch only
+        the listings named otherwise than the mapping says, found by SQL (a listing named apart from
+        its SKU, or an aliased master's), so start-up memory does not grow with the catalogue. A
+        renamed listing forgets the channel's ids and is planned again, as a new one is.
+        """
+        known = select(LI.c.product_id).where(and_(LI.c.channel_id == channel_id, LI.c.product_id == P.c.id))
+        self.conn.execute(
+            insert(LI).from_select(
+                ["channel_id", "product_id", "channel_sku", "ids", "dirty", "missing"],
+                select(
+                    literal(channel_id, LI.c.channel_id.type),
+                    P.c.id,
+                    P.c.sku,
+                    literal({}, LI.c.ids.type),
+                    true(),
+                    false(),
+                ).where(~exists(known)),
             )
+        )
+        named = select(LI.c.product_id, LI.c.channel_sku, P.c.sku).join(P, P.c.id == LI.c.product_id)
+        named = named.where(LI.c.channel_id == channel_id)
+        found = list(self.conn.execute(named.where(LI.c.channel_sku != P.c.sku)))
+        masters = sorted(aliases)
+        for start in range(0, len(masters), IN_CHUNK):
+            found += self.conn.execute(named.where(P.c.sku.in_(masters[start : start + IN_CHUNK])))
+        renames = {
+            int(r.product_id): wanted for r in found if (wanted := aliases.get(r.sku, r.sku)) != r.channel_sku
         }
-        new = []
-        for product_id, channel_sku in pairs:
-            if product_id not in existing:
-                new.append(
-                    {
-                        "channel_id": channel_id,
-                        "product_id": product_id,
-                        "channel_sku": channel_sku,
-                        "ids": {},
-                    }
-                )
-            elif existing[product_id] != channel_sku:
-                self.conn.execute(
-                    update(LI)
-                    .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
-                    .values(channel_sku=channel_sku, ids={}, dirty=True, missing=False)
-                )
-        for start in range(0, len(new), 5000):
-            self.conn.execute(insert(LI), new[start : start + 5000])
-        return len(new)
+        if renames:
+            self.conn.execute(
+                update(LI)
+                .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == bindparam("p")))
+                .values(channel_sku=bindparam("name"), ids={}, dirty=True, missing=False),
+                [{"p": pid, "name": name} for pid, name in renames.items()],
+            )
 
     def set_listing_ids(self, channel_id: int, product_id: int, ids: Mapping[str, str] | None) -> None:
         values: dict[str, Any] = (
@@ -141,8 +165,11 @@ class ListingWrites(TxBase):
         ids = list(set(product_ids))
         if not ids:
             return {}
-        rows = self.conn.execute(OBSERVED_AT, {"channel": channel_id, "ids": ids})
-        return {int(r.product_id): r.observed_at for r in rows}
+        rows = execute_once(self.conn, OBSERVED_AT, {"channel": channel_id, "ids": ids})
+        if not rows:
+            return {}
+        as_time = result_processor(self.conn, LI.c.observed_at)
+        return {product_id: as_time(at) for product_id, at in rows}
 
     def shift(self, channel_id: int, change: Shifted) -> None:
         """The channel lowered its own quantity for orders it took: so does our record of it
@@ -159,6 +186,7 @@ class ListingReads:
         *,
         dirty_only: bool = False,
         product_ids: Sequence[int] | None = None,
+        channel_skus: Sequence[str] | None = None,
         limit: int | None = None,
         after_product_id: int | None = None,
     ) -> list[ListingRow]:
@@ -180,6 +208,8 @@ class ListingReads:
             q = q.where(LI.c.dirty.is_(True))
         if product_ids is not None:
             q = q.where(LI.c.product_id.in_(list(product_ids)))
+        if channel_skus is not None:
+            q = q.where(LI.c.channel_sku.in_(list(channel_skus)))
         if after_product_id is not None:
             q = q.where(LI.c.product_id > after_product_id)
         if limit is not None:
@@ -212,7 +242,8 @@ class ListingReads:
         # no ORDER BY in SQL: without statistics SQLite would rather walk a whole channel's primary
         # key in product order than sort the few rows the dirty index finds
         q = select(LI.c.product_id).where(and_(LI.c.channel_id.in_(list(channel_ids)), LI.c.dirty.is_(True)))
-        return sorted({int(pid) for pid in conn.execute(q).scalars()})
+        with conn.execute(q) as result:  # integers: straight from the cursor, no Row per listing
+            return sorted({pid for (pid,) in result.cursor.fetchall()})
 
     def dirty_count(self, conn: Connection, channel_id: int) -> int:
         return int(

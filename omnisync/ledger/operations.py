@@ -134,6 +134,19 @@ def _claimable_by(channels: Sequence[str], holder: str, now: datetime) -> Any:
 
 
 class OperationReads:
+    def seen_webhooks(self, conn: Connection, channel_id: int, event_ids: Iterable[str]) -> set[str]:
+        """Which of these event ids were remembered before (re-deliveries)."""
+        ids = list(set(event_ids))
+        seen: set[str] = set()
+        for start in range(0, len(ids), 900):
+            rows = conn.execute(
+                select(W.c.event_id).where(
+                    and_(W.c.channel_id == channel_id, W.c.event_id.in_(ids[start : start + 900]))
+                )
+            )
+            seen.update(str(r) for r in rows.scalars())
+        return seen
+
     def cursor(self, conn: Connection, channel_id: int) -> datetime | None:
         """Where the channel's order pull stands (None before the first pull)."""
         value: datetime | None = conn.execute(

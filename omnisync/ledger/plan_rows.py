@@ -1,16 +1,16 @@
-"""Planning rows: one wide read per chunk (product, stock per location, listing per channel),
-its column layout and the decoder of its raw values."""
+"""The planning read: per chunk of products, the slices of the product, stock and listing tables
+planning needs, column by column, and the decoder of their raw values."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from json.decoder import JSONDecoder
-from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select, type_coerce
+from sqlalchemy import Connection, Text, and_, bindparam, case, cast, func, select, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import NullType
 
@@ -22,19 +22,50 @@ PLAN_STOCK_COLUMNS = 2
 """Then per location asked for: on_hand, reserved (None without a stock record)."""
 PLAN_LISTING_COLUMNS = 5
 """Then per channel asked for: flags (None when there is no listing or the channel does not know the
-SKU, else the ``PLAN_*`` bits), channel SKU (None when it is the master SKU), ids (raw), acked
-quantity, acked price (raw)."""
+SKU, else the ``PLAN_*`` bits), channel SKU, ids (raw), acked quantity, acked price (raw)."""
 PLAN_FLAGS, PLAN_CHANNEL_SKU, PLAN_IDS, PLAN_ACKED_QUANTITY, PLAN_ACKED_PRICE = range(PLAN_LISTING_COLUMNS)
 """Positions within a channel's listing columns."""
 PLAN_DIRTY = 1
 PLAN_ACKED_AVAILABLE = 2
 PLAN_ACKED_UNAVAILABLE = 4
+PLAN_ACKED_KNOWN = 8
+"""The listing's acknowledged quantity is known (the read gives 0 for an unknown one)."""
+
+
+Names = Callable[[int, Any], tuple[list[Any], list[Any]]]
+"""(channel id, product ids) -> the channel SKU and the raw ids of each product's listing there
+(None and None for a listing gone meanwhile)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChunk:
+    """One chunk of the planning read, as the tables hold it, column by column: no object per row.
+
+    ``products``: id, sku, tags, price, currency, active, version (raw values, see
+    :class:`PlanDecoder`). ``stock``: product id, location id, on_hand, reserved, for the locations
+    asked for. ``listings``: channel id, product id, flags (``PLAN_*`` bits), acked quantity (0 when
+    unknown), acked price (raw), for the channels asked for; a listing the channel does not know
+    (``missing``) is left out. Integer columns are numpy arrays of int64 (ids, active, version, every
+    stock column, the listings' channel, product, flags and acked quantity), the others lists. Rows
+    come in no particular order. ``names`` reads the channel SKUs and ids of the listings a plan
+    pushes, and of those only (most pairs of a large plan need neither).
+    """
+
+    channel_ids: tuple[int, ...]
+    location_ids: tuple[int, ...]
+    products: Sequence[Any]
+    stock: Sequence[Any]
+    listings: Sequence[Any]
+    names: Names
+
+    def __len__(self) -> int:
+        return len(self.products[0])
 
 
 class PlanDecoder:
-    """Turns the raw values of :meth:`Ledger.plan_rows` into what :class:`ListingRow` would hold.
+    """Turns the raw values of :class:`PlanQueries` into what :class:`ListingRow` would hold.
 
-    The rows skip SQLAlchemy's per-value result processing (millions of pairs are read to plan a
+    The columns skip SQLAlchemy's per-value result processing (millions of pairs are read to plan a
     large catalogue and most are never looked at again); the few values a planner needs go through the
     column types' own processors here, decimals memoised by raw value.
     """
@@ -58,8 +89,19 @@ class PlanDecoder:
             value = self.decimals[raw] = Decimal(converted)
         return value
 
+    def ids_of(self, raws: Sequence[Any]) -> list[dict[str, str]]:
+        """:meth:`ids` of each raw value; JSON texts decoded in one ``json.loads`` when they can be."""
+        if self._scan is not None and raws and set(map(type, raws)) == {str}:
+            try:
+                decoded = json.loads("[" + ",".join(raws) + "]")
+            except ValueError:
+                decoded = None
+            if type(decoded) is list and len(decoded) == len(raws) and set(map(type, decoded)) == {dict}:
+                return decoded
+        return [self.ids(raw) for raw in raws]
+
     def ids(self, raw: Any) -> dict[str, str]:
-        if type(raw) is dict:  # decoded by the database (SQLite's packed rows)
+        if type(raw) is dict:  # decoded by the driver (psycopg)
             return raw
         if raw is None or raw == "{}":
             return {}
@@ -80,42 +122,64 @@ def raw_column(column: Any) -> Any:
     return type_coerce(column, NullType())
 
 
-def packed_rows(conn: Connection, q: Any, ids_at: set[int]) -> list[Any]:
-    """The rows of ``q`` read from SQLite as one JSON array, built by SQLite in a single step.
+class Columns:
+    """A query whose result is wanted column by column (every column of it taken raw): the columns
+    at ``integers`` (never NULL) as numpy arrays of int64, the others as lists. Built once, read
+    many times with different parameters.
 
-    Python's sqlite3 module releases the GIL for each row it steps through and must take it back to
-    build the row; a reader thread then waits for the planning thread at every row and the two never
-    overlap. Packed, all the database work of a chunk runs in one step without the GIL, and one
-    ``json.loads`` builds the rows. Listing ids (``ids_at``) arrive decoded.
+    On SQLite the database builds each column as one value in a single step without the GIL -- a
+    comma-separated text for an integer column, which numpy parses without a Python object per value,
+    a JSON array for the others -- instead of Python's sqlite3 module taking the GIL back for every
+    row (a reader thread would then wait for the planning thread at each one). Elsewhere the DBAPI
+    rows are fetched straight from the cursor and transposed.
     """
-    sub = q.subquery()
-    values = [func.json(c) if i in ids_at else c for i, c in enumerate(sub.c)]
-    assert len(values) == len(q.selected_columns)
-    packed = conn.execute(select(func.json_group_array(func.json_array(*values)))).scalar()
-    rows = [tuple(row) for row in json.loads(packed)] if packed else []
-    rows.sort(key=itemgetter(0))  # SQLite (before 3.44) cannot order an aggregate's input itself
-    return rows
+
+    def __init__(self, dialect: Dialect, q: Any, integers: Sequence[int]) -> None:
+        self.width = len(q.selected_columns)
+        self.integers = frozenset(integers)
+        self.packed = dialect.name == "sqlite"
+        if self.packed:
+            sub = q.subquery()
+            q = select(
+                *(
+                    func.group_concat(c) if i in self.integers else func.json_group_array(c)
+                    for i, c in enumerate(sub.c)
+                )
+            )
+        self.q = q
+
+    def read(self, conn: Connection, **params: Any) -> list[Any]:
+        import numpy as np  # the planning read needs it; the CLI's start-up does not
+
+        if self.packed:
+            packed = conn.execute(self.q, params).one()
+            return [
+                np.fromstring(value or "", dtype=np.int64, sep=",")
+                if i in self.integers
+                else json.loads(value)
+                for i, value in enumerate(packed)
+            ]
+        with conn.execute(self.q, params) as result:
+            rows = result.cursor.fetchall()
+        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in range(self.width)]
+        return [np.array(c, dtype=np.int64) if i in self.integers else c for i, c in enumerate(columns)]
 
 
-class PlanReads:
-    """The planning read, mixed into :class:`~omnisync.ledger.repository.Ledger`."""
+class PlanQueries:
+    """The planning read for some channels and locations: per chunk of products, three range reads
+    on the tables' keys (products, their stock, their listings) instead of a join per product, so
+    the cost per pair is a scan's. The statements are built once per plan.
 
-    def plan_rows(
-        self,
-        conn: Connection,
-        channel_ids: Sequence[int],
-        location_ids: Sequence[int],
-        *,
-        after_product_id: int | None = None,
-        product_ids: Sequence[int] | None = None,
-        limit: int | None = None,
-    ) -> list[Any]:
-        """One tuple per product, ordered by id, with everything planning needs: the product, its
-        stock at ``location_ids`` and its listing on each of ``channel_ids`` (layout: the
-        ``PLAN_*_COLUMNS`` constants; values raw, see :class:`PlanDecoder`). One indexed read per
-        chunk serves every channel, instead of a listing, a product and a stock query per channel.
-        """
-        columns: list[Any] = [
+    ``by_ids``: chunks are given as product ids; otherwise as the next ``limit`` products after one.
+    The products are read first: stock read after a product's version is at least as new as that
+    version, so a pair planned from them is never settled at a version newer than its numbers.
+    """
+
+    def __init__(
+        self, dialect: Dialect, channel_ids: Sequence[int], location_ids: Sequence[int], *, by_ids: bool
+    ) -> None:
+        self.channel_ids, self.location_ids, self.by_ids = tuple(channel_ids), tuple(location_ids), by_ids
+        products = select(
             P.c.id,
             P.c.sku,
             P.c.tags,
@@ -123,41 +187,125 @@ class PlanReads:
             P.c.currency,
             raw_column(P.c.active),
             P.c.version,
-        ]
-        joined: Any = P
-        for n, location_id in enumerate(location_ids):
-            s = S.alias(f"s{n}")
-            joined = joined.outerjoin(s, and_(s.c.product_id == P.c.id, s.c.location_id == location_id))
-            columns += [s.c.on_hand, s.c.reserved]
-        for n, channel_id in enumerate(channel_ids):
-            li = LI.alias(f"l{n}")
-            joined = joined.outerjoin(li, and_(li.c.channel_id == channel_id, li.c.product_id == P.c.id))
-            flags = case((li.c.dirty.is_(True), PLAN_DIRTY), else_=0) + case(
-                (li.c.acked_available.is_(True), PLAN_ACKED_AVAILABLE),
-                (li.c.acked_available.is_(False), PLAN_ACKED_UNAVAILABLE),
+        ).order_by(P.c.id)
+        self._first = None
+        if by_ids:
+            products = products.where(P.c.id.in_(bindparam("ids", expanding=True)))
+        else:
+            self._first = Columns(dialect, products.limit(bindparam("limit")), (0, 5, 6))
+            products = products.where(P.c.id > bindparam("after")).limit(bindparam("limit"))
+
+        def of_chunk(column: Any) -> Any:
+            if by_ids:
+                return column.in_(bindparam("ids", expanding=True))
+            return and_(column >= bindparam("low"), column <= bindparam("high"))
+
+        stock = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
+            and_(S.c.location_id.in_(list(location_ids)), of_chunk(S.c.product_id))
+        )
+        flags = (
+            case((LI.c.dirty.is_(True), PLAN_DIRTY), else_=0)
+            + case(
+                (LI.c.acked_available.is_(True), PLAN_ACKED_AVAILABLE),
+                (LI.c.acked_available.is_(False), PLAN_ACKED_UNAVAILABLE),
                 else_=0,
             )
-            columns += [
-                case((li.c.missing.is_(None), None), (li.c.missing.is_(True), None), else_=flags),
-                func.nullif(li.c.channel_sku, P.c.sku),
-                raw_column(li.c.ids),
-                li.c.acked_quantity,
-                raw_column(li.c.acked_price),
-            ]
-        # unique labels: a subquery of these columns (SQLite's packed read) keeps every one of them
-        q = select(*(c.label(f"c{i}") for i, c in enumerate(columns))).select_from(joined).order_by(P.c.id)
-        if product_ids is not None:
-            q = q.where(P.c.id.in_(list(product_ids)))
-        if after_product_id is not None:
-            q = q.where(P.c.id > after_product_id)
-        if limit is not None:
-            q = q.limit(limit)
-        if conn.dialect.name == "sqlite":
-            first_listing = PLAN_PRODUCT_COLUMNS + PLAN_STOCK_COLUMNS * len(location_ids)
-            ids_at = {first_listing + PLAN_LISTING_COLUMNS * n + PLAN_IDS for n in range(len(channel_ids))}
-            return packed_rows(conn, q, ids_at)
-        result = conn.execute(q)
-        # every column is taken raw (no result processing), so the DBAPI rows are the rows; fetched
-        # straight from the cursor they skip building a Row per product
-        with result:
-            return list(result.cursor.fetchall())
+            + case((LI.c.acked_quantity.is_(None), 0), else_=PLAN_ACKED_KNOWN)
+        )
+        listings = select(
+            LI.c.channel_id,
+            LI.c.product_id,
+            flags,
+            func.coalesce(LI.c.acked_quantity, 0),
+            raw_column(LI.c.acked_price),
+        ).where(
+            and_(
+                LI.c.channel_id.in_(list(channel_ids)),
+                of_chunk(LI.c.product_id),
+                LI.c.missing.is_(False),
+            )
+        )
+        self._products = Columns(dialect, products, (0, 5, 6))
+        self._stock = Columns(dialect, stock, (0, 1, 2, 3))
+        self._listings = Columns(dialect, listings, (0, 1, 2, 3))
+        # the names of the listings a plan pushes: a range of the chunk, or the few products asked for
+        names = select(LI.c.product_id, LI.c.channel_sku, raw_column(cast(LI.c.ids, Text))).where(
+            LI.c.channel_id == bindparam("channel")
+        )
+        self._names_between = Columns(
+            dialect,
+            names.where(and_(LI.c.product_id >= bindparam("low"), LI.c.product_id <= bindparam("high"))),
+            (0,),
+        )
+        self._names_of = Columns(
+            dialect, names.where(LI.c.product_id.in_(bindparam("ids", expanding=True))), (0,)
+        )
+
+    def read(
+        self,
+        conn: Connection,
+        *,
+        after_product_id: int | None = None,
+        product_ids: Sequence[int] = (),
+        limit: int = 0,
+    ) -> PlanChunk:
+        """The chunk of ``product_ids`` (``by_ids``), or of the ``limit`` products after
+        ``after_product_id`` (the first ones without it)."""
+        if self.by_ids:
+            params: dict[str, Any] = {"ids": list(product_ids)}
+            products = self._products.read(conn, **params)
+        else:
+            if after_product_id is None:
+                assert self._first is not None
+                products = self._first.read(conn, limit=limit)
+            else:
+                products = self._products.read(conn, after=after_product_id, limit=limit)
+            if len(products[0]):
+                params = {"low": int(products[0].min()), "high": int(products[0].max())}
+        chunk = PlanChunk(self.channel_ids, self.location_ids, products, [()] * 4, [()] * 5, self._no_names)
+        if not len(chunk):
+            return chunk
+        stock = self._stock.read(conn, **params) if self.location_ids else chunk.stock
+        listings = self._listings.read(conn, **params) if self.channel_ids else chunk.listings
+        return PlanChunk(self.channel_ids, self.location_ids, products, stock, listings, self._no_names)
+
+    @staticmethod
+    def _no_names(channel_id: int, product_ids: Any) -> tuple[list[Any], list[Any]]:
+        raise NotImplementedError("bind the names to a connection: PlanQueries.names_in")
+
+    def names_in(self, connect: Callable[[], Any]) -> Names:
+        """:attr:`PlanChunk.names` reading through connections from ``connect`` (a context manager)."""
+
+        def names(channel_id: int, product_ids: Any) -> tuple[list[Any], list[Any]]:
+            import numpy as np
+
+            wanted = np.asarray(product_ids, dtype=np.int64)
+            if not len(wanted):
+                return [], []
+            low, high = int(wanted.min()), int(wanted.max())
+            with connect() as conn:
+                if high - low < 4 * len(wanted):  # most of a range: scan it
+                    got, skus, ids = self._names_between.read(conn, channel=channel_id, low=low, high=high)
+                else:
+                    got, skus, ids = self._names_of.read(conn, channel=channel_id, ids=wanted.tolist())
+            if len(got) == len(wanted) and bool((got == wanted).all()):
+                return skus, ids  # the usual case of a full plan: every pair of the range
+            if len(got) > 1 and not bool((got[1:] > got[:-1]).all()):  # key order, unless not
+                order = np.argsort(got, kind="stable")
+                got, skus, ids = (
+                    got[order],
+                    [skus[j] for j in order.tolist()],
+                    [ids[j] for j in order.tolist()],
+                )
+            at = np.searchsorted(got, wanted).clip(max=max(len(got) - 1, 0))
+            found = got[at] == wanted if len(got) else np.zeros(len(wanted), dtype=np.bool_)
+            rows = at.tolist()
+            if bool(found.all()):
+                return [skus[j] for j in rows], [ids[j] for j in rows]
+            hits = found.tolist()
+            return (
+                [skus[j] if ok else None for j, ok in zip(rows, hits, strict=True)],
+                [ids[j] if ok else None for j, ok in zip(rows, hits, strict=True)],
+            )
+
+        return names

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from .stock import ORDER_KEY_PREFIX, order_movement_key
-from .tables import IN_CHUNK, LI, OL, SR, C, L, M, O, P, R, S
+from .tables import CP, IN_CHUNK, LC, LI, OL, SR, C, L, M, O, P, R, S
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,6 +158,19 @@ def stock_books(conn: Connection) -> StockBooks:
     return StockBooks(stock, dict(journal), dict(received), dict(held))
 
 
+def count_notes(conn: Connection, sku: str) -> dict[str, str]:
+    """Location code -> the note of the last adjustment a channel's own count made there (an FBA read:
+    its fulfillable, inbound and reserved units), for the SKU."""
+    q = (
+        select(L.c.code, M.c.note)
+        .join(P, P.c.id == M.c.product_id)
+        .join(L, L.c.id == M.c.location_id)
+        .where(P.c.sku == sku, M.c.kind == "adjustment", M.c.idempotency_key.like("external:%"))
+        .order_by(M.c.id)
+    )
+    return {str(r.code): str(r.note) for r in conn.execute(q)}
+
+
 def ping(conn: Connection) -> None:
     """A round trip to the database (readiness checks); raises when it does not answer."""
     conn.execute(select(1))
@@ -218,6 +231,59 @@ def channel_counts(conn: Connection, channel: str) -> ChannelCounts:
         pending=count(LI.c.dirty.is_(True)),
         missing=count(LI.c.missing.is_(True)),
         listing_errors=count(LI.c.last_error.is_not(None)),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListingAnswer:
+    product: str
+    action: str | None
+    published: bool | None
+    issues: tuple[str, ...]
+    at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogueListings:
+    """A channel's listings of catalogue products: how many it holds, shows, still has to get, and
+    the channel's last answer for each one it refused or warned about."""
+
+    on_channel: int
+    published: int
+    pending: int
+    answers: tuple[ListingAnswer, ...]
+
+
+def catalogue_listings(conn: Connection, channel: str, limit: int = 50) -> CatalogueListings:
+    cid = conn.execute(select(C.c.id).where(C.c.name == channel)).scalar()
+    if cid is None:
+        return CatalogueListings(0, 0, 0, ())
+    rows = list(
+        conn.execute(
+            select(
+                CP.c.handle,
+                LC.c.ids,
+                LC.c.published,
+                LC.c.dirty,
+                LC.c.issues,
+                LC.c.last_action,
+                LC.c.answered_at,
+            )
+            .join(CP, CP.c.id == LC.c.catalogue_product_id)
+            .where(LC.c.channel_id == cid)
+            .order_by(CP.c.handle)
+        )
+    )
+    answers = tuple(
+        ListingAnswer(r.handle, r.last_action, r.published, tuple(r.issues or ()), r.answered_at)
+        for r in rows
+        if r.issues
+    )
+    return CatalogueListings(
+        on_channel=sum(1 for r in rows if r.ids),
+        published=sum(1 for r in rows if r.published),
+        pending=sum(1 for r in rows if r.dirty),
+        answers=answers[:limit],
     )
 
 

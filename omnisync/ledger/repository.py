@@ -19,7 +19,7 @@ from .intake import IntakeWrites
 from .listings import ListingReads, ListingWrites
 from .operations import OperationReads, OperationWrites
 from .orders import OrderWrites
-from .plan_rows import PlanDecoder, PlanReads
+from .plan_rows import PlanDecoder
 from .rows import ListingRow, ProductRow, join_tags, split_tags
 from .statements import execute_once, one_of
 from .stock import MOVEMENT_KINDS, StockReads, StockWrites
@@ -55,7 +55,7 @@ class LedgerTx(
     """Writes inside one transaction, one mixin per aggregate. Obtain through :meth:`Ledger.tx`."""
 
 
-class Ledger(CatalogReads, CatalogueReads, StockReads, ListingReads, OperationReads, PlanReads, AlertReads):
+class Ledger(CatalogReads, CatalogueReads, StockReads, ListingReads, OperationReads, AlertReads):
     """Entry point to the ledger: transactions, id caches and read queries (one mixin per aggregate)."""
 
     def __init__(self, engine: Engine) -> None:

@@ -29,6 +29,7 @@ from typing import Any
 
 from sqlalchemy import BigInteger, Connection, case, cast, func, literal, literal_column, select, true, update
 
+from .statements import execute_once, one_of
 from .tables import IN_CHUNK, OL, C, L, O, P
 
 SCALE = 10_000
@@ -108,18 +109,35 @@ def _tags(conn: Connection) -> Any:
     return func.json_each(array).table_valued("value").alias("tag")
 
 
+_TOTALS = {
+    name: select(func.coalesce(func.sum(expr), 0)).where(OL.c.order_id == O.c.id).scalar_subquery()
+    for name, expr in LINE_FACTS.items()
+}
+_SUMS = (
+    select(
+        OL.c.order_id.label("order_id"),
+        *(func.coalesce(func.sum(expr), 0).label(name) for name, expr in LINE_FACTS.items()),
+    )
+    .where(one_of(OL.c.order_id, "ids"))
+    .group_by(OL.c.order_id)
+    .subquery("sums")
+)
+REFRESH_TOTALS = (
+    update(O).where(O.c.id == _SUMS.c.order_id).values({name: _SUMS.c[name] for name in LINE_FACTS})
+)
+"""Every page of intake runs it: the page's orders' lines summed in one grouped pass (UPDATE ... FROM),
+compiled once, the orders bound as one list. An order without lines keeps its totals (0 as created:
+lines are never deleted)."""
+
+
 def refresh_order_totals(conn: Connection, order_ids: Iterable[int] | None) -> None:
     """Set the cached totals of these orders (None: of every order) to the sums of their lines."""
-    values = {
-        name: select(func.coalesce(func.sum(expr), 0)).where(OL.c.order_id == O.c.id).scalar_subquery()
-        for name, expr in LINE_FACTS.items()
-    }
     if order_ids is None:
-        conn.execute(update(O).values(values))
+        conn.execute(update(O).values(_TOTALS))
         return
     ids = sorted(set(order_ids))
-    for start in range(0, len(ids), IN_CHUNK):
-        conn.execute(update(O).where(O.c.id.in_(ids[start : start + IN_CHUNK])).values(values))
+    if ids:
+        execute_once(conn, REFRESH_TOTALS, {"ids": ids})
 
 
 def sales(
@@ -136,7 +154,7 @@ def sales(
     keys: dict[Dimension, Any] = {}
     order_level = set(by) <= ORDER_LEVEL
     source: Any = O if order_level else OL.join(O, O.c.id == OL.c.order_id)
-    if Dimension.SKU in by or Dimension.TAG in by:
+    if Dimension.TAG in by:
         source = source.outerjoin(P, P.c.id == OL.c.product_id)
     # in this order, the grouping follows SQLite's index on (day, channel, currency)
     for dim in sorted(
@@ -149,7 +167,7 @@ def sales(
         elif dim is Dimension.CHANNEL:
             keys[dim] = O.c.channel_id
         elif dim is Dimension.SKU:
-            keys[dim] = P.c.sku
+            keys[dim] = OL.c.product_id  # named after grouping: no product row read per line
         elif dim is Dimension.LOCATION:
             keys[dim] = OL.c.location_id
         elif dim is Dimension.TAG:
@@ -181,7 +199,11 @@ def sales(
         q = q.where(day >= f"{since:%Y-%m-%d}", day <= f"{until:%Y-%m-%d}")
     if Dimension.TAG in by:
         q = q.where(keys[Dimension.TAG] != "")
+    rows = list(conn.execute(q))
     names = _names(conn, by)
+    if Dimension.SKU in by:
+        ids = sorted({r.k_sku for r in rows if r.k_sku is not None})
+        names[Dimension.SKU] = _skus(conn, ids)
     found = [
         SalesRow(
             keys=tuple(_name(names.get(dim), getattr(r, f"k_{dim.value}")) for dim in by),
@@ -196,7 +218,7 @@ def sales(
             refunds=_decimal(r.refunds_e4),
             oversold=int(r.oversold or 0),
         )
-        for r in conn.execute(q)
+        for r in rows
     ]
     # ordered by the names (ids group faster than names, and only the names sort the way one reads)
     return merged(sorted(found, key=lambda r: (*((k is not None, k or "") for k in r.keys), r.currency)))
@@ -213,6 +235,14 @@ def merged(rows: Sequence[SalesRow]) -> list[SalesRow]:
             out[-1] = row
         else:
             out.append(row)
+    return out
+
+
+def _skus(conn: Connection, ids: Sequence[int]) -> dict[Any, str]:
+    out: dict[Any, str] = {}
+    for start in range(0, len(ids), IN_CHUNK):
+        q = select(P.c.id, P.c.sku).where(P.c.id.in_(ids[start : start + IN_CHUNK]))
+        out.update({r.id: str(r.sku) for r in conn.execute(q)})
     return out
 
 

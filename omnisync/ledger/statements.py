@@ -161,9 +161,29 @@ def shaped(
     if todo:
         columns: list[Any] = list(zip(*params, strict=True))
         for i, f in todo:
-            columns[i] = map(f, columns[i])
+            columns[i] = _processed(f, columns[i])
         params = list(zip(*columns, strict=True))
     return params
+
+
+def _processed(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+    """``process`` applied to each value, once per distinct value (a page's rows repeat the same
+    times, flags and ids, and a TypeDecorator's processing costs more than a lookup)."""
+    done: dict[Any, Any] = {}
+    out = []
+    for value in values:
+        try:
+            found = done.get(value, _MISSING)
+        except TypeError:  # unhashable (a JSON column's dict)
+            out.append(process(value))
+            continue
+        if found is _MISSING:
+            found = done[value] = process(value)
+        out.append(found)
+    return out
+
+
+_MISSING = object()
 
 
 def compiled_once(conn: Connection, stmt: Any) -> Compiled:
@@ -210,6 +230,17 @@ def run(conn: Connection, sql: str, params: Any, *, many: bool = False) -> list[
         cursor.close()
 
 
+def result_processor(conn: Connection, column: Any) -> Callable[[Any], Any]:
+    """What SQLAlchemy does to a value of ``column`` read from the driver (for rows :func:`run` and
+    :func:`execute_once` return as the driver gives them)."""
+    process = column.type._cached_result_processor(conn.dialect, None)
+    return process if process is not None else _same
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
 def execute_many(conn: Connection, stmt: Any, rows: Sequence[Mapping[str, Any]]) -> None:
     """Run a module-level Core statement once per row of bound values through the driver's
     executemany: compiled once per dialect, each value through its bind processor, none of
@@ -234,6 +265,7 @@ def insert_many(
     *,
     returning: Sequence[str] = (),
     ignore_conflicts: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> list[tuple[Any, ...]]:
     """INSERT many rows (all with the keys of the first), as few multi-row statements; with
     ``returning``, those columns of the rows inserted (with ``ignore_conflicts``, a row that hits a
@@ -241,11 +273,12 @@ def insert_many(
 
     What SQLAlchemy's "insertmanyvalues" does, minus its per-value bookkeeping, which costs four times
     the database's own work on a page of orders: values still go through each column type's bind
-    processor, so they are stored exactly as a Core INSERT would store them.
+    processor, so they are stored exactly as a Core INSERT would store them. ``columns`` names the
+    columns to write where the rows carry more keys.
     """
     if not rows:
         return []
-    columns = list(rows[0])
+    columns = list(rows[0]) if columns is None else list(columns)
     mark = placeholder(conn)
     if mark is None:  # pragma: no cover - only the two supported backends
         stmt: Any = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(conn.dialect.name, insert)(

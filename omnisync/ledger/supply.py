@@ -18,7 +18,7 @@ from sqlalchemy import Connection, Float, String, bindparam, func, literal, or_,
 
 from .sales import day_of
 from .statements import execute_many, insert_many
-from .tables import IN, OL, O, P, S
+from .tables import IN, IN_CHUNK, OL, O, P, S
 from .txbase import TxBase
 
 
@@ -30,6 +30,8 @@ class Terms(TypedDict):
 
 
 TERM_FIELDS = tuple(Terms.__annotations__)
+FEW = 5_000
+"""Up to this many SKUs sold, their rows are read by id; beyond, each table is read in one pass."""
 TERMS_UPDATE = (
     update(P).where(P.c.id == bindparam("pid")).values(**{f: bindparam(f"v_{f}") for f in TERM_FIELDS})
 )
@@ -169,36 +171,33 @@ def supply_facts(conn: Connection, weights: Mapping[str, float]) -> SupplyFacts:
         .group_by(daily.c.product_id, daily.c.location_id)
     )
     facts.sold = {
-        (int(r.product_id), int(r.location_id)): (float(r.first or 0), float(r.second or 0))
-        for r in conn.execute(q)
+        (int(pid), int(lid)): (float(first or 0), float(second or 0))
+        for pid, lid, first, second in conn.execute(q)
     }
-    selling = (
-        select(OL.c.product_id)
-        .join(O, O.c.id == OL.c.order_id)
-        .where(O.c.placed_at >= since, OL.c.product_id.is_not(None))
-        .distinct()
-        .scalar_subquery()
-    )
-    for r in conn.execute(
-        select(P.c.id, P.c.sku, P.c.title, *(P.c[f] for f in TERM_FIELDS)).where(
-            P.c.id.in_(selling), P.c.active.is_(True)
-        )
-    ):
-        facts.products[int(r.id)] = (str(r.sku), str(r.title), _terms(r))
-    for r in conn.execute(
-        select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(S.c.product_id.in_(selling))
-    ):
-        facts.stock[(int(r.product_id), int(r.location_id))] = (int(r.on_hand), int(r.reserved))
-    q = (
-        select(
-            IN.c.product_id,
-            IN.c.location_id,
-            func.sum(IN.c.quantity).label("units"),
-            func.min(IN.c.expected_at).label("expected"),
-        )
-        .where(IN.c.quantity > 0, IN.c.product_id.in_(selling))
+    pids = sorted({pid for pid, _ in facts.sold})
+    products = select(P.c.id, P.c.sku, P.c.title, *(P.c[f] for f in TERM_FIELDS)).where(P.c.active.is_(True))
+    stock = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved)
+    incoming = (
+        select(IN.c.product_id, IN.c.location_id, func.sum(IN.c.quantity), func.min(IN.c.expected_at))
+        .where(IN.c.quantity > 0)
         .group_by(IN.c.product_id, IN.c.location_id)
     )
-    for r in conn.execute(q):
-        facts.incoming[(int(r.product_id), int(r.location_id))] = (int(r.units), r.expected)
+    wanted = set(pids)
+    # few SKUs sold: read those (IN lists); many: one pass over each table, filtered here
+    chunks = [pids[n : n + IN_CHUNK] for n in range(0, len(pids), IN_CHUNK)] if len(pids) <= FEW else [None]
+    for chunk in chunks:
+
+        def only(q: Any, column: Any, chunk: list[int] | None = chunk) -> Any:
+            return q if chunk is None else q.where(column.in_(chunk))
+
+        for pid, sku, title, lead, moq, pack, level in conn.execute(only(products, P.c.id)):
+            if pid in wanted:
+                terms: Terms = {"lead_time_days": lead, "moq": moq, "pack": pack, "service_level": level}
+                facts.products[pid] = (str(sku), str(title), terms)
+        for pid, lid, on_hand, reserved in conn.execute(only(stock, S.c.product_id)):
+            if pid in wanted:
+                facts.stock[(pid, lid)] = (int(on_hand), int(reserved))
+        for pid, lid, units, expected in conn.execute(only(incoming, IN.c.product_id)):
+            if pid in wanted:
+                facts.incoming[(pid, lid)] = (int(units), expected)
     return facts

@@ -133,17 +133,18 @@ class OAuth2RefreshToken:
             assert self._token is not None
             return self._token
 
+    def grant(self) -> dict[str, str]:
+        """The token request's form: the ``refresh_token`` grant (a subclass may ask another, such as
+        ``client_credentials`` with a scope)."""
+        return {
+            "grant_type": "refresh_token",
+            "refresh_token": _reveal(self.refresh_token),
+            "client_id": self.client_id,
+            "client_secret": _reveal(self.client_secret),
+        }
+
     async def _refresh(self) -> None:
-        response = await self.client.post(
-            self.token_url,
-            data={
-                "grant_type": "refresh_token",
-                "refresh_token": _reveal(self.refresh_token),
-                "client_id": self.client_id,
-                "client_secret": _reveal(self.client_secret),
-            },
-            extensions=op(self.operation),
-        )
+        response = await self.client.post(self.token_url, data=self.grant(), extensions=op(self.operation))
         if response.status_code in (400, 401, 403):
             raise CredentialsError(
                 f"{self.label} token endpoint refused the credentials (HTTP {response.status_code}, "

@@ -39,6 +39,8 @@ from .models import (
     InventoryUpdate,
     ItemResult,
     Limits,
+    LocationStock,
+    NotificationQueue,
     Operation,
     OrderCursor,
     OrderPage,
@@ -234,6 +236,38 @@ class Connector(Generic[SettingsT]):
     ) -> list[WebhookEvent]:
         """Verify the signature (raise WebhookVerificationError) and normalise the events."""
         raise UnsupportedOperation(f"{self.name} accepts no webhooks", channel=self.context.channel)
+
+    async def read_orders(self, external_ids: Sequence[str]) -> OrderPage:
+        """These orders alone (a notification named them), as a page with no next token; orders the
+        channel cannot read go to ``failed``. The default says the channel cannot: the engine then
+        leaves them to the next pull."""
+        raise UnsupportedOperation(f"{self.name} cannot read single orders", channel=self.context.channel)
+
+    def external_locations(self) -> frozenset[str]:
+        """Ledger location codes whose stock the channel keeps itself (``Capability.EXTERNAL_STOCK``):
+        its orders shipped from them reserve there and do not move its own listing quantity."""
+        return frozenset()
+
+    async def read_location_stock(self, *, full: bool = True) -> list[LocationStock]:
+        """Counts in :meth:`external_locations`: every SKU (``full``), or those changed since the last
+        read (a platform that reports changes only)."""
+        raise UnsupportedOperation(f"{self.name} keeps no stock of its own", channel=self.context.channel)
+
+    # -- notifications delivered through a queue ---------------------------------------------------
+    def notification_queue(self) -> NotificationQueue | None:
+        """The queue the platform delivers this channel's notifications to (None: no queue)."""
+        return None
+
+    async def subscribe_notifications(self) -> list[str]:
+        """Make sure the platform sends its notifications to :meth:`notification_queue`, idempotently
+        (what exists is read first and kept). Returns one line per thing in place, for
+        ``validate --connect``."""
+        return []
+
+    def parse_notification(self, body: str) -> list[WebhookEvent]:
+        """The events of one queued message (raise ProtocolError when it cannot be parsed: it goes to
+        the dead-letter path)."""
+        raise UnsupportedOperation(f"{self.name} takes no queued notifications", channel=self.context.channel)
 
     def supports(self, capability: Capability) -> bool:
         if capability is Capability.VERIFIED_PUSH and Capability.COMPARE_AND_SET in self.capabilities:

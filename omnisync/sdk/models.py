@@ -54,6 +54,9 @@ class Capability(StrEnum):
     and the pushed quantity just after it (a compare-and-set, or a delta whose outcome the connector
     checked); otherwise STALE. COMPARE_AND_SET implies it. The engine then records the acknowledgement
     relative to ``previous``, so a sale imported while the push was in flight is not overwritten."""
+    EXTERNAL_STOCK = "external_stock"
+    """The channel keeps stock in locations of its own (Amazon's fulfilment centres, ``fba``
+    locations): ``read_location_stock`` reports it; the engine never pushes it."""
     ORDERED_PULL = "ordered_pull"
     """pull_orders pages a window in ascending ``updated_at`` order (the platform documents the sort).
     The engine then moves its order cursor with every page it commits, so a restart resumes after
@@ -272,3 +275,49 @@ class WebhookEvent:
     topic: str
     order: Order | None = None
     """Filled when the payload carries a complete order; otherwise the engine pulls."""
+    order_id: str | None = None
+    """The order the event names without carrying it: the engine reads that order alone
+    (:meth:`Connector.read_orders`) instead of pulling the channel's whole window."""
+    channel_sku: str | None = None
+    """An ``INVENTORY`` event's listing (the channel's SKU)."""
+    quantity: int | None = None
+    """What the channel says the listing holds now. The engine compares it with the value the channel
+    last acknowledged; where they differ the pair is read live and planned again."""
+
+
+@dataclass(frozen=True, slots=True)
+class LocationStock:
+    """A channel's count of one SKU in a location it manages itself (an ``fba`` location)."""
+
+    location: str
+    """Ledger location code."""
+    channel_sku: str
+    quantity: int
+    """Units that location holds for sale and for the channel's open orders (what the ledger's
+    on_hand there should be: its reservations for those orders are the ledger's own)."""
+    details: Mapping[str, int] = field(default_factory=dict)
+    """The channel's breakdown, shown to the merchant (fulfillable, inbound, reserved...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationQueue:
+    """A message queue the platform delivers its notifications to (Amazon: an SQS queue), which the
+    daemon consumes: long polling, each message deleted once what it carries is in the ledger.
+
+    Credentials are resolved from the environment (the AWS default chain) unless given here.
+    """
+
+    url: str
+    region: str
+    endpoint: str | None = None
+    """The queue service's endpoint where it is not the region's (a local SQS, the tests' moto)."""
+    wait_time_s: int = 20
+    """Long-polling wait of each receive (SQS allows 1..20 seconds)."""
+    visibility_timeout_s: int = 120
+    """How long a received message stays hidden; longer than the work of one batch, so a message is
+    only seen again when the daemon died or failed before it was in the ledger."""
+    max_messages: int = 10
+    dead_letter_url: str | None = None
+    """Where a message that cannot be parsed goes (None: left to the queue's own redrive policy)."""
+    access_key_id: str | None = None
+    secret_access_key: str | None = None

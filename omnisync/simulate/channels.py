@@ -127,6 +127,8 @@ def build_channel(name: str, spec: ChannelSpec, clock: VirtualClock) -> SimChann
     options = dict(EMULATOR_OPTIONS.get(spec.kind, {}))
     if spec.kind == "square":
         options["notification_url"] = f"http://sim.invalid/webhooks/{name}"
+    if spec.kind == "amazon":  # Amazon's notifications (its queue) stand where the others' webhooks do
+        options["notifications"] = spec.webhooks
     double = build_double(spec.kind, clock, sources=spec.sources, **options)
     settings = {**double.endpoint_settings(), **SETTINGS_OPTIONS.get(spec.kind, {})}
     channel = SimChannel(name, spec, double, settings, spec.kind in WEBHOOKS)

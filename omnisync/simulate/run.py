@@ -29,6 +29,7 @@ import yaml
 from omnisync.clock import VirtualClock
 from omnisync.config import load_config
 from omnisync.daemon.scheduler import KINDS, Scheduler
+from omnisync.daemon.sqs import take_in
 from omnisync.daemon.timetable import ClockTimetable
 from omnisync.engine.runtime import Engine
 from omnisync.ledger import queries
@@ -45,6 +46,8 @@ from .state import ChannelFigures, RunState, SimOrder
 from .transport import SimTransport
 
 EPSILON_S = 1e-6
+VISIBILITY_TIMEOUT_S = 120.0
+"""A queued notification not taken in is received again after this long (the Amazon default)."""
 RETURNS = frozenset({"fake", "shopify", "square"})
 """Kinds whose emulator takes a return with restock (Amazon and Instagram refunds restock nothing)."""
 
@@ -443,6 +446,19 @@ class Simulation:
             fig.webhooks_refused += 1  # the daemon is restarting: the platform's delivery fails
             return
         headers, body, url = hook
+        if engine.channels[channel].connector.notification_queue() is not None:
+            # a queued notification (Amazon's): what the daemon's queue consumer does with a message; one
+            # not taken in (its order unreadable now) is received again after its visibility timeout
+            fig.webhooks_delivered += 1
+            message_id = f"m{next(self._seq)}"
+            finished: list[str] = []
+            try:
+                received, finished = await take_in(self._scheduled(), channel, {message_id: body.decode()})
+            except Exception:  # the consumer logs it and leaves the message on the queue
+                received = None
+            if message_id not in finished and self.trading and not (received and received.unparsable):
+                self._at(self._t() + VISIBILITY_TIMEOUT_S, "hook", (channel, hook))
+            return
         try:
             events = engine.accept_webhook(channel, headers, body, url)
         except (OmnisyncError, ValueError):

@@ -17,7 +17,7 @@ from omnisync.config import AdaptiveConfig, Duration
 Kind = Literal["fake", "square", "shopify", "amazon", "instagram"]
 
 
-LocationKind = Literal["warehouse", "store"]
+LocationKind = Literal["warehouse", "store", "fba"]
 
 
 def _default_locations() -> dict[str, LocationKind]:
@@ -46,7 +46,8 @@ class ChannelSpec(_Model):
     push_every: Duration = 60.0
     reconcile_every: Duration | None = 3600.0
     webhooks: bool = True
-    """Deliver the channel's webhooks (where it has them) to the engine."""
+    """Deliver the channel's webhooks (where it has them) to the engine; for Amazon, its notifications
+    (the queue's messages, with the same faults: lost, duplicated, reordered, delayed)."""
 
 
 class CatalogueSpec(_Model):

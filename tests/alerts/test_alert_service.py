@@ -7,13 +7,20 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from alertkit import HOOK_SECRET, Mailbox, Receiver, serving, smtp_server
+import pytest
+from alertkit import HOOK_SECRET, Mailbox, Receiver, free_port, serving, smtp_server
 from enginekit import World
+from structlog.testing import capture_logs
 
 from omnisync.alerts.service import AlertService, alert_service
+from omnisync.config import DaemonConfig
+from omnisync.daemon import ServiceInfo, serve
+from omnisync.testing.harness import SeedItem
+from omnisync.yamlsource import ConfigFileError
 
 
 def alerts_yaml(hook_url: str, smtp_port: int, *, retries: int = 0, extra: str = "") -> str:
@@ -186,3 +193,162 @@ async def test_a_slow_receiver_never_holds_up_the_evaluation_or_the_sync(tmp_pat
             ("reorder_point:TEE", "firing"): 1,
         }
     )
+
+
+async def test_quarantined_lines_and_reconcile_drift_raise_and_clear(tmp_path: Path) -> None:
+    box = Mailbox()
+    with smtp_server(box) as smtp:
+        async with serving(Receiver()) as rx:
+            yaml = alerts_yaml(rx.url("/hook"), smtp.port, extra="  ignore: [out_of_stock, reorder_point]\n")
+            w, service = await world(tmp_path, f"sqlite:///{tmp_path / 'l.db'}", yaml)
+            w.web.seed([SeedItem("GHOST-1", 5, Decimal("9.00"))])
+            w.web.place_order("GHOST-1", 2)  # a SKU the ledger does not know: the line is quarantined
+            w.web.items["WEB-MUG"].quantity += 4  # someone edits the web store's stock by hand
+            assert (await w.engine.cycle("web")).ok
+            assert (await w.engine.reconcile("web")).drift == 1
+            assert sorted(await evaluate(service)) == [
+                ("drift:web", "raised"),
+                ("quarantined:web:GHOST-1", "raised"),
+            ]
+            quarantined = next(a for a in rx.alerts() if a["condition"] == "quarantined")
+            assert quarantined["facts"]["lines"] == 1
+            assert quarantined["facts"]["units"] == 2
+
+            with w.ledger.tx() as tx:  # the merchant adds the SKU, then retries the quarantined lines
+                tx.upsert_product("GHOST-1", title="Ghost", price=Decimal("9.00"), currency="EUR")
+                tx.record_movement("GHOST-1", "WH", "receipt", 5, "count:GHOST-1", at=w.clock.now())
+            assert w.engine.retry_quarantined() == (1, 0)
+            assert (await w.engine.reconcile("web")).drift == 0
+            assert sorted(await evaluate(service)) == [
+                ("drift:web", "cleared"),
+                ("quarantined:web:GHOST-1", "cleared"),
+            ]
+            await service.aclose()
+    assert statuses(rx) == Counter(
+        {
+            ("drift:web", "firing"): 1,
+            ("drift:web", "resolved"): 1,
+            ("quarantined:web:GHOST-1", "firing"): 1,
+            ("quarantined:web:GHOST-1", "resolved"): 1,
+        }
+    )
+    assert len(box.mails) == 2
+
+
+async def test_the_daemon_refuses_to_start_when_a_notifier_secret_is_not_set(tmp_path: Path) -> None:
+    yaml = alerts_yaml("http://127.0.0.1:9/hook", 9)
+    w = World(tmp_path, f"sqlite:///{tmp_path / 'l.db'}", extra=yaml, env={})  # ALERT_HOOK_SECRET unset
+    await w.start({"MUG": (1, 1)})
+    with pytest.raises(ConfigFileError) as info:
+        await serve(w.engine, DaemonConfig(port=0), install_signals=False, http=False)
+    assert "alerts.notifiers.ops.secret: environment variable ALERT_HOOK_SECRET is not set" in str(info.value)
+    assert "omnisync.yaml:" in str(info.value)
+
+
+async def test_a_first_start_over_many_empty_shelves_is_one_mail_and_a_few_webhooks(tmp_path: Path) -> None:
+    box = Mailbox()
+    with smtp_server(box) as smtp:
+        async with serving(Receiver()) as rx:
+            w = World(
+                tmp_path,
+                f"sqlite:///{tmp_path / 'l.db'}",
+                extra=alerts_yaml(rx.url("/hook"), smtp.port),
+                env=ENV,
+            )
+            await w.start({f"EMPTY-{n:03d}": (0, 0) for n in range(120)})
+            service = alert_service(w.engine)
+            assert service is not None
+            service.start()
+            for channel in ("web", "pos"):
+                assert (await w.engine.cycle(channel)).ok
+            assert len(await evaluate(service)) == 240, "120 SKUs out of stock on two channels"
+            await service.aclose()
+    assert [len(body["alerts"]) for body in rx.hooks] == [50, 50, 50, 50, 40], "a machine gets them all"
+    assert len(box.mails) == 1, "a person gets one mail"
+    assert box.mails[0][2]["Subject"] == "[omnisync] 240 alerts (240 raised)"
+    body = box.bodies()[0]
+    assert sum(line.startswith("ALERT [out_of_stock]") for line in body.splitlines()) == 50
+    assert "... and 190 more (the daemon's /status lists the alerts firing)" in body
+
+
+async def test_the_reorder_alert_follows_the_reorder_list_recomputed_every_reorder_every(
+    tmp_path: Path,
+) -> None:
+    box = Mailbox()
+    with smtp_server(box) as smtp:
+        async with serving(Receiver()) as rx:
+            yaml = "replenishment: {lead_time_days: 30}\n" + alerts_yaml(
+                rx.url("/hook"), smtp.port, extra="  reorder_every: 5m\n  ignore: [out_of_stock]\n"
+            )
+            w, service = await world(tmp_path, f"sqlite:///{tmp_path / 'l.db'}", yaml)
+            assert await evaluate(service) == [], "nothing sold: nothing to reorder"
+            w.web.place_order("WEB-MUG", 6)  # the web store sells 6 of 15 mugs
+            assert (await w.engine.cycle("web")).ok
+            assert await evaluate(service) == [], "the list computed a moment ago stands for 5 minutes"
+            w.clock.advance(300)
+            assert await evaluate(service) == [("reorder_point:MUG", "raised")]
+            await service.aclose()
+    (alert,) = rx.alerts()
+    assert set(alert["facts"]) == {"WH"}, "the web store sold from the warehouse"
+    assert alert["facts"]["WH"]["available"] == 4
+    assert alert["facts"]["WH"]["quantity"] > 0
+
+
+async def test_a_failing_notifier_is_logged_without_its_secret(tmp_path: Path) -> None:
+    """Slack's URL is the credential: a Slack that cannot be reached is logged by name and error only."""
+    secret_path = "/services/T0SECRET/B0SECRET/xoxSECRETxox"
+    yaml = """\
+alerts:
+  notifiers:
+    team:
+      type: slack
+      url: ${SLACK_URL}
+      retries: 1
+"""
+    w = World(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'l.db'}",
+        extra=yaml,
+        env={"SLACK_URL": f"http://127.0.0.1:{free_port()}{secret_path}"},
+    )
+    await w.start({"MUG": (10, 5), "TEE": (3, 0)})
+    service = alert_service(w.engine)
+    assert service is not None
+    service.start()
+    for channel in ("web", "pos"):
+        assert (await w.engine.cycle(channel)).ok
+    with capture_logs() as logs:
+        await evaluate(service)
+    await service.aclose()
+    events = [e["event"] for e in logs]
+    assert "alerts.send_retry" in events
+    assert "alerts.send_failed" in events
+    failed = next(e for e in logs if e["event"] == "alerts.send_failed")
+    assert failed["notifier"] == "team"
+    assert failed["temporary"] is True
+    assert "SECRET" not in repr(logs)
+    assert service.failures["team"] == 1
+
+
+async def test_the_daemon_runs_the_alert_job_and_stops_it_cleanly(tmp_path: Path) -> None:
+    yaml = alerts_yaml(f"http://127.0.0.1:{free_port()}/hook", free_port())
+    w = World(tmp_path, f"sqlite:///{tmp_path / 'l.db'}", extra=yaml, env=ENV)
+    await w.start({"MUG": (1, 1)})
+    stop = asyncio.Event()
+    seen: list[ServiceInfo] = []
+    task = asyncio.create_task(
+        serve(
+            w.engine, DaemonConfig(port=0), stop=stop, install_signals=False, http=False, on_ready=seen.append
+        )
+    )
+    for _ in range(500):
+        if seen or task.done():
+            break
+        await asyncio.sleep(0.01)
+    assert seen, "the daemon did not start"
+    scheduler = seen[0].scheduler
+    assert scheduler.alerts is not None
+    assert "interval[0:00:30]" in scheduler.jobs()["alerts"]
+    stop.set()
+    assert await asyncio.wait_for(task, 30) == 0
+    assert scheduler.alerts._senders == [], "the senders stopped with the daemon"

@@ -4,27 +4,33 @@ server on loopback.
 
 The POS is made to fail on its emulator (every call answers 500): after ``failing_for`` one webhook
 alert and one email; it heals: one "recovered" webhook and one email; a walk-in sale takes a SKU past
-its reorder point: one alert. Nothing else is sent, however many evaluations run meanwhile.
+its reorder point: one alert, and ``omnisync reorder`` lists it. Nothing else is sent, however many
+evaluations run meanwhile.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from alertkit import HOOK_SECRET, Mailbox, Receiver, serving, smtp_server
 from omnisync_connectors.square.emulator import SquareEmulator
+from typer.testing import CliRunner
 
 from omnisync.alerts.service import alert_service
+from omnisync.cli import app
 from omnisync.clock import VirtualClock
 from omnisync.config import DaemonConfig, load_config
-from omnisync.daemon.http import DaemonView
+from omnisync.daemon.http import DaemonView, render_status_page
 from omnisync.daemon.scheduler import Scheduler
 from omnisync.daemon.timetable import ClockTimetable
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
+from omnisync.reorder import reorder_list
 from omnisync.testing.fake import FakeChannelAPI
 from omnisync.testing.harness import Fault, SeedItem
 
@@ -51,10 +57,12 @@ channels:
       locations: {{STORE: {store}}}
       webhook_signature_key: ${{SQUARE_SIGNATURE_KEY}}
       notification_url: http://127.0.0.1:8080/webhooks/square
+replenishment:
+  lead_time_days: 60
 alerts:
   every: 30s
   failing_for: 2m
-  reorder_points: {{MUG: 12}}
+  reorder_every: 1m
   notifiers:
     ops:
       type: webhook
@@ -103,7 +111,8 @@ def mailed(box: Mailbox) -> Counter[str]:
 async def test_a_failing_channel_alerts_once_recovers_once_and_a_reorder_point_alerts_once(
     tmp_path: Path,
 ) -> None:
-    clock = VirtualClock()
+    # today, so that `omnisync reorder` (the system's clock) finds the day's sales in its window
+    clock = VirtualClock(datetime.now(UTC).replace(microsecond=0) - timedelta(hours=2))
     square = SquareEmulator(clock, locations={STORE_ID: "Main Street"})
     web = FakeChannelAPI(clock=clock)
     box = Mailbox()
@@ -137,9 +146,14 @@ async def test_a_failing_channel_alerts_once_recovers_once_and_a_reorder_point_a
             assert sent(rx) == Counter({("channel_failing:pos", "firing"): 1})
             assert len(box.mails) == 1
             assert box.mails[0][2]["Subject"].startswith("[omnisync] ALERT: pos is failing")
-            page = DaemonView(eng, scheduler).status()["alerts"]
+            status = DaemonView(eng, scheduler).status()
+            page = status["alerts"]
             assert [a["key"] for a in page["firing"]] == ["channel_failing:pos"], "/status shows it"
+            assert page["firing_count"] == 1
             assert page["sent"] == {"mail:firing": 1, "ops:firing": 1}
+            html = render_status_page(status)
+            assert '<section class="alert" id="alerts"><h2>Alerts firing (1)</h2>' in html
+            assert "pos is failing: no order pull has succeeded since the last error (since" in html
 
             square.faults.clear()  # it heals
             await clock.sleep(1800)
@@ -155,7 +169,8 @@ async def test_a_failing_channel_alerts_once_recovers_once_and_a_reorder_point_a
                 }
             )
 
-            square.place_order("MUG", 3)  # a walk-in customer takes 3: 15 -> 12, at the reorder point
+            assert reorder_list(eng.ledger, eng.config.replenishment, clock.now()) == [], "nothing sold yet"
+            square.place_order("MUG", 3)  # a walk-in customer takes 3 of the store's 5
             await clock.sleep(300)
             await alerts.settle()
             await scheduler.shutdown()
@@ -166,9 +181,31 @@ async def test_a_failing_channel_alerts_once_recovers_once_and_a_reorder_point_a
             ("reorder_point:MUG", "firing"): 1,
         }
     )
+    # the alert says what `omnisync reorder` lists: the store sold 3 today, with 60 days of lead time
+    listed = [r for r in reorder_list(eng.ledger, eng.config.replenishment, clock.now()) if r.quantity > 0]
+    assert [(r.sku, r.location, r.available) for r in listed] == [("MUG", "STORE", 2)]
+    store = listed[0].suggestion
     reorder = next(a for a in rx.alerts() if a["key"] == "reorder_point:MUG")
-    assert reorder["facts"] == {"available": 12, "reorder_point": 12}
-    assert mailed(box)["ALERT [reorder_point] MUG has reached its reorder point: 12 available ≤ 12"] == 1
+    assert reorder["facts"] == {
+        "STORE": {
+            "available": 2,
+            "incoming": 0,
+            "reorder_point": store.reorder_point,
+            "quantity": store.quantity,
+        }
+    }
+    assert store.quantity > 0
+    lines = [line for line in mailed(box).elements() if line.startswith("ALERT [reorder_point]")]
+    assert lines == [
+        f"ALERT [reorder_point] MUG has reached its reorder point (STORE: 2 available + 0 on order"
+        f" ≤ {store.reorder_point}, order {store.quantity})"
+    ]
+    # and `omnisync reorder` lists it
+    answer = CliRunner().invoke(app, ["-c", str(tmp_path / "omnisync.yaml"), "reorder", "--json"])
+    assert answer.exit_code == 0, answer.output
+    assert [(r["sku"], r["location"]) for r in json.loads(answer.stdout) if r["quantity"] > 0] == [
+        ("MUG", "STORE")
+    ]
     assert len(box.mails) == 3
     assert rx.refused == 0
     assert alerts.failures == Counter(), "every message was accepted"

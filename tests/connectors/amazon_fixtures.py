@@ -23,6 +23,8 @@ MODELS = {
     "/listings/": "listingsItems_2021-08-01.json",
     "/feeds/": "feeds_2021-06-30.json",
     "/orders/": "ordersV0.json",
+    "/definitions/": "definitionsProductTypes_2020-09-01.json",
+    "/fba/": "fbaInventory.json",
 }
 
 
@@ -175,7 +177,9 @@ class Recording(httpx.AsyncBaseTransport):
 
     def sp_api(self) -> list[tuple[httpx.Request, httpx.Response]]:
         return [
-            (q, r) for q, r in self.exchanges if q.url.path.split("/")[1] in ("listings", "feeds", "orders")
+            (q, r)
+            for q, r in self.exchanges
+            if q.url.path.split("/")[1] in ("listings", "feeds", "orders", "definitions")
         ]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +14,8 @@ from amazon_fixtures import Recording, feed_validators, make_recorded, model_for
 from omnisync_connectors.amazon import AmazonConnector
 from omnisync_connectors.amazon.emulator import AmazonEmulator
 
-from omnisync.sdk import InventoryUpdate, OrderCursor, PriceUpdate
+from omnisync.sdk import InventoryUpdate, ItemStatus, ListingRef, OrderCursor, PriceUpdate
+from omnisync.testing.conformance_listings import kit_listing
 from omnisync.testing.harness import Fault
 
 ALL_OPERATIONS = {
@@ -25,6 +27,8 @@ ALL_OPERATIONS = {
     "getFeedDocument",
     "getOrders",
     "getOrderItems",
+    "putListingsItem",
+    "getDefinitionsProductType",
 }
 
 
@@ -57,6 +61,13 @@ async def exercise(connector: AmazonConnector, emulator: AmazonEmulator) -> None
         if page.next_page_token is None:
             break
         cursor = OrderCursor(None, page.next_page_token)
+    tee = kit_listing("TEE", "Classic tee", ["TEE-S", "TEE-M"], "PRODUCT")
+    tee = replace(tee, variants=tuple(replace(v, currency="USD") for v in tee.variants))
+    [made] = await connector.upsert_listings([tee])
+    assert made.status is ItemStatus.ACCEPTED, made.issues
+    variants = tuple(replace(v, ids=made.variant_ids[v.channel_sku]) for v in tee.variants)
+    await connector.upsert_listings([replace(tee, title="Classic tee 2", ids=made.ids, variants=variants)])
+    await connector.unpublish_listings([ListingRef("TEE", made.ids, ("TEE-S", "TEE-M"))])
 
 
 async def test_requests_and_answers_follow_the_models(specs_dir: Path) -> None:

@@ -25,7 +25,8 @@ from omnisync_connectors.shopify.emulator_graphql import subset_schema
 from omnisync_connectors.shopify.querycost import query_cost
 from shopify_fixtures import SPEC, admin_schema, answer_errors, make, request_errors, update
 
-from omnisync.sdk import InventoryRef, OrderCursor, PriceUpdate
+from omnisync.sdk import InventoryRef, ItemStatus, ListingRef, OrderCursor, PriceUpdate
+from omnisync.testing.conformance_listings import kit_listing
 
 ALL_OPERATIONS = {
     "OmnisyncLocations",
@@ -35,6 +36,10 @@ ALL_OPERATIONS = {
     "OmnisyncUpdatePrices",
     "OmnisyncOrders",
     "OmnisyncOrderLines",
+    "OmnisyncProductSet",
+    "OmnisyncProductStatus",
+    "OmnisyncPublish",
+    "OmnisyncUnpublish",
 }
 
 
@@ -57,6 +62,10 @@ def schema(specs_dir: Path) -> GraphQLSchema:
         docs.ORDER_LINES_PAGE,
         docs.price_update_document(1),
         docs.price_update_document(4),
+        docs.PRODUCT_SET,
+        docs.PRODUCT_STATUS,
+        docs.PUBLISH,
+        docs.UNPUBLISH,
     ],
     ids=lambda d: re.search(r"(query|mutation) (\w+)", d).group(2),  # type: ignore[union-attr]
 )
@@ -122,6 +131,10 @@ async def _exercise() -> tuple[list[dict], object]:
     emulator.place_order("CAP", 1, location="store", pickup=True)
     emulator.place_order("CAP", 1, location="store", retail=True)
     emulator.place_order([("MUG", 1)] * 60)  # more lines than one page asks for
+    listing = kit_listing("TEE2", "Tee two", ["T2-S", "T2-M"], "Shirts")
+    [made] = await connector.upsert_listings([listing])
+    assert made.status is ItemStatus.ACCEPTED, made.issues
+    await connector.unpublish_listings([ListingRef("TEE2", made.ids, ("T2-S", "T2-M"))])
     cursor = OrderCursor(None)
     while True:
         page = await connector.pull_orders(cursor)

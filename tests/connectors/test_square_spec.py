@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +24,8 @@ from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
 from square_fixtures import Exchange, price, rig, update
 
-from omnisync.sdk import OrderCursor
+from omnisync.sdk import ListingRef, OrderCursor
+from omnisync.testing.conformance_listings import kit_listing
 from omnisync.testing.harness import Fault
 
 URN = "urn:square-api"
@@ -113,6 +115,13 @@ async def _scenario() -> tuple[list[Exchange], list[bytes]]:
     await conn.push_inventory(batch)  # replay of the same batch
     emu.conflict_next_upserts()
     await conn.push_prices([price("SKU-2", "12.99", ids["SKU-2"]), price("SKU-3", "0.50", ids["SKU-3"])])
+    tee = kit_listing("TEE", "Classic tee", ["TEE-S", "TEE-M"], "")
+    tee = replace(tee, variants=tuple(replace(v, currency=emu.currency) for v in tee.variants))
+    [made] = await conn.upsert_listings([tee])
+    assert made.status.value == "accepted", made.issues
+    variants = tuple(replace(v, ids=made.variant_ids[v.channel_sku]) for v in tee.variants)
+    await conn.upsert_listings([replace(tee, title="Classic tee 2", ids=made.ids, variants=variants)])
+    await conn.unpublish_listings([ListingRef("TEE", made.ids, ("TEE-S", "TEE-M"))])
     sale = emu.place_order("SKU-1", 1, list(emu.locations)[1])
     pickup = emu.open_pickup_order("SKU-2", 2)
     emu.cancel_order(emu.open_pickup_order("SKU-3", 1))

@@ -162,3 +162,24 @@ def test_a_killed_daemon_of_this_host_hands_over_at_once(tmp_path: Path, ledger_
     )
     gained, _ = restarted.tick()  # at once, not after the ttl
     assert sorted(gained) == sorted(CHANNELS)
+
+
+async def test_one_daemon_at_a_time_holds_a_job_and_another_takes_it_over(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    """The alerts job: one daemon evaluates and sends; when it stops renewing, another takes over."""
+    w = World(tmp_path, ledger_url)
+    w.engine.migrate_and_seed()
+    a, b = keepers(w, ledger_url)
+    assert a.hold_job("alerts", 90)
+    assert not b.hold_job("alerts", 90), "held by a"
+    w.clock.advance(60)
+    assert a.hold_job("alerts", 90), "renewed by its holder"
+    w.clock.advance(89)
+    assert not b.hold_job("alerts", 90)
+    w.clock.advance(2)  # a stopped renewing 91 s ago
+    assert b.hold_job("alerts", 90)
+    assert not a.hold_job("alerts", 90)
+    assert "@job:alerts" not in b.table(), "the status page lists channels only"
+    b.release()
+    assert a.hold_job("alerts", 90), "handed back on a clean shutdown"

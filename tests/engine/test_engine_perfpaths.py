@@ -3,6 +3,7 @@ and PostgreSQL: same ledger, same plan, same guarantees."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import random
 import uuid
@@ -15,6 +16,7 @@ from typing import Any
 import pytest
 from dbfixtures import PG_URL
 from enginekit import ENV, World
+from enginekit import planned_view as view
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import create_engine, select, text, update
@@ -361,16 +363,28 @@ drops:
 POLICY = {
     "buffered": "",
     "priority": "allocation: {policy: priority, low_stock_threshold: 6}\n",
+    "split": "allocation: {policy: split}\n",
     "adaptive": "allocation: {policy: adaptive, adaptive: {risk: 0.2, max_units: 3}}\n",
 }
+SPLIT_RULES = """\
+quantity: {buffer_percent: "12.5", max_quantity: 9, out_of_stock_below: 2}
+"""
 
 
 def plan_world(folder: Path, url: str, policy: str) -> Engine:
     from enginekit import CONFIG
 
-    (folder / "web.yaml").write_text(MAPPING)
+    config = CONFIG.format(url=url)
+    mapping = MAPPING
+    if policy == "split":  # every channel-wide rule on the fast path, the shares ring-fenced
+        config = config.replace("{buffer_units: 1}", "{buffer_units: 1, share: 60}")
+        config = config.replace(
+            "    sources: [STORE]\n", "    sources: [STORE]\n    allocation: {share: 40}\n"
+        )
+        mapping = SPLIT_RULES + MAPPING
+    (folder / "web.yaml").write_text(mapping)
     path = folder / "omnisync.yaml"
-    path.write_text(CONFIG.format(url=url) + POLICY[policy])
+    path.write_text(config + POLICY[policy])
     loaded = load_config(path, env=ENV)
     return Engine(loaded, Ledger(make_engine(loaded.ledger_url())), clock=VirtualClock())
 
@@ -493,26 +507,7 @@ def reference_plan(engine: Engine, channel: str, *, dirty_only: bool = False) ->
     return out
 
 
-def view(items: list[PlannedItem]) -> list[tuple[Any, ...]]:
-    return sorted(
-        (
-            i.channel,
-            i.sku,
-            i.product_id,
-            i.channel_sku,
-            dict(i.ids),
-            i.version,
-            i.quantity,
-            i.previous,
-            i.price,
-            i.currency,
-            i.available,
-        )
-        for i in items
-    )
-
-
-@pytest.mark.parametrize("policy", ["buffered", "priority", "adaptive"])
+@pytest.mark.parametrize("policy", ["buffered", "priority", "split", "adaptive"])
 async def test_the_fast_plan_is_the_explained_plan(tmp_path: Path, ledger_url: str, policy: str) -> None:
     engine = await seeded(tmp_path, ledger_url, policy)
     held: list[int] = []
@@ -589,7 +584,9 @@ async def test_an_abandoned_plan_stops_its_reader(
     engine = await seeded(tmp_path, ledger_url)
     plan = engine.iter_plan_channels(list(engine.channels), all_pairs=True)
     next(plan)
+    assert not gc.isenabled(), "no cyclic collection in the middle of a plan"
     plan.close()  # joins the thread that was reading ahead
+    assert gc.isenabled(), "the collector is back once the plan is closed"
     assert view(engine.plan("web")) == view(reference_plan(engine, "web", dirty_only=True))
     await engine.aclose()
 

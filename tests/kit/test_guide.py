@@ -53,7 +53,9 @@ def _methods() -> list[str]:
         "upsert_listings",
     )
     own += ("unpublish_listings",)
-    return [*own, "parse_webhook", "prepare", "http_options", "classify"]
+    queued = ("read_orders", "notification_queue", "subscribe_notifications", "parse_notification")
+    external = ("external_locations", "read_location_stock")
+    return [*own, "parse_webhook", *queued, *external, "prepare", "http_options", "classify"]
 
 
 @pytest.mark.parametrize(

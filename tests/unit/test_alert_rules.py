@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from omnisync.alerts.conditions import Findings, Kind, Quarantine, Snapshot, findings
+from omnisync.alerts.conditions import Findings, Kind, Quarantine, ReorderNeed, Snapshot, findings
 from omnisync.alerts.state import AlertRecord, Status, Told, advance, owed
 from omnisync.health import State, Verdict
 
@@ -187,4 +187,19 @@ def test_raises_and_clears_alternate_and_start_with_a_raise(steps: list[tuple[bo
 def test_findings_of_nothing_judge_every_ledger_condition() -> None:
     f: Findings = findings(snap())
     assert f.found == {}
-    assert all(f.judges(k, "web") for k in Kind)
+    assert all(f.judges(k, "web") for k in Kind if k is not Kind.TEST)
+
+
+def test_the_reorder_list_raises_one_alert_per_sku_and_a_fixed_point_replaces_it() -> None:
+    needs = {
+        "MUG": (ReorderNeed("WH", 4, 0, 7, 24), ReorderNeed("STORE", 1, 2, 3, 6)),
+        "TEE": (ReorderNeed("WH", 2, 0, 5, 12),),
+    }
+    f = findings(snap(to_order=needs, available={"TEE": 9}, reorder_points={"TEE": 5})).found
+    assert set(f) == {"reorder_point:MUG"}, "TEE has a fixed point (9 available > 5): not due"
+    mug = f["reorder_point:MUG"]
+    assert mug.summary == (
+        "MUG has reached its reorder point (WH: 4 available + 0 on order ≤ 7, order 24;"
+        " STORE: 1 available + 2 on order ≤ 3, order 6)"
+    )
+    assert mug.facts["STORE"] == {"available": 1, "incoming": 2, "reorder_point": 3, "quantity": 6}

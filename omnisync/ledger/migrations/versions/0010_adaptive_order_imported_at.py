@@ -1,7 +1,7 @@
 """sales_order.imported_at indexed: the adaptive policy reads the orders imported in trailing windows
 
 Revision ID: 0004_adaptive
-Revises: 0008_movement_bucket
+Revises: 0004_alerts_facts_text
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0004_adaptive"
-down_revision = "0008_movement_bucket"
+down_revision = "0004_alerts_facts_text"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,512 @@
+"""Planning a chunk of the ledger for several channels: the numbers decided for the whole chunk at
+once, Python objects built only for the pairs that change.
+
+Two ways to the same numbers. :meth:`TargetCalculator.targets` resolves a SKU's rules through the
+channel mappings and returns every number with its explanation (``omnisync explain``): the reference.
+A full plan of a large catalogue cannot afford an explanation, nor a Python object, per (channel,
+SKU) pair, so :class:`ChunkPlanner` plans plain SKUs -- no per-SKU or per-tag override, no drop, under
+the buffered or split policy -- column by column from the channel-wide rules: the pools with
+:func:`~omnisync.allocation.channel_pools` (the array form of ``channel_pool``), the offered
+quantities with :func:`~omnisync.allocation.offered_for_pool` applied to each distinct pool, the
+prices with :func:`~omnisync.pricing.price_for` applied to each distinct master price, and what a
+pair pushes by :func:`~omnisync.engine.planner.change`'s rule, compared as arrays. Only the pairs
+that change become :class:`~omnisync.engine.planner.PlannedItem`, their listing ids decoded then, and
+an item's explanation is built when someone asks for ``item.target``. Every other SKU goes through
+``targets``, pair by pair.
+
+numpy is imported here, and this module only when a plan runs: the CLI's start-up never pays for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from functools import partial
+from itertools import repeat
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from omnisync.allocation import (
+    BufferedPolicy,
+    LocationStock,
+    QuantityRules,
+    SplitPolicy,
+    channel_pools,
+    offered_for_pool,
+)
+from omnisync.ledger.plan_rows import (
+    PLAN_ACKED_AVAILABLE,
+    PLAN_ACKED_KNOWN,
+    PLAN_ACKED_PRICE,
+    PLAN_ACKED_QUANTITY,
+    PLAN_ACKED_UNAVAILABLE,
+    PLAN_CHANNEL_SKU,
+    PLAN_DIRTY,
+    PLAN_FLAGS,
+    PLAN_IDS,
+    PLAN_LISTING_COLUMNS,
+    PLAN_PRODUCT_COLUMNS,
+    PLAN_STOCK_COLUMNS,
+    PlanChunk,
+    PlanDecoder,
+)
+from omnisync.ledger.rows import split_tags
+from omnisync.pace import Paces
+from omnisync.pricing import PriceResult, PriceRules, price_for
+
+from .planner import ChunkPlan, PlannedItem, changes, diff_target, paused_gc
+from .targets import SkuState, Target, TargetCalculator
+
+Ints = NDArray[np.int64]
+Flags = NDArray[np.bool_]
+
+_ID, _SKU, _TAGS, _PRICE, _CURRENCY, _ACTIVE, _VERSION = range(PLAN_PRODUCT_COLUMNS)
+_MEMO_LIMIT = 200_000
+_NOT_A_SKU = "\x00omnisync:no-such-sku"
+
+
+def _given(target: Target, item: PlannedItem) -> Target:
+    return target
+
+
+# --------------------------------------------------------------------------- the chunk, aligned
+
+
+class Columns:
+    """A :class:`PlanChunk` with each stock record and listing placed at its product's position."""
+
+    def __init__(self, chunk: PlanChunk) -> None:
+        pid, skus, tags, prices, currencies, active, versions = chunk.products
+        ids = np.asarray(pid, dtype=np.int64)
+        order = None
+        if len(ids) > 1 and not bool((ids[1:] > ids[:-1]).all()):
+            order = np.argsort(ids, kind="stable")
+
+        def arranged(column: Sequence[Any]) -> list[Any]:
+            return list(column) if order is None else [column[i] for i in order.tolist()]
+
+        def numbers(column: Any) -> Ints:
+            values: Ints = np.asarray(column, dtype=np.int64)
+            return values if order is None else values[order]
+
+        self.size = len(ids)
+        self.ids: Ints = numbers(ids)
+        self.skus: list[str] = arranged(skus)
+        self.tags: list[str] = arranged(tags)
+        self.prices: list[Any] = arranged(prices)
+        self.currencies: list[str] = arranged(currencies)
+        self.active: Flags = numbers(active) != 0
+        self.versions: Ints = numbers(versions)
+
+        # per location asked for: on_hand, reserved (0 without a record) and whether there is one
+        s_pid, s_location, s_on_hand, s_reserved = chunk.stock
+        at, found = self._positions(s_pid)
+        location = np.asarray(s_location, dtype=np.int64)
+        on_hand, reserved = np.asarray(s_on_hand, dtype=np.int64), np.asarray(s_reserved, dtype=np.int64)
+        self.on_hand: list[Ints] = []
+        self.reserved: list[Ints] = []
+        self.stocked: list[Flags] = []
+        for location_id in chunk.location_ids:
+            mine = found & (location == location_id)
+            where = at[mine]
+            self.on_hand.append(self._placed(where, on_hand[mine], 0))
+            self.reserved.append(self._placed(where, reserved[mine], 0))
+            self.stocked.append(self._placed(where, np.ones(len(where), dtype=np.bool_), False))
+
+        # per channel asked for: flags (-1 without a listing), acked quantity, the listing's row
+        l_channel, l_pid, l_flags, l_acked, acked_prices = chunk.listings
+        at, found = self._positions(l_pid)
+        channel = np.asarray(l_channel, dtype=np.int64)
+        flags, acked = np.asarray(l_flags, dtype=np.int64), np.asarray(l_acked, dtype=np.int64)
+        self.acked_prices: Sequence[Any] = acked_prices
+        """Raw, per listing row (see :attr:`rows`)."""
+        self.channel_ids = chunk.channel_ids
+        self.names = chunk.names
+        self.flags: list[Ints] = []
+        self.acked: list[Ints] = []
+        self.rows: list[Ints] = []
+        """Per channel: the row of each product's listing in the listing columns (-1: none)."""
+        for channel_id in chunk.channel_ids:
+            mine = found & (channel == channel_id)
+            where = at[mine]
+            self.flags.append(self._placed(where, flags[mine], -1))
+            self.acked.append(self._placed(where, acked[mine], 0))
+            self.rows.append(self._placed(where, np.flatnonzero(mine), -1))
+
+    def _positions(self, product_ids: Sequence[int]) -> tuple[Ints, Flags]:
+        """Each product id's position in the chunk, and whether the chunk holds it."""
+        wanted = np.asarray(product_ids, dtype=np.int64)
+        at = np.searchsorted(self.ids, wanted)
+        found = at < self.size
+        found[found] = self.ids[at[found]] == wanted[found]
+        return at, found
+
+    def _placed(self, where: Ints, values: NDArray[Any], empty: Any) -> Any:
+        column = np.full(self.size, empty, dtype=values.dtype)
+        column[where] = values
+        return column
+
+    def row(self, i: int) -> tuple[Any, ...]:
+        """Product ``i`` in the planning row layout (``PLAN_*`` constants) the explained path reads."""
+        row: list[Any] = [
+            int(self.ids[i]),
+            self.skus[i],
+            self.tags[i],
+            self.prices[i],
+            self.currencies[i],
+            bool(self.active[i]),
+            int(self.versions[i]),
+        ]
+        for on_hand, reserved, stocked in zip(self.on_hand, self.reserved, self.stocked, strict=True):
+            row += [int(on_hand[i]), int(reserved[i])] if stocked[i] else [None, None]
+        for channel_id, flags, acked, rows in zip(
+            self.channel_ids, self.flags, self.acked, self.rows, strict=True
+        ):
+            j = int(rows[i])
+            if j < 0:
+                row += [None] * PLAN_LISTING_COLUMNS
+                continue
+            known = int(flags[i]) & PLAN_ACKED_KNOWN
+            (channel_sku,), (ids,) = self.names(channel_id, self.ids[i : i + 1])
+            row += [
+                int(flags[i]),
+                channel_sku,
+                ids,
+                int(acked[i]) if known else None,
+                self.acked_prices[j],
+            ]
+        return tuple(row)
+
+
+class _Explainer:
+    """Explains an item of the fast path from its chunk's columns (kept as long as an item is)."""
+
+    __slots__ = ("columns", "planner")
+
+    def __init__(self, planner: ChunkPlanner, columns: Columns) -> None:
+        self.planner = planner
+        self.columns = columns
+
+    def __call__(self, item: PlannedItem) -> Target:
+        i = int(np.searchsorted(self.columns.ids, item.product_id))
+        return self.planner.explain(self.columns.row(i), item.channel)
+
+
+# --------------------------------------------------------------------------- planning
+
+
+@dataclass
+class _Lane:
+    """One planned channel: where its columns are and its channel-wide rules."""
+
+    name: str
+    index: int
+    """The channel's position among the chunk's listing columns."""
+    sources: tuple[int, ...]
+    """The chunk's stock column of each source location, in the channel's order (-1: a location the
+    ledger does not know, which has no stock record)."""
+    kept: tuple[int, ...]
+    rules: QuantityRules
+    prices: dict[tuple[Any, str], PriceResult] | None
+    """(raw master price, currency) -> price; shared by channels with equal price rules. None when
+    the channel's prices are not pushed."""
+    price_rules: PriceRules | None
+    offered: dict[int, int] = field(default_factory=dict)
+    """Pool -> offered, under :attr:`rules`."""
+
+
+def through(values: Ints, rule: Callable[[int], int], memo: dict[int, int]) -> Ints:
+    """``rule`` applied to every value: once per distinct value (memoised), the results spread back."""
+    distinct, inverse = np.unique(values, return_inverse=True)
+    if len(memo) > _MEMO_LIMIT:
+        memo.clear()
+    results = [memo[v] if v in memo else memo.setdefault(v, rule(v)) for v in distinct.tolist()]
+    return np.array(results, dtype=np.int64)[inverse]
+
+
+class ChunkPlanner:
+    """Plans chunks of :class:`~omnisync.ledger.plan_rows.PlanQueries` for several channels.
+
+    ``locations`` are the location codes of the chunk's stock and ``channels`` the channel names of
+    its listings, in the order they were asked for. Memos live as long as the planner (one plan run).
+    """
+
+    def __init__(
+        self,
+        calculator: TargetCalculator,
+        channels: Sequence[str],
+        locations: Sequence[str],
+        decoder: PlanDecoder,
+        now: datetime,
+        paces: Paces | None = None,
+    ) -> None:
+        self.calculator = calculator
+        self.paces = paces
+        """Every product's sales pace, when the policy is adaptive (:mod:`omnisync.pace`)."""
+        self.replan = frozenset(paces.sold_per_hour) if paces is not None else frozenset()
+        """Products planned even when their pairs are not dirty: those whose adaptive buffer moves
+        with time (they sold lately)."""
+        self.locations = tuple(locations)
+        self.decoder = decoder
+        self.now = now
+        first_listing = PLAN_PRODUCT_COLUMNS + PLAN_STOCK_COLUMNS * len(self.locations)
+        self.channels = tuple(channels)
+        self._offsets = {n: first_listing + PLAN_LISTING_COLUMNS * i for i, n in enumerate(self.channels)}
+        self._codes: dict[Decimal, int] = {}
+        """Price -> a number standing for it, so that prices compare as arrays (equal prices, equal
+        numbers: ``Decimal("10.0") == Decimal("10")`` and they hash alike)."""
+        self.special_skus: set[str] = set()
+        self.special_tags: set[str] = set()
+        for rules in calculator.channels.values():
+            file = rules.mapping.mapping
+            self.special_skus.update(file.skus)
+            self.special_tags.update(file.tags)
+            for drop in file.drops:
+                self.special_skus.update(drop.skus)
+                self.special_tags.update(drop.tags)
+        # The fast path: policies that allocate each channel on its own (split's shares are checked
+        # by the calculator), and channel-wide rules that resolve. Otherwise every SKU is explained:
+        # so is every SKU under the adaptive policy, whose buffer depends on each product's pace.
+        lanes: list[_Lane] = []
+        if type(calculator.policy) in (BufferedPolicy, SplitPolicy) and _NOT_A_SKU not in self.special_skus:
+            try:
+                for name in self.channels:
+                    lanes.append(self._lane(name, lanes))
+            except ValueError:  # a channel-wide rule that cannot apply: let every SKU say so itself
+                lanes = []
+        self.lanes = tuple(lanes)
+
+    def _lane(self, name: str, others: Sequence[_Lane]) -> _Lane:
+        """The channel's rules for a SKU without overrides of its own, and the price memo shared with
+        the channels already laid out when they price alike."""
+        channel = self.calculator.channels[name]
+        rules, _ = channel.mapping.quantity_rules(_NOT_A_SKU, (), channel.quantity)
+        price_rules = None
+        if channel.push_prices:
+            price_rules, _ = channel.mapping.price_rules(_NOT_A_SKU, (), channel.price)
+        column = {code: i for i, code in enumerate(self.locations)}
+        shared_prices = next(
+            (ln.prices for ln in others if ln.price_rules is not None and ln.price_rules == price_rules),
+            None,
+        )
+        return _Lane(
+            name,
+            self.channels.index(name),
+            tuple(column.get(code, -1) for code in channel.sources),
+            tuple(rules.source_buffers.get(code, 0) for code in channel.sources),
+            rules,
+            None if price_rules is None else ({} if shared_prices is None else shared_prices),
+            price_rules,
+        )
+
+    # -- the pure parts, from one row ------------------------------------------------------------------
+    def state(self, row: Sequence[Any]) -> SkuState:
+        stock = {}
+        for i, code in enumerate(self.locations):
+            at = PLAN_PRODUCT_COLUMNS + PLAN_STOCK_COLUMNS * i
+            if row[at] is not None:
+                stock[code] = LocationStock(code, int(row[at]), int(row[at + 1]))
+        return SkuState(
+            row[_SKU],
+            split_tags(row[_TAGS]),
+            self.decoder.decimal(row[_PRICE]),
+            row[_CURRENCY],
+            bool(row[_ACTIVE]),
+            stock,
+            None if self.paces is None else self.paces.of(row[_ID]),
+        )
+
+    def explain(self, row: Sequence[Any], channel: str) -> Target:
+        """The explained target for one pair of a row (what the fast path computed, and why)."""
+        return self.calculator.targets(self.state(row), self.now, only=channel)[channel]
+
+    # -- planning ---------------------------------------------------------------------------------------
+    def plan(self, chunk: PlanChunk, *, dirty_only: bool = False) -> ChunkPlan:
+        """Every planned channel's (changes, unchanged) for this chunk.
+
+        ``dirty_only`` plans only the pairs whose listing is dirty (and every pair of the products in
+        :attr:`replan`); pairs the channel does not know (``missing``) and products without a listing
+        are never planned.
+        """
+        out: ChunkPlan = {name: ([], []) for name in self.channels}
+        if len(self._codes) > _MEMO_LIMIT:
+            self._codes.clear()
+        with paused_gc():
+            columns = Columns(chunk)
+            if self.lanes:
+                self._plan_fast(columns, dirty_only, out)
+            else:
+                for i in range(columns.size):
+                    row = columns.row(i)
+                    self._plan_explained(row, dirty_only and row[_ID] not in self.replan, out)
+        return out
+
+    def _plan_explained(self, row: Sequence[Any], dirty_only: bool, out: ChunkPlan) -> None:
+        wanted = [
+            name
+            for name in self.channels
+            if (flags := row[self._offsets[name] + PLAN_FLAGS]) is not None
+            and (not dirty_only or flags & PLAN_DIRTY)
+        ]
+        if not wanted:
+            return
+        state = self.state(row)
+        if self.calculator.independent:
+            targets = {n: self.calculator.targets(state, self.now, only=n)[n] for n in wanted}
+        else:
+            targets = self.calculator.targets(state, self.now)
+        decimal = self.decoder.decimal
+        for name in wanted:
+            o = self._offsets[name]
+            acked_price, flags = row[o + PLAN_ACKED_PRICE], row[o + PLAN_FLAGS]
+            acked_available = (
+                True if flags & PLAN_ACKED_AVAILABLE else False if flags & PLAN_ACKED_UNAVAILABLE else None
+            )
+            target = targets[name]
+            item = diff_target(
+                target,
+                row[_SKU],
+                row[_ID],
+                row[o + PLAN_CHANNEL_SKU] or row[_SKU],
+                self.decoder.ids(row[o + PLAN_IDS]),
+                row[_VERSION],
+                row[o + PLAN_ACKED_QUANTITY],
+                None if acked_price is None else decimal(acked_price),
+                acked_available,
+                partial(_given, target),
+            )
+            if item is None:
+                out[name][1].append((row[_ID], row[_VERSION]))
+            else:
+                out[name][0].append(item)
+
+    def _special(self, columns: Columns) -> list[int]:
+        """Positions of the SKUs a mapping names, by SKU or by tag: planned through ``targets``."""
+        found: set[int] = set()
+        skus, tags = columns.skus, columns.tags
+        if self.special_skus and not self.special_skus.isdisjoint(skus):
+            found.update(i for i, sku in enumerate(skus) if sku in self.special_skus)
+        if self.special_tags:
+            named = {raw for raw in set(tags) if raw and not self.special_tags.isdisjoint(split_tags(raw))}
+            if named:
+                found.update(i for i, raw in enumerate(tags) if raw in named)
+        return sorted(found)
+
+    def _plan_fast(self, columns: Columns, dirty_only: bool, out: ChunkPlan) -> None:
+        """Plain SKUs from the channel-wide rules, column by column; the others through ``targets``."""
+        special = self._special(columns)
+        for i in special:
+            self._plan_explained(columns.row(i), dirty_only, out)
+        plain = np.ones(columns.size, dtype=np.bool_)
+        plain[special] = False
+        # the master prices of the chunk, numbered: prices are worked out once per distinct price
+        keys = list(zip(columns.prices, columns.currencies, strict=True))
+        numbered = {key: n for n, key in enumerate(dict.fromkeys(keys))}
+        key_of = np.fromiter(map(numbered.__getitem__, keys), dtype=np.int64, count=len(keys))
+        acked_codes: Ints | None = None
+        explainer = _Explainer(self, columns)
+        for lane in self.lanes:
+            flags = columns.flags[lane.index]
+            planned = plain & (flags >= 0)
+            if dirty_only:
+                planned &= (flags & PLAN_DIRTY) != 0
+            at = np.flatnonzero(planned)
+            if not len(at):
+                continue
+            offered = self._offered(lane, columns, at)
+            prices: list[PriceResult] | None = None
+            price_code = acked_code = None
+            if lane.prices is not None:
+                prices = [self._price(lane, key) for key in numbered]
+                if acked_codes is None:
+                    acked_codes = self._acked_codes(columns.acked_prices)
+                price_code = np.array([self._code(r.price) for r in prices], dtype=np.int64)[key_of[at]]
+                acked_code = acked_codes[columns.rows[lane.index][at]]
+            known = (flags[at] & PLAN_ACKED_KNOWN) != 0
+            acked = columns.acked[lane.index][at]
+            quantity, reprice = changes(offered, acked, known, price_code, acked_code)
+            changed = quantity | reprice
+            settled = at[~changed]
+            changes_out, unchanged = out[lane.name]
+            unchanged += zip(columns.ids[settled].tolist(), columns.versions[settled].tolist(), strict=True)
+            if not changed.any():
+                continue
+            here = at[changed]
+            product_ids = columns.ids[here]
+            channel_skus, raw_ids = columns.names(columns.channel_ids[lane.index], product_ids)
+            pushed = offered[changed].astype(object)
+            pushed[~quantity[changed]] = None
+            previous = acked[changed].astype(object)
+            previous[~known[changed]] = None
+            new_prices: Any = repeat(None)
+            currencies: Any = repeat(None)
+            if prices is not None:
+                repriced = ~reprice[changed]
+                results = np.array(prices, dtype=object)[key_of[here]]
+                new_prices = np.array([r.price for r in results], dtype=object)
+                new_prices[repriced] = None
+                currencies = np.array([r.currency for r in results], dtype=object)
+                currencies[repriced] = None
+                new_prices, currencies = new_prices.tolist(), currencies.tolist()
+            skus = [columns.skus[i] for i in here.tolist()]
+            # the fast path's targets are always visible-as-is (no drop): available stays None
+            changes_out.extend(
+                map(
+                    PlannedItem,
+                    repeat(lane.name),
+                    skus,
+                    product_ids.tolist(),
+                    self._named(skus, channel_skus),
+                    self.decoder.ids_of(raw_ids),
+                    columns.versions[here].tolist(),
+                    pushed.tolist(),
+                    previous.tolist(),
+                    new_prices,
+                    currencies,
+                    repeat(None),
+                    repeat(explainer),
+                )
+            )
+
+    @staticmethod
+    def _named(skus: list[str], channel_skus: list[Any]) -> list[str]:
+        """The channel SKUs, the master SKU where a listing went away before its name was read."""
+        if None not in channel_skus:
+            return channel_skus
+        return [sku if name is None else name for sku, name in zip(skus, channel_skus, strict=True)]
+
+    def _offered(self, lane: _Lane, columns: Columns, at: Ints) -> Ints:
+        """What the lane offers of the products at ``at``: the pools in array arithmetic, the rest of
+        the rule once per distinct pool; an inactive product offers nothing (as ``targets`` says)."""
+        active = columns.active[at]
+        if not active.any():
+            return np.zeros(len(at), dtype=np.int64)
+        numbers = [(columns.on_hand[k][at], columns.reserved[k][at]) for k in lane.sources if k >= 0]
+        kept = [units for k, units in zip(lane.sources, lane.kept, strict=True) if k >= 0]
+        pools = channel_pools(numbers, kept, np.zeros(len(at), dtype=np.int64))
+        offered = through(pools, partial(offered_for_pool, rules=lane.rules), lane.offered)
+        offered[~active] = 0
+        return offered
+
+    def _price(self, lane: _Lane, key: tuple[Any, str]) -> PriceResult:
+        assert lane.prices is not None
+        assert lane.price_rules is not None
+        result = lane.prices.get(key)
+        if result is None:
+            if len(lane.prices) > _MEMO_LIMIT:
+                lane.prices.clear()
+            result = lane.prices[key] = price_for(self.decoder.decimal(key[0]), key[1], lane.price_rules)
+        return result
+
+    def _code(self, price: Decimal) -> int:
+        return self._codes.setdefault(price, len(self._codes))
+
+    def _acked_codes(self, raw: Sequence[Any]) -> Ints:
+        """The number of each listing row's acknowledged price (-1: none acknowledged)."""
+        decimal = self.decoder.decimal
+        code = {value: -1 if value is None else self._code(decimal(value)) for value in dict.fromkeys(raw)}
+        return np.fromiter(map(code.__getitem__, raw), dtype=np.int64, count=len(raw))
