@@ -442,7 +442,14 @@ class Simulation:
 
     async def _deliver(self, channel: str, hook: Webhook) -> None:
         fig, engine = self.state.figures[channel], self.engine
-        if engine is None or self.transports[channel].down:
+        down = self.transports[channel].down
+        if (engine is None or down) and "notifications" in self.channels[channel].raw_settings:
+            # a queue keeps the message: received once the daemon is back, or (the channel down, its
+            # order unreadable) again after its visibility timeout
+            if self.trading:
+                self._at(self._t() + (VISIBILITY_TIMEOUT_S if down else 5.0), "hook", (channel, hook))
+            return
+        if engine is None or down:
             fig.webhooks_refused += 1  # the daemon is restarting: the platform's delivery fails
             return
         headers, body, url = hook
