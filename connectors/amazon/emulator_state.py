@@ -37,6 +37,8 @@ class Listing:
     created: datetime
     updated: datetime
     attributes: Json = field(default_factory=dict)
+    issues: list[Json] = field(default_factory=list)
+    """What Amazon says about the listing after accepting it (``includedData=issues``)."""
 
 
 @dataclass
