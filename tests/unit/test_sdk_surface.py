@@ -12,7 +12,7 @@ EXPECTED = {
     "ItemError", "ItemResult", "ItemStatus", "Limits", "ListingContent", "ListingRef", "ListingResult",
     "ListingRules", "ListingVariant", "LocationStock", "NotificationQueue", "OmnisyncError",
     "Operation", "OperationLimits",
-    "Order", "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "PriceUpdate", "ProtocolError",
+    "Order", "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "Preorder", "PriceUpdate", "ProtocolError",
     "RetryAdvice", "RetryableError", "ThrottledError", "UnknownConnectorError", "UnsupportedOperation",
     "WebhookEvent", "WebhookKind", "WebhookVerificationError", "check_operation", "chunked",
     "error_for_status", "idempotency_key", "in_flight", "json_body", "op", "paginate", "parse_retry_after",
