@@ -115,7 +115,8 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
         for location_id in (1, 2):
             if draw(st.integers(min_value=0, max_value=3)) == 0:
                 when = draw(st.sampled_from([None, date(2026, 3, 20), date(2026, 4, 2)]))
-                incoming.setdefault(pid, {})[location_id] = (draw(st.integers(min_value=1, max_value=15)), when)
+                units = draw(st.integers(min_value=1, max_value=15))
+                incoming.setdefault(pid, {})[location_id] = (units, when)
     listings: list[list[Any]] = [[], [], [], [], [], []]
     named: dict[tuple[int, int], tuple[str, str]] = {}
     for pid in ids:
