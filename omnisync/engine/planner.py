@@ -47,6 +47,8 @@ class PlannedItem:
     """This item -> its target; builds :attr:`target` when first asked for."""
     preorder: Preorder | None = None
     """Units of :attr:`quantity` sold ahead of the stock on order (pushed with the quantity)."""
+    preorder_changed: bool = False
+    """The channel last accepted another preorder signal than :attr:`preorder`."""
     _target: Target | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
@@ -131,16 +133,10 @@ def diff_target(
     allocation = target.allocation
     offered, available = allocation.offered, allocation.available
     preorder = Preorder(allocation.preorder, allocation.expected) if allocation.preorder else None
+    signal = preorder_key(preorder)
     wanted_price = None if target.price is None else target.price.price
     quantity, reprice = change(
-        offered,
-        acked_quantity,
-        wanted_price,
-        acked_price,
-        available,
-        acked_available,
-        preorder_key(preorder),
-        acked_preorder,
+        offered, acked_quantity, wanted_price, acked_price, available, acked_available, signal, acked_preorder
     )
     if quantity is None and not reprice:
         return None
@@ -161,6 +157,7 @@ def diff_target(
         available=available,
         explain=explain,
         preorder=preorder,
+        preorder_changed=signal != (acked_preorder or ""),
     )
 
 

@@ -123,6 +123,7 @@ def inventory_update(rt: ChannelRuntime, item: PlannedItem) -> InventoryUpdate:
         location=rt.rules.sources[0],
         available=item.available,
         preorder=item.preorder,
+        preorder_changed=item.preorder_changed,
     )
 
 
@@ -229,6 +230,7 @@ def _encode(update: InventoryUpdate, product_id: int) -> OutboxItem:
         "location": update.location,
         "available": update.available,
         "preorder": preorder_key(update.preorder),
+        "preorder_changed": update.preorder_changed,
     }
 
 
@@ -244,6 +246,7 @@ def _decode(item: OutboxItem) -> InventoryUpdate:
         location=item["location"],
         available=item["available"],
         preorder=Preorder.from_key(item.get("preorder")),
+        preorder_changed=bool(item.get("preorder_changed")),
     )
 
 

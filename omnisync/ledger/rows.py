@@ -154,6 +154,7 @@ class OutboxItem(TypedDict):
     available: bool | None
     preorder: NotRequired[str]
     """``Preorder.key`` ("" or absent: none; absent in batches written before preorders)."""
+    preorder_changed: NotRequired[bool]
 
 
 class RunResult(TypedDict):

@@ -166,6 +166,9 @@ class InventoryUpdate:
     preorder: Preorder | None = None
     """Units of ``quantity`` sold ahead of the stock on order, for channels with
     ``Capability.PREORDER`` (None: none, and any preorder signal the channel shows is taken back)."""
+    preorder_changed: bool = False
+    """``preorder`` differs from the signal the channel last accepted from omnisync: a connector that
+    sets the signal in a call of its own (Shopify's inventory policy) makes that call only then."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,6 +7,7 @@ Admin API 2026-04), read through the ``specs_dir`` fixture; these tests skip whe
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from omnisync_connectors.shopify.emulator_graphql import subset_schema
 from omnisync_connectors.shopify.querycost import query_cost
 from shopify_fixtures import answer_errors, make, published_schema, request_errors, update
 
-from omnisync.sdk import InventoryRef, ItemStatus, ListingRef, OrderCursor, PriceUpdate
+from omnisync.sdk import InventoryRef, ItemStatus, ListingRef, OrderCursor, Preorder, PriceUpdate
 from omnisync.testing.conformance_listings import kit_listing
 
 ALL_OPERATIONS = {
@@ -34,6 +35,7 @@ ALL_OPERATIONS = {
     "OmnisyncInventoryLevels",
     "OmnisyncSetQuantities",
     "OmnisyncUpdatePrices",
+    "OmnisyncUpdatePolicies",
     "OmnisyncOrders",
     "OmnisyncOrderLines",
     "OmnisyncProductSet",
@@ -59,6 +61,7 @@ def schema(specs_dir: Path) -> GraphQLSchema:
         docs.ORDER_LINES_PAGE,
         docs.price_update_document(1),
         docs.price_update_document(4),
+        docs.policy_update_document(2),
         docs.PRODUCT_SET,
         docs.PRODUCT_STATUS,
         docs.PUBLISH,
@@ -112,7 +115,7 @@ async def _exercise() -> tuple[list[dict], object]:
     await connector.push_inventory(
         [
             update(emulator, "TEE-S", 4, 5),
-            update(emulator, "MUG", 1, 8),
+            replace(update(emulator, "MUG", 1, 8), preorder=Preorder(1), preorder_changed=True),
             update(emulator, "CAP", 1, 2, location="store"),
         ]
     )
