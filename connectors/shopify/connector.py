@@ -10,6 +10,7 @@ import httpx
 
 from omnisync.sdk import (
     Capability,
+    CataloguePage,
     ChannelListing,
     ConfigurationError,
     Connector,
@@ -39,10 +40,11 @@ from omnisync.sdk import (
 from . import answers, webhooks
 from . import documents as docs
 from .bulk import BulkRunner
+from .catalogue import CatalogueReader
 from .client import AdminGraphQL, QueryTooCostly
 from .listings import ListingWriter
 from .orders import from_graphql
-from .prices import push_price_groups
+from .prices import push_price_groups, set_inventory_policies
 from .settings import ShopifySettings
 from .throttle import is_throttled, throttle_delay
 
@@ -74,6 +76,8 @@ class ShopifyConnector(Connector[ShopifySettings]):
             Capability.COMPARE_AND_SET,
             Capability.IDEMPOTENT_PUSH,
             Capability.MANAGE_LISTINGS,
+            Capability.READ_CATALOGUE,
+            Capability.PREORDER,  # the variant's inventoryPolicy CONTINUE, the limit kept by omnisync
         }
     )
     Settings = ShopifySettings
@@ -194,6 +198,19 @@ class ShopifyConnector(Connector[ShopifySettings]):
             else:
                 seen.add((item_id, location))
                 ready.append((index, update, item_id, location))
+        # a preorder is the variant's inventory policy (CONTINUE: it sells on when out of stock), set
+        # before its quantity; omnisync keeps the limit: the quantity holds the units it may sell ahead
+        # of stock, and the policy goes back to DENY with the preorder
+        signals = [(index, u) for index, u, _, _ in ready if u.preorder_changed]
+        if signals:
+            failed = await set_inventory_policies(self.graphql, [u for _, u in signals])
+            refused = {
+                index for (index, _), result in zip(signals, failed, strict=True) if result is not None
+            }
+            for (index, _), result in zip(signals, failed, strict=True):
+                if result is not None:
+                    results[index] = result
+            ready = [r for r in ready if r[0] not in refused]
         # each input array answers for its own items; decreases lead (the engine orders them first)
         await in_flight(
             (self._set_quantities(list(chunk), results) for chunk in chunked(ready, MAX_INPUT_ARRAY)),
@@ -329,6 +346,9 @@ class ShopifyConnector(Connector[ShopifySettings]):
                 if after is None:
                     break
         return [listings[s] for s in wanted if s in listings]
+
+    async def read_catalogue(self, cursor: str | None) -> CataloguePage:
+        return await CatalogueReader(self.graphql).page(cursor)
 
     # -- listings --------------------------------------------------------------------------------
     async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:

@@ -40,6 +40,8 @@ class Roots:
             "order": lambda _info, id: self.views.node(id) if "/Order/" in id else None,
             "nodes": lambda _info, ids: [self.views.node(gid) for gid in ids],
             "location": lambda _info, id=None: self.views.location(id),
+            "products": self.products_page,
+            "shop": lambda _info: {"currencyCode": self.state.currency},
         }
 
     def mutation(self) -> dict[str, Any]:
@@ -50,6 +52,15 @@ class Roots:
         }
 
     # -- queries ---------------------------------------------------------------------------------
+    def products_page(self, _info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        """``products`` by id (the default sort key; TITLE and UPDATED_AT also sort)."""
+        key = {
+            "TITLE": lambda gid: (str(self.state.products[gid].get("title")), gid),
+            "UPDATED_AT": lambda gid: (str(self.state.products[gid].get("updatedAt")), gid),
+        }.get(str(args.get("sortKey") or "ID"), lambda gid: int(gid.rsplit("/", 1)[-1]))
+        ids = sorted(self.state.products, key=key, reverse=bool(args.get("reverse")))
+        return paginate(ids, args, lambda gid: gid, self.views.product)
+
     def product_variants(self, _info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         state = self.state
         if args.get("query"):
@@ -280,19 +291,21 @@ class Roots:
             elif price is not None and price < 0:
                 errors.append(_err("NEGATIVE_PRICE_VALUE", [*path, "price"], "Price can't be negative"))
             else:
-                valid.append((variant, price, compare))
+                valid.append((variant, price, compare, entry.get("inventoryPolicy")))
         if errors and not allowPartialUpdates:
             return {"product": self.views.product(productId), "productVariants": None, "userErrors": errors}
         now = self.now()
-        for variant, price, compare in valid:
+        for variant, price, compare, policy in valid:
             if price is not None:
                 variant.price = price
             if compare is not ...:
                 variant.compare_at = decimal_or_none(compare) if compare is not None else None
+            if policy is not None:
+                variant.inventory_policy = policy
             variant.updated_at = now
         return {
             "product": self.views.product(productId),
-            "productVariants": [self.views.variant(v) for v, _, _ in valid],
+            "productVariants": [self.views.variant(v) for v, *_ in valid],
             "userErrors": errors,
         }
 

@@ -106,6 +106,16 @@ class ListingWrites(TxBase):
             .values(**values)
         )
 
+    def rename_listing(
+        self, channel_id: int, product_id: int, channel_sku: str, ids: Mapping[str, str]
+    ) -> None:
+        """The channel lists the product under ``channel_sku`` (an alias just added) with ``ids``."""
+        self.conn.execute(
+            update(LI)
+            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+            .values(channel_sku=channel_sku, ids=dict(ids), missing=False, last_error=None, dirty=True)
+        )
+
     def acknowledge(self, channel_id: int, product_id: int, change: Acknowledged) -> None:
         """Save what the channel accepted (:func:`omnisync.engine.listing_state.pushed`). Dirty is
         cleared only if the product did not change since the version the value was planned from."""
@@ -127,6 +137,8 @@ class ListingWrites(TxBase):
             values["acked_price"] = change.price
         if change.available is not None:
             values["acked_available"] = change.available
+        if change.preorder is not None:
+            values["acked_preorder"] = change.preorder
         if change.settled_at is None:
             values["dirty"] = True
             self._update(channel_id, product_id, values)
@@ -249,6 +261,7 @@ class ListingReads:
                 currency=r.currency,
                 active=bool(r.active),
                 version=int(r.version),
+                acked_preorder=r.acked_preorder,
             )
             for r in conn.execute(q)
         ]

@@ -44,7 +44,16 @@ from .helpers import (
     parse_retry_after,
     raise_for_status,
 )
-from .listings import ListingContent, ListingRef, ListingResult, ListingRules, ListingVariant
+from .listings import (
+    CataloguePage,
+    ChannelProduct,
+    ChannelVariant,
+    ListingContent,
+    ListingRef,
+    ListingResult,
+    ListingRules,
+    ListingVariant,
+)
 from .models import (
     Capability,
     ChannelListing,
@@ -63,6 +72,7 @@ from .models import (
     OrderLine,
     OrderPage,
     OrderStatus,
+    Preorder,
     PriceUpdate,
     WebhookEvent,
     WebhookKind,
@@ -70,7 +80,10 @@ from .models import (
 
 __all__ = [
     "Capability",
+    "CataloguePage",
     "ChannelListing",
+    "ChannelProduct",
+    "ChannelVariant",
     "ConfigurationError",
     "Connector",
     "ConnectorContext",
@@ -103,6 +116,7 @@ __all__ = [
     "OrderLine",
     "OrderPage",
     "OrderStatus",
+    "Preorder",
     "PriceUpdate",
     "ProtocolError",
     "RetryAdvice",

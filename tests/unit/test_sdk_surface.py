@@ -8,13 +8,15 @@ import omnisync.sdk as sdk
 from omnisync.sdk import errors, registry
 
 EXPECTED = {
-    "Capability", "ChannelListing", "ConfigurationError", "Connector", "ConnectorContext", "ConnectorError",
+    "Capability", "CataloguePage", "ChannelListing", "ChannelProduct", "ChannelVariant", "ConfigurationError",
+    "Connector", "ConnectorContext", "ConnectorError",
     "ConnectorSettings", "CredentialsError", "Decrements", "FatalError", "HttpOptions", "InventoryRef",
     "InventoryUpdate",
     "ItemError", "ItemResult", "ItemStatus", "Limits", "ListingContent", "ListingRef", "ListingResult",
     "ListingRules", "ListingVariant", "LocationStock", "NotificationQueue", "OmnisyncError",
     "Operation", "OperationLimits",
-    "Order", "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "PriceUpdate", "ProtocolError",
+    "Order", "OrderCursor", "OrderLine", "OrderPage", "OrderStatus", "Preorder", "PriceUpdate",
+    "ProtocolError",
     "RetryAdvice", "RetryableError", "ThrottledError", "UnknownConnectorError", "UnsupportedOperation",
     "WebhookEvent", "WebhookKind", "WebhookVerificationError", "check_operation", "chunked",
     "error_for_status", "idempotency_key", "in_flight", "json_body", "op", "paginate", "parse_retry_after",
