@@ -72,3 +72,74 @@ async def test_what_square_refuses_the_rules_foresee() -> None:
     assert results["BLANK"].status is ItemStatus.REJECTED
     assert "name is required" in results["BLANK"].issues[0]
     await conn.aclose()
+
+
+async def test_options_are_an_option_set_shared_across_items() -> None:
+    h = SquareHarness()
+    conn = connector(h)
+    await conn.prepare()
+    [tee] = await conn.upsert_listings([kit_listing("TEE", "Classic tee", ["TEE-S", "TEE-M"], "")])
+    [hoodie] = await conn.upsert_listings([kit_listing("HOOD", "Hoodie", ["H-S", "H-M", "H-L"], "")])
+    assert tee.status is hoodie.status is ItemStatus.ACCEPTED, (tee.issues, hoodie.issues)
+    emu = h.emulator
+    [size] = emu.item_options.values()
+    values = {v["item_option_value_data"]["name"]: v["id"] for v in size["item_option_data"]["values"]}
+    assert list(values) == ["S", "M", "L"], "one Size option; the hoodie added its L"
+    item = emu.items[hoodie.ids["item_id"]]
+    assert item["item_data"]["item_options"] == [{"item_option_id": size["id"]}]
+    chosen = [v["item_variation_data"]["item_option_values"] for v in item["item_data"]["variations"]]
+    assert chosen == [
+        [{"item_option_id": size["id"], "item_option_value_id": values[name]}] for name in ("S", "M", "L")
+    ]
+    again = await conn.upsert_listings([kit_listing("TEE", "Classic tee", ["TEE-S", "TEE-M"], "")])
+    assert again[0].status is ItemStatus.ACCEPTED
+    assert len(emu.item_options) == 1, "an option is found by name, not created twice"
+    await conn.aclose()
+
+
+async def test_what_square_refuses_of_an_option_set() -> None:
+    from omnisync_connectors.square.emulator_catalog import upsert_catalog
+
+    h = SquareHarness()
+    conn = connector(h)
+    await conn.prepare()
+    [tee] = await conn.upsert_listings([kit_listing("TEE", "Classic tee", ["TEE-S", "TEE-M"], "")])
+    emu = h.emulator
+    [size] = emu.item_options.values()
+    item = emu.items[tee.ids["item_id"]]
+
+    async def upsert(*objects: dict) -> dict:
+        _status, body = await upsert_catalog(
+            emu, {"idempotency_key": "k", "batches": [{"objects": list(objects)}]}
+        )
+        return body
+
+    twin = {"type": "ITEM_OPTION", "id": "#twin", "item_option_data": {"name": "size", "values": []}}
+    assert "already exists" in (await upsert(twin))["errors"][0]["detail"]
+    variations = item["item_data"]["variations"]
+    same = [v["item_variation_data"]["item_option_values"] for v in variations]
+    clash = {
+        **item,
+        "item_data": {
+            **item["item_data"],
+            "variations": [
+                {**v, "item_variation_data": {**v["item_variation_data"], "item_option_values": same[0]}}
+                for v in variations
+            ],
+        },
+    }
+    assert "same item option values" in (await upsert(clash))["errors"][0]["detail"]
+    missing = {
+        **item,
+        "item_data": {
+            **item["item_data"],
+            "variations": [
+                {**v, "item_variation_data": {**v["item_variation_data"], "item_option_values": []}}
+                for v in variations
+            ],
+        },
+    }
+    assert "one value of each" in (await upsert(missing))["errors"][0]["detail"]
+    assert len(emu.item_options) == 1
+    assert size["version"] == emu.item_options[size["id"]]["version"]
+    await conn.aclose()
