@@ -36,9 +36,18 @@ def client_id(*parts: str) -> str:
     return "#" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
+def known_item(listing: ListingContent) -> str | None:
+    """The Square item the listing is: its own id, else the item its variations were found in (a
+    listing linked by SKU knows its variations' ids only; Square never moves a variation to another
+    item)."""
+    return listing.ids.get(ITEM_ID) or next(
+        (v.ids[ITEM_ID] for v in listing.variants if v.ids.get(ITEM_ID)), None
+    )
+
+
 def item_object(listing: ListingContent, current: Mapping[str, Json], archived: bool | None = None) -> Json:
     """The ITEM to upsert for ``listing``; ``current`` holds the objects read (by id) for versions."""
-    item_id = listing.ids.get(ITEM_ID) or client_id(listing.key)
+    item_id = known_item(listing) or client_id(listing.key)
     variations = []
     for v in listing.variants:
         vid = v.ids.get(VARIATION_ID) or client_id(listing.key, v.channel_sku)
@@ -118,7 +127,7 @@ class ListingWriter:
             known = [
                 i
                 for c in listings
-                for i in (c.ids.get(ITEM_ID), *(v.ids.get(VARIATION_ID) for v in c.variants))
+                for i in (known_item(c), *(v.ids.get(VARIATION_ID) for v in c.variants))
                 if i
             ]
             try:

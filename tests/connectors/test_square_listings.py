@@ -4,6 +4,7 @@ the emulator refusing what Square refuses (its spec's limits), as the connector'
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from omnisync_connectors.square import SquareConnector
 from omnisync_connectors.square.harness import SquareHarness
@@ -142,4 +143,19 @@ async def test_what_square_refuses_of_an_option_set() -> None:
     assert "one value of each" in (await upsert(missing))["errors"][0]["detail"]
     assert len(emu.item_options) == 1
     assert size["version"] == emu.item_options[size["id"]]["version"]
+    await conn.aclose()
+
+
+async def test_a_listing_linked_by_sku_updates_the_item_its_variation_is_in() -> None:
+    h = SquareHarness()
+    h.emulator.seed_item("LNK-1", Decimal("5.00"), 3)
+    conn = connector(h)
+    await conn.prepare()
+    [found] = await conn.read_listings(["LNK-1"])
+    base = kit_listing("LNK", "Linked", ["LNK-1"], "")
+    linked = replace(base, variants=(replace(base.variants[0], ids=found.ids),))  # the item's id unknown
+    [done] = await conn.upsert_listings([linked])
+    assert done.status is ItemStatus.ACCEPTED, done.issues
+    assert done.ids["item_id"] == found.ids["item_id"], "the existing item, not a new one"
+    assert h.emulator.items[found.ids["item_id"]]["item_data"]["name"] == "Linked"
     await conn.aclose()
