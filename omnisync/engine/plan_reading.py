@@ -11,6 +11,8 @@ from datetime import timedelta
 from sqlalchemy import Connection
 
 from omnisync.allocation import AdaptivePolicy, LocationStock
+from omnisync.kits import kit_stock
+from omnisync.ledger import kits as kit_rows
 from omnisync.ledger import pace as pace_reads
 from omnisync.ledger.plan_rows import PlanChunk, PlanQueries
 from omnisync.ledger.repository import ListingRow, PlanDecoder
@@ -171,6 +173,18 @@ class PlanReader(EngineSetup):
             codes = {lid: row.code for lid, row in self.ledger.locations(conn).items()}
             stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
             paces = self.read_paces(conn, [pid])
+            components = kit_rows.kits_of(conn, [pid]).get(pid)
+            kit = None
+            if components:  # a kit: its stock is its components'
+                parts = self.ledger.stock_for(conn, [c for c, _, _ in components])
+                kit = kit_stock(
+                    [(sku, quantity) for _, sku, quantity in components],
+                    {
+                        sku: {codes[lid]: numbers for lid, numbers in parts.get(c, {}).items()}
+                        for c, sku, _ in components
+                    },
+                )
+                stock = {lid: (kit[code].kits, 0) for lid, code in codes.items() if code in kit}
         state = SkuState(
             sku,
             product.tags,
@@ -179,6 +193,7 @@ class PlanReader(EngineSetup):
             product.active,
             {codes[lid]: LocationStock(codes[lid], oh, rs) for lid, (oh, rs) in stock.items()},
             None if paces is None else paces.of(pid),
+            kit,
         )
         targets = self.calculator.targets(state, self.clock.now())
         return {name: (targets[name], rows.get(name)) for name in self.channels if name in targets}
