@@ -5,25 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from enginekit import World
+from enginekit import World, kit_world
 
 from omnisync.kits import Component, KitError
 from omnisync.ledger import kits as kit_rows
-
-
-async def kit_world(tmp_path: Path, url: str) -> World:
-    """MUG 10 at WH, 5 at the store; LID 3 at WH; GIFT = 2 MUG + 1 LID; SIX = a pack of 6 MUG."""
-    w = World(tmp_path, url)
-    await w.start({"MUG": (10, 5), "LID": (3, 0), "GIFT": (0, 0), "SIX": (0, 0)})
-    with w.ledger.tx() as tx:
-        ids = w.ledger.find_product_ids(tx.conn, ["MUG", "LID", "GIFT", "SIX"])
-        changed = kit_rows.define_kits(
-            tx.conn,
-            {"GIFT": (Component("MUG", 2), Component("LID", 1)), "SIX": (Component("MUG", 6),)},
-            ids,
-        )
-        tx.touch_products(changed)
-    return w
 
 
 def levels(w: World, sku: str) -> dict[str, tuple[int, int]]:
