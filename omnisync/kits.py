@@ -38,6 +38,7 @@ __all__ = [
     "kit_columns",
     "kit_stock",
     "parse_kit",
+    "pool_shares",
 ]
 
 COMPONENT_SEPARATOR = "|"
@@ -187,6 +188,31 @@ def kit_columns(
         np.tile(np.asarray(location_ids, dtype=np.int64), len(kits)),
         minimum.reshape(-1),
     )
+
+
+def pool_shares(
+    groups: Mapping[str, Sequence[str]], explicit: Mapping[str, int | None], channel: str
+) -> dict[str, tuple[int, str]]:
+    """Several listings of one SKU on one channel share its pool without exposing it twice: the SKU
+    itself and its pack and shadow listings (kits of that one SKU) listed there. ``groups``: master
+    SKU -> the SKUs of its group listed on the channel (two or more); ``explicit``: the ``share`` a
+    SKU's own mapping rules set (None: none). The SKUs without one split what the others leave of
+    100 %, rounded down, so the shares of a group never sum above 100. Returns SKU -> (share, why);
+    raises :class:`KitError` when the set shares alone exceed 100 %."""
+    out: dict[str, tuple[int, str]] = {}
+    for master, members in groups.items():
+        given = {sku: explicit[sku] for sku in members if explicit.get(sku) is not None}
+        taken = sum(share for share in given.values() if share is not None)
+        if taken > 100:
+            raise KitError(
+                f"channel {channel}: {', '.join(members)} share the pool of {master}; "
+                f"their shares sum to {taken} % (at most 100)"
+            )
+        free = [sku for sku in members if sku not in given]
+        why = f"{', '.join(members)} share the pool of {master} on {channel}"
+        for sku in free:
+            out[sku] = ((100 - taken) // len(free), why)
+    return out
 
 
 def component_line_id(line_id: str, component_sku: str) -> str:

@@ -281,6 +281,7 @@ class ChunkPlanner:
         for rules in calculator.channels.values():
             file = rules.mapping.mapping
             self.special_skus.update(file.skus)
+            self.special_skus.update(rules.mapping.pooled)
             self.special_tags.update(file.tags)
             for drop in file.drops:
                 self.special_skus.update(drop.skus)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, and_, bindparam, delete, func, select
 
 from omnisync.kits import Component, KitError, check_kits
 
 from .statements import execute_once, insert_many, one_of
-from .tables import KC, P
+from .tables import KC, LI, P
 
 KIT_ROWS = (
     select(KC.c.kit_id, KC.c.component_id, P.c.sku, KC.c.quantity)
@@ -22,6 +22,9 @@ KIT_ROWS = (
     .where(one_of(KC.c.kit_id, "ids"))
 )
 KITS_USING = select(KC.c.kit_id).where(one_of(KC.c.component_id, "ids")).distinct()
+LISTED = select(LI.c.product_id).where(
+    and_(LI.c.channel_id == bindparam("channel"), one_of(LI.c.product_id, "ids"), LI.c.missing.is_(False))
+)
 
 KitRows = dict[int, tuple[tuple[int, str, int], ...]]
 """Kit product id -> its components as (component product id, component SKU, quantity per kit)."""
@@ -58,6 +61,34 @@ def all_kits(conn: Connection) -> dict[str, tuple[Component, ...]]:
     for kit_sku, sku, quantity in conn.execute(q):
         out.setdefault(str(kit_sku), []).append(Component(str(sku), int(quantity)))
     return {k: tuple(v) for k, v in out.items()}
+
+
+def pool_groups(conn: Connection, channel_id: int) -> dict[str, tuple[str, ...]]:
+    """The SKUs listed on the channel that share one pool: master SKU -> the master (when listed)
+    and its pack and shadow listings (kits of it alone) listed there, for groups of two or more."""
+    single = select(KC.c.kit_id).group_by(KC.c.kit_id).having(func.count() == 1).subquery()
+    kit, master = P.alias("kit"), P.alias("master")
+    pairs = conn.execute(
+        select(kit.c.id, kit.c.sku, master.c.id, master.c.sku)
+        .select_from(KC)
+        .join(single, single.c.kit_id == KC.c.kit_id)
+        .join(kit, kit.c.id == KC.c.kit_id)
+        .join(master, master.c.id == KC.c.component_id)
+    ).all()
+    if not pairs:
+        return {}
+    wanted = {int(r[0]) for r in pairs} | {int(r[2]) for r in pairs}
+    listed = {
+        int(pid) for (pid,) in execute_once(conn, LISTED, {"channel": channel_id, "ids": sorted(wanted)})
+    }
+    groups: dict[str, set[str]] = {}
+    for kit_id, kit_sku, master_id, master_sku in pairs:
+        if kit_id in listed:
+            members = groups.setdefault(str(master_sku), set())
+            members.add(str(kit_sku))
+            if master_id in listed:
+                members.add(str(master_sku))
+    return {m: tuple(sorted(skus)) for m, skus in sorted(groups.items()) if len(skus) > 1}
 
 
 def has_kits(conn: Connection) -> bool:

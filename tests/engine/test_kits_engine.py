@@ -46,7 +46,7 @@ async def test_selling_a_kit_reserves_then_consumes_its_components(tmp_path: Pat
     assert levels(w, "GIFT") == {}  # a kit holds nothing of its own
     await w.engine.cycle("pos")
     assert w.web.items["GIFT"].quantity == 0  # 1 kit left at WH, less the buffer unit
-    assert w.pos.items["MUG"].quantity == 5  # the store's mugs untouched
+    assert w.pos.items["MUG"].quantity == 2  # the store's 5 mugs, half of them (shared with SIX)
     w.clock.advance(60)
     w.web.update_order(order, status="fulfilled", fulfilled=2)
     await w.engine.cycle("web")
@@ -92,3 +92,29 @@ async def test_nested_kits_are_refused_with_one_line(tmp_path: Path, ledger_url:
     with w.ledger.tx() as tx, pytest.raises(KitError) as refused:
         kit_rows.define_kits(tx.conn, {"LID": (Component("LID", 2),)}, {"LID": 2})
     assert "a kit cannot contain itself" in str(refused.value)
+
+
+async def test_a_sku_and_its_pack_on_one_channel_share_one_pool(tmp_path: Path, ledger_url: str) -> None:
+    w = await kit_world(tmp_path, ledger_url)
+    await w.engine.sync_once()
+    # MUG and SIX (a pack of 6 MUG) are both listed on each channel: each takes half of the pool
+    assert w.pos.items["MUG"].quantity == 2  # 50 % of the store's 5
+    assert w.web.items["WEB-MUG"].quantity == 5  # 50 % of 10 + (5 - 2 kept) = 6, less the buffer unit
+    mug = w.engine.explain("MUG")["pos"][0]
+    assert "shared pool (MUG, SIX share the pool of MUG on pos): 50 % of the channel's share = 50" in (
+        mug.quantity_provenance
+    )
+    order = w.web.place_order("SIX", 1)
+    w.clock.advance(60)
+    await w.engine.cycle("web")
+    w.web.update_order(order, status="fulfilled", fulfilled=1)
+    await w.engine.cycle("web")
+    assert levels(w, "MUG")["WH"] == (4, 0)  # one pack sold: six mugs
+
+
+async def test_a_kit_holds_no_stock_of_its_own(tmp_path: Path, ledger_url: str) -> None:
+    from omnisync.ledger.repository import LedgerError
+
+    w = await kit_world(tmp_path, ledger_url)
+    with w.ledger.tx() as tx, pytest.raises(LedgerError, match="a kit holds no stock of its own"):
+        tx.record_movement("GIFT", "WH", "receipt", 5, "k1", at=w.clock.now())

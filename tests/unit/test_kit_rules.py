@@ -17,6 +17,7 @@ from omnisync.kits import (
     kit_columns,
     kit_stock,
     parse_kit,
+    pool_shares,
 )
 from omnisync.sdk.models import OrderLine
 
@@ -110,3 +111,14 @@ def test_the_kit_columns_are_the_kits_of_each_kit(
         scalar = kit_stock(list(parts.items()), per_component)
         for lid in (1, 2, 3):
             assert found[kit, lid] == (scalar[lid].kits if lid in scalar else 0)
+
+
+def test_listings_of_one_sku_on_one_channel_split_its_pool() -> None:
+    groups = {"MUG": ("MUG", "MUG-6", "MUG-B")}
+    shares = pool_shares(groups, {"MUG-6": 40}, "amazon")
+    assert {sku: share for sku, (share, _) in shares.items()} == {"MUG": 30, "MUG-B": 30}
+    assert shares["MUG"][1] == "MUG, MUG-6, MUG-B share the pool of MUG on amazon"
+    assert pool_shares({"MUG": ("MUG", "MUG-B")}, {}, "amazon")["MUG"][0] == 50
+    assert pool_shares({"MUG": ("MUG-3", "MUG-B", "MUG")}, {}, "x")["MUG"][0] == 33  # never above 100
+    with pytest.raises(KitError, match="their shares sum to 120 % \\(at most 100\\)"):
+        pool_shares(groups, {"MUG": 60, "MUG-B": 60}, "amazon")
