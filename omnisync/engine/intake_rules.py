@@ -69,6 +69,9 @@ class Decision:
     """(external id, channel SKU) of lines quarantined."""
     decreased: set[str] = field(default_factory=set)
     """Master SKUs whose available stock goes down."""
+    knock_on: set[str] = field(default_factory=set)
+    """Those of them that are a kit's components: the kits and components the channel lists beside
+    them move, which its own count of what it sold does not say."""
 
 
 def order_digest(order: Order) -> str:
@@ -542,6 +545,8 @@ class _Page:
             )
         if decreases(reserved_delta, sold) and sku is not None:
             self.decision.decreased.add(sku)
+            if product_id in self.view.in_kits:
+                self.decision.knock_on.add(sku)
 
     def reserve(
         self, order: Order, line: OrderLine, product_id: int, location_id: int, before: StoredLine | None

@@ -18,7 +18,7 @@ from .intake_rows import (
     StoredLine,
     StoredOrder,
 )
-from .kits import kits_of
+from .kits import components_among, kits_of
 from .listings import ListingWrites
 from .orders import OrderWrites
 from .sales import refresh_order_totals
@@ -85,6 +85,7 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
             locations=locations,
             read_at=self.observed_at(channel_id, products.values()) if read_times else {},
             kits=kits,
+            in_kits=components_among(self.conn, set(products.values()) | components),
         )
 
     def _stored_orders(self, held: Mapping[str, tuple[int, str]]) -> dict[str, StoredOrder]:

@@ -66,6 +66,8 @@ class IntakeView:
     kits: dict[int, tuple[tuple[int, str, int], ...]] = field(default_factory=dict)
     """Kit product id -> its components (product id, SKU, quantity per kit), for the page's kits; the
     components' stock is in ``stock``."""
+    in_kits: set[int] = field(default_factory=set)
+    """The products of the page (and its kits' components) that are a component of some kit."""
 
 
 class NewOrder(TypedDict):

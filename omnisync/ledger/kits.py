@@ -21,6 +21,7 @@ KIT_ROWS = (
     .join(P, P.c.id == KC.c.component_id)
     .where(one_of(KC.c.kit_id, "ids"))
 )
+COMPONENTS_AMONG = select(KC.c.component_id).where(one_of(KC.c.component_id, "ids")).distinct()
 KITS_USING = select(KC.c.kit_id).where(one_of(KC.c.component_id, "ids")).distinct()
 LISTED = select(LI.c.product_id).where(
     and_(LI.c.channel_id == bindparam("channel"), one_of(LI.c.product_id, "ids"), LI.c.missing.is_(False))
@@ -46,6 +47,14 @@ def kits_using(conn: Connection, component_ids: Iterable[int]) -> set[int]:
     if not ids:
         return set()
     return {int(kit_id) for (kit_id,) in execute_once(conn, KITS_USING, {"ids": ids})}
+
+
+def components_among(conn: Connection, product_ids: Iterable[int]) -> set[int]:
+    """Those of ``product_ids`` that are a component of some kit."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return set()
+    return {int(pid) for (pid,) in execute_once(conn, COMPONENTS_AMONG, {"ids": ids})}
 
 
 def all_kits(conn: Connection) -> dict[str, tuple[Component, ...]]:

@@ -32,6 +32,8 @@ from omnisync.daemon.scheduler import KINDS, Scheduler
 from omnisync.daemon.sqs import take_in
 from omnisync.daemon.timetable import ClockTimetable
 from omnisync.engine.runtime import Engine
+from omnisync.kits import Component, kit_stock
+from omnisync.ledger import kits as kit_rows
 from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
@@ -78,7 +80,9 @@ class Simulation:
         self.arrivals = arrivals(scenario, self.products, random.Random(f"{seed}:shoppers"))
         self.fault_plan = plan_faults(scenario, random.Random(f"{seed}:faults"))
         self.state = RunState(scenario, seed, self.products)
+        self.state.kit_components = scenario.kit_components()
         self.skus = [p.sku for p in self.products]
+        self.kits = {p.sku: p.components for p in self.products if p.components}
         self.channels: dict[str, SimChannel] = {}
         self.transports: dict[str, SimTransport] = {}
         for name, spec in scenario.channels.items():
@@ -190,6 +194,15 @@ class Simulation:
                             actor="simulation",
                         )
                         self.state.receipts[(p.sku, loc)] = units
+            kits = {p.sku: p.components for p in self.products if p.components}
+            if kits:
+                named = {sku for parts in kits.values() for sku in parts} | set(kits)
+                ids = self.ledger.find_product_ids(tx.conn, named)
+                defined = {
+                    kit: tuple(Component(sku, units) for sku, units in parts.items())
+                    for kit, parts in kits.items()
+                }
+                tx.touch_products(kit_rows.define_kits(tx.conn, defined, ids))
         for ch in self.channels.values():
             for p in self.products:
                 ch.seed(p.sku, p.price)
@@ -402,6 +415,8 @@ class Simulation:
         with self.ledger.tx() as tx:
             for p in self.products:
                 units = rng.randint(*life.restock_units)
+                if p.components:  # a kit is restocked through its components
+                    continue
                 on_hand, reserved = stock.get(ids[p.sku], {}).get(lid, (0, 0))
                 if on_hand - reserved >= life.restock_below:
                     continue
@@ -531,10 +546,17 @@ class Simulation:
 
     def _stock_exists(self, channel: str, sku: str, units: int) -> bool:
         sources = set(self.scenario.channels[channel].sources)
+        components = self.kits.get(sku)
         with self.ledger.read() as conn:
-            pid = self.ledger.product_id(conn, sku)
             codes = {lid: row.code for lid, row in self.ledger.locations(conn).items()}
-            stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
+            if components:  # a kit: what its components allow at each source
+                ids = self.ledger.find_product_ids(conn, components)
+                parts = self.ledger.stock_for(conn, list(ids.values()))
+                kits = kit_stock(list(components.items()), {c: parts.get(ids[c], {}) for c in components})
+                stock = {lid: (k.kits, 0) for lid, k in kits.items()}
+            else:
+                pid = self.ledger.product_id(conn, sku)
+                stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
         free = sum(max(0, oh - rs) for lid, (oh, rs) in stock.items() if codes[lid] in sources)
         for other, spec in self.scenario.channels.items():
             if sources & set(spec.sources):

@@ -67,6 +67,8 @@ class RunState:
     figures: dict[str, ChannelFigures] = field(default_factory=dict)
     receipts: dict[tuple[str, str], int] = field(default_factory=dict)
     """(SKU, location) -> units the simulation received into the ledger."""
+    kit_components: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Kit or pack SKU -> its components and units of each per kit."""
     drift: dict[str, list[tuple[str, int | None, int]]] = field(default_factory=dict)
     kills: int = 0
     kills_mid_cycle: int = 0
