@@ -68,6 +68,8 @@ class IntakeView:
     components' stock is in ``stock``."""
     in_kits: set[int] = field(default_factory=set)
     """The products of the page (and its kits' components) that are a component of some kit."""
+    incoming: dict[int, dict[int, int]] = field(default_factory=dict)
+    """Product id -> location id -> units on order there (what preorders are sold against)."""
 
 
 class NewOrder(TypedDict):

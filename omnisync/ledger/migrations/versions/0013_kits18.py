@@ -1,7 +1,7 @@
 """kit_component: kit SKUs made of components and quantities (kits, bundles, pack listings)
 
 Revision ID: 0013_kits18
-Revises: 0004_adaptive
+Revises: 0014_preorder18
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0013_kits18"
-down_revision = "0004_adaptive"
+down_revision = "0014_preorder18"
 branch_labels = None
 depends_on = None
 
