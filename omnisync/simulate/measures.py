@@ -186,4 +186,7 @@ def measure(ledger: Ledger, state: RunState) -> Measures:
                 f"no convergence: {name} shows {shown} of {sku} after the reconcile, the ledger offers "
                 f"{offered} {seed}"
             )
+    for name, problems in sorted(state.listings.items()):
+        for problem in problems:
+            m.violations.append(f"listing sync: {name}: {problem} {seed}")
     return m

@@ -50,6 +50,7 @@ def result(state: RunState, m: Measures) -> dict[str, Any]:
             "kills": state.kills,
             "kills_mid_cycle": state.kills_mid_cycle,
         },
+        "listings": state.listings,
         "virtual_s": state.virtual_s,
         "wall_s": state.wall_s,
     }

@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 import yaml
 
+from omnisync import invariants
 from omnisync.clock import VirtualClock
 from omnisync.config import load_config
 from omnisync.daemon.scheduler import KINDS, Scheduler
@@ -38,6 +39,7 @@ from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
 from omnisync.sdk.errors import OmnisyncError
+from omnisync.testing import catalogue_sync
 from omnisync.testing.harness import Webhook
 
 from .arrivals import Arrival, arrivals, catalogue
@@ -107,6 +109,7 @@ class Simulation:
         self.t0 = 0.0
         self.pending: dict[str, list[SimOrder]] = {n: [] for n in self.channels}
         self._channel_ids: dict[str, int] = {}
+        self.catalogue_changed = False
 
     # -- set-up ------------------------------------------------------------------------------------
     def _write_config(self) -> Path:
@@ -133,8 +136,9 @@ class Simulation:
                 "settings": self.channels[name].config_entry(self.env),
             }
             drops = [d for d in sc.drops if d.channel == name]
-            if drops:
-                channels[name]["mapping"] = self._write_drops(name, drops)
+            listing = catalogue_sync.TEMPLATES.get(spec.kind, {}) if sc.listing_sync else {}
+            if drops or listing:
+                channels[name]["mapping"] = self._write_mapping(name, drops, listing)
         config = {
             "ledger": {"url": f"sqlite:///{self.folder / 'ledger.db'}"},
             "currency": CURRENCY,
@@ -151,8 +155,9 @@ class Simulation:
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
 
-    def _write_drops(self, channel: str, drops: list[DropSpec]) -> str:
-        """The channel's mapping file with its drops, windows timed from the clock's start."""
+    def _write_mapping(self, channel: str, drops: list[DropSpec], listing: dict[str, Any]) -> str:
+        """The channel's mapping file: its drops, windows timed from the clock's start, and the
+        listing template of the listing sync."""
         start = self.clock.now()
         rules = [
             {
@@ -168,7 +173,8 @@ class Simulation:
             for d in drops
         ]
         path = self.folder / f"{channel}.mapping.yaml"
-        path.write_text(yaml.safe_dump({"drops": rules}, sort_keys=False))
+        mapping = {**({"drops": rules} if rules else {}), **listing}
+        path.write_text(yaml.safe_dump(mapping, sort_keys=False))
         return path.name
 
     def _new_engine(self) -> Engine:
@@ -194,7 +200,7 @@ class Simulation:
                             actor="simulation",
                         )
                         self.state.receipts[(p.sku, loc)] = units
-            kits = {p.sku: p.components for p in self.products if p.components}
+            kits = self.kits
             if kits:
                 named = {sku for parts in kits.values() for sku in parts} | set(kits)
                 ids = self.ledger.find_product_ids(tx.conn, named)
@@ -203,9 +209,31 @@ class Simulation:
                     for kit, parts in kits.items()
                 }
                 tx.touch_products(kit_rows.define_kits(tx.conn, defined, ids))
+            if self.scenario.listing_sync is not None:  # listed by the daemon's listing job
+                self._put(tx, catalogue_sync.TOTE, now)
         for ch in self.channels.values():
             for p in self.products:
                 ch.seed(p.sku, p.price)
+
+    def _put(self, tx: Any, product: catalogue_sync.SyncProduct, now: Any) -> None:
+        kinds = self.scenario.locations
+        roles = {
+            "WH": next((c for c, k in kinds.items() if k == "warehouse"), ""),
+            "STORE": next((c for c, k in kinds.items() if k == "store"), ""),
+        }
+        got = catalogue_sync.put(tx, product, currency=CURRENCY, at=now, actor="simulation", locations=roles)
+        for key, units in got.items():
+            self.state.receipts[key] = self.state.receipts.get(key, 0) + units
+
+    def _change_catalogue(self) -> None:
+        """The listing sync's change: the scarf added with its stock, the tote discontinued; the
+        daemon's listing job sends both, and the scarf's stock is measured from now on."""
+        with self.ledger.tx() as tx:
+            self._put(tx, catalogue_sync.SCARF, self.clock.now())
+            catalogue_sync.discontinue(tx, catalogue_sync.TOTE)
+        self._engine().ensure_listings()
+        self.skus.extend(catalogue_sync.SCARF.skus)
+        self.catalogue_changed = True
 
     async def _start_engine(self) -> Engine:
         engine = self._new_engine()
@@ -242,6 +270,8 @@ class Simulation:
             self.state.outages.append((channel, start, end))
         for t in self.fault_plan.kills:
             self._at(t, "kill", None)
+        if self.scenario.listing_sync is not None:
+            self._at(self.scenario.listing_sync.at, "catalogue", None)
         every = self.scenario.lifecycle.restock_every
         for n in range(1, int(self.scenario.duration // every) + 1):
             self._at(n * every, "restock", n)
@@ -285,6 +315,11 @@ class Simulation:
         from .measures import measure_drift
 
         self.state.drift = measure_drift(engine, self.channels, self.skus)
+        if self.scenario.listing_sync is not None:
+            creating = {n: ch.double.listing for n, ch in self.channels.items() if engine.manages_listings(n)}
+            self.state.listings = invariants.listing_problems(
+                catalogue_sync.expected(self.catalogue_changed), creating
+            )
         for e in self.engines:
             await e.aclose()
             e.ledger.engine.dispose()
@@ -335,6 +370,8 @@ class Simulation:
             self.kill_armed = True
         elif kind == "hook":
             await self._deliver(*payload)
+        elif kind == "catalogue":
+            self._change_catalogue()
 
     def _arrive(self, a: Arrival) -> None:
         ch, fig = self.channels[a.channel], self.state.figures[a.channel]

@@ -106,6 +106,15 @@ class FaultSpec(_Model):
         )
 
 
+class ListingSyncSpec(_Model):
+    """A listing sync during trading (:mod:`omnisync.testing.catalogue_sync`): every channel may create
+    listings; a tote is in the catalogue from the start, and at ``at`` a scarf is added (with stock)
+    and the tote discontinued. The daemon's own listing job sends them; after settling, every channel
+    must list the scarf with its variants and show the tote unpublished (an invariant)."""
+
+    at: Duration = 1800.0
+
+
 class DropSpec(_Model):
     """A drop: ``skus`` sold on ``channel`` only (``exclusive``), only between ``start`` and ``end``
     after the run's start; written into the channel's mapping file as a window."""
@@ -183,6 +192,8 @@ class Scenario(_Model):
                     raise ValueError(f"kits: {name}: {sku} units must be ≥ 1")
         return self
 
+    listing_sync: ListingSyncSpec | None = None
+
     @model_validator(mode="after")
     def _references(self) -> Scenario:
         for name, ch in self.channels.items():
@@ -245,4 +256,5 @@ def small_scenario(channels: dict[str, ChannelSpec] | None = None) -> Scenario:
             kills=1,
         ),
         latency=(0.05, 0.3),
+        listing_sync=ListingSyncSpec(at=1800.0),
     )

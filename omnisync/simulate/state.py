@@ -76,3 +76,5 @@ class RunState:
     outages: list[tuple[str, float, float]] = field(default_factory=list)
     virtual_s: float = 0.0
     wall_s: float = 0.0
+    listings: dict[str, list[str]] = field(default_factory=dict)
+    """Per channel that may create listings: how it breaks the listing sync (empty: it holds)."""
