@@ -1,4 +1,4 @@
-"""The inventory-model scenario on a short horizon: kits and packs sold beside their components on the fenced
+"""The kits scenario on a short horizon: kits and packs sold beside their components on the fenced
 layout, every fault on; every invariant holds (conservation over the components, every kit order
 applied to its components exactly once) and nothing is oversold."""
 
@@ -16,8 +16,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
-def test_the_inventory_model_scenario_holds_every_invariant_and_oversells_nothing() -> None:
-    sc = load_scenario(REPO / "scenarios" / "inventory-model.yaml")
+def test_the_kits_scenario_holds_every_invariant_and_oversells_nothing() -> None:
+    sc = load_scenario(REPO / "scenarios" / "kits.yaml")
     sc = sc.model_copy(update={"duration": 3600.0, "settle": 900.0})
     result = asyncio.run(run_async(sc, 1))
     assert result["ok"], result["first_violation"]
