@@ -26,7 +26,7 @@ from typing import Any
 import structlog
 import yaml
 
-from omnisync import invariants
+from omnisync import invariants, returns
 from omnisync.clock import VirtualClock
 from omnisync.config import load_config
 from omnisync.daemon.scheduler import KINDS, Scheduler
@@ -43,7 +43,7 @@ from omnisync.testing.harness import Webhook
 from .arrivals import Arrival, arrivals, catalogue
 from .channels import CURRENCY, SimChannel, build_channel
 from .faults import FaultEvent, plan_faults
-from .scenario import DropSpec, Scenario
+from .scenario import DropSpec, PurchaseOrderSpec, Scenario
 from .state import ChannelFigures, RunState, SimOrder
 from .transport import SimTransport
 
@@ -114,6 +114,8 @@ class Simulation:
         channels: dict[str, Any] = {}
         for name, spec in sc.channels.items():
             allocation: dict[str, Any] = {"buffer_units": spec.buffer_units, "priority": spec.priority}
+            if spec.preorder_limit is not None:
+                allocation["preorder_limit"] = spec.preorder_limit
             if sc.policy == "split":
                 allocation["share"] = shares[name]
             channels[name] = {
@@ -196,6 +198,15 @@ class Simulation:
                             actor="simulation",
                         )
                         self.state.receipts[(p.sku, loc)] = units
+            for po in self.scenario.purchase_orders:
+                when = now + timedelta(seconds=po.expected)
+                for sku in po.skus:
+                    pid, lid = (
+                        self.ledger.product_id(tx.conn, sku),
+                        self.ledger.location_id(tx.conn, po.location),
+                    )
+                    tx.expect(po.reference, pid, lid, po.units, expected_at=when, at=now)
+                    self.state.on_order[(po.reference, sku, po.location)] = po.units
             if self.scenario.listing_sync is not None:  # listed by the daemon's listing job
                 self._put(tx, catalogue_sync.TOTE, now)
         for ch in self.channels.values():
@@ -262,6 +273,9 @@ class Simulation:
         every = self.scenario.lifecycle.restock_every
         for n in range(1, int(self.scenario.duration // every) + 1):
             self._at(n * every, "restock", n)
+        for po in self.scenario.purchase_orders:
+            if po.arrives is not None:
+                self._at(po.arrives, "receive", po)
         self._start_scheduler(kickoff=False)  # the opening push is done
         await self._trade()
         await self._settle()
@@ -345,6 +359,8 @@ class Simulation:
             self._return(payload)
         elif kind == "restock":
             self._restock(int(payload))
+        elif kind == "receive":
+            self._receive(payload)
         elif kind == "fault":
             fe: FaultEvent = payload
             self.channels[fe.channel].inject(fe.fault, fe.times)
@@ -370,30 +386,35 @@ class Simulation:
                 fig.lost_sales += 1
                 fig.lost_sales_units += a.units
             return
-        offered = self._ledger_offer(a.channel, a.sku)
+        offered, ahead = self._ledger_offer(a.channel, a.sku, preorder=True)
+        walk_in = ch.spec.walk_in and not a.pickup
         try:
-            oid = ch.buy(a.sku, a.units)
+            oid = ch.buy(a.sku, a.units, walk_in=walk_in)
         except (ValueError, KeyError):
             fig.turned_away += 1
             return
         if offered is not None and offered < a.units:
             fig.accepted_over_ledger += a.units - max(0, offered)
-        order = SimOrder(a.channel, oid, a.sku, a.units, self._t(), walk_in=ch.spec.walk_in)
+        order = SimOrder(a.channel, oid, a.sku, a.units, self._t(), walk_in=walk_in, pickup=a.pickup)
         self.state.orders[(a.channel, oid)] = order
+        self.state.pickups += a.pickup
         self.pending[a.channel].append(order)
         fig.orders += 1
         fig.units_sold += a.units
+        if ahead and offered is not None:  # units beyond the stock on hand the ledger offered: preorders
+            fig.preorder_units += min(ahead, max(0, a.units - (offered - ahead)))
         now = self._t()
         if order.walk_in:
             order.fulfilled = a.units
             if a.return_after is not None:
-                self._at(now + a.return_after, "return", (order, a.return_units))
+                self._at(now + a.return_after, "return", (order, a.return_units, a.return_at, a.damaged))
         elif a.cancel_after is not None and a.cancel_after < a.fulfil_after:
             self._at(now + a.cancel_after, "cancel", order)
         else:
             self._at(now + a.fulfil_after, "fulfil", (order, 0))
             if a.return_after is not None:
-                self._at(now + a.fulfil_after + a.return_after, "return", (order, a.return_units))
+                back = (order, a.return_units, a.return_at, a.damaged)
+                self._at(now + a.fulfil_after + a.return_after, "return", back)
         self._hook_for(order)
 
     def _fulfil(self, payload: tuple[SimOrder, int]) -> None:
@@ -413,20 +434,55 @@ class Simulation:
             order.cancelled = True
             self._hook_for(order)
 
-    def _return(self, payload: tuple[SimOrder, int]) -> None:
-        order, units = payload
+    def _return(self, payload: tuple[SimOrder, int, str | None, bool]) -> None:
+        order, units, where, damaged = payload
         ch = self.channels[order.channel]
         if not order.fulfilled or order.restocked or ch.spec.kind not in RETURNS:
             return
-        back = ch.give_back(order.external_id, order.sku, units)
+        if damaged:
+            self._damaged_return(order, units, where)
+            return
+        back = ch.give_back(order.external_id, order.sku, units, location=where)
         if back is None:
             return
+        self.state.returned_elsewhere += where is not None
         if back:  # a separate return order (Square)
             ret = SimOrder(order.channel, back, order.sku, 0, self._t(), restocked=units, is_return=True)
             self.state.orders[(order.channel, back)] = ret
         else:
             order.restocked = units
             self._hook_for(order)
+
+    def _damaged_return(self, order: SimOrder, units: int, where: str | None) -> None:
+        """Refunded without a restock (the channel's NO_RESTOCK), then received by the merchant into the
+        damaged bucket where it came back (``returns receive --damaged``)."""
+        ch = self.channels[order.channel]
+        if ch.give_back(order.external_id, order.sku, units, restock=False) is None:
+            return
+        order.refunded = True
+        self._hook_for(order)
+        loc = where or ch.spec.sources[0]
+        with self.ledger.tx() as tx:
+            for move in returns.received(0, units, 0):
+                key = f"sim-return:{order.channel}:{order.external_id}:{move.part}"
+                tx.record_movement(
+                    order.sku, loc, move.kind, move.quantity, key, at=self.clock.now(), bucket=move.bucket,
+                    reference=order.external_id, actor="simulation",
+                )  # fmt: skip
+        key2 = (order.sku, loc)
+        self.state.damaged[key2] = self.state.damaged.get(key2, 0) + units
+
+    def _receive(self, po: PurchaseOrderSpec) -> None:
+        """The goods of a purchase order come in: receipts against it (``stock receive --ref``)."""
+        now = self.clock.now()
+        with self.ledger.tx() as tx:
+            for sku in po.skus:
+                key = f"sim-po:{po.reference}:{sku}"
+                if tx.receive(po.reference, sku, po.location, po.units, key, at=now, actor="simulation"):
+                    self.state.receipts[(sku, po.location)] = (
+                        self.state.receipts.get((sku, po.location), 0) + po.units
+                    )
+                    self.state.on_order[(po.reference, sku, po.location)] = 0
 
     def _restock(self, n: int) -> None:
         life = self.scenario.lifecycle
@@ -559,12 +615,15 @@ class Simulation:
                 out[o.sku] = out.get(o.sku, 0) + o.units
         return out
 
-    def _ledger_offer(self, channel: str, sku: str) -> int | None:
+    def _ledger_offer(self, channel: str, sku: str, *, preorder: bool = False) -> Any:
+        """What the ledger offers the channel (None: no engine, no target); with ``preorder``, and how
+        many of those units are preorders: (offered, preorder units)."""
         engine = self.engine
-        if engine is None:
-            return None
-        target = engine.explain(sku).get(channel)
-        return None if target is None else target[0].allocation.offered
+        target = None if engine is None else engine.explain(sku).get(channel)
+        if target is None:
+            return (None, 0) if preorder else None
+        allocation = target[0].allocation
+        return (allocation.offered, allocation.preorder) if preorder else allocation.offered
 
     def _stock_exists(self, channel: str, sku: str, units: int) -> bool:
         sources = set(self.scenario.channels[channel].sources)
