@@ -13,7 +13,7 @@ from omnisync.config import load_config
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
-from omnisync.ledger.tables import LI, P, S
+from omnisync.ledger.tables import KC, LI, P, S
 
 CONFIG = """\
 ledger: {{url: "{url}"}}
@@ -55,8 +55,19 @@ async def reopen(folder: Path) -> Engine:
     return engine
 
 
-async def build(skus: int, folder: Path | None = None, url: str | None = None) -> Engine:
-    """The world on a SQLite file in ``folder`` (a new temporary one by default), or on ``url``."""
+KIT_EVERY = 10
+"""With kits, every tenth SKU is a kit of the three SKUs before it, 1, 2 and 3 of each."""
+
+
+def is_kit(product_id: int) -> bool:
+    return product_id % KIT_EVERY == 0
+
+
+async def build(
+    skus: int, folder: Path | None = None, url: str | None = None, *, kits: bool = False
+) -> Engine:
+    """The world on a SQLite file in ``folder`` (a new temporary one by default), or on ``url``;
+    with ``kits``, 10 % of the SKUs are kits of 3 components (:data:`KIT_EVERY`), holding no stock."""
     folder = folder or Path(tempfile.mkdtemp(prefix="omnisync-bench-"))
     engine = engine_of(folder, url)
     engine.migrate_and_seed()
@@ -72,8 +83,14 @@ async def build(skus: int, folder: Path | None = None, url: str | None = None) -
             conn.execute(
                 insert(S),
                 [{"product_id": i, "location_id": loc, "on_hand": (i * 7 + loc) % 50, "reserved": i % 3}
-                 for i in ids for loc in (1, 2)],
+                 for i in ids for loc in (1, 2) if not (kits and is_kit(i))],
             )  # fmt: skip
+            if kits:
+                conn.execute(
+                    insert(KC),
+                    [{"kit_id": i, "component_id": i - n, "quantity": n}
+                     for i in ids if is_kit(i) for n in (1, 2, 3)],
+                )  # fmt: skip
     await engine.start(prepare=False)
     unsynced(engine)
     return engine

@@ -214,11 +214,18 @@ def reference_plan(db: Path, lanes: Iterable[tuple[int, Any]]) -> tuple[int, int
         con, "SELECT product_id c0, location_id c1, on_hand c2, reserved c3 FROM stock", 4, range(4)
     )
     codes = {code: lid for lid, code in con.execute("SELECT id, code FROM location")}
+    k_kit, k_component, k_quantity = columns(
+        con, "SELECT kit_id c0, component_id c1, quantity c2 FROM kit_component ORDER BY kit_id", 3, range(3)
+    )
     available: dict[int, Any] = {}
     for lid in codes.values():  # on_hand - reserved per product at each location (0 without a record)
         mine = s_loc == lid
         column = np.zeros(len(ids), dtype=np.int64)
         column[np.searchsorted(ids, s_pid[mine])] = s_on_hand[mine] - s_reserved[mine]
+        if len(k_kit):  # a kit: the least of floor(max(0, available) / quantity) over its components
+            share = np.maximum(column[np.searchsorted(ids, k_component)], 0) // k_quantity
+            kits, starts = np.unique(k_kit, return_index=True)
+            column[np.searchsorted(ids, kits)] = np.minimum.reduceat(share, starts)
         available[lid] = column
     l_cid_a, l_pid_a, l_known, acked, l_price = columns(
         con,
@@ -281,7 +288,7 @@ def reference_lanes(folder: Path) -> list[tuple[int, Any]]:
 # ------------------------------------------------------------------------------------------ the run
 
 
-async def build_side(skus: int, folder: Path) -> dict[str, object]:
+async def build_side(skus: int, folder: Path, kits: bool = False) -> dict[str, object]:
     t0 = time.perf_counter()
     if (folder / "bench.db").exists():  # --keep: the world of an earlier run, put back as built
         engine = await reopen(folder)
@@ -289,7 +296,7 @@ async def build_side(skus: int, folder: Path) -> dict[str, object]:
             assert conn.exec_driver_sql("SELECT count(*) FROM product").scalar_one() == skus, "--skus differs"
         unsynced(engine)
     else:
-        engine = await build(skus, folder)
+        engine = await build(skus, folder, kits=kits)
     build_s = time.perf_counter() - t0
     channels = len(engine.channels)
     await engine.aclose()
@@ -308,8 +315,28 @@ def ratio(a: object, b: float) -> float:
     return round(float(a) / b, 2) if b else float("nan")  # type: ignore[arg-type]
 
 
-def main(skus: int, dirty: int, per_channel: bool, folder: Path) -> dict[str, object]:
-    out = asyncio.run(build_side(skus, folder))
+def main(skus: int, dirty: int, per_channel: bool, folder: Path, kits: bool = False) -> dict[str, object]:
+    """The figures of one world; with ``kits``, of a world with 10 % kits and of the plain world of
+    the same size beside it (``plain_*``, and ``kits_vs_plain`` the ratio of their full plans)."""
+    if kits:
+        plain_folder = folder / "plain"
+        plain_folder.mkdir(exist_ok=True)
+        plain = main(skus, dirty, per_channel, plain_folder)
+        kit_folder = folder / "kits"
+        kit_folder.mkdir(exist_ok=True)
+        out = _one(skus, dirty, per_channel, kit_folder, kits=True)
+        out["kits"] = skus // 10
+        out |= {f"plain_{k}": v for k, v in plain.items() if k.endswith(("_s", "agrees"))}
+        for figure in ("full_plan_s", "full_plan_cpu_s", "incremental_plan_s", "nothing_plan_s"):
+            short = figure.removesuffix("_s").removeprefix("full_plan").removeprefix("_")
+            name = "kits_vs_plain" + (f"_{short}" if short else "")
+            out[name] = ratio(out[figure], float(plain[figure]))  # type: ignore[arg-type]
+        return out
+    return _one(skus, dirty, per_channel, folder)
+
+
+def _one(skus: int, dirty: int, per_channel: bool, folder: Path, kits: bool = False) -> dict[str, object]:
+    out = asyncio.run(build_side(skus, folder, kits))
     lanes = reference_lanes(folder)
     (ref_full, ref_sum), ref_wall, ref_cpu = timed(lambda: reference_plan(folder / "bench.db", lanes))
     command = [
@@ -347,6 +374,9 @@ if __name__ == "__main__":
     parser.add_argument("--dirty", type=int, default=1000)
     parser.add_argument("--no-per-channel", action="store_true", help="skip the channel-by-channel full plan")
     parser.add_argument("--json", action="store_true")
+    parser.add_argument(
+        "--kits", action="store_true", help="10 %% of the SKUs kits of 3 components, beside the plain world"
+    )
     parser.add_argument("--keep", type=Path, help="build the world in this folder, or reuse the one there")
     parser.add_argument("--planner-in", type=Path, help=argparse.SUPPRESS)  # the planner's own process
     args = parser.parse_args()
@@ -359,8 +389,8 @@ if __name__ == "__main__":
         sys.exit(0)
     if args.keep is not None:
         args.keep.mkdir(parents=True, exist_ok=True)
-        result = main(args.skus, args.dirty, not args.no_per_channel, args.keep)
+        result = main(args.skus, args.dirty, not args.no_per_channel, args.keep, args.kits)
     else:
         with tempfile.TemporaryDirectory(prefix="omnisync-bench-") as tmp:
-            result = main(args.skus, args.dirty, not args.no_per_channel, Path(tmp))
+            result = main(args.skus, args.dirty, not args.no_per_channel, Path(tmp), args.kits)
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))

@@ -3,7 +3,9 @@
 CSV columns: ``sku,title,barcode,tags,price,currency,active`` then one ``stock:<LOCATION>`` column per
 location holding the absolute on-hand count, optionally the supplier terms the reorder list uses:
 ``lead_time_days,moq,pack,service_level`` (a blank cell: the config's ``replenishment`` default; exported
-when some SKU has terms), and
+when some SKU has terms), optionally ``kit``: a kit SKU's components and quantities (``MUG:2|LID``,
+:mod:`omnisync.kits`; a pack of 6 is ``MUG:6``; a kit holds no stock of its own, so its stock cells stay
+blank; exported when the ledger holds a kit), and
 optionally the master catalogue's columns (``product`` and the product's content, ``option:<Name>``,
 ``attr:<name>``: :mod:`omnisync.catalogue.columns`).
 Tags are separated by ``|`` (``apparel|clearance``; a
@@ -34,13 +36,16 @@ from omnisync.catalogue.columns import (
     is_catalogue_column,
     parse_catalogue,
 )
+from omnisync.kits import Component, KitError, format_kit, parse_kit
 from omnisync.ledger import journal
+from omnisync.ledger import kits as kit_rows
 from omnisync.ledger.repository import Ledger, LedgerError
 from omnisync.ledger.rows import MovementRow
 from omnisync.ledger.supply import Terms, supplier_terms
 
 BASE_COLUMNS = ("sku", "title", "barcode", "tags", "price", "currency", "active")
 TERM_COLUMNS = ("lead_time_days", "moq", "pack", "service_level")
+KIT_COLUMN = "kit"
 TRUE = {"1", "true", "yes", "y", ""}
 FALSE = {"0", "false", "no", "n"}
 
@@ -67,6 +72,8 @@ class Row:
     """The row's catalogue columns (stripped)."""
     terms: Terms | None = None
     """None when the file has no supplier term column."""
+    kit: tuple[Component, ...] | None = None
+    """The kit's components (empty: a plain SKU); None when the file has no ``kit`` column."""
 
 
 def _read_text(file: Path) -> str:
@@ -129,7 +136,9 @@ def _parse(file: Path, known_locations: set[str]) -> tuple[list[Row], list[str],
     unknown = [
         h
         for h in header
-        if h not in BASE_COLUMNS + TERM_COLUMNS and h not in stock_cols and not is_catalogue_column(h)
+        if h not in (*BASE_COLUMNS, *TERM_COLUMNS, KIT_COLUMN)
+        and h not in stock_cols
+        and not is_catalogue_column(h)
     ]
     if unknown:
         raise CsvError(f"{file}:1: unknown columns {unknown}")
@@ -189,6 +198,14 @@ def _row(file: Path, line: int, raw: dict[str, Any], stock_cols: list[str], seen
     terms: Terms | None = None
     if any(col in raw for col in TERM_COLUMNS):
         terms = _terms(raw, bad)
+    kit: tuple[Component, ...] | None = None
+    if KIT_COLUMN in raw:
+        try:
+            kit = parse_kit(raw.get(KIT_COLUMN) or "")
+        except KitError as exc:
+            raise bad(f"{KIT_COLUMN}: {exc}") from None
+        if kit and stock:
+            raise bad(f"{KIT_COLUMN}: kit {sku} holds no stock of its own; leave its stock cells blank")
     return Row(
         line,
         sku,
@@ -201,6 +218,7 @@ def _row(file: Path, line: int, raw: dict[str, Any], stock_cols: list[str], seen
         stock,
         {k: (v or "").strip() for k, v in raw.items() if is_catalogue_column(k)},
         terms,
+        kit,
     )
 
 
@@ -272,6 +290,7 @@ def import_csv(
             ]
         )
         tx.set_terms({ids[r.sku]: r.terms for r in rows if r.terms is not None})
+        changed |= _define_kits(ledger, tx.conn, file, rows, ids)
         current = ledger.stock_for(tx.conn, list(ids.values()))
         generation = journal.undo_generation(tx.conn, import_batch(digest))
         batch = import_batch(digest, generation)
@@ -314,6 +333,20 @@ def import_csv(
     }
 
 
+def _define_kits(ledger: Ledger, conn: Any, file: Path, rows: list[Row], ids: dict[str, int]) -> set[int]:
+    """The kits of the file's ``kit`` column; a refused one names its line. Returns the kits changed."""
+    kits = {r.sku: r.kit for r in rows if r.kit is not None}
+    if not kits:
+        return set()
+    named = {c.sku for components in kits.values() for c in components}
+    known = {**ledger.find_product_ids(conn, named - set(ids)), **ids}
+    try:
+        return kit_rows.define_kits(conn, kits, known)
+    except KitError as exc:
+        line = next((r.line for r in rows if r.kit is not None and str(exc).startswith(f"kit {r.sku}:")), 1)
+        raise CsvError(f"{file}:{line}: {KIT_COLUMN}: {exc}") from None
+
+
 def export_csv(ledger: Ledger, out: TextIO) -> int:
     """Write every product with its stock per location, in the import's columns."""
     with ledger.read() as conn:
@@ -322,6 +355,7 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
         stock = ledger.stock_for(conn, [p.id for p in products])
         catalogue = ledger.catalogue(conn)
         terms = supplier_terms(conn)
+        kits = kit_rows.all_kits(conn)
     codes = sorted((row.code, lid) for lid, row in locations.items())
     extra = export_header(catalogue)
     parent = {v.sku: (c, v.options) for c in catalogue for v in c.variants}
@@ -329,7 +363,8 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
     # optional column groups appear only when the ledger holds something for them, so a ledger without
     # supplier terms or a catalogue exports the plain columns it was imported from
     term_columns = TERM_COLUMNS if terms else ()
-    writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes), *term_columns, *extra])
+    kit_column = (KIT_COLUMN,) if kits else ()
+    writer.writerow([*BASE_COLUMNS, *(f"stock:{c}" for c, _ in codes), *term_columns, *kit_column, *extra])
     for p in products:
         product, options = parent.get(p.sku, (None, {}))
         per = stock.get(p.id, {})
@@ -343,8 +378,9 @@ def export_csv(ledger: Ledger, out: TextIO) -> int:
                 p.currency,
                 str(p.active).lower(),
             ]
-            + [per.get(lid, (0, 0))[0] for _, lid in codes]
+            + (["" if p.sku in kits else per.get(lid, (0, 0))[0] for _, lid in codes])
             + (_term_cells(terms.get(p.id)) if term_columns else [])
+            + ([format_kit(kits.get(p.sku, ()))] if kit_column else [])
             + export_cells(extra, product, options)
         )
     return len(products)

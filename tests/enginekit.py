@@ -12,6 +12,8 @@ from omnisync.clock import VirtualClock
 from omnisync.config import load_config
 from omnisync.engine.planner import PlannedItem
 from omnisync.engine.runtime import Engine
+from omnisync.kits import Component
+from omnisync.ledger import kits as kit_rows
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
 from omnisync.testing.fake import FakeChannelAPI
@@ -87,6 +89,21 @@ class World:
             self.web.seed([SeedItem(web_sku, 0, Decimal("1.00"))])
             self.pos.seed([SeedItem(sku, 0, Decimal("1.00"))])
         await self.engine.start()
+
+
+async def kit_world(tmp_path: Path, url: str) -> World:
+    """MUG 10 at WH, 5 at the store; LID 3 at WH; GIFT = 2 MUG + 1 LID; SIX = a pack of 6 MUG."""
+    w = World(tmp_path, url)
+    await w.start({"MUG": (10, 5), "LID": (3, 0), "GIFT": (0, 0), "SIX": (0, 0)})
+    with w.ledger.tx() as tx:
+        ids = w.ledger.find_product_ids(tx.conn, ["MUG", "LID", "GIFT", "SIX"])
+        changed = kit_rows.define_kits(
+            tx.conn,
+            {"GIFT": (Component("MUG", 2), Component("LID", 1)), "SIX": (Component("MUG", 6),)},
+            ids,
+        )
+        tx.touch_products(changed)
+    return w
 
 
 def dedent(s: str) -> str:

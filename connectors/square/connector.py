@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 
 from omnisync.sdk import (
     Capability,
+    CataloguePage,
     ChannelListing,
     ConfigurationError,
     Connector,
@@ -38,6 +39,7 @@ from omnisync.sdk import (
 )
 
 from . import webhooks
+from .catalogue import CatalogueReader
 from .client import MAX_ORDER_LOCATIONS, MAX_RETRIEVE_IDS, MAX_SKU_SET, Json, SquareApi
 from .inventory import CALLS_IN_FLIGHT, ITEM_ID, MAX_CHANGES, VARIATION_ID, InventoryWriter
 from .listings import ListingWriter
@@ -62,6 +64,7 @@ class SquareConnector(Connector[SquareSettings]):
             Capability.WEBHOOKS,
             Capability.IDEMPOTENT_PUSH,
             Capability.MANAGE_LISTINGS,
+            Capability.READ_CATALOGUE,
             Capability.VERIFIED_PUSH,  # a delta, answered STALE unless Square then holds the target
         }
     )
@@ -143,6 +146,9 @@ class SquareConnector(Connector[SquareSettings]):
     # -- reads -----------------------------------------------------------------------------------
     async def read_inventory(self, refs: Sequence[InventoryRef]) -> dict[str, int | None]:
         return await self.inventory.read(refs)
+
+    async def read_catalogue(self, cursor: str | None) -> CataloguePage:
+        return await CatalogueReader(self.api).page(cursor)
 
     async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
         found: dict[str, Json] = {}

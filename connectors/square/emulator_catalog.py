@@ -47,8 +47,19 @@ async def search_catalog(emu: SquareEmulator, body: Json) -> Answer:
     pool.sort(key=lambda o: o["id"])
     limit = limit_of(body, 100, 1000) or 100  # the limit is advisory: out of range means the default
     start = int((uncursor(body.get("cursor")) or {}).get("offset", 0))
-    page = pool[start : start + limit]
+    page = [_with_variations(emu, o) if o["type"] == "ITEM" else o for o in pool[start : start + limit]]
     answer: Json = {"objects": page}
+    if body.get("include_related_objects"):  # the item options and images the page's items name
+        named = [
+            str(ref.get(key))
+            for o in page
+            for ref, key in [
+                *((r, "item_option_id") for r in _data(o).get("item_options") or []),
+                *(({"id": i}, "id") for i in _data(o).get("image_ids") or []),
+            ]
+        ]
+        related = [emu.item_options.get(i) for i in dict.fromkeys(named)]
+        answer["related_objects"] = [r for r in related if r is not None]
     if start + limit < len(pool):
         answer["cursor"] = cursor_of({"offset": start + limit})
     return 200, answer
@@ -97,6 +108,17 @@ async def upsert_catalog(emu: SquareEmulator, body: Json) -> Answer:
     if errors:
         answer["errors"] = errors
     return (200 if written or not errors else 400), answer
+
+
+def _with_variations(emu: SquareEmulator, item: Json) -> Json:
+    """An item as Square answers it: its current variations nested, in their order."""
+    mine = [
+        v
+        for v in emu.variations.values()
+        if v["item_variation_data"].get("item_id") == item["id"] and not v.get("is_deleted")
+    ]
+    mine.sort(key=lambda v: int(v["item_variation_data"].get("ordinal") or 0))
+    return {**item, "item_data": {**(item.get("item_data") or {}), "variations": mine}}
 
 
 def _data(obj: Json) -> Json:

@@ -13,7 +13,7 @@ Stock is not read: the ledger is the truth for stock, and ``ledger import`` / ``
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from omnisync.ledger.rows import CatalogueItem, CatalogueRow, ProductItem, ProductRow
@@ -80,7 +80,11 @@ def adopt(
     by_handle = {p.handle: p for p in catalogue}
     parent = {v.sku: p for p in catalogue for v in p.variants}
     claimed: dict[str, str] = {}
+    keys: dict[str, int] = {}
     for product in products:
+        keys[product.key] = keys.get(product.key, 0) + 1
+        if keys[product.key] > 1:  # two channel products of one handle (Square items of one name)
+            product = replace(product, key=f"{product.key}-{keys[product.key]}")
         skus = []
         for v in product.variants:
             sku = master_sku(v.channel_sku) if v.channel_sku else None

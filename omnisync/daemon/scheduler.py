@@ -8,7 +8,8 @@ simulation, which drives this class as production does). On top of the timetable
 
 * a pull that lowered available stock (``IntakeReport.decreased``) pushes every *other* channel at
   once instead of waiting for its interval — an order on the web store or a floor sale at the POS
-  reaches the marketplace in seconds;
+  reaches the marketplace in seconds; one that lowered it through a kit (``knock_on``) pushes its own
+  channel too, whose count of a kit's components (or of a component's kits) did not move with the sale;
 * a webhook that wants a pull pulls its channel at once (then the rule above).
 
 Polling and reconcile stay on as the safety net: a lost webhook costs latency, never correctness.
@@ -275,6 +276,10 @@ class Scheduler:
             return
         if report.orders.decreased or force_expedite:
             self._decreased(channel, expedite=expedite)
+        if report.orders.knock_on and expedite and self.daemon.expedite_decreases and self.may_work(channel):
+            # a kit sold here lowered its components, listed here too (or a component, its kits):
+            # the channel counted only what it sold, so it is pushed at once as well
+            self.spawn(self.push(channel))
 
     def _decreased(self, source: str, *, expedite: bool) -> None:
         now = self.engine.clock.now()

@@ -40,6 +40,7 @@ from omnisync.allocation import (
     channel_pools,
     offered_for_pool,
 )
+from omnisync.kits import kit_columns
 from omnisync.ledger.plan_rows import (
     PLAN_ACKED_AVAILABLE,
     PLAN_ACKED_KNOWN,
@@ -107,7 +108,7 @@ class Columns:
         self.versions: Ints = numbers(versions)
 
         # per location asked for: on_hand, reserved (0 without a record) and whether there is one
-        s_pid, s_location, s_on_hand, s_reserved = chunk.stock
+        s_pid, s_location, s_on_hand, s_reserved = with_kits(chunk)
         at, found = self._positions(s_pid)
         location = np.asarray(s_location, dtype=np.int64)
         on_hand, reserved = np.asarray(s_on_hand, dtype=np.int64), np.asarray(s_reserved, dtype=np.int64)
@@ -196,6 +197,22 @@ class Columns:
         return tuple(row)
 
 
+def with_kits(chunk: PlanChunk) -> Sequence[Any]:
+    """The chunk's stock columns with each kit's stock at every location asked for, computed from its
+    components' (:func:`~omnisync.kits.kit_columns`): a kit is then planned like any SKU."""
+    kit_ids, component_ids, quantities = chunk.kits
+    if not len(kit_ids):
+        return chunk.stock
+    kits, locations, units = kit_columns(
+        kit_ids, component_ids, quantities, chunk.component_stock, chunk.location_ids
+    )
+    extra = (kits, locations, units, np.zeros(len(kits), np.int64))
+    return [
+        np.concatenate([np.asarray(column, dtype=np.int64), more])
+        for column, more in zip(chunk.stock, extra, strict=True)
+    ]
+
+
 class _Explainer:
     """Explains an item of the fast path from its chunk's columns (kept as long as an item is)."""
 
@@ -278,6 +295,7 @@ class ChunkPlanner:
         for rules in calculator.channels.values():
             file = rules.mapping.mapping
             self.special_skus.update(file.skus)
+            self.special_skus.update(rules.mapping.pooled)
             self.special_tags.update(file.tags)
             for drop in file.drops:
                 self.special_skus.update(drop.skus)

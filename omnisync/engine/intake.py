@@ -55,6 +55,9 @@ class IntakeReport:
     """Master SKUs whose available stock went down (to expedite pushes elsewhere)."""
     incomplete: bool = False
     """The pull stopped before the end of its window (the engine winding down)."""
+    knock_on: set[str] = field(default_factory=set)
+    """Master SKUs whose available stock went down through a kit (its components when a kit sold,
+    a component sold alone): the channel's own listings of their kits and components move too."""
 
     def merge(self, other: IntakeReport) -> None:
         self.imported += other.imported
@@ -62,12 +65,14 @@ class IntakeReport:
         self.quarantined += other.quarantined
         self.failed.extend(other.failed)
         self.decreased |= other.decreased
+        self.knock_on |= other.knock_on
         self.incomplete = self.incomplete or other.incomplete
 
     def applied(self, decision: Decision) -> None:
         self.imported += len(decision.orders)
         self.quarantined += len(decision.quarantined)
         self.decreased |= decision.decreased
+        self.knock_on |= decision.knock_on
 
 
 def import_orders(

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from omnisync.audit import channel_actor
+from omnisync.kits import component_lines, kit_stock
 from omnisync.ledger.intake_rows import (
     IntakeChanges,
     IntakeView,
@@ -68,6 +69,9 @@ class Decision:
     """(external id, channel SKU) of lines quarantined."""
     decreased: set[str] = field(default_factory=set)
     """Master SKUs whose available stock goes down."""
+    knock_on: set[str] = field(default_factory=set)
+    """Those of them that are a kit's components: the kits and components the channel lists beside
+    them move, which its own count of what it sold does not say."""
 
 
 def order_digest(order: Order) -> str:
@@ -257,8 +261,8 @@ def retry(
         channel = channels.get(row.channel)
         master = channel.resolve_sku(row.channel_sku) if channel else None
         product_id = view.products.get(master) if master else None
-        if channel is None or product_id is None or master is None:
-            continue
+        if channel is None or product_id is None or master is None or product_id in view.kits:
+            continue  # a kit's line stays quarantined: it is kept per component from the start
         page = pages.setdefault(row.channel, _Page(channel, view, at, changes))
         order = Order(external_id=row.external_id, status=OrderStatus(row.status), updated_at=at, lines=())
         line = OrderLine(
@@ -397,16 +401,74 @@ class _Page:
             )
         for line in order.lines:
             before = stored.lines.get(line.line_id) if stored is not None else None
-            if before is None:
+            kit = self.kit_of(line) if before is None else None
+            if kit is not None:
+                self.kit_line(order, line, location_id, stored, *kit)
+            elif before is None:
                 self.new_line(order, line, location_id, None if stored is None else stored.id)
             elif before.quarantined or before.product_id is None or before.location_id is None:
                 changes.line_updates.append({"id": before.pk, **_reported(line, before)})
             else:
                 self.changed_line(order, line, before, before.product_id, before.location_id)
 
-    def new_line(self, order: Order, line: OrderLine, location_id: int | None, order_id: int | None) -> None:
+    def kit_of(self, line: OrderLine) -> tuple[int, tuple[tuple[int, str, int], ...]] | None:
+        """(kit product id, its components) when the line sells a kit, else None."""
+        if not self.view.kits:
+            return None
         master = self.channel.resolve_sku(line.channel_sku)
         product_id = self.view.products.get(master) if master else None
+        components = self.view.kits.get(product_id) if product_id is not None else None
+        return None if product_id is None or not components else (product_id, components)
+
+    def kit_line(
+        self,
+        order: Order,
+        line: OrderLine,
+        location_id: int | None,
+        stored: StoredOrder | None,
+        kit_id: int,
+        components: tuple[tuple[int, str, int], ...],
+    ) -> None:
+        """A kit's line, kept as one line per component (:func:`~omnisync.kits.component_lines`):
+        its components are reserved, sold, released and returned like any line's, keyed by the order
+        line; the channel's own count of the kit moves as the kit line says."""
+        parts = component_lines(line, [(sku, quantity) for _, sku, quantity in components])
+        befores = [stored.lines.get(part.line_id) if stored is not None else None for part in parts]
+        first = befores[0]
+        kit_before = None if first is None else scaled_down(first, components[0][2])
+        self.shift(order, line, kit_before, kit_id)
+        where = location_id or (first.location_id if first is not None else None)
+        if where is None:
+            units = open_units(order, line) or line.quantity
+            tally = {c: self.tally.get(c, {}) for c, _, _ in components}
+            kits = kit_stock([(c, quantity) for c, _, quantity in components], tally)
+            where = choose_location({lid: (k.kits, 0) for lid, k in kits.items()}, self.sources(), units)
+        for (product_id, sku, _), part, before in zip(components, parts, befores, strict=True):
+            if before is None:
+                self.new_line(
+                    order, part, where, None if stored is None else stored.id, known=(sku, product_id)
+                )
+            elif before.quarantined or before.product_id is None or before.location_id is None:
+                self.changes.line_updates.append({"id": before.pk, **_reported(part, before)})
+            else:
+                self.changed_line(order, part, before, before.product_id, before.location_id, shift=False)
+
+    def new_line(
+        self,
+        order: Order,
+        line: OrderLine,
+        location_id: int | None,
+        order_id: int | None,
+        *,
+        known: tuple[str, int] | None = None,
+    ) -> None:
+        """A line the ledger does not hold yet; ``known``: a kit's component line, (SKU, product id),
+        whose kit the channel's count follows instead."""
+        if known is None:
+            master = self.channel.resolve_sku(line.channel_sku)
+            product_id = self.view.products.get(master) if master else None
+        else:
+            master, product_id = known
         line_location: int | None = None
         if product_id is None or master is None:
             reason = f"unknown SKU {line.channel_sku!r} on channel {self.channel.name}"
@@ -426,17 +488,25 @@ class _Page:
             }
         )
         if product_id is not None and line_location is not None:
-            self.shift(order, line, None, product_id)
+            if known is None:
+                self.shift(order, line, None, product_id)
             self.apply(order, line, master, product_id, line_location, None)
 
     def changed_line(
-        self, order: Order, line: OrderLine, before: StoredLine, product_id: int, location_id: int
+        self,
+        order: Order,
+        line: OrderLine,
+        before: StoredLine,
+        product_id: int,
+        location_id: int,
+        *,
+        shift: bool = True,
     ) -> None:
         """A line the ledger holds, applied: only the difference to what it applied before."""
         self.changes.line_updates.append(
             {"id": before.pk, **_applied(line, product_id, location_id, before.oversold)}
         )
-        if not before.quarantined:
+        if shift and not before.quarantined:
             self.shift(order, line, before, product_id)
         self.apply(order, line, before.sku, product_id, location_id, before)
 
@@ -496,6 +566,8 @@ class _Page:
             )
         if decreases(reserved_delta, sold) and sku is not None:
             self.decision.decreased.add(sku)
+            if product_id in self.view.in_kits:
+                self.decision.knock_on.add(sku)
 
     def reserve(
         self, order: Order, line: OrderLine, product_id: int, location_id: int, before: StoredLine | None
@@ -551,6 +623,16 @@ class _Page:
         # routing of the page's next orders sees this movement
         on_hand, reserved = self.tally.setdefault(product_id, {}).get(location_id, (0, 0))
         self.tally[product_id][location_id] = (on_hand + quantity, reserved)
+
+
+def scaled_down(part: StoredLine, quantity: int) -> StoredLine:
+    """A kit line's numbers as applied, from one of its component lines (``quantity`` per kit)."""
+    return part._replace(
+        quantity=part.quantity // quantity,
+        applied_fulfilled=part.applied_fulfilled // quantity,
+        cancelled=part.cancelled // quantity,
+        applied_restocked=part.applied_restocked // quantity,
+    )
 
 
 class _Applied(NamedTuple):

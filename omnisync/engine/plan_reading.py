@@ -11,6 +11,8 @@ from datetime import timedelta
 from sqlalchemy import Connection
 
 from omnisync.allocation import AdaptivePolicy, LocationStock
+from omnisync.kits import kit_stock, pool_shares
+from omnisync.ledger import kits as kit_rows
 from omnisync.ledger import pace as pace_reads
 from omnisync.ledger.plan_rows import PlanChunk, PlanQueries
 from omnisync.ledger.repository import ListingRow, PlanDecoder
@@ -29,6 +31,16 @@ DIRTY_SCAN_THRESHOLD = 100_000
 
 
 class PlanReader(EngineSetup):
+    def read_pools(self, conn: Connection) -> None:
+        """Each channel's listings that share one pool (a SKU and its pack and shadow listings), and
+        the share each takes, as the ledger's kits and listings stand: set on the channel's mapping
+        (:attr:`~omnisync.mapping.ChannelMapping.pooled`) before a plan or an explanation."""
+        for name, rt in self.channels.items():
+            mapping = self.calculator.channels[name].mapping
+            groups = kit_rows.pool_groups(conn, rt.channel_id)
+            explicit = {sku: mapping.own_share(sku) for skus in groups.values() for sku in skus}
+            mapping.pooled = pool_shares(groups, explicit, name)
+
     def read_paces(self, conn: Connection, product_ids: Sequence[int] | None = None) -> Paces | None:
         """Under the adaptive policy, the sales velocities (of ``product_ids``, else of every product
         that sold lately) and every channel's sync latency and unseen time, as the ledger's records
@@ -87,6 +99,7 @@ class PlanReader(EngineSetup):
                 if code in known:  # a source the ledger does not know has no stock record: 0
                     codes.append(code)
                     location_ids.append(known[code])
+            self.read_pools(conn)
         dirty_only = not all_pairs and product_ids is None
         wanted = sorted(set(product_ids)) if product_ids is not None else []
         after: int | None = None
@@ -170,6 +183,7 @@ class PlanReader(EngineSetup):
 
     def explain(self, sku: str) -> dict[str, tuple[Target, ListingRow | None]]:
         with self.ledger.read() as conn:
+            self.read_pools(conn)
             pid = self.ledger.product_id(conn, sku)
             rows: dict[str, ListingRow | None] = {}
             for name, rt in self.channels.items():
@@ -180,6 +194,18 @@ class PlanReader(EngineSetup):
             stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
             incoming = incoming_for(conn, [pid]).get(pid, {})
             paces = self.read_paces(conn, [pid])
+            components = kit_rows.kits_of(conn, [pid]).get(pid)
+            kit = None
+            if components:  # a kit: its stock is its components'
+                parts = self.ledger.stock_for(conn, [c for c, _, _ in components])
+                kit = kit_stock(
+                    [(sku, quantity) for _, sku, quantity in components],
+                    {
+                        sku: {codes[lid]: numbers for lid, numbers in parts.get(c, {}).items()}
+                        for c, sku, _ in components
+                    },
+                )
+                stock = {lid: (kit[code].kits, 0) for lid, code in codes.items() if code in kit}
         state = SkuState(
             sku,
             product.tags,
@@ -191,6 +217,7 @@ class PlanReader(EngineSetup):
                 for lid in {*stock, *incoming}
             },
             None if paces is None else paces.of(pid),
+            kit,
         )
         targets = self.calculator.targets(state, self.clock.now())
         return {name: (targets[name], rows.get(name)) for name in self.channels if name in targets}

@@ -7,7 +7,7 @@ Pure: no I/O. :mod:`omnisync.engine.planner` diffs these targets against what ea
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 
@@ -22,6 +22,7 @@ from omnisync.allocation import (
     validate_split,
 )
 from omnisync.drops import DropState, drop_state
+from omnisync.kits import KitStock
 from omnisync.mapping import ChannelMapping
 from omnisync.pace import Pace
 from omnisync.pricing import PriceResult, PriceRules, price_for
@@ -61,6 +62,9 @@ class SkuState:
     """Location code -> numbers."""
     pace: Pace | None = None
     """Its sales velocities and the channels' latencies, read when the policy is adaptive."""
+    kit: Mapping[str, KitStock] | None = None
+    """For a kit explained in full: per location, its units and the component that limits them
+    (``stock`` then holds those units, as :func:`omnisync.kits.kit_stock` computed them)."""
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,9 @@ class TargetCalculator:
                     allocation.available,
                 )
             channel = self.channels[name]
+            if state.kit is not None:
+                steps = kit_steps(state.kit, channel.sources) + allocation.steps
+                allocation = replace(allocation, steps=steps)
             price_rules, price_prov = channel.mapping.price_rules(state.sku, state.tags, channel.price)
             price = price_for(state.price, state.currency, price_rules) if channel.push_prices else None
             out[name] = Target(name, allocation, price, False, provenance.get(name, ()), price_prov)
@@ -127,3 +134,16 @@ class TargetCalculator:
             zero = Allocation(name, 0, 0, (Step("excluded", "excluded by the channel's mapping", 0),), False)
             out[name] = Target(name, zero, None, True)
         return out
+
+
+def kit_steps(kit: Mapping[str, KitStock], sources: Sequence[str]) -> tuple[Step, ...]:
+    """The kit's units at each of the channel's sources and the component that limits them."""
+    return tuple(
+        Step(
+            "kit",
+            f"{code}: min({kit[code].detail}) = {kit[code].kits} kits, limited by {kit[code].limiting}",
+            kit[code].kits,
+        )
+        for code in sources
+        if code in kit
+    )

@@ -18,6 +18,7 @@ from .intake_rows import (
     StoredLine,
     StoredOrder,
 )
+from .kits import components_among, kits_of
 from .listings import ListingWrites
 from .orders import OrderWrites
 from .sales import refresh_order_totals
@@ -70,6 +71,8 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
         the products and stock of ``skus``, the ids of the location ``codes`` that exist and, with
         ``read_times``, when the channel's quantity of those products was last read live."""
         products = self.ledger.find_product_ids(self.conn, skus)
+        kits = kits_of(self.conn, products.values())
+        components = {c for parts in kits.values() for c, _, _ in parts}
         locations: dict[str, int] = {}
         for code in codes:
             try:
@@ -79,13 +82,15 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
         return IntakeView(
             orders=self._stored_orders(held),
             products=products,
-            stock=self.ledger.stock_for(self.conn, list(products.values())),
+            stock=self.ledger.stock_for(self.conn, sorted(set(products.values()) | components)),
             locations=locations,
             incoming={
                 pid: {lid: units for lid, (units, _) in per_location.items()}
                 for pid, per_location in incoming_for(self.conn, list(products.values())).items()
             },
             read_at=self.observed_at(channel_id, products.values()) if read_times else {},
+            kits=kits,
+            in_kits=components_among(self.conn, set(products.values()) | components),
         )
 
     def _stored_orders(self, held: Mapping[str, tuple[int, str]]) -> dict[str, StoredOrder]:

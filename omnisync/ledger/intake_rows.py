@@ -63,6 +63,11 @@ class IntakeView:
     """Location code -> id, for the codes the page and the channel's sources name."""
     read_at: dict[int, datetime] = field(default_factory=dict)
     """Product id -> when the channel's quantity was last read live (``listing.observed_at``)."""
+    kits: dict[int, tuple[tuple[int, str, int], ...]] = field(default_factory=dict)
+    """Kit product id -> its components (product id, SKU, quantity per kit), for the page's kits; the
+    components' stock is in ``stock``."""
+    in_kits: set[int] = field(default_factory=set)
+    """The products of the page (and its kits' components) that are a component of some kit."""
     incoming: dict[int, dict[int, int]] = field(default_factory=dict)
     """Product id -> location id -> units on order there (what preorders are sold against)."""
 

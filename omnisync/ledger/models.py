@@ -112,6 +112,16 @@ class Product(SQLModel, table=True):
     service_level: float | None = None
 
 
+class KitComponent(SQLModel, table=True):
+    """One component of a kit SKU (:mod:`omnisync.kits`): ``quantity`` units of ``component_id`` per
+    kit. A kit holds no stock of its own; a component is never itself a kit."""
+
+    __tablename__ = "kit_component"
+    kit_id: int = Field(foreign_key="product.id", primary_key=True)
+    component_id: int = Field(foreign_key="product.id", primary_key=True, index=True)
+    quantity: int = 1
+
+
 class Location(SQLModel, table=True):
     __tablename__ = "location"
     id: int | None = Field(default=None, primary_key=True)
@@ -391,6 +401,7 @@ class AlertDelivery(SQLModel, table=True):
 TABLES = [
     CatalogueProduct,
     Product,
+    KitComponent,
     Location,
     Stock,
     Movement,

@@ -18,7 +18,7 @@ from sqlalchemy.types import NullType
 
 from .statements import one_of
 from .supply import incoming_for
-from .tables import LI, P, S
+from .tables import KC, LI, P, S
 
 PLAN_PRODUCT_COLUMNS = 7
 """Planning rows start with: id, sku, tags (raw), price (raw), currency, active (raw), version."""
@@ -57,6 +57,10 @@ class PlanChunk:
     stock column, the listings' channel, product, flags and acked quantity), the others lists. Rows
     come in no particular order. ``names`` reads the channel SKUs and ids of the listings a plan
     pushes, and of those only (most pairs of a large plan need neither).
+
+    ``kits``: kit id, component id, quantity per kit, for the kits of the chunk (:mod:`omnisync.kits`);
+    ``component_stock``: their components' stock, in the columns of ``stock``. A kit's own stock
+    records are not in ``stock``: its stock is computed from its components'.
     """
 
     channel_ids: tuple[int, ...]
@@ -68,6 +72,8 @@ class PlanChunk:
     incoming: Mapping[int, Mapping[int, tuple[int, date | None]]] = field(default_factory=dict)
     """Product id -> location id -> (units on order, earliest expected date), for the chunk's products
     with stock on order at the locations asked for; read only when some channel takes preorders."""
+    kits: Sequence[Any] = ((), (), ())
+    component_stock: Sequence[Any] = ((), (), (), ())
 
     def __len__(self) -> int:
         return len(self.products[0])
@@ -260,8 +266,17 @@ class PlanQueries:
                 LI.c.missing.is_(False),
             )
         )
+        kits = select(KC.c.kit_id, KC.c.component_id, KC.c.quantity).where(of_chunk(KC.c.kit_id))
+        component_stock = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
+            and_(
+                S.c.location_id.in_(list(location_ids)),
+                one_of(S.c.product_id, "components"),
+            )
+        )
         self._products = Columns(dialect, products, (0, 5, 6))
         self._stock = Columns(dialect, stock, (0, 1, 2, 3))
+        self._kits = Columns(dialect, kits, (0, 1, 2))
+        self._component_stock = Columns(dialect, component_stock, (0, 1, 2, 3))
         self._listings = Columns(dialect, listings, (0, 1, 2, 3))
         # the names of the listings a plan pushes: a range of the chunk, or the few products asked for
         names = select(LI.c.product_id, LI.c.channel_sku, raw_column(cast(LI.c.ids, Text))).where(
@@ -307,8 +322,26 @@ class PlanQueries:
                 mine = {lid: v for lid, v in per_location.items() if lid in wanted}
                 if mine:
                     incoming[pid] = mine
+        kits = self._kits.read(conn, **params)
+        parts: Sequence[Any] = ((), (), (), ())
+        if len(kits[0]):
+            import numpy as np
+
+            components = sorted(set(kits[1].tolist()))
+            if self.location_ids:  # a kit's own records hold nothing: its stock is its components'
+                parts = self._component_stock.read(conn, components=components)
+                own = ~np.isin(stock[0], kits[0])
+                stock = [column[own] for column in stock]
         return PlanChunk(
-            self.channel_ids, self.location_ids, products, stock, listings, self._no_names, incoming
+            self.channel_ids,
+            self.location_ids,
+            products,
+            stock,
+            listings,
+            self._no_names,
+            incoming,
+            kits=kits,
+            component_stock=parts,
         )
 
     @staticmethod

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, and_, bindparam, func, select, update
 
+from .kits import kits_of
 from .rows import MovementRow
 from .statements import execute_many, execute_once, insert_ignore, insert_many, one_of
 from .tables import LedgerError, M, S
@@ -106,6 +107,8 @@ class StockWrites(TxBase):
             raise LedgerError(f"movement kind must be one of {sorted(MOVEMENT_KINDS)}, not {kind!r}")
         if quantity == 0:
             return False
+        if kits_of(self.conn, [product_id]):
+            raise LedgerError("a kit holds no stock of its own: move its components' stock instead")
         inserted = insert_ignore(
             self.conn,
             M,

@@ -9,6 +9,7 @@ from .models import (
     Channel,
     Cursor,
     IncomingStock,
+    KitComponent,
     Lease,
     Listing,
     ListingContentState,
@@ -43,6 +44,7 @@ AL = Alert.__table__  # type: ignore[attr-defined]
 AD = AlertDelivery.__table__  # type: ignore[attr-defined]
 CP = CatalogueProduct.__table__  # type: ignore[attr-defined]
 LC = ListingContentState.__table__  # type: ignore[attr-defined]
+KC = KitComponent.__table__  # type: ignore[attr-defined]
 
 IN_CHUNK = 900
 """Values per IN list (SQLite's historic limit is 999 bound parameters)."""

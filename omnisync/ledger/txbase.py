@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, and_, select, update
 
+from .kits import kits_using
 from .statements import execute_once, not_indexed, one_of
 from .tables import CP, IN_CHUNK, LC, LI, C, P
 
@@ -39,6 +40,9 @@ class TxBase:
     def _touch(self, product_id: int) -> None:
         self.conn.execute(update(P).where(P.c.id == product_id).values(version=P.c.version + 1))
         self._mark_dirty(product_id)
+        kits = kits_using(self.conn, [product_id])
+        if kits:
+            self.touch_products(kits)
 
     def _mark_dirty(self, product_id: int) -> None:
         # naming the channels lets the (channel, product) primary key find the rows: without them
@@ -50,8 +54,10 @@ class TxBase:
         )
 
     def touch_products(self, product_ids: Iterable[int]) -> None:
-        """One version bump per product and their listings marked dirty: two statements, compiled once."""
-        ids = sorted(set(product_ids))
+        """One version bump per product and their listings marked dirty: two statements, compiled once.
+        The kits using one of the products as a component move with them (their numbers follow)."""
+        given = set(product_ids)
+        ids = sorted(given | kits_using(self.conn, given))
         if ids:
             execute_once(self.conn, BUMP_VERSIONS, {"ids": ids})
             execute_once(self.conn, MARK_DIRTY, {"ids": ids})
@@ -81,8 +87,9 @@ class TxBase:
             )
 
     def mark_products_dirty(self, product_ids: Iterable[int]) -> None:
-        """Re-plan these SKUs on every channel (a drop window opened or closed)."""
-        ids = list(product_ids)
+        """Re-plan these SKUs on every channel (a drop window opened or closed), and the kits using them."""
+        given = set(product_ids)
+        ids = sorted(given | kits_using(self.conn, given))
         for start in range(0, len(ids), 900):
             self.conn.execute(
                 update(LI)

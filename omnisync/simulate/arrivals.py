@@ -23,6 +23,8 @@ class Product:
     popular: bool
     stock: dict[str, int]
     """Location -> units received at the start."""
+    components: dict[str, int] | None = None
+    """A kit or pack: its components and units of each per kit (it holds no stock of its own)."""
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,9 @@ def catalogue(scenario: Scenario, rng: random.Random) -> list[Product]:
         stock = {loc: rng.randint(lo, hi) for loc, (lo, hi) in sorted(spec.stock.items())}
         price = Decimal(rng.randint(5, 80)) + Decimal("0.99")
         out.append(Product(f"SKU-{n + 1:04d}", price, n < popular, stock))
+    for name, components in sorted(scenario.kit_components().items()):
+        price = Decimal(rng.randint(20, 120)) + Decimal("0.99")
+        out.append(Product(name, price, True, {}, dict(components)))
     return out
 
 

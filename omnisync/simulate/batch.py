@@ -82,7 +82,12 @@ def aggregate(results: list[dict[str, Any]]) -> dict[str, Any]:
                 if isinstance(value, int):
                     into[key] = into.get(key, 0) + value
     failed = [r for r in results if not r["ok"]]
+    kits: dict[str, int] = {}
+    for r in results:
+        for key, value in r.get("kits", {}).items():
+            kits[key] = kits.get(key, 0) + int(value)
     return {
+        **({"kits": kits} if kits else {}),
         "seeds": len(results),
         "failed_seeds": [r["seed"] for r in failed],
         "first_violation": failed[0]["first_violation"] if failed else None,

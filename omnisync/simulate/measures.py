@@ -5,7 +5,8 @@
   return movements = restocked units); nothing else is in the ledger;
 * conservation: at every (SKU, location) the journal sums to ``on_hand`` (receipts − sales +
   adjustments + returns ± transfers), reservations sum to ``reserved``, and receipts are exactly what
-  the simulation received;
+  the simulation received; a kit's sales are its components' (each kit unit times the component's
+  quantity per kit, in reservations and movements alike) and a kit holds nothing of its own;
 * convergence: after the faults stopped and one reconcile ran, every channel shows what the ledger
   offers it;
 * oversold units: per (SKU, location), reservations + sales beyond receipts + returns
@@ -40,6 +41,8 @@ class Measures:
     conservation: list[str] = field(default_factory=list)
     oversold: dict[tuple[str, str], int] = field(default_factory=dict)
     """(SKU, location) -> units."""
+    oversold_in_kits: int = 0
+    """Of the oversold units, those charged to orders of kits (component units)."""
     preordered: dict[tuple[str, str], int] = field(default_factory=dict)
     """(SKU, location) -> units sold ahead of stock and still waiting for the stock on order there."""
     violations: list[str] = field(default_factory=list)
@@ -75,13 +78,18 @@ def check_orders(ledger: Ledger, state: RunState, m: Measures) -> list[Any]:
         if key not in stored:
             continue
         got = by_order.get(key, [])
-        problem = _misapplied(order, got, moved)
+        components = state.kit_components.get(order.sku)
+        problem = _misapplied(order, got, moved, sum(components.values()) if components else 1)
         if problem:
             m.orders_misapplied.append(f"{key[0]} order {key[1]} ({order.sku}): {problem}")
     return lines
 
 
-def _misapplied(order: SimOrder, lines: list[Any], moved: Mapping[tuple[str, str, str], int]) -> str | None:
+def _misapplied(
+    order: SimOrder, lines: list[Any], moved: Mapping[tuple[str, str, str], int], per_unit: int = 1
+) -> str | None:
+    """What is wrong with the ledger's lines of an order; ``per_unit``: the component units one unit
+    of a kit holds (its lines are its components', each unit times its quantity per kit)."""
     if any(ln.quarantined for ln in lines):
         return "a line is quarantined"
     reserved = sum(int(ln.reserved) for ln in lines)
@@ -91,7 +99,10 @@ def _misapplied(order: SimOrder, lines: list[Any], moved: Mapping[tuple[str, str
     sold = -moved.get((order.channel, order.external_id, "sale"), 0)
     back = moved.get((order.channel, order.external_id, "return"), 0)
     found = (reserved, fulfilled, sold, restocked, back)
-    expected = (expect_open, order.fulfilled, order.fulfilled, order.restocked, order.restocked)
+    expected = tuple(
+        n * per_unit
+        for n in (expect_open, order.fulfilled, order.fulfilled, order.restocked, order.restocked)
+    )
     if found != expected:
         return (
             "(reserved, fulfilled, sale units, restocked, return units) in the ledger are "
@@ -112,6 +123,11 @@ def check_conservation(
             stock, books.journal, books.held, lambda key: f"{key[0]} at {key[1]}"
         )
     )
+    for key, (on_hand, reserved) in sorted(stock.items()):
+        if key[0] in state.kit_components and (on_hand or reserved):
+            m.conservation.append(
+                f"kit {key[0]} at {key[1]}: holds {on_hand} on hand, {reserved} reserved of its own"
+            )
     for key in sorted(set(received) | set(state.receipts)):
         if received.get(key, 0) != state.receipts.get(key, 0):
             m.conservation.append(
@@ -174,6 +190,9 @@ def attribute_oversold(
                 break
             units = min(deficit, int(ln.reserved) + int(ln.applied_fulfilled))
             state.figures[str(ln.channel)].oversold_units += units
+            order = state.orders.get((ln.channel, ln.external_id))
+            if order is not None and order.sku in state.kit_components:
+                m.oversold_in_kits += units
             deficit -= units
 
 

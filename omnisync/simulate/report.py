@@ -35,7 +35,7 @@ def result(state: RunState, m: Measures) -> dict[str, Any]:
         orders_misapplied=len(m.orders_misapplied),
         conservation_violations=len(m.conservation),
     )
-    return {
+    out = {
         "scenario": state.scenario.name,
         "seed": state.seed,
         "policy": state.scenario.policy,
@@ -62,6 +62,14 @@ def result(state: RunState, m: Measures) -> dict[str, Any]:
         "virtual_s": state.virtual_s,
         "wall_s": state.wall_s,
     }
+    if state.kit_components:  # kits and packs: their orders, units and the component units oversold
+        kit_orders = [o for o in state.orders.values() if o.sku in state.kit_components and not o.is_return]
+        out["kits"] = {
+            "orders": len(kit_orders),
+            "units_sold": sum(o.units for o in kit_orders),
+            "oversold_component_units": m.oversold_in_kits,
+        }
+    return out
 
 
 def _table(header: list[str], rows: list[list[Any]]) -> str:

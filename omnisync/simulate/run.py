@@ -33,6 +33,8 @@ from omnisync.daemon.scheduler import KINDS, Scheduler
 from omnisync.daemon.sqs import take_in
 from omnisync.daemon.timetable import ClockTimetable
 from omnisync.engine.runtime import Engine
+from omnisync.kits import Component, kit_stock
+from omnisync.ledger import kits as kit_rows
 from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
@@ -80,7 +82,9 @@ class Simulation:
         self.arrivals = arrivals(scenario, self.products, random.Random(f"{seed}:shoppers"))
         self.fault_plan = plan_faults(scenario, random.Random(f"{seed}:faults"))
         self.state = RunState(scenario, seed, self.products)
+        self.state.kit_components = scenario.kit_components()
         self.skus = [p.sku for p in self.products]
+        self.kits = {p.sku: p.components for p in self.products if p.components}
         self.channels: dict[str, SimChannel] = {}
         self.transports: dict[str, SimTransport] = {}
         for name, spec in scenario.channels.items():
@@ -198,6 +202,15 @@ class Simulation:
                             actor="simulation",
                         )
                         self.state.receipts[(p.sku, loc)] = units
+            kits = self.kits
+            if kits:
+                named = {sku for parts in kits.values() for sku in parts} | set(kits)
+                ids = self.ledger.find_product_ids(tx.conn, named)
+                defined = {
+                    kit: tuple(Component(sku, units) for sku, units in parts.items())
+                    for kit, parts in kits.items()
+                }
+                tx.touch_products(kit_rows.define_kits(tx.conn, defined, ids))
             for po in self.scenario.purchase_orders:
                 when = now + timedelta(seconds=po.expected)
                 for sku in po.skus:
@@ -462,15 +475,19 @@ class Simulation:
         order.refunded = True
         self._hook_for(order)
         loc = where or ch.spec.sources[0]
+        # a kit comes back as its components (each kit unit times its quantity per kit)
+        parts = self.kits.get(order.sku) or {order.sku: 1}
         with self.ledger.tx() as tx:
-            for move in returns.received(0, units, 0):
-                key = f"sim-return:{order.channel}:{order.external_id}:{move.part}"
-                tx.record_movement(
-                    order.sku, loc, move.kind, move.quantity, key, at=self.clock.now(), bucket=move.bucket,
-                    reference=order.external_id, actor="simulation",
-                )  # fmt: skip
-        key2 = (order.sku, loc)
-        self.state.damaged[key2] = self.state.damaged.get(key2, 0) + units
+            for sku, per_kit in parts.items():
+                for move in returns.received(0, units * per_kit, 0):
+                    key = f"sim-return:{order.channel}:{order.external_id}:{move.part}"
+                    key += "" if sku == order.sku else f":{sku}"
+                    tx.record_movement(
+                        sku, loc, move.kind, move.quantity, key, at=self.clock.now(), bucket=move.bucket,
+                        reference=order.external_id, actor="simulation",
+                    )  # fmt: skip
+        for sku, per_kit in parts.items():
+            self.state.damaged[(sku, loc)] = self.state.damaged.get((sku, loc), 0) + units * per_kit
 
     def _receive(self, po: PurchaseOrderSpec) -> None:
         """The goods of a purchase order come in: receipts against it (``stock receive --ref``)."""
@@ -495,6 +512,8 @@ class Simulation:
         with self.ledger.tx() as tx:
             for p in self.products:
                 units = rng.randint(*life.restock_units)
+                if p.components:  # a kit is restocked through its components
+                    continue
                 on_hand, reserved = stock.get(ids[p.sku], {}).get(lid, (0, 0))
                 if on_hand - reserved >= life.restock_below:
                     continue
@@ -627,10 +646,17 @@ class Simulation:
 
     def _stock_exists(self, channel: str, sku: str, units: int) -> bool:
         sources = set(self.scenario.channels[channel].sources)
+        components = self.kits.get(sku)
         with self.ledger.read() as conn:
-            pid = self.ledger.product_id(conn, sku)
             codes = {lid: row.code for lid, row in self.ledger.locations(conn).items()}
-            stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
+            if components:  # a kit: what its components allow at each source
+                ids = self.ledger.find_product_ids(conn, components)
+                parts = self.ledger.stock_for(conn, list(ids.values()))
+                kits = kit_stock(list(components.items()), {c: parts.get(ids[c], {}) for c in components})
+                stock = {lid: (k.kits, 0) for lid, k in kits.items()}
+            else:
+                pid = self.ledger.product_id(conn, sku)
+                stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
         free = sum(max(0, oh - rs) for lid, (oh, rs) in stock.items() if codes[lid] in sources)
         for other, spec in self.scenario.channels.items():
             if sources & set(spec.sources):

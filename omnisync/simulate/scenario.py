@@ -145,6 +145,13 @@ class DropSpec(_Model):
         return self
 
 
+class PackSpec(_Model):
+    """A pack listing: ``units`` of one catalogue SKU sold as one (a kit of that SKU alone)."""
+
+    sku: str
+    units: int = Field(ge=1)
+
+
 class PurchaseOrderSpec(_Model):
     """Stock on order: ``units`` of each of ``skus`` expected at ``location`` under ``reference``,
     recorded at the start and due ``expected`` after it (the date the channels are told); received
@@ -179,6 +186,38 @@ class Scenario(_Model):
     pos_lag: Duration = 0.0
     """Extra delay before a walk-in sale's notification leaves the POS (its reporting lag)."""
     drops: list[DropSpec] = Field(default_factory=list)
+    kits: dict[str, dict[str, int]] = Field(default_factory=dict)
+    """Kit SKU -> its components (catalogue SKUs ``SKU-0001``...) and units of each per kit: listed on
+    every channel, shoppers come for it as for a popular SKU, it holds no stock of its own."""
+    packs: dict[str, PackSpec] = Field(default_factory=dict)
+    """Pack listing SKU -> the SKU and how many of it one pack holds (``{sku: SKU-0001, units: 6}``)."""
+
+    def kit_components(self) -> dict[str, dict[str, int]]:
+        """Every kit and pack of the scenario as its components (a pack is a kit of one SKU)."""
+        return {**self.kits, **{name: {p.sku: p.units} for name, p in self.packs.items()}}
+
+    @model_validator(mode="after")
+    def _kits(self) -> Scenario:
+        known = {f"SKU-{n + 1:04d}" for n in range(self.catalogue.skus)}
+        if set(self.kits) & set(self.packs):
+            raise ValueError(f"kits and packs both name {sorted(set(self.kits) & set(self.packs))[0]!r}")
+        for name, components in self.kit_components().items():
+            if name in known:
+                raise ValueError(f"kits: {name!r} is a catalogue SKU; name the kit otherwise")
+            if not components:
+                raise ValueError(f"kits: {name} has no component")
+            for sku, units in components.items():
+                if sku not in known:
+                    kind = (
+                        "a kit (kits cannot be nested)"
+                        if sku in self.kit_components()
+                        else "not in the catalogue"
+                    )
+                    raise ValueError(f"kits: {name}: component {sku!r} is {kind}")
+                if units < 1:
+                    raise ValueError(f"kits: {name}: {sku} units must be ≥ 1")
+        return self
+
     purchase_orders: list[PurchaseOrderSpec] = Field(default_factory=list)
     listing_sync: ListingSyncSpec | None = None
 

@@ -73,6 +73,8 @@ class RunState:
     figures: dict[str, ChannelFigures] = field(default_factory=dict)
     receipts: dict[tuple[str, str], int] = field(default_factory=dict)
     """(SKU, location) -> units the simulation received into the ledger."""
+    kit_components: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Kit or pack SKU -> its components and units of each per kit."""
     on_order: dict[tuple[str, str, str], int] = field(default_factory=dict)
     """(purchase order, SKU, location) -> units still expected (ordered less received)."""
     damaged: dict[tuple[str, str], int] = field(default_factory=dict)

@@ -159,3 +159,27 @@ async def test_a_listing_linked_by_sku_updates_the_item_its_variation_is_in() ->
     assert done.ids["item_id"] == found.ids["item_id"], "the existing item, not a new one"
     assert h.emulator.items[found.ids["item_id"]]["item_data"]["name"] == "Linked"
     await conn.aclose()
+
+
+async def test_the_catalogue_reads_back_as_catalogue_products() -> None:
+    h = SquareHarness()
+    h.emulator.seed_item("MUG", Decimal("7.50"), 3, name="Mug")
+    conn = connector(h)
+    await conn.prepare()
+    tee = kit_listing("TEE", "Classic tee", ["TEE-S", "TEE-M"], "")
+    [made] = await conn.upsert_listings([tee])
+    assert made.status is ItemStatus.ACCEPTED, made.issues
+    await conn.unpublish_listings([ListingRef("TEE", made.ids, ("TEE-S", "TEE-M"))])
+    page = await conn.read_catalogue(None)
+    assert page.next_cursor is None
+    products = {p.key: p for p in page.products}
+    shirt = products["classic-tee"]
+    assert (shirt.title, shirt.status, shirt.options) == ("Classic tee", "discontinued", ("Size",))
+    assert [(v.channel_sku, dict(v.options), v.barcode) for v in shirt.variants] == [
+        ("TEE-S", {"Size": "S"}, tee.variants[0].barcode),
+        ("TEE-M", {"Size": "M"}, tee.variants[1].barcode),
+    ]
+    assert shirt.variants[0].ids == made.variant_ids["TEE-S"], "the ids read_listings gives"
+    mug = products["mug"]
+    assert (mug.options, mug.variants[0].price, mug.status) == ((), Decimal("7.50"), "active")
+    await conn.aclose()

@@ -122,6 +122,7 @@ async def _scenario() -> tuple[list[Exchange], list[bytes]]:
     variants = tuple(replace(v, ids=made.variant_ids[v.channel_sku]) for v in tee.variants)
     await conn.upsert_listings([replace(tee, title="Classic tee 2", ids=made.ids, variants=variants)])
     await conn.unpublish_listings([ListingRef("TEE", made.ids, ("TEE-S", "TEE-M"))])
+    await conn.read_catalogue(None)  # SearchCatalogObjects with the items' related objects
     sale = emu.place_order("SKU-1", 1, list(emu.locations)[1])
     pickup = emu.open_pickup_order("SKU-2", 2)
     emu.cancel_order(emu.open_pickup_order("SKU-3", 1))

@@ -42,6 +42,7 @@ def test_the_inventory_model_holds_every_invariant(result: dict[str, Any]) -> No
     assert model["on_order_units"] == 8, "PO-1 came in whole, PO-2 is still expected"
     assert model["pickups"] > 0
     assert model["damaged_units"] + model["returned_elsewhere"] > 0
+    assert result["kits"]["orders"] > 0, "kits and packs were sold, through their components"
 
 
 def test_the_scenario_refuses_what_a_channel_cannot_do() -> None:
