@@ -255,10 +255,20 @@ def validate(
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
     problems: list[str] = []  # every channel's problems in one run, not the first one's only
+    kept: dict[str, Any] = {}
     for name, ch in loaded.config.channels.items():
         try:
-            loaded.channel_settings(name, load_connector(ch.connector).Settings)
+            cls = load_connector(ch.connector)
+            settings = loaded.channel_settings(name, cls.Settings)
         except (OmnisyncError, ValueError) as exc:
+            problems += str(exc).splitlines()
+            continue
+        if name in engine.mappings:
+            kept[name] = cls.kept_locations(settings)
+    if not problems:
+        try:
+            loaded.check_kept_locations(kept)
+        except OmnisyncError as exc:
             problems += str(exc).splitlines()
     if problems:
         _fail(ValueError("\n".join(problems)))

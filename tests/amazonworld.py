@@ -32,6 +32,7 @@ class AmazonWorld:
         amazon_settings: dict[str, Any] | None = None,
         locations: list[dict[str, str]] | None = None,
         web_sources: list[str] | None = None,
+        amazon_sources: list[str] | None = None,
         env: dict[str, str] | None = None,
         amazon_transport: Any = None,
     ) -> None:
@@ -50,7 +51,7 @@ class AmazonWorld:
                 },
                 "amazon": {
                     "connector": "amazon",
-                    "sources": ["WH"],
+                    "sources": amazon_sources or ["WH"],
                     "settings": {
                         **self.amazon.settings(),
                         "marketplace_ids": [self.amazon.marketplace_id],

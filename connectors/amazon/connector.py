@@ -285,8 +285,9 @@ class AmazonConnector(Connector[AmazonSettings]):
         )
 
     # -- Fulfillment by Amazon ---------------------------------------------------------------------------
-    def external_locations(self) -> frozenset[str]:
-        return frozenset(self.settings.fba_locations)
+    @classmethod
+    def kept_locations(cls, settings: AmazonSettings) -> dict[str, tuple[str, ...]]:
+        return {code: ("fba_locations", code) for code in settings.fba_locations}
 
     async def read_location_stock(self, *, full: bool = True) -> list[LocationStock]:
         """getInventorySummaries per FBA marketplace (with details): the units fulfillable plus those

@@ -143,10 +143,13 @@ class EngineSetup:
 
     async def start(self, *, prepare: bool = True) -> None:
         self.migrate_and_seed()
+        built = {}
         for name in self.mappings:
+            cls = load_connector(self.config.channels[name].connector)
+            built[name] = (cls, self.loaded.channel_settings(name, cls.Settings))
+        self.loaded.check_kept_locations({n: cls.kept_locations(st) for n, (cls, st) in built.items()})
+        for name, (cls, settings) in built.items():
             ch = self.config.channels[name]
-            cls = load_connector(ch.connector)
-            settings = self.loaded.channel_settings(name, cls.Settings)
             stats = CallStats()
             connector = instantiate(
                 cls,

@@ -13,8 +13,14 @@ from amazon_fixtures import Recording, model_for
 from amazonworld import AmazonWorld
 
 from omnisync.ledger import queries
+from omnisync.yamlsource import ConfigFileError
 
 SKUS = ["TEE-0", "TEE-1"]
+LOCATIONS = [
+    {"code": "WH", "name": "Warehouse", "kind": "warehouse"},
+    {"code": "FBA-US", "name": "Amazon US fulfilment centres", "kind": "fba"},
+]
+FBA = {"fba_locations": {"FBA-US": "ATVPDKIKX0DER"}}
 
 
 class World(AmazonWorld):
@@ -29,14 +35,11 @@ class World(AmazonWorld):
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     w = World(
         tmp_path,
-        locations=[
-            {"code": "WH", "name": "Warehouse", "kind": "warehouse"},
-            {"code": "FBA-US", "name": "Amazon US fulfilment centres", "kind": "fba"},
-        ],
+        locations=LOCATIONS,
         # the web store may sell what sits at Amazon (shipping it is the merchant's business);
         # Amazon's MFN offer draws on the warehouse only
         web_sources=["WH", "FBA-US"],
-        amazon_settings={"fba_locations": {"FBA-US": "ATVPDKIKX0DER"}},
+        amazon_settings=FBA,
     )
     w.recording = Recording(w.amazon.transport())
     w.engine.transports["amazon"] = w.recording
@@ -109,3 +112,22 @@ async def test_fba_requests_and_answers_follow_the_model(world: World, specs_dir
         assert operation == "getInventorySummaries"
         model.validate_response(request.method, str(request.url), response.status_code, response.json())
     assert "startDateTime" in str(exchanges[-1][0].url), "after the first, only what changed"
+
+
+async def test_the_engine_refuses_amazon_drawing_on_its_own_fba_location(tmp_path: Path) -> None:
+    """Amazon's merchant-fulfilled offer listing its own FBA location as a source would offer the
+    units Amazon ships itself: the daemon, sync and every command that starts the engine refuse it
+    before any call, in one line naming the key."""
+    w = World(
+        tmp_path,
+        locations=LOCATIONS,
+        amazon_sources=["WH", "FBA-US"],
+        amazon_settings=FBA,
+    )
+    with pytest.raises(ConfigFileError) as refused:
+        await w.start(SKUS, 5)
+    message = str(refused.value)
+    assert len(message.splitlines()) == 1
+    assert ": channels.amazon.sources.1: 'FBA-US' is this channel's own fba location" in message
+    assert sum(w.amazon.calls.values()) == 0, "refused before any call"
+    await w.close()
