@@ -66,6 +66,9 @@ from .settings import AmazonSettings
 USER_AGENT = "omnisync/0.1 (Language=Python)"
 LISTING_DATA = ("summaries", "offers", "fulfillmentAvailability")
 CONCURRENCY = 10
+LISTINGS_PER_PUSH = 10_000
+"""Listings handed to one ``upsert_listings``: from ``feed_listings_from`` they go as feeds (10,000
+products of 3 variants are 40,000 messages, two feeds submitted together)."""
 """Requests in flight per push/read; the token buckets, not this, set the pace."""
 
 
@@ -102,7 +105,7 @@ class AmazonConnector(Connector[AmazonSettings]):
         pull_orders=OperationLimits(max_batch=100, rate=0.0167, burst=20),
         read_inventory=OperationLimits(max_batch=100, rate=5.0, burst=10),
         read_listings=OperationLimits(max_batch=100, rate=5.0, burst=10),
-        push_listings=OperationLimits(max_batch=20, rate=5.0, burst=10),
+        push_listings=OperationLimits(max_batch=LISTINGS_PER_PUSH, rate=5.0, burst=10),
     )
     operations = frozenset(USAGE_PLANS) | frozenset(OTHER_PLANS)  # SP-API usage plans, LWA, S3
 
@@ -113,7 +116,7 @@ class AmazonConnector(Connector[AmazonSettings]):
         seed_budgets(context.budgets)
         self.api = SpApi(settings, client, context)
         self.feeds = FeedRunner(self.api)
-        self.listings = ListingWriter(self.api, settings)
+        self.listings = ListingWriter(self.api, settings, self.feeds)
         self._order_items: dict[tuple[str, str], list[Json]] = {}
         self._fba_read_at: datetime | None = None
 

@@ -167,6 +167,12 @@ class AmazonEmulator(FeedsMixin, NotificationsMixin, FbaMixin, WithLatency):
         accepts them, else its ERROR issues (nothing changes). Offer and quantity come from the
         attributes as a patch would set them."""
         self.advance()
+        return self.replace_listing(sku, product_type, attributes, now)
+
+    def replace_listing(
+        self, sku: str, product_type: str, attributes: dict[str, Any], now: datetime
+    ) -> list[Json]:
+        """The whole listing replaced, as putListingsItem and a feed's UPDATE message do."""
         if sku in self.rejections:
             return [self.rejections[sku]]
         check = self.definitions.get(product_type)

@@ -50,6 +50,7 @@ class FeedsMixin:
     feeds: dict[str, Feed]
     fatal_feeds: deque[str]
     publish_quantity: Callable[[Listing, int | None], None]
+    replace_listing: Callable[[str, str, dict[str, Any], datetime], list[Json]]
     rejections: dict[str, Json]
     product_types: set[str]
     definitions: dict[str, Draft201909Validator]
@@ -175,9 +176,14 @@ class FeedsMixin:
         product_type = message.get("productType")
         if not isinstance(product_type, str) or not product_type:
             return [issue("4000001", "The message has no productType.")]
+        if operation == "UPDATE":
+            attributes = message.get("attributes")
+            if not isinstance(attributes, dict) or not attributes:
+                return [issue(INVALID_CODE, "The attributes are invalid.")]
+            return self.replace_listing(sku, product_type, attributes, now)
         if operation == "PATCH":
             patches = message.get("patches")
-        elif operation in ("PARTIAL_UPDATE", "UPDATE") and isinstance(message.get("attributes"), dict):
+        elif operation == "PARTIAL_UPDATE" and isinstance(message.get("attributes"), dict):
             patches = [
                 {"op": "replace", "path": f"/attributes/{k}", "value": v}
                 for k, v in message["attributes"].items()

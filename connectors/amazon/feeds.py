@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from omnisync.sdk import ItemResult, ProtocolError, chunked
+from omnisync.sdk import ItemResult, ProtocolError
 
 from .client import SpApi
 
@@ -46,22 +46,23 @@ class FeedOutcome:
     reason: str | None = None
 
 
-def build_document(seller_id: str, items: Sequence[FeedItem], issue_locale: str | None = None) -> Json:
-    """A listings feed (v2) of PATCH messages; messageId n is items[n-1]."""
+def patch_message(item: FeedItem) -> Json:
+    """A PATCH message setting one attribute of an existing listing (stock or price)."""
+    return {
+        "sku": item.channel_sku,
+        "operationType": "PATCH",
+        "productType": item.product_type,
+        "patches": [item.patch],
+    }
+
+
+def build_document(seller_id: str, messages: Sequence[Json], issue_locale: str | None = None) -> Json:
+    """A listings feed (v2); messageId n is messages[n-1]."""
     header: Json = {"sellerId": seller_id, "version": "2.0"}
     if issue_locale:
         header["issueLocale"] = issue_locale
-    messages = [
-        {
-            "messageId": index,
-            "sku": item.channel_sku,
-            "operationType": "PATCH",
-            "productType": item.product_type,
-            "patches": [item.patch],
-        }
-        for index, item in enumerate(items, start=1)
-    ]
-    return {"header": header, "messages": messages}
+    numbered = [{"messageId": index, **message} for index, message in enumerate(messages, start=1)]
+    return {"header": header, "messages": numbered}
 
 
 def parse_report(raw: bytes, channel: str) -> tuple[dict[int, list[Json]], list[Json]]:
@@ -114,13 +115,21 @@ class FeedRunner:
         self.settings = api.settings
 
     async def run(self, items: Sequence[FeedItem]) -> list[ItemResult]:
-        """Submit the items as feeds of at most MAX_MESSAGES, wait for all, map the reports back."""
-        chunks = [list(c) for c in chunked(items, MAX_MESSAGES)]
-        feeds: list[tuple[list[FeedItem], str]] = []
-        for chunk in chunks:
-            feeds.append((chunk, await self._submit(chunk)))
-        outcomes = await self._wait([feed_id for _, feed_id in feeds])
+        """Submit the items as PATCH messages, wait for the feeds, map the reports back."""
         results: list[ItemResult] = []
+        for chunk, outcome in await self.run_messages([patch_message(i) for i in items]):
+            results.extend(results_for(items[chunk.start : chunk.stop], outcome))
+        return results
+
+    async def run_messages(self, messages: Sequence[Json]) -> list[tuple[range, FeedOutcome]]:
+        """Submit the messages as feeds of at most MAX_MESSAGES, wait for all; each feed's outcome with
+        the positions of its messages (its messageId n is position ``start + n - 1``)."""
+        chunks = [
+            range(start, min(start + MAX_MESSAGES, len(messages)))
+            for start in range(0, len(messages), MAX_MESSAGES)
+        ]
+        feeds = [(chunk, await self._submit(messages[chunk.start : chunk.stop])) for chunk in chunks]
+        outcomes = await self._wait([feed_id for _, feed_id in feeds])
         for (chunk, feed_id), outcome in zip(feeds, outcomes, strict=True):
             self.context.log.info(
                 "amazon.feed_done",
@@ -129,16 +138,15 @@ class FeedRunner:
                 messages=len(chunk),
                 message_issues=sum(len(v) for v in outcome.issues.values()),
             )
-            results.extend(results_for(chunk, outcome))
-        return results
+        return [(chunk, outcome) for (chunk, _), outcome in zip(feeds, outcomes, strict=True)]
 
-    async def _submit(self, items: Sequence[FeedItem]) -> str:
-        document = build_document(self.settings.seller_id, items, self.settings.issue_locale)
+    async def _submit(self, messages: Sequence[Json]) -> str:
+        document = build_document(self.settings.seller_id, messages, self.settings.issue_locale)
         content = json.dumps(document, separators=(",", ":")).encode()
         doc_id, url = await self.api.create_feed_document()
         await self.api.upload(url, content)
         feed_id = await self.api.create_feed(FEED_TYPE, doc_id)
-        self.context.log.info("amazon.feed_submitted", feed_id=feed_id, messages=len(items))
+        self.context.log.info("amazon.feed_submitted", feed_id=feed_id, messages=len(messages))
         return feed_id
 
     async def _wait(self, feed_ids: Sequence[str]) -> list[FeedOutcome]:

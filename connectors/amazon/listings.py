@@ -9,6 +9,12 @@ whole, with its offer and 0 units (the stock push takes over); an existing one g
 attributes replaced with patchListingsItem, so a content edit never touches its quantity or offer.
 Unpublishing deletes the offer (``purchasable_offer``): the listing stays, not buyable. Amazon's
 issues (the local schema's, or the answer's) are the listing's issues.
+
+From ``feed_listings_from`` products in one push, the same messages go as JSON_LISTINGS_FEED feeds of
+at most 25,000 messages, submitted together: an ``UPDATE`` (the whole listing, ``requirements``
+LISTING) for a new SKU, a ``PATCH`` of the content attributes for an existing one; each message is
+checked against the product type's schema first, and the processing report's issues are mapped back to
+their SKU by ``messageId``.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from omnisync.sdk import (
 )
 
 from .client import SpApi
+from .feeds import FeedOutcome, FeedRunner
 from .schema_check import schema_issues, validator
 from .settings import AmazonSettings
 
@@ -119,10 +126,38 @@ def _child(
     return attributes
 
 
+def content_patches(m: Message) -> list[dict[str, Any]]:
+    """An existing listing's content replaced, its offer and quantity left alone."""
+    return [
+        {"op": "replace", "path": f"/attributes/{name}", "value": value}
+        for name, value in m.attributes.items()
+        if name not in OFFER_ATTRIBUTES
+    ]
+
+
+def feed_message(m: Message, product_type: str) -> dict[str, Any]:
+    """The JSON_LISTINGS_FEED message writing ``m``: UPDATE (whole listing) when new, else PATCH."""
+    if not m.ids:
+        return {
+            "sku": m.sku,
+            "operationType": "UPDATE",
+            "productType": product_type,
+            "requirements": "LISTING",
+            "attributes": m.attributes,
+        }
+    return {
+        "sku": m.sku,
+        "operationType": "PATCH",
+        "productType": product_type,
+        "patches": content_patches(m),
+    }
+
+
 class ListingWriter:
-    def __init__(self, api: SpApi, settings: AmazonSettings) -> None:
+    def __init__(self, api: SpApi, settings: AmazonSettings, feeds: FeedRunner | None = None) -> None:
         self.api = api
         self.settings = settings
+        self.feeds = feeds
         self._schemas: dict[str, tuple[str, Draft201909Validator, float]] = {}
         """product type -> (schema checksum, its validator, when the definition was last asked)."""
 
@@ -149,9 +184,13 @@ class ListingWriter:
         return check
 
     async def upsert(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        most = self.settings.feed_listings_from
+        if self.feeds is not None and most is not None and len(listings) >= most:
+            return await self._upsert_feed(self.feeds, listings)
         return [await self._one(listing) for listing in listings]
 
-    async def _one(self, listing: ListingContent) -> ListingResult:
+    async def _prepare(self, listing: ListingContent) -> tuple[str, list[Message]] | ListingResult:
+        """The listing's product type and items, checked against its schema; else its result."""
         product_type = listing.category or "PRODUCT"
         try:
             check = await self.schema(product_type)
@@ -163,8 +202,25 @@ class ListingWriter:
         local = [f"{m.sku}: {text}" for m in items for _, text in schema_issues(check, m.attributes)]
         if local:  # checked against the product type before any call
             return ListingResult.rejected(listing.key, *local)
+        return product_type, items
+
+    def _accepted(
+        self, listing: ListingContent, product_type: str, skus: Sequence[str], warnings: Sequence[str] = ()
+    ) -> ListingResult:
+        ids = {"marketplace_id": self.settings.marketplace_id, "product_type": product_type}
+        return ListingResult.accepted(
+            listing.key,
+            {"sku": listing.key, "product_type": product_type},
+            {sku: dict(ids) for sku in skus if sku != listing.key or not listing.options},
+            tuple(warnings),
+        )
+
+    async def _one(self, listing: ListingContent) -> ListingResult:
+        prepared = await self._prepare(listing)
+        if isinstance(prepared, ListingResult):
+            return prepared
+        product_type, items = prepared
         issues: list[str] = []
-        variant_ids: dict[str, dict[str, str]] = {}
         for m in items:
             try:
                 answer = await self._write(m, product_type)
@@ -179,28 +235,61 @@ class ListingWriter:
                 issues += [f"{m.sku}: {i.get('message')}" for i in errors] or [
                     f"{m.sku}: {answer.get('status')}"
                 ]
-                continue
-            variant_ids[m.sku] = {
-                "marketplace_id": self.settings.marketplace_id,
-                "product_type": product_type,
-            }
         if issues:
             return ListingResult.rejected(listing.key, *issues)
-        return ListingResult.accepted(
-            listing.key,
-            {"sku": listing.key, "product_type": product_type},
-            {k: v for k, v in variant_ids.items() if k != listing.key or not listing.options},
-        )
+        return self._accepted(listing, product_type, [m.sku for m in items])
+
+    async def _upsert_feed(
+        self, feeds: FeedRunner, listings: Sequence[ListingContent]
+    ) -> list[ListingResult]:
+        results: dict[int, ListingResult] = {}
+        sent: list[tuple[int, str, list[Message]]] = []
+        batch: list[dict[str, Any]] = []
+        for n, listing in enumerate(listings):
+            prepared = await self._prepare(listing)
+            if isinstance(prepared, ListingResult):
+                results[n] = prepared
+                continue
+            product_type, items = prepared
+            sent.append((n, product_type, items))
+            batch += [feed_message(m, product_type) for m in items]
+        try:
+            feeds_done = await feeds.run_messages(batch) if batch else []
+        except (RetryableError, ProtocolError) as exc:
+            return [results.get(n) or ListingResult.retry(x.key, exc.message) for n, x in enumerate(listings)]
+        except ItemError as exc:
+            return [
+                results.get(n) or ListingResult.rejected(x.key, exc.message) for n, x in enumerate(listings)
+            ]
+        answers: list[tuple[FeedOutcome, int]] = [
+            (outcome, position - chunk.start + 1) for chunk, outcome in feeds_done for position in chunk
+        ]
+        position = 0
+        for n, product_type, items in sent:
+            listing = listings[n]
+            errors: list[str] = []
+            warnings: list[str] = []
+            unsettled: str | None = None
+            for m in items:
+                outcome, message_id = answers[position]
+                position += 1
+                for issue in outcome.issues.get(message_id, []):
+                    text = f"{m.sku}: {issue.get('code', 'issue')}: {issue.get('message', '')}"
+                    (errors if issue.get("severity") == "ERROR" else warnings).append(text)
+                if outcome.status != "DONE":
+                    unsettled = outcome.reason or f"feed {outcome.feed_id} ended {outcome.status}"
+            if errors:
+                results[n] = ListingResult.rejected(listing.key, *errors)
+            elif unsettled is not None:
+                results[n] = ListingResult.retry(listing.key, unsettled)
+            else:
+                results[n] = self._accepted(listing, product_type, [m.sku for m in items], warnings)
+        return [results[n] for n in range(len(listings))]
 
     async def _write(self, m: Message, product_type: str) -> dict[str, Any]:
         if not m.ids:
             return await self.api.put_listings_item(m.sku, product_type, m.attributes)
-        patches = [
-            {"op": "replace", "path": f"/attributes/{name}", "value": value}
-            for name, value in m.attributes.items()
-            if name not in OFFER_ATTRIBUTES
-        ]
-        return await self.api.patch_listings_item(m.sku, product_type, patches)
+        return await self.api.patch_listings_item(m.sku, product_type, content_patches(m))
 
     async def unpublish(self, refs: Sequence[ListingRef]) -> list[ListingResult]:
         out = []

@@ -38,6 +38,7 @@ from omnisync.sdk import (
 
 from . import answers, webhooks
 from . import documents as docs
+from .bulk import BulkRunner
 from .client import AdminGraphQL, QueryTooCostly
 from .listings import ListingWriter
 from .orders import from_graphql
@@ -53,6 +54,9 @@ each call still waits for its points in the local model of the cost bucket, so t
 pace and the round trips overlap (at 10 points a call and 100 points/s, 16 in flight keep the Standard
 bucket busy up to a 1.6 s round trip)."""
 SKUS_PER_SEARCH = 50
+LISTINGS_PER_PUSH = 10_000
+"""Listings handed to one ``upsert_listings``: one bulk operation's JSONL (about 1.3 kB a 3-variant
+product, so some 13 MB, well under the staged upload's limit)."""
 VARIANTS_PER_PAGE = 100
 
 
@@ -95,7 +99,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
         pull_orders=OperationLimits(max_batch=1, rate=100.0, burst=100),
         read_inventory=OperationLimits(max_batch=MAX_INPUT_ARRAY, rate=100.0, burst=100),
         read_listings=OperationLimits(max_batch=SKUS_PER_SEARCH, rate=100.0, burst=100),
-        push_listings=OperationLimits(max_batch=50, rate=100.0, burst=100),
+        push_listings=OperationLimits(max_batch=LISTINGS_PER_PUSH, rate=100.0, burst=100),
     )
     settings: ShopifySettings
     _OPERATIONS: ClassVar[tuple[str, ...]] = (
@@ -116,7 +120,16 @@ class ShopifyConnector(Connector[ShopifySettings]):
             base = self.limits.for_operation(operation)
             context.budgets.adjust(operation, rate=base.rate * factor, burst=base.burst * factor)
         self.graphql = AdminGraphQL(client, context, settings)
-        self.listings = ListingWriter(self.graphql, settings.publication_id)
+        bulk = BulkRunner(
+            self.graphql,
+            client,
+            context,
+            poll_interval_s=settings.bulk_poll_interval_s,
+            timeout_s=settings.bulk_timeout_s,
+        )
+        self.listings = ListingWriter(
+            self.graphql, settings.publication_id, bulk, settings.bulk_listings_from
+        )
         self._orders_page_size = settings.orders_page_size
 
     @classmethod

@@ -206,3 +206,43 @@ mutation OmnisyncUnpublish($id: ID!, $input: [PublicationInput!]!) {
 def estimate_product_set(variants: int) -> int:
     """productSet: the mutation, plus the product and a page of its variants (each with its item)."""
     return MUTATION_COST + 1 + 2 + min(250, max(1, variants)) * 2
+
+
+# -- bulk operations (bulk.py) -----------------------------------------------------------------------
+STAGED_UPLOADS_CREATE = """
+mutation OmnisyncStagedUploads($input: [StagedUploadInput!]!) {
+  stagedUploadsCreate(input: $input) {
+    stagedTargets { url resourceUrl parameters { name value } }
+    userErrors { field message }
+  }
+}
+"""
+
+BULK_RUN_MUTATION = """
+mutation OmnisyncBulkRun($mutation: String!, $stagedUploadPath: String!, $clientIdentifier: String) {
+  bulkOperationRunMutation(
+    mutation: $mutation, stagedUploadPath: $stagedUploadPath, clientIdentifier: $clientIdentifier
+  ) {
+    bulkOperation { id status }
+    userErrors { code field message }
+  }
+}
+"""
+
+BULK_OPERATION_FIELDS = "id status errorCode objectCount rootObjectCount fileSize url partialDataUrl"
+
+BULK_OPERATION = f"""
+query OmnisyncBulkOperation($id: ID!) {{
+  node(id: $id) {{
+    ... on BulkOperation {{ {BULK_OPERATION_FIELDS} }}
+  }}
+}}
+"""
+
+CURRENT_BULK_MUTATION = f"""
+query OmnisyncCurrentBulkMutation {{
+  currentBulkOperation(type: MUTATION) {{ {BULK_OPERATION_FIELDS} }}
+}}
+"""
+BULK_POLL_COST = 1
+"""One object (the BulkOperation); its fields are scalars and enums."""

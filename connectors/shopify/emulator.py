@@ -23,13 +23,14 @@ import httpx
 from graphql import DocumentNode, GraphQLError, execute_sync, parse, validate
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from omnisync.clock import Clock, SystemClock
 from omnisync.testing.harness import Fault
 from omnisync.testing.latency import RoundTrip, WithLatency
 
+from .emulator_bulk import RESULTS_PATH, UPLOAD_PATH, BulkOperations
 from .emulator_graphql import subset_schema
 from .emulator_products import PUBLICATION
 from .emulator_resolvers import Roots
@@ -78,13 +79,20 @@ class ShopifyEmulator(WithLatency):
         self._updated = self.clock.monotonic()
         self._faults: deque[Fault] = deque()
         self.roots = Roots(self.state, self.clock.now)
+        self.bulk = BulkOperations(self.clock, self._execute_line)
         self.calls = 0
         self.throttled = 0
         self.points_charged = 0
         self.requests: list[dict[str, Any]] = []
         """Every GraphQL request answered (query, variables, response body), for tests."""
         self.app = RoundTrip(
-            Starlette(routes=[Route("/admin/api/{version}/graphql.json", self._endpoint, methods=["POST"])]),
+            Starlette(
+                routes=[
+                    Route("/admin/api/{version}/graphql.json", self._endpoint, methods=["POST"]),
+                    Route(UPLOAD_PATH, self._upload, methods=["POST"]),
+                    Route(RESULTS_PATH + "{number}.jsonl", self._result, methods=["GET"]),
+                ]
+            ),
             self.clock,
             latency,
         )
@@ -236,7 +244,38 @@ class ShopifyEmulator(WithLatency):
         return self._available
 
     # -- the API ---------------------------------------------------------------------------------
+    async def _upload(self, request: Request) -> Response:
+        """The storage bucket behind a staged upload target (a multipart form POST)."""
+        async with request.form(max_part_size=1 << 20) as form:
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            upload = form.get("file")
+            content = await upload.read() if upload is not None and not isinstance(upload, str) else None
+        token_sent = "x-shopify-access-token" in request.headers
+        status, body = self.bulk.receive(fields, content, token_sent)
+        return Response(body, status_code=status, media_type="application/xml")
+
+    async def _result(self, request: Request) -> Response:
+        content = self.bulk.result(
+            request.path_params["number"], request.query_params.get("X-Goog-Signature", "")
+        )
+        if content is None:
+            return Response("AccessDenied", status_code=403, media_type="application/xml")
+        return Response(content, media_type="application/jsonl")
+
+    def _execute_line(self, document: DocumentNode, variables: dict[str, Any]) -> dict[str, Any]:
+        """One line of a bulk mutation: the mutation run with the line's variables, not charged."""
+        result = execute_sync(
+            subset_schema(), document, root_value=self.roots.mutation(), variable_values=variables
+        )
+        line: dict[str, Any] = {}
+        if result.errors:
+            line["errors"] = [e.formatted for e in result.errors]
+        if result.data is not None:
+            line["data"] = result.data
+        return line
+
     async def _endpoint(self, request: Request) -> JSONResponse:
+        self.bulk.origin = str(request.base_url).rstrip("/")
         fault = self._faults.popleft() if self._faults else None
         if fault is Fault.TIMEOUT:  # on loopback: answer too late for any sane client timeout
             await self.clock.sleep(120.0)
@@ -314,7 +353,17 @@ class ShopifyEmulator(WithLatency):
                 "extensions": {"cost": self._cost(requested, None)},
             }
         self._available -= requested
-        root = {**self.roots.query(), **self.roots.mutation()}
+        self.bulk.advance()
+        root = {
+            **self.roots.query(),
+            **self.roots.mutation(),
+            "stagedUploadsCreate": self.bulk.staged_uploads,
+            "bulkOperationRunMutation": self.bulk.run_mutation,
+            "currentBulkOperation": self.bulk.current,
+            "node": lambda _info, id: (
+                self.bulk.node(id) if "/BulkOperation/" in id else self.roots.views.node(id)
+            ),
+        }
         result = execute_sync(
             subset_schema(),
             document,

@@ -1,5 +1,7 @@
 """Shopify listings: one ``productSet`` per product (options, variants, media by URL, content) and
-``publishablePublish`` / ``publishableUnpublish`` on the configured sales channel publication.
+``publishablePublish`` / ``publishableUnpublish`` on the configured sales channel publication; from
+``bulk_listings_from`` products in one push, the same mutations as bulk operations (``bulk.py``): one
+``productSet`` bulk operation, then one for the publications.
 
 ``productSet`` is found by handle (the catalogue product's, slugged) until the product's id is known,
 so a create repeated after a lost answer updates the product instead of making a second one. The
@@ -12,11 +14,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from omnisync.sdk import ItemError, ListingContent, ListingRef, ListingResult, ProtocolError, RetryableError
+from omnisync.sdk import (
+    ItemError,
+    ItemStatus,
+    ListingContent,
+    ListingRef,
+    ListingResult,
+    ProtocolError,
+    RetryableError,
+)
 
 from . import documents as docs
+from .bulk import BulkOutcome, BulkRunner
 from .client import AdminGraphQL
 
 DEFAULT_OPTION = ("Title", "Default Title")
@@ -75,21 +87,66 @@ def _issues(errors: object) -> tuple[str, ...]:
     )
 
 
+def identifier(listing: ListingContent) -> dict[str, str]:
+    """``ProductSetIdentifiers``: the product's id once known, else its handle (so a repeated create
+    updates the product instead of making a second one)."""
+    product_id = listing.ids.get("product_id")
+    return {"id": product_id} if product_id else {"handle": handle_for(listing.key)}
+
+
+def product_result(listing: ListingContent, payload: Mapping[str, Any]) -> ListingResult:
+    """The listing's result from a ``ProductSetPayload`` (publication not included)."""
+    issues = _issues(payload.get("userErrors"))
+    product = payload.get("product")
+    if issues or not isinstance(product, Mapping):
+        return ListingResult.rejected(listing.key, *(issues or ("productSet returned no product",)))
+    gid = str(product["id"])
+    variant_ids = {
+        str(node.get("sku")): {
+            "variant_id": str(node.get("id")),
+            "product_id": gid,
+            "inventory_item_id": str((node.get("inventoryItem") or {}).get("id")),
+        }
+        for node in (product.get("variants") or {}).get("nodes") or []
+    }
+    return ListingResult.accepted(listing.key, {"product_id": gid}, variant_ids)
+
+
+def line_errors(line: Mapping[str, Any]) -> tuple[str, ...]:
+    """The GraphQL errors a bulk result line carries instead of data."""
+    return tuple(
+        str(e.get("message")) for e in line.get("errors") or [] if isinstance(e, Mapping) and e.get("message")
+    )
+
+
 class ListingWriter:
-    def __init__(self, graphql: AdminGraphQL, publication_id: str | None) -> None:
+    def __init__(
+        self,
+        graphql: AdminGraphQL,
+        publication_id: str | None,
+        bulk: BulkRunner | None = None,
+        bulk_from: int | None = None,
+    ) -> None:
         self.graphql = graphql
         self.publication_id = publication_id
+        self.bulk = bulk
+        self.bulk_from = bulk_from
+        """Products in one push from which the bulk operations are used (None: never)."""
+
+    def _bulk(self, count: int) -> BulkRunner | None:
+        return self.bulk if self.bulk_from is not None and count >= self.bulk_from else None
 
     async def upsert(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        bulk = self._bulk(len(listings))
+        if bulk is not None:
+            return await self._upsert_bulk(bulk, listings)
         return [await self._one(listing) for listing in listings]
 
     async def _one(self, listing: ListingContent) -> ListingResult:
-        product_id = listing.ids.get("product_id")
-        identifier = {"id": product_id} if product_id else {"handle": handle_for(listing.key)}
         try:
             answer = await self.graphql.execute(
                 docs.PRODUCT_SET,
-                {"input": product_set_input(listing), "identifier": identifier},
+                {"input": product_set_input(listing), "identifier": identifier(listing)},
                 operation="push_listings",
                 estimate=docs.estimate_product_set(len(listing.variants)),
                 name="productSet",
@@ -98,22 +155,39 @@ class ListingWriter:
             return ListingResult.retry(listing.key, exc.message)
         except ItemError as exc:
             return ListingResult.rejected(listing.key, exc.message)
-        payload = answer.data.get("productSet") or {}
-        issues = _issues(payload.get("userErrors"))
-        product = payload.get("product")
-        if issues or not isinstance(product, Mapping):
-            return ListingResult.rejected(listing.key, *(issues or ("productSet returned no product",)))
-        gid = str(product["id"])
-        variant_ids = {
-            str(node.get("sku")): {
-                "variant_id": str(node.get("id")),
-                "product_id": gid,
-                "inventory_item_id": str((node.get("inventoryItem") or {}).get("id")),
-            }
-            for node in (product.get("variants") or {}).get("nodes") or []
-        }
-        published = await self._publication(gid, listing.publish)
-        return ListingResult.accepted(listing.key, {"product_id": gid}, variant_ids, published)
+        result = product_result(listing, answer.data.get("productSet") or {})
+        if result.status is not ItemStatus.ACCEPTED:
+            return result
+        published = await self._publication(result.ids["product_id"], listing.publish)
+        return replace(result, issues=published)
+
+    async def _upsert_bulk(self, bulk: BulkRunner, listings: Sequence[ListingContent]) -> list[ListingResult]:
+        lines = [{"input": product_set_input(x), "identifier": identifier(x)} for x in listings]
+        try:
+            outcome = await bulk.run(docs.PRODUCT_SET, lines)
+        except (RetryableError, ProtocolError) as exc:
+            return [ListingResult.retry(x.key, exc.message) for x in listings]
+        except ItemError as exc:
+            return [ListingResult.rejected(x.key, exc.message) for x in listings]
+        results: list[ListingResult] = []
+        for n, listing in enumerate(listings):
+            line = outcome.answers.get(n)
+            if line is None:
+                results.append(ListingResult.retry(listing.key, outcome.missing()))
+            elif line_errors(line):
+                results.append(ListingResult.rejected(listing.key, *line_errors(line)))
+            else:
+                results.append(product_result(listing, (line.get("data") or {}).get("productSet") or {}))
+        accepted = [
+            (n, r.ids["product_id"], listings[n].publish)
+            for n, r in enumerate(results)
+            if r.status is ItemStatus.ACCEPTED
+        ]
+        warnings = await self._publications([(gid, on) for _, gid, on in accepted])
+        for (n, _, _), found in zip(accepted, warnings, strict=True):
+            if found:
+                results[n] = replace(results[n], issues=found)
+        return results
 
     async def unpublish(self, refs: Sequence[ListingRef]) -> list[ListingResult]:
         out = []
@@ -156,3 +230,34 @@ class ListingWriter:
         )
         field = "publishablePublish" if on else "publishableUnpublish"
         return _issues((answer.data.get(field) or {}).get("userErrors"))
+
+    async def _publications(self, products: Sequence[tuple[str, bool]]) -> list[tuple[str, ...]]:
+        """Put each product on (or off) the publication, as one bulk operation per direction when there
+        are many; the warnings per product, in order."""
+        if not self.publication_id:
+            return [() for _ in products]
+        found: list[tuple[str, ...]] = [() for _ in products]
+        for on in (True, False):
+            picked = [(n, gid) for n, (gid, wanted) in enumerate(products) if wanted is on]
+            bulk = self._bulk(len(picked))
+            if bulk is None:
+                for n, gid in picked:
+                    try:
+                        found[n] = await self._publication(gid, on)
+                    except (RetryableError, ProtocolError, ItemError) as exc:
+                        found[n] = (f"publication: {exc.message}",)
+                continue
+            lines = [{"id": gid, "input": [{"publicationId": self.publication_id}]} for _, gid in picked]
+            field = "publishablePublish" if on else "publishableUnpublish"
+            try:
+                outcome = await bulk.run(docs.PUBLISH if on else docs.UNPUBLISH, lines)
+            except (RetryableError, ProtocolError, ItemError) as exc:
+                outcome = BulkOutcome(None, "FAILED", reason=exc.message)
+            for i, (n, _) in enumerate(picked):
+                line = outcome.answers.get(i)
+                if line is None:
+                    found[n] = (f"publication: {outcome.missing()}",)
+                else:
+                    data = (line.get("data") or {}).get(field) or {}
+                    found[n] = line_errors(line) or _issues(data.get("userErrors"))
+        return found

@@ -47,6 +47,15 @@ class ShopifySettings(ConnectorSettings):
     """The sales channel (Online Store) publication that listings are published to; None: listings are
     created and updated but published by hand."""
 
+    bulk_listings_from: int | None = Field(default=50, ge=2)
+    """Listings in one push from which they go as bulk operations (``productSet`` over a staged JSONL
+    file, then the publications), not one call each; None: never in bulk."""
+    bulk_poll_interval_s: float = Field(default=5.0, gt=0)
+    """Seconds between two polls of a running bulk operation."""
+    bulk_timeout_s: float = Field(default=3600.0, gt=0)
+    """How long one push waits for its bulk operation; later, its listings are retried (by handle, so
+    nothing is created twice)."""
+
     @field_validator("shop")
     @classmethod
     def _shop_is_a_domain(cls, value: str) -> str:

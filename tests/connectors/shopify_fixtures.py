@@ -8,6 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+import pytest
 from graphql import (
     DocumentNode,
     GraphQLError,
@@ -27,6 +28,14 @@ from omnisync.sdk import InventoryUpdate, idempotency_key
 from omnisync.sdk.runtime import instantiate
 
 SPEC = Path("shopify-admin") / "admin_2026-04.json"
+
+
+def published_schema(specs_dir: Path) -> GraphQLSchema:
+    """The published Admin schema from the specs folder; the test skips where it is absent."""
+    path = specs_dir / SPEC
+    if not path.is_file():
+        pytest.skip(f"{path} not found")
+    return admin_schema(path)
 
 
 @lru_cache(maxsize=2)

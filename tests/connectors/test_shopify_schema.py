@@ -23,7 +23,7 @@ from graphql import (
 from omnisync_connectors.shopify import documents as docs
 from omnisync_connectors.shopify.emulator_graphql import subset_schema
 from omnisync_connectors.shopify.querycost import query_cost
-from shopify_fixtures import SPEC, admin_schema, answer_errors, make, request_errors, update
+from shopify_fixtures import answer_errors, make, published_schema, request_errors, update
 
 from omnisync.sdk import InventoryRef, ItemStatus, ListingRef, OrderCursor, PriceUpdate
 from omnisync.testing.conformance_listings import kit_listing
@@ -45,10 +45,7 @@ ALL_OPERATIONS = {
 
 @pytest.fixture(scope="module")
 def schema(specs_dir: Path) -> GraphQLSchema:
-    path = specs_dir / SPEC
-    if not path.is_file():
-        pytest.skip(f"{path} not found")
-    return admin_schema(path)
+    return published_schema(specs_dir)
 
 
 @pytest.mark.parametrize(
@@ -66,6 +63,10 @@ def schema(specs_dir: Path) -> GraphQLSchema:
         docs.PRODUCT_STATUS,
         docs.PUBLISH,
         docs.UNPUBLISH,
+        docs.STAGED_UPLOADS_CREATE,
+        docs.BULK_RUN_MUTATION,
+        docs.BULK_OPERATION,
+        docs.CURRENT_BULK_MUTATION,
     ],
     ids=lambda d: re.search(r"(query|mutation) (\w+)", d).group(2),  # type: ignore[union-attr]
 )
