@@ -1021,7 +1021,7 @@ def explain(sku: str, as_json: JsonOpt = False) -> None:
     from omnisync import reports
 
     async def go(engine: Engine) -> dict[str, Any]:
-        rows = reports.explain_rows(engine.explain(sku))
+        rows = reports.explain_sku(engine, sku)
         for name, planned in engine.explain_listing(sku).items():
             if name in rows:
                 rows[name]["listing"] = reports.listing_row(planned, fields=True)
@@ -1038,6 +1038,9 @@ def explain(sku: str, as_json: JsonOpt = False) -> None:
             out.print(f"  {step['rule']:<20} {word(step['value']):>6}  {step['detail']}", soft_wrap=True)
         if r["price"] is not None:
             out.print(f"  {'price':<20} {r['price']:>6}  {'; '.join(r['price_steps'])}")
+        for code, kept in r.get("external_stock", {}).items():
+            text = f"{code}: {reports.external_text(kept)}"
+            out.print(f"  {'channel count':<20} {kept['count']:>6}  {text}", soft_wrap=True)
         if "listing" in r:
             _print_listing(r["listing"])
 
