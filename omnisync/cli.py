@@ -881,33 +881,6 @@ def listings_push(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
         raise typer.Exit(1)
 
 
-@listings_app.command("link")
-def listings_link(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
-    """Match each channel's existing listings to the catalogue by SKU: the ones found are kept
-    (updated, not created again) and their stock follows; unmatched, partly matched and ambiguous
-    products are reported. Matching by barcode is not done yet."""
-
-    async def one(engine: Engine, n: str) -> dict[str, Any]:
-        r = await engine.link_listings(n)
-        return {"linked": r.linked, "partial": r.partial, "unmatched": r.unmatched, "ambiguous": r.ambiguous}
-
-    async def go(engine: Engine) -> dict[str, Any]:
-        return await _each_channel(engine, channel, one)
-
-    rows = _run(go, prepare=True)
-    if as_json:
-        _print_json(rows)
-        return
-    for n, r in rows.items():
-        out.print(
-            f"{n}: {len(r['linked'])} linked, {len(r['partial'])} partly, {len(r['unmatched'])} unmatched"
-        )
-        for product, lacking in r["partial"].items():
-            out.print(f"  {product}: the channel lacks {', '.join(lacking)}", soft_wrap=True)
-        for sku, count in r["ambiguous"].items():
-            out.print(f"  {sku}: {count} listings on the channel (ambiguous, not linked)", soft_wrap=True)
-
-
 @listings_app.command("validate")
 def listings_validate(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
     """Check every active product's listing against each channel's rules before any call: one line
@@ -1243,6 +1216,15 @@ def _register_reports() -> None:
 
 
 _register_reports()
+
+
+def _register_catalogue() -> None:
+    from omnisync.clicatalog import register
+
+    register(app, listings_app)
+
+
+_register_catalogue()
 
 
 def main() -> None:

@@ -8,14 +8,16 @@ questions:
 * conservation: per SKU x location, the journal sums to the cached on-hand and the reservations to the
   cached reserved;
 * convergence: every channel shows what the ledger says it should offer;
-* no oversell: no SKU's reservations exceed its stock (read as such: ``ledger.queries.oversold``).
+* no oversell: no SKU's reservations exceed its stock (read as such: ``ledger.queries.oversold``);
+* listing sync: a catalogue product is listed, with its variants, on every channel that may create
+  it, and a discontinued one is unpublished there, never deleted.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Hashable, Iterable, Mapping
+from collections.abc import Callable, Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar, cast
 
 if TYPE_CHECKING:
     from omnisync.engine.runtime import Engine
@@ -98,6 +100,39 @@ def convergence(
         name: mismatches(offered.get(name, {}), read, absent_as_zero=absent_as_zero)
         for name, read in shown.items()
     }
+
+
+@dataclass(frozen=True)
+class ListingExpected:
+    """What a channel that may create listings must show for one catalogue product."""
+
+    key: str
+    """The catalogue product (its handle), as the channel's double finds it (``EmulatorDouble.listing``)."""
+    published: bool
+    """Active: listed and visible; discontinued: still there, unpublished."""
+    variants: tuple[str, ...] = ()
+    """Its variants' channel SKUs (checked when given and the channel reports them)."""
+
+
+def listing_problems(
+    expected: Sequence[ListingExpected],
+    shown: Mapping[str, Callable[[str], Mapping[str, object] | None]],
+) -> dict[str, list[str]]:
+    """Per channel, how what it shows (``title``, ``published``, ``variants``) breaks ``expected``."""
+    out: dict[str, list[str]] = {}
+    for name, read in shown.items():
+        problems: list[str] = []
+        for want in expected:
+            got = read(want.key)
+            variants = sorted(str(v) for v in cast("Iterable[object]", (got or {}).get("variants") or ()))
+            if got is None:
+                problems.append(f"{want.key}: not on the channel" + ("" if want.published else " (deleted?)"))
+            elif bool(got.get("published")) != want.published:
+                problems.append(f"{want.key}: {'not ' if want.published else ''}published")
+            elif want.variants and "variants" in got and variants != sorted(want.variants):
+                problems.append(f"{want.key}: variants {variants}, not {sorted(want.variants)}")
+        out[name] = problems
+    return out
 
 
 def offers(

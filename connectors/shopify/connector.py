@@ -10,6 +10,7 @@ import httpx
 
 from omnisync.sdk import (
     Capability,
+    CataloguePage,
     ChannelListing,
     ConfigurationError,
     Connector,
@@ -39,6 +40,7 @@ from omnisync.sdk import (
 from . import answers, webhooks
 from . import documents as docs
 from .bulk import BulkRunner
+from .catalogue import CatalogueReader
 from .client import AdminGraphQL, QueryTooCostly
 from .listings import ListingWriter
 from .orders import from_graphql
@@ -74,6 +76,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
             Capability.COMPARE_AND_SET,
             Capability.IDEMPOTENT_PUSH,
             Capability.MANAGE_LISTINGS,
+            Capability.READ_CATALOGUE,
         }
     )
     Settings = ShopifySettings
@@ -329,6 +332,9 @@ class ShopifyConnector(Connector[ShopifySettings]):
                 if after is None:
                     break
         return [listings[s] for s in wanted if s in listings]
+
+    async def read_catalogue(self, cursor: str | None) -> CataloguePage:
+        return await CatalogueReader(self.graphql).page(cursor)
 
     # -- listings --------------------------------------------------------------------------------
     async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:

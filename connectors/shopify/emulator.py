@@ -149,6 +149,41 @@ class ShopifyEmulator(WithLatency):
             self.state.stock(variant.inventory_item_id, gid, quantity if gid == target else 0, now)
         return self.ids(sku) or {}
 
+    def seed_product(
+        self,
+        handle: str,
+        title: str,
+        variants: Sequence[tuple[str, Mapping[str, str], str | None, str]],
+        *,
+        description: str = "",
+        vendor: str = "",
+        product_type: str = "",
+        images: Sequence[str] = (),
+        status: str = "ACTIVE",
+        quantity: int = 0,
+    ) -> str:
+        """A product as a merchant made it in the admin, published: its ``variants`` as (SKU, option
+        values, barcode, price), ``quantity`` available at every location. Returns its GID."""
+        now = self.clock.now()
+        gid = self.state.new_id("Product")
+        names = list(variants[0][1]) if variants else []
+        self.state.products[gid] = {
+            "id": gid, "handle": handle, "title": title, "descriptionHtml": description, "vendor": vendor,
+            "productType": product_type, "status": status, "published": {PUBLICATION}, "media": list(images),
+            "options": [{"name": n, "values": list(dict.fromkeys(v[1][n] for v in variants))} for n in names],
+            "updatedAt": now,
+        }  # fmt: skip
+        for position, (sku, options, barcode, price) in enumerate(variants, 1):
+            variant = self.state.add_variant(sku, Decimal(price), now, gid)
+            for location in self.locations.values():
+                self.state.stock(variant.inventory_item_id, location, quantity, now)
+            self.state.variant_content[variant.id] = {
+                "options": dict(options),
+                "barcode": barcode,
+                "position": position,
+            }
+        return gid
+
     def ids(self, sku: str) -> dict[str, str] | None:
         variant = self.state.variant_for_sku(sku)
         if variant is None:

@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from importlib.resources import files
-from typing import Any
+from typing import Any, cast
 
 from graphql import (
     GraphQLError,
@@ -197,16 +197,36 @@ class Views:
             (v for v in self.state.variants.values() if v.product_id == product_id),
             key=lambda v: int(content.get(v.id, {}).get("position") or 0),  # type: ignore[call-overload]
         )
+        number = product_id.rsplit("/", 1)[-1]
+        stored = list(product.get("options") or []) or [{"name": "Title", "values": ["Default Title"]}]  # type: ignore[call-overload]
+        options = [
+            {
+                "id": f"gid://shopify/ProductOption/{number}{n}",
+                "name": o["name"],
+                "position": n,
+                "values": o["values"],
+            }
+            for n, o in enumerate(stored, 1)
+        ]
+        media = [
+            {"__typename": "MediaImage", "id": f"gid://shopify/MediaImage/{number}{n}", "alt": None,
+             "image": {"id": None, "url": url}}
+            for n, url in enumerate(cast("list[str]", product.get("media") or []), 1)
+        ]  # fmt: skip
         return {
             "__typename": "Product",
             **defaults,
             **product,
             "updatedAt": iso(product["updatedAt"]),  # type: ignore[arg-type]
+            "options": lambda _info, first=None: options[:first] if first is not None else options,
+            "media": lambda _info, **args: connection(media, args, lambda m: str(m["id"])),
             "variants": lambda _info, **args: connection(variants, args, lambda v: v.id, self.variant),
         }
 
     def variant(self, variant: Variant) -> dict[str, Any]:
-        options: dict[str, str] = dict(self.state.variant_content.get(variant.id, {}).get("options") or {})  # type: ignore[call-overload]
+        content = self.state.variant_content.get(variant.id, {})
+        options: dict[str, str] = dict(content.get("options") or {})  # type: ignore[call-overload]
+        position = int(content.get("position") or 1)  # type: ignore[call-overload]
         levels = (self.state.levels.get((variant.inventory_item_id, loc)) for loc in self.state.locations)
         available = sum(level["available"] for level in levels if level)
         return {
@@ -214,6 +234,11 @@ class Views:
             "id": variant.id,
             "sku": variant.sku,
             "title": " / ".join(options.values()) if options else "Default Title",
+            "barcode": content.get("barcode") or None,
+            "position": position,
+            "selectedOptions": [
+                {"name": k, "value": v} for k, v in (options or {"Title": "Default Title"}).items()
+            ],
             "price": money(variant.price),
             "compareAtPrice": money(variant.compare_at) if variant.compare_at is not None else None,
             "inventoryQuantity": available,

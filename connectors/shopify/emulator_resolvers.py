@@ -40,6 +40,8 @@ class Roots:
             "order": lambda _info, id: self.views.node(id) if "/Order/" in id else None,
             "nodes": lambda _info, ids: [self.views.node(gid) for gid in ids],
             "location": lambda _info, id=None: self.views.location(id),
+            "products": self.products_page,
+            "shop": lambda _info: {"currencyCode": self.state.currency},
         }
 
     def mutation(self) -> dict[str, Any]:
@@ -50,6 +52,15 @@ class Roots:
         }
 
     # -- queries ---------------------------------------------------------------------------------
+    def products_page(self, _info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
+        """``products`` by id (the default sort key; TITLE and UPDATED_AT also sort)."""
+        key = {
+            "TITLE": lambda gid: (str(self.state.products[gid].get("title")), gid),
+            "UPDATED_AT": lambda gid: (str(self.state.products[gid].get("updatedAt")), gid),
+        }.get(str(args.get("sortKey") or "ID"), lambda gid: int(gid.rsplit("/", 1)[-1]))
+        ids = sorted(self.state.products, key=key, reverse=bool(args.get("reverse")))
+        return paginate(ids, args, lambda gid: gid, self.views.product)
+
     def product_variants(self, _info: GraphQLResolveInfo, **args: Any) -> dict[str, Any]:
         state = self.state
         if args.get("query"):

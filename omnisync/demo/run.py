@@ -18,6 +18,7 @@ from omnisync.logging import configure
 
 from .channels import FACTORIES, HOST
 from .folder import folder_refusal, fresh_ledger
+from .listings import ListingSync
 from .next_steps import next_commands, spelled
 from .script import shopper_script, waves
 from .settle import caught_up
@@ -75,10 +76,11 @@ async def run(
             )
             async with live(world.engine, world.channels, view):
                 await scheduler.drain()  # the kick-off: first pull and the initial push of every channel
+                listing = ListingSync(world.engine, world.channels, scheduler.listings)
                 if usable(world):
-                    await trading(world, scheduler, skus, size, rng, view)
+                    await trading(world, scheduler, skus, size, rng, view, listing)
             if world.channels:
-                summary = verdict(world.engine, world.channels, catalogue, world.notes, size.seconds)
+                summary = verdict(world.engine, world.channels, catalogue, world.notes, size.seconds, listing)
                 summary["next_commands"] = [spelled(cmd) for cmd in next_commands(world.config, skus[0])]
             else:
                 summary = failed("no channel is usable", world.notes)
@@ -104,15 +106,35 @@ def usable(world: World) -> bool:
 
 
 async def trading(
-    world: World, scheduler: Scheduler, skus: list[str], size: DemoSize, rng: random.Random, view: View
+    world: World,
+    scheduler: Scheduler,
+    skus: list[str],
+    size: DemoSize,
+    rng: random.Random,
+    view: View,
+    listing: ListingSync,
 ) -> None:
     """The shoppers' waves once the first push settled; the verdict follows once the daemon caught up
     with the last one (the demo's verdict is its own: no reconcile runs before it but those a drift
-    asked for, which the notes name)."""
+    asked for, which the notes name). The listing sync (:mod:`.listings`) lists the tote before the
+    first wave and changes the catalogue halfway."""
     engine, channels = world.engine, world.channels
     first = await caught_up(engine, channels, skus, timeout_s=SETTLE_TIMEOUT_S, reconcile=scheduler.reconcile)
     if not first.backlog.clear:
         world.notes.append(f"the first push had not settled after {SETTLE_TIMEOUT_S:g} s ({first.backlog})")
+    view.step(await listing.start())
+    listed = await caught_up(
+        engine, channels, [*skus, *listing.skus], timeout_s=SETTLE_TIMEOUT_S, reconcile=scheduler.reconcile
+    )
+    if not listed.backlog.clear:
+        world.notes.append(
+            f"the tote's stock had not settled after {SETTLE_TIMEOUT_S:g} s ({listed.backlog})"
+        )
+
+    async def midway() -> tuple[str, list[str]]:
+        said = await listing.change()
+        return said, listing.skus
+
     script = shopper_script(
         rng, [(ch.name, ch.weight) for ch in channels], skus, size.seconds, size.orders_per_s
     )
@@ -126,10 +148,13 @@ async def trading(
         daemon_url=world.daemon_url,
         view=view,
         reconcile=scheduler.reconcile,
+        midway=midway,
     )
     if world.webhook_posts:  # the Square emulator's own notifications
         await asyncio.gather(*list(world.webhook_posts), return_exceptions=True)
-    last = await caught_up(engine, channels, skus, timeout_s=SETTLE_TIMEOUT_S, reconcile=scheduler.reconcile)
+    last = await caught_up(
+        engine, channels, [*skus, *listing.skus], timeout_s=SETTLE_TIMEOUT_S, reconcile=scheduler.reconcile
+    )
     view.step(f"shoppers gone; {last}")
     if not last.backlog.clear:
         world.notes.append(f"the daemon had not caught up at the end ({last.backlog})")

@@ -33,8 +33,11 @@ async def trade(
     view: View,
     reconcile: Callable[[str], Awaitable[None]],
     settle_timeout_s: float = SETTLE_TIMEOUT_S,
+    midway: Callable[[], Awaitable[tuple[str, list[str]]]] | None = None,
 ) -> list[str]:
-    """Let the waves in; notes for the waves the daemon did not catch up with in time."""
+    """Let the waves in; notes for the waves the daemon did not catch up with in time. ``midway`` runs
+    once the middle wave settled (the catalogue's change): it says what it did and which SKUs the
+    channels must show from then on."""
     clock = engine.clock
     by_name = {ch.name: ch for ch in channels}
     notes: list[str] = []
@@ -51,6 +54,10 @@ async def trade(
             view.step(
                 f"wave {k + 1}/{len(waves)}: {len(wave)} shopper(s), {placed} order(s) placed; {settled}"
             )
+            if midway is not None and k == max(0, len(waves) // 2 - 1):
+                said, more = await midway()
+                skus = [*skus, *more]
+                view.step(said)
             if not settled.backlog.clear:
                 notes.append(
                     f"wave {k + 1}: the daemon had not caught up after {settle_timeout_s:g} s"

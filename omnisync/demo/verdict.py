@@ -3,7 +3,7 @@ and the table a person reads."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from omnisync import invariants
 from omnisync.engine.runtime import Engine
@@ -12,12 +12,21 @@ from omnisync.ledger import queries
 from .channels import DemoChannel
 from .shoppers import Catalogue
 
+if TYPE_CHECKING:
+    from .listings import ListingSync
+
 
 def verdict(
-    engine: Engine, channels: list[DemoChannel], catalogue: Catalogue, notes: list[str], seconds: float
+    engine: Engine,
+    channels: list[DemoChannel],
+    catalogue: Catalogue,
+    notes: list[str],
+    seconds: float,
+    listing: ListingSync | None = None,
 ) -> dict[str, Any]:
     ledger = engine.ledger
-    skus = [item[0] for item in catalogue.items]
+    skus = [item[0] for item in catalogue.items] + (listing.skus if listing is not None else [])
+    listed = listing.problems() if listing is not None else {}
     by_name = {ch.name: ch for ch in channels}
     offers = invariants.offers(engine, skus, by_name)
     drift = invariants.convergence(offers, {name: ch.quantity for name, ch in by_name.items()})
@@ -55,6 +64,7 @@ def verdict(
             "converged": not mismatched[name],
             "mismatches": mismatched[name][:10],
             "oversold_units": oversold_by_channel.get(rt.channel_id, 0),
+            "listings": "; ".join(listed[name]) if listed.get(name) else ("ok" if name in listed else "-"),
             "state": rt.health.state,
             "last_error": rt.health.last_error,
         }
@@ -71,14 +81,20 @@ def verdict(
             problems.append(f"{name}: {c['orders_unexpected']} order(s) in the ledger that were never placed")
         if not c["converged"]:
             problems.append(f"{name}: {len(mismatched[name])} SKU(s) not converged")
+        for problem in listed.get(name, []):
+            problems.append(f"{name}: listing {problem}")
     return {
         "ok": not problems,
         "seconds": seconds,
-        "skus": len(skus),
+        "skus": len(catalogue.items),
         "oversold_units": total_oversold,
         "channels": out_channels,
         "problems": problems,
         "notes": notes,
+        "listing_sync": [
+            {"product": e.key, "published": e.published, "variants": list(e.variants)}
+            for e in (listing.expected() if listing is not None else [])
+        ],
     }
 
 
@@ -91,7 +107,17 @@ def print_verdict(summary: dict[str, Any]) -> None:
     for note in summary["notes"]:
         console.print(f"[yellow]note:[/] {escape(note)}")
     table = Table(title=f"omnisync demo: {summary['skus']} SKUs, {summary['seconds']:g} s of trading")
-    for col in ("channel", "orders", "pushed", "calls", "throttled", "offered", "shown", "oversold"):
+    for col in (
+        "channel",
+        "orders",
+        "pushed",
+        "calls",
+        "throttled",
+        "offered",
+        "shown",
+        "oversold",
+        "listings",
+    ):
         table.add_column(col, justify="left" if col == "channel" else "right")
     for name, c in summary["channels"].items():
         table.add_row(
@@ -107,6 +133,12 @@ def print_verdict(summary: dict[str, Any]) -> None:
     console.print(table)
     if summary["ok"]:
         console.print("[green]✓ no oversell, every order imported exactly once, every channel converged[/]")
+        synced = summary.get("listing_sync") or []
+        if synced:
+            said = ", ".join(
+                f"{x['product']} {'listed' if x['published'] else 'unpublished'}" for x in synced
+            )
+            console.print(f"[green]✓ listings from the catalogue on every channel: {said}[/]")
     else:
         for problem in summary["problems"]:
             console.print(f"[red]✗ {escape(problem)}[/]")

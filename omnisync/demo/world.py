@@ -22,6 +22,7 @@ from omnisync.ledger.repository import Ledger
 
 from .channels import FACTORIES, HOST, DemoChannel, free_socket, with_notifications
 from .folder import write_files
+from .listings import templates
 from .shoppers import Catalogue, seed_ledger, square_webhooks
 
 EMULATOR_KEEP_ALIVE_S = 65
@@ -121,6 +122,7 @@ async def open_world(folder: Path, catalogue: Catalogue) -> World:
     for ch in channels:
         for sku, price, _wh, _store in catalogue.items:
             ch.seed(sku, 0, price)
+    templates(channels)
     path = write_files(folder, channels, daemon_port)
     for ch in channels:
         os.environ.update(ch.secrets)

@@ -5,8 +5,10 @@ answer pulls that channel's orders, reads the live values, re-plans and retries 
 reconcile reads the channel's live quantities, reports drift and re-plans every pair.
 """
 
+from .adopt import CatalogueImporter
 from .cycle import STALE_ROUNDS, ChannelCycle
-from .listing_push import LinkReport, ListingLinker, ListingPusher, ListingPushReport
+from .linking import LinkReport, ListingLinker
+from .listing_push import ListingPusher, ListingPushReport
 from .listings import ListingPlanning, PlannedListing
 from .notifications import QueuedNotifications
 from .plan_reading import DIRTY_SCAN_THRESHOLD, PLAN_CHUNK
@@ -19,6 +21,7 @@ __all__ = [
     "DIRTY_SCAN_THRESHOLD",
     "PLAN_CHUNK",
     "STALE_ROUNDS",
+    "CatalogueImporter",
     "ChannelCycle",
     "CycleReport",
     "Engine",
@@ -35,7 +38,7 @@ __all__ = [
 ]
 
 
-class Engine(Reconciler, Webhooks, ListingLinker, QueuedNotifications):
+class Engine(Reconciler, Webhooks, CatalogueImporter, QueuedNotifications):
     """The engine, composed by concern: set-up (:mod:`.setup`), plan reading (:mod:`.plan_reading`),
     the channel cycle (:mod:`.cycle`), run records (:mod:`.runs`), reconcile (:mod:`.reconcile`),
     webhooks (:mod:`.webhooks`), listing planning (:mod:`.listings`) and queued notifications

@@ -99,6 +99,16 @@ class ListingWrites(TxBase):
             .values(**values)
         )
 
+    def rename_listing(
+        self, channel_id: int, product_id: int, channel_sku: str, ids: Mapping[str, str]
+    ) -> None:
+        """The channel lists the product under ``channel_sku`` (an alias just added) with ``ids``."""
+        self.conn.execute(
+            update(LI)
+            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
+            .values(channel_sku=channel_sku, ids=dict(ids), missing=False, last_error=None, dirty=True)
+        )
+
     def acknowledge(self, channel_id: int, product_id: int, change: Acknowledged) -> None:
         """Save what the channel accepted (:func:`omnisync.engine.listing_state.pushed`). Dirty is
         cleared only if the product did not change since the version the value was planned from."""

@@ -44,7 +44,16 @@ from .helpers import (
     parse_retry_after,
     raise_for_status,
 )
-from .listings import ListingContent, ListingRef, ListingResult, ListingRules, ListingVariant
+from .listings import (
+    CataloguePage,
+    ChannelProduct,
+    ChannelVariant,
+    ListingContent,
+    ListingRef,
+    ListingResult,
+    ListingRules,
+    ListingVariant,
+)
 from .models import (
     Capability,
     ChannelListing,
@@ -70,7 +79,10 @@ from .models import (
 
 __all__ = [
     "Capability",
+    "CataloguePage",
     "ChannelListing",
+    "ChannelProduct",
+    "ChannelVariant",
     "ConfigurationError",
     "Connector",
     "ConnectorContext",

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict
 from typing_extensions import TypeVar
 
 from .errors import UnsupportedOperation
-from .listings import ListingContent, ListingRef, ListingResult, ListingRules
+from .listings import CataloguePage, ListingContent, ListingRef, ListingResult, ListingRules
 from .models import (
     Capability,
     ChannelListing,
@@ -221,6 +221,11 @@ class Connector(Generic[SettingsT]):
     async def read_listings(self, channel_skus: Sequence[str]) -> list[ChannelListing]:
         """The channel's ids for these SKUs. SKUs the channel lacks are simply absent."""
         raise UnsupportedOperation(f"{self.name} cannot read listings", channel=self.context.channel)
+
+    async def read_catalogue(self, cursor: str | None) -> CataloguePage:
+        """A page of every product the channel lists (``cursor`` None: the first page), with content,
+        options, images and variants (barcodes included)."""
+        raise UnsupportedOperation(f"{self.name} cannot read its catalogue", channel=self.context.channel)
 
     async def upsert_listings(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
         """Create or update each listing (its variants, images, content; published as ``publish``

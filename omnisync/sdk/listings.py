@@ -11,6 +11,10 @@ Shopify user errors) otherwise.
 :class:`ListingRules` is what the channel refuses, as data: the engine checks every wanted listing
 against it before any call (``omnisync listings validate``), so the merchant reads the field and the
 rule instead of a rejected push.
+
+:class:`ChannelProduct` goes the other way: what a channel lists today, read by ``read_catalogue``
+(``Capability.READ_CATALOGUE``), so ``omnisync catalog import --from CHANNEL`` can build the master
+catalogue from it and ``omnisync listings link`` can match its variants by barcode.
 """
 
 from __future__ import annotations
@@ -145,3 +149,48 @@ class ListingRules:
     variant_title_max: int | None = None
     gtin_checked: bool = False
     """Whether a barcode must be a valid GTIN (8, 12, 13 or 14 digits with a correct check digit)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelVariant:
+    """One variant of a product as the channel lists it."""
+
+    channel_sku: str
+    """The channel's SKU ("" when the channel's variant has none)."""
+    title: str
+    options: Mapping[str, str]
+    """Option name -> value, in the product's option order (empty for a product without options)."""
+    barcode: str | None
+    price: Decimal | None
+    ids: Mapping[str, str] = field(default_factory=dict)
+    """The channel's ids for the variant, as ``read_listings`` gives them."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelProduct:
+    """One product as the channel lists it, in the catalogue's terms."""
+
+    key: str
+    """The channel's handle for the product (a catalogue handle when adopted)."""
+    title: str
+    description: str
+    """As the channel holds it (HTML on Shopify)."""
+    brand: str
+    category: str
+    status: str
+    """``active``, ``draft`` or ``discontinued`` (the channel's archived)."""
+    images: tuple[str, ...]
+    options: tuple[str, ...]
+    variants: tuple[ChannelVariant, ...]
+    ids: Mapping[str, str] = field(default_factory=dict)
+    """The channel's ids for the listing (as ``ListingResult.ids`` carries them)."""
+    currency: str | None = None
+    """The currency of the variants' prices, when the channel says it."""
+
+
+@dataclass(frozen=True, slots=True)
+class CataloguePage:
+    """A page of ``read_catalogue``: the products and the cursor of the next page (None: the last)."""
+
+    products: list[ChannelProduct]
+    next_cursor: str | None = None

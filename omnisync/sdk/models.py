@@ -44,6 +44,9 @@ class Capability(StrEnum):
     MANAGE_LISTINGS = "manage_listings"
     """Creates, updates and unpublishes listing content from the catalogue (``upsert_listings``,
     ``unpublish_listings``, ``listing_rules``); see :mod:`omnisync.sdk.listings`."""
+    READ_CATALOGUE = "read_catalogue"
+    """Reads every product the channel lists, with its content and variants (``read_catalogue``):
+    ``catalog import --from`` and matching by barcode in ``listings link`` need it."""
     WEBHOOKS = "webhooks"
     COMPARE_AND_SET = "compare_and_set"
     """push_inventory honours ``previous`` atomically and answers STALE on a mismatch."""

@@ -7,6 +7,7 @@ Admin API 2026-04), read through the ``specs_dir`` fixture; these tests skip whe
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,12 +21,13 @@ from graphql import (
     parse,
     validate,
 )
+from omnisync_connectors.shopify import catalogue
 from omnisync_connectors.shopify import documents as docs
 from omnisync_connectors.shopify.emulator_graphql import subset_schema
 from omnisync_connectors.shopify.querycost import query_cost
 from shopify_fixtures import answer_errors, make, published_schema, request_errors, update
 
-from omnisync.sdk import InventoryRef, ItemStatus, ListingRef, OrderCursor, PriceUpdate
+from omnisync.sdk import InventoryRef, ItemStatus, ListingContent, ListingRef, OrderCursor, PriceUpdate
 from omnisync.testing.conformance_listings import kit_listing
 
 ALL_OPERATIONS = {
@@ -40,6 +42,8 @@ ALL_OPERATIONS = {
     "OmnisyncProductStatus",
     "OmnisyncPublish",
     "OmnisyncUnpublish",
+    "OmnisyncCatalogue",
+    "OmnisyncProductVariants",
 }
 
 
@@ -63,6 +67,8 @@ def schema(specs_dir: Path) -> GraphQLSchema:
         docs.PRODUCT_STATUS,
         docs.PUBLISH,
         docs.UNPUBLISH,
+        catalogue.PRODUCTS,
+        catalogue.PRODUCT_VARIANTS,
         docs.STAGED_UPLOADS_CREATE,
         docs.BULK_RUN_MUTATION,
         docs.BULK_OPERATION,
@@ -96,6 +102,15 @@ def test_the_emulator_schema_is_a_faithful_subset(schema: GraphQLSchema) -> None
         if isinstance(ours, GraphQLInputObjectType):
             required = {n for n, f in real.fields.items() if str(f.type).endswith("!")}  # type: ignore[union-attr]
             assert required <= set(ours.fields), f"{name} leaves out required input fields"
+
+
+def many_variants(count: int) -> ListingContent:
+    base = kit_listing("MANY", "Many sizes", ["M-0"], "Shirts")
+    variants = tuple(
+        replace(base.variants[0], sku=f"M-{n}", channel_sku=f"M-{n}", options={"Size": f"S{n}"}, barcode=None)
+        for n in range(count)
+    )
+    return replace(base, variants=variants)
 
 
 async def _exercise() -> tuple[list[dict], object]:
@@ -136,6 +151,13 @@ async def _exercise() -> tuple[list[dict], object]:
     [made] = await connector.upsert_listings([listing])
     assert made.status is ItemStatus.ACCEPTED, made.issues
     await connector.unpublish_listings([ListingRef("TEE2", made.ids, ("T2-S", "T2-M"))])
+    many = many_variants(60)  # a second page of variants
+    assert (await connector.upsert_listings([many]))[0].status is ItemStatus.ACCEPTED
+    cursor_: str | None = None
+    while True:
+        page_ = await connector.read_catalogue(cursor_)
+        if (cursor_ := page_.next_cursor) is None:
+            break
     cursor = OrderCursor(None)
     while True:
         page = await connector.pull_orders(cursor)
@@ -201,6 +223,8 @@ def test_an_answer_missing_a_non_null_field_is_caught(schema: GraphQLSchema) -> 
         (docs.INVENTORY_LEVELS, {"ids": ["x"] * 250, "locationId": "l"}, 250 * docs.INVENTORY_NODE_COST),
         (docs.SET_QUANTITIES, {}, docs.MUTATION_COST),
         (docs.price_update_document(3), {}, 3 * docs.MUTATION_COST),
+        (catalogue.PRODUCTS, {"first": catalogue.PRODUCTS_PER_PAGE}, catalogue.PRODUCTS_COST),
+        (catalogue.PRODUCT_VARIANTS, {"ids": ["p"], "first": 100}, catalogue.VARIANTS_COST),
     ],
 )
 def test_requested_costs_match_the_estimates_and_stay_under_the_query_maximum(

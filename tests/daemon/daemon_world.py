@@ -322,6 +322,8 @@ class Shoppers:
         self.placed: dict[str, list[str]] = {name: [] for name in emulators.channels}
         self.units: dict[str, int] = dict.fromkeys(emulators.channels, 0)
         self.refused = 0
+        self.log: list[tuple[float, str, str, str]] = []
+        """(time.monotonic(), channel, sku, order id) of every order placed."""
 
     def buy(self, seconds: float, per_s: float) -> None:
         end = time.monotonic() + seconds
@@ -339,6 +341,7 @@ class Shoppers:
                 continue
             self.placed[name].append(order_id)
             self.units[name] += 1
+            self.log.append((time.monotonic(), name, sku, order_id))
             time.sleep(1 / per_s)
 
     @property
@@ -503,6 +506,41 @@ def square_history(recorder: Recorder, refs: Iterable[str], t0: float) -> list[s
                     f"item={adj['reference_id'][-8:]} {adj.get('from_state')}->{adj.get('to_state')} "
                     f"{adj.get('quantity')} size={len(body.get('changes', []))} now={now}"
                 )
+    return out
+
+
+def shopify_history(
+    channel: DemoChannel, recorder: Recorder, shoppers: Shoppers, skus: Iterable[str], t0: float
+) -> list[str]:
+    """For each SKU: every inventorySetQuantities that touched its inventory item and every order placed
+    for it on Shopify, in time order from ``t0`` (a failing convergence check prints it)."""
+    state = channel.emulator.state
+    out = []
+    for sku in skus:
+        items = {state.variants[v].inventory_item_id for v in state.by_sku.get(sku, [])}
+        events: list[tuple[float, str]] = [
+            (at, f"order {order_id}")
+            for at, name, s, order_id in shoppers.log
+            if name == channel.name and s == sku
+        ]
+        for ex in recorder.log:
+            if b"inventorySetQuantities" not in ex.body:
+                continue
+            variables = ex.json().get("variables") or {}
+            answer = ex.answer_json() or {}
+            result = (answer.get("data") or {}).get("inventorySetQuantities") or {}
+            errors = [e.get("code") or e.get("message") for e in result.get("userErrors") or []]
+            for q in (variables.get("input") or {}).get("quantities", []):
+                if q["inventoryItemId"] in items:
+                    events.append(
+                        (
+                            ex.at,
+                            f"push {ex.status} key={str(variables.get('idempotencyKey'))[-8:]} "
+                            f"{q.get('changeFromQuantity')}->{q['quantity']} errors={errors}",
+                        )
+                    )
+        out.append(f"{sku}: now {channel.quantity(sku)}")
+        out.extend(f"  {at - t0:+.3f}s {what}" for at, what in sorted(events))
     return out
 
 

@@ -78,6 +78,16 @@ def test_short_demo_run_exits_0_and_leaves_its_folder(runs: tuple[DemoRun, DemoR
     # the live view, in plain lines off a terminal
     for line in ("trading: ", "wave 1/3", "wave 3/3", "shoppers gone"):
         assert line in run.progress
+    # the listing sync: the tote listed before trading, the scarf added and the tote discontinued halfway
+    assert "listings: canvas-tote created from the catalogue on" in run.progress
+    assert "listings: wool-scarf added and canvas-tote discontinued" in run.progress
+    assert [(x["product"], x["published"]) for x in summary["listing_sync"]] == [
+        ("canvas-tote", False),
+        ("wool-scarf", True),
+    ]
+    assert {name: c["listings"] for name, c in summary["channels"].items()} == {
+        name: "ok" for name in summary["channels"]
+    }, "seen on every channel that may create"
 
 
 @pytest.mark.slow

@@ -6,7 +6,8 @@ import omnisync.sdk as sdk
 from omnisync.sdk import errors, registry
 
 EXPECTED = {
-    "Capability", "ChannelListing", "ConfigurationError", "Connector", "ConnectorContext", "ConnectorError",
+    "Capability", "CataloguePage", "ChannelListing", "ChannelProduct", "ChannelVariant", "ConfigurationError",
+    "Connector", "ConnectorContext", "ConnectorError",
     "ConnectorSettings", "CredentialsError", "Decrements", "FatalError", "HttpOptions", "InventoryRef",
     "InventoryUpdate",
     "ItemError", "ItemResult", "ItemStatus", "Limits", "ListingContent", "ListingRef", "ListingResult",
