@@ -9,6 +9,16 @@ For SKU ``s`` and channel ``c``, in this documented order (ARCHITECTURE.md, "All
     q        = 0 if q < out_of_stock_below[c] else q         # when set
     offered  = max(q, 0)
 
+Preorders (a channel with ``preorder_limit`` set) draw on incoming stock, never on the pool::
+
+    backordered = Σ over L in sources(c) of max(0, reserved[s,L] − on_hand[s,L])   # sold ahead of stock
+    preorder    = max(0, min(Σ over L in sources(c) of incoming[s,L], preorder_limit[c]) − backordered)
+    offered     = offered + preorder
+
+A unit sold on preorder is a reservation beyond the location's on-hand, so ``backordered`` counts it
+until the stock on order is received: the receipt raises on_hand and lowers incoming by the same
+units, and the reservation is an ordinary one without being counted twice.
+
 Pure: plain data in, an :class:`Allocation` (the number and every step that produced it) out.
 
 Note on monotonicity: with ``share < 100`` *and* ``buffer_percent > 0`` the documented rule can offer
@@ -47,7 +57,7 @@ import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from importlib.metadata import entry_points
 from types import MappingProxyType
@@ -78,6 +88,7 @@ __all__ = [
     "channel_pools",
     "get_policy",
     "offered_for_pool",
+    "preorder_units",
     "source_units",
     "validate_split",
 ]
@@ -105,12 +116,14 @@ class QuantityRules:
     out_of_stock_below: int | None = None
     source_buffers: Mapping[str, int] = field(default_factory=dict)
     priority: int = 0
+    preorder_limit: int | None = None
+    """Units this channel may sell ahead of the stock on order (None: no preorders here)."""
 
     def __post_init__(self) -> None:
         _non_negative("share", self.share)
         if self.share > 100:
             raise ValueError(f"share must be ≤ 100, got {self.share}")
-        for name in ("buffer_units", "max_quantity", "out_of_stock_below"):
+        for name in ("buffer_units", "max_quantity", "out_of_stock_below", "preorder_limit"):
             _non_negative(name, getattr(self, name))
         if not isinstance(self.priority, int) or isinstance(self.priority, bool):
             raise TypeError(f"priority must be an int, got {type(self.priority).__name__}")
@@ -150,6 +163,10 @@ class LocationStock:
     location: str
     on_hand: int
     reserved: int
+    incoming: int = 0
+    """Units on order for the location, not yet received (what preorders draw on)."""
+    expected: date | None = None
+    """The earliest expected date of those units (None: not given)."""
 
 
 @dataclass(frozen=True)
@@ -189,6 +206,10 @@ class Allocation:
     pool: int
     steps: tuple[Step, ...]
     available: bool | None = None
+    preorder: int = 0
+    """Units of ``offered`` sold ahead of the stock on order (0: none)."""
+    expected: date | None = None
+    """When that stock is expected (with ``preorder``)."""
 
 
 # --------------------------------------------------------------------------- the arithmetic
@@ -200,6 +221,7 @@ _STEP_FIELDS: dict[str, tuple[str, ...]] = {
     "cap": ("max_quantity",),
     "out_of_stock_below": ("out_of_stock_below",),
     "priority": ("priority",),
+    "preorder": ("preorder_limit",),
 }
 
 
@@ -241,6 +263,22 @@ def channel_pools(numbers: Sequence[tuple[Any, Any]], kept: Sequence[int], start
     """
     pairs = zip(numbers, kept, strict=True)
     return sum(((on_hand - reserved - units).clip(min=0) for (on_hand, reserved), units in pairs), start)
+
+
+def preorder_units(numbers: Iterable[tuple[int, int, int]], limit: int | None) -> int:
+    """Units a channel offers on preorder: ``numbers`` gives (on_hand, reserved, incoming) per source
+    location; ``limit`` is the channel's ``preorder_limit`` (None: no preorders, 0).
+
+    ``min(Σ incoming, limit) − Σ max(0, reserved − on_hand)``, never negative: the units already sold
+    ahead of stock (reservations beyond the on-hand) use up the limit and the stock on order alike.
+    """
+    if not limit:
+        return 0
+    incoming = backordered = 0
+    for on_hand, reserved, units in numbers:
+        incoming += max(0, units)
+        backordered += max(0, reserved - on_hand)
+    return max(0, min(incoming, limit) - backordered)
 
 
 @dataclass(frozen=True)
@@ -342,7 +380,33 @@ def allocate_channel(
     pool, pool_detail = _pool(stock, channel)
     steps = [Step("pool", _sourced(pool_detail, prov, "pool"), pool)]
     offered = _after_pool(pool, rules, steps, prov, held)
-    return Allocation(channel.channel, offered, pool, tuple(steps))
+    allocation = Allocation(channel.channel, offered, pool, tuple(steps))
+    return _with_preorder(allocation, stock, channel) if rules.preorder_limit is not None else allocation
+
+
+def _with_preorder(
+    allocation: Allocation, stock: Mapping[str, LocationStock], channel: ChannelInput
+) -> Allocation:
+    """``allocation`` plus the units the channel offers on preorder, with the step that says why."""
+    limit = channel.rules.preorder_limit
+    records = [r for r in (stock.get(code) for code in channel.sources) if r is not None]
+    units = preorder_units(((r.on_hand, r.reserved, r.incoming) for r in records), limit)
+    incoming = sum(max(0, r.incoming) for r in records)
+    ahead = sum(max(0, r.reserved - r.on_hand) for r in records)
+    dates = [r.expected for r in records if r.incoming > 0 and r.expected is not None]
+    expected = min(dates) if dates else None
+    when = f", expected {expected.isoformat()}" if expected else ""
+    detail = (
+        f"{incoming} on order{when}; limit {limit}; {ahead} already sold ahead of stock: "
+        f"min({incoming}, {limit}) − {ahead} = {units} on preorder"
+    )
+    total = allocation.offered + units
+    step = Step("preorder", _sourced(detail, channel.provenance, "preorder"), total)
+    return replace(
+        _amend(allocation, step, offered=total),
+        preorder=units,
+        expected=expected if units else None,
+    )
 
 
 def _amend(
@@ -353,11 +417,14 @@ def _amend(
     new_offered = allocation.offered if offered is None else offered
     if new_offered != allocation.offered:
         last = Step("offered", str(new_offered), new_offered)
+    preorder = min(allocation.preorder, new_offered)
     return replace(
         allocation,
         offered=new_offered,
         steps=(*body, step, last),
         available=allocation.available if available is None else available,
+        preorder=preorder,
+        expected=allocation.expected if preorder else None,
     )
 
 

@@ -469,13 +469,7 @@ def stock_receive(
 
     def record(tx: Any, now: Any) -> bool:
         k = key or f"cli:receipt:{ref}:{sku}:{location}:{quantity}:{now.isoformat()}"
-        done = bool(
-            tx.record_movement(sku, location, "receipt", quantity, k, at=now, reference=ref, note=note)
-        )
-        if done:  # a repeated key receives nothing twice
-            pid, lid = tx.ledger.product_id(tx.conn, sku), tx.ledger.location_id(tx.conn, location)
-            tx.receive_expected(ref, pid, lid, quantity)
-        return done
+        return bool(tx.receive(ref, sku, location, quantity, k, at=now, note=note, actor=cli_actor()))
 
     _stock_change(sku, [(location, quantity)], record, allow_negative=False, as_json=as_json)
 

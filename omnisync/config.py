@@ -74,6 +74,9 @@ class AllocationConfig(_Model):
     max_quantity: int | None = Field(None, ge=0)
     out_of_stock_below: int | None = Field(None, ge=0)
     priority: int = 0
+    preorder_limit: int | None = Field(None, ge=0)
+    """Units this channel may sell ahead of the stock on order (``stock incoming``), with the platform's
+    preorder signal; None: no preorders. Only channels whose connector declares ``preorder``."""
 
 
 class PricingConfig(_Model):

@@ -90,8 +90,9 @@ class QuantityOverride(_Model):
     out_of_stock_below: int | None = None
     source_buffers: dict[str, int] | None = None
     priority: int | None = None
+    preorder_limit: int | None = None
 
-    @field_validator("buffer_units", "buffer_percent", "max_quantity", "out_of_stock_below")
+    @field_validator("buffer_units", "buffer_percent", "max_quantity", "out_of_stock_below", "preorder_limit")
     @classmethod
     def _non_negative(cls, value: int | Decimal | None) -> int | Decimal | None:
         if value is not None and value < 0:

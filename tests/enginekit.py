@@ -108,6 +108,7 @@ def planned_view(items: Iterable[PlannedItem]) -> list[tuple[Any, ...]]:
             i.price,
             i.currency,
             i.available,
+            i.preorder,
         )
         for i in items
     )

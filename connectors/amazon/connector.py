@@ -17,7 +17,7 @@ reads nothing first.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -47,6 +47,7 @@ from omnisync.sdk import (
     Order,
     OrderCursor,
     OrderPage,
+    Preorder,
     PriceUpdate,
     ProtocolError,
     RetryableError,
@@ -83,6 +84,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             Capability.READ_LISTINGS,
             Capability.MANAGE_LISTINGS,
             Capability.EXTERNAL_STOCK,
+            Capability.PREORDER,  # fulfillment_availability restock_date + lead_time_to_ship_max_days
         }
     )
     Settings = AmazonSettings
@@ -176,11 +178,9 @@ class AmazonConnector(Connector[AmazonSettings]):
             if problem:
                 rejected.append(ItemResult.rejected(u.sku, problem))
                 continue
-            patch = {
-                "op": "replace",
-                "path": "/attributes/fulfillment_availability",
-                "value": [{"fulfillment_channel_code": code, "quantity": u.quantity}],
-            }
+            today = self.context.clock.now().date()
+            entry = availability(code, u.quantity, u.preorder, today, self.settings.preorder_lead_time_days)
+            patch = {"op": "replace", "path": "/attributes/fulfillment_availability", "value": [entry]}
             items.append(FeedItem(u.sku, u.channel_sku, u.ids["product_type"], patch, u.quantity))
         checked = {u.sku: u.previous for u in updates if u.previous is not None and u.quantity > 0}
         return rejected + await self._push(items, checked)
@@ -426,6 +426,29 @@ def overwrites_sale(target: int, acknowledged: int, held: int | None) -> bool:
     even one below ``acknowledged``. A target at or below what Amazon holds never shows too much.
     """
     return held is not None and held < acknowledged and target > held
+
+
+MAX_LEAD_TIME_DAYS = 30
+
+
+def availability(
+    code: str, quantity: int, preorder: Preorder | None, today: date, default_lead: int
+) -> dict[str, Any]:
+    """One ``fulfillment_availability`` entry. With a preorder (units sold ahead of stock on order) the
+    quantity includes them, and the entry says when the stock comes in (``restock_date``) and the
+    handling time until then (``lead_time_to_ship_max_days``: the days to the expected date, at most
+    30; ``default_lead`` without one). The patch replaces the whole attribute, so a push without a
+    preorder takes both away."""
+    entry: dict[str, Any] = {"fulfillment_channel_code": code, "quantity": quantity}
+    if preorder is None:
+        return entry
+    if preorder.expected is not None:
+        entry["restock_date"] = preorder.expected.isoformat()
+        days = (preorder.expected - today).days
+        entry["lead_time_to_ship_max_days"] = min(MAX_LEAD_TIME_DAYS, max(1, days))
+    else:
+        entry["lead_time_to_ship_max_days"] = default_lead
+    return entry
 
 
 def _missing_product_type(ids: Any) -> str | None:

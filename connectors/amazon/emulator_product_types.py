@@ -83,7 +83,21 @@ def schema_for(product_type: str) -> dict[str, Any]:
         "color": _text(50),
         "material": _text(100),
         "purchasable_offer": {"type": "array"},
-        "fulfillment_availability": {"type": "array"},
+        "fulfillment_availability": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "fulfillment_channel_code": {"type": "string"},
+                    "quantity": {"type": "integer", "minimum": 0},
+                    "lead_time_to_ship_max_days": {"type": "integer", "minimum": 0},
+                    "restock_date": {"type": "string", "format": "date"},
+                    "is_inventory_available": {"type": "boolean"},
+                },
+                "required": ["fulfillment_channel_code"],
+                "additionalProperties": False,
+            },
+        },
     }
     parent = {
         "properties": {"parentage_level": {"contains": {"properties": {"value": {"const": "parent"}}}}},

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -37,6 +37,9 @@ class Listing:
     created: datetime
     updated: datetime
     attributes: Json = field(default_factory=dict)
+    restock: Json = field(default_factory=dict)
+    """The DEFAULT fulfillment availability's ``restock_date`` and ``lead_time_to_ship_max_days``, when
+    given (a seller's backorder / preorder: the date stock comes in, the handling time until then)."""
 
 
 @dataclass
@@ -128,7 +131,11 @@ def apply_patches(
             found = _quantity(entries)
             if isinstance(found, dict):
                 return [found]
+            restock = _restock(entries)
+            if restock is None:
+                return [issue(INVALID_CODE, "The attributes are invalid.", "fulfillment_availability")]
             changes.append(("quantity", found))
+            changes.append(("restock", restock))
         elif name == "purchasable_offer":
             offer = _price(entries, marketplace_id, currency)
             if isinstance(offer, dict):
@@ -139,10 +146,13 @@ def apply_patches(
     for name, value in changes:
         if name == "quantity":
             listing.quantity = value
+        elif name == "restock":
+            listing.restock = value
         elif name == "price":
             listing.price = value
         elif name == "fulfillment_availability":
             listing.quantity = None
+            listing.restock = {}
         elif name == "purchasable_offer":
             listing.price = None
         elif value is None:
@@ -168,6 +178,24 @@ def _quantity(entries: list[Json]) -> int | Json:
     if not isinstance(quantity, int) or isinstance(quantity, bool) or quantity < 0:
         return issue(INVALID_CODE, "The attributes are invalid.", "fulfillment_availability")
     return quantity
+
+
+def _restock(entries: list[Json]) -> Json | None:
+    """The DEFAULT entry's restock date (``YYYY-MM-DD``) and handling time (whole days ≥ 0), as
+    given; None when either is malformed."""
+    entry = next(e for e in entries if e.get("fulfillment_channel_code") == "DEFAULT")
+    out: Json = {}
+    if "restock_date" in entry:
+        try:
+            out["restock_date"] = date.fromisoformat(str(entry["restock_date"])).isoformat()
+        except ValueError:
+            return None
+    if "lead_time_to_ship_max_days" in entry:
+        days = entry["lead_time_to_ship_max_days"]
+        if not isinstance(days, int) or isinstance(days, bool) or days < 0:
+            return None
+        out["lead_time_to_ship_max_days"] = days
+    return out
 
 
 def _price(entries: list[Json], marketplace_id: str, currency: str) -> Decimal | Json:

@@ -38,7 +38,7 @@ def listing_item(listing: Listing, included: list[str], marketplace_id: str) -> 
         attributes: Json = dict(listing.attributes)
         if listing.quantity is not None:
             attributes["fulfillment_availability"] = [
-                {"fulfillment_channel_code": "DEFAULT", "quantity": listing.quantity}
+                {"fulfillment_channel_code": "DEFAULT", "quantity": listing.quantity, **listing.restock}
             ]
         if listing.price is not None:
             attributes["purchasable_offer"] = [

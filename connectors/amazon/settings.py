@@ -147,6 +147,9 @@ class AmazonSettings(ConnectorSettings):
     """Give up waiting for a feed after this long; its items are answered retry-later."""
     fulfillment_channel_code: str = "DEFAULT"
     """Merchant-fulfilled stock is written to this fulfillment channel (DEFAULT = seller fulfilled)."""
+    preorder_lead_time_days: int = Field(default=14, ge=0, le=30)
+    """Handling time (``lead_time_to_ship_max_days``) of units sold ahead of stock on order whose
+    purchase order gives no expected date; with a date, the days until it (at most 30)."""
     orders_page_size: int = Field(default=100, ge=1, le=100)
     """MaxResultsPerPage for getOrders."""
     orders_lookback_days: int = Field(default=30, ge=1)

@@ -71,6 +71,7 @@ class InstagramConnector(Connector[InstagramSettings]):
             Capability.READ_LISTINGS,
             Capability.PUBLISH_LISTINGS,
             Capability.MANAGE_LISTINGS,
+            Capability.PREORDER,  # availability "preorder" once only units on order are left
         }
     )
     Settings = InstagramSettings
@@ -156,7 +157,7 @@ class InstagramConnector(Connector[InstagramSettings]):
             data: dict[str, Any] = {
                 "id": rid,
                 "inventory": quantity,
-                "availability": availability_for(quantity),
+                "availability": availability_for(quantity, update.preorder.units if update.preorder else 0),
             }
             visibility = visibility_for(update.available)
             if visibility is not None:

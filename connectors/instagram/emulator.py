@@ -184,7 +184,11 @@ class InstagramEmulator(WithLatency):
     def place_order(self, retailer_id: str, quantity: int = 1) -> str:
         """A shopper buys on Instagram: only a published, in-stock item with enough inventory sells."""
         item = self.item(retailer_id)
-        if item is None or item.visibility != "published" or item.availability != "in stock":
+        if (
+            item is None
+            or item.visibility != "published"
+            or item.availability not in ("in stock", "preorder")
+        ):
             raise ValueError(f"{retailer_id} is not offered on the shop")
         if quantity < 1 or item.inventory < quantity:
             raise ValueError(f"{retailer_id}: only {item.inventory} in stock")

@@ -15,6 +15,7 @@ METHOD_UPDATE = "UPDATE"
 
 IN_STOCK = "in stock"
 OUT_OF_STOCK = "out of stock"
+PREORDER = "preorder"
 PUBLISHED = "published"
 STAGING = "staging"
 
@@ -61,8 +62,13 @@ ZERO_DECIMAL_CURRENCIES = frozenset(
 )
 
 
-def availability_for(quantity: int) -> str:
-    return IN_STOCK if quantity > 0 else OUT_OF_STOCK
+def availability_for(quantity: int, preorder_units: int = 0) -> str:
+    """ProductItem ``availability`` for ``quantity`` to sell, ``preorder_units`` of them ahead of stock
+    on order: ``preorder`` once nothing else is left (the catalog takes one availability per item, and
+    its ProductItem carries no date for it), ``in stock`` while stock on hand sells first."""
+    if quantity <= 0:
+        return OUT_OF_STOCK
+    return PREORDER if preorder_units >= quantity else IN_STOCK
 
 
 def visibility_for(available: bool | None) -> str | None:

@@ -57,7 +57,7 @@ class InstagramHarness(EmulatorHarness):
         item = self.emulator.item(channel_sku)
         if item is None:
             return None
-        shown = item.visibility == "published" and item.availability == "in stock"
+        shown = item.visibility == "published" and item.availability in ("in stock", "preorder")
         return int(item.inventory) if shown else 0
 
     def signed_webhook(self, order_id: str) -> tuple[dict[str, str], bytes, str | None] | None:

@@ -44,7 +44,7 @@ from .catalogue import CatalogueReader
 from .client import AdminGraphQL, QueryTooCostly
 from .listings import ListingWriter
 from .orders import from_graphql
-from .prices import push_price_groups
+from .prices import push_price_groups, set_inventory_policies
 from .settings import ShopifySettings
 from .throttle import is_throttled, throttle_delay
 
@@ -77,6 +77,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
             Capability.IDEMPOTENT_PUSH,
             Capability.MANAGE_LISTINGS,
             Capability.READ_CATALOGUE,
+            Capability.PREORDER,  # the variant's inventoryPolicy CONTINUE, the limit kept by omnisync
         }
     )
     Settings = ShopifySettings
@@ -197,6 +198,19 @@ class ShopifyConnector(Connector[ShopifySettings]):
             else:
                 seen.add((item_id, location))
                 ready.append((index, update, item_id, location))
+        # a preorder is the variant's inventory policy (CONTINUE: it sells on when out of stock), set
+        # before its quantity; omnisync keeps the limit: the quantity holds the units it may sell ahead
+        # of stock, and the policy goes back to DENY with the preorder
+        signals = [(index, u) for index, u, _, _ in ready if u.preorder_changed]
+        if signals:
+            failed = await set_inventory_policies(self.graphql, [u for _, u in signals])
+            refused = {
+                index for (index, _), result in zip(signals, failed, strict=True) if result is not None
+            }
+            for (index, _), result in zip(signals, failed, strict=True):
+                if result is not None:
+                    results[index] = result
+            ready = [r for r in ready if r[0] not in refused]
         # each input array answers for its own items; decreases lead (the engine orders them first)
         await in_flight(
             (self._set_quantities(list(chunk), results) for chunk in chunked(ready, MAX_INPUT_ARRAY)),

@@ -135,21 +135,33 @@ VARIANT_NODE_COST = 5  # variant, product, inventoryItem, inventoryLevel, quanti
 INVENTORY_NODE_COST = 3  # inventoryItem, inventoryLevel, quantities
 
 
-def price_update_document(groups: int) -> str:
-    """One mutation document updating ``groups`` products, each through its own aliased
-    ``productVariantsBulkUpdate`` (variables ``$p<i>`` product id, ``$v<i>`` variants)."""
+def variants_update_document(groups: int, name: str, selection: str) -> str:
+    """One mutation document (operation ``name``) updating ``groups`` products, each through its own
+    aliased ``productVariantsBulkUpdate`` (variables ``$p<i>`` product id, ``$v<i>`` variants),
+    answering ``selection`` of each variant."""
     if groups < 1:
         raise ValueError("at least one product")
     params = ", ".join(f"$p{i}: ID!, $v{i}: [ProductVariantsBulkInput!]!" for i in range(groups))
     fields = "\n".join(
         f"  p{i}: productVariantsBulkUpdate(productId: $p{i}, variants: $v{i},"
         " allowPartialUpdates: true) {\n"
-        "    productVariants { id price compareAtPrice }\n"
+        f"    productVariants {{ {selection} }}\n"
         "    userErrors { code field message }\n"
         "  }"
         for i in range(groups)
     )
-    return f"mutation OmnisyncUpdatePrices({params}) {{\n{fields}\n}}\n"
+    return f"mutation {name}({params}) {{\n{fields}\n}}\n"
+
+
+def price_update_document(groups: int) -> str:
+    """Prices (and compare-at prices) of ``groups`` products' variants."""
+    return variants_update_document(groups, "OmnisyncUpdatePrices", "id price compareAtPrice")
+
+
+def policy_update_document(groups: int) -> str:
+    """The inventory policy (``CONTINUE``: sell when out of stock, a preorder; ``DENY``) of ``groups``
+    products' variants."""
+    return variants_update_document(groups, "OmnisyncUpdatePolicies", "id inventoryPolicy")
 
 
 def estimate_orders(first: int) -> int:

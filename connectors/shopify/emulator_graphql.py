@@ -242,6 +242,7 @@ class Views:
             "price": money(variant.price),
             "compareAtPrice": money(variant.compare_at) if variant.compare_at is not None else None,
             "inventoryQuantity": available,
+            "inventoryPolicy": variant.inventory_policy,
             "updatedAt": iso(variant.updated_at),
             "product": lambda _info: self.product(variant.product_id),
             "inventoryItem": lambda _info: self.item(variant.inventory_item_id),

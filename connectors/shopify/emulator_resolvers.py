@@ -291,19 +291,21 @@ class Roots:
             elif price is not None and price < 0:
                 errors.append(_err("NEGATIVE_PRICE_VALUE", [*path, "price"], "Price can't be negative"))
             else:
-                valid.append((variant, price, compare))
+                valid.append((variant, price, compare, entry.get("inventoryPolicy")))
         if errors and not allowPartialUpdates:
             return {"product": self.views.product(productId), "productVariants": None, "userErrors": errors}
         now = self.now()
-        for variant, price, compare in valid:
+        for variant, price, compare, policy in valid:
             if price is not None:
                 variant.price = price
             if compare is not ...:
                 variant.compare_at = decimal_or_none(compare) if compare is not None else None
+            if policy is not None:
+                variant.inventory_policy = policy
             variant.updated_at = now
         return {
             "product": self.views.product(productId),
-            "productVariants": [self.views.variant(v) for v, _, _ in valid],
+            "productVariants": [self.views.variant(v) for v, *_ in valid],
             "userErrors": errors,
         }
 

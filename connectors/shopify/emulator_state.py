@@ -26,6 +26,8 @@ class Variant:
     price: Decimal
     compare_at: Decimal | None
     updated_at: datetime
+    inventory_policy: str = "DENY"
+    """``CONTINUE``: the variant sells on when out of stock (a preorder, a backorder)."""
 
 
 @dataclass

@@ -41,6 +41,8 @@ from omnisync.allocation import (
 from omnisync.ledger.plan_rows import (
     PLAN_ACKED_AVAILABLE,
     PLAN_ACKED_KNOWN,
+    PLAN_ACKED_PREORDER,
+    PLAN_ACKED_PREORDER_KEY,
     PLAN_ACKED_PRICE,
     PLAN_ACKED_QUANTITY,
     PLAN_ACKED_UNAVAILABLE,
@@ -116,14 +118,21 @@ class Columns:
             self.on_hand.append(self._placed(where, on_hand[mine], 0))
             self.reserved.append(self._placed(where, reserved[mine], 0))
             self.stocked.append(self._placed(where, np.ones(len(where), dtype=np.bool_), False))
+        # stock on order (read only when some channel takes preorders): product id -> stock column -> it
+        column_of = {lid: k for k, lid in enumerate(chunk.location_ids)}
+        self.incoming: dict[int, dict[int, tuple[int, Any]]] = {
+            pid: {column_of[lid]: v for lid, v in per_location.items()}
+            for pid, per_location in chunk.incoming.items()
+        }
 
         # per channel asked for: flags (-1 without a listing), acked quantity, the listing's row
-        l_channel, l_pid, l_flags, l_acked, acked_prices = chunk.listings
+        l_channel, l_pid, l_flags, l_acked, acked_prices, acked_preorders = chunk.listings
         at, found = self._positions(l_pid)
         channel = np.asarray(l_channel, dtype=np.int64)
         flags, acked = np.asarray(l_flags, dtype=np.int64), np.asarray(l_acked, dtype=np.int64)
         self.acked_prices: Sequence[Any] = acked_prices
         """Raw, per listing row (see :attr:`rows`)."""
+        self.acked_preorders: Sequence[str | None] = acked_preorders
         self.channel_ids = chunk.channel_ids
         self.names = chunk.names
         self.flags: list[Ints] = []
@@ -151,7 +160,8 @@ class Columns:
         return column
 
     def row(self, i: int) -> tuple[Any, ...]:
-        """Product ``i`` in the planning row layout (``PLAN_*`` constants) the explained path reads."""
+        """Product ``i`` in the planning row layout (``PLAN_*`` constants) the explained path reads,
+        then its stock on order (stock column -> (units, expected date)), or None."""
         row: list[Any] = [
             int(self.ids[i]),
             self.skus[i],
@@ -178,7 +188,9 @@ class Columns:
                 ids,
                 int(acked[i]) if known else None,
                 self.acked_prices[j],
+                self.acked_preorders[j],
             ]
+        row.append(self.incoming.get(int(self.ids[i])))
         return tuple(row)
 
 
@@ -306,10 +318,13 @@ class ChunkPlanner:
     # -- the pure parts, from one row ------------------------------------------------------------------
     def state(self, row: Sequence[Any]) -> SkuState:
         stock = {}
+        incoming = row[-1] or {}
         for i, code in enumerate(self.locations):
             at = PLAN_PRODUCT_COLUMNS + PLAN_STOCK_COLUMNS * i
-            if row[at] is not None:
-                stock[code] = LocationStock(code, int(row[at]), int(row[at + 1]))
+            units, expected = incoming.get(i, (0, None))
+            if row[at] is not None or units:
+                on_hand, reserved = (int(row[at]), int(row[at + 1])) if row[at] is not None else (0, 0)
+                stock[code] = LocationStock(code, on_hand, reserved, units, expected)
         return SkuState(
             row[_SKU],
             split_tags(row[_TAGS]),
@@ -366,6 +381,7 @@ class ChunkPlanner:
             acked_available = (
                 True if flags & PLAN_ACKED_AVAILABLE else False if flags & PLAN_ACKED_UNAVAILABLE else None
             )
+            acked_preorder = row[o + PLAN_ACKED_PREORDER_KEY]
             target = targets[name]
             item = diff_target(
                 target,
@@ -378,6 +394,7 @@ class ChunkPlanner:
                 None if acked_price is None else decimal(acked_price),
                 acked_available,
                 partial(_given, target),
+                acked_preorder,
             )
             if item is None:
                 out[name][1].append((row[_ID], row[_VERSION]))
@@ -385,8 +402,13 @@ class ChunkPlanner:
                 out[name][0].append(item)
 
     def _special(self, columns: Columns) -> list[int]:
-        """Positions of the SKUs a mapping names, by SKU or by tag: planned through ``targets``."""
+        """Positions of the SKUs a mapping names, by SKU or by tag, and of those with stock on order
+        or a preorder signal on a channel: planned through ``targets``."""
         found: set[int] = set()
+        if columns.incoming:
+            found.update(np.flatnonzero(np.isin(columns.ids, list(columns.incoming))).tolist())
+        for flags in columns.flags:
+            found.update(np.flatnonzero((flags >= 0) & ((flags & PLAN_ACKED_PREORDER) != 0)).tolist())
         skus, tags = columns.skus, columns.tags
         if self.special_skus and not self.special_skus.isdisjoint(skus):
             found.update(i for i, sku in enumerate(skus) if sku in self.special_skus)

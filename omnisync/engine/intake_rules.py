@@ -141,18 +141,27 @@ def check_order(order: Order) -> None:
         seen.add(line.line_id)
 
 
-def choose_location(stock: Mapping[int, tuple[int, int]], sources: Sequence[int], quantity: int) -> int:
+def choose_location(
+    stock: Mapping[int, tuple[int, int]],
+    sources: Sequence[int],
+    quantity: int,
+    incoming: Mapping[int, int] | None = None,
+) -> int:
     """Routing over one SKU's (on_hand, reserved) per location id: the first source with enough
-    available units, else the one with the most."""
-    best, most = sources[0], None
+    available units, else the first with enough counting its stock on order (``incoming``: a sale
+    ahead of stock waits where the stock comes in), else the one with the most available."""
+    best, most, ahead = sources[0], None, None
+    on_order = incoming or {}
     for lid in sources:
         on_hand, reserved = stock.get(lid, _NONE)
         available = on_hand - reserved
         if available >= quantity:
             return lid
+        if ahead is None and available + on_order.get(lid, 0) >= quantity:
+            ahead = lid
         if most is None or available > most:  # the first of equals, as max() picks
             best, most = lid, available
-    return best
+    return best if ahead is None else ahead
 
 
 _NONE = (0, 0)
@@ -164,11 +173,14 @@ def taken_units(order: Order, line: OrderLine) -> int:
     return open_units(order, line) + line.fulfilled
 
 
-def oversold_units(stock: Mapping[int, tuple[int, int]], location_id: int, taken: int) -> int:
-    """Units of a line the ledger did not have available (on hand less reserved) at the location it
-    was routed to, when it arrived: the sales report's oversold units."""
+def oversold_units(
+    stock: Mapping[int, tuple[int, int]], location_id: int, taken: int, incoming: int = 0
+) -> int:
+    """Units of a line the ledger did not have available (on hand less reserved, plus the stock on
+    order there: a sale ahead of it is a preorder) at the location it was routed to, when it arrived:
+    the sales report's oversold units."""
     on_hand, reserved = stock.get(location_id, (0, 0))
-    return max(0, taken - max(0, on_hand - reserved))
+    return max(0, taken - max(0, on_hand - reserved + incoming))
 
 
 def refunded_units(line: OrderLine) -> int:
@@ -257,7 +269,7 @@ def retry(
             refunded=row.refunded,
         )
         location_id = page.route(product_id, open_units(order, line) or line.quantity)
-        oversold = oversold_units(page.tally.get(product_id, {}), location_id, taken_units(order, line))
+        oversold = page.oversold(product_id, location_id, taken_units(order, line))
         before = StoredLine(
             pk=row.pk,
             sku=master,
@@ -344,7 +356,13 @@ class _Page:
         return self.view.locations.get(code) if code else None
 
     def route(self, product_id: int, quantity: int) -> int:
-        return choose_location(self.tally.get(product_id, {}), self.sources(), quantity)
+        return choose_location(
+            self.tally.get(product_id, {}), self.sources(), quantity, self.view.incoming.get(product_id)
+        )
+
+    def oversold(self, product_id: int, location_id: int, taken: int) -> int:
+        on_order = self.view.incoming.get(product_id, {}).get(location_id, 0)
+        return oversold_units(self.tally.get(product_id, {}), location_id, taken, on_order)
 
     def order(self, order: Order, digest: str, stored: StoredOrder | None) -> None:
         location_id = self.location(order.location)
@@ -393,7 +411,7 @@ class _Page:
             self.decision.quarantined.append((order.external_id, line.channel_sku))
         else:
             line_location = location_id or self.route(product_id, open_units(order, line) or line.quantity)
-            oversold = oversold_units(self.tally.get(product_id, {}), line_location, taken_units(order, line))
+            oversold = self.oversold(product_id, line_location, taken_units(order, line))
             values = _applied(line, product_id, line_location, oversold)
         self.changes.new_lines.append(
             {

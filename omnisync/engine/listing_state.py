@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
-from omnisync.sdk.models import Decrements, ItemResult, Order, OrderLine
+from omnisync.sdk.models import Decrements, ItemResult, Order, OrderLine, preorder_key
 
 if TYPE_CHECKING:
     from .planner import PlannedItem
@@ -47,6 +47,8 @@ class Acknowledged:
     value moves by the difference and a sale imported while the push was in flight stays counted."""
     price: Decimal | None = None
     available: bool | None = None
+    preorder: str | None = None
+    """The preorder signal the push carried (``Preorder.key``, "" for none); None: leave as is."""
     overwrote: bool = False
     """An absolute quantity on a channel that cannot compare-and-set or verify: whatever the channel
     held is gone, its own sales before ``at`` included, so ``at`` counts as a live read
@@ -78,6 +80,7 @@ def pushed(item: PlannedItem, result: ItemResult, *, verified: bool, at: datetim
         settled_at=item.version if exact else None,
         quantity=value,
         available=item.available,
+        preorder=preorder_key(item.preorder),
         since=item.previous if verified and exact else None,
         overwrote=not verified,
     )

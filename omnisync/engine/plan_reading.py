@@ -14,6 +14,7 @@ from omnisync.allocation import AdaptivePolicy, LocationStock
 from omnisync.ledger import pace as pace_reads
 from omnisync.ledger.plan_rows import PlanChunk, PlanQueries
 from omnisync.ledger.repository import ListingRow, PlanDecoder
+from omnisync.ledger.supply import incoming_for
 from omnisync.pace import Paces, SalesWindows, Schedule, measure_paces
 
 from .planner import ChunkPlan, PlannedItem, paused_gc
@@ -110,7 +111,10 @@ class PlanReader(EngineSetup):
                 self.calculator, names, codes, PlanDecoder(conn.dialect), self.clock.now(), paces
             )
 
-        queries = PlanQueries(self.ledger.engine.dialect, channel_ids, location_ids, by_ids=by_ids)
+        preorders = any(rules[name].preorders for name in drawing)
+        queries = PlanQueries(
+            self.ledger.engine.dialect, channel_ids, location_ids, by_ids=by_ids, incoming=preorders
+        )
         listing_names = queries.names_in(self.ledger.read)
 
         def read() -> tuple[PlanChunk, bool]:
@@ -170,6 +174,7 @@ class PlanReader(EngineSetup):
             product = self.ledger.products(conn, [sku])[0]
             codes = {lid: row.code for lid, row in self.ledger.locations(conn).items()}
             stock = self.ledger.stock_for(conn, [pid]).get(pid, {})
+            incoming = incoming_for(conn, [pid]).get(pid, {})
             paces = self.read_paces(conn, [pid])
         state = SkuState(
             sku,
@@ -177,7 +182,10 @@ class PlanReader(EngineSetup):
             product.price,
             product.currency,
             product.active,
-            {codes[lid]: LocationStock(codes[lid], oh, rs) for lid, (oh, rs) in stock.items()},
+            {
+                codes[lid]: LocationStock(codes[lid], *stock.get(lid, (0, 0)), *incoming.get(lid, (0, None)))
+                for lid in {*stock, *incoming}
+            },
             None if paces is None else paces.of(pid),
         )
         targets = self.calculator.targets(state, self.clock.now())

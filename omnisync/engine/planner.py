@@ -17,6 +17,7 @@ from typing import Any
 
 from omnisync.ledger.rows import ListingRow
 from omnisync.sdk.helpers import chunked
+from omnisync.sdk.models import Preorder, preorder_key
 
 from .targets import Target
 
@@ -44,6 +45,10 @@ class PlannedItem:
     available: bool | None
     explain: Callable[[PlannedItem], Target] = field(compare=False, repr=False)
     """This item -> its target; builds :attr:`target` when first asked for."""
+    preorder: Preorder | None = None
+    """Units of :attr:`quantity` sold ahead of the stock on order (pushed with the quantity)."""
+    preorder_changed: bool = False
+    """The channel last accepted another preorder signal than :attr:`preorder`."""
     _target: Target | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
@@ -75,6 +80,7 @@ def diff(listing: ListingRow, target: Target) -> PlannedItem | None:
         listing.acked_price,
         listing.acked_available,
         partial(_given, target),
+        listing.acked_preorder,
     )
 
 
@@ -85,10 +91,17 @@ def change(
     acked_price: Decimal | None,
     available: bool | None = None,
     acked_available: bool | None = None,
+    preorder: str = "",
+    acked_preorder: str | None = None,
 ) -> tuple[int | None, bool]:
     """The rule of what a pair must push: (the quantity to push, None when the channel holds it;
-    whether to push ``price``). A visibility change pushes the quantity with it."""
-    push_quantity = acked_quantity != offered or (available is not None and acked_available != available)
+    whether to push ``price``). A visibility change, or a change of the preorder signal (``preorder``
+    and ``acked_preorder`` as ``Preorder.key``, "" or None for none), pushes the quantity with it."""
+    push_quantity = (
+        acked_quantity != offered
+        or (available is not None and acked_available != available)
+        or preorder != (acked_preorder or "")
+    )
     return (offered if push_quantity else None), (price is not None and acked_price != price)
 
 
@@ -115,11 +128,16 @@ def diff_target(
     acked_price: Decimal | None,
     acked_available: bool | None,
     explain: Callable[[PlannedItem], Target],
+    acked_preorder: str | None = None,
 ) -> PlannedItem | None:
-    offered = target.allocation.offered
-    available = target.allocation.available
+    allocation = target.allocation
+    offered, available = allocation.offered, allocation.available
+    preorder = Preorder(allocation.preorder, allocation.expected) if allocation.preorder else None
+    signal = preorder_key(preorder)
     wanted_price = None if target.price is None else target.price.price
-    quantity, reprice = change(offered, acked_quantity, wanted_price, acked_price, available, acked_available)
+    quantity, reprice = change(
+        offered, acked_quantity, wanted_price, acked_price, available, acked_available, signal, acked_preorder
+    )
     if quantity is None and not reprice:
         return None
     price = currency = None
@@ -138,6 +156,8 @@ def diff_target(
         currency=currency,
         available=available,
         explain=explain,
+        preorder=preorder,
+        preorder_changed=signal != (acked_preorder or ""),
     )
 
 

@@ -16,7 +16,9 @@ from omnisync.sdk.models import (
     InventoryUpdate,
     ItemResult,
     ItemStatus,
+    Preorder,
     PriceUpdate,
+    preorder_key,
 )
 
 from . import listing_state
@@ -120,6 +122,8 @@ def inventory_update(rt: ChannelRuntime, item: PlannedItem) -> InventoryUpdate:
         ids=item.ids,
         location=rt.rules.sources[0],
         available=item.available,
+        preorder=item.preorder,
+        preorder_changed=item.preorder_changed,
     )
 
 
@@ -225,6 +229,8 @@ def _encode(update: InventoryUpdate, product_id: int) -> OutboxItem:
         "ids": dict(update.ids),
         "location": update.location,
         "available": update.available,
+        "preorder": preorder_key(update.preorder),
+        "preorder_changed": update.preorder_changed,
     }
 
 
@@ -239,6 +245,8 @@ def _decode(item: OutboxItem) -> InventoryUpdate:
         ids=item["ids"],
         location=item["location"],
         available=item["available"],
+        preorder=Preorder.from_key(item.get("preorder")),
+        preorder_changed=bool(item.get("preorder_changed")),
     )
 
 

@@ -21,7 +21,8 @@ from omnisync.ledger.migrate import upgrade
 from omnisync.ledger.repository import Ledger
 from omnisync.mapping import ChannelMapping, MappingFile
 from omnisync.pricing import PriceRules
-from omnisync.sdk.errors import OmnisyncError
+from omnisync.sdk.errors import ConfigurationError, OmnisyncError
+from omnisync.sdk.models import Capability
 from omnisync.sdk.registry import load_connector
 from omnisync.sdk.runtime import instantiate
 from omnisync.yamlsource import load_yaml, validate
@@ -43,6 +44,7 @@ def channel_rules(name: str, config: ChannelConfig, mapping: ChannelMapping) -> 
         out_of_stock_below=a.out_of_stock_below,
         source_buffers=dict(config.source_buffers),
         priority=a.priority,
+        preorder_limit=a.preorder_limit,
     )
     p = config.pricing
     price = PriceRules(
@@ -145,7 +147,13 @@ class EngineSetup:
         self.migrate_and_seed()
         built = {}
         for name in self.mappings:
-            cls = load_connector(self.config.channels[name].connector)
+            ch = self.config.channels[name]
+            cls = load_connector(ch.connector)
+            if self.calculator.channels[name].preorders and Capability.PREORDER not in cls.capabilities:
+                raise ConfigurationError(
+                    f"channel {name}: preorder_limit is set, but the {ch.connector} connector gives the "
+                    "platform no preorder signal"
+                )
             built[name] = (cls, self.loaded.channel_settings(name, cls.Settings))
         self.loaded.check_kept_locations({n: cls.kept_locations(st) for n, (cls, st) in built.items()})
         for name, (cls, settings) in built.items():

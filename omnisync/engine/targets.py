@@ -38,6 +38,17 @@ class ChannelRules:
     mapping: ChannelMapping
     push_prices: bool = True
 
+    @property
+    def preorders(self) -> bool:
+        """Whether this channel may sell ahead of the stock on order (its config or its mapping says
+        ``preorder_limit``, channel-wide or for some SKUs or tags)."""
+        file = self.mapping.mapping
+        rule_sets = [*file.tags.values(), *file.skus.values()]
+        layers = [file.quantity, *(r.quantity for r in rule_sets)]
+        return self.quantity.preorder_limit is not None or any(
+            q is not None and q.preorder_limit is not None for q in layers
+        )
+
 
 @dataclass(frozen=True)
 class SkuState:

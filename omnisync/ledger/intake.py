@@ -23,6 +23,7 @@ from .orders import OrderWrites
 from .sales import refresh_order_totals
 from .statements import execute_many, execute_once, insert_many, one_of
 from .stock import StockWrites
+from .supply import incoming_for
 from .tables import OL, LedgerError, O, P, R
 
 LINE_VALUES = tuple(LineValues.__annotations__)
@@ -80,6 +81,10 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
             products=products,
             stock=self.ledger.stock_for(self.conn, list(products.values())),
             locations=locations,
+            incoming={
+                pid: {lid: units for lid, (units, _) in per_location.items()}
+                for pid, per_location in incoming_for(self.conn, list(products.values())).items()
+            },
             read_at=self.observed_at(channel_id, products.values()) if read_times else {},
         )
 

@@ -63,6 +63,8 @@ class IntakeView:
     """Location code -> id, for the codes the page and the channel's sources name."""
     read_at: dict[int, datetime] = field(default_factory=dict)
     """Product id -> when the channel's quantity was last read live (``listing.observed_at``)."""
+    incoming: dict[int, dict[int, int]] = field(default_factory=dict)
+    """Product id -> location id -> units on order there (what preorders are sold against)."""
 
 
 class NewOrder(TypedDict):

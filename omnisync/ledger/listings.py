@@ -130,6 +130,8 @@ class ListingWrites(TxBase):
             values["acked_price"] = change.price
         if change.available is not None:
             values["acked_available"] = change.available
+        if change.preorder is not None:
+            values["acked_preorder"] = change.preorder
         if change.settled_at is None:
             values["dirty"] = True
             self._update(channel_id, product_id, values)
@@ -243,6 +245,7 @@ class ListingReads:
                 currency=r.currency,
                 active=bool(r.active),
                 version=int(r.version),
+                acked_preorder=r.acked_preorder,
             )
             for r in conn.execute(q)
         ]

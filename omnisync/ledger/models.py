@@ -182,6 +182,8 @@ class Listing(SQLModel, table=True):
     acked_quantity: int | None = None
     acked_price: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 4)))
     acked_available: bool | None = None
+    acked_preorder: str | None = Field(default=None, max_length=40)
+    """The preorder signal the channel last accepted (``Preorder.key``; "" or None: none)."""
     acked_version: int | None = None
     dirty: bool = True
     missing: bool = False

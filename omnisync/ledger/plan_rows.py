@@ -4,8 +4,9 @@ planning needs, column by column, and the decoder of their raw values."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 from json.decoder import JSONDecoder
 from typing import Any
@@ -14,22 +15,27 @@ from sqlalchemy import Connection, Text, and_, bindparam, case, cast, func, sele
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import NullType
 
+from .supply import incoming_for
 from .tables import LI, P, S
 
 PLAN_PRODUCT_COLUMNS = 7
 """Planning rows start with: id, sku, tags (raw), price (raw), currency, active (raw), version."""
 PLAN_STOCK_COLUMNS = 2
 """Then per location asked for: on_hand, reserved (None without a stock record)."""
-PLAN_LISTING_COLUMNS = 5
+PLAN_LISTING_COLUMNS = 6
 """Then per channel asked for: flags (None when there is no listing or the channel does not know the
-SKU, else the ``PLAN_*`` bits), channel SKU, ids (raw), acked quantity, acked price (raw)."""
-PLAN_FLAGS, PLAN_CHANNEL_SKU, PLAN_IDS, PLAN_ACKED_QUANTITY, PLAN_ACKED_PRICE = range(PLAN_LISTING_COLUMNS)
+SKU, else the ``PLAN_*`` bits), channel SKU, ids (raw), acked quantity, acked price (raw), acked
+preorder signal."""
+PLAN_FLAGS, PLAN_CHANNEL_SKU, PLAN_IDS, PLAN_ACKED_QUANTITY, PLAN_ACKED_PRICE = range(5)
+PLAN_ACKED_PREORDER_KEY = 5
 """Positions within a channel's listing columns."""
 PLAN_DIRTY = 1
 PLAN_ACKED_AVAILABLE = 2
 PLAN_ACKED_UNAVAILABLE = 4
 PLAN_ACKED_KNOWN = 8
 """The listing's acknowledged quantity is known (the read gives 0 for an unknown one)."""
+PLAN_ACKED_PREORDER = 16
+"""The channel last accepted a preorder signal for the listing (``listing.acked_preorder``)."""
 
 
 Names = Callable[[int, Any], tuple[list[Any], list[Any]]]
@@ -57,6 +63,9 @@ class PlanChunk:
     stock: Sequence[Any]
     listings: Sequence[Any]
     names: Names
+    incoming: Mapping[int, Mapping[int, tuple[int, date | None]]] = field(default_factory=dict)
+    """Product id -> location id -> (units on order, earliest expected date), for the chunk's products
+    with stock on order at the locations asked for; read only when some channel takes preorders."""
 
     def __len__(self) -> int:
         return len(self.products[0])
@@ -176,9 +185,17 @@ class PlanQueries:
     """
 
     def __init__(
-        self, dialect: Dialect, channel_ids: Sequence[int], location_ids: Sequence[int], *, by_ids: bool
+        self,
+        dialect: Dialect,
+        channel_ids: Sequence[int],
+        location_ids: Sequence[int],
+        *,
+        by_ids: bool,
+        incoming: bool = False,
     ) -> None:
         self.channel_ids, self.location_ids, self.by_ids = tuple(channel_ids), tuple(location_ids), by_ids
+        self.incoming = incoming
+        """Read the stock on order too (some channel takes preorders)."""
         products = select(
             P.c.id,
             P.c.sku,
@@ -211,6 +228,7 @@ class PlanQueries:
                 else_=0,
             )
             + case((LI.c.acked_quantity.is_(None), 0), else_=PLAN_ACKED_KNOWN)
+            + case((func.coalesce(LI.c.acked_preorder, "") == "", 0), else_=PLAN_ACKED_PREORDER)
         )
         listings = select(
             LI.c.channel_id,
@@ -218,6 +236,7 @@ class PlanQueries:
             flags,
             func.coalesce(LI.c.acked_quantity, 0),
             raw_column(LI.c.acked_price),
+            LI.c.acked_preorder,
         ).where(
             and_(
                 LI.c.channel_id.in_(list(channel_ids)),
@@ -262,12 +281,21 @@ class PlanQueries:
                 products = self._products.read(conn, after=after_product_id, limit=limit)
             if len(products[0]):
                 params = {"low": int(products[0].min()), "high": int(products[0].max())}
-        chunk = PlanChunk(self.channel_ids, self.location_ids, products, [()] * 4, [()] * 5, self._no_names)
+        chunk = PlanChunk(self.channel_ids, self.location_ids, products, [()] * 4, [()] * 6, self._no_names)
         if not len(chunk):
             return chunk
         stock = self._stock.read(conn, **params) if self.location_ids else chunk.stock
         listings = self._listings.read(conn, **params) if self.channel_ids else chunk.listings
-        return PlanChunk(self.channel_ids, self.location_ids, products, stock, listings, self._no_names)
+        incoming: dict[int, dict[int, tuple[int, date | None]]] = {}
+        if self.incoming and self.location_ids:
+            wanted = set(self.location_ids)
+            for pid, per_location in incoming_for(conn, products[0].tolist()).items():
+                mine = {lid: v for lid, v in per_location.items() if lid in wanted}
+                if mine:
+                    incoming[pid] = mine
+        return PlanChunk(
+            self.channel_ids, self.location_ids, products, stock, listings, self._no_names, incoming
+        )
 
     @staticmethod
     def _no_names(channel_id: int, product_ids: Any) -> tuple[list[Any], list[Any]]:

@@ -46,11 +46,11 @@ class LedgerTx(
     CatalogWrites,
     CatalogueWrites,
     OrderWrites,
+    SupplyWrites,
     StockWrites,
     ListingWrites,
     OperationWrites,
     AlertWrites,
-    SupplyWrites,
 ):
     """Writes inside one transaction, one mixin per aggregate. Obtain through :meth:`Ledger.tx`."""
 

@@ -41,6 +41,8 @@ class ListingRow:
     currency: str
     active: bool
     version: int
+    acked_preorder: str | None = None
+    """The preorder signal the channel last accepted (``Preorder.key``; "" or None: none)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +152,9 @@ class OutboxItem(TypedDict):
     ids: dict[str, str]
     location: str | None
     available: bool | None
+    preorder: NotRequired[str]
+    """``Preorder.key`` ("" or absent: none; absent in batches written before preorders)."""
+    preorder_changed: NotRequired[bool]
 
 
 class RunResult(TypedDict):

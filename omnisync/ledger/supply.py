@@ -4,22 +4,23 @@ Supplier terms (lead time, minimum order quantity, pack multiple, service level)
 product, None where the config's defaults apply; they change no channel's number, so they bump no
 version. Stock on order is ``incoming_stock``, one row per (reference, SKU, location) holding the
 units still expected: recording the same reference again sets it, a receipt against the reference
-lowers it.
+lowers it. What is on order is what preorders draw on, so either change bumps the product's version
+and marks its listings dirty, as a movement does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, TypedDict
 
 from sqlalchemy import Connection, Float, String, bindparam, func, literal, or_, select, union_all, update
 
 from .sales import day_of
 from .statements import execute_many, insert_many
+from .stock import StockWrites
 from .tables import IN, IN_CHUNK, OL, O, P, S
-from .txbase import TxBase
 
 
 class Terms(TypedDict):
@@ -42,7 +43,7 @@ INCOMING_UPDATE = (
 )
 
 
-class SupplyWrites(TxBase):
+class SupplyWrites(StockWrites):
     def set_terms(self, terms: Mapping[int, Terms]) -> None:
         """Product id -> its supplier terms (None: the default)."""
         if not terms:
@@ -76,10 +77,34 @@ class SupplyWrites(TxBase):
                 "created_at": at,
             }
             insert_many(self.conn, IN, [row])
-            return
-        self.conn.execute(
-            INCOMING_UPDATE, {"pk": found[0], "v_quantity": quantity, "v_expected_at": expected_at}
+        else:
+            self.conn.execute(
+                INCOMING_UPDATE, {"pk": found[0], "v_quantity": quantity, "v_expected_at": expected_at}
+            )
+        self._touch(product_id)
+
+    def receive(
+        self,
+        reference: str,
+        sku: str,
+        location: str,
+        quantity: int,
+        key: str,
+        *,
+        at: datetime,
+        note: str | None = None,
+        actor: str | None = None,
+    ) -> bool:
+        """Goods in against purchase order ``reference``: the receipt journalled and as many units
+        fewer expected, together (a repeated ``key`` does neither). Units sold ahead of that stock
+        (reservations beyond the on-hand) are then covered by it: ordinary reservations, counted once."""
+        done = self.record_movement(
+            sku, location, "receipt", quantity, key, at=at, reference=reference, note=note, actor=actor
         )
+        if done:
+            pid, lid = self.ledger.product_id(self.conn, sku), self.ledger.location_id(self.conn, location)
+            self.receive_expected(reference, pid, lid, quantity)
+        return done
 
     def receive_expected(self, reference: str, product_id: int, location_id: int, quantity: int) -> int:
         """Units received against ``reference``: the units still expected go down by as many (never
@@ -89,7 +114,9 @@ class SupplyWrites(TxBase):
             return 0
         pk, open_units = found
         taken = min(open_units, max(quantity, 0))
-        self.conn.execute(update(IN).where(IN.c.id == pk).values(quantity=open_units - taken))
+        if taken:
+            self.conn.execute(update(IN).where(IN.c.id == pk).values(quantity=open_units - taken))
+            self._touch(product_id)
         return taken
 
     def _incoming(self, reference: str, product_id: int, location_id: int) -> tuple[int, int] | None:
@@ -99,6 +126,42 @@ class SupplyWrites(TxBase):
             )
         ).first()
         return None if row is None else (int(row.id), int(row.quantity))
+
+
+INCOMING_OF = (
+    select(IN.c.product_id, IN.c.location_id, func.sum(IN.c.quantity), func.min(IN.c.expected_at))
+    .where(IN.c.quantity > 0)
+    .group_by(IN.c.product_id, IN.c.location_id)
+)
+
+
+def incoming_for(
+    conn: Connection, product_ids: Sequence[int] | None = None
+) -> dict[int, dict[int, tuple[int, date | None]]]:
+    """Product id -> location id -> (units on order, the earliest expected date), for ``product_ids``
+    (None: every product with units on order). Only pairs with units on order appear."""
+    out: dict[int, dict[int, tuple[int, date | None]]] = {}
+    ids = None if product_ids is None else sorted(set(product_ids))
+    chunks: list[list[int] | None] = [None]
+    if ids is not None:
+        chunks = [ids[n : n + IN_CHUNK] for n in range(0, len(ids), IN_CHUNK)]
+    for chunk in chunks:
+        q = INCOMING_OF if chunk is None else INCOMING_OF.where(IN.c.product_id.in_(chunk))
+        for pid, lid, units, expected in conn.execute(q):
+            when = _day(expected)
+            out.setdefault(int(pid), {})[int(lid)] = (int(units), when)
+    return out
+
+
+def _day(value: Any) -> date | None:
+    """A stored expected time as its UTC day (SQLite's aggregate hands back text)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return (value if value.tzinfo is None else value.astimezone(UTC)).date()
+    return value if isinstance(value, date) else None
 
 
 def supplier_terms(conn: Connection) -> dict[int, Terms]:

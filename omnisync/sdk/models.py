@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -60,6 +60,10 @@ class Capability(StrEnum):
     EXTERNAL_STOCK = "external_stock"
     """The channel keeps stock in locations of its own (Amazon's fulfilment centres, ``fba``
     locations): ``read_location_stock`` reports it; the engine never pushes it."""
+    PREORDER = "preorder"
+    """push_inventory honours ``preorder``: it gives the platform its preorder / backorder signal for
+    the units of ``quantity`` sold ahead of the stock on order (and takes it back when ``preorder`` is
+    None). Only channels with it may have a ``preorder_limit``."""
     ORDERED_PULL = "ordered_pull"
     """pull_orders pages a window in ascending ``updated_at`` order (the platform documents the sort).
     The engine then moves its order cursor with every page it commits, so a restart resumes after
@@ -115,6 +119,34 @@ class Limits:
 
 
 @dataclass(frozen=True, slots=True)
+class Preorder:
+    """The part of an :class:`InventoryUpdate`'s quantity sold ahead of the stock on order."""
+
+    units: int
+    """Units of ``quantity`` that are preorders (the rest is stock on hand); at least 1."""
+    expected: date | None = None
+    """When the stock on order is expected (its earliest date; None: not given)."""
+
+    @property
+    def key(self) -> str:
+        """What the channel is told, as one text (``"5@2026-12-20"``): the listing's record of it."""
+        return f"{self.units}@{self.expected.isoformat() if self.expected else ''}"
+
+    @classmethod
+    def from_key(cls, key: str | None) -> Preorder | None:
+        """The preorder a :attr:`key` stands for (None or "": none)."""
+        if not key:
+            return None
+        units, _, expected = key.partition("@")
+        return cls(int(units), date.fromisoformat(expected) if expected else None)
+
+
+def preorder_key(preorder: Preorder | None) -> str:
+    """The listing's record of a push's preorder signal ("" when the push carries none)."""
+    return "" if preorder is None else preorder.key
+
+
+@dataclass(frozen=True, slots=True)
 class InventoryUpdate:
     sku: str
     """Master SKU (the ledger's)."""
@@ -134,6 +166,12 @@ class InventoryUpdate:
     """Ledger location whose channel-side location should carry the quantity (first source)."""
     available: bool | None = None
     """Visibility wish for channels that publish/unpublish (None: leave as is)."""
+    preorder: Preorder | None = None
+    """Units of ``quantity`` sold ahead of the stock on order, for channels with
+    ``Capability.PREORDER`` (None: none, and any preorder signal the channel shows is taken back)."""
+    preorder_changed: bool = False
+    """``preorder`` differs from the signal the channel last accepted from omnisync: a connector that
+    sets the signal in a call of its own (Shopify's inventory policy) makes that call only then."""
 
 
 @dataclass(frozen=True, slots=True)

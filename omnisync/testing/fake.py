@@ -78,6 +78,8 @@ class FakeItem:
     id: str
     quantity: int
     price: Decimal
+    preorder: dict[str, Any] | None = None
+    """``{"units": N, "expected": "2026-12-20" | None}`` while the item sells ahead of stock."""
 
 
 @dataclass
@@ -219,6 +221,7 @@ class FakeChannelAPI:
                 results.append({"id": item.id, "status": "error", "error": "quantity must be ≥ 0"})
             else:
                 item.quantity = u["quantity"]
+                item.preorder = u.get("preorder")
                 results.append({"id": item.id, "status": "ok", "quantity": item.quantity})
         answer = {"results": results}
         if key:
@@ -277,6 +280,13 @@ class FakeSettings(ConnectorSettings):
 _STATUS = {"open": OrderStatus.OPEN, "fulfilled": OrderStatus.FULFILLED, "cancelled": OrderStatus.CANCELLED}
 
 
+def _preorder(update: InventoryUpdate) -> dict[str, Any] | None:
+    p = update.preorder
+    return (
+        None if p is None else {"units": p.units, "expected": p.expected.isoformat() if p.expected else None}
+    )
+
+
 class FakeConnector(Connector[FakeSettings]):
     """Speaks the fake channel's API. Small on purpose: a model for connector authors."""
 
@@ -293,6 +303,7 @@ class FakeConnector(Connector[FakeSettings]):
             Capability.COMPARE_AND_SET,
             Capability.IDEMPOTENT_PUSH,
             Capability.MANAGE_LISTINGS,
+            Capability.PREORDER,  # an item's "preorder": units sold ahead of stock, expected date
         }
     )
     Settings = FakeSettings
@@ -339,7 +350,13 @@ class FakeConnector(Connector[FakeSettings]):
             # (new compare value, same ledger version) is a new request, not a cached stale answer.
             "key": "|".join(f"{u.idempotency_key}:{u.previous}:{u.quantity}" for u in updates),
             "updates": [
-                {"id": u.ids.get("id"), "quantity": u.quantity, "compare": u.previous} for u in updates
+                {
+                    "id": u.ids.get("id"),
+                    "quantity": u.quantity,
+                    "compare": u.previous,
+                    "preorder": _preorder(u),
+                }
+                for u in updates
             ],
         }
         response = await self.client.post("/inventory", json=payload, extensions=op("push_inventory"))

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import timedelta
 from decimal import Decimal
 
+import jsonschema
 import pytest
 from amazon_fixtures import make, seed
 from omnisync_connectors.amazon import feeds
 from omnisync_connectors.amazon.auth import REFRESH_MARGIN_S
+from omnisync_connectors.amazon.connector import availability
+from omnisync_connectors.amazon.emulator_product_types import schema_for
 
 from omnisync.sdk import (
     ConfigurationError,
@@ -19,6 +23,7 @@ from omnisync.sdk import (
     ItemStatus,
     OrderCursor,
     OrderStatus,
+    Preorder,
     PriceUpdate,
 )
 from omnisync.testing.harness import Fault
@@ -305,3 +310,32 @@ async def test_unknown_product_type_is_rejected_with_amazons_issue() -> None:
     assert results[0].status is ItemStatus.REJECTED
     assert "90000900" in (results[0].reason or "")
     assert emulator.quantity(skus[0]) == 10
+
+
+async def test_a_preorder_carries_the_restock_date_and_the_handling_time_until_it() -> None:
+    """Units sold ahead of stock on order: the quantity includes them, fulfillment_availability says
+    when the stock comes in; the next push without a preorder replaces the attribute and takes both
+    away. Checked against the product type's schema as Amazon serves it (getDefinitionsProductType)."""
+    connector, emulator = make()
+    [sku] = seed(emulator, 1, quantity=0)
+    today = connector.context.clock.now().date()
+    ahead = replace(updates([sku], 4)[0], preorder=Preorder(4, today + timedelta(days=9)))
+    entry = availability("DEFAULT", 4, ahead.preorder, today, 14)
+    jsonschema.Draft202012Validator(
+        schema_for("PRODUCT")["properties"]["fulfillment_availability"],
+        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
+    ).validate([entry])
+    [result] = await connector.push_inventory([ahead])
+    assert result.status is ItemStatus.ACCEPTED
+    listing = emulator.listings[sku]
+    assert listing.quantity == 4
+    assert listing.restock == {
+        "restock_date": (today + timedelta(days=9)).isoformat(),
+        "lead_time_to_ship_max_days": 9,
+    }
+    assert availability("DEFAULT", 2, Preorder(2), today, 14)["lead_time_to_ship_max_days"] == 14
+    far = availability("DEFAULT", 2, Preorder(2, today + timedelta(days=90)), today, 14)
+    assert far["lead_time_to_ship_max_days"] == 30  # Amazon's longest handling time
+    [result] = await connector.push_inventory(updates([sku], 6))
+    assert result.status is ItemStatus.ACCEPTED
+    assert (listing.quantity, listing.restock) == (6, {})

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -19,6 +20,7 @@ from omnisync.sdk import (
     ItemStatus,
     OrderCursor,
     OrderStatus,
+    Preorder,
     ThrottledError,
     idempotency_key,
 )
@@ -95,6 +97,32 @@ async def test_push_sets_inventory_availability_and_visibility(harness: Instagra
         "data": {"id": "IG-1", "inventory": 0, "availability": "out of stock", "visibility": "staging"},
     }
     assert "visibility" not in body["requests"][2]["data"]
+
+
+async def test_a_preorder_is_availability_preorder_once_only_units_on_order_are_left(
+    harness: InstagramHarness,
+) -> None:
+    """ProductItem availability "preorder" (one of ProductItem_availability's values) while the item
+    sells only units on order; stock on hand sells first as "in stock"; the quantity holds both."""
+    conn = connector(harness)
+    results = await conn.push_inventory(
+        [
+            replace(inv("IG-1", 3), preorder=Preorder(3, date(2026, 12, 20))),
+            replace(inv("IG-2", 5), preorder=Preorder(2)),
+        ]
+    )
+    assert [r.status for r in results] == [ItemStatus.ACCEPTED] * 2
+    one, two = harness.emulator.item("IG-1"), harness.emulator.item("IG-2")
+    assert one is not None
+    assert two is not None
+    assert (one.inventory, one.availability) == (3, "preorder")
+    assert (two.inventory, two.availability) == (5, "in stock")
+    assert harness.shown_quantity("IG-1") == 3, "a shopper may order a preorder item"
+    order = harness.emulator.place_order("IG-1", 1)
+    assert order
+    await conn.push_inventory([inv("IG-1", 9)])  # the stock came in: no preorder left
+    await conn.aclose()
+    assert (one.inventory, one.availability) == (9, "in stock")
 
 
 async def test_batch_waits_for_the_handle_on_the_clock(harness: InstagramHarness) -> None:

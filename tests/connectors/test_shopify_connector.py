@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from dataclasses import replace
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -17,6 +18,7 @@ from omnisync.sdk import (
     ItemStatus,
     OrderCursor,
     OrderStatus,
+    Preorder,
     PriceUpdate,
 )
 from omnisync.sdk.registry import load_connector
@@ -297,3 +299,27 @@ async def test_webhooks_are_verified_and_normalised() -> None:
     assert event.order is not None
     assert event.order.external_id == order
     assert event.order.lines[0].quantity == 2
+
+
+async def test_a_preorder_is_the_variants_inventory_policy_set_before_its_quantity() -> None:
+    """CONTINUE while the variant sells ahead of stock on order (the quantity holds the units omnisync
+    lets it sell: the limit is kept by omnisync), DENY once the preorder is over; only when it changes."""
+    emulator, connector = make()
+    emulator.seed("MUG", 0, "7.50")
+    ahead = replace(
+        update(emulator, "MUG", 4, 0), preorder=Preorder(4, date(2026, 12, 20)), preorder_changed=True
+    )
+    [result] = await connector.push_inventory([ahead])
+    assert result.status is ItemStatus.ACCEPTED
+    variant = emulator.state.variant_for_sku("MUG")
+    assert variant is not None
+    assert variant.inventory_policy == "CONTINUE"
+    policy_calls = [r for r in emulator.requests if "OmnisyncUpdatePolicies" in r["query"]]
+    assert policy_calls[0]["variables"]["v0"] == [{"id": variant.id, "inventoryPolicy": "CONTINUE"}]
+    # the same signal again (a quantity change only): no policy call
+    [result] = await connector.push_inventory([replace(update(emulator, "MUG", 3, 4), preorder=Preorder(3))])
+    assert result.status is ItemStatus.ACCEPTED
+    assert len([r for r in emulator.requests if "OmnisyncUpdatePolicies" in r["query"]]) == 1
+    [result] = await connector.push_inventory([replace(update(emulator, "MUG", 9, 3), preorder_changed=True)])
+    assert result.status is ItemStatus.ACCEPTED
+    assert variant.inventory_policy == "DENY"

@@ -27,7 +27,15 @@ from omnisync_connectors.shopify.emulator_graphql import subset_schema
 from omnisync_connectors.shopify.querycost import query_cost
 from shopify_fixtures import answer_errors, make, published_schema, request_errors, update
 
-from omnisync.sdk import InventoryRef, ItemStatus, ListingContent, ListingRef, OrderCursor, PriceUpdate
+from omnisync.sdk import (
+    InventoryRef,
+    ItemStatus,
+    ListingContent,
+    ListingRef,
+    OrderCursor,
+    Preorder,
+    PriceUpdate,
+)
 from omnisync.testing.conformance_listings import kit_listing
 
 ALL_OPERATIONS = {
@@ -36,6 +44,7 @@ ALL_OPERATIONS = {
     "OmnisyncInventoryLevels",
     "OmnisyncSetQuantities",
     "OmnisyncUpdatePrices",
+    "OmnisyncUpdatePolicies",
     "OmnisyncOrders",
     "OmnisyncOrderLines",
     "OmnisyncProductSet",
@@ -63,6 +72,7 @@ def schema(specs_dir: Path) -> GraphQLSchema:
         docs.ORDER_LINES_PAGE,
         docs.price_update_document(1),
         docs.price_update_document(4),
+        docs.policy_update_document(2),
         docs.PRODUCT_SET,
         docs.PRODUCT_STATUS,
         docs.PUBLISH,
@@ -127,7 +137,7 @@ async def _exercise() -> tuple[list[dict], object]:
     await connector.push_inventory(
         [
             update(emulator, "TEE-S", 4, 5),
-            update(emulator, "MUG", 1, 8),
+            replace(update(emulator, "MUG", 1, 8), preorder=Preorder(1), preorder_changed=True),
             update(emulator, "CAP", 1, 2, location="store"),
         ]
     )

@@ -4,7 +4,7 @@ array forms of the rules against their scalar forms."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -27,6 +27,7 @@ from omnisync.engine.targets import ChannelRules, TargetCalculator
 from omnisync.ledger.plan_rows import (
     PLAN_ACKED_AVAILABLE,
     PLAN_ACKED_KNOWN,
+    PLAN_ACKED_PREORDER,
     PLAN_DIRTY,
     PlanChunk,
     PlanDecoder,
@@ -49,6 +50,7 @@ def quantity_rules(draw: st.DrawFn, share: int) -> QuantityRules:
         max_quantity=draw(st.one_of(st.none(), st.integers(min_value=0, max_value=40))),
         out_of_stock_below=draw(st.one_of(st.none(), st.integers(min_value=0, max_value=6))),
         source_buffers={code: draw(st.integers(min_value=0, max_value=5)) for code in LOCATIONS},
+        preorder_limit=draw(st.one_of(st.none(), st.integers(min_value=0, max_value=12))),
     )
 
 
@@ -83,6 +85,7 @@ def calculators(draw: st.DrawFn) -> TargetCalculator:
 
 PRICES = [10, 12.5, 0, 99.95, 10.0]  # as SQLite returns NUMERIC: int or float
 ACKED_PRICES = [None, 10, 10.99, 11, 13.99, 8.99, 0]
+ACKED_PREORDERS = [None, None, None, "", "3@2026-03-20", "5@"]
 
 
 @st.composite
@@ -106,7 +109,15 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
             if draw(st.integers(min_value=0, max_value=9)) < 8:
                 for column, value in zip(stock, (pid, location_id, draw(count), draw(count)), strict=True):
                     column.append(value)
-    listings: list[list[Any]] = [[], [], [], [], []]
+    # stock on order (read only when a channel takes preorders), some expected on a date
+    incoming: dict[int, dict[int, tuple[int, date | None]]] = {}
+    for pid in ids:
+        for location_id in (1, 2):
+            if draw(st.integers(min_value=0, max_value=3)) == 0:
+                when = draw(st.sampled_from([None, date(2026, 3, 20), date(2026, 4, 2)]))
+                units = draw(st.integers(min_value=1, max_value=15))
+                incoming.setdefault(pid, {})[location_id] = (units, when)
+    listings: list[list[Any]] = [[], [], [], [], [], []]
     named: dict[tuple[int, int], tuple[str, str]] = {}
     for pid in ids:
         for channel_id in (1, 2, 3):
@@ -114,12 +125,16 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
                 continue  # no listing (or one the channel does not know)
             acked = draw(st.one_of(st.none(), st.integers(min_value=0, max_value=40)))
             flags = draw(st.sampled_from([0, PLAN_DIRTY, PLAN_ACKED_AVAILABLE | PLAN_DIRTY]))
+            acked_preorder = draw(st.sampled_from(ACKED_PREORDERS))
             row = (
                 channel_id,
                 pid,
-                flags | (0 if acked is None else PLAN_ACKED_KNOWN),
+                flags
+                | (0 if acked is None else PLAN_ACKED_KNOWN)
+                | (PLAN_ACKED_PREORDER if acked_preorder else 0),
                 acked or 0,
                 draw(st.sampled_from(ACKED_PRICES)),
+                acked_preorder,
             )
             for column, value in zip(listings, row, strict=True):
                 column.append(value)
@@ -137,7 +152,7 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
     as_arrays = [np.array(column, dtype=np.int64) for column in stock]
     for i in (0, 1, 2, 3):
         listings[i] = np.array(listings[i], dtype=np.int64)
-    return PlanChunk((1, 2, 3), (1, 2), products, as_arrays, listings, names)
+    return PlanChunk((1, 2, 3), (1, 2), products, as_arrays, listings, names, incoming)
 
 
 def view(plan: ChunkPlan) -> dict[str, tuple[list[tuple[Any, ...]], list[tuple[int, int]]]]:
@@ -171,6 +186,7 @@ def test_the_fast_plan_of_a_chunk_is_the_explained_plan(
             assert target.channel == item.channel
             if item.quantity is not None:
                 assert target.allocation.offered == item.quantity
+                assert (item.preorder.units if item.preorder else 0) == target.allocation.preorder
             if item.price is not None:
                 assert target.price is not None
                 assert target.price.price == item.price

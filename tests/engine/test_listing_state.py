@@ -21,6 +21,7 @@ class Item:  # the fields of PlannedItem the transitions read
     version: int
     available: bool | None = True
     price: Decimal | None = None
+    preorder: None = None
 
 
 @dataclass
@@ -39,7 +40,7 @@ def test_exact_accept_settles_at_the_planned_version() -> None:
     change = ls.pushed(Item(5, 8, version=3), ItemResult.accepted("A", 5), verified=False, at=T0)  # type: ignore[arg-type]
     # unverified: the absolute value overwrote whatever the channel held, its own sales included
     assert change == ls.Acknowledged(
-        at=T0, settled_at=3, quantity=5, available=True, since=None, overwrote=True
+        at=T0, settled_at=3, quantity=5, available=True, since=None, overwrote=True, preorder=""
     )
 
 

@@ -2,7 +2,7 @@
 breakdown (fulfillable, inbound, reserved) for explain and the status page
 
 Revision ID: 0012_amazon19
-Revises: 0004_adaptive
+Revises: 0014_preorder18
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from alembic import op
 import omnisync.ledger.models
 
 revision = "0012_amazon19"
-down_revision = "0004_adaptive"
+down_revision = "0014_preorder18"
 branch_labels = None
 depends_on = None
 
