@@ -41,12 +41,25 @@ Policies decide how several channels share one SKU's stock:
       expected = Σ over o of rate[o] × (unseen[o] + latency[c]) / 3600
       adaptive = min(max_units, the smallest b with P(Poisson(expected) > b) ≤ risk)
       q        = q − adaptive                                   # after the buffers, before the cap
+      q        = max(q, min(q before, 1)) when c sells s fastest from its sources   # last unit
 
   ``expected`` is the units the other channels sell that ``c`` still shows: sold since their orders
   were last read (``unseen[o]``), or before ``c``'s next push is acknowledged (``latency[c]``).
   Velocities, latencies and unseen times are measured from the ledger (:mod:`omnisync.pace`) and
   handed in as a :class:`~omnisync.pace.Pace`: a hot SKU is held back where the lag is long, a slow
   seller shows every unit.
+
+  Why the quantile: the b-th unit from the top is already gone when more than b − 1 were sold
+  unseen. Holding it back costs a lost sale when it is still there; showing it costs an oversell
+  when it is gone; so it is held while P(gone) > ``risk``, where ``risk`` = cost of a lost sale ÷
+  (cost of a lost sale + cost of an oversell). The default 0.5 counts both alike (a unit is held
+  only when it is more likely gone than there: the fewest oversold plus lost units); 0.25 counts
+  an oversell as three lost sales. At 0.5 one sale, however recent, never holds a unit (it takes
+  ``expected`` above ln 2 ≈ 0.69): a tiny stock's noisy velocity moves nothing until the SKU sells
+  several units a lag. The last-unit rule: when every channel held the last unit back, nobody could
+  sell it and every shopper until the next restock is a lost sale; so the channel that sells the
+  SKU fastest from its sources (ties: the shorter latency, then the name) never has its last unit
+  held, while the others do.
 
 Third-party policies load lazily from the entry-point group ``omnisync.policies``.
 """
@@ -283,20 +296,23 @@ def preorder_units(numbers: Iterable[tuple[int, int, int]], limit: int | None) -
 
 @dataclass(frozen=True)
 class Held:
-    """Units a policy holds back after the configured buffers (the adaptive buffer), and why."""
+    """Units a policy holds back after the configured buffers (the adaptive buffer), and why; never
+    below ``keeps`` units offered where there were that many (the adaptive last-unit rule)."""
 
     units: int
     detail: str
+    keeps: int = 0
 
 
-def offered_for_pool(pool: int, rules: QuantityRules, held: int | None = None) -> int:
+def offered_for_pool(pool: int, rules: QuantityRules, held: int | None = None, keeps: int = 0) -> int:
     """The documented arithmetic after the pool (share, buffers, cap, out-of-stock threshold, ≥ 0);
-    ``held`` units more are held back after the buffers (the adaptive policy's buffer).
+    ``held`` units more are held back after the buffers (the adaptive policy's buffer), never below
+    ``keeps`` offered (its last-unit rule).
 
     The numbers-only form of :func:`allocate_channel`, which runs the very same steps while it writes
     the explanation; planners call this (and :func:`channel_pool`) when nobody asked why.
     """
-    return _after_pool(pool, rules, None, (), None if held is None else Held(held, ""))
+    return _after_pool(pool, rules, None, (), None if held is None else Held(held, "", keeps))
 
 
 def _after_pool(
@@ -322,7 +338,7 @@ def _after_pool(
         steps.append(Step("buffer", _sourced(detail, prov, "buffer"), q))
 
     if held is not None:
-        q -= held.units
+        q = max(q - held.units, min(q, held.keeps))
         if steps is not None:
             steps.append(Step("adaptive buffer", held.detail, q))
 
@@ -627,28 +643,52 @@ class Exposure:
     """Units the others sell unseen: Σ rate × (unseen + latency) / 3600."""
     units: int
     """The adaptive buffer: the Poisson quantile of ``expected`` at 1 − risk, capped."""
+    own: float = 0.0
+    """Units per hour this channel itself sells from its sources."""
+    leader: bool = False
+    """This channel sells the SKU fastest of those drawing on its sources: its last unit is never
+    held (the last-unit rule), so a unit held everywhere cannot go unsold."""
+
+
+def _sells_first(channel: str, own: float, others: Mapping[str, float], latency: Mapping[str, float]) -> bool:
+    """True when ``channel`` sells from its sources at least as fast as each other channel does there
+    (``own`` against ``others``, units per hour; ties to the shorter sync latency, then the name)."""
+    if own <= 0:
+        return False
+
+    def rank(name: str) -> tuple[float, str]:
+        return (latency.get(name, math.inf), name)
+
+    return all(own > rate or (own == rate and rank(channel) < rank(name)) for name, rate in others.items())
 
 
 def adaptive_units(
     pace: Pace | None, channel: str, sources: Sequence[str], risk: float, max_units: int
 ) -> Exposure:
     """The adaptive buffer of ``channel`` (drawing from ``sources``) for one SKU's ``pace``: the only
-    place its arithmetic lives (the planner's numbers-only path reads ``.units``)."""
+    place its arithmetic lives (the planner's numbers-only path reads ``.units`` and ``.leader``)."""
     if pace is None:
         return Exposure((), None, 0.0, 0)
     per_channel: dict[str, float] = {}
+    own = 0.0
     for (other, location), per_hour in pace.sold_per_hour.items():
-        if other != channel and location in sources and per_hour > 0:
-            per_channel[other] = per_channel.get(other, 0.0) + per_hour
+        if location in sources and per_hour > 0:
+            if other == channel:
+                own += per_hour
+            else:
+                per_channel[other] = per_channel.get(other, 0.0) + per_hour
     latency = pace.latency_s.get(channel)
     rates = tuple((name, rate, pace.unseen_s.get(name, 0.0)) for name, rate in sorted(per_channel.items()))
+    leader = _sells_first(channel, own, per_channel, pace.latency_s)
     if latency is None:
-        return Exposure(rates, None, 0.0, 0)
+        return Exposure(rates, None, 0.0, 0, own, leader)
     expected = sum(rate * (unseen + latency) for _, rate, unseen in rates) / 3600.0
-    return Exposure(rates, latency, expected, _poisson_quantile(expected, risk, max_units))
+    return Exposure(rates, latency, expected, _poisson_quantile(expected, risk, max_units), own, leader)
 
 
-def _exposure_text(exposure: Exposure, sources: Sequence[str], risk: float, max_units: int) -> str:
+def _exposure_text(
+    exposure: Exposure, channel: str, sources: Sequence[str], risk: float, max_units: int
+) -> str:
     where = ", ".join(sources)
     if not exposure.rates:
         return f"nothing sold on the other channels from {where} lately: 0 held"
@@ -661,21 +701,27 @@ def _exposure_text(exposure: Exposure, sources: Sequence[str], risk: float, max_
     tail = f"more than {exposure.units} sold meanwhile with P ≤ {risk * 100:g} %"
     if exposure.units == max_units and max_units > 0:
         tail = f"at most max_units {max_units}"
-    return (
+    text = (
         f"sold elsewhere from {where}: {terms} = {exposure.expected:.3f} units expected before this "
         f"channel shows it; {exposure.units} held ({tail})"
     )
+    if exposure.leader and exposure.units > 0:
+        text += (
+            f"; {channel} sells it fastest ({exposure.own:.2f}/h from {where}): its last unit is never held"
+        )
+    return text
 
 
 class AdaptivePolicy(BufferedPolicy):
     """The documented rule for every channel, then an adaptive buffer per channel and SKU: the units
-    the other channels may sell from the same locations during this channel's sync latency, at the
-    ``risk`` a merchant accepts of more being sold (see the module text). Each channel on its own, as
-    under ``buffered``, from the :class:`~omnisync.pace.Pace` in its :class:`ChannelInput`."""
+    the other channels may sell from the same locations during this channel's sync latency, held back
+    while each is more likely than ``risk`` to be sold elsewhere already; the channel that sells the
+    SKU fastest keeps its last unit (see the module text). Each channel on its own, as under
+    ``buffered``, from the :class:`~omnisync.pace.Pace` in its :class:`ChannelInput`."""
 
     name: str = "adaptive"
 
-    def __init__(self, risk: float = 0.05, max_units: int = 10) -> None:
+    def __init__(self, risk: float = 0.5, max_units: int = 10) -> None:
         if isinstance(risk, bool) or not isinstance(risk, int | float) or not 0 < risk < 1:
             raise ValueError(f"adaptive risk must be between 0 and 1 (exclusive), got {risk!r}")
         _non_negative("max_units", max_units)
@@ -687,7 +733,8 @@ class AdaptivePolicy(BufferedPolicy):
 
     def held(self, channel: ChannelInput) -> Held:
         exposure = self.exposure(channel.pace, channel.channel, channel.sources)
-        return Held(exposure.units, _exposure_text(exposure, channel.sources, self.risk, self.max_units))
+        text = _exposure_text(exposure, channel.channel, channel.sources, self.risk, self.max_units)
+        return Held(exposure.units, text, 1 if exposure.leader else 0)
 
 
 # --------------------------------------------------------------------------- registry

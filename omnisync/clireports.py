@@ -72,8 +72,12 @@ def report_sales(
     if as_json:
         cli._print_json(data)
         return
+    period = f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+    if not data["rows"]:
+        cli.out.print(f"no orders in {period} (see --since and --until)", soft_wrap=True)
+        return
     columns = [*data["by"], "currency", *salesreport.NUMBERS]
-    table = Table(*columns, title=f"sales {start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC")
+    table = Table(*columns, title=f"sales {period}")
     for row in data["rows"]:
         table.add_row(*(cli.word(row[c], "—") for c in columns))
     for total in data["totals"]:

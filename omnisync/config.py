@@ -149,8 +149,10 @@ class ChannelConfig(_Model):
 class AdaptiveConfig(_Model):
     """The adaptive policy's settings (see omnisync.allocation and omnisync.pace)."""
 
-    risk: float = Field(0.05, gt=0, lt=1)
-    """Accepted chance that the other channels sell more than the held units during a channel's lag."""
+    risk: float = Field(0.5, gt=0, lt=1)
+    """A unit is held back from a channel while the chance that the other channels sold it unseen is
+    above this: cost of a lost sale ÷ (cost of a lost sale + cost of an oversell). 0.5 counts both
+    alike; 0.25 counts an oversell as three lost sales."""
     max_units: int = Field(10, ge=0)
     """Never hold back more than this many units for one channel and SKU."""
     velocity_windows: list[Duration] = Field(default_factory=lambda: [900.0, 3600.0, 86400.0], min_length=1)

@@ -34,9 +34,13 @@ class ShopifyHarness(EmulatorHarness):
     def endpoint_settings(self, endpoint: str | None = None) -> dict[str, Any]:
         urls = {} if endpoint is None else {"endpoint": endpoint}
         settings: dict[str, Any] = self.emulator.settings(**urls)
-        if self.sources:
-            settings["locations"] = {self.sources[0]: self.emulator.locations["warehouse"]}
+        if self.sources:  # the shop's warehouse, and its store where the channel draws from a second one
+            settings["locations"] = {code: self.emulator.locations[name] for code, name in self._named()}
         return settings
+
+    def _named(self) -> list[tuple[str, str]]:
+        """(ledger location, the shop's location name) for the channel's sources the shop has."""
+        return list(zip(self.sources, self.emulator.locations, strict=False))
 
     def listing(self, key: str) -> dict[str, Any] | None:
         shown: dict[str, Any] | None = self.emulator.listing(handle_for(key))
@@ -57,6 +61,16 @@ class ShopifyHarness(EmulatorHarness):
         except (ValueError, KeyError):
             return False
         return True
+
+    def give_back_at(self, order_id: str, channel_sku: str, units: int, location: str) -> str | None:
+        name = dict(self._named()).get(location)
+        if name is None:
+            return None
+        try:
+            self.emulator.refund(order_id, channel_sku, units, restock=True, location=name)
+        except (ValueError, KeyError):
+            return None
+        return ""
 
     def give_back(self, order_id: str, channel_sku: str, units: int, *, restock: bool = True) -> str | None:
         try:

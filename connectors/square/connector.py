@@ -77,6 +77,7 @@ class SquareConnector(Connector[SquareSettings]):
         html=True,  # description_html: a documented subset of elements
         required=("title",),
         variant_title_max=255,  # CatalogItemVariation.name
+        max_options=6,  # CatalogItem.item_options
     )
     limits = Limits(
         # a push carries up to CALLS_IN_FLIGHT calls of MAX_CHANGES, sent side by side

@@ -81,6 +81,10 @@ class SquareEmulator(WithLatency):
         self.items: dict[str, Json] = {}
         self.variations: dict[str, Json] = {}
         self.client_ids: dict[str, str] = {}
+        self.item_options: dict[str, Json] = {}
+        """ITEM_OPTION objects by id, their values nested."""
+        self.option_values: dict[str, str] = {}
+        """ITEM_OPTION_VAL id -> its option's id."""
         """Client object id (``#...``) -> the id an upsert gave it."""
         self.by_sku: dict[str, str] = {}
         self.counts: dict[tuple[str, str, str], int] = {}

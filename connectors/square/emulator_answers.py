@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .emulator import SquareEmulator
 
 Json = dict[str, Any]
 Answer = tuple[int, Json]
@@ -42,3 +45,13 @@ def limit_of(body: Json, default: int, maximum: int) -> int | None:
     if limit is None:
         return default
     return limit if isinstance(limit, int) and 1 <= limit <= maximum else None
+
+
+def assign_id(emu: SquareEmulator, oid: str, mappings: list[Json]) -> str:
+    """The object's id: a client id (``#...``) gets a new one, added to ``mappings`` and remembered."""
+    if not oid.startswith("#"):
+        return oid
+    real = emu.new_id()
+    mappings.append({"client_object_id": oid, "object_id": real})
+    emu.client_ids[oid] = real
+    return real

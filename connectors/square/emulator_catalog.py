@@ -1,4 +1,5 @@
-"""Catalog endpoints of the Square emulator: locations, search by SKU, batch retrieve, batch upsert.
+"""Catalog endpoints of the Square emulator: locations, search by SKU (or by type: item options),
+batch retrieve, batch upsert (items with their variations, item options with their values).
 
 An upsert replaces the whole object (omitted fields are cleared, as at Square), must carry the current
 ``version`` (else ``VERSION_MISMATCH``), and each batch is applied all-or-nothing.
@@ -10,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from .emulator_answers import Answer, Json, cursor_of, error, limit_of, refuse, uncursor
 from .emulator_items import apply_item, item_problem, price_problem
+from .emulator_options import apply_option, option_problem
 
 if TYPE_CHECKING:
     from .emulator import SquareEmulator
@@ -31,14 +33,15 @@ async def search_catalog(emu: SquareEmulator, body: Json) -> Answer:
             found = (emu.variations.get(emu.by_sku.get(v, "")) for v in wanted)
             pool = [o for o in found if o is not None and o["type"] in types]
         else:
-            everything = [*emu.items.values(), *emu.variations.values()]
+            everything = [*emu.items.values(), *emu.variations.values(), *emu.item_options.values()]
             pool = [
                 o for o in everything if o["type"] in types and str(_data(o).get(name, "")).lower() in wanted
             ]
     elif query:
         return refuse(400, error("BAD_REQUEST", "the emulator supports exact_query and set_query only"))
     else:
-        pool = [o for o in [*emu.items.values(), *emu.variations.values()] if o["type"] in types]
+        everything = [*emu.items.values(), *emu.variations.values(), *emu.item_options.values()]
+        pool = [o for o in everything if o["type"] in types]
     if not body.get("include_deleted_objects"):
         pool = [o for o in pool if not o.get("is_deleted")]
     pool.sort(key=lambda o: o["id"])
@@ -55,7 +58,7 @@ async def retrieve_catalog(emu: SquareEmulator, body: Json) -> Answer:
     ids = body.get("object_ids")
     if not isinstance(ids, list) or not ids or len(ids) > 1000:
         return refuse(400, error("INVALID_VALUE", "object_ids: 1 to 1000 ids", field="object_ids"))
-    objects = [emu.variations.get(i) or emu.items.get(i) for i in ids]
+    objects = [emu.variations.get(i) or emu.items.get(i) or emu.item_options.get(i) for i in ids]
     found = [o for o in objects if o and (body.get("include_deleted_objects") or not o.get("is_deleted"))]
     return 200, {"objects": found}
 
@@ -84,9 +87,12 @@ async def upsert_catalog(emu: SquareEmulator, body: Json) -> Answer:
             errors.extend(problems)
             continue
         for obj in batch["objects"]:
-            written.append(
-                apply_item(emu, obj, mappings) if obj.get("type") == "ITEM" else _apply_upsert(emu, obj)
-            )
+            if obj.get("type") == "ITEM":
+                written.append(apply_item(emu, obj, mappings))
+            elif obj.get("type") == "ITEM_OPTION":
+                written.append(apply_option(emu, obj, mappings))
+            else:
+                written.append(_apply_upsert(emu, obj))
     answer: Json = {"objects": written, "updated_at": emu.now(), "id_mappings": mappings}
     if errors:
         answer["errors"] = errors
@@ -100,6 +106,8 @@ def _data(obj: Json) -> Json:
 
 def _upsert_problem(emu: SquareEmulator, obj: Json) -> Json | None:
     oid, kind = str(obj.get("id", "")), obj.get("type")
+    if kind == "ITEM_OPTION":
+        return option_problem(emu, obj)
     if kind == "ITEM" and (oid.startswith("#") or (obj.get("item_data") or {}).get("variations")):
         return item_problem(emu, obj)
     current = emu.variations.get(oid) if kind == "ITEM_VARIATION" else emu.items.get(oid)

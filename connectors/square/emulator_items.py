@@ -4,14 +4,16 @@ A new object carries a client id starting with ``#`` and is answered with its re
 ``id_mappings``; an existing item must carry its current ``version``, and so must each existing
 variation it nests. The item is replaced by what was sent: a variation left out is deleted. Refused,
 as Square refuses them: no name, a name over 512 code points, ``description_html`` over 65,535, no
-variation, a variation name over 255, a price that is not an integer amount in the seller's currency.
+variation, a variation name over 255, a price that is not an integer amount in the seller's currency,
+and what :mod:`.emulator_options` refuses of the item's option set.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from .emulator_answers import Json, error
+from .emulator_answers import Json, assign_id, error
+from .emulator_options import item_options_problem, resolved_options, resolved_values
 
 if TYPE_CHECKING:
     from .emulator import SquareEmulator
@@ -62,7 +64,7 @@ def item_problem(emu: SquareEmulator, obj: Json) -> Json | None:
             return error("INVALID_VALUE", f"Object `{vid}`: name is longer than {VARIATION_NAME_MAX}.")
         if (p := price_problem(emu, vid, vdata)) is not None:
             return p
-    return None
+    return item_options_problem(emu, obj)
 
 
 def price_problem(emu: SquareEmulator, oid: str, data: Json) -> Json | None:
@@ -93,26 +95,21 @@ def shown_item(emu: SquareEmulator, item_id: str) -> dict[str, Any] | None:
 
 def apply_item(emu: SquareEmulator, obj: Json, mappings: list[Json]) -> Json:
     """Write the item and its variations; new ids are added to ``mappings``."""
-    oid = str(obj["id"])
-    item_id = oid
-    if oid.startswith("#"):
-        item_id = emu.new_id()
-        mappings.append({"client_object_id": oid, "object_id": item_id})
-        emu.client_ids[oid] = item_id
+    item_id = assign_id(emu, str(obj["id"]), mappings)
     previous = emu.items.get(item_id)
     stamp = emu.version_stamp(int(previous["version"]) if previous else 0)
-    data = dict(obj.get("item_data") or {})
+    data = resolved_options(emu, dict(obj.get("item_data") or {}))
     kept: list[Json] = []
     for position, v in enumerate(data.get("variations") or []):
-        vid = str(v["id"])
-        if vid.startswith("#"):
-            real = emu.new_id()
-            mappings.append({"client_object_id": vid, "object_id": real})
-            vid = real
+        vid = assign_id(emu, str(v["id"]), mappings)
         old = emu.variations.get(vid)
         if old is not None:
             emu.by_sku.pop(str(old["item_variation_data"].get("sku") or "").lower(), None)
-        vdata = {**(v.get("item_variation_data") or {}), "item_id": item_id, "ordinal": position}
+        vdata = {
+            **resolved_values(emu, v.get("item_variation_data") or {}),
+            "item_id": item_id,
+            "ordinal": position,
+        }
         variation: dict[str, Any] = {
             "type": "ITEM_VARIATION",
             "id": vid,

@@ -5,8 +5,9 @@ another down), in one request per call, under the account's catalog lock (one ca
 time). A new item and its variations carry client ids (``#...``) mapped to Square's ids in the answer;
 an existing one is read first (BatchRetrieveCatalogObjects) for its ``version`` and its variations'
 (an upsert replaces the item: a variation left out is deleted). Variations are named by their option
-values (``Red / M``). Unpublishing archives the item (``is_archived``): never deleted. Images are not
-sent: Square takes catalog images as uploaded files (CreateCatalogImage), not by URL.
+values (``Red / M``) and the item carries its option set (:mod:`.options`: ITEM_OPTION objects written
+first, shared across items by name). Unpublishing archives the item (``is_archived``): never deleted.
+Images are not sent: Square takes catalog images as uploaded files (CreateCatalogImage), not by URL.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from omnisync.sdk import (
 
 from .client import MAX_RETRIEVE_IDS, Json, SquareApi, as_dict, describe, raise_for_square, square_errors
 from .inventory import ITEM_ID, VARIATION_ID
+from .options import ensure_options, with_options
 from .prices import catalog_lock, to_minor
 from .settings import SquareSettings
 
@@ -34,9 +36,18 @@ def client_id(*parts: str) -> str:
     return "#" + hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:20]
 
 
+def known_item(listing: ListingContent) -> str | None:
+    """The Square item the listing is: its own id, else the item its variations were found in (a
+    listing linked by SKU knows its variations' ids only; Square never moves a variation to another
+    item)."""
+    return listing.ids.get(ITEM_ID) or next(
+        (v.ids[ITEM_ID] for v in listing.variants if v.ids.get(ITEM_ID)), None
+    )
+
+
 def item_object(listing: ListingContent, current: Mapping[str, Json], archived: bool | None = None) -> Json:
     """The ITEM to upsert for ``listing``; ``current`` holds the objects read (by id) for versions."""
-    item_id = listing.ids.get(ITEM_ID) or client_id(listing.key)
+    item_id = known_item(listing) or client_id(listing.key)
     variations = []
     for v in listing.variants:
         vid = v.ids.get(VARIATION_ID) or client_id(listing.key, v.channel_sku)
@@ -116,14 +127,16 @@ class ListingWriter:
             known = [
                 i
                 for c in listings
-                for i in (c.ids.get(ITEM_ID), *(v.ids.get(VARIATION_ID) for v in c.variants))
+                for i in (known_item(c), *(v.ids.get(VARIATION_ID) for v in c.variants))
                 if i
             ]
             try:
                 current = await self._current(known)
+                options = await ensure_options(self.api, listings)
             except (RetryableError, ProtocolError) as exc:
                 return [ListingResult.retry(c.key, exc.message) for c in listings]
-            return await self._write(listings, [item_object(c, current) for c in listings])
+            objects = [with_options(item_object(c, current), c, options) for c in listings]
+            return await self._write(listings, objects)
 
     async def unpublish(self, refs: Sequence[ListingRef]) -> list[ListingResult]:
         async with catalog_lock(self.settings):

@@ -1,4 +1,5 @@
-"""The demo's listing sync: two catalogue products the daemon lists from the master catalogue.
+"""The demo's listing sync (:mod:`omnisync.testing.catalogue_sync`): two catalogue products the daemon
+lists from the master catalogue.
 
 Every channel's mapping says ``listings: create``. A canvas tote is in the catalogue from the start and
 the listing job creates it on every channel before trading; halfway through trading a wool scarf is
@@ -13,51 +14,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
-from typing import Any
 
 from omnisync.engine.runtime import Engine
 from omnisync.invariants import ListingExpected, listing_problems
+from omnisync.testing.catalogue_sync import SCARF, TEMPLATES, TOTE, SyncProduct, discontinue, expected, put
 
 from .channels import CURRENCY, DemoChannel
-
-TEMPLATES: dict[str, dict[str, Any]] = {
-    "shopify": {"listings": "create", "listing": {"category": "Accessories"}},
-    "amazon": {"listings": "create", "listing": {"category": "PRODUCT"}},
-    "square": {"listings": "create"},
-    "instagram": {"listings": "create", "listing": {"link": "https://shop.example/products/{product}"}},
-}
-"""Per connector: the listing template of the demo's mapping (Amazon's product type, Meta's link)."""
-
-
-@dataclass(frozen=True)
-class DemoProduct:
-    handle: str
-    title: str
-    option: str
-    variants: tuple[tuple[str, str, str, int, int], ...]
-    """(SKU, option value, barcode, units at WH, units at STORE)."""
-    price: Decimal
-
-    @property
-    def skus(self) -> list[str]:
-        return [v[0] for v in self.variants]
-
-
-TOTE = DemoProduct(
-    "canvas-tote",
-    "Canvas tote",
-    "Size",
-    (("TOTE-S", "S", "4000000070016", 6, 2), ("TOTE-L", "L", "4000000070023", 4, 2)),
-    Decimal("24.00"),
-)
-SCARF = DemoProduct(
-    "wool-scarf",
-    "Wool scarf",
-    "Colour",
-    (("SCARF-GREY", "Grey", "4000000070030", 5, 3), ("SCARF-NAVY", "Navy", "4000000070047", 3, 1)),
-    Decimal("39.00"),
-)
 
 
 def templates(channels: Sequence[DemoChannel]) -> None:
@@ -67,33 +29,15 @@ def templates(channels: Sequence[DemoChannel]) -> None:
         ch.config["mapping"] = f"mappings/{ch.name}.yaml"
 
 
-def put(engine: Engine, product: DemoProduct, *, status: str = "active") -> None:
-    """The product into the catalogue (its SKUs, their stock once, its content) in one transaction."""
-    now = engine.clock.now()
+def add(engine: Engine, product: SyncProduct) -> None:
     with engine.ledger.tx() as tx:
-        for sku, value, barcode, wh, store in product.variants:
-            tx.upsert_product(
-                sku, title=f"{product.title} {value}", barcode=barcode, price=product.price, currency=CURRENCY
-            )
-            for location, units in (("WH", wh), ("STORE", store)):
-                if units:
-                    key = f"demo-seed:{sku}:{location}"
-                    tx.record_movement(sku, location, "receipt", units, key, at=now, actor="demo")
-        tx.upsert_catalogue(
-            [
-                {
-                    "handle": product.handle,
-                    "title": product.title,
-                    "description": f"<p>The demo's {product.title.lower()}, <b>made to last</b>.</p>",
-                    "brand": "Omnisync Demo",
-                    "condition": "new",
-                    "status": status,
-                    "images": [f"https://img.example/{product.handle}-1.jpg"],
-                    "attributes": {},
-                    "options": [product.option],
-                }
-            ],
-            {sku: (product.handle, {product.option: value}) for sku, value, *_ in product.variants},
+        put(
+            tx,
+            product,
+            currency=CURRENCY,
+            at=engine.clock.now(),
+            actor="demo",
+            locations={"WH": "WH", "STORE": "STORE"},
         )
     engine.ensure_listings()
 
@@ -109,32 +53,15 @@ class ListingSync:
     changed: bool = False
 
     async def start(self) -> str:
-        put(self.engine, TOTE)
+        add(self.engine, TOTE)
         await self._job()
         return f"listings: {TOTE.handle} created from the catalogue on {self._names()}"
 
     async def change(self) -> str:
         """Halfway: the scarf added, the tote discontinued, the listing job run."""
-        put(self.engine, SCARF)
+        add(self.engine, SCARF)
         with self.engine.ledger.tx() as tx:
-            current = {p.handle: p for p in self.engine.ledger.catalogue(tx.conn, [TOTE.handle])}
-            tote = current[TOTE.handle]
-            tx.upsert_catalogue(
-                [
-                    {
-                        "handle": tote.handle,
-                        "title": tote.title,
-                        "description": tote.description,
-                        "brand": tote.brand,
-                        "condition": tote.condition,
-                        "status": "discontinued",
-                        "images": list(tote.images),
-                        "attributes": dict(tote.attributes),
-                        "options": list(tote.options),
-                    }
-                ],
-                {},
-            )
+            discontinue(tx, TOTE)
         self.changed = True
         await self._job()
         return (
@@ -148,10 +75,7 @@ class ListingSync:
         return SCARF.skus if self.changed else TOTE.skus
 
     def expected(self) -> list[ListingExpected]:
-        tote = ListingExpected(TOTE.handle, published=not self.changed, variants=tuple(TOTE.skus))
-        if not self.changed:
-            return [tote]
-        return [tote, ListingExpected(SCARF.handle, published=True, variants=tuple(SCARF.skus))]
+        return expected(self.changed)
 
     def problems(self) -> dict[str, list[str]]:
         creating = [ch for ch in self.channels if self.engine.manages_listings(ch.name)]

@@ -5,7 +5,8 @@ Two ways to the same numbers. :meth:`TargetCalculator.targets` resolves a SKU's 
 channel mappings and returns every number with its explanation (``omnisync explain``): the reference.
 A full plan of a large catalogue cannot afford an explanation, nor a Python object, per (channel,
 SKU) pair, so :class:`ChunkPlanner` plans plain SKUs -- no per-SKU or per-tag override, no drop, under
-the buffered or split policy -- column by column from the channel-wide rules: the pools with
+the buffered or split policy, or under the adaptive one when the SKU did not sell lately (its adaptive
+buffer is 0) -- column by column from the channel-wide rules: the pools with
 :func:`~omnisync.allocation.channel_pools` (the array form of ``channel_pool``), the offered
 quantities with :func:`~omnisync.allocation.offered_for_pool` applied to each distinct pool, the
 prices with :func:`~omnisync.pricing.price_for` applied to each distinct master price, and what a
@@ -31,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from omnisync.allocation import (
+    AdaptivePolicy,
     BufferedPolicy,
     LocationStock,
     QuantityRules,
@@ -281,10 +283,12 @@ class ChunkPlanner:
                 self.special_skus.update(drop.skus)
                 self.special_tags.update(drop.tags)
         # The fast path: policies that allocate each channel on its own (split's shares are checked
-        # by the calculator), and channel-wide rules that resolve. Otherwise every SKU is explained:
-        # so is every SKU under the adaptive policy, whose buffer depends on each product's pace.
+        # by the calculator), and channel-wide rules that resolve. Otherwise every SKU is explained.
+        # Under the adaptive policy the SKUs that sold lately (``replan``) are explained; the others
+        # hold nothing back, so the buffered arithmetic is theirs.
         lanes: list[_Lane] = []
-        if type(calculator.policy) in (BufferedPolicy, SplitPolicy) and _NOT_A_SKU not in self.special_skus:
+        fast = (BufferedPolicy, SplitPolicy, AdaptivePolicy)
+        if type(calculator.policy) in fast and _NOT_A_SKU not in self.special_skus:
             try:
                 for name in self.channels:
                     lanes.append(self._lane(name, lanes))
@@ -402,13 +406,16 @@ class ChunkPlanner:
                 out[name][0].append(item)
 
     def _special(self, columns: Columns) -> list[int]:
-        """Positions of the SKUs a mapping names, by SKU or by tag, and of those with stock on order
-        or a preorder signal on a channel: planned through ``targets``."""
+        """Positions of the SKUs a mapping names, by SKU or by tag, of those with stock on order or a
+        preorder signal on a channel, and of those whose adaptive buffer moves (:attr:`replan`):
+        planned through ``targets``."""
         found: set[int] = set()
         if columns.incoming:
             found.update(np.flatnonzero(np.isin(columns.ids, list(columns.incoming))).tolist())
         for flags in columns.flags:
             found.update(np.flatnonzero((flags >= 0) & ((flags & PLAN_ACKED_PREORDER) != 0)).tolist())
+        if self.replan:
+            found.update(np.flatnonzero(np.isin(columns.ids, list(self.replan))).tolist())
         skus, tags = columns.skus, columns.tags
         if self.special_skus and not self.special_skus.isdisjoint(skus):
             found.update(i for i, sku in enumerate(skus) if sku in self.special_skus)
@@ -422,7 +429,8 @@ class ChunkPlanner:
         """Plain SKUs from the channel-wide rules, column by column; the others through ``targets``."""
         special = self._special(columns)
         for i in special:
-            self._plan_explained(columns.row(i), dirty_only, out)
+            row = columns.row(i)
+            self._plan_explained(row, dirty_only and row[_ID] not in self.replan, out)
         plain = np.ones(columns.size, dtype=np.bool_)
         plain[special] = False
         # the master prices of the chunk, numbered: prices are worked out once per distinct price

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 
 import structlog
 
@@ -110,7 +111,12 @@ def _with_ids(item: PlannedItem, ids: dict[str, str]) -> PlannedItem:
     return replace(item, ids=ids)
 
 
-def inventory_update(rt: ChannelRuntime, item: PlannedItem) -> InventoryUpdate:
+def inventory_update(
+    rt: ChannelRuntime, item: PlannedItem, acked_at: datetime | None = None
+) -> InventoryUpdate:
+    """The update for one planned item; its idempotency key names the ledger version and when the
+    channel last acknowledged the pair (``acked_at``), so a re-plan of an unacknowledged push is the
+    same request and a later push of the same values is a new one."""
     assert item.quantity is not None
     return InventoryUpdate(
         sku=item.sku,
@@ -118,7 +124,7 @@ def inventory_update(rt: ChannelRuntime, item: PlannedItem) -> InventoryUpdate:
         quantity=item.quantity,
         previous=item.previous,
         version=item.version,
-        idempotency_key=idempotency_key(rt.name, item.sku, item.version),
+        idempotency_key=idempotency_key(rt.name, item.sku, item.version, after=acked_at),
         ids=item.ids,
         location=rt.rules.sources[0],
         available=item.available,
@@ -152,8 +158,9 @@ async def push_items(
     connector = rt.connector
     if connector.supports(Capability.PUSH_INVENTORY):
         for batch in inventory_batches(items, max(1, connector.limits.push_inventory.max_batch)):
-            updates = [inventory_update(rt, i) for i in batch]
             with ledger.tx() as tx:  # written before sending: see replay_outbox
+                acked = tx.acked_at(rt.channel_id, [i.product_id for i in batch])
+                updates = [inventory_update(rt, i, acked.get(i.product_id)) for i in batch]
                 outbox_id = tx.outbox_add(
                     rt.channel_id,
                     [_encode(u, i.product_id) for u, i in zip(updates, batch, strict=True)],

@@ -38,6 +38,13 @@ OBSERVED_AT = select(LI.c.product_id, LI.c.observed_at).where(
         LI.c.observed_at.is_not(None),
     )
 )
+ACKED_AT = select(LI.c.product_id, LI.c.acked_at).where(
+    and_(
+        LI.c.channel_id == bindparam("channel"),
+        one_of(LI.c.product_id, "ids"),
+        LI.c.acked_at.is_not(None),
+    )
+)
 SHIFT = (
     update(LI)
     .where(and_(LI.c.channel_id == bindparam("c"), LI.c.product_id == bindparam("p")))
@@ -174,13 +181,22 @@ class ListingWrites(TxBase):
 
     def observed_at(self, channel_id: int, product_ids: Iterable[int]) -> dict[int, datetime]:
         """When each pair's acknowledged quantity was last read live (pairs never read are absent)."""
+        return self._times(OBSERVED_AT, LI.c.observed_at, channel_id, product_ids)
+
+    def acked_at(self, channel_id: int, product_ids: Iterable[int]) -> dict[int, datetime]:
+        """When the channel last acknowledged a push of each pair (pairs never pushed are absent)."""
+        return self._times(ACKED_AT, LI.c.acked_at, channel_id, product_ids)
+
+    def _times(
+        self, statement: Any, column: Any, channel_id: int, product_ids: Iterable[int]
+    ) -> dict[int, datetime]:
         ids = list(set(product_ids))
         if not ids:
             return {}
-        rows = execute_once(self.conn, OBSERVED_AT, {"channel": channel_id, "ids": ids})
+        rows = execute_once(self.conn, statement, {"channel": channel_id, "ids": ids})
         if not rows:
             return {}
-        as_time = result_processor(self.conn, LI.c.observed_at)
+        as_time = result_processor(self.conn, column)
         return {product_id: as_time(at) for product_id, at in rows}
 
     def shift(self, channel_id: int, change: Shifted) -> None:

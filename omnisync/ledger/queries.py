@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
 from .stock import ORDER_KEY_PREFIX, order_movement_key
-from .tables import CP, EC, IN_CHUNK, LC, LI, OL, SR, C, L, M, O, P, R, S
+from .tables import CP, EC, IN, IN_CHUNK, LC, LI, OL, SR, C, L, M, O, P, R, S
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,6 +134,10 @@ class StockBooks:
     journal: dict[tuple[str, str], int]
     received: dict[tuple[str, str], int]
     held: dict[tuple[str, str], int]
+    buckets: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    """(SKU, location, non-sellable bucket) -> the sum of that bucket's movements."""
+    on_order: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    """(purchase order, SKU, location) -> units still expected."""
 
 
 def stock_books(conn: Connection) -> StockBooks:
@@ -155,7 +159,17 @@ def stock_books(conn: Connection) -> StockBooks:
     held: dict[tuple[str, str], int] = defaultdict(int)
     for r in conn.execute(select(R.c.product_id, R.c.location_id, R.c.quantity)):
         held[(skus[r.product_id], codes[r.location_id])] += int(r.quantity)
-    return StockBooks(stock, dict(journal), dict(received), dict(held))
+    buckets: dict[tuple[str, str, str], int] = defaultdict(int)
+    in_buckets = select(M.c.product_id, M.c.location_id, M.c.bucket, M.c.quantity).where(
+        M.c.bucket.is_not(None)
+    )
+    for r in conn.execute(in_buckets):
+        buckets[(skus[r.product_id], codes[r.location_id], str(r.bucket))] += int(r.quantity)
+    on_order = {
+        (str(r.reference), skus[r.product_id], codes[r.location_id]): int(r.quantity)
+        for r in conn.execute(select(IN.c.reference, IN.c.product_id, IN.c.location_id, IN.c.quantity))
+    }
+    return StockBooks(stock, dict(journal), dict(received), dict(held), dict(buckets), on_order)
 
 
 def count_notes(conn: Connection, sku: str) -> dict[str, str]:

@@ -53,9 +53,15 @@ async def in_flight(calls: Iterable[Awaitable[T]], limit: int) -> list[T]:
     return outcomes  # type: ignore[return-value]
 
 
-def idempotency_key(channel: str, sku: str, version: int, kind: str = "inventory") -> str:
-    """Stable key for (channel, SKU, ledger version): a retry of the same target is a no-op."""
-    digest = hashlib.sha256(f"{kind}\x1f{channel}\x1f{sku}\x1f{version}".encode()).hexdigest()
+def idempotency_key(
+    channel: str, sku: str, version: int, kind: str = "inventory", after: datetime | None = None
+) -> str:
+    """Stable key for (channel, SKU, ledger version) and ``after``, when the channel last acknowledged
+    the pair: a retry of the same push is a no-op, and a push made after another was acknowledged is
+    new even at the same version (a target can leave a number and come back to it while the stock
+    stays put: the adaptive policy's buffers move with time)."""
+    since = "" if after is None else f"\x1f{after.isoformat()}"
+    digest = hashlib.sha256(f"{kind}\x1f{channel}\x1f{sku}\x1f{version}{since}".encode()).hexdigest()
     return f"omnisync-{kind[:3]}-{digest[:40]}"
 
 

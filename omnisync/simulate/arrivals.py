@@ -35,6 +35,12 @@ class Arrival:
     cancel_after: float | None
     return_after: float | None
     return_units: int
+    pickup: bool = False
+    """Ordered ahead for click-and-collect at the store (a walk-in POS's shopper)."""
+    return_at: str | None = None
+    """Where a return comes back, when not where it was sold."""
+    damaged: bool = False
+    """The return comes back damaged (refunded without restock, received as damaged)."""
 
 
 def catalogue(scenario: Scenario, rng: random.Random) -> list[Product]:
@@ -85,7 +91,18 @@ def arrivals(scenario: Scenario, products: list[Product], rng: random.Random) ->
                 cancel = rng.uniform(*life.cancel_after) if rng.random() < life.cancel_probability else None
                 ret = rng.uniform(*life.return_after) if rng.random() < life.return_probability else None
                 back = rng.randint(1, units)
-                out.append(Arrival(t, name, product.sku, units, fulfil, cancel, ret, back))
+                # drawn only where the scenario has them, so older scenarios keep their shoppers
+                pickup = bool(ch.pickup) and rng.random() < ch.pickup
+                elsewhere = (
+                    ret is not None and bool(life.return_elsewhere) and rng.random() < life.return_elsewhere
+                )
+                damaged = (
+                    ret is not None and bool(life.damaged_returns) and rng.random() < life.damaged_returns
+                )
+                where = life.return_location if elsewhere else None
+                out.append(
+                    Arrival(t, name, product.sku, units, fulfil, cancel, ret, back, pickup, where, damaged)
+                )
                 t += rng.expovariate(per_hour / 3600.0)
     out.sort(key=lambda a: (a.at, a.channel, a.sku))
     return out

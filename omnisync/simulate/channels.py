@@ -109,8 +109,10 @@ class SimChannel:
         self.external[sku] = self.external.get(sku, 0) + (self.quantity(sku) or 0) - before
         return result
 
-    def buy(self, sku: str, units: int) -> str:
-        return str(self._measured(sku, lambda: self.double.buy(sku, units, walk_in=self.spec.walk_in)))
+    def buy(self, sku: str, units: int, *, walk_in: bool | None = None) -> str:
+        """A shopper buys (``walk_in``: at the counter; None: as the channel's shoppers do)."""
+        at_counter = self.spec.walk_in if walk_in is None else walk_in
+        return str(self._measured(sku, lambda: self.double.buy(sku, units, walk_in=at_counter)))
 
     def fulfil(self, order_id: str, sku: str) -> bool:
         return bool(self._measured(sku, lambda: self.double.fulfil(order_id)))
@@ -118,8 +120,18 @@ class SimChannel:
     def cancel(self, order_id: str, sku: str) -> bool:
         return bool(self._measured(sku, lambda: self.double.cancel(order_id)))
 
-    def give_back(self, order_id: str, sku: str, units: int) -> str | None:
-        result: str | None = self._measured(sku, lambda: self.double.give_back(order_id, sku, units))
+    def give_back(
+        self, order_id: str, sku: str, units: int, *, restock: bool = True, location: str | None = None
+    ) -> str | None:
+        """A return (``location``: brought back there rather than where it was sold; ``restock``
+        False: refunded without going back on the shelf)."""
+
+        def back() -> str | None:
+            if location is not None:
+                return self.double.give_back_at(order_id, sku, units, location)
+            return self.double.give_back(order_id, sku, units, restock=restock)
+
+        result: str | None = self._measured(sku, back)
         return result
 
 

@@ -9,7 +9,10 @@
 * convergence: after the faults stopped and one reconcile ran, every channel shows what the ledger
   offers it;
 * oversold units: per (SKU, location), reservations + sales beyond receipts + returns
-  (``reserved − on_hand`` when positive), attributed to the channels whose orders took the last units.
+  (``reserved − on_hand`` when positive) and beyond the stock still on order there (what preorders
+  are sold against), attributed to the channels whose orders took the last units;
+* non-sellable stock and stock on order: each bucket (damaged returns) sums to what the merchant put
+  in it, and each purchase order's units still expected are its units less those received.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from omnisync import invariants
 from omnisync.engine.runtime import Engine
 from omnisync.ledger import queries
 from omnisync.ledger.repository import Ledger
+from omnisync.returns import DAMAGED
 
 from .channels import SimChannel
 from .state import RunState, SimOrder
@@ -36,6 +40,8 @@ class Measures:
     conservation: list[str] = field(default_factory=list)
     oversold: dict[tuple[str, str], int] = field(default_factory=dict)
     """(SKU, location) -> units."""
+    preordered: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(SKU, location) -> units sold ahead of stock and still waiting for the stock on order there."""
     violations: list[str] = field(default_factory=list)
 
 
@@ -96,8 +102,8 @@ def _misapplied(order: SimOrder, lines: list[Any], moved: Mapping[tuple[str, str
 
 def check_conservation(
     ledger: Ledger, state: RunState, m: Measures
-) -> dict[tuple[str, str], tuple[int, int]]:
-    """Returns (SKU, location) -> (on_hand, reserved)."""
+) -> tuple[dict[tuple[str, str], tuple[int, int]], dict[tuple[str, str], int]]:
+    """Returns (SKU, location) -> (on_hand, reserved), and (SKU, location) -> units still on order."""
     with ledger.read() as conn:
         books = queries.stock_books(conn)
     stock, received = books.stock, books.received
@@ -112,15 +118,41 @@ def check_conservation(
                 f"{key[0]} at {key[1]}: {received.get(key, 0)} units received in the journal, "
                 f"{state.receipts.get(key, 0)} delivered"
             )
-    return stock
+    damaged = {(sku, loc): units for (sku, loc, bucket), units in books.buckets.items() if bucket == DAMAGED}
+    for key in sorted(set(damaged) | set(state.damaged)):
+        if damaged.get(key, 0) != state.damaged.get(key, 0):
+            m.conservation.append(
+                f"{key[0]} at {key[1]}: {damaged.get(key, 0)} units in the damaged bucket, "
+                f"{state.damaged.get(key, 0)} received damaged"
+            )
+    on_order: dict[tuple[str, str], int] = {}
+    for po in sorted(set(books.on_order) | set(state.on_order)):
+        ref, sku, loc = po
+        expected, undelivered = books.on_order.get(po, 0), state.on_order.get(po, 0)
+        if expected != undelivered:
+            m.conservation.append(
+                f"{sku} at {loc}: {expected} units still expected under {ref}, "
+                f"{undelivered} not yet delivered"
+            )
+        on_order[(sku, loc)] = on_order.get((sku, loc), 0) + expected
+    return stock, on_order
 
 
 def attribute_oversold(
-    stock: Mapping[tuple[str, str], tuple[int, int]], lines: list[Any], state: RunState, m: Measures
+    stock: Mapping[tuple[str, str], tuple[int, int]],
+    lines: list[Any],
+    state: RunState,
+    m: Measures,
+    on_order: Mapping[tuple[str, str], int] | None = None,
 ) -> None:
-    """Deficits per (SKU, location), charged to the orders that took the last units there."""
+    """Deficits per (SKU, location) beyond the stock on order there (the rest are preorders), charged
+    to the orders that took the last units there."""
     for key, (on_hand, reserved) in stock.items():
-        deficit = reserved - on_hand
+        ahead = reserved - on_hand
+        covered = min(max(0, ahead), (on_order or {}).get(key, 0))
+        if covered:
+            m.preordered[key] = covered
+        deficit = ahead - covered
         if deficit <= 0:
             continue
         m.oversold[key] = deficit
@@ -148,8 +180,8 @@ def attribute_oversold(
 def measure(ledger: Ledger, state: RunState) -> Measures:
     m = Measures()
     lines = check_orders(ledger, state, m)
-    stock = check_conservation(ledger, state, m)
-    attribute_oversold(stock, lines, state, m)
+    stock, on_order = check_conservation(ledger, state, m)
+    attribute_oversold(stock, lines, state, m, on_order)
     for name, rows in state.drift.items():
         state.figures[name].drift = len(rows)
     seed = f"(seed {state.seed}, scenario {state.scenario.name})"
@@ -167,4 +199,7 @@ def measure(ledger: Ledger, state: RunState) -> Measures:
                 f"no convergence: {name} shows {shown} of {sku} after the reconcile, the ledger offers "
                 f"{offered} {seed}"
             )
+    for name, problems in sorted(state.listings.items()):
+        for problem in problems:
+            m.violations.append(f"listing sync: {name}: {problem} {seed}")
     return m

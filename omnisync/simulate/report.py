@@ -16,6 +16,7 @@ TOTALS = (
     "lost_sales",
     "lost_sales_units",
     "oversold_units",
+    "preorder_units",
     "accepted_over_ledger",
     "lost_updates",
     "lost_update_units",
@@ -44,12 +45,20 @@ def result(state: RunState, m: Measures) -> dict[str, Any]:
         "totals": totals,
         "channels": channels,
         "oversold_by_location": {f"{sku}@{loc}": units for (sku, loc), units in sorted(m.oversold.items())},
+        "inventory_model": {
+            "preordered_units": sum(m.preordered.values()),
+            "on_order_units": sum(state.on_order.values()),
+            "damaged_units": sum(state.damaged.values()),
+            "returned_elsewhere": state.returned_elsewhere,
+            "pickups": state.pickups,
+        },
         "faults": {
             "api_faults_injected": state.faults_injected,
             "outages": [{"channel": c, "start_s": s, "end_s": e} for c, s, e in state.outages],
             "kills": state.kills,
             "kills_mid_cycle": state.kills_mid_cycle,
         },
+        "listings": state.listings,
         "virtual_s": state.virtual_s,
         "wall_s": state.wall_s,
     }

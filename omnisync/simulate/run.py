@@ -26,6 +26,7 @@ from typing import Any
 import structlog
 import yaml
 
+from omnisync import invariants, returns
 from omnisync.clock import VirtualClock
 from omnisync.config import load_config
 from omnisync.daemon.scheduler import KINDS, Scheduler
@@ -36,12 +37,13 @@ from omnisync.ledger import queries
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
 from omnisync.sdk.errors import OmnisyncError
+from omnisync.testing import catalogue_sync
 from omnisync.testing.harness import Webhook
 
 from .arrivals import Arrival, arrivals, catalogue
 from .channels import CURRENCY, SimChannel, build_channel
 from .faults import FaultEvent, plan_faults
-from .scenario import DropSpec, Scenario
+from .scenario import DropSpec, PurchaseOrderSpec, Scenario
 from .state import ChannelFigures, RunState, SimOrder
 from .transport import SimTransport
 
@@ -103,6 +105,7 @@ class Simulation:
         self.t0 = 0.0
         self.pending: dict[str, list[SimOrder]] = {n: [] for n in self.channels}
         self._channel_ids: dict[str, int] = {}
+        self.catalogue_changed = False
 
     # -- set-up ------------------------------------------------------------------------------------
     def _write_config(self) -> Path:
@@ -111,6 +114,8 @@ class Simulation:
         channels: dict[str, Any] = {}
         for name, spec in sc.channels.items():
             allocation: dict[str, Any] = {"buffer_units": spec.buffer_units, "priority": spec.priority}
+            if spec.preorder_limit is not None:
+                allocation["preorder_limit"] = spec.preorder_limit
             if sc.policy == "split":
                 allocation["share"] = shares[name]
             channels[name] = {
@@ -129,8 +134,9 @@ class Simulation:
                 "settings": self.channels[name].config_entry(self.env),
             }
             drops = [d for d in sc.drops if d.channel == name]
-            if drops:
-                channels[name]["mapping"] = self._write_drops(name, drops)
+            listing = catalogue_sync.TEMPLATES.get(spec.kind, {}) if sc.listing_sync else {}
+            if drops or listing:
+                channels[name]["mapping"] = self._write_mapping(name, drops, listing)
         config = {
             "ledger": {"url": f"sqlite:///{self.folder / 'ledger.db'}"},
             "currency": CURRENCY,
@@ -147,8 +153,9 @@ class Simulation:
         path.write_text(yaml.safe_dump(config, sort_keys=False))
         return path
 
-    def _write_drops(self, channel: str, drops: list[DropSpec]) -> str:
-        """The channel's mapping file with its drops, windows timed from the clock's start."""
+    def _write_mapping(self, channel: str, drops: list[DropSpec], listing: dict[str, Any]) -> str:
+        """The channel's mapping file: its drops, windows timed from the clock's start, and the
+        listing template of the listing sync."""
         start = self.clock.now()
         rules = [
             {
@@ -164,7 +171,8 @@ class Simulation:
             for d in drops
         ]
         path = self.folder / f"{channel}.mapping.yaml"
-        path.write_text(yaml.safe_dump({"drops": rules}, sort_keys=False))
+        mapping = {**({"drops": rules} if rules else {}), **listing}
+        path.write_text(yaml.safe_dump(mapping, sort_keys=False))
         return path.name
 
     def _new_engine(self) -> Engine:
@@ -190,9 +198,40 @@ class Simulation:
                             actor="simulation",
                         )
                         self.state.receipts[(p.sku, loc)] = units
+            for po in self.scenario.purchase_orders:
+                when = now + timedelta(seconds=po.expected)
+                for sku in po.skus:
+                    pid, lid = (
+                        self.ledger.product_id(tx.conn, sku),
+                        self.ledger.location_id(tx.conn, po.location),
+                    )
+                    tx.expect(po.reference, pid, lid, po.units, expected_at=when, at=now)
+                    self.state.on_order[(po.reference, sku, po.location)] = po.units
+            if self.scenario.listing_sync is not None:  # listed by the daemon's listing job
+                self._put(tx, catalogue_sync.TOTE, now)
         for ch in self.channels.values():
             for p in self.products:
                 ch.seed(p.sku, p.price)
+
+    def _put(self, tx: Any, product: catalogue_sync.SyncProduct, now: Any) -> None:
+        kinds = self.scenario.locations
+        roles = {
+            "WH": next((c for c, k in kinds.items() if k == "warehouse"), ""),
+            "STORE": next((c for c, k in kinds.items() if k == "store"), ""),
+        }
+        got = catalogue_sync.put(tx, product, currency=CURRENCY, at=now, actor="simulation", locations=roles)
+        for key, units in got.items():
+            self.state.receipts[key] = self.state.receipts.get(key, 0) + units
+
+    def _change_catalogue(self) -> None:
+        """The listing sync's change: the scarf added with its stock, the tote discontinued; the
+        daemon's listing job sends both, and the scarf's stock is measured from now on."""
+        with self.ledger.tx() as tx:
+            self._put(tx, catalogue_sync.SCARF, self.clock.now())
+            catalogue_sync.discontinue(tx, catalogue_sync.TOTE)
+        self._engine().ensure_listings()
+        self.skus.extend(catalogue_sync.SCARF.skus)
+        self.catalogue_changed = True
 
     async def _start_engine(self) -> Engine:
         engine = self._new_engine()
@@ -229,9 +268,14 @@ class Simulation:
             self.state.outages.append((channel, start, end))
         for t in self.fault_plan.kills:
             self._at(t, "kill", None)
+        if self.scenario.listing_sync is not None:
+            self._at(self.scenario.listing_sync.at, "catalogue", None)
         every = self.scenario.lifecycle.restock_every
         for n in range(1, int(self.scenario.duration // every) + 1):
             self._at(n * every, "restock", n)
+        for po in self.scenario.purchase_orders:
+            if po.arrives is not None:
+                self._at(po.arrives, "receive", po)
         self._start_scheduler(kickoff=False)  # the opening push is done
         await self._trade()
         await self._settle()
@@ -272,6 +316,11 @@ class Simulation:
         from .measures import measure_drift
 
         self.state.drift = measure_drift(engine, self.channels, self.skus)
+        if self.scenario.listing_sync is not None:
+            creating = {n: ch.double.listing for n, ch in self.channels.items() if engine.manages_listings(n)}
+            self.state.listings = invariants.listing_problems(
+                catalogue_sync.expected(self.catalogue_changed), creating
+            )
         for e in self.engines:
             await e.aclose()
             e.ledger.engine.dispose()
@@ -310,6 +359,8 @@ class Simulation:
             self._return(payload)
         elif kind == "restock":
             self._restock(int(payload))
+        elif kind == "receive":
+            self._receive(payload)
         elif kind == "fault":
             fe: FaultEvent = payload
             self.channels[fe.channel].inject(fe.fault, fe.times)
@@ -322,6 +373,8 @@ class Simulation:
             self.kill_armed = True
         elif kind == "hook":
             await self._deliver(*payload)
+        elif kind == "catalogue":
+            self._change_catalogue()
 
     def _arrive(self, a: Arrival) -> None:
         ch, fig = self.channels[a.channel], self.state.figures[a.channel]
@@ -333,30 +386,35 @@ class Simulation:
                 fig.lost_sales += 1
                 fig.lost_sales_units += a.units
             return
-        offered = self._ledger_offer(a.channel, a.sku)
+        offered, ahead = self._ledger_offer(a.channel, a.sku, preorder=True)
+        walk_in = ch.spec.walk_in and not a.pickup
         try:
-            oid = ch.buy(a.sku, a.units)
+            oid = ch.buy(a.sku, a.units, walk_in=walk_in)
         except (ValueError, KeyError):
             fig.turned_away += 1
             return
         if offered is not None and offered < a.units:
             fig.accepted_over_ledger += a.units - max(0, offered)
-        order = SimOrder(a.channel, oid, a.sku, a.units, self._t(), walk_in=ch.spec.walk_in)
+        order = SimOrder(a.channel, oid, a.sku, a.units, self._t(), walk_in=walk_in, pickup=a.pickup)
         self.state.orders[(a.channel, oid)] = order
+        self.state.pickups += a.pickup
         self.pending[a.channel].append(order)
         fig.orders += 1
         fig.units_sold += a.units
+        if ahead and offered is not None:  # units beyond the stock on hand the ledger offered: preorders
+            fig.preorder_units += min(ahead, max(0, a.units - (offered - ahead)))
         now = self._t()
         if order.walk_in:
             order.fulfilled = a.units
             if a.return_after is not None:
-                self._at(now + a.return_after, "return", (order, a.return_units))
+                self._at(now + a.return_after, "return", (order, a.return_units, a.return_at, a.damaged))
         elif a.cancel_after is not None and a.cancel_after < a.fulfil_after:
             self._at(now + a.cancel_after, "cancel", order)
         else:
             self._at(now + a.fulfil_after, "fulfil", (order, 0))
             if a.return_after is not None:
-                self._at(now + a.fulfil_after + a.return_after, "return", (order, a.return_units))
+                back = (order, a.return_units, a.return_at, a.damaged)
+                self._at(now + a.fulfil_after + a.return_after, "return", back)
         self._hook_for(order)
 
     def _fulfil(self, payload: tuple[SimOrder, int]) -> None:
@@ -376,20 +434,55 @@ class Simulation:
             order.cancelled = True
             self._hook_for(order)
 
-    def _return(self, payload: tuple[SimOrder, int]) -> None:
-        order, units = payload
+    def _return(self, payload: tuple[SimOrder, int, str | None, bool]) -> None:
+        order, units, where, damaged = payload
         ch = self.channels[order.channel]
         if not order.fulfilled or order.restocked or ch.spec.kind not in RETURNS:
             return
-        back = ch.give_back(order.external_id, order.sku, units)
+        if damaged:
+            self._damaged_return(order, units, where)
+            return
+        back = ch.give_back(order.external_id, order.sku, units, location=where)
         if back is None:
             return
+        self.state.returned_elsewhere += where is not None
         if back:  # a separate return order (Square)
             ret = SimOrder(order.channel, back, order.sku, 0, self._t(), restocked=units, is_return=True)
             self.state.orders[(order.channel, back)] = ret
         else:
             order.restocked = units
             self._hook_for(order)
+
+    def _damaged_return(self, order: SimOrder, units: int, where: str | None) -> None:
+        """Refunded without a restock (the channel's NO_RESTOCK), then received by the merchant into the
+        damaged bucket where it came back (``returns receive --damaged``)."""
+        ch = self.channels[order.channel]
+        if ch.give_back(order.external_id, order.sku, units, restock=False) is None:
+            return
+        order.refunded = True
+        self._hook_for(order)
+        loc = where or ch.spec.sources[0]
+        with self.ledger.tx() as tx:
+            for move in returns.received(0, units, 0):
+                key = f"sim-return:{order.channel}:{order.external_id}:{move.part}"
+                tx.record_movement(
+                    order.sku, loc, move.kind, move.quantity, key, at=self.clock.now(), bucket=move.bucket,
+                    reference=order.external_id, actor="simulation",
+                )  # fmt: skip
+        key2 = (order.sku, loc)
+        self.state.damaged[key2] = self.state.damaged.get(key2, 0) + units
+
+    def _receive(self, po: PurchaseOrderSpec) -> None:
+        """The goods of a purchase order come in: receipts against it (``stock receive --ref``)."""
+        now = self.clock.now()
+        with self.ledger.tx() as tx:
+            for sku in po.skus:
+                key = f"sim-po:{po.reference}:{sku}"
+                if tx.receive(po.reference, sku, po.location, po.units, key, at=now, actor="simulation"):
+                    self.state.receipts[(sku, po.location)] = (
+                        self.state.receipts.get((sku, po.location), 0) + po.units
+                    )
+                    self.state.on_order[(po.reference, sku, po.location)] = 0
 
     def _restock(self, n: int) -> None:
         life = self.scenario.lifecycle
@@ -522,12 +615,15 @@ class Simulation:
                 out[o.sku] = out.get(o.sku, 0) + o.units
         return out
 
-    def _ledger_offer(self, channel: str, sku: str) -> int | None:
+    def _ledger_offer(self, channel: str, sku: str, *, preorder: bool = False) -> Any:
+        """What the ledger offers the channel (None: no engine, no target); with ``preorder``, and how
+        many of those units are preorders: (offered, preorder units)."""
         engine = self.engine
-        if engine is None:
-            return None
-        target = engine.explain(sku).get(channel)
-        return None if target is None else target[0].allocation.offered
+        target = None if engine is None else engine.explain(sku).get(channel)
+        if target is None:
+            return (None, 0) if preorder else None
+        allocation = target[0].allocation
+        return (allocation.offered, allocation.preorder) if preorder else allocation.offered
 
     def _stock_exists(self, channel: str, sku: str, units: int) -> bool:
         sources = set(self.scenario.channels[channel].sources)

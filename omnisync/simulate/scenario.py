@@ -45,6 +45,12 @@ class ChannelSpec(_Model):
     pull_every: Duration = 60.0
     push_every: Duration = 60.0
     reconcile_every: Duration | None = 3600.0
+    preorder_limit: int | None = Field(None, ge=0)
+    """Units the channel may sell ahead of the stock on order (``purchase_orders``), with the platform's
+    preorder signal (Shopify, Amazon, Instagram, the fake; not Square)."""
+    pickup: float = Field(0.0, ge=0, le=1)
+    """Click-and-collect: the share of a walk-in POS's shoppers who order ahead online and collect at the
+    store (a Square PICKUP order, reserved at the store until collected or cancelled)."""
     webhooks: bool = True
     """Deliver the channel's webhooks (where it has them) to the engine; for Amazon, its notifications
     (the queue's messages, with the same faults: lost, duplicated, reordered, delayed)."""
@@ -71,6 +77,13 @@ class LifecycleSpec(_Model):
     restock_below: int = Field(3, ge=0)
     restock_units: tuple[int, int] = (5, 15)
     restock_location: str = "WH"
+    return_elsewhere: float = Field(0.0, ge=0, le=1)
+    """The share of web returns brought back to ``return_location`` instead of where they were sold
+    (a Shopify refund at that location)."""
+    return_location: str | None = None
+    damaged_returns: float = Field(0.0, ge=0, le=1)
+    """The share of web returns that come back damaged: refunded without a restock (Shopify
+    ``NO_RESTOCK``), then received by the merchant into the damaged bucket where they came back."""
 
 
 class FaultSpec(_Model):
@@ -106,6 +119,15 @@ class FaultSpec(_Model):
         )
 
 
+class ListingSyncSpec(_Model):
+    """A listing sync during trading (:mod:`omnisync.testing.catalogue_sync`): every channel may create
+    listings; a tote is in the catalogue from the start, and at ``at`` a scarf is added (with stock)
+    and the tote discontinued. The daemon's own listing job sends them; after settling, every channel
+    must list the scarf with its variants and show the tote unpublished (an invariant)."""
+
+    at: Duration = 1800.0
+
+
 class DropSpec(_Model):
     """A drop: ``skus`` sold on ``channel`` only (``exclusive``), only between ``start`` and ``end``
     after the run's start; written into the channel's mapping file as a window."""
@@ -121,6 +143,19 @@ class DropSpec(_Model):
         if self.end <= self.start:
             raise ValueError(f"drop on {self.channel}: end must be after start")
         return self
+
+
+class PurchaseOrderSpec(_Model):
+    """Stock on order: ``units`` of each of ``skus`` expected at ``location`` under ``reference``,
+    recorded at the start and due ``expected`` after it (the date the channels are told); received
+    ``arrives`` after the start (None: not during the run)."""
+
+    reference: str = Field(min_length=1)
+    skus: list[str] = Field(min_length=1)
+    location: str
+    units: int = Field(ge=1)
+    expected: Duration
+    arrives: Duration | None = None
 
 
 class Scenario(_Model):
@@ -144,6 +179,8 @@ class Scenario(_Model):
     pos_lag: Duration = 0.0
     """Extra delay before a walk-in sale's notification leaves the POS (its reporting lag)."""
     drops: list[DropSpec] = Field(default_factory=list)
+    purchase_orders: list[PurchaseOrderSpec] = Field(default_factory=list)
+    listing_sync: ListingSyncSpec | None = None
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
@@ -153,6 +190,22 @@ class Scenario(_Model):
                     raise ValueError(f"channel {name}: {loc!r} is not one of the scenario's locations")
             if ch.walk_in and ch.kind not in ("square", "fake"):
                 raise ValueError(f"channel {name}: walk-in customers need a POS (kind square)")
+            if ch.pickup and not (ch.walk_in and ch.kind == "square"):
+                raise ValueError(f"channel {name}: click-and-collect is a walk-in POS's (kind square)")
+            if ch.preorder_limit is not None and ch.kind == "square":
+                raise ValueError(f"channel {name}: Square has no preorder signal")
+        life = self.lifecycle
+        if life.return_elsewhere and life.return_location not in self.locations:
+            raise ValueError(
+                "lifecycle.return_location: one of the scenario's locations, for return_elsewhere"
+            )
+        skus = {f"SKU-{n + 1:04d}" for n in range(self.catalogue.skus)}
+        for po in self.purchase_orders:
+            if po.location not in self.locations:
+                raise ValueError(f"purchase_orders {po.reference}: {po.location!r} is not a location")
+            unknown = sorted(set(po.skus) - skus)
+            if unknown:
+                raise ValueError(f"purchase_orders {po.reference}: {unknown[0]} is not in the catalogue")
         for loc in self.catalogue.stock:
             if loc not in self.locations:
                 raise ValueError(f"catalogue.stock: {loc!r} is not one of the scenario's locations")
@@ -207,4 +260,5 @@ def small_scenario(channels: dict[str, ChannelSpec] | None = None) -> Scenario:
             kills=1,
         ),
         latency=(0.05, 0.3),
+        listing_sync=ListingSyncSpec(at=1800.0),
     )

@@ -23,6 +23,10 @@ class SimOrder:
     cancelled: bool = False
     restocked: int = 0
     is_return: bool = False
+    pickup: bool = False
+    """Ordered ahead, collected at the store (click-and-collect)."""
+    refunded: bool = False
+    """Refunded without a restock (it came back damaged)."""
 
 
 @dataclass
@@ -41,6 +45,8 @@ class ChannelFigures:
     """Pushes that overwrote a sale the channel had made and the ledger had not seen."""
     lost_update_units: int = 0
     oversold_units: int = 0
+    preorder_units: int = 0
+    """Units sold beyond the stock on hand the ledger offered, against stock on order (preorders)."""
     drift: int = 0
     api_calls: int = 0
     throttled: int = 0
@@ -67,6 +73,14 @@ class RunState:
     figures: dict[str, ChannelFigures] = field(default_factory=dict)
     receipts: dict[tuple[str, str], int] = field(default_factory=dict)
     """(SKU, location) -> units the simulation received into the ledger."""
+    on_order: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    """(purchase order, SKU, location) -> units still expected (ordered less received)."""
+    damaged: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(SKU, location) -> returned units the merchant received as damaged."""
+    returned_elsewhere: int = 0
+    """Returns brought back to another location than where they were sold."""
+    pickups: int = 0
+    """Click-and-collect orders."""
     drift: dict[str, list[tuple[str, int | None, int]]] = field(default_factory=dict)
     kills: int = 0
     kills_mid_cycle: int = 0
@@ -74,3 +88,5 @@ class RunState:
     outages: list[tuple[str, float, float]] = field(default_factory=list)
     virtual_s: float = 0.0
     wall_s: float = 0.0
+    listings: dict[str, list[str]] = field(default_factory=dict)
+    """Per channel that may create listings: how it breaks the listing sync (empty: it holds)."""

@@ -118,6 +118,11 @@ class EmulatorDouble(ConnectorHarness, Protocol):
         one, '' when recorded on the original order, None when the channel cannot."""
         ...
 
+    def give_back_at(self, order_id: str, channel_sku: str, units: int, location: str) -> str | None:
+        """A return of a shipped order brought back to ledger ``location`` instead of where it was sold
+        (as :meth:`give_back`; None when the channel records no return location)."""
+        ...
+
     def webhook(self, order_id: str) -> Webhook | None:
         """The notification to deliver after a shopper's or merchant's action on that order (None: the
         channel has none, or sends its own through :meth:`notify`)."""
@@ -205,6 +210,9 @@ class EmulatorHarness:
         return False
 
     def give_back(self, order_id: str, channel_sku: str, units: int, *, restock: bool = True) -> str | None:
+        return None
+
+    def give_back_at(self, order_id: str, channel_sku: str, units: int, location: str) -> str | None:
         return None
 
     def webhook(self, order_id: str) -> Webhook | None:

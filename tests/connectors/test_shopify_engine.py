@@ -7,6 +7,7 @@ engine pulls the order, re-plans and pushes again.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -89,3 +90,36 @@ async def test_a_sale_between_two_pushes_is_not_overwritten(world: World) -> Non
     settled = await world.engine.cycle("web")
     assert settled.push.pushed == 0, "settled: the sale was imported once and nothing is left to push"
     assert world.shop.quantity("MUG") == 12
+
+
+async def test_a_target_that_returns_to_an_earlier_number_at_the_same_version_is_pushed_again(
+    world: World,
+) -> None:
+    """The adaptive policy's targets move with time, not only with stock: at one ledger version a
+    pair can go 10 -> 9 -> 10. The third push carries the same values as the first (10 from 9 at
+    that version); had it the same @idempotent key, Shopify would answer the first push's result
+    again without applying it, the engine would record 10 and the shop would keep showing 9 (seed 7
+    of the trading day under the adaptive policy: no convergence after the reconcile)."""
+    calculator = world.engine.calculator
+    rules = calculator.channels["web"]
+    channel_id = world.engine.channels["web"].channel_id
+
+    async def push_with(buffer: int) -> None:
+        calculator.channels["web"] = replace(rules, quantity=replace(rules.quantity, buffer_units=buffer))
+        with world.ledger.tx() as tx:
+            tx.mark_all_dirty(channel_id)
+        world.clock.advance(60)
+        report = await world.engine.cycle("web")
+        assert report.ok, report
+
+    await push_with(1)  # 9 from 10: the first change at this version
+    assert world.shop.quantity("MUG") == 9
+    await push_with(0)  # 10 from 9
+    assert world.shop.quantity("MUG") == 10
+    await push_with(1)  # 9 from 10 again, the same version and values as the first
+    assert world.shop.quantity("MUG") == 9
+    await push_with(0)
+    assert world.shop.quantity("MUG") == 10
+    with world.ledger.read() as conn:
+        (listing,) = world.ledger.listings(conn, channel_id)
+    assert listing.acked_quantity == 10

@@ -508,7 +508,19 @@ def reference_plan(engine: Engine, channel: str, *, dirty_only: bool = False) ->
 
 
 @pytest.mark.parametrize("policy", ["buffered", "priority", "split", "adaptive"])
-async def test_the_fast_plan_is_the_explained_plan(tmp_path: Path, ledger_url: str, policy: str) -> None:
+async def test_the_fast_plan_is_the_explained_plan(
+    tmp_path: Path, ledger_url: str, policy: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from omnisync.engine.chunk_planner import ChunkPlanner
+
+    fast_chunks: list[int] = []
+    column_plan = ChunkPlanner._plan_fast
+
+    def counted(planner: ChunkPlanner, columns: Any, dirty_only: bool, out: Any) -> None:
+        fast_chunks.append(columns.size)
+        column_plan(planner, columns, dirty_only, out)
+
+    monkeypatch.setattr(ChunkPlanner, "_plan_fast", counted)
     engine = await seeded(tmp_path, ledger_url, policy)
     held: list[int] = []
     for channel in engine.channels:
@@ -528,6 +540,9 @@ async def test_the_fast_plan_is_the_explained_plan(tmp_path: Path, ledger_url: s
     if policy == "adaptive":  # the world sells enough for the policy to hold units back, not everywhere
         assert 0 in held
         assert max(held) >= 1
+    # every policy that allocates each channel on its own plans column by column (under the adaptive
+    # one, the SKUs that did not sell lately); priority compares channels, SKU by SKU
+    assert bool(fast_chunks) == (policy != "priority")
     await engine.aclose()
 
 

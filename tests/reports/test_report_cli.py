@@ -68,6 +68,17 @@ def test_report_sales_json_and_csv(folder: Path) -> None:
     assert "1150.00" in table
 
 
+def test_a_period_without_orders_says_so(folder: Path) -> None:
+    result = run("report", "sales", "--since", "2001-01-01", "--until", "2001-01-31")
+    assert "no orders in 2001-01-01 00:00 – " in result.stdout
+    assert "sales 2001" not in result.stdout  # no empty table
+    data = json.loads(
+        run("report", "sales", "--since", "2001-01-01", "--until", "2001-01-31", "--json").stdout
+    )
+    assert data["rows"] == []
+    assert data["totals"] == []
+
+
 def test_bad_options_are_one_line(folder: Path) -> None:
     result = run("report", "sales", "--by", "colour", code=2)
     assert "'colour' is not one of channel, sku, location, tag, day, week" in result.output

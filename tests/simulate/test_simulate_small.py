@@ -58,6 +58,8 @@ def test_invariants_hold_under_every_fault(runs: list[dict[str, Any]]) -> None:
     assert result["faults"]["api_faults_injected"] > 0
     assert result["channels"]["web"]["refused_down"] > 0, "the outage was felt"
     assert result["channels"]["pos"]["lost_update_units"] == 0, "Square pushes deltas"
+    # the listing sync: the daemon's listing job listed the tote, then the scarf, and unpublished the tote
+    assert result["listings"] == {"web": [], "pos": []}
 
 
 @pytest.mark.slow

@@ -33,3 +33,23 @@ def test_conservation_compares_the_journal_and_reservations_with_the_cache() -> 
     assert (
         invariants.conservation_problems(stock, {k: v[0] for k, v in stock.items()}, {("A", "WH"): 1}) == []
     )
+
+
+def test_listing_sync_names_what_a_channel_shows_wrongly() -> None:
+    from omnisync.invariants import ListingExpected, listing_problems
+
+    expected = [
+        ListingExpected("tote", published=False, variants=("T-S", "T-L")),
+        ListingExpected("scarf", published=True, variants=("S-G", "S-N")),
+    ]
+    shown = {
+        "good": {"tote": {"published": False}, "scarf": {"published": True, "variants": ["S-N", "S-G"]}},
+        "late": {"tote": {"published": True}},
+        "odd": {"scarf": {"published": True, "variants": ["S-G"]}},
+    }
+    problems = listing_problems(expected, {name: views.get for name, views in shown.items()})  # type: ignore[misc]
+    assert problems == {
+        "good": [],
+        "late": ["tote: published", "scarf: not on the channel"],
+        "odd": ["tote: not on the channel (deleted?)", "scarf: variants ['S-G'], not ['S-G', 'S-N']"],
+    }

@@ -150,6 +150,44 @@ def test_the_explanation_shows_each_rate_and_the_held_units() -> None:
     assert text == "nothing sold on the other channels from WH lately: 0 held"
 
 
+def test_at_even_odds_a_unit_is_held_only_when_it_is_more_likely_gone_than_there() -> None:
+    # amazon 20/h, seen within 30 s + the web store's 60 s lag: 0.5 expected; P(≥1 gone) = 0.39
+    assert adaptive_units(pace({("amazon", "WH"): 20.0}), "web", ("WH",), 0.5, 10).units == 0
+    # 40/h: 1.0 expected; P(≥1 gone) = 0.63 > 0.5 holds the top unit, P(≥2 gone) = 0.26 not the next
+    assert adaptive_units(pace({("amazon", "WH"): 40.0}), "web", ("WH",), 0.5, 10).units == 1
+    # one sale in the last 15 minutes (4/h) holds nothing at even odds unless the lag passes 10 min
+    one_sale = pace({("amazon", "WH"): 4.0}, latency=540, unseen=60)
+    assert adaptive_units(one_sale, "web", ("WH",), 0.5, 10).units == 0
+    assert adaptive_units(pace({("amazon", "WH"): 4.0}, 600, 60), "web", ("WH",), 0.5, 10).units == 1
+    # a merchant who counts an oversell as three lost sales holds it
+    assert adaptive_units(pace({("amazon", "WH"): 20.0}), "web", ("WH",), 0.25, 10).units == 1
+
+
+def test_the_fastest_seller_keeps_its_last_unit_so_a_unit_held_everywhere_cannot_go_unsold() -> None:
+    hot = pace({("web", "WH"): 60.0, ("amazon", "WH"): 40.0}, latency=60, unseen=30)
+    stock = {"WH": LocationStock("WH", 1, 0)}
+    channels = [ChannelInput(n, ("WH",), QuantityRules(), pace=hot) for n in ("web", "amazon")]
+    policy = AdaptivePolicy(risk=0.5)
+    web, amazon = (adaptive_units(hot, n, ("WH",), 0.5, 10) for n in ("web", "amazon"))
+    assert (web.units, amazon.units) == (1, 1)  # both would hide the last unit
+    assert (web.leader, amazon.leader) == (True, False)
+    result = policy.allocate(stock, channels)
+    assert (result["web"].offered, result["amazon"].offered) == (1, 0)
+    assert "web sells it fastest (60.00/h from WH): its last unit is never held" in (
+        result["web"].steps[3].detail
+    )
+    # out of stock stays out of stock; a channel that sells nothing here leads nothing
+    empty = policy.allocate({"WH": LocationStock("WH", 0, 0)}, channels)
+    assert empty["web"].offered == 0
+    assert not adaptive_units(hot, "pos", ("WH",), 0.5, 10).leader
+    # equal rates: the shorter sync latency leads, then the name
+    tied = Pace({("web", "WH"): 30.0, ("amazon", "WH"): 30.0}, {"web": 90, "amazon": 60}, {})
+    assert adaptive_units(tied, "amazon", ("WH",), 0.5, 10).leader
+    assert not adaptive_units(tied, "web", ("WH",), 0.5, 10).leader
+    even = Pace({("web", "WH"): 30.0, ("amazon", "WH"): 30.0}, {"web": 60, "amazon": 60}, {})
+    assert [adaptive_units(even, n, ("WH",), 0.5, 10).leader for n in ("amazon", "web")] == [True, False]
+
+
 def test_the_policy_is_configured_by_name_and_refuses_bad_settings() -> None:
     policy = get_policy("adaptive", risk=0.2, max_units=3)
     assert isinstance(policy, AdaptivePolicy)
@@ -206,7 +244,7 @@ def _stock(numbers: dict[str, tuple[int, int]]) -> dict[str, LocationStock]:
     numbers=stocks,
     spec=channel_sets,
     p=paces,
-    risk=st.floats(0.001, 0.5),
+    risk=st.floats(0.001, 0.999),
     most=st.integers(0, 8),
     drop=drops,
 )
@@ -222,12 +260,16 @@ def test_adaptive_offers_between_zero_and_what_buffered_offers(
     adaptive = AdaptivePolicy(risk=risk, max_units=most).allocate(stock, channels, drop=drop)
     buffered = BufferedPolicy().allocate(stock, channels, drop=drop)
     for c in channels:
-        held = adaptive_units(p, c.channel, c.sources, risk, most).units
+        exposure = adaptive_units(p, c.channel, c.sources, risk, most)
+        held = exposure.units
         assert 0 <= held <= most
         result = adaptive[c.channel]
-        assert 0 <= result.offered <= buffered[c.channel].offered <= result.pool
-        # the held units come off the buffered number, nothing else changes
-        assert result.offered == max(0, buffered[c.channel].offered - held) or drop is not None
+        shown = buffered[c.channel].offered
+        assert 0 <= result.offered <= shown <= result.pool
+        # the held units come off the buffered number, nothing else changes; the fastest seller keeps
+        # its last unit
+        kept = min(shown, 1) if exposure.leader else 0
+        assert result.offered == max(0, shown - held, kept) or drop is not None
 
 
 @settings(max_examples=200, deadline=None)

@@ -1,5 +1,7 @@
 """The SDK's public surface is curated: adding or removing a name is a deliberate change."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 import omnisync.sdk as sdk
@@ -39,6 +41,11 @@ def test_idempotency_key_is_stable_per_channel_sku_version() -> None:
     assert a == sdk.idempotency_key("web", "MUG", 3)
     assert a != sdk.idempotency_key("web", "MUG", 4)
     assert a != sdk.idempotency_key("pos", "MUG", 3)
+    # a push made after the channel acknowledged another is new, even at the same version
+    acked = datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
+    after = sdk.idempotency_key("web", "MUG", 3, after=acked)
+    assert after not in (a, sdk.idempotency_key("web", "MUG", 3, after=acked + timedelta(seconds=1)))
+    assert after == sdk.idempotency_key("web", "MUG", 3, after=acked)
     assert len(a) <= 64
 
 
