@@ -255,10 +255,20 @@ def validate(
     except (OmnisyncError, ValueError) as exc:
         _fail(exc)
     problems: list[str] = []  # every channel's problems in one run, not the first one's only
+    kept: dict[str, Any] = {}
     for name, ch in loaded.config.channels.items():
         try:
-            loaded.channel_settings(name, load_connector(ch.connector).Settings)
+            cls = load_connector(ch.connector)
+            settings = loaded.channel_settings(name, cls.Settings)
         except (OmnisyncError, ValueError) as exc:
+            problems += str(exc).splitlines()
+            continue
+        if name in engine.mappings:
+            kept[name] = cls.kept_locations(settings)
+    if not problems:
+        try:
+            loaded.check_kept_locations(kept)
+        except OmnisyncError as exc:
             problems += str(exc).splitlines()
     if problems:
         _fail(ValueError("\n".join(problems)))
@@ -979,7 +989,7 @@ def explain(sku: str, as_json: JsonOpt = False) -> None:
     from omnisync import reports
 
     async def go(engine: Engine) -> dict[str, Any]:
-        rows = reports.explain_rows(engine.explain(sku))
+        rows = reports.explain_sku(engine, sku)
         for name, planned in engine.explain_listing(sku).items():
             if name in rows:
                 rows[name]["listing"] = reports.listing_row(planned, fields=True)
@@ -996,6 +1006,9 @@ def explain(sku: str, as_json: JsonOpt = False) -> None:
             out.print(f"  {step['rule']:<20} {word(step['value']):>6}  {step['detail']}", soft_wrap=True)
         if r["price"] is not None:
             out.print(f"  {'price':<20} {r['price']:>6}  {'; '.join(r['price_steps'])}")
+        for code, kept in r.get("external_stock", {}).items():
+            text = f"{code}: {reports.external_text(kept)}"
+            out.print(f"  {'channel count':<20} {kept['count']:>6}  {text}", soft_wrap=True)
         if "listing" in r:
             _print_listing(r["listing"])
 

@@ -323,6 +323,61 @@ class Config(_Model):
     def location_kinds(self) -> dict[str, str]:
         return {loc.code: loc.kind for loc in self.locations}
 
+    def kept_location_problems(
+        self, kept: Mapping[str, Mapping[str, tuple[str, ...]]]
+    ) -> list[tuple[tuple[str, ...], str]]:
+        """(key path, message) of every unsound use of a location a channel keeps itself (FBA).
+
+        ``kept``: channel -> location code -> the key path under the channel's ``settings`` naming it
+        (``Connector.kept_locations``). A kept location must be a configured location of kind ``fba``,
+        kept by one channel only, and never a source of its own channel (that channel's orders from it
+        are shipped by the platform, so its merchant-fulfilled offer cannot draw on it); a location of
+        kind ``fba`` that no channel keeps is never read, so no channel may draw on it.
+        """
+        kinds = self.location_kinds()
+        problems: list[tuple[tuple[str, ...], str]] = []
+        keeper: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for name, codes in kept.items():
+            for code, key in codes.items():
+                path = ("channels", name, "settings", *key)
+                if code not in kinds:
+                    problems.append(
+                        (path, f"{code!r} is not a configured location (locations: {', '.join(kinds)})")
+                    )
+                elif kinds[code] != "fba":
+                    problems.append(
+                        (
+                            path,
+                            f"{code!r} is a {kinds[code]} location: a channel keeps only kind fba",
+                        )
+                    )
+                elif code in keeper:
+                    problems.append((path, f"{code!r} is kept by channel {keeper[code][0]} already"))
+                else:
+                    keeper[code] = (name, key)
+        for name, channel in self.channels.items():
+            for n, src in enumerate(channel.sources):
+                path = ("channels", name, "sources", str(n))
+                owner = keeper.get(src)
+                if owner is not None and owner[0] == name:
+                    problems.append(
+                        (
+                            path,
+                            f"{src!r} is this channel's own fba location (settings.{'.'.join(owner[1])}): "
+                            "the platform ships the orders it takes from there, so the channel's "
+                            "merchant-fulfilled offer cannot draw on it; remove it from sources",
+                        )
+                    )
+                elif owner is None and kinds.get(src) == "fba":
+                    problems.append(
+                        (
+                            path,
+                            f"{src!r} is an fba location that no channel reads: name it in its channel's "
+                            "settings (Amazon: settings.fba_locations) or remove it from sources",
+                        )
+                    )
+        return problems
+
 
 @dataclass(frozen=True)
 class LoadedConfig:
@@ -358,6 +413,12 @@ class LoadedConfig:
         if problems:
             raise ConfigFileError.many(problems)
         return validate(self.doc, settings_model, ch.settings, prefix)
+
+    def check_kept_locations(self, kept: Mapping[str, Mapping[str, tuple[str, ...]]]) -> None:
+        """Raise every problem of :meth:`Config.kept_location_problems`, each naming its file line."""
+        problems = [self.doc.error(path, msg) for path, msg in self.config.kept_location_problems(kept)]
+        if problems:
+            raise ConfigFileError.many(problems)
 
     def _unset(self, prefix: tuple[str, ...], needed_to: str) -> list[ConfigFileError]:
         """Each ``${VAR}`` under ``prefix`` whose variable is not set (none when ``offline``)."""

@@ -129,6 +129,40 @@ def explain_rows(data: dict[str, tuple[Target, ListingRow | None]]) -> dict[str,
     return out
 
 
+def external_stock(engine: Engine, sku: str) -> dict[str, dict[str, Any]]:
+    """Location code -> the latest count a channel gave of the SKU in a location it keeps itself
+    (FBA), with the channel's breakdown (fulfillable, inbound, reserved) and when it was read."""
+    with engine.ledger.read() as conn:
+        counts = queries.external_counts(conn, sku)
+    return {
+        code: {"channel": c.channel, "count": c.quantity, "details": dict(c.details), "read_at": c.read_at}
+        for code, c in counts.items()
+    }
+
+
+def explain_sku(engine: Engine, sku: str) -> dict[str, Any]:
+    """:func:`explain_rows` of the SKU, each channel's row with ``external_stock``: the breakdown of
+    every location it draws on or keeps itself whose count a channel gives (an FBA location)."""
+    rows = explain_rows(engine.explain(sku))
+    kept = external_stock(engine, sku)
+    for name, row in rows.items():
+        sources = engine.config.channels[name].sources
+        mine = {code: k for code, k in kept.items() if code in sources or k["channel"] == name}
+        if mine:
+            row["external_stock"] = mine
+    return rows
+
+
+def external_text(kept: dict[str, Any]) -> str:
+    """A kept location's count in words: ``amazon counts 10 (fulfillable 10, inbound 4, reserved 0),
+    read 2026-01-01 10:00 UTC``."""
+    details = ", ".join(f"{k} {v}" for k, v in kept["details"].items())
+    at = kept["read_at"]
+    when = at.strftime("%Y-%m-%d %H:%M UTC") if isinstance(at, datetime) else str(at)
+    breakdown = f" ({details})" if details else ""
+    return f"{kept['channel']} counts {kept['count']}{breakdown}, read {when}"
+
+
 def run_failure(runs: dict[str, queries.LastRun]) -> queries.LastRun | None:
     """The most recent failure among the latest run of each kind: a pull failing every ten seconds
     is not hidden by the push that succeeds after it, nor a failed setup by anything."""

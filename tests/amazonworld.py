@@ -32,6 +32,7 @@ class AmazonWorld:
         amazon_settings: dict[str, Any] | None = None,
         locations: list[dict[str, str]] | None = None,
         web_sources: list[str] | None = None,
+        amazon_sources: list[str] | None = None,
         env: dict[str, str] | None = None,
         amazon_transport: Any = None,
         amazon_mapping: dict[str, Any] | None = None,
@@ -51,7 +52,7 @@ class AmazonWorld:
                 },
                 "amazon": {
                     "connector": "amazon",
-                    "sources": ["WH"],
+                    "sources": amazon_sources or ["WH"],
                     **({"mapping": "amazon.yaml"} if amazon_mapping is not None else {}),
                     "settings": {
                         **self.amazon.settings(),

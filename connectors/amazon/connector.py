@@ -2,12 +2,16 @@
 
 Pushes go as ``patchListingsItem`` for up to ``feed_threshold`` items and as one JSON_LISTINGS_FEED per
 25,000 items above it (see settings.py for why 300). Amazon offers neither compare-and-set nor
-idempotency keys on listings, so pushes are absolute targets. A patched *increase* reads the listing
-first (getListingsItem, a budget of its own): when Amazon holds less than the engine last acknowledged,
-a sale the ledger has not imported yet is there, and the raise would overwrite it, so the item answers
-STALE with what Amazon holds, and the engine reads, re-plans and holds the raise until its orders are
-pulled. The read and the patch are two calls, so a sale between them can still be overwritten: the
-window shrinks from the order pull's lag to the time between two requests.
+idempotency keys on listings, so pushes are absolute targets. A patched quantity above 0 with a known
+acknowledged value reads the listing first (getListingsItem, a budget of its own): when Amazon holds
+less than the engine last acknowledged, a sale the ledger has not imported yet is there, and a target
+above what Amazon holds would overwrite it, whether or not it is above the acknowledged value (after an
+outage, a target below the acknowledged 12 may still raise the 8 that Amazon holds after four unseen
+sales). Such an item answers STALE with what Amazon holds, and the engine reads, re-plans and holds the
+raise until its orders are pulled; a target at or below what Amazon holds goes out. The read and the
+patch are two calls, so a sale between them can still be overwritten: the window shrinks from the
+order pull's lag to the time between two requests. The feed path (more than ``feed_threshold`` items)
+reads nothing first.
 """
 
 from __future__ import annotations
@@ -179,8 +183,8 @@ class AmazonConnector(Connector[AmazonSettings]):
             entry = availability(code, u.quantity, u.preorder, today, self.settings.preorder_lead_time_days)
             patch = {"op": "replace", "path": "/attributes/fulfillment_availability", "value": [entry]}
             items.append(FeedItem(u.sku, u.channel_sku, u.ids["product_type"], patch, u.quantity))
-        raising = {u.sku: u.previous for u in updates if u.previous is not None and u.quantity > u.previous}
-        return rejected + await self._push(items, raising)
+        checked = {u.sku: u.previous for u in updates if u.previous is not None and u.quantity > 0}
+        return rejected + await self._push(items, checked)
 
     async def push_prices(self, updates: Sequence[PriceUpdate]) -> list[ItemResult]:
         items: list[FeedItem] = []
@@ -201,25 +205,26 @@ class AmazonConnector(Connector[AmazonSettings]):
         return rejected + await self._push(items)
 
     async def _push(
-        self, items: Sequence[FeedItem], raising: Mapping[str, int] | None = None
+        self, items: Sequence[FeedItem], acknowledged: Mapping[str, int] | None = None
     ) -> list[ItemResult]:
         if not items:
             return []
         if len(items) > self.settings.feed_threshold:
             return await self.feeds.run(items)
         return await in_flight(
-            (self._patch(item, (raising or {}).get(item.sku)) for item in items), CONCURRENCY
+            (self._patch(item, (acknowledged or {}).get(item.sku)) for item in items), CONCURRENCY
         )
 
-    async def _patch(self, item: FeedItem, raising_from: int | None = None) -> ItemResult:
-        """One patchListingsItem; a raise from ``raising_from`` only when Amazon still holds that."""
+    async def _patch(self, item: FeedItem, acknowledged: int | None = None) -> ItemResult:
+        """One patchListingsItem. With ``acknowledged`` (a quantity), the listing is read first and the
+        patch sent only if it cannot overwrite a sale the engine has not seen (:func:`overwrites_sale`)."""
         try:
-            if raising_from is not None:
+            if acknowledged is not None:
                 live = await self.api.get_listings_item(item.channel_sku, ("fulfillmentAvailability",))
                 held = self._quantity(live) if live is not None else None
-                if held is not None and held < raising_from:
+                if overwrites_sale(int(item.value), acknowledged, held):
                     return ItemResult.stale(
-                        item.sku, f"Amazon holds {held}, not {raising_from}: a sale not imported yet", held
+                        item.sku, f"Amazon holds {held}, not {acknowledged}: a sale not imported yet", held
                     )
             answer = await self.api.patch_listings_item(item.channel_sku, item.product_type, [item.patch])
         except ItemError as exc:
@@ -284,8 +289,9 @@ class AmazonConnector(Connector[AmazonSettings]):
         )
 
     # -- Fulfillment by Amazon ---------------------------------------------------------------------------
-    def external_locations(self) -> frozenset[str]:
-        return frozenset(self.settings.fba_locations)
+    @classmethod
+    def kept_locations(cls, settings: AmazonSettings) -> dict[str, tuple[str, ...]]:
+        return {code: ("fba_locations", code) for code in settings.fba_locations}
 
     async def read_location_stock(self, *, full: bool = True) -> list[LocationStock]:
         """getInventorySummaries per FBA marketplace (with details): the units fulfillable plus those
@@ -432,6 +438,16 @@ class AmazonConnector(Connector[AmazonSettings]):
                 quantity = entry.get("quantity")
                 return quantity if isinstance(quantity, int) else None
         return None
+
+
+def overwrites_sale(target: int, acknowledged: int, held: int | None) -> bool:
+    """Whether patching ``target`` would overwrite a sale Amazon took that the engine has not imported.
+
+    Amazon lowers its quantity as it takes an order, so holding less than ``acknowledged`` means sales
+    the engine has not seen; any target above what Amazon holds would put those units back on offer,
+    even one below ``acknowledged``. A target at or below what Amazon holds never shows too much.
+    """
+    return held is not None and held < acknowledged and target > held
 
 
 def listing_issue(sku: str, issue: Json) -> str:

@@ -51,7 +51,7 @@ from omnisync.ledger import queries
 from omnisync.ledger.tables import LedgerError
 from omnisync.localtime import readable
 from omnisync.logging import redact_text
-from omnisync.reports import explain_rows
+from omnisync.reports import explain_sku
 from omnisync.sdk.errors import OmnisyncError, WebhookVerificationError
 
 from .insights import InsightsCache, render_insights, render_sku_page, static_file
@@ -566,7 +566,7 @@ def create_app(
         if "sku" not in request.path_params:  # the page's search form
             return RedirectResponse(f"/sku/{quote(sku.strip(), safe='')}", status_code=303)
         try:
-            explained = explain_rows(engine.explain(sku))
+            explained = explain_sku(engine, sku)
             with engine.ledger.read() as conn:
                 pid = engine.ledger.product_id(conn, sku)
                 codes = {lid: str(row.code) for lid, row in engine.ledger.locations(conn).items()}

@@ -23,6 +23,7 @@ from typing import Any
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.sales import Dimension
 from omnisync.reorder import ReorderRow, reorder_list
+from omnisync.reports import external_text
 from omnisync.salesreport import report
 
 CACHE_S = 60.0
@@ -186,8 +187,10 @@ def render_sku_page(
             f'<table class="steps"><thead><tr><th>rule</th><th>value</th><th>detail</th></tr></thead>'
             f"<tbody>{steps}</tbody></table>{price}</section>"
         )
+    kept = {code: k for r in explained.values() for code, k in r.get("external_stock", {}).items()}
     stock_rows = "".join(
-        f'<tr><th scope=row>{_cell(code)}</th><td class="num">{on}</td><td class="num">{res}</td></tr>'
+        f'<tr><th scope=row>{_cell(code)}</th><td class="num">{on}</td><td class="num">{res}</td>'
+        f"<td>{_cell(external_text(kept[code])) if code in kept else ''}</td></tr>"
         for code, (on, res) in sorted(stock.items())
     )
     mine = [r for r in insights.rows if r.sku == sku]

@@ -2,10 +2,11 @@
 
 The location's on_hand follows the channel's count (``LocationStock.quantity``: units for sale plus
 those held for the channel's open orders), each change journaled as an adjustment whose note carries
-the channel's breakdown (fulfillable, inbound, reserved) for the merchant. Orders shipped from the
-location reserve there through the intake (``Order.location``), so the ledger's reservations match
-the units the channel holds for them and a read after an import counts nothing twice: available there
-is on_hand - reserved = the channel's fulfillable count.
+the channel's breakdown (fulfillable, inbound, reserved) for the merchant; the latest count and its
+breakdown are kept per SKU and location (``external_count``) for ``explain`` and the status page.
+Orders shipped from the location reserve there through the intake (``Order.location``), so the
+ledger's reservations match the units the channel holds for them and a read after an import counts
+nothing twice: available there is on_hand - reserved = the channel's fulfillable count.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ class ExternalStock(EngineSetup):
                     unknown += 1
                     continue
                 lid = self.ledger.location_id(tx.conn, count.location)
+                tx.save_external_count(
+                    pid, lid, channel=rt.name, quantity=count.quantity, details=count.details, at=now
+                )
                 on_hand = self.ledger.stock_for(tx.conn, [pid]).get(pid, {}).get(lid, (0, 0))[0]
                 delta = count.quantity - on_hand
                 if not delta:

@@ -145,6 +145,7 @@ class EngineSetup:
 
     async def start(self, *, prepare: bool = True) -> None:
         self.migrate_and_seed()
+        built = {}
         for name in self.mappings:
             ch = self.config.channels[name]
             cls = load_connector(ch.connector)
@@ -153,7 +154,10 @@ class EngineSetup:
                     f"channel {name}: preorder_limit is set, but the {ch.connector} connector gives the "
                     "platform no preorder signal"
                 )
-            settings = self.loaded.channel_settings(name, cls.Settings)
+            built[name] = (cls, self.loaded.channel_settings(name, cls.Settings))
+        self.loaded.check_kept_locations({n: cls.kept_locations(st) for n, (cls, st) in built.items()})
+        for name, (cls, settings) in built.items():
+            ch = self.config.channels[name]
             stats = CallStats()
             connector = instantiate(
                 cls,

@@ -139,6 +139,20 @@ class Stock(SQLModel, table=True):
     reserved: int = 0
 
 
+class ExternalCount(SQLModel, table=True):
+    """A channel's latest count of a SKU in a location it keeps itself (an ``fba`` location), with the
+    channel's breakdown (fulfillable, inbound, reserved) as it gave it, for ``explain`` and the status
+    page. ``on_hand`` there follows ``quantity`` through journaled adjustments; this row is the view."""
+
+    __tablename__ = "external_count"
+    product_id: int = Field(foreign_key="product.id", primary_key=True)
+    location_id: int = Field(foreign_key="location.id", primary_key=True)
+    channel: str = Field(max_length=64)
+    quantity: int = 0
+    details: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    read_at: datetime = _ts(nullable=False)
+
+
 class Movement(SQLModel, table=True):
     """Append-only journal. ``quantity`` is signed: receipts and returns add, sales subtract."""
 

@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from .stock import ORDER_KEY_PREFIX, order_movement_key
-from .tables import CP, IN, IN_CHUNK, LC, LI, OL, SR, C, L, M, O, P, R, S
+from .tables import CP, EC, IN, IN_CHUNK, LC, LI, OL, SR, C, L, M, O, P, R, S
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,6 +183,39 @@ def count_notes(conn: Connection, sku: str) -> dict[str, str]:
         .order_by(M.c.id)
     )
     return {str(r.code): str(r.note) for r in conn.execute(q)}
+
+
+@dataclass(frozen=True, slots=True)
+class ExternalCountRow:
+    """A channel's latest count of a SKU in a location it keeps itself, as the channel broke it down."""
+
+    location: str
+    channel: str
+    quantity: int
+    details: dict[str, int]
+    read_at: datetime
+
+
+def external_counts(conn: Connection, sku: str) -> dict[str, ExternalCountRow]:
+    """Location code -> the latest count a channel gave of the SKU there (FBA: fulfillable, inbound,
+    reserved), for ``explain`` and the status page. Empty for a SKU no channel keeps."""
+    q = (
+        select(L.c.code, EC.c.channel, EC.c.quantity, EC.c.details, EC.c.read_at)
+        .join(P, P.c.id == EC.c.product_id)
+        .join(L, L.c.id == EC.c.location_id)
+        .where(P.c.sku == sku)
+        .order_by(L.c.code)
+    )
+    return {
+        str(r.code): ExternalCountRow(
+            str(r.code),
+            str(r.channel),
+            int(r.quantity),
+            {str(k): int(v) for k, v in r.details.items()},
+            r.read_at,
+        )
+        for r in conn.execute(q)
+    }
 
 
 def ping(conn: Connection) -> None:

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, and_, bindparam, func, select, update
 from .kits import kits_of
 from .rows import MovementRow
 from .statements import execute_many, execute_once, insert_ignore, insert_many, one_of
-from .tables import LedgerError, M, S
+from .tables import EC, LedgerError, M, S
 from .txbase import TxBase
 
 MOVEMENT_KINDS = frozenset(
@@ -154,6 +154,31 @@ class StockWrites(TxBase):
                 sku, target, "transfer_in", quantity, f"{key}:in", at=at, reference=key, actor=actor
             )
         return done
+
+    def save_external_count(
+        self,
+        product_id: int,
+        location_id: int,
+        *,
+        channel: str,
+        quantity: int,
+        details: Mapping[str, int],
+        at: datetime,
+    ) -> None:
+        """The channel's latest count of a location it keeps itself, with its breakdown (the view
+        ``explain`` shows; ``on_hand`` moves by journaled adjustments only)."""
+        values = {"channel": channel, "quantity": quantity, "details": dict(details), "read_at": at}
+        res = self.conn.execute(
+            update(EC)
+            .where(and_(EC.c.product_id == product_id, EC.c.location_id == location_id))
+            .values(**values)
+        )
+        if not res.rowcount and not insert_ignore(
+            self.conn, EC, {"product_id": product_id, "location_id": location_id, **values}
+        ):  # a concurrent reader stored it first: ours is as fresh
+            self.save_external_count(
+                product_id, location_id, channel=channel, quantity=quantity, details=details, at=at
+            )
 
     def insert_movements(self, rows: Sequence[MovementRow]) -> set[str]:
         """Journal movements; a repeated idempotency key is skipped. Returns the keys inserted: only

@@ -8,6 +8,7 @@ from .models import (
     CatalogueProduct,
     Channel,
     Cursor,
+    ExternalCount,
     IncomingStock,
     KitComponent,
     Lease,
@@ -45,6 +46,7 @@ AD = AlertDelivery.__table__  # type: ignore[attr-defined]
 CP = CatalogueProduct.__table__  # type: ignore[attr-defined]
 LC = ListingContentState.__table__  # type: ignore[attr-defined]
 KC = KitComponent.__table__  # type: ignore[attr-defined]
+EC = ExternalCount.__table__  # type: ignore[attr-defined]
 
 IN_CHUNK = 900
 """Values per IN list (SQLite's historic limit is 999 bound parameters)."""

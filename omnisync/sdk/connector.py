@@ -253,10 +253,18 @@ class Connector(Generic[SettingsT]):
         leaves them to the next pull."""
         raise UnsupportedOperation(f"{self.name} cannot read single orders", channel=self.context.channel)
 
+    @classmethod
+    def kept_locations(cls, settings: Any) -> Mapping[str, tuple[str, ...]]:
+        """The ledger locations whose stock a channel with these settings keeps itself
+        (``Capability.EXTERNAL_STOCK``), each with the key path under ``settings`` that names it, so
+        that a configuration check (:meth:`omnisync.config.Config.kept_location_problems`) can point
+        at it. The default keeps none."""
+        return {}
+
     def external_locations(self) -> frozenset[str]:
         """Ledger location codes whose stock the channel keeps itself (``Capability.EXTERNAL_STOCK``):
         its orders shipped from them reserve there and do not move its own listing quantity."""
-        return frozenset()
+        return frozenset(self.kept_locations(self.settings))
 
     async def read_location_stock(self, *, full: bool = True) -> list[LocationStock]:
         """Counts in :meth:`external_locations`: every SKU (``full``), or those changed since the last

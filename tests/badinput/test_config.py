@@ -52,6 +52,38 @@ def test_every_problem_of_a_config_in_one_run_each_at_its_line(
     assert not (tmp_path / "ledger.db").exists()
 
 
+FBA_CASES = {
+    "fba_own_source.yaml": [
+        "error: fba_own_source.yaml:9: channels.amazon.sources.1: 'FBA-DE' is this channel's own fba "
+        "location (settings.fba_locations.FBA-DE): the platform ships the orders it takes from there, so "
+        "the channel's merchant-fulfilled offer cannot draw on it; remove it from sources",
+    ],
+    "fba_unread.yaml": [
+        "error: fba_unread.yaml:21: channels.amazon.settings.fba_locations.WH: 'WH' is a warehouse "
+        "location: a channel keeps only kind fba",
+        "error: fba_unread.yaml:9: channels.web.sources.1: 'FBA-DE' is an fba location that no channel "
+        "reads: name it in its channel's settings (Amazon: settings.fba_locations) or remove it from sources",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FBA_CASES))
+def test_an_fba_location_used_unsoundly_is_refused_naming_the_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """Amazon drawing its merchant-fulfilled offer from its own FBA location, a warehouse given as an
+    FBA location, a channel drawing on an FBA location nothing reads: one line each, at its key."""
+    monkeypatch.chdir(tmp_path)
+    for var in ("BAD_INPUT_TOKEN", "BAD_INPUT_AMAZON_SECRET", "BAD_INPUT_AMAZON_TOKEN"):
+        monkeypatch.setenv(var, "set")
+    shutil.copy(CORPUS / name, tmp_path / name)
+    result = CliRunner(env={"COLUMNS": "400"}).invoke(app, ["-c", name, "validate"])
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert result.exit_code == 2
+    assert lines == FBA_CASES[name], result.output
+    assert not (tmp_path / "ledger.db").exists()
+
+
 @pytest.mark.parametrize(
     "command", [["status"], ["plan"], ["orders"], ["explain", "MUG"], ["ledger", "export", "-"]]
 )

@@ -61,6 +61,35 @@ async def test_few_changes_patch_each_item() -> None:
     assert emulator.calls["createFeed"] == 0
 
 
+async def test_a_patch_never_raises_what_amazon_holds_over_an_unimported_sale() -> None:
+    """Acknowledged 10, Amazon holds 7 (three units sold, not imported yet): 8 is below the
+    acknowledged value but would put sold units back on offer, so it answers stale with 7 and nothing
+    is written; 5 stays below what Amazon holds and goes out; a raise from a value Amazon still holds
+    goes out; 0 can overwrite nothing and goes without the read."""
+    connector, emulator = make()
+    sku = seed(emulator, 1)[0]
+    emulator.place_order(sku, 3)
+
+    def push(quantity: int, previous: int) -> list[InventoryUpdate]:
+        return [InventoryUpdate(sku, sku, quantity, previous, 1, "k", PT)]
+
+    [stale] = await connector.push_inventory(push(8, 10))
+    assert (stale.status, stale.value, emulator.quantity(sku)) == (ItemStatus.STALE, 7, 7)
+    assert emulator.calls["patchListingsItem"] == 0
+    [lower] = await connector.push_inventory(push(5, 10))
+    assert (lower.status, emulator.quantity(sku)) == (ItemStatus.ACCEPTED, 5)
+    [raised] = await connector.push_inventory(push(9, 5))
+    assert (raised.status, emulator.quantity(sku)) == (ItemStatus.ACCEPTED, 9)
+    reads = emulator.calls["getListingsItem"]
+    assert reads == 3
+    [zero] = await connector.push_inventory(push(0, 9))
+    assert (zero.status, emulator.quantity(sku), emulator.calls["getListingsItem"]) == (
+        ItemStatus.ACCEPTED,
+        0,
+        reads,
+    )
+
+
 async def test_patch_path_runs_at_the_documented_rate() -> None:
     connector, emulator = make()
     skus = seed(emulator, 50)

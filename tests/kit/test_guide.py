@@ -54,7 +54,7 @@ def _methods() -> list[str]:
     )
     own += ("unpublish_listings", "read_listing_issues", "read_catalogue")
     queued = ("read_orders", "notification_queue", "subscribe_notifications", "parse_notification")
-    external = ("external_locations", "read_location_stock")
+    external = ("kept_locations", "external_locations", "read_location_stock")
     return [*own, "parse_webhook", *queued, *external, "prepare", "http_options", "classify"]
 
 
