@@ -7,10 +7,13 @@ connector's ``upsert_listings`` (in batches of its ``limits.push_listings.max_ba
 hands them), then update 10 % of them (a new title), then plan the unchanged catalogue again with the
 pure core (``omnisync.catalogue``): equal digests, nothing to send.
 
-Prints one JSON object per channel: products, variants, create {calls, virtual_s, accepted},
-update {calls, virtual_s, accepted}, unchanged_sends (listings an unchanged catalogue would send: 0),
-and calls_by_operation for the create. Calls are HTTP requests (status polls included); virtual
-seconds are the connector's rate budgets and the emulators' processing on the virtual clock.
+Prints one JSON object per channel: products, variants, create {calls, polls, virtual_s, accepted,
+by_api}, update {the same}, unchanged_sends (listings an unchanged catalogue would send: 0), and
+calls_by_operation for the create. Calls are HTTP requests (status polls included, and counted apart
+as ``polls``: getFeed, the bulk operation's node, check_batch_request_status); ``by_api`` counts what
+the emulator answered, by API operation (Shopify: GraphQL operation names, the staged upload and the
+result download). Virtual seconds are the connector's rate budgets and the emulators' processing on
+the virtual clock.
 """
 
 from __future__ import annotations
@@ -18,8 +21,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import sys
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from decimal import Decimal
@@ -42,6 +47,21 @@ CHANNELS = {
     "instagram": ("instagram", "USD", ListingTemplate(link="https://shop.example/products/{product}")),
 }
 SIZES = ("S", "M", "L")
+POLLS = frozenset(
+    {"getFeed", "OmnisyncBulkOperation", "OmnisyncCurrentBulkMutation", "check_batch_request_status"}
+)
+"""Status polls of an asynchronous write (Amazon feeds, Shopify bulk operations, Meta batches)."""
+
+
+def api_calls(emulator: Any) -> Counter[str]:
+    """What the emulator answered so far, by API operation."""
+    calls = getattr(emulator, "calls", None)
+    if isinstance(calls, Counter):
+        return Counter(calls)
+    found = Counter(re.search(r"(?:query|mutation) (\w+)", r["query"]).group(1) for r in emulator.requests)  # type: ignore[union-attr]
+    found["stagedUpload"] += emulator.bulk.uploads
+    found["bulkResultDownload"] += emulator.bulk.downloads
+    return +found
 
 
 def gtin(n: int) -> str:
@@ -95,16 +115,21 @@ def with_ids(content: ListingContent, result: ListingResult) -> ListingContent:
     return replace(content, ids=result.ids, variants=variants)
 
 
-async def send(conn: Connector, listings: list[ListingContent], clock: VirtualClock) -> dict[str, Any]:
+async def send(
+    conn: Connector, emulator: Any, listings: list[ListingContent], clock: VirtualClock
+) -> dict[str, Any]:
     size = max(1, conn.limits.push_listings.max_batch)
-    calls0, began = conn.context.stats.total_calls, clock.monotonic()
+    calls0, began, api0 = conn.context.stats.total_calls, clock.monotonic(), api_calls(emulator)
     results: list[ListingResult] = []
     for start in range(0, len(listings), size):
         results += await conn.upsert_listings(listings[start : start + size])
+    by_api = api_calls(emulator) - api0
     return {
         "calls": conn.context.stats.total_calls - calls0,
+        "polls": sum(n for name, n in by_api.items() if name in POLLS),
         "virtual_s": round(clock.monotonic() - began, 1),
         "accepted": sum(r.status is ItemStatus.ACCEPTED for r in results),
+        "by_api": dict(sorted(by_api.items())),
         "results": results,
     }
 
@@ -119,7 +144,7 @@ async def channel(name: str, products: int) -> dict[str, Any]:
     rows = catalogue(products, currency)
     first = wanted(rows, template, rules)
     wall = time.perf_counter()
-    created = await send(conn, [w.content for w in first], clock)
+    created = await send(conn, double.emulator, [w.content for w in first], clock)
     by_calls = dict(conn.context.stats.calls)
     results: list[ListingResult] = created.pop("results")
     states = {
@@ -134,7 +159,7 @@ async def channel(name: str, products: int) -> dict[str, Any]:
     edits = [
         with_ids(w.content, r) for w, r in zip(wanted(renamed, template, rules), results[:tenth], strict=True)
     ]
-    updated = await send(conn, edits, clock)
+    updated = await send(conn, double.emulator, edits, clock)
     updated.pop("results")
     again = wanted(rows, template, rules)
     unchanged = [
@@ -171,8 +196,9 @@ def main(argv: list[str] | None = None) -> int:
         for r in rows:
             c, u = r["create"], r["update"]
             print(
-                f"{r['channel']:<10} create {r['products']}: {c['calls']} calls, {c['virtual_s']} s; "
-                f"update {u['products']}: {u['calls']} calls, {u['virtual_s']} s; "
+                f"{r['channel']:<10} create {r['products']}: {c['calls']} calls ({c['polls']} polls), "
+                f"{c['virtual_s']} s; update {u['products']}: {u['calls']} calls ({u['polls']} polls), "
+                f"{u['virtual_s']} s; "
                 f"unchanged sends {r['unchanged_sends']}"
             )
     return 0

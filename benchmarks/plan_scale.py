@@ -18,7 +18,9 @@ reads the next chunk while one is planned):
 * ``incremental_plan_s``: the dirty pairs of ``--dirty`` SKUs over every channel, planned together;
   ``incremental_plan_per_channel_s``: the same through ``Engine.plan`` per channel, as a cycle does.
 * ``nothing_plan_s``: the full plan again once every pair is acknowledged at its planned value (the
-  planner must then find nothing to change: ``nothing_plan_changes`` is 0).
+  planner must then find nothing to change: ``nothing_plan_changes`` is 0), and
+  ``nothing_plan_settled`` the pairs a reconcile would then write back as unchanged (0: only pairs
+  read dirty are settled, and the acknowledged ones are clean).
 * ``reference_*``: the same full plans computed directly with sqlite3 and numpy on the same ledger
   file (whole tables read as columns, the documented arithmetic in array form, prices through
   ``price_for`` once per distinct master price), and ``*_vs_reference`` the planner's time over the
@@ -82,14 +84,16 @@ def fingerprint(channel: int, product_id: int, quantity: int | None, reprice: bo
 # ------------------------------------------------------------------------------------------ planner
 
 
-def full_together(engine: Engine, ack: sqlite3.Connection | None = None) -> tuple[int, int]:
-    """(changes, checksum) of the full plan; with ``ack``, every planned value is then acknowledged."""
-    changes = checksum = 0
+def full_together(engine: Engine, ack: sqlite3.Connection | None = None) -> tuple[int, int, int]:
+    """(changes, checksum, pairs to settle) of the full plan; with ``ack``, every planned value is
+    then acknowledged. The pairs to settle are those a reconcile would write back as unchanged."""
+    changes = checksum = settle = 0
     ids = {name: rt.channel_id for name, rt in engine.channels.items()}
     for chunk in engine.iter_plan_channels(list(engine.channels), all_pairs=True):
         acks = []
-        for name, (items, _) in chunk.items():
+        for name, (items, unchanged) in chunk.items():
             changes += len(items)
+            settle += len(unchanged)
             cid = ids[name]
             checksum += sum(fingerprint(cid, i.product_id, i.quantity, i.price is not None) for i in items)
             if ack is not None:
@@ -104,7 +108,7 @@ def full_together(engine: Engine, ack: sqlite3.Connection | None = None) -> tupl
                     " WHERE channel_id = ? AND product_id = ?",
                     acks,
                 )
-    return changes, checksum % MODULUS
+    return changes, checksum % MODULUS, settle
 
 
 def full_per_channel(engine: Engine) -> int:
@@ -126,7 +130,7 @@ async def planner_side(folder: Path, skus: int, dirty: int, per_channel: bool) -
         "start_rss_mb": peak_rss_mb(),
     }
     channels = list(engine.channels)
-    (full, checksum), wall, cpu = timed(lambda: full_together(engine))
+    (full, checksum, _), wall, cpu = timed(lambda: full_together(engine))
     out |= {
         "full_plan_s": round(wall, 2),
         "full_plan_cpu_s": round(cpu, 2),
@@ -161,11 +165,12 @@ async def planner_side(folder: Path, skus: int, dirty: int, per_channel: bool) -
     with sqlite3.connect(folder / "bench.db") as ack:
         full_together(engine, ack)
     ack.close()
-    (nothing, _), wall, cpu = timed(lambda: full_together(engine))
+    (nothing, _, settle), wall, cpu = timed(lambda: full_together(engine))
     out |= {
         "nothing_plan_s": round(wall, 2),
         "nothing_plan_cpu_s": round(cpu, 2),
         "nothing_plan_changes": nothing,
+        "nothing_plan_settled": settle,
     }
     await engine.aclose()
     out["planner_peak_rss_mb"] = peak_rss_mb()

@@ -837,6 +837,7 @@ def listings_push(channel: ChannelOpt = None, as_json: JsonOpt = False) -> None:
             "retry": done.retry,
             "blocked": done.blocked,
             "issues": done.issues,
+            "issues_read": done.issues_read,
             "api_calls": report.api_calls,
             "error": report.error,
         }

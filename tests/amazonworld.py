@@ -34,6 +34,7 @@ class AmazonWorld:
         web_sources: list[str] | None = None,
         env: dict[str, str] | None = None,
         amazon_transport: Any = None,
+        amazon_mapping: dict[str, Any] | None = None,
     ) -> None:
         self.clock = VirtualClock()
         self.amazon = AmazonEmulator(self.clock)
@@ -51,6 +52,7 @@ class AmazonWorld:
                 "amazon": {
                     "connector": "amazon",
                     "sources": ["WH"],
+                    **({"mapping": "amazon.yaml"} if amazon_mapping is not None else {}),
                     "settings": {
                         **self.amazon.settings(),
                         "marketplace_ids": [self.amazon.marketplace_id],
@@ -61,6 +63,8 @@ class AmazonWorld:
                 },
             },
         }
+        if amazon_mapping is not None:
+            (folder / "amazon.yaml").write_text(yaml.safe_dump(amazon_mapping))
         path = folder / "omnisync.yaml"
         path.write_text(yaml.safe_dump(config))
         loaded = load_config(

@@ -79,6 +79,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             Capability.READ_INVENTORY,
             Capability.READ_LISTINGS,
             Capability.MANAGE_LISTINGS,
+            Capability.READ_LISTING_ISSUES,
             Capability.EXTERNAL_STOCK,
             Capability.PREORDER,  # fulfillment_availability restock_date + lead_time_to_ship_max_days
         }
@@ -375,6 +376,27 @@ class AmazonConnector(Connector[AmazonSettings]):
         found = await in_flight((self._listing(sku) for sku in channel_skus), CONCURRENCY)
         return [listing for listing in found if listing is not None]
 
+    async def read_listing_issues(self, listings: Sequence[ListingRef]) -> dict[str, tuple[str, ...]]:
+        """getListingsItem (``includedData=issues``) of every variant SKU of each listing."""
+
+        async def one(sku: str) -> tuple[str, tuple[str, ...] | None]:
+            try:
+                item = await self.api.get_listings_item(sku, ("issues",))
+            except (RetryableError, ProtocolError, ItemError):
+                return sku, None
+            if item is None:
+                return sku, (f"{sku}: not found in marketplace {self.settings.marketplace_id}",)
+            return sku, tuple(listing_issue(sku, i) for i in item.get("issues") or [] if isinstance(i, dict))
+
+        skus = [sku for ref in listings for sku in ref.channel_skus]
+        found = dict(await in_flight((one(sku) for sku in skus), CONCURRENCY))
+        out: dict[str, tuple[str, ...]] = {}
+        for ref in listings:
+            read = [found[sku] for sku in ref.channel_skus]
+            if all(r is not None for r in read):
+                out[ref.key] = tuple(text for r in read if r is not None for text in r)
+        return out
+
     async def read_inventory(self, refs: Sequence[InventoryRef]) -> dict[str, int | None]:
         async def one(ref: InventoryRef) -> tuple[str, int | None]:
             item = await self.api.get_listings_item(ref.channel_sku, ("fulfillmentAvailability",))
@@ -410,6 +432,12 @@ class AmazonConnector(Connector[AmazonSettings]):
                 quantity = entry.get("quantity")
                 return quantity if isinstance(quantity, int) else None
         return None
+
+
+def listing_issue(sku: str, issue: Json) -> str:
+    """One Amazon listing issue as the merchant reads it (``SKU: [WARNING] code: message``)."""
+    severity = "" if issue.get("severity") == "ERROR" else f"{issue.get('severity', 'INFO')} "
+    return f"{sku}: {severity}{issue.get('code', 'issue')}: {issue.get('message', '')}"
 
 
 MAX_LEAD_TIME_DAYS = 30

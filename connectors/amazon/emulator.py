@@ -233,6 +233,24 @@ class AmazonEmulator(FeedsMixin, NotificationsMixin, FbaMixin, WithLatency):
         listing = self.listings.get(sku)
         return listing.price if listing else None
 
+    def flag_issue(
+        self,
+        sku: str,
+        message: str,
+        *,
+        code: str = "18027",
+        severity: str = "ERROR",
+        attribute: str | None = None,
+    ) -> None:
+        """Amazon's catalogue raises an issue on an accepted listing (shown by getListingsItem with
+        ``includedData=issues``); ``clear_issues`` takes them away."""
+        found = issue(code, message, attribute)
+        found["severity"] = severity
+        self.listings[sku].issues.append(found)
+
+    def clear_issues(self, sku: str) -> None:
+        self.listings[sku].issues.clear()
+
     def reject_sku(
         self, sku: str, message: str = "The listing is blocked for this seller.", code: str = "8572"
     ) -> None:

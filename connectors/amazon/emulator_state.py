@@ -37,6 +37,8 @@ class Listing:
     created: datetime
     updated: datetime
     attributes: Json = field(default_factory=dict)
+    issues: list[Json] = field(default_factory=list)
+    """What Amazon says about the listing after accepting it (``includedData=issues``)."""
     restock: Json = field(default_factory=dict)
     """The DEFAULT fulfillment availability's ``restock_date`` and ``lead_time_to_ship_max_days``, when
     given (a seller's backorder / preorder: the date stock comes in, the handling time until then)."""

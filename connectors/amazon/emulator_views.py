@@ -50,7 +50,7 @@ def listing_item(listing: Listing, included: list[str], marketplace_id: str) -> 
             ]
         item["attributes"] = attributes
     if "issues" in included:
-        item["issues"] = []
+        item["issues"] = [dict(i) for i in listing.issues]
     if "offers" in included:
         item["offers"] = (
             [

@@ -401,7 +401,8 @@ class ChunkPlanner:
                 acked_preorder,
             )
             if item is None:
-                out[name][1].append((row[_ID], row[_VERSION]))
+                if flags & PLAN_DIRTY:  # a pair read clean has nothing to settle
+                    out[name][1].append((row[_ID], row[_VERSION]))
             else:
                 out[name][0].append(item)
 
@@ -460,7 +461,7 @@ class ChunkPlanner:
             acked = columns.acked[lane.index][at]
             quantity, reprice = changes(offered, acked, known, price_code, acked_code)
             changed = quantity | reprice
-            settled = at[~changed]
+            settled = at[~changed & ((flags[at] & PLAN_DIRTY) != 0)]  # read clean: nothing to settle
             changes_out, unchanged = out[lane.name]
             unchanged += zip(columns.ids[settled].tolist(), columns.versions[settled].tolist(), strict=True)
             if not changed.any():

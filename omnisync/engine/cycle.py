@@ -183,8 +183,7 @@ class ChannelCycle(PlanReader, RunRecorder, ExternalStock):
             unchanged = [u for u in unchanged if u[0] not in busy]
         if unchanged:
             with self.ledger.tx() as tx:
-                for pid, version in unchanged:
-                    tx.settle_unchanged(rt.channel_id, pid, version)
+                tx.settle_unchanged(rt.channel_id, unchanged)
         if changes and rt.holds_increases:
             changes, report.held = hold_increases(changes, report.held)
         return changes

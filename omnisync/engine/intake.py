@@ -5,8 +5,9 @@ of the page (:meth:`~omnisync.ledger.intake.IntakeWrites.intake_view`), the pure
 :mod:`omnisync.engine.intake_rules` turn the page into its changes, and one ledger call applies them
 (:meth:`~omnisync.ledger.intake.IntakeWrites.apply_intake`). Re-delivered orders whose digest is
 unchanged are counted and never read further. An order that breaks a rule fails alone in the
-decision; if applying the page fails in the database, its orders are decided and applied again one
-at a time, each in its own savepoint, so the bad one fails alone and never blocks the others.
+decision; if applying the page fails in the database, its transaction is rolled back and its orders
+are decided and applied again one at a time, each in its own savepoint, so the bad one fails alone
+and never blocks the others.
 """
 
 from __future__ import annotations
@@ -77,12 +78,40 @@ def import_orders(
     at: datetime,
     cursor_to: datetime | None = None,
 ) -> IntakeReport:
-    """Apply a page of orders in one transaction; the cursor moves in the same transaction."""
+    """Apply a page of orders in one transaction; the cursor moves in the same transaction.
+
+    The page's changes are applied at once, without a savepoint; if that fails in the database the
+    transaction is rolled back and the page imported again one order at a time, each order in a
+    savepoint of its own, so the bad one fails alone.
+    """
+    if PAGE_AT_ONCE:
+        try:
+            return _import_page(ledger, channel, orders, at, cursor_to, at_once=True)
+        except _PageFailed as failed:
+            log.warning(
+                "orders.bulk_failed", channel=channel.name, orders=len(orders), error=str(failed.__cause__)
+            )
+    return _import_page(ledger, channel, orders, at, cursor_to, at_once=False)
+
+
+class _PageFailed(Exception):
+    """Applying a page's changes at once failed in the database (the cause is chained)."""
+
+
+def _import_page(
+    ledger: Ledger,
+    channel: ChannelIntake,
+    orders: Sequence[Order],
+    at: datetime,
+    cursor_to: datetime | None,
+    *,
+    at_once: bool,
+) -> IntakeReport:
     report = IntakeReport()
     quarantined: list[tuple[str, str]] = []
     with ledger.tx() as tx:
         for batch in rounds(orders):
-            quarantined += _import_round(tx, channel, batch, at, report)
+            quarantined += _import_round(tx, channel, batch, at, report, at_once=at_once)
         # A failed order must be read again: the cursor only moves when every order was applied.
         if cursor_to is not None and not report.failed:
             tx.set_cursor(channel.channel_id, cursor_to, at)
@@ -92,25 +121,28 @@ def import_orders(
 
 
 def _import_round(
-    tx: LedgerTx, channel: ChannelIntake, orders: Sequence[Order], at: datetime, report: IntakeReport
+    tx: LedgerTx,
+    channel: ChannelIntake,
+    orders: Sequence[Order],
+    at: datetime,
+    report: IntakeReport,
+    *,
+    at_once: bool,
 ) -> list[tuple[str, str]]:
-    """Orders of a page, each appearing once. Returns the lines quarantined."""
+    """Orders of a page, each appearing once. Returns the lines quarantined. ``at_once``: the round's
+    changes in one call, a failure raising :class:`_PageFailed` (the whole page is then rolled back)."""
     decision = _decide(tx, channel, orders, at, report)
     if not decision.orders:
         report.failed.extend(decision.failed)
         return []
-    if PAGE_AT_ONCE:
+    if at_once:
         try:
-            with tx.conn.begin_nested():
-                _apply_page(tx, decision.changes)
-        except Exception as exc:  # the page's orders go one by one: the bad one fails alone
-            log.warning(
-                "orders.bulk_failed", channel=channel.name, orders=len(decision.orders), error=str(exc)
-            )
-        else:
-            report.failed.extend(decision.failed)
-            report.applied(decision)
-            return decision.quarantined
+            _apply_page(tx, decision.changes)
+        except Exception as exc:
+            raise _PageFailed from exc
+        report.failed.extend(decision.failed)
+        report.applied(decision)
+        return decision.quarantined
     failed = dict(decision.failed)
     work = {order.external_id for order in decision.orders}
     quarantined: list[tuple[str, str]] = []

@@ -104,16 +104,19 @@ def _digest_text(order: Order) -> str:
     lines = sorted(order.lines, key=lambda x: x.line_id) if len(order.lines) > 1 else order.lines
     parts = []
     for ln in lines:
-        numbers = (ln.quantity, ln.fulfilled, ln.cancelled, ln.restocked)
+        q, f, c, r, refunded = ln.quantity, ln.fulfilled, ln.cancelled, ln.restocked, ln.refunded
         if (
             type(ln.line_id) is not str
             or type(ln.channel_sku) is not str
-            or any(type(n) is not int for n in numbers)
+            or type(q) is not int
+            or type(f) is not int
+            or type(c) is not int
+            or type(r) is not int
+            or type(refunded) is not int
         ):
             return _digest_body(order)
-        parts.append(
-            f"[{_json_str(ln.line_id)}, {_json_str(ln.channel_sku)}, {', '.join(map(str, numbers))}]"
-        )
+        tail = f", {refunded}]" if refunded else "]"
+        parts.append(f"[{_json_str(ln.line_id)}, {_json_str(ln.channel_sku)}, {q}, {f}, {c}, {r}{tail}")
     return (
         f'{{"lines": [{", ".join(parts)}], "location": {_json_opt(order.location)}, '
         f'"return_location": {_json_opt(order.return_location)}, "status": {_json_str(order.status.value)}}}'

@@ -22,7 +22,8 @@ from omnisync.sdk.listings import ListingRef, ListingResult
 from omnisync.sdk.models import Capability, ItemStatus
 
 from .channel import ChannelRuntime
-from .listings import ListingPlanning, PlannedListing
+from .listing_issues import ListingIssueReader
+from .listings import PlannedListing
 from .runs import CycleReport, RunRecorder
 
 SENT = (ListingAction.CREATE, ListingAction.UPDATE, ListingAction.UNPUBLISH)
@@ -38,9 +39,11 @@ class ListingPushReport:
     blocked: int = 0
     issues: dict[str, list[str]] = field(default_factory=dict)
     """Product -> the channel's words (or the rules' problems) for listings not accepted."""
+    issues_read: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Product -> what the channel says now about a listing it holds, read back after the pushes."""
 
 
-class ListingPusher(ListingPlanning, RunRecorder):
+class ListingPusher(ListingIssueReader, RunRecorder):
     async def push_listings(
         self, channel: str, *, dirty_only: bool = False, admit: Callable[[], bool] | None = None
     ) -> tuple[CycleReport, ListingPushReport]:
@@ -91,6 +94,7 @@ class ListingPusher(ListingPlanning, RunRecorder):
             refs = [self._ref(p) for p in chunk]
             results = await self._send(rt, chunk, refs, unpublish=True)
             self._record(rt, chunk, results, report, out)
+        out.issues_read = await self.read_listing_issues(rt.name)
 
     @staticmethod
     def _ref(p: PlannedListing) -> ListingRef:

@@ -112,8 +112,12 @@ class PlanReader(EngineSetup):
             )
 
         preorders = any(rules[name].preorders for name in drawing)
-        queries = PlanQueries(
-            self.ledger.engine.dialect, channel_ids, location_ids, by_ids=by_ids, incoming=preorders
+        queries = PlanQueries.of(
+            self.ledger.engine.dialect,
+            tuple(channel_ids),
+            tuple(location_ids),
+            by_ids=by_ids,
+            incoming=preorders,
         )
         listing_names = queries.names_in(self.ledger.read)
 

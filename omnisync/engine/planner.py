@@ -162,7 +162,10 @@ def diff_target(
 
 
 ChunkPlan = dict[str, tuple[list[PlannedItem], list[tuple[int, int]]]]
-"""Per channel: (changes, unchanged (product id, version)) of one chunk of the ledger."""
+"""Per channel: (changes, unchanged (product id, version)) of one chunk of the ledger. ``unchanged``
+holds the pairs to settle: those read dirty that have nothing to push. A pair read clean has nothing
+to settle (every version bump marks the product's listings dirty), and a plan that finds nothing to
+change in a settled catalogue writes nothing."""
 
 
 @contextmanager

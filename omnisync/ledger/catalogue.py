@@ -11,6 +11,7 @@ listing pipeline then recomputes the wanted listing and sends it only if its dig
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -137,6 +138,17 @@ class CatalogueWrites(TxBase):
             update(LC)
             .where(and_(LC.c.channel_id == channel_id, LC.c.catalogue_product_id == catalogue_id))
             .values(dirty=keep_dirty, **values)
+        )
+
+    def record_listing_issues(
+        self, channel_id: int, catalogue_id: int, issues: Sequence[str], answered_at: datetime
+    ) -> None:
+        """What the channel says now about a listing it holds (read back, not pushed): its issues and
+        when it said so; nothing else about the listing changes (a pending change stays pending)."""
+        self.conn.execute(
+            update(LC)
+            .where(and_(LC.c.channel_id == channel_id, LC.c.catalogue_product_id == catalogue_id))
+            .values(issues=list(issues), answered_at=answered_at)
         )
 
     def ensure_listing_content(self, channel_id: int, catalogue_ids: Sequence[int]) -> int:

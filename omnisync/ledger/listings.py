@@ -52,6 +52,13 @@ SHIFT = (
     .values(acked_quantity=LI.c.acked_quantity - bindparam("n"))
 )
 
+SETTLE = (
+    update(LI)
+    .where(and_(LI.c.channel_id == bindparam("c"), LI.c.product_id == bindparam("p")))
+    .values(dirty=select(P.c.version).where(P.c.id == bindparam("p")).scalar_subquery() > bindparam("v"))
+)
+"""Nothing to push for a pair planned at version ``v``: dirty only if the product moved since."""
+
 
 class ListingWrites(TxBase):
     def ensure_listings(self, channel_id: int, aliases: Mapping[str, str]) -> None:
@@ -154,9 +161,11 @@ class ListingWrites(TxBase):
             .values(last_error=error[:500], last_error_at=at, dirty=keep_dirty)
         )
 
-    def settle_unchanged(self, channel_id: int, product_id: int, planned_version: int) -> None:
-        """Nothing to push for this pair at this version: clear dirty unless the SKU moved meanwhile."""
-        self._settle(channel_id, product_id, planned_version, {})
+    def settle_unchanged(self, channel_id: int, pairs: Sequence[tuple[int, int]]) -> None:
+        """Nothing to push for these (product id, planned version) pairs of the channel: dirty cleared
+        unless the SKU moved meanwhile. One prepared statement stepped per pair (a plan settles only the
+        pairs it read dirty: see :data:`omnisync.engine.planner.ChunkPlan`)."""
+        execute_many(self.conn, SETTLE, [{"c": channel_id, "p": pid, "v": version} for pid, version in pairs])
 
     def _settle(self, channel_id: int, product_id: int, planned_version: int, values: dict[str, Any]) -> None:
         version_now = select(P.c.version).where(P.c.id == product_id).scalar_subquery()

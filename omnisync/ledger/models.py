@@ -34,17 +34,31 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], datetime | None] | None:
+    def bind_processor(self, dialect: Dialect) -> Callable[[datetime | None], datetime | str | None] | None:
         """:meth:`process_bind_param` itself where the generic impl adds nothing (it does not), without
         TypeDecorator's indirection: the bulk writes run it for every time they store."""
         if self.impl_instance.bind_processor(dialect) is not None:  # pragma: no cover - not so today
             return super().bind_processor(dialect)
+        if dialect.name == "sqlite":
+            return _sqlite_text
         return partial(self.process_bind_param, dialect=dialect)
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _sqlite_text(value: datetime | None) -> str | None:
+    """:meth:`UTCDateTime.process_bind_param` for SQLite, as the text sqlite3's datetime adapter
+    would store (``isoformat(" ")`` of the naive UTC time), without the adapter's call per value."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the ledger; use aware UTC times")
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ")
 
 
 def _ts(**kw: Any) -> Any:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from json.decoder import JSONDecoder
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import Connection, Text, and_, bindparam, case, cast, func, sele
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import NullType
 
+from .statements import one_of
 from .supply import incoming_for
 from .tables import LI, P, S
 
@@ -177,12 +179,26 @@ class Columns:
 class PlanQueries:
     """The planning read for some channels and locations: per chunk of products, three range reads
     on the tables' keys (products, their stock, their listings) instead of a join per product, so
-    the cost per pair is a scan's. The statements are built once per plan.
+    the cost per pair is a scan's. The statements are built once per channels, locations and kind
+    of read (:meth:`of`), so a plan of a few dirty pairs does not pay for building them.
 
     ``by_ids``: chunks are given as product ids; otherwise as the next ``limit`` products after one.
     The products are read first: stock read after a product's version is at least as new as that
     version, so a pair planned from them is never settled at a version newer than its numbers.
     """
+
+    @staticmethod
+    @lru_cache(maxsize=64)
+    def of(
+        dialect: Dialect,
+        channel_ids: tuple[int, ...],
+        location_ids: tuple[int, ...],
+        *,
+        by_ids: bool,
+        incoming: bool = False,
+    ) -> PlanQueries:
+        """The queries for these channels and locations, built once (they hold no state)."""
+        return PlanQueries(dialect, channel_ids, location_ids, by_ids=by_ids, incoming=incoming)
 
     def __init__(
         self,
@@ -207,14 +223,14 @@ class PlanQueries:
         ).order_by(P.c.id)
         self._first = None
         if by_ids:
-            products = products.where(P.c.id.in_(bindparam("ids", expanding=True)))
+            products = products.where(one_of(P.c.id, "ids"))
         else:
             self._first = Columns(dialect, products.limit(bindparam("limit")), (0, 5, 6))
             products = products.where(P.c.id > bindparam("after")).limit(bindparam("limit"))
 
         def of_chunk(column: Any) -> Any:
             if by_ids:
-                return column.in_(bindparam("ids", expanding=True))
+                return one_of(column, "ids")
             return and_(column >= bindparam("low"), column <= bindparam("high"))
 
         stock = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
@@ -256,9 +272,7 @@ class PlanQueries:
             names.where(and_(LI.c.product_id >= bindparam("low"), LI.c.product_id <= bindparam("high"))),
             (0,),
         )
-        self._names_of = Columns(
-            dialect, names.where(LI.c.product_id.in_(bindparam("ids", expanding=True))), (0,)
-        )
+        self._names_of = Columns(dialect, names.where(one_of(LI.c.product_id, "ids")), (0,))
 
     def read(
         self,

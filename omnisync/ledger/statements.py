@@ -168,22 +168,13 @@ def shaped(
 
 def _processed(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
     """``process`` applied to each value, once per distinct value (a page's rows repeat the same
-    times, flags and ids, and a TypeDecorator's processing costs more than a lookup)."""
-    done: dict[Any, Any] = {}
-    out = []
-    for value in values:
-        try:
-            found = done.get(value, _MISSING)
-        except TypeError:  # unhashable (a JSON column's dict)
-            out.append(process(value))
-            continue
-        if found is _MISSING:
-            found = done[value] = process(value)
-        out.append(found)
-    return out
-
-
-_MISSING = object()
+    times, flags and ids, and a TypeDecorator's processing costs more than a lookup); the lookups
+    run in C (``set``, ``map``), only the distinct values in Python."""
+    try:
+        done = {value: process(value) for value in set(values)}
+    except TypeError:  # unhashable (a JSON column's dict)
+        return [process(value) for value in values]
+    return list(map(done.__getitem__, values))
 
 
 def compiled_once(conn: Connection, stmt: Any) -> Compiled:

@@ -236,6 +236,11 @@ class Connector(Generic[SettingsT]):
         """Hide each listing from buyers without deleting it; one result per listing."""
         raise UnsupportedOperation(f"{self.name} cannot manage listings", channel=self.context.channel)
 
+    async def read_listing_issues(self, listings: Sequence[ListingRef]) -> dict[str, tuple[str, ...]]:
+        """What the channel says now about each listing (``Capability.READ_LISTING_ISSUES``): its
+        issues by listing key, empty when it has none; a listing it could not read is left out."""
+        raise UnsupportedOperation(f"{self.name} cannot read listing issues", channel=self.context.channel)
+
     def parse_webhook(
         self, headers: Mapping[str, str], body: bytes, url: str | None = None
     ) -> list[WebhookEvent]:

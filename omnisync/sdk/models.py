@@ -44,6 +44,9 @@ class Capability(StrEnum):
     MANAGE_LISTINGS = "manage_listings"
     """Creates, updates and unpublishes listing content from the catalogue (``upsert_listings``,
     ``unpublish_listings``, ``listing_rules``); see :mod:`omnisync.sdk.listings`."""
+    READ_LISTING_ISSUES = "read_listing_issues"
+    """``read_listing_issues`` reports what the channel says now about listings it accepted (issues
+    that arise after the write, such as Amazon's catalogue checks)."""
     READ_CATALOGUE = "read_catalogue"
     """Reads every product the channel lists, with its content and variants (``read_catalogue``):
     ``catalog import --from`` and matching by barcode in ``listings link`` need it."""

@@ -66,3 +66,26 @@ async def test_what_the_schema_refuses_is_refused_before_any_put_and_by_amazon_t
             assert answer["status"] == "INVALID"
             assert any("color" in i["message"] for i in answer["issues"])
     assert "SH-S" not in emulator.listings
+
+
+async def test_issues_amazon_raises_after_accepting_are_read_back_per_listing() -> None:
+    connector, emulator = make()
+    tee = usd(kit_listing("TEE", "Classic tee", ["TEE-S", "TEE-M"], "PRODUCT"))
+    [made] = await connector.upsert_listings([tee])
+    ref = ListingRef("TEE", made.ids, ("TEE-S", "TEE-M"))
+    assert await connector.read_listing_issues([ref]) == {"TEE": ()}
+    emulator.flag_issue(
+        "TEE-S", "The image does not meet the requirements.", attribute="main_product_image_locator"
+    )
+    emulator.flag_issue("TEE-M", "Add a bullet point.", code="99300", severity="WARNING")
+    assert await connector.read_listing_issues([ref]) == {
+        "TEE": (
+            "TEE-S: 18027: The image does not meet the requirements.",
+            "TEE-M: WARNING 99300: Add a bullet point.",
+        )
+    }
+    gone = ListingRef("GONE", {}, ("NOPE-1",))
+    assert (await connector.read_listing_issues([gone]))["GONE"] == (
+        "NOPE-1: not found in marketplace ATVPDKIKX0DER",
+    )
+    await connector.aclose()

@@ -68,6 +68,11 @@ async def exercise(connector: AmazonConnector, emulator: AmazonEmulator) -> None
     variants = tuple(replace(v, ids=made.variant_ids[v.channel_sku]) for v in tee.variants)
     await connector.upsert_listings([replace(tee, title="Classic tee 2", ids=made.ids, variants=variants)])
     await connector.unpublish_listings([ListingRef("TEE", made.ids, ("TEE-S", "TEE-M"))])
+    emulator.flag_issue(
+        "TEE-M", "Image too small.", severity="WARNING", attribute="main_product_image_locator"
+    )
+    issues = await connector.read_listing_issues([ListingRef("TEE", made.ids, ("TEE-S", "TEE-M"))])
+    assert issues == {"TEE": ("TEE-M: WARNING 18027: Image too small.",)}
 
 
 async def test_requests_and_answers_follow_the_models(specs_dir: Path) -> None:

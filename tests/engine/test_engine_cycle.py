@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 from enginekit import World
+from sqlalchemy import select, update
 
+from omnisync.ledger.tables import LI
 from omnisync.sdk.errors import RetryableError
 from omnisync.sdk.models import OrderCursor, OrderPage
 from omnisync.testing.harness import SeedItem
@@ -361,3 +363,24 @@ async def test_a_winding_down_engine_stops_pulling_between_pages(tmp_path: Path,
     again = await w.engine.cycle("web", push=False)
     assert again.orders.imported == 4
     assert not rt.holds_increases
+
+
+async def test_a_plan_settles_only_the_pairs_it_read_dirty(tmp_path: Path, ledger_url: str) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 5), "TEE": (3, 0)})
+    await w.engine.sync_once()
+    web = w.engine.channels["web"].channel_id
+    # in step with every channel: a full plan has nothing to change and nothing to settle (no write)
+    assert list(w.engine.iter_plan("web", all_pairs=True)) == [([], [])]
+    with w.ledger.engine.begin() as conn:
+        tee = w.ledger.product_id(conn, "TEE")
+        conn.execute(update(LI).where(LI.c.product_id == tee).values(dirty=True))
+    ((changes, unchanged),) = w.engine.iter_plan("web", all_pairs=True)
+    assert changes == []
+    assert [pid for pid, _ in unchanged] == [tee], "dirty with nothing to push: settled"
+    report = await w.engine.push("web", all_pairs=True)
+    assert report.pushed == 0
+    with w.ledger.read() as conn:
+        dirty = dict(conn.execute(select(LI.c.channel_id, LI.c.dirty).where(LI.c.product_id == tee)).all())
+    assert dirty.pop(web) is False, "the push settled it on web"
+    assert all(dirty.values()), "the other channels' marks stay until they are planned"

@@ -113,6 +113,39 @@ async def test_two_orders_of_one_page_route_as_if_imported_one_after_the_other(
     assert report.decreased == {"MUG"}
 
 
+async def test_a_page_the_database_refuses_is_rolled_back_and_imported_one_by_one(
+    tmp_path: Path, ledger_url: str, bulk_calls: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The bulk write fails part way (after the orders and lines of the page were written): nothing of
+    it stays, the page goes again one order at a time and only the order the database refuses fails."""
+    w = await started(tmp_path, ledger_url, {"MUG": (10, 0), "TEE": (5, 0)})
+    rt = w.engine.channels["web"]
+    now = w.clock.now()
+    real = LedgerTx.apply_intake
+
+    def refusing(self: LedgerTx, changes: Any) -> None:
+        real(self, changes)
+        if any(row["external_id"] == "POISON" for row in changes.new_orders):
+            raise RuntimeError("the database refused POISON")
+
+    monkeypatch.setattr(LedgerTx, "apply_intake", refusing)
+    page = [
+        order("GOOD-1", line("1", "WEB-MUG", 1)),
+        order("POISON", line("1", "TEE", 2)),
+        order("GOOD-2", line("1", "TEE", 1)),
+    ]
+    report = import_orders(w.ledger, rt.intake, page, at=now, cursor_to=now)
+    assert bulk_calls == [repr(RuntimeError("the database refused POISON"))], "the bulk path ran, failed"
+    assert report.imported == 2
+    assert report.failed == [("POISON", "the database refused POISON")]
+    assert cursor_of(w, "web") is None, "a failed order must be read again: the cursor stays"
+    assert stock_of(w, "MUG")["WH"] == (10, 1)
+    assert stock_of(w, "TEE")["WH"] == (5, 1), "POISON's reservation of the bulk attempt is gone"
+    with w.ledger.read() as conn:
+        assert sorted(r.external_id for r in conn.execute(select(O.c.external_id))) == ["GOOD-1", "GOOD-2"]
+        assert len(conn.execute(select(OL.c.id)).all()) == 2
+
+
 async def test_repeats_inside_one_page_apply_once_or_as_a_change(tmp_path: Path, ledger_url: str) -> None:
     w = await started(tmp_path, ledger_url, {"MUG": (10, 0)})
     rt = w.engine.channels["web"]

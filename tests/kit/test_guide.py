@@ -52,7 +52,7 @@ def _methods() -> list[str]:
         "read_listings",
         "upsert_listings",
     )
-    own += ("unpublish_listings", "read_catalogue")
+    own += ("unpublish_listings", "read_listing_issues", "read_catalogue")
     queued = ("read_orders", "notification_queue", "subscribe_notifications", "parse_notification")
     external = ("external_locations", "read_location_stock")
     return [*own, "parse_webhook", *queued, *external, "prepare", "http_options", "classify"]
