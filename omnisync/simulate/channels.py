@@ -122,16 +122,19 @@ class SimChannel:
 
     def give_back(
         self, order_id: str, sku: str, units: int, *, restock: bool = True, location: str | None = None
-    ) -> str | None:
-        """A return (``location``: brought back there rather than where it was sold; ``restock``
-        False: refunded without going back on the shelf)."""
+    ) -> tuple[str | None, bool]:
+        """A return (``location``: brought back there rather than where it was sold, where the channel
+        records a return location; ``restock`` False: refunded without going back on the shelf).
+        Returns what :meth:`EmulatorDouble.give_back` answers, and whether it went to ``location``."""
 
-        def back() -> str | None:
+        def back() -> tuple[str | None, bool]:
             if location is not None:
-                return self.double.give_back_at(order_id, sku, units, location)
-            return self.double.give_back(order_id, sku, units, restock=restock)
+                there = self.double.give_back_at(order_id, sku, units, location)
+                if there is not None:
+                    return there, True
+            return self.double.give_back(order_id, sku, units, restock=restock), False
 
-        result: str | None = self._measured(sku, back)
+        result: tuple[str | None, bool] = self._measured(sku, back)
         return result
 
 

@@ -54,6 +54,9 @@ VISIBILITY_TIMEOUT_S = 120.0
 """A queued notification not taken in is received again after this long (the Amazon default)."""
 RETURNS = frozenset({"fake", "shopify", "square"})
 """Kinds whose emulator takes a return with restock (Amazon and Instagram refunds restock nothing)."""
+NO_RESTOCK = frozenset({"shopify"})
+"""Kinds whose refund can leave the unit off the shelf (Shopify's NO_RESTOCK), read so by the connector:
+a damaged return there. The Square connector reads every return as restocked (a known gap)."""
 
 
 @contextlib.contextmanager
@@ -452,13 +455,13 @@ class Simulation:
         ch = self.channels[order.channel]
         if not order.fulfilled or order.restocked or ch.spec.kind not in RETURNS:
             return
-        if damaged:
+        if damaged and ch.spec.kind in NO_RESTOCK:
             self._damaged_return(order, units, where)
             return
-        back = ch.give_back(order.external_id, order.sku, units, location=where)
+        back, elsewhere = ch.give_back(order.external_id, order.sku, units, location=where)
         if back is None:
             return
-        self.state.returned_elsewhere += where is not None
+        self.state.returned_elsewhere += elsewhere
         if back:  # a separate return order (Square)
             ret = SimOrder(order.channel, back, order.sku, 0, self._t(), restocked=units, is_return=True)
             self.state.orders[(order.channel, back)] = ret
@@ -470,7 +473,8 @@ class Simulation:
         """Refunded without a restock (the channel's NO_RESTOCK), then received by the merchant into the
         damaged bucket where it came back (``returns receive --damaged``)."""
         ch = self.channels[order.channel]
-        if ch.give_back(order.external_id, order.sku, units, restock=False) is None:
+        back, _ = ch.give_back(order.external_id, order.sku, units, restock=False)
+        if back is None:
             return
         order.refunded = True
         self._hook_for(order)
