@@ -141,7 +141,8 @@ def kit_steps(kit: Mapping[str, KitStock], sources: Sequence[str]) -> tuple[Step
     return tuple(
         Step(
             "kit",
-            f"{code}: min({kit[code].detail}) = {kit[code].kits} kits, limited by {kit[code].limiting}",
+            f"{code}: min({kit[code].detail}) = {kit[code].kits} kit{'' if kit[code].kits == 1 else 's'}, "
+            f"limited by {kit[code].limiting}",
             kit[code].kits,
         )
         for code in sources
