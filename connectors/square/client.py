@@ -141,6 +141,14 @@ class SquareApi:
         answer = self.parse(await self.post(CATALOG_RETRIEVE, body, operation), "BatchRetrieveCatalogObjects")
         return _objects(answer, "objects")
 
+    async def retrieve_related(
+        self, object_ids: Sequence[str], operation: str, related: bool
+    ) -> tuple[list[Json], list[Json]]:
+        """The objects, and (with ``related``) the images and item options they name."""
+        body: Json = {"object_ids": list(object_ids), "include_related_objects": related}
+        answer = self.parse(await self.post(CATALOG_RETRIEVE, body, operation), "BatchRetrieveCatalogObjects")
+        return _objects(answer, "objects"), _objects(answer, "related_objects") if related else []
+
     async def upsert_objects(self, idempotency_key: str, objects: Sequence[Json]) -> httpx.Response:
         """One batch per object: Square applies each batch all-or-nothing, so one conflict stays alone."""
         body: Json = {"idempotency_key": idempotency_key, "batches": [{"objects": [o]} for o in objects]}

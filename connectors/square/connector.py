@@ -81,6 +81,7 @@ class SquareConnector(Connector[SquareSettings]):
         required=("title",),
         variant_title_max=255,  # CatalogItemVariation.name
         max_options=6,  # CatalogItem.item_options
+        max_images=250,  # "no more than 250 images attached to a catalog object"
     )
     limits = Limits(
         # a push carries up to CALLS_IN_FLIGHT calls of MAX_CHANGES, sent side by side
@@ -191,6 +192,10 @@ class SquareConnector(Connector[SquareSettings]):
         return listings
 
     # -- orders ----------------------------------------------------------------------------------
+    async def aclose(self) -> None:
+        await self.listings.fetcher.aclose()
+        await super().aclose()
+
     async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
         """Page token ``<chunk>:<square cursor>``: location chunks of 10 are read one after the other."""
         chunks = list(chunked(list(self.settings.locations.values()), MAX_ORDER_LOCATIONS))

@@ -84,6 +84,11 @@ class SquareEmulator(WithLatency):
         self.item_options: dict[str, Json] = {}
         """ITEM_OPTION objects by id, their values nested."""
         self.option_values: dict[str, str] = {}
+        self.images: dict[str, Json] = {}
+        """IMAGE objects by id (CreateCatalogImage); their files in ``image_files``."""
+        self.image_files: dict[str, bytes] = {}
+        self.staged_files: dict[str, bytes] = {}
+        """Multipart file parts received, by SHA-256 (the gate's hand-over to CreateCatalogImage)."""
         """ITEM_OPTION_VAL id -> its option's id."""
         """Client object id (``#...``) -> the id an upsert gave it."""
         self.by_sku: dict[str, str] = {}
@@ -307,6 +312,9 @@ class SquareEmulator(WithLatency):
             "locations": {f"STORE{n}": loc for n, loc in enumerate(self.locations, start=1)},
             "webhook_signature_key": self.signature_key,
             "notification_url": self.notification_url,
+            # the doubles' and the sandbox's catalogues name example image URLs, not files: none is
+            # fetched (tests that upload images serve them from loopback and turn this on)
+            "catalog_images": False,
         }
         base.update(overrides)
         return base

@@ -1,5 +1,6 @@
 """Catalog endpoints of the Square emulator: locations, search by SKU (or by type: item options),
-batch retrieve, batch upsert (items with their variations, item options with their values).
+batch retrieve (with the images and item options the items name, when asked), batch upsert (items
+with their variations, item options with their values).
 
 An upsert replaces the whole object (omitted fields are cleared, as at Square), must carry the current
 ``version`` (else ``VERSION_MISMATCH``), and each batch is applied all-or-nothing.
@@ -58,8 +59,7 @@ async def search_catalog(emu: SquareEmulator, body: Json) -> Answer:
                 *(({"id": i}, "id") for i in _data(o).get("image_ids") or []),
             ]
         ]
-        related = [emu.item_options.get(i) for i in dict.fromkeys(named)]
-        answer["related_objects"] = [r for r in related if r is not None]
+        answer["related_objects"] = _related(emu, named)
     if start + limit < len(pool):
         answer["cursor"] = cursor_of({"offset": start + limit})
     return 200, answer
@@ -69,9 +69,27 @@ async def retrieve_catalog(emu: SquareEmulator, body: Json) -> Answer:
     ids = body.get("object_ids")
     if not isinstance(ids, list) or not ids or len(ids) > 1000:
         return refuse(400, error("INVALID_VALUE", "object_ids: 1 to 1000 ids", field="object_ids"))
-    objects = [emu.variations.get(i) or emu.items.get(i) or emu.item_options.get(i) for i in ids]
+    objects = [
+        emu.variations.get(i) or emu.items.get(i) or emu.item_options.get(i) or emu.images.get(i) for i in ids
+    ]
     found = [o for o in objects if o and (body.get("include_deleted_objects") or not o.get("is_deleted"))]
-    return 200, {"objects": found}
+    answer: Json = {"objects": found}
+    if body.get("include_related_objects"):  # the images and item options the items name
+        named = [
+            str(ref)
+            for o in found
+            for ref in [
+                *(r.get("item_option_id") for r in _data(o).get("item_options") or []),
+                *(_data(o).get("image_ids") or []),
+            ]
+        ]
+        answer["related_objects"] = _related(emu, named)
+    return 200, answer
+
+
+def _related(emu: SquareEmulator, ids: list[str]) -> list[Json]:
+    found = (emu.item_options.get(i) or emu.images.get(i) for i in dict.fromkeys(ids))
+    return [o for o in found if o is not None]
 
 
 async def upsert_catalog(emu: SquareEmulator, body: Json) -> Answer:

@@ -18,6 +18,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -26,6 +27,7 @@ from omnisync.testing.harness import Fault
 
 from .emulator_answers import Answer, Json, cursor_of, error, limit_of, refuse, uncursor
 from .emulator_catalog import list_locations, retrieve_catalog, search_catalog, upsert_catalog
+from .emulator_images import create_image
 from .emulator_orders import count_record
 from .timefmt import parse_rfc3339
 
@@ -250,7 +252,10 @@ def _endpoint(
                     refuse(400, error("INVALID_SQUARE_VERSION_FORMAT", "Square-Version must be YYYY-MM-DD"))
                 )
         try:
-            body = json.loads(await request.body() or b"{}")
+            if request.headers.get("content-type", "").startswith("multipart/form-data"):
+                body = await _multipart(emu, request)
+            else:
+                body = json.loads(await request.body() or b"{}")
         except ValueError:
             body = None
         if not isinstance(body, dict):
@@ -265,6 +270,24 @@ def _endpoint(
         return response
 
     return endpoint
+
+
+async def _multipart(emu: SquareEmulator, request: Request) -> Json | None:
+    """A multipart request (CreateCatalogImage): its JSON ``request`` part, the ``image_file`` part
+    described in it (content type, digest) and its bytes staged for the handler."""
+    form = await request.form()
+    part = form.get("request")
+    raw = await part.read() if isinstance(part, UploadFile) else (part or "{}")
+    body = json.loads(raw or "{}")
+    if not isinstance(body, dict):
+        return None
+    file = form.get("image_file")
+    if isinstance(file, UploadFile):
+        content = await file.read()
+        digest = hashlib.sha256(content).hexdigest()
+        emu.staged_files[digest] = content
+        body["image_file"] = {"content_type": file.content_type or "", "sha256": digest}
+    return body
 
 
 async def _idempotent(emu: SquareEmulator, name: str, handler: Handler, body: Json) -> Answer:
@@ -306,6 +329,7 @@ def build_app(emu: SquareEmulator) -> Starlette:
         ("/v2/catalog/search", "POST", "SearchCatalogObjects", search_catalog, False),
         ("/v2/catalog/batch-retrieve", "POST", "BatchRetrieveCatalogObjects", retrieve_catalog, False),
         ("/v2/catalog/batch-upsert", "POST", "BatchUpsertCatalogObjects", upsert_catalog, True),
+        ("/v2/catalog/images", "POST", "CreateCatalogImage", create_image, True),
         ("/v2/inventory/changes/batch-create", "POST", "BatchChangeInventory", change_inventory, True),
         (
             "/v2/inventory/counts/batch-retrieve",

@@ -5,7 +5,8 @@ A new object carries a client id starting with ``#`` and is answered with its re
 variation it nests. The item is replaced by what was sent: a variation left out is deleted. Refused,
 as Square refuses them: no name, a name over 512 code points, ``description_html`` over 65,535, no
 variation, a variation name over 255, a price that is not an integer amount in the seller's currency,
-and what :mod:`.emulator_options` refuses of the item's option set.
+``image_ids`` naming no image (:mod:`.emulator_images`), and what :mod:`.emulator_options` refuses of
+the item's option set.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .emulator_answers import Json, assign_id, error
+from .emulator_images import image_ids_problem
 from .emulator_options import item_options_problem, resolved_options, resolved_values
 
 if TYPE_CHECKING:
@@ -49,6 +51,8 @@ def item_problem(emu: SquareEmulator, obj: Json) -> Json | None:
         return error(
             "INVALID_VALUE", f"Object `{oid}`: description_html is longer than {DESCRIPTION_HTML_MAX}."
         )
+    if (p := image_ids_problem(emu, oid, data)) is not None:
+        return p
     variations = data.get("variations") or []
     if not variations:
         return error("INVALID_VALUE", f"Object `{oid}`: an item must have at least one variation.")

@@ -7,7 +7,8 @@ an existing one is read first (BatchRetrieveCatalogObjects) for its ``version`` 
 (an upsert replaces the item: a variation left out is deleted). Variations are named by their option
 values (``Red / M``) and the item carries its option set (:mod:`.options`: ITEM_OPTION objects written
 first, shared across items by name). Unpublishing archives the item (``is_archived``): never deleted.
-Images are not sent: Square takes catalog images as uploaded files (CreateCatalogImage), not by URL.
+Images go up as files first (:mod:`.images`: fetched, uploaded once per content digest) and the item
+names them in ``image_ids``; with ``catalog_images: false`` the item keeps the images it has.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from omnisync.sdk import (
 )
 
 from .client import MAX_RETRIEVE_IDS, Json, SquareApi, as_dict, describe, raise_for_square, square_errors
+from .images import ImageFetcher, ImageProblem, attached_digests, upload_images
 from .inventory import ITEM_ID, VARIATION_ID
 from .options import ensure_options, with_options
 from .prices import catalog_lock, to_minor
@@ -89,6 +91,11 @@ def item_object(listing: ListingContent, current: Mapping[str, Json], archived: 
     return obj
 
 
+def with_images(item: Json, image_ids: Sequence[str]) -> Json:
+    """The item naming its images in order (none: it carries none)."""
+    return {**item, "item_data": {**item["item_data"], "image_ids": list(image_ids)}}
+
+
 READ_ONLY = ("updated_at", "is_deleted")
 
 
@@ -109,18 +116,55 @@ def _writable(item: Json, **changes: object) -> Json:
 
 
 class ListingWriter:
-    def __init__(self, api: SquareApi, settings: SquareSettings, context: ConnectorContext) -> None:
+    def __init__(
+        self,
+        api: SquareApi,
+        settings: SquareSettings,
+        context: ConnectorContext,
+        fetcher: ImageFetcher | None = None,
+    ) -> None:
         self.api = api
         self.settings = settings
         self.context = context
+        self.fetcher = fetcher or ImageFetcher()
 
-    async def _current(self, ids: list[str]) -> dict[str, Json]:
+    async def _current(self, ids: list[str], related: dict[str, Json] | None = None) -> dict[str, Json]:
+        """The objects by id; the images (and item options) they name into ``related`` when given."""
         found: dict[str, Json] = {}
         for chunk in chunked(ids, MAX_RETRIEVE_IDS):
-            for obj in await self.api.retrieve_objects(chunk, "push_listings"):
+            objects, others = await self.api.retrieve_related(chunk, "push_listings", related is not None)
+            for obj in objects:
                 if not obj.get("is_deleted"):
                     found[str(obj.get("id"))] = obj
+            if related is not None:
+                related.update((str(o.get("id")), o) for o in others)
         return found
+
+    async def _images(
+        self, listings: Sequence[ListingContent], current: Mapping[str, Json], related: Mapping[str, Json]
+    ) -> tuple[dict[str, list[str]], dict[str, ListingResult]]:
+        """Each listing's image ids (uploaded where new), or its result when its images fail."""
+        ids: dict[str, list[str]] = {}
+        failed: dict[str, ListingResult] = {}
+        for c in listings:
+            item = current.get(known_item(c) or "")
+            if not self.settings.catalog_images:
+                ids[c.key] = [str(i) for i in as_dict(as_dict(item).get("item_data")).get("image_ids") or []]
+                continue
+            try:
+                ids[c.key] = await upload_images(
+                    self.fetcher,
+                    self.api.http,
+                    self.context.channel,
+                    c.key,
+                    c.images,
+                    attached_digests(item, related),
+                )
+            except ImageProblem as exc:
+                failed[c.key] = ListingResult.rejected(c.key, str(exc))
+            except (RetryableError, ProtocolError) as exc:
+                failed[c.key] = ListingResult.retry(c.key, f"image upload: {exc.message}")
+        return ids, failed
 
     async def upsert(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
         async with catalog_lock(self.settings):
@@ -130,13 +174,20 @@ class ListingWriter:
                 for i in (known_item(c), *(v.ids.get(VARIATION_ID) for v in c.variants))
                 if i
             ]
+            related: dict[str, Json] = {}
             try:
-                current = await self._current(known)
+                current = await self._current(known, related)
                 options = await ensure_options(self.api, listings)
             except (RetryableError, ProtocolError) as exc:
                 return [ListingResult.retry(c.key, exc.message) for c in listings]
-            objects = [with_options(item_object(c, current), c, options) for c in listings]
-            return await self._write(listings, objects)
+            images, failed = await self._images(listings, current, related)
+            todo = [c for c in listings if c.key not in failed]
+            objects = [
+                with_images(with_options(item_object(c, current), c, options), images[c.key]) for c in todo
+            ]
+            written = await self._write(todo, objects) if todo else []
+            done = {r.key: r for r in [*written, *failed.values()]}
+            return [done[c.key] for c in listings]
 
     async def unpublish(self, refs: Sequence[ListingRef]) -> list[ListingResult]:
         async with catalog_lock(self.settings):

@@ -54,6 +54,10 @@ class SquareSettings(ConnectorSettings):
     orders_page_size: int = Field(default=500, ge=1, le=1000)
     catalog_attempts: int = Field(default=3, ge=1, le=10)
     """Catalog writes per price batch when Square answers VERSION_MISMATCH (re-read in between)."""
+    catalog_images: bool = True
+    """Listing images: each catalogue image URL fetched and uploaded (CreateCatalogImage, once per
+    content digest) and named by the item in order. False: omnisync sends no images and keeps the ones
+    the item has (set in the Square Dashboard)."""
 
     @field_validator("square_version")
     @classmethod

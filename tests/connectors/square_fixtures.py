@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import json
+import threading
 from dataclasses import dataclass, field
 from decimal import Decimal
+from email.parser import BytesParser
+from email.policy import default as email_policy
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import httpx
@@ -28,6 +32,63 @@ class Exchange:
     response: dict[str, Any] | None
 
 
+def request_json(request: httpx.Request) -> dict[str, Any] | None:
+    """The request's JSON body; of a multipart request (CreateCatalogImage), its ``request`` part."""
+    content = request.read()
+    kind = request.headers.get("content-type", "")
+    if not kind.startswith("multipart/form-data"):
+        return json.loads(content) if content else None
+    message = BytesParser(policy=email_policy).parsebytes(f"Content-Type: {kind}\r\n\r\n".encode() + content)
+    for part in message.iter_parts():
+        if part.get_param("name", header="content-disposition") == "request":
+            return json.loads(part.get_payload(decode=True))  # type: ignore[no-any-return, arg-type]
+    return None
+
+
+JPEG = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(range(64))
+PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(64, 128))
+
+
+class ImageServer:
+    """Image files served on loopback by a thread of the test (the connector fetches them as it would
+    a merchant's image host; never the internet). ``files``: path -> (content type, bytes)."""
+
+    def __init__(self, files: dict[str, tuple[str, bytes]]) -> None:
+        self.files = files
+        self.hits: list[str] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                server.hits.append(self.path)
+                found = server.files.get(self.path.split("?")[0])
+                if found is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Type", found[0])
+                self.send_header("Content-Length", str(len(found[1])))
+                self.end_headers()
+                self.wfile.write(found[1])
+
+            def log_message(self, *_: Any) -> None:
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}{path}"
+
+    def __enter__(self) -> ImageServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
 @dataclass
 class Recorder(httpx.AsyncBaseTransport):
     """Wraps a transport and keeps every request and answer, for assertions and spec validation."""
@@ -43,7 +104,7 @@ class Recorder(httpx.AsyncBaseTransport):
                 request.method,
                 request.url.path,
                 dict(request.headers),
-                json.loads(request.content) if request.content else None,
+                request_json(request),
                 response.status_code,
                 json.loads(raw) if raw else None,
             )

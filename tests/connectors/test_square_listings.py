@@ -3,14 +3,16 @@ the emulator refusing what Square refuses (its spec's limits), as the connector'
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import replace
 from decimal import Decimal
 
 from omnisync_connectors.square import SquareConnector
 from omnisync_connectors.square.harness import SquareHarness
+from square_fixtures import JPEG, PNG, ImageServer, rig
 
 from omnisync.catalogue.validate import validate_listing
-from omnisync.sdk import InventoryUpdate, ItemStatus, ListingRef
+from omnisync.sdk import InventoryUpdate, ItemStatus, ListingContent, ListingRef, ListingResult
 from omnisync.sdk.runtime import instantiate
 from omnisync.testing.conformance_listings import kit_listing
 
@@ -182,4 +184,82 @@ async def test_the_catalogue_reads_back_as_catalogue_products() -> None:
     assert shirt.variants[0].ids == made.variant_ids["TEE-S"], "the ids read_listings gives"
     mug = products["mug"]
     assert (mug.options, mug.variants[0].price, mug.status) == ((), Decimal("7.50"), "active")
+    await conn.aclose()
+
+
+# -- catalog images ------------------------------------------------------------------------------------
+def imaged(urls: list[str], key: str = "TEE", title: str = "Classic tee") -> ListingContent:
+    tee = kit_listing(key, title, [f"{key}-S", f"{key}-M"], "")
+    return replace(tee, images=tuple(urls), variants=tuple(replace(v, currency="USD") for v in tee.variants))
+
+
+def with_answer(listing: ListingContent, made: ListingResult) -> ListingContent:
+    variants = tuple(replace(v, ids=made.variant_ids[v.channel_sku]) for v in listing.variants)
+    return replace(listing, ids=made.ids, variants=variants)
+
+
+async def test_images_are_uploaded_once_per_content_and_named_by_the_item_in_order() -> None:
+    r = rig(settings={"catalog_images": True})
+    emu, conn = r.emulator, r.connector
+    with ImageServer({"/a.jpg": ("image/jpeg", JPEG), "/b.png": ("image/png", PNG)}) as web:
+        a, b = web.url("/a.jpg"), web.url("/b.png")
+        [made] = await conn.upsert_listings([imaged([a, b])])
+        assert made.status is ItemStatus.ACCEPTED, made.issues
+        item = emu.items[made.ids["item_id"]]["item_data"]
+        assert len(item["image_ids"]) == 2
+        first, second = (emu.images[i] for i in item["image_ids"])
+        assert emu.image_files[first["id"]] == JPEG
+        assert emu.image_files[second["id"]] == PNG
+        assert first["image_data"]["name"] == "omnisync:" + hashlib.sha256(JPEG).hexdigest()
+        assert emu.calls["CreateCatalogImage"] == 2
+
+        # an edit with the same files uploads nothing; a new order is the same images reordered
+        listing = with_answer(imaged([b, a], title="Classic tee 2"), made)
+        [again] = await conn.upsert_listings([listing])
+        assert again.status is ItemStatus.ACCEPTED, again.issues
+        assert emu.calls["CreateCatalogImage"] == 2, "the same bytes are not uploaded again"
+        assert emu.items[made.ids["item_id"]]["item_data"]["image_ids"] == item["image_ids"][::-1]
+
+        # new bytes at the same URL are a new image; the other stays
+        web.files["/a.jpg"] = ("image/jpeg", JPEG + b"v2")
+        [third] = await conn.upsert_listings([listing])
+        assert third.status is ItemStatus.ACCEPTED, third.issues
+        assert emu.calls["CreateCatalogImage"] == 3
+        ids = emu.items[made.ids["item_id"]]["item_data"]["image_ids"]
+        assert ids[0] == item["image_ids"][1]
+        assert emu.image_files[ids[1]] == JPEG + b"v2"
+        assert web.hits.count("/a.jpg") == 3, "fetched each time: only its digest says it is unchanged"
+    await conn.aclose()
+
+
+async def test_a_bad_image_url_is_that_listing_s_error_and_the_others_go_on() -> None:
+    r = rig(settings={"catalog_images": True})
+    emu, conn = r.emulator, r.connector
+    with ImageServer({"/ok.jpg": ("image/jpeg", JPEG), "/page.html": ("text/html", b"<html></html>")}) as web:
+        batch = [
+            imaged([web.url("/ok.jpg"), web.url("/gone.jpg?sig=secret")], key="GONE"),
+            imaged([web.url("/page.html")], key="HTML"),
+            imaged([web.url("/ok.jpg")], key="GOOD"),
+        ]
+        gone, html, good = await conn.upsert_listings(batch)
+    assert gone.status is ItemStatus.REJECTED
+    assert gone.issues == (f"image 2 ({web.url('/gone.jpg')}): answered HTTP 404",), "the signature left out"
+    assert html.issues == (f"image 1 ({web.url('/page.html')}): not a JPEG, PNG or GIF (text/html)",)
+    assert good.status is ItemStatus.ACCEPTED, good.issues
+    assert {emu.items[i]["item_data"]["name"] for i in emu.items} == {"Classic tee"}, "only GOOD written"
+    await conn.aclose()
+
+
+async def test_without_catalog_images_the_item_keeps_the_images_it_has() -> None:
+    r = rig()  # the emulators' settings: catalog_images false
+    emu, conn = r.emulator, r.connector
+    [made] = await conn.upsert_listings([imaged(["https://img.example/never-fetched.jpg"])])
+    assert made.status is ItemStatus.ACCEPTED, made.issues
+    assert emu.calls["CreateCatalogImage"] == 0
+    item = emu.items[made.ids["item_id"]]
+    emu.images["DASHBOARD-IMAGE"] = {"type": "IMAGE", "id": "DASHBOARD-IMAGE", "image_data": {}}
+    item["item_data"]["image_ids"] = ["DASHBOARD-IMAGE"]  # set in the Square Dashboard
+    [again] = await conn.upsert_listings([with_answer(imaged([], title="Renamed"), made)])
+    assert again.status is ItemStatus.ACCEPTED, again.issues
+    assert emu.items[made.ids["item_id"]]["item_data"]["image_ids"] == ["DASHBOARD-IMAGE"]
     await conn.aclose()

@@ -22,7 +22,7 @@ import pytest
 from openapi_schema_validator import OAS30ReadValidator, OAS30WriteValidator
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT4
-from square_fixtures import Exchange, price, rig, update
+from square_fixtures import JPEG, Exchange, ImageServer, price, rig, update
 
 from omnisync.sdk import ListingRef, OrderCursor
 from omnisync.testing.conformance_listings import kit_listing
@@ -88,7 +88,11 @@ class Spec:
     def check(self, exchange: Exchange) -> None:
         op = self.operation(exchange.method, exchange.path)
         if exchange.request is not None:
-            ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+            content = op["requestBody"]["content"]
+            if "application/json" in content:
+                ref = content["application/json"]["schema"]["$ref"]
+            else:  # CreateCatalogImage: the JSON ``request`` part of a multipart form
+                ref = content["multipart/form-data"]["schema"]["properties"]["request"]["$ref"]
             self.validate(ref, exchange.request, write=True)
         assert exchange.response is not None, f"{exchange.path} answered no JSON"
         ref = op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
@@ -97,7 +101,7 @@ class Spec:
 
 async def _scenario() -> tuple[list[Exchange], list[bytes]]:
     """Drive every endpoint through the connector against the emulator."""
-    r = rig()
+    r = rig(settings={"catalog_images": True})
     emu, conn = r.emulator, r.connector
     skus = [f"SKU-{n}" for n in range(4)]
     for n, sku in enumerate(skus):
@@ -117,10 +121,14 @@ async def _scenario() -> tuple[list[Exchange], list[bytes]]:
     await conn.push_prices([price("SKU-2", "12.99", ids["SKU-2"]), price("SKU-3", "0.50", ids["SKU-3"])])
     tee = kit_listing("TEE", "Classic tee", ["TEE-S", "TEE-M"], "")
     tee = replace(tee, variants=tuple(replace(v, currency=emu.currency) for v in tee.variants))
-    [made] = await conn.upsert_listings([tee])
-    assert made.status.value == "accepted", made.issues
-    variants = tuple(replace(v, ids=made.variant_ids[v.channel_sku]) for v in tee.variants)
-    await conn.upsert_listings([replace(tee, title="Classic tee 2", ids=made.ids, variants=variants)])
+    with ImageServer({"/tee.jpg": ("image/jpeg", JPEG)}) as web:  # CreateCatalogImage
+        tee = replace(tee, images=(web.url("/tee.jpg"),))
+        [made] = await conn.upsert_listings([tee])
+        assert made.status.value == "accepted", made.issues
+        variants = tuple(replace(v, ids=made.variant_ids[v.channel_sku]) for v in tee.variants)
+        edit = replace(tee, title="Classic tee 2", ids=made.ids, variants=variants)
+        [edited] = await conn.upsert_listings([edit])
+        assert edited.status.value == "accepted", edited.issues
     await conn.unpublish_listings([ListingRef("TEE", made.ids, ("TEE-S", "TEE-M"))])
     await conn.read_catalogue(None)  # SearchCatalogObjects with the items' related objects
     sale = emu.place_order("SKU-1", 1, list(emu.locations)[1])
@@ -154,6 +162,7 @@ async def test_every_exchange_matches_the_spec(spec: dict[str, Any]) -> None:
         "/v2/catalog/search",
         "/v2/catalog/batch-retrieve",
         "/v2/catalog/batch-upsert",
+        "/v2/catalog/images",
         "/v2/inventory/changes/batch-create",
         "/v2/inventory/counts/batch-retrieve",
         "/v2/orders/search",
