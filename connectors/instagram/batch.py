@@ -32,9 +32,8 @@ FAILED_STATUSES = frozenset({"error", "canceled", "cancelled"})
 class Outcome:
     status: ItemStatus
     reason: str | None = None
-
-
-ACCEPTED = Outcome(ItemStatus.ACCEPTED)
+    warnings: tuple[str, ...] = ()
+    """What Meta remarked on an item it took (``warnings`` of the submission or the batch status)."""
 
 
 @dataclass
@@ -42,6 +41,8 @@ class _Pending:
     handle: str
     retailer_ids: list[str]
     outcomes: dict[str, Outcome] = field(default_factory=dict)
+    remarks: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    """Retailer id -> Meta's warnings on it (at submission, then from the batch status)."""
 
 
 def _messages(entries: object) -> list[str]:
@@ -101,6 +102,7 @@ class BatchPusher:
             outcomes.update(dict.fromkeys(chunk, Outcome(ItemStatus.REJECTED, exc.message)))
             return None
         rejected: set[str] = set()
+        remarks: dict[str, tuple[str, ...]] = {}
         for entry in answer.get("validation_status") or []:
             if not isinstance(entry, dict):
                 continue
@@ -111,6 +113,7 @@ class BatchPusher:
                 rejected.add(rid)
             elif warnings := _messages(entry.get("warnings")):
                 self._log.info("instagram.batch_warning", retailer_id=rid, warning=warnings[0][:200])
+                remarks[rid] = tuple(warnings)
         remaining = [rid for rid in chunk if rid not in rejected]
         handles = answer.get("handles") or []
         if not remaining:
@@ -120,7 +123,7 @@ class BatchPusher:
                 dict.fromkeys(remaining, Outcome(ItemStatus.RETRY, "Meta ingested nothing (no handle)"))
             )
             return None
-        return _Pending(str(handles[0]), remaining)
+        return _Pending(str(handles[0]), remaining, remarks=remarks)
 
     async def _settle(self, pending: list[_Pending], outcomes: dict[str, Outcome], operation: str) -> None:
         waited = 0.0
@@ -152,16 +155,12 @@ class BatchPusher:
             return False
         invalid = {str(i) for i in status.get("ids_of_invalid_requests") or []}
         reasons: dict[str, str] = {}
-        for error in status.get("errors") or []:
-            if not isinstance(error, dict):
-                continue
-            rid = error.get("id") or error.get("retailer_id")
-            line = error.get("line")
-            if rid is None and isinstance(line, int) and 0 <= line < len(batch.retailer_ids):
-                rid = batch.retailer_ids[line]
-            if rid is not None:
-                invalid.add(str(rid))
-                reasons.setdefault(str(rid), str(error.get("message") or "rejected by Meta"))
+        for rid, message in _named(status.get("errors"), batch.retailer_ids):
+            invalid.add(rid)
+            reasons.setdefault(rid, message or "rejected by Meta")
+        for rid, message in _named(status.get("warnings"), batch.retailer_ids):
+            if message:
+                batch.remarks[rid] = (*batch.remarks.get(rid, ()), message)
         total = status.get("errors_total_count")
         unnamed = isinstance(total, int) and total > len(invalid & set(batch.retailer_ids))
         for rid in batch.retailer_ids:
@@ -174,9 +173,25 @@ class BatchPusher:
             elif unnamed:
                 batch.outcomes[rid] = Outcome(ItemStatus.RETRY, "Meta reported more errors than it named")
             else:
-                batch.outcomes[rid] = ACCEPTED
+                batch.outcomes[rid] = Outcome(ItemStatus.ACCEPTED, warnings=batch.remarks.get(rid, ()))
         if status.get("warnings_total_count"):
             self._log.info(
                 "instagram.batch_warnings", handle=batch.handle[:16], count=status["warnings_total_count"]
             )
         return True
+
+
+def _named(entries: object, retailer_ids: Sequence[str]) -> list[tuple[str, str]]:
+    """(retailer id, message) of each entry of a batch status's ``errors`` or ``warnings`` sample: the
+    entry's ``id`` (or ``retailer_id``), else the request at its ``line``."""
+    found: list[tuple[str, str]] = []
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        rid = entry.get("id") or entry.get("retailer_id")
+        line = entry.get("line")
+        if rid is None and isinstance(line, int) and 0 <= line < len(retailer_ids):
+            rid = retailer_ids[line]
+        if rid is not None:
+            found.append((str(rid), str(entry.get("message") or "")))
+    return found

@@ -354,7 +354,8 @@ def _listing_result(key: str, retailer_ids: Sequence[str], outcomes: Mapping[str
         return ListingResult.rejected(key, *refused)
     if all(o is not None and o.status is ItemStatus.ACCEPTED for o in got.values()):
         variants = {rid: {"retailer_id": rid} for rid in retailer_ids}
-        return ListingResult.accepted(key, {"retailer_product_group_id": key}, variants)
+        remarks = tuple(f"{rid}: {w}" for rid, o in got.items() if o is not None for w in o.warnings)
+        return ListingResult.accepted(key, {"retailer_product_group_id": key}, variants, remarks)
     waiting = [
         f"{rid}: {o.reason if o else 'no answer'}"
         for rid, o in got.items()

@@ -314,6 +314,11 @@ class InstagramEmulator(WithLatency):
         order.last_updated = self.clock.now()
 
     # -- faults and budgets ----------------------------------------------------------------------------
+    def warn(self, retailer_id: str, message: str) -> None:
+        """The next request ingested for ``retailer_id`` is accepted with this warning in
+        ``check_batch_request_status`` (as Meta remarks on an item it takes)."""
+        self.batches.warnings[retailer_id] = message
+
     def fail_next(self, fault: Fault, times: int = 1) -> None:
         self.faults.extend([fault] * times)
 

@@ -54,6 +54,7 @@ class Batch:
     status: str = "started"
     errors: list[dict[str, Any]] = field(default_factory=list)
     invalid_ids: list[str] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _price(value: object) -> tuple[Decimal, str] | None:
@@ -146,6 +147,8 @@ class BatchProcessor:
         self._settle_s = settle_s
         self._per_item_s = per_item_s
         self.batches: dict[str, Batch] = {}
+        self.warnings: dict[str, str] = {}
+        """Retailer id -> the warning its next ingested request gets (``InstagramEmulator.warn``)."""
 
     def submit(self, requests: list[Any], allow_upsert: bool) -> dict[str, Any]:
         """Answer of ``POST /{catalog_id}/items_batch``: ``handles`` and ``validation_status``."""
@@ -192,8 +195,8 @@ class BatchProcessor:
             "status": batch.status,
             "errors_total_count": len(batch.errors),
             "errors": batch.errors[:ERROR_SAMPLE],
-            "warnings_total_count": 0,
-            "warnings": [],
+            "warnings_total_count": len(batch.warnings),
+            "warnings": batch.warnings[:ERROR_SAMPLE],
         }
         if load_ids:
             element["ids_of_invalid_requests"] = list(batch.invalid_ids)
@@ -227,6 +230,9 @@ class BatchProcessor:
                     retailer_id, 0, price[0], currency=price[1], name=str(data["name"])
                 )
             self._update(item, data)
+            warning = self.warnings.pop(retailer_id, None)
+            if warning is not None:  # ingested, with Meta's remark on it
+                batch.warnings.append({"line": line, "id": retailer_id, "message": warning})
         batch.status = "finished"
 
     @staticmethod

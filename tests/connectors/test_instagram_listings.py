@@ -120,3 +120,14 @@ async def test_the_emulator_refuses_what_meta_refuses_and_the_rules_foresee_it(
     assert results["BAD"].status is ItemStatus.REJECTED
     assert any(meta_says in issue for issue in results["BAD"].issues), results["BAD"].issues
     assert harness.listing("BAD") is None
+
+
+async def test_what_meta_remarks_on_an_item_it_takes_is_the_listing_s_answer(
+    harness: InstagramHarness,
+) -> None:
+    conn = connector(harness, harness.transport())
+    harness.emulator.warn("TEE-M", "The image is smaller than 500 x 500 pixels.")
+    [made] = await conn.upsert_listings([kit_listing("TEE", "Classic tee", ["TEE-S", "TEE-M"], "Apparel")])
+    assert made.status is ItemStatus.ACCEPTED
+    assert made.issues == ("TEE-M: The image is smaller than 500 x 500 pixels.",)
+    await conn.aclose()
