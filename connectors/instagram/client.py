@@ -38,6 +38,8 @@ EDGE_PAGE = 100
 """Rows of each order edge read inline with the order list (``items.limit(100){...}``)."""
 ACKNOWLEDGE_BATCH = 100
 """Orders per ``acknowledge_orders`` call, Meta's maximum."""
+CATALOGUE_PAGE = 100
+"""Items per page of the catalog read (``catalog import --from``)."""
 
 
 class GraphClient:
@@ -168,6 +170,11 @@ class GraphClient:
             "filter": json.dumps({"retailer_id": {"is_any": list(retailer_ids)}}),
             "limit": max(1, len(retailer_ids)),
         }
+        return await self._all_pages(f"{self._settings.catalog_id}/products", params, operation, "products")
+
+    async def catalogue(self, fields: Sequence[str], operation: str) -> list[JSONDict]:
+        """GET /{catalog_id}/products with ``fields``: every item of the catalog (every page)."""
+        params: dict[str, Any] = {"fields": ",".join(fields), "limit": CATALOGUE_PAGE}
         return await self._all_pages(f"{self._settings.catalog_id}/products", params, operation, "products")
 
     # -- orders ------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import httpx
 
 from omnisync.sdk import (
     Capability,
+    CataloguePage,
     ChannelListing,
     ConfigurationError,
     Connector,
@@ -39,6 +40,7 @@ from omnisync.sdk import (
 )
 
 from .batch import BatchPusher, Outcome
+from .catalogue import CATALOGUE_FIELDS, channel_products
 from .client import ACKNOWLEDGE_BATCH, GraphClient, JSONDict
 from .fields import (
     ORDER_EDGES,
@@ -71,6 +73,7 @@ class InstagramConnector(Connector[InstagramSettings]):
             Capability.READ_LISTINGS,
             Capability.PUBLISH_LISTINGS,
             Capability.MANAGE_LISTINGS,
+            Capability.READ_CATALOGUE,
             Capability.PREORDER,  # availability "preorder" once only units on order are left
         }
     )
@@ -229,6 +232,11 @@ class InstagramConnector(Connector[InstagramSettings]):
         requests = {sku: hide_data(sku) for ref in listings for sku in ref.channel_skus}
         outcomes = await self._pusher.run(requests, "push_listings") if requests else {}
         return [_listing_result(ref.key, list(ref.channel_skus), outcomes) for ref in listings]
+
+    async def read_catalogue(self, cursor: str | None) -> CataloguePage:
+        """The whole catalog in one page (:mod:`.catalogue`: items grouped into products)."""
+        rows = await self.graph.catalogue(CATALOGUE_FIELDS, "read_listings")
+        return CataloguePage(channel_products(rows))
 
     # -- reads ---------------------------------------------------------------------------------------
     async def _products(self, retailer_ids: Sequence[str], operation: str) -> dict[str, JSONDict]:

@@ -180,6 +180,13 @@ def build_app(emulator: InstagramEmulator) -> Starlette:
             else None,
             "availability": item.availability,
             "visibility": item.visibility,
+            **{k: v for k, v in item.content.items() if k != "additional_variant_attributes"},
+            # read back as ProductItem types it: list<map<string, string>>
+            "additional_variant_attributes": [
+                {"key": k, "value": v}
+                for k, v in (item.content.get("additional_variant_attributes") or {}).items()
+            ]
+            or None,
         }
 
     def order_row(order: CommerceOrder) -> dict[str, Any]:
