@@ -163,10 +163,17 @@ class SpApi:
             return None
         return self.parse(response, "getListingsItem")
 
-    async def search_listings_items(self, page_size: int = 1) -> Json:
-        """searchListingsItems for the seller in the marketplace: the cheapest read that tries the
-        credentials, the seller id and the marketplace id together."""
+    async def search_listings_items(
+        self, page_size: int = 1, included: Sequence[str] = (), page_token: str | None = None
+    ) -> Json:
+        """searchListingsItems for the seller in the marketplace (one page; its ``pagination``
+        names the next). With ``page_size`` 1 and nothing included, the cheapest read that tries
+        the credentials, the seller id and the marketplace id together."""
         params: dict[str, str | int] = {**self._marketplace(), "pageSize": page_size}
+        if included:
+            params["includedData"] = ",".join(included)
+        if page_token:
+            params["pageToken"] = page_token
         path = f"{LISTINGS}/{quote(self.settings.seller_id, safe='')}"
         return self.parse(
             await self.call("GET", path, "searchListingsItems", params=params), "searchListingsItems"

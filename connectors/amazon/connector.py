@@ -25,6 +25,7 @@ import httpx
 
 from omnisync.sdk import (
     Capability,
+    CataloguePage,
     ChannelListing,
     ConfigurationError,
     Connector,
@@ -56,6 +57,7 @@ from omnisync.sdk import (
     in_flight,
 )
 
+from .catalogue import INCLUDED, PAGE_SIZE, channel_products
 from .client import Json, SpApi
 from .feeds import MAX_MESSAGES, FeedItem, FeedRunner, describe
 from .listings import ListingWriter
@@ -84,6 +86,7 @@ class AmazonConnector(Connector[AmazonSettings]):
             Capability.READ_LISTINGS,
             Capability.MANAGE_LISTINGS,
             Capability.READ_LISTING_ISSUES,
+            Capability.READ_CATALOGUE,
             Capability.EXTERNAL_STOCK,
             Capability.PREORDER,  # fulfillment_availability restock_date + lead_time_to_ship_max_days
         }
@@ -168,6 +171,24 @@ class AmazonConnector(Connector[AmazonSettings]):
 
     async def unpublish_listings(self, listings: Sequence[ListingRef]) -> list[ListingResult]:
         return await self.listings.unpublish(listings)
+
+    async def read_catalogue(self, cursor: str | None) -> CataloguePage:
+        """Every listing of the seller in one page (:mod:`.catalogue`: families grouped by parent)."""
+        items: list[Any] = []
+        token: str | None = None
+        seen: set[str] = set()
+        while True:
+            answer = await self.api.search_listings_items(PAGE_SIZE, INCLUDED, token)
+            items += [i for i in answer.get("items") or [] if isinstance(i, dict)]
+            token = (answer.get("pagination") or {}).get("nextToken")
+            if not token:
+                break
+            if token in seen:
+                raise ProtocolError(
+                    "searchListingsItems: paging returned a token twice", channel=self.context.channel
+                )
+            seen.add(token)
+        return CataloguePage(channel_products(items, self.settings.marketplace_id))
 
     # -- pushes ---------------------------------------------------------------------------------------
     async def push_inventory(self, updates: Sequence[InventoryUpdate]) -> list[ItemResult]:

@@ -178,7 +178,8 @@ def build_app(emu: AmazonEmulator) -> Starlette:
         return JSONResponse(listing_item(listing, included, emu.marketplace_id))
 
     async def search_listings(request: Request) -> Response:
-        """searchListingsItems: the seller's listings in the marketplace, ``pageSize`` (1-20) a page."""
+        """searchListingsItems: the seller's listings in the marketplace by SKU, ``pageSize`` (1-20) a
+        page, ``pagination.nextToken`` naming the next."""
         if request.path_params["seller_id"] != emu.seller_id:
             return errors(403, "Unauthorized", DENIED, "")
         if not marketplace_ok(request):
@@ -188,8 +189,16 @@ def build_app(emu: AmazonEmulator) -> Starlette:
             return bad_input("pageSize must be between 1 and 20.")
         included = request.query_params.get("includedData", "summaries").split(",")
         skus = sorted(emu.listings)
-        items = [listing_item(emu.listings[sku], included, emu.marketplace_id) for sku in skus[: int(size)]]
-        return JSONResponse({"numberOfResults": len(skus), "items": items})
+        token = request.query_params.get("pageToken")
+        start = int(token[1:]) if token and token[:1] == "p" and token[1:].isdigit() else 0
+        if token and not (token[:1] == "p" and token[1:].isdigit()):
+            return bad_input("Invalid pageToken.")
+        end = start + int(size)
+        items = [listing_item(emu.listings[sku], included, emu.marketplace_id) for sku in skus[start:end]]
+        answer: dict[str, Any] = {"numberOfResults": len(skus), "items": items}
+        if end < len(skus):
+            answer["pagination"] = {"nextToken": f"p{end}"}
+        return JSONResponse(answer)
 
     async def listing_write(request: Request, field: str, write: Callable[..., list[Any]]) -> Response:
         """putListingsItem (``attributes``) and patchListingsItem (``patches``): the submission's status

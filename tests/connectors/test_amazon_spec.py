@@ -29,6 +29,7 @@ ALL_OPERATIONS = {
     "getOrderItems",
     "putListingsItem",
     "getDefinitionsProductType",
+    "searchListingsItems",
 }
 
 
@@ -73,6 +74,8 @@ async def exercise(connector: AmazonConnector, emulator: AmazonEmulator) -> None
     )
     issues = await connector.read_listing_issues([ListingRef("TEE", made.ids, ("TEE-S", "TEE-M"))])
     assert issues == {"TEE": ("TEE-M: WARNING 18027: Image too small.",)}
+    page = await connector.read_catalogue(None)  # searchListingsItems, two pages of 20
+    assert "TEE" in {p.key for p in page.products}
 
 
 async def test_requests_and_answers_follow_the_models(specs_dir: Path) -> None:
