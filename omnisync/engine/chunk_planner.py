@@ -13,8 +13,8 @@ prices with :func:`~omnisync.pricing.price_for` applied to each distinct master 
 pair pushes by :func:`~omnisync.engine.planner.change`'s rule, compared as arrays. The pairs that
 change stay columns (a block of :class:`~omnisync.engine.planner.Changes`) until someone reads them:
 only then do they become :class:`~omnisync.engine.planner.PlannedItem`, their channel SKUs and listing
-ids read and decoded, and an item's explanation is built when someone asks for ``item.target``. Every other SKU goes through
-``targets``, pair by pair.
+ids read and decoded, and an item's explanation is built when someone asks for ``item.target``.
+Every other SKU goes through ``targets``, pair by pair.
 
 numpy is imported here, and this module only when a plan runs: the CLI's start-up never pays for it.
 """
