@@ -72,6 +72,24 @@ def test_mapping_notes_keep_their_brackets(folder: Path) -> None:
     assert "True" not in plan
 
 
+def test_explain_names_the_config_keys_and_no_mapping_file_that_is_not_there(folder: Path) -> None:
+    config = CONFIG.replace(
+        "    mapping: web.yaml\n",
+        "    source_buffers: {STORE: 2}\n    allocation: {buffer_units: 3}\n",
+    )
+    (folder / "omnisync.yaml").write_text(config)
+    (folder / "web.yaml").unlink()
+    text = run("explain", "MUG").stdout
+    assert "web.yaml" not in text
+    assert "[omnisync.yaml channels.web.allocation: buffer_units=3]" in text
+    assert "[omnisync.yaml channels.web: source_buffers[STORE]=2]" in text
+    rows = json.loads(run("explain", "MUG", "--json").stdout)
+    assert rows["web"]["rules_from"] == [
+        "omnisync.yaml channels.web.allocation: buffer_units=3",
+        "omnisync.yaml channels.web: source_buffers[STORE]=2",
+    ]
+
+
 def test_transfer_cannot_take_stock_below_zero(folder: Path) -> None:
     result = run("stock", "transfer", "MUG", "WH", "STORE", "50", code=2)
     assert "3 on hand" in result.stderr
