@@ -111,8 +111,11 @@ def wanted(rows: Sequence[CatalogueRow], template: ListingTemplate, rules: Listi
 
 
 def with_ids(content: ListingContent, result: ListingResult) -> ListingContent:
+    """The content as the engine hands it after the create: the channel's ids, and published as the
+    channel's answer left it (what the ledger records)."""
     variants = tuple(replace(v, ids=result.variant_ids.get(v.channel_sku, {})) for v in content.variants)
-    return replace(content, ids=result.ids, variants=variants)
+    shown = content.publish if result.published is None else result.published
+    return replace(content, ids=result.ids, variants=variants, published=shown)
 
 
 async def send(

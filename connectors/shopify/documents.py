@@ -214,6 +214,15 @@ mutation OmnisyncUnpublish($id: ID!, $input: [PublicationInput!]!) {
 }
 """
 
+PUBLICATION_UPDATE = """
+mutation OmnisyncPublicationUpdate($id: ID!, $input: PublicationUpdateInput!) {
+  publicationUpdate(id: $id, input: $input) {
+    publication { id }
+    userErrors { code field message }
+  }
+}
+"""
+
 
 def estimate_product_set(variants: int) -> int:
     """productSet: the mutation, plus the product and a page of its variants (each with its item)."""

@@ -1,5 +1,7 @@
 """The emulator's product writes: ``productSet`` (synchronous) and ``publishablePublish`` /
-``publishableUnpublish`` on the shop's publications, as the 2026-04 Admin API documents them.
+``publishableUnpublish`` / ``publicationUpdate`` on the shop's publications, as the 2026-04 Admin
+API documents them (``publicationUpdate``: at most 50 publishables to add and 50 to remove a call;
+an unknown one refuses the whole call, nothing changed).
 
 ``productSet`` finds the product by ``identifier`` (id or handle; none creates one), replaces its
 options, variants and media with the lists given (a variant given with its ``id`` is updated, one
@@ -26,6 +28,8 @@ if TYPE_CHECKING:
 MAX_OPTIONS = 3
 MAX_VARIANTS = 2048
 MAX_MEDIA = 250
+PUBLICATION_UPDATE_MAX = 50
+"""``PublicationUpdateInput``: "The maximum number of publishables to update simultaneously is 50"."""
 PUBLICATION = "gid://shopify/Publication/1"
 """The emulated shop's Online Store publication."""
 
@@ -46,6 +50,7 @@ class ProductWrites:
             "productSet": self.product_set,
             "publishablePublish": lambda info, id, input: self._publish(id, input, True),
             "publishableUnpublish": lambda info, id, input: self._publish(id, input, False),
+            "publicationUpdate": lambda info, id, input: self.publication_update(id, input),
         }
 
     # -- productSet ------------------------------------------------------------------------------------
@@ -262,3 +267,39 @@ class ProductWrites:
             published.difference_update(wanted)
         product["updatedAt"] = self.now()
         return {"userErrors": []}
+
+    def publication_update(self, gid: str, input: dict[str, Any]) -> dict[str, Any]:
+        if gid not in self.publications:
+            return {
+                "publication": None,
+                "userErrors": [_err("PUBLICATION_NOT_FOUND", ["id"], "Publication not found.")],
+            }
+        lists = {
+            name: [str(x) for x in input.get(name) or []]
+            for name in ("publishablesToAdd", "publishablesToRemove")
+        }
+        errors = [
+            _err(
+                "PUBLICATION_UPDATE_LIMIT_EXCEEDED",
+                ["input", name],
+                "The limit for simultaneous publication updates has been exceeded.",
+            )
+            for name, ids in lists.items()
+            if len(ids) > PUBLICATION_UPDATE_MAX
+        ]
+        errors += [
+            _err("INVALID_PUBLISHABLE_ID", ["input", name, str(n)], "Publishable ID not found.")
+            for name, ids in lists.items()
+            for n, x in enumerate(ids)
+            if x not in self.state.products
+        ]
+        if errors:
+            return {"publication": None, "userErrors": errors}
+        now = self.now()
+        for name, ids in lists.items():
+            for x in ids:
+                published = self.state.products[x].setdefault("published", set())
+                assert isinstance(published, set)
+                (published.add if name == "publishablesToAdd" else published.discard)(gid)
+                self.state.products[x]["updatedAt"] = now
+        return {"publication": {"__typename": "Publication", "id": gid}, "userErrors": []}

@@ -1,7 +1,15 @@
-"""Shopify listings: one ``productSet`` per product (options, variants, media by URL, content) and
-``publishablePublish`` / ``publishableUnpublish`` on the configured sales channel publication; from
-``bulk_listings_from`` products in one push, the same mutations as bulk operations (``bulk.py``): one
-``productSet`` bulk operation, then one for the publications.
+"""Shopify listings: one ``productSet`` per product (options, variants, media by URL, content); from
+``bulk_listings_from`` products in one push, one ``productSet`` bulk operation (``bulk.py``).
+
+``ProductSetInput`` has no publication field, so putting a product on the configured sales channel
+publication is a step of its own, taken only where the ledger does not record the product as
+published already (new products, republished ones): an update of published products is the
+``productSet`` calls (or the one bulk operation) alone. The step takes the fewer calls of
+``publicationUpdate`` (``publishablesToAdd`` / ``publishablesToRemove``, at most 50 products a call as
+documented) and a bulk operation of ``publishablePublish`` / ``publishableUnpublish`` (stagedUploadsCreate,
+the upload, bulkOperationRunMutation, at least one poll, the result: 5 calls whatever the count):
+``publicationUpdate`` up to 250 products, the bulk operation beyond. A product whose publishing
+failed is answered accepted but not published, so the next push publishes it again.
 
 ``productSet`` is found by handle (the catalogue product's, slugged) until the product's id is known,
 so a create repeated after a lost answer updates the product instead of making a second one. The
@@ -25,6 +33,7 @@ from omnisync.sdk import (
     ListingResult,
     ProtocolError,
     RetryableError,
+    chunked,
 )
 
 from . import documents as docs
@@ -32,6 +41,11 @@ from .bulk import BulkOutcome, BulkRunner
 from .client import AdminGraphQL
 
 DEFAULT_OPTION = ("Title", "Default Title")
+PUBLICATION_UPDATE_MAX = 50
+"""Publishables per ``publicationUpdate`` list, as ``PublicationUpdateInput`` documents it."""
+BULK_CALLS = 5
+"""Calls a bulk operation takes at the least: stagedUploadsCreate, the upload,
+bulkOperationRunMutation, one poll, the result download."""
 _SLUG = re.compile(r"[^a-z0-9]+")
 
 
@@ -139,8 +153,22 @@ class ListingWriter:
     async def upsert(self, listings: Sequence[ListingContent]) -> list[ListingResult]:
         bulk = self._bulk(len(listings))
         if bulk is not None:
-            return await self._upsert_bulk(bulk, listings)
-        return [await self._one(listing) for listing in listings]
+            results = await self._upsert_bulk(bulk, listings)
+        else:
+            results = [await self._one(listing) for listing in listings]
+        moves = [
+            (n, listings[n].publish)
+            for n, r in enumerate(results)
+            if r.status is ItemStatus.ACCEPTED and listings[n].published is not listings[n].publish
+        ]
+        for on in (True, False):
+            picked = [n for n, wanted in moves if wanted is on]
+            answers = await self._publications([results[n].ids["product_id"] for n in picked], on)
+            for n, (warnings, done) in zip(picked, answers, strict=True):
+                shown = None if done else not on
+                if warnings or shown is not None:
+                    results[n] = replace(results[n], issues=results[n].issues + warnings, published=shown)
+        return results
 
     async def _one(self, listing: ListingContent) -> ListingResult:
         try:
@@ -155,11 +183,7 @@ class ListingWriter:
             return ListingResult.retry(listing.key, exc.message)
         except ItemError as exc:
             return ListingResult.rejected(listing.key, exc.message)
-        result = product_result(listing, answer.data.get("productSet") or {})
-        if result.status is not ItemStatus.ACCEPTED:
-            return result
-        published = await self._publication(result.ids["product_id"], listing.publish)
-        return replace(result, issues=published)
+        return product_result(listing, answer.data.get("productSet") or {})
 
     async def _upsert_bulk(self, bulk: BulkRunner, listings: Sequence[ListingContent]) -> list[ListingResult]:
         lines = [{"input": product_set_input(x), "identifier": identifier(x)} for x in listings]
@@ -178,15 +202,6 @@ class ListingWriter:
                 results.append(ListingResult.rejected(listing.key, *line_errors(line)))
             else:
                 results.append(product_result(listing, (line.get("data") or {}).get("productSet") or {}))
-        accepted = [
-            (n, r.ids["product_id"], listings[n].publish)
-            for n, r in enumerate(results)
-            if r.status is ItemStatus.ACCEPTED
-        ]
-        warnings = await self._publications([(gid, on) for _, gid, on in accepted])
-        for (n, _, _), found in zip(accepted, warnings, strict=True):
-            if found:
-                results[n] = replace(results[n], issues=found)
         return results
 
     async def unpublish(self, refs: Sequence[ListingRef]) -> list[ListingResult]:
@@ -213,51 +228,83 @@ class ListingWriter:
             if issues:
                 out.append(ListingResult.rejected(ref.key, *issues))
                 continue
-            warnings = await self._publication(gid, False)
-            out.append(ListingResult.accepted(ref.key, {"product_id": gid}, issues=warnings))
+            out.append(ListingResult.accepted(ref.key, {"product_id": gid}))
+        hidden = [n for n, r in enumerate(out) if r.status is ItemStatus.ACCEPTED]
+        answers = await self._publications([out[n].ids["product_id"] for n in hidden], False)
+        for n, (warnings, _) in zip(hidden, answers, strict=True):
+            if warnings:  # a DRAFT product is shown nowhere, on the publication or not
+                out[n] = replace(out[n], issues=warnings)
         return out
 
-    async def _publication(self, gid: str, on: bool) -> tuple[str, ...]:
-        """Put the product on (or take it off) the sales channel; its userErrors come back as warnings."""
-        if not self.publication_id:
-            return ()
-        answer = await self.graphql.execute(
-            docs.PUBLISH if on else docs.UNPUBLISH,
-            {"id": gid, "input": [{"publicationId": self.publication_id}]},
-            operation="push_listings",
-            estimate=docs.MUTATION_COST,
-            name="publishablePublish" if on else "publishableUnpublish",
-        )
-        field = "publishablePublish" if on else "publishableUnpublish"
-        return _issues((answer.data.get(field) or {}).get("userErrors"))
+    async def _publications(self, gids: Sequence[str], on: bool) -> list[tuple[tuple[str, ...], bool]]:
+        """Put the products on (or take them off) the sales channel publication, in the fewer calls:
+        ``publicationUpdate`` 50 a call, or one bulk operation when that takes more than
+        :data:`BULK_CALLS`. Per product, in order: the warnings and whether it was done."""
+        if not self.publication_id or not gids:
+            return [((), True) for _ in gids]
+        calls = -(-len(gids) // PUBLICATION_UPDATE_MAX)
+        if self.bulk is not None and self.bulk_from is not None and calls > BULK_CALLS:
+            return await self._publications_bulk(self.bulk, gids, on)
+        found: list[tuple[tuple[str, ...], bool]] = []
+        for chunk in chunked(gids, PUBLICATION_UPDATE_MAX):
+            found += await self._publication_update(chunk, on)
+        return found
 
-    async def _publications(self, products: Sequence[tuple[str, bool]]) -> list[tuple[str, ...]]:
-        """Put each product on (or off) the publication, as one bulk operation per direction when there
-        are many; the warnings per product, in order."""
-        if not self.publication_id:
-            return [() for _ in products]
-        found: list[tuple[str, ...]] = [() for _ in products]
-        for on in (True, False):
-            picked = [(n, gid) for n, (gid, wanted) in enumerate(products) if wanted is on]
-            bulk = self._bulk(len(picked))
-            if bulk is None:
-                for n, gid in picked:
-                    try:
-                        found[n] = await self._publication(gid, on)
-                    except (RetryableError, ProtocolError, ItemError) as exc:
-                        found[n] = (f"publication: {exc.message}",)
+    async def _publication_update(self, gids: Sequence[str], on: bool) -> list[tuple[tuple[str, ...], bool]]:
+        """One ``publicationUpdate`` of at most 50 products. Any userError leaves every product of the
+        call undone (tried again at the next push); one naming a product by position is its own."""
+        name = "publishablesToAdd" if on else "publishablesToRemove"
+        try:
+            answer = await self.graphql.execute(
+                docs.PUBLICATION_UPDATE,
+                {"id": self.publication_id, "input": {name: list(gids)}},
+                operation="push_listings",
+                estimate=docs.MUTATION_COST + 1,
+                name="publicationUpdate",
+            )
+        except (RetryableError, ProtocolError, ItemError) as exc:
+            return [((f"publication: {exc.message}",), False) for _ in gids]
+        errors = [
+            e
+            for e in (answer.data.get("publicationUpdate") or {}).get("userErrors") or []
+            if isinstance(e, Mapping)
+        ]
+        if not errors:
+            return [((), True) for _ in gids]
+        own: dict[int, list[str]] = {}
+        shared: list[str] = []
+        for e in errors:
+            path = [str(x) for x in e.get("field") or []]
+            if len(path) == 3 and path[1] == name and path[2].isdigit():
+                own.setdefault(int(path[2]), []).append(f"publication: {e.get('message')}")
+            else:
+                shared.append(f"publication: {e.get('message')}")
+        return [
+            (
+                tuple(
+                    own.get(n) or shared or ["publication: not applied (another product of the call refused)"]
+                ),
+                False,
+            )
+            for n in range(len(gids))
+        ]
+
+    async def _publications_bulk(
+        self, bulk: BulkRunner, gids: Sequence[str], on: bool
+    ) -> list[tuple[tuple[str, ...], bool]]:
+        lines = [{"id": gid, "input": [{"publicationId": self.publication_id}]} for gid in gids]
+        field = "publishablePublish" if on else "publishableUnpublish"
+        try:
+            outcome = await bulk.run(docs.PUBLISH if on else docs.UNPUBLISH, lines)
+        except (RetryableError, ProtocolError, ItemError) as exc:
+            outcome = BulkOutcome(None, "FAILED", reason=exc.message)
+        found: list[tuple[tuple[str, ...], bool]] = []
+        for i in range(len(gids)):
+            line = outcome.answers.get(i)
+            if line is None:
+                found.append(((f"publication: {outcome.missing()}",), False))
                 continue
-            lines = [{"id": gid, "input": [{"publicationId": self.publication_id}]} for _, gid in picked]
-            field = "publishablePublish" if on else "publishableUnpublish"
-            try:
-                outcome = await bulk.run(docs.PUBLISH if on else docs.UNPUBLISH, lines)
-            except (RetryableError, ProtocolError, ItemError) as exc:
-                outcome = BulkOutcome(None, "FAILED", reason=exc.message)
-            for i, (n, _) in enumerate(picked):
-                line = outcome.answers.get(i)
-                if line is None:
-                    found[n] = (f"publication: {outcome.missing()}",)
-                else:
-                    data = (line.get("data") or {}).get(field) or {}
-                    found[n] = line_errors(line) or _issues(data.get("userErrors"))
+            data = (line.get("data") or {}).get(field) or {}
+            errors = line_errors(line) or _issues(data.get("userErrors"))
+            found.append((tuple(f"publication: {e}" for e in errors), not errors))
         return found

@@ -58,8 +58,8 @@ def decide(
     if state is None or state.acked_digest is None:
         return ListingDecision(ListingAction.UPDATE, "on the channel, content never written by omnisync")
     changed = tuple(f for f in HASHED_FIELDS if state.acked_fields.get(f) != wanted.fields[f])
+    if published is False:  # unpublished (its content digest is still the last one written)
+        return ListingDecision(ListingAction.UPDATE, "active again: republished", changed)
     if state.acked_digest == wanted.content.digest and not changed:
         return ListingDecision(ListingAction.KEEP, "unchanged since the channel accepted it")
-    if published is False:
-        return ListingDecision(ListingAction.UPDATE, "active again: republished", changed)
     return ListingDecision(ListingAction.UPDATE, "changed: " + ", ".join(changed or ("content",)), changed)

@@ -64,11 +64,13 @@ def wanted_listing(
     price: Callable[[VariantRow], tuple[Decimal, str]] | None = None,
     ids: Mapping[str, str] | None = None,
     variant_ids: Mapping[str, Mapping[str, str]] | None = None,
+    published: bool | None = None,
 ) -> Wanted:
     """What ``product`` should look like on a channel with template ``resolved`` and ``rules``.
 
     ``channel_sku`` maps a master SKU to the channel's; ``price`` gives a variant's channel price
-    (default: the ledger price); ``ids``/``variant_ids`` (by master SKU) are the channel's ids known.
+    (default: the ledger price); ``ids``/``variant_ids`` (by master SKU) are the channel's ids known;
+    ``published`` whether the channel shows it now (the ledger's record; not part of the digest).
     """
     template: ListingTemplate = resolved.template
     own = resolved.product
@@ -170,5 +172,6 @@ def wanted_listing(
         publish=bool(content["publish"]),
         digest=digest,
         ids=dict(ids or {}),
+        published=published,
     )
     return Wanted(listing, fields, tuple(notes))

@@ -158,7 +158,9 @@ class ListingPusher(ListingIssueReader, RunRecorder):
                             "ids": ids,
                             "acked_digest": wanted.content.digest,
                             "acked_fields": dict(wanted.fields),
-                            "published": wanted.content.publish,
+                            "published": wanted.content.publish
+                            if result.published is None
+                            else result.published,
                         }
                         self._adopt_variants(tx, rt, wanted.content.variants, result)
                     tx.record_listing_answer(rt.channel_id, p.catalogue_id, **values)

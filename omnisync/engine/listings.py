@@ -92,6 +92,7 @@ class ListingPlanning(EngineSetup):
             price=lambda v: self._listing_price(channel, v),
             ids=state.ids if state is not None else None,
             variant_ids=found,
+            published=state.published if state is not None else None,
         )
         on_channel = bool(state is not None and state.ids) or bool(found)
         decision = decide(wanted, state, resolved.mode, on_channel=on_channel)

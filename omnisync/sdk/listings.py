@@ -82,6 +82,11 @@ class ListingContent:
     """Content digest: equal digests mean nothing worth sending changed (prices excluded)."""
     ids: Mapping[str, str] = field(default_factory=dict)
     """The channel's ids for the listing (a Shopify product GID, a Square item id), when known."""
+    published: bool | None = None
+    """Whether the channel shows the listing now, as the ledger last recorded its answer: True
+    published, False unpublished, None not known (never written by omnisync, or found by SKU). A
+    channel whose publishing is a step of its own (Shopify's sales channel publications) skips it
+    for a listing already published."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +112,9 @@ class ListingResult:
     """channel SKU -> the channel's ids for that variant (on acceptance)."""
     issues: tuple[str, ...] = ()
     """The channel's own words: why it refused, or the warnings it gave with an acceptance."""
+    published: bool | None = None
+    """Whether the accepted listing is shown, when that is not what was asked (content written but
+    the publishing step refused); None: as asked. Recorded, so the next push publishes it again."""
 
     @classmethod
     def accepted(
@@ -115,8 +123,9 @@ class ListingResult:
         ids: Mapping[str, str],
         variant_ids: Mapping[str, Mapping[str, str]] | None = None,
         issues: tuple[str, ...] = (),
+        published: bool | None = None,
     ) -> ListingResult:
-        return cls(key, ItemStatus.ACCEPTED, dict(ids), dict(variant_ids or {}), issues)
+        return cls(key, ItemStatus.ACCEPTED, dict(ids), dict(variant_ids or {}), issues, published)
 
     @classmethod
     def rejected(cls, key: str, *issues: str) -> ListingResult:

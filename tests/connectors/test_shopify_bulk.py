@@ -1,7 +1,7 @@
 """Shopify listings in bulk: from ``bulk_listings_from`` products, one ``productSet`` bulk operation
 (stagedUploadsCreate, the JSONL posted to the staged target without the access token,
 bulkOperationRunMutation, polls, the result file read by ``__lineNumber``) and one for the
-publications; each listing's userErrors come back as its own answer."""
+publications where needed; each listing's userErrors come back as its own answer."""
 
 from __future__ import annotations
 
@@ -37,28 +37,57 @@ async def test_many_products_go_as_one_bulk_operation_and_are_published() -> Non
     results = await conn.upsert_listings(listings(25))
     assert [r.status for r in results] == [ItemStatus.ACCEPTED] * 25, results[0].issues
     ops = operations(emulator)
-    assert ops.count("OmnisyncStagedUploads") == 2, "one for the products, one for the publications"
-    assert ops.count("OmnisyncBulkRun") == 2
+    assert ops.count("OmnisyncStagedUploads") == 1, "one bulk operation: the products"
+    assert ops.count("OmnisyncBulkRun") == 1
+    assert ops.count("OmnisyncPublicationUpdate") == 1, "25 new products: one publicationUpdate (50 a call)"
     assert "OmnisyncProductSet" not in ops, "nothing one by one"
     assert "OmnisyncPublish" not in ops
-    assert (emulator.bulk.uploads, emulator.bulk.downloads) == (2, 2)
+    assert (emulator.bulk.uploads, emulator.bulk.downloads) == (1, 1)
     polls = ops.count("OmnisyncBulkOperation")
-    assert len(ops) == 4 + polls
+    assert len(ops) == 3 + polls
     for n, result in enumerate(results):
         shown = emulator.listing(f"b{n:03d}")
         assert shown is not None
         assert (shown["published"], shown["title"]) == (True, f"Tee {n}")
         assert result.ids == {"product_id": shown["id"]}
         assert set(result.variant_ids) == {f"B{n:03d}-S", f"B{n:03d}-M"}
+        assert (result.published, result.issues) == (None, ())
 
-    # an update of the same products (their ids known) edits them in place, in bulk again
+    # an update of the same products, published already, is the one bulk operation and nothing else
+    emulator.requests.clear()
     edits = [
-        replace(x, title=f"{x.title} (new)", ids=r.ids) for x, r in zip(listings(25), results, strict=True)
+        replace(x, title=f"{x.title} (new)", ids=r.ids, published=True)
+        for x, r in zip(listings(25), results, strict=True)
     ]
     again = await conn.upsert_listings(edits)
     assert [r.ids for r in again] == [r.ids for r in results]
     assert len(emulator.state.products) == 25
     assert emulator.listing("b007")["title"] == "Tee 7 (new)"  # type: ignore[index]
+    ops = operations(emulator)
+    assert (ops.count("OmnisyncStagedUploads"), ops.count("OmnisyncBulkRun")) == (1, 1)
+    assert len(ops) == 2 + ops.count("OmnisyncBulkOperation"), "no publication call for published products"
+    await conn.aclose()
+
+
+async def test_many_new_products_are_published_by_a_bulk_operation_beyond_250() -> None:
+    emulator, conn = make(bulk_listings_from=10)
+    emulator.bulk.per_line_s = 0.001
+    results = await conn.upsert_listings(listings(260))
+    assert all(r.status is ItemStatus.ACCEPTED and r.published is None for r in results), results[0].issues
+    ops = operations(emulator)
+    assert ops.count("OmnisyncBulkRun") == 2, "productSet, then publishablePublish: 6 publicationUpdate calls"
+    assert "OmnisyncPublicationUpdate" not in ops
+    assert all(emulator.listing(f"b{n:03d}")["published"] for n in (0, 259))  # type: ignore[index]
+    await conn.aclose()
+
+
+async def test_a_product_the_publication_refuses_is_accepted_but_not_published() -> None:
+    emulator, conn = make(bulk_listings_from=10)
+    emulator.roots.products.publications.clear()  # the configured publication is gone
+    results = await conn.upsert_listings(listings(12))
+    assert all(r.status is ItemStatus.ACCEPTED for r in results)
+    assert {r.published for r in results} == {False}, "recorded unpublished: the next push publishes again"
+    assert results[0].issues == ("publication: Publication not found.",)
     await conn.aclose()
 
 
@@ -172,6 +201,8 @@ async def test_every_bulk_request_its_lines_and_answers_fit_the_published_schema
     batch = listings(3)
     batch[1] = replace(batch[1], title="")
     await conn.upsert_listings(batch)
+    emulator.bulk.per_line_s = 0.001
+    await conn.upsert_listings(listings(260, prefix="P"))  # published by a bulk operation
     seen = set()
     for request in emulator.requests:
         seen.add(re.search(r"(?:query|mutation) (\w+)", request["query"]).group(1))  # type: ignore[union-attr]
@@ -182,6 +213,8 @@ async def test_every_bulk_request_its_lines_and_answers_fit_the_published_schema
             str(p) for p in answer_errors(schema, request["query"], request["variables"], response["data"])
         ] == []
     assert {"OmnisyncStagedUploads", "OmnisyncBulkRun", "OmnisyncBulkOperation"} <= seen
+    bulk_ops = {re.search(r"mutation (\w+)", op.query).group(1) for op in emulator.bulk.operations.values()}  # type: ignore[union-attr]
+    assert bulk_ops == {"OmnisyncProductSet", "OmnisyncPublish"}
     for op in emulator.bulk.operations.values():
         for line, raw in zip(op.lines, op.results, strict=True):
             assert request_errors(schema, op.query, line) == [], "each JSONL line is valid variables"

@@ -1,24 +1,32 @@
-"""The engine with the emulated Shopify shop: the stale compare-and-set path end to end.
+"""The engine with the emulated Shopify shop: the stale compare-and-set path end to end, and the
+listing publication.
 
 A sale on the shop between two pushes must not be overwritten: the push carries the last
 acknowledged quantity as ``changeFromQuantity``, Shopify answers CHANGE_FROM_QUANTITY_STALE, the
 engine pulls the order, re-plans and pushes again.
+
+A new product is written and published, an edit of a published product is the ``productSet`` alone
+(nothing published again), a discontinued one is unpublished (DRAFT, off the sales channel), and one
+active again is republished.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from omnisync_connectors.shopify.emulator import ShopifyEmulator
+from omnisync_connectors.shopify.emulator_products import PUBLICATION
 
 from omnisync.clock import VirtualClock
 from omnisync.config import load_config
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger
+from omnisync.ledger.rows import CatalogueItem
 
 CONFIG = """\
 ledger:
@@ -30,22 +38,28 @@ channels:
   web:
     connector: shopify
     sources: [WH]
+    mapping: web.yaml
     settings:
       shop: {shop}
       access_token: ${{SHOPIFY_TOKEN}}
       webhook_secret: ${{SHOPIFY_WEBHOOK_SECRET}}
       locations: {{WH: "{warehouse}"}}
+      publication_id: "{publication}"
 """
 
 
 class World:
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, mapping: str = "listings: update\n") -> None:
         self.clock = VirtualClock()
         self.shop = ShopifyEmulator(self.clock, locations=("warehouse",))
+        (folder / "web.yaml").write_text(mapping)
         path = folder / "omnisync.yaml"
         path.write_text(
             CONFIG.format(
-                db=folder / "ledger.db", shop=self.shop.shop, warehouse=self.shop.locations["warehouse"]
+                db=folder / "ledger.db",
+                shop=self.shop.shop,
+                warehouse=self.shop.locations["warehouse"],
+                publication=PUBLICATION,
             )
         )
         env = {"SHOPIFY_TOKEN": self.shop.access_token, "SHOPIFY_WEBHOOK_SECRET": self.shop.webhook_secret}
@@ -123,3 +137,60 @@ async def test_a_target_that_returns_to_an_earlier_number_at_the_same_version_is
     with world.ledger.read() as conn:
         (listing,) = world.ledger.listings(conn, channel_id)
     assert listing.acked_quantity == 10
+
+
+TEE: CatalogueItem = {
+    "handle": "TEE",
+    "title": "Classic tee",
+    "description": "<p>Plain.</p>",
+    "brand": "Acme",
+    "condition": "new",
+    "status": "active",
+    "images": ["https://img.example/tee.jpg"],
+    "attributes": {},
+    "options": ["Size"],
+}
+
+
+def operations(shop: ShopifyEmulator) -> list[str]:
+    found = [re.search(r"(?:query|mutation) (\w+)", r["query"]) for r in shop.requests]
+    return [m.group(1) for m in found if m]
+
+
+async def test_only_what_is_not_published_yet_is_published(tmp_path: Path) -> None:
+    w = World(tmp_path, mapping="listings: create\n")
+    shop, ledger, engine = w.shop, w.ledger, w.engine
+    engine.migrate_and_seed()
+    with ledger.tx() as tx:
+        for size in ("S", "M"):
+            tx.upsert_product(f"TEE-{size}", title=f"Tee {size}", price=Decimal("20.00"), currency="USD")
+        tx.upsert_catalogue([TEE], {"TEE-S": ("TEE", {"Size": "S"}), "TEE-M": ("TEE", {"Size": "M"})})
+    await engine.start()
+    engine.ensure_listings()
+
+    async def push(**change: str) -> list[str]:
+        if change:
+            with ledger.tx() as tx:
+                tx.upsert_catalogue([{**TEE, **change}], {})  # type: ignore[typeddict-item]
+        shop.requests.clear()
+        _, done = await engine.push_listings("web", dirty_only=True)
+        assert done.issues == {}, done.issues
+        return [op for op in operations(shop) if op not in ("OmnisyncLocations",)]
+
+    assert await push() == ["OmnisyncProductSet", "OmnisyncPublicationUpdate"]
+    assert shop.listing("tee")["published"] is True  # type: ignore[index]
+
+    assert await push(title="Classic tee, organic") == ["OmnisyncProductSet"], "published already"
+    assert shop.listing("tee")["title"] == "Classic tee, organic"  # type: ignore[index]
+
+    assert await push(title="Classic tee, organic", status="discontinued") == [
+        "OmnisyncProductStatus",
+        "OmnisyncPublicationUpdate",
+    ]
+    shown = shop.listing("tee")
+    assert shown is not None, "never deleted"
+    assert (shown["published"], shown["status"]) == (False, "DRAFT")
+
+    assert await push(title="Classic tee, organic") == ["OmnisyncProductSet", "OmnisyncPublicationUpdate"]
+    assert shop.listing("tee")["published"] is True, "active again: republished"  # type: ignore[index]
+    await engine.aclose()

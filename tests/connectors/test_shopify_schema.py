@@ -49,8 +49,7 @@ ALL_OPERATIONS = {
     "OmnisyncOrderLines",
     "OmnisyncProductSet",
     "OmnisyncProductStatus",
-    "OmnisyncPublish",
-    "OmnisyncUnpublish",
+    "OmnisyncPublicationUpdate",
     "OmnisyncCatalogue",
     "OmnisyncProductVariants",
 }

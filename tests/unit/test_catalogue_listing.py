@@ -197,6 +197,10 @@ def test_the_plan_creates_only_where_allowed_and_never_deletes() -> None:
     back = decide(w, hidden, ListingMode.UPDATE, on_channel=True)
     assert back.action is ListingAction.UPDATE
     assert "republished" in back.why
+    # an unpublish leaves the digest of the last content written: active again is still republished
+    unpublished = state(w.content.digest, dict(w.fields), published=False)
+    again = decide(w, unpublished, ListingMode.UPDATE, on_channel=True)
+    assert (again.action, again.why) == (ListingAction.UPDATE, "active again: republished")
 
 
 def test_html_to_text() -> None:
