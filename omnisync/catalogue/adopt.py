@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from omnisync.ledger.rows import CatalogueItem, CatalogueRow, ProductItem, ProductRow
-from omnisync.pricing import minor_units
+from omnisync.pricing import shown_amount
 from omnisync.sdk.listings import ChannelProduct, ChannelVariant
 
 PRODUCT_FIELDS = ("title", "description", "brand", "status", "images", "options")
@@ -238,7 +238,7 @@ def _completed_sku(
         item["price"], item["currency"] = price, currency or row.currency
     elif moved:
         there = f"{price} {currency or want_currency} there"
-        master = row.price.quantize(Decimal(1).scaleb(-minor_units(row.currency)))
+        master = shown_amount(row.price, row.currency)
         ours = f"{master} {row.currency} in the ledger"
         if (want, want_currency) != (row.price, row.currency):
             ours = f"{want} {want_currency} by its price rules from the ledger's {master} {row.currency}"
