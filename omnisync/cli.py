@@ -1054,8 +1054,10 @@ def status(as_json: JsonOpt = False) -> None:
         )  # fmt: skip
     out.print(table)
     _print_errors(
-        {
-            n: {"error": f"[{n}] last error at {_when(r['last_error_at'])}: {r['last_error']}"}
+        {  # the error's own "[channel] " is said once, in front
+            n: {
+                "error": f"[{n}] last error at {_when(r['last_error_at'])}: {_unprefixed(r['last_error'], n)}"
+            }
             for n, r in data["channels"].items()
             if r["last_error"]
         }
@@ -1067,6 +1069,11 @@ def status(as_json: JsonOpt = False) -> None:
                 soft_wrap=True,
             )
     out.print(f"quarantined order lines: {data['quarantined_lines']}")
+
+
+def _unprefixed(error: str, channel: str) -> str:
+    """``error`` without the ``[channel] `` an SDK error puts before its text (the caller says it)."""
+    return error.replace(f"[{channel}] ", "", 1)
 
 
 @app.command()

@@ -90,6 +90,29 @@ def test_explain_names_the_config_keys_and_no_mapping_file_that_is_not_there(fol
     ]
 
 
+def test_status_names_a_failing_channel_once_before_its_error(folder: Path) -> None:
+    from datetime import UTC, datetime
+
+    from omnisync.ledger.db import make_engine
+    from omnisync.ledger.repository import Ledger
+
+    engine = make_engine(f"sqlite:///{folder / 'ledger.db'}")
+    ledger, at = Ledger(engine), datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+    with ledger.tx() as tx:
+        run_id = tx.start_run("web", "pull", at, None)
+        tx.finish_run(
+            run_id,
+            {"finished_at": at, "ok": False, "orders_imported": 0, "lines_quarantined": 0,
+             "items_planned": 0, "items_pushed": 0, "accepted": 0, "rejected": 0, "retried": 0,
+             "drift": 0, "api_calls": 2, "throttled": 0,
+             "error": "[web] pull_orders: gave up after 2 attempts (cannot connect)"},
+        )  # fmt: skip
+    engine.dispose()
+    text = run("status").stderr
+    assert ": pull: pull_orders: gave up after 2 attempts (cannot connect)" in text
+    assert text.count("[web]") == 1, text
+
+
 def test_transfer_cannot_take_stock_below_zero(folder: Path) -> None:
     result = run("stock", "transfer", "MUG", "WH", "STORE", "50", code=2)
     assert "3 on hand" in result.stderr
