@@ -29,18 +29,28 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     cls=OmnisyncGroup,
+    rich_markup_mode="markdown",
     no_args_is_help=True,
     add_completion=False,
     help="Keep every sales channel in step with one ledger.",
 )
-ledger_app = typer.Typer(no_args_is_help=True, help="Import and export the catalogue and stock.")
-stock_app = typer.Typer(no_args_is_help=True, help="Journal stock movements; show stock levels.")
+ledger_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode="markdown", help="Import and export the catalogue and stock."
+)
+stock_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode="markdown", help="Journal stock movements; show stock levels."
+)
 listings_app = typer.Typer(
     no_args_is_help=True,
+    rich_markup_mode="markdown",
     help="Listings from the master catalogue: what would be sent, and what a channel refuses.",
 )
 app.add_typer(ledger_app, name="ledger")
-returns_app = typer.Typer(no_args_is_help=True, help="Returned units: restockable, damaged, to inspect.")
+returns_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    help="Returned units: restockable, damaged, to inspect.",
+)
 app.add_typer(stock_app, name="stock")
 app.add_typer(returns_app, name="returns")
 app.add_typer(listings_app, name="listings")

@@ -142,3 +142,13 @@ def test_demo_refuses_a_folder_it_did_not_create(folder: Path) -> None:
     assert (folder / "omnisync.db").read_bytes() == b"not the demo's"
     assert (folder / "omnisync.yaml").read_text() == CONFIG
     assert not (folder / ".omnisync-demo").exists()
+
+
+def test_help_reads_as_sentences_not_as_the_source_lines(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A docstring's line breaks showed in ``--help`` ("... and bring the ledger" / "schema to head")."""
+    monkeypatch.setenv("COLUMNS", "250")
+    text = CliRunner().invoke(app, ["--help"]).output
+    assert "and bring the ledger schema to head. No channel is contacted" in text
+    for group in ("stock", "ledger", "returns", "listings", "catalog", "report"):
+        result = CliRunner().invoke(app, [group, "--help"])
+        assert result.exit_code == 0, group
