@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -1116,9 +1117,9 @@ def orders(
     if not rows:
         out.print("none")
         return
-    table = Table(*rows[0].keys())
-    for r in rows:
-        table.add_row(*(word(v) for v in r.values()))
+    table = Table(*(key.replace("_", " ") for key in rows[0]))
+    for r in rows:  # times as status shows them, not 2026-12-04 15:19:58.361808+00:00
+        table.add_row(*(_when(v) if isinstance(v, datetime) else word(v) for v in r.values()))
     out.print(table)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from clikit import CONFIG, deployed, run
 from typer.testing import CliRunner
 
 from omnisync.cli import app
+from omnisync.testing.harness import SeedItem
 
 
 @pytest.fixture
@@ -111,6 +113,22 @@ def test_status_names_a_failing_channel_once_before_its_error(folder: Path) -> N
     text = run("status").stderr
     assert ": pull: pull_orders: gave up after 2 attempts (cannot connect)" in text
     assert text.count("[web]") == 1, text
+
+
+def test_orders_show_times_as_status_does(folder: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``orders`` printed ``2026-12-04 15:19:58.361808+00:00`` under ``updated_at``."""
+    from omnisync.clock import SystemClock
+    from omnisync.testing.fake import FakeChannelAPI, register_fake
+
+    api = register_fake("cli-kit", FakeChannelAPI(clock=SystemClock()))  # within the first pull's lookback
+    api.seed([SeedItem("MUG", 5, Decimal("1"))])
+    api.place_order("MUG", 1)
+    monkeypatch.setenv("CLI_TOKEN", "fake-token-123")
+    run("sync", "--once")
+    text = run("orders").stdout
+    assert "updated at" in text
+    assert "+00:00" not in text
+    assert json.loads(run("orders", "--json").stdout)[0]["updated_at"]
 
 
 def test_transfer_cannot_take_stock_below_zero(folder: Path) -> None:
