@@ -99,7 +99,7 @@ async def discover(
                 ready.append(item)
                 continue
             ids = found.get(item.channel_sku)
-            tx.set_listing_ids(rt.channel_id, item.product_id, ids)
+            tx.set_listing_ids(rt.channel_id, item.product_id, ids, mark=item.mark)
             if ids is None:
                 log.warning("listing.missing", channel=rt.name, sku=item.sku, channel_sku=item.channel_sku)
                 continue

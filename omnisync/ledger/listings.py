@@ -108,17 +108,22 @@ class ListingWrites(TxBase):
                 [{"p": pid, "name": name} for pid, name in renames.items()],
             )
 
-    def set_listing_ids(self, channel_id: int, product_id: int, ids: Mapping[str, str] | None) -> None:
+    def set_listing_ids(
+        self, channel_id: int, product_id: int, ids: Mapping[str, str] | None, *, mark: int | None = None
+    ) -> None:
+        """The channel's ids for the pair (None: the channel does not know the SKU, which takes it out
+        of planning). A "not known" found by a read made for a plan that read dirty mark ``mark`` is
+        not written if the pair was marked since: its listing may have been created meanwhile (the
+        listing job gives it ids and marks it), and the read came before."""
         values: dict[str, Any] = (
             {"ids": dict(ids), "missing": False, "last_error": None}
             if ids is not None
             else {"missing": True, "last_error": "the channel does not know this SKU", "dirty": False}
         )
-        self.conn.execute(
-            update(LI)
-            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
-            .values(**values)
-        )
+        where = and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id)
+        if ids is None and mark is not None:
+            where = and_(where, LI.c.dirty_mark == mark)
+        self.conn.execute(update(LI).where(where).values(**values))
 
     def rename_listing(
         self, channel_id: int, product_id: int, channel_sku: str, ids: Mapping[str, str]

@@ -449,3 +449,42 @@ async def test_a_mark_while_a_push_is_in_flight_survives_its_acknowledgement(
     again = await w.engine.push("web")
     assert again.pushed == 0
     assert _dirty(w, "MUG")[rt.channel_id] is False
+
+
+async def test_a_listing_created_while_its_ids_are_looked_up_is_not_marked_unknown(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    """A push looks up the ids of a pair that has none; the channel does not know the SKU yet. Before
+    that answer is written, the listing job creates the listing and gives the pair its ids (and a
+    mark): the stale "not known" must not take the pair out of planning (the demo saw an Amazon
+    variant stay unpushed this way)."""
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 5)})
+    await w.engine.sync_once()
+    with w.ledger.tx() as tx:
+        tx.upsert_product("SCARF", title="Scarf", price=Decimal("30.00"), currency="EUR")
+        tx.record_movement("SCARF", "WH", "receipt", 4, "seed:SCARF:WH", at=w.clock.now())
+    rt = w.engine.channels["web"]
+    w.engine.ensure_listings()
+    with w.ledger.read() as conn:
+        scarf = w.ledger.product_id(conn, "SCARF")
+    reading = rt.connector.read_listings
+
+    async def racing(channel_skus):  # type: ignore[no-untyped-def]
+        found = await reading(channel_skus)  # before the listing exists
+        if "SCARF" in channel_skus:
+            w.web.seed([SeedItem("SCARF", 0, Decimal("30.00"))])  # the listing job creates it
+            (created,) = await reading(["SCARF"])
+            with w.ledger.tx() as tx:
+                tx.set_listing_ids(rt.channel_id, scarf, created.ids)
+                tx.mark_products_dirty([scarf])
+        return found
+
+    rt.connector.read_listings = racing  # type: ignore[method-assign]
+    await w.engine.push("web")
+    rt.connector.read_listings = reading  # type: ignore[method-assign]
+    with w.ledger.read() as conn:
+        (row,) = w.ledger.listings(conn, rt.channel_id, product_ids=[scarf])
+    assert (row.missing, row.dirty, bool(row.ids)) == (False, True, True)
+    await w.engine.push("web")
+    assert w.web.items["SCARF"].quantity == 3  # WH 4, minus web's buffer unit
