@@ -4,11 +4,13 @@
 
 For each of the four channels: create ``--products`` products of 3 variants each through the
 connector's ``upsert_listings`` (in batches of its ``limits.push_listings.max_batch``, as the engine
-hands them), then update 10 % of them (a new title), then plan the unchanged catalogue again with the
-pure core (``omnisync.catalogue``): equal digests, nothing to send.
+hands them), then update 10 % of them (a new title), then unpublish another 10 % (discontinued:
+``unpublish_listings``, the same batches), then plan the unchanged catalogue again with the pure core
+(``omnisync.catalogue``): equal digests, nothing to send.
 
 Prints one JSON object per channel: products, variants, create {calls, polls, virtual_s, accepted,
-by_api}, update {the same}, unchanged_sends (listings an unchanged catalogue would send: 0), and
+by_api}, update {the same}, unpublish {the same}, unchanged_sends (listings an unchanged catalogue
+would send: 0), and
 calls_by_operation for the create. Calls are HTTP requests (status polls included, and counted apart
 as ``polls``: getFeed, the bulk operation's node, check_batch_request_status); ``by_api`` counts what
 the emulator answered, by API operation (Shopify: GraphQL operation names, the staged upload and the
@@ -36,7 +38,7 @@ from omnisync.catalogue.wanted import Wanted, wanted_listing
 from omnisync.clock import VirtualClock
 from omnisync.ledger.rows import CatalogueRow, ListingContentRow, VariantRow
 from omnisync.logging import configure
-from omnisync.sdk import Connector, ItemStatus, ListingContent, ListingResult, ListingRules
+from omnisync.sdk import Connector, ItemStatus, ListingContent, ListingRef, ListingResult, ListingRules
 from omnisync.testing.doubles import build_double, connected
 
 CHANNELS = {
@@ -118,14 +120,31 @@ def with_ids(content: ListingContent, result: ListingResult) -> ListingContent:
     return replace(content, ids=result.ids, variants=variants, published=shown)
 
 
+def ref(content: ListingContent) -> ListingRef:
+    """The listing to unpublish, as the engine hands it (``ListingPusher._ref``)."""
+    variants = {v.channel_sku: dict(v.ids) for v in content.variants if v.ids}
+    return ListingRef(
+        content.key, dict(content.ids), tuple(v.channel_sku for v in content.variants), variants
+    )
+
+
 async def send(
-    conn: Connector, emulator: Any, listings: list[ListingContent], clock: VirtualClock
+    conn: Connector,
+    emulator: Any,
+    listings: list[ListingContent],
+    clock: VirtualClock,
+    *,
+    unpublish: bool = False,
 ) -> dict[str, Any]:
     size = max(1, conn.limits.push_listings.max_batch)
     calls0, began, api0 = conn.context.stats.total_calls, clock.monotonic(), api_calls(emulator)
     results: list[ListingResult] = []
     for start in range(0, len(listings), size):
-        results += await conn.upsert_listings(listings[start : start + size])
+        chunk = listings[start : start + size]
+        if unpublish:
+            results += await conn.unpublish_listings([ref(x) for x in chunk])
+        else:
+            results += await conn.upsert_listings(chunk)
     by_api = api_calls(emulator) - api0
     return {
         "calls": conn.context.stats.total_calls - calls0,
@@ -164,6 +183,12 @@ async def channel(name: str, products: int) -> dict[str, Any]:
     ]
     updated = await send(conn, double.emulator, edits, clock)
     updated.pop("results")
+    made = [
+        with_ids(w.content, r)
+        for w, r in zip(first[tenth : 2 * tenth], results[tenth : 2 * tenth], strict=True)
+    ]
+    hidden = await send(conn, double.emulator, made, clock, unpublish=True)
+    hidden.pop("results")
     again = wanted(rows, template, rules)
     unchanged = [
         w
@@ -179,6 +204,7 @@ async def channel(name: str, products: int) -> dict[str, Any]:
         "variants": products * len(SIZES),
         "create": created,
         "update": {**updated, "products": tenth},
+        "unpublish": {**hidden, "products": len(made)},
         "unchanged_sends": len(unchanged) - (products - len(states)),
         "calls_by_operation": by_calls,
         "wall_s": round(time.perf_counter() - wall, 1),
@@ -197,12 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(rows, indent=2))
     else:
         for r in rows:
-            c, u = r["create"], r["update"]
+            c, u, h = r["create"], r["update"], r["unpublish"]
             print(
                 f"{r['channel']:<10} create {r['products']}: {c['calls']} calls ({c['polls']} polls), "
                 f"{c['virtual_s']} s; update {u['products']}: {u['calls']} calls ({u['polls']} polls), "
-                f"{u['virtual_s']} s; "
-                f"unchanged sends {r['unchanged_sends']}"
+                f"{u['virtual_s']} s; unpublish {h['products']}: {h['calls']} calls ({h['polls']} polls), "
+                f"{h['virtual_s']} s; unchanged sends {r['unchanged_sends']}"
             )
     return 0
 

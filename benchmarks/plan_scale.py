@@ -13,7 +13,10 @@ end. Figures (``*_s`` wall clock, ``*_cpu_s`` CPU time of the process, which inc
 reads the next chunk while one is planned):
 
 * ``full_plan_s``: every pair of every channel, the channels planned together
-  (``Engine.iter_plan_channels``); ``full_plan_per_channel_s`` (unless ``--no-per-channel``): one
+  (``Engine.iter_plan_channels``), the changes counted and summed from their columns
+  (``Changes.columns``): no planned item is built, as none is until a push reads a chunk's changes;
+  ``full_plan_built_s``: the same with every item built, what the pushes pay for them before their
+  first call; ``full_plan_per_channel_s`` (unless ``--no-per-channel``): one
   channel after the other (``Engine.iter_plan``, as a reconcile of one channel does).
 * ``incremental_plan_s``: the dirty pairs of ``--dirty`` SKUs over every channel, planned together;
   ``incremental_plan_per_channel_s``: the same through ``Engine.plan`` per channel, as a cycle does.
@@ -76,9 +79,10 @@ def peak_rss_mb() -> float:
     return round(kib / 1024, 1)
 
 
-def fingerprint(channel: int, product_id: int, quantity: int | None, reprice: bool) -> int:
-    """One changed pair, as the planner and the reference both sum it."""
-    return channel * 1_000_003 + product_id * 7919 + (-1 if quantity is None else quantity) * 31 + reprice
+def fingerprint(channel: int, product_ids: Any, quantities: Any, repriced: Any) -> Any:
+    """The changed pairs (arrays: product id, quantity pushed or -1, price pushed), as the planner and
+    the reference both sum them."""
+    return channel * 1_000_003 + product_ids * 7919 + quantities * 31 + repriced.astype(np.int64)
 
 
 # ------------------------------------------------------------------------------------------ planner
@@ -95,7 +99,8 @@ def full_together(engine: Engine, ack: sqlite3.Connection | None = None) -> tupl
             changes += len(items)
             settle += len(unchanged)
             cid = ids[name]
-            checksum += sum(fingerprint(cid, i.product_id, i.quantity, i.price is not None) for i in items)
+            pids, quantities, repriced = items.columns()  # no item built: a push builds them as it sends
+            checksum += int(fingerprint(cid, pids, quantities, repriced).sum())
             if ack is not None:
                 acks += [
                     (i.quantity, None if i.price is None else str(i.price), cid, i.product_id) for i in items
@@ -109,6 +114,15 @@ def full_together(engine: Engine, ack: sqlite3.Connection | None = None) -> tupl
                     acks,
                 )
     return changes, checksum % MODULUS, settle
+
+
+def full_built(engine: Engine) -> int:
+    """The full plan with every planned item built, as the pushes build them when they send."""
+    return sum(
+        sum(1 for _ in items)
+        for chunk in engine.iter_plan_channels(list(engine.channels), all_pairs=True)
+        for items, _ in chunk.values()
+    )
 
 
 def full_per_channel(engine: Engine) -> int:
@@ -137,6 +151,9 @@ async def planner_side(folder: Path, skus: int, dirty: int, per_channel: bool) -
         "full_plan_changes": full,
         "full_plan_checksum": checksum,
     }
+    built, wall, cpu = timed(lambda: full_built(engine))
+    assert built == full
+    out |= {"full_plan_built_s": round(wall, 2), "full_plan_built_cpu_s": round(cpu, 2)}
     if per_channel:
         _, wall, cpu = timed(lambda: full_per_channel(engine))
         out |= {"full_plan_per_channel_s": round(wall, 2), "full_plan_per_channel_cpu_s": round(cpu, 2)}
@@ -268,11 +285,7 @@ def reference_plan(db: Path, lanes: Iterable[tuple[int, Any]]) -> tuple[int, int
         changed = push | reprice
         changes += int(changed.sum())
         quantity = np.where(push, offered, -1)[changed]
-        checksum += int(
-            (
-                cid * 1_000_003 + ids[at][changed] * 7919 + quantity * 31 + reprice[changed].astype(np.int64)
-            ).sum()
-        )
+        checksum += int(fingerprint(cid, ids[at][changed], quantity, reprice[changed]).sum())
     return changes, checksum % MODULUS
 
 

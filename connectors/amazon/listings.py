@@ -14,12 +14,13 @@ From ``feed_listings_from`` products in one push, the same messages go as JSON_L
 at most 25,000 messages, submitted together: an ``UPDATE`` (the whole listing, ``requirements``
 LISTING) for a new SKU, a ``PATCH`` of the content attributes for an existing one; each message is
 checked against the product type's schema first, and the processing report's issues are mapped back to
-their SKU by ``messageId``.
+their SKU by ``messageId``; as many discontinued products go as ``PATCH`` messages deleting each
+variant's offer.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +43,8 @@ from .settings import AmazonSettings
 
 CONDITIONS = {"new": "new_new", "used": "used_good", "refurbished": "refurbished_refurbished"}
 OFFER_ATTRIBUTES = ("purchasable_offer", "fulfillment_availability")
+OFFER_DELETE = ({"op": "delete", "path": "/attributes/purchasable_offer"},)
+"""Unpublishing: the offer deleted, the listing kept (not buyable)."""
 DEFINITION_TTL_S = 3600.0
 """How long a product type definition is trusted before it is asked again (its checksum then says
 whether the schema itself changed)."""
@@ -261,23 +264,10 @@ class ListingWriter:
             return [
                 results.get(n) or ListingResult.rejected(x.key, exc.message) for n, x in enumerate(listings)
             ]
-        answers: list[tuple[FeedOutcome, int]] = [
-            (outcome, position - chunk.start + 1) for chunk, outcome in feeds_done for position in chunk
-        ]
-        position = 0
+        answers = iter(feed_answers(feeds_done))
         for n, product_type, items in sent:
             listing = listings[n]
-            errors: list[str] = []
-            warnings: list[str] = []
-            unsettled: str | None = None
-            for m in items:
-                outcome, message_id = answers[position]
-                position += 1
-                for issue in outcome.issues.get(message_id, []):
-                    text = f"{m.sku}: {issue.get('code', 'issue')}: {issue.get('message', '')}"
-                    (errors if issue.get("severity") == "ERROR" else warnings).append(text)
-                if outcome.status != "DONE":
-                    unsettled = outcome.reason or f"feed {outcome.feed_id} ended {outcome.status}"
+            errors, warnings, unsettled = settle([m.sku for m in items], answers)
             if errors:
                 results[n] = ListingResult.rejected(listing.key, *errors)
             elif unsettled is not None:
@@ -292,12 +282,15 @@ class ListingWriter:
         return await self.api.patch_listings_item(m.sku, product_type, content_patches(m))
 
     async def unpublish(self, refs: Sequence[ListingRef]) -> list[ListingResult]:
+        most = self.settings.feed_listings_from
+        if self.feeds is not None and most is not None and len(refs) >= most:
+            return await self._unpublish_feed(self.feeds, refs)
         out = []
         for ref in refs:
             product_type = ref.ids.get("product_type") or "PRODUCT"
             problems: list[str] = []
             for sku in ref.channel_skus:
-                patch = [{"op": "delete", "path": "/attributes/purchasable_offer"}]
+                patch = list(OFFER_DELETE)
                 try:
                     answer = await self.api.patch_listings_item(sku, product_type, patch)
                 except (RetryableError, ProtocolError) as exc:
@@ -315,3 +308,56 @@ class ListingWriter:
                 else ListingResult.accepted(ref.key, ref.ids)
             )
         return out
+
+    async def _unpublish_feed(self, feeds: FeedRunner, refs: Sequence[ListingRef]) -> list[ListingResult]:
+        """Each variant's offer deleted by a ``PATCH`` message, in feeds of at most 25,000."""
+        batch = [
+            {
+                "sku": sku,
+                "operationType": "PATCH",
+                "productType": ref.ids.get("product_type") or "PRODUCT",
+                "patches": list(OFFER_DELETE),
+            }
+            for ref in refs
+            for sku in ref.channel_skus
+        ]
+        try:
+            feeds_done = await feeds.run_messages(batch) if batch else []
+        except (RetryableError, ProtocolError) as exc:
+            return [ListingResult.retry(ref.key, exc.message) for ref in refs]
+        except ItemError as exc:
+            return [ListingResult.rejected(ref.key, exc.message) for ref in refs]
+        answers = iter(feed_answers(feeds_done))
+        out = []
+        for ref in refs:
+            errors, warnings, unsettled = settle(ref.channel_skus, answers)
+            if errors:
+                out.append(ListingResult.rejected(ref.key, *errors))
+            elif unsettled is not None:
+                out.append(ListingResult.retry(ref.key, unsettled))
+            else:
+                out.append(ListingResult.accepted(ref.key, ref.ids, issues=tuple(warnings)))
+        return out
+
+
+def feed_answers(feeds_done: Sequence[tuple[range, FeedOutcome]]) -> list[tuple[FeedOutcome, int]]:
+    """Per message sent, in order: its feed's outcome and its ``messageId`` there."""
+    return [(outcome, position - chunk.start + 1) for chunk, outcome in feeds_done for position in chunk]
+
+
+def settle(
+    skus: Sequence[str], answers: Iterator[tuple[FeedOutcome, int]]
+) -> tuple[list[str], list[str], str | None]:
+    """The next ``len(skus)`` messages' answers: ERROR issues, other issues, and why they are not
+    settled (their feed did not end DONE), each issue named by its SKU."""
+    errors: list[str] = []
+    warnings: list[str] = []
+    unsettled: str | None = None
+    for sku in skus:
+        outcome, message_id = next(answers)
+        for issue in outcome.issues.get(message_id, []):
+            text = f"{sku}: {issue.get('code', 'issue')}: {issue.get('message', '')}"
+            (errors if issue.get("severity") == "ERROR" else warnings).append(text)
+        if outcome.status != "DONE":
+            unsettled = outcome.reason or f"feed {outcome.feed_id} ended {outcome.status}"
+    return errors, warnings, unsettled

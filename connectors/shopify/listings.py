@@ -15,7 +15,8 @@ failed is answered accepted but not published, so the next push publishes it aga
 so a create repeated after a lost answer updates the product instead of making a second one. The
 variables are built by :func:`product_set_input` (pure); the answer's ``userErrors`` are the
 listing's issues. A product without options gets Shopify's own ``Title`` / ``Default Title``.
-Unpublishing sets the product to DRAFT and takes it off the publication: never deleted.
+Unpublishing sets the products to DRAFT the same way (one ``productSet`` each, or one bulk operation)
+and takes them off the publication by the same publish step: never deleted.
 """
 
 from __future__ import annotations
@@ -126,6 +127,18 @@ def product_result(listing: ListingContent, payload: Mapping[str, Any]) -> Listi
     return ListingResult.accepted(listing.key, {"product_id": gid}, variant_ids)
 
 
+def draft_variables(gid: str) -> dict[str, Any]:
+    """``productSet`` variables setting only the product's status to DRAFT (hidden, not deleted)."""
+    return {"input": {"status": "DRAFT"}, "identifier": {"id": gid}}
+
+
+def draft_result(key: str, gid: str, payload: Mapping[str, Any]) -> ListingResult:
+    issues = _issues(payload.get("userErrors"))
+    return (
+        ListingResult.rejected(key, *issues) if issues else ListingResult.accepted(key, {"product_id": gid})
+    )
+
+
 def line_errors(line: Mapping[str, Any]) -> tuple[str, ...]:
     """The GraphQL errors a bulk result line carries instead of data."""
     return tuple(
@@ -205,35 +218,64 @@ class ListingWriter:
         return results
 
     async def unpublish(self, refs: Sequence[ListingRef]) -> list[ListingResult]:
-        out = []
-        for ref in refs:
+        """Each product to DRAFT (one ``productSet`` each, or one bulk operation from ``bulk_from``),
+        then off the sales channel publication: never deleted."""
+        out: dict[int, ListingResult] = {}
+        found: list[tuple[int, str]] = []
+        for n, ref in enumerate(refs):
             gid = ref.ids.get("product_id") or next(
                 (ids.get("product_id") for ids in ref.variant_ids.values() if ids.get("product_id")), None
             )
-            if not gid:
-                out.append(ListingResult.rejected(ref.key, "no Shopify product id for this listing"))
-                continue
-            try:
-                answer = await self.graphql.execute(
-                    docs.PRODUCT_STATUS,
-                    {"input": {"status": "DRAFT"}, "identifier": {"id": gid}},
-                    operation="push_listings",
-                    estimate=docs.MUTATION_COST,
-                    name="productSetStatus",
-                )
-            except (RetryableError, ProtocolError) as exc:
-                out.append(ListingResult.retry(ref.key, exc.message))
-                continue
-            issues = _issues((answer.data.get("productSet") or {}).get("userErrors"))
-            if issues:
-                out.append(ListingResult.rejected(ref.key, *issues))
-                continue
-            out.append(ListingResult.accepted(ref.key, {"product_id": gid}))
-        hidden = [n for n, r in enumerate(out) if r.status is ItemStatus.ACCEPTED]
+            if gid:
+                found.append((n, gid))
+            else:
+                out[n] = ListingResult.rejected(ref.key, "no Shopify product id for this listing")
+        bulk = self._bulk(len(found))
+        if bulk is not None:
+            out |= await self._drafts_bulk(bulk, [(n, refs[n].key, gid) for n, gid in found])
+        else:
+            for n, gid in found:
+                out[n] = await self._draft(refs[n].key, gid)
+        hidden = [n for n, r in sorted(out.items()) if r.status is ItemStatus.ACCEPTED]
         answers = await self._publications([out[n].ids["product_id"] for n in hidden], False)
         for n, (warnings, _) in zip(hidden, answers, strict=True):
             if warnings:  # a DRAFT product is shown nowhere, on the publication or not
                 out[n] = replace(out[n], issues=warnings)
+        return [out[n] for n in range(len(refs))]
+
+    async def _draft(self, key: str, gid: str) -> ListingResult:
+        try:
+            answer = await self.graphql.execute(
+                docs.PRODUCT_STATUS,
+                draft_variables(gid),
+                operation="push_listings",
+                estimate=docs.MUTATION_COST,
+                name="productSetStatus",
+            )
+        except (RetryableError, ProtocolError) as exc:
+            return ListingResult.retry(key, exc.message)
+        except ItemError as exc:
+            return ListingResult.rejected(key, exc.message)
+        return draft_result(key, gid, answer.data.get("productSet") or {})
+
+    async def _drafts_bulk(
+        self, bulk: BulkRunner, found: Sequence[tuple[int, str, str]]
+    ) -> dict[int, ListingResult]:
+        try:
+            outcome = await bulk.run(docs.PRODUCT_STATUS, [draft_variables(gid) for _, _, gid in found])
+        except (RetryableError, ProtocolError) as exc:
+            return {n: ListingResult.retry(key, exc.message) for n, key, _ in found}
+        except ItemError as exc:
+            return {n: ListingResult.rejected(key, exc.message) for n, key, _ in found}
+        out: dict[int, ListingResult] = {}
+        for i, (n, key, gid) in enumerate(found):
+            line = outcome.answers.get(i)
+            if line is None:
+                out[n] = ListingResult.retry(key, outcome.missing())
+            elif line_errors(line):
+                out[n] = ListingResult.rejected(key, *line_errors(line))
+            else:
+                out[n] = draft_result(key, gid, (line.get("data") or {}).get("productSet") or {})
         return out
 
     async def _publications(self, gids: Sequence[str], on: bool) -> list[tuple[tuple[str, ...], bool]]:

@@ -10,10 +10,11 @@ buffer is 0) -- column by column from the channel-wide rules: the pools with
 :func:`~omnisync.allocation.channel_pools` (the array form of ``channel_pool``), the offered
 quantities with :func:`~omnisync.allocation.offered_for_pool` applied to each distinct pool, the
 prices with :func:`~omnisync.pricing.price_for` applied to each distinct master price, and what a
-pair pushes by :func:`~omnisync.engine.planner.change`'s rule, compared as arrays. Only the pairs
-that change become :class:`~omnisync.engine.planner.PlannedItem`, their listing ids decoded then, and
-an item's explanation is built when someone asks for ``item.target``. Every other SKU goes through
-``targets``, pair by pair.
+pair pushes by :func:`~omnisync.engine.planner.change`'s rule, compared as arrays. The pairs that
+change stay columns (a block of :class:`~omnisync.engine.planner.Changes`) until someone reads them:
+only then do they become :class:`~omnisync.engine.planner.PlannedItem`, their channel SKUs and listing
+ids read and decoded, and an item's explanation is built when someone asks for ``item.target``.
+Every other SKU goes through ``targets``, pair by pair.
 
 numpy is imported here, and this module only when a plan runs: the CLI's start-up never pays for it.
 """
@@ -64,7 +65,7 @@ from omnisync.ledger.rows import split_tags
 from omnisync.pace import Paces
 from omnisync.pricing import PriceResult, PriceRules, price_for
 
-from .planner import ChunkPlan, PlannedItem, changes, diff_target, paused_gc
+from .planner import Changes, ChunkPlan, PlannedItem, changes, diff_target, paused_gc
 from .targets import SkuState, Target, TargetCalculator
 
 Ints = NDArray[np.int64]
@@ -265,6 +266,89 @@ def through(values: Ints, rule: Callable[[int], int], memo: dict[int, int]) -> I
     return np.array(results, dtype=np.int64)[inverse]
 
 
+@dataclass(slots=True)
+class _Block:
+    """The changes of one lane in one chunk, as columns (a :class:`~omnisync.engine.planner.ChangeBlock`);
+    the items, with their channel SKUs and ids, built when first read."""
+
+    planner: ChunkPlanner
+    lane: _Lane
+    chunk: Columns
+    explainer: _Explainer
+    here: Ints
+    """The changed pairs' positions in the chunk."""
+    offered: Ints
+    quantity: Flags
+    """Whether the pair pushes its offered quantity."""
+    acked: Ints
+    known: Flags
+    """The channel's acknowledged quantity, and whether it is known."""
+    prices: list[PriceResult] | None
+    """The lane's price of each distinct master price of the chunk (None: prices not pushed)."""
+    price_keys: Ints
+    """Each pair's master price, as an index into :attr:`prices`."""
+    repriced: Flags
+    """Whether the pair pushes its price."""
+
+    def __len__(self) -> int:
+        return len(self.here)
+
+    def columns(self) -> tuple[Ints, Ints, Flags]:
+        return self.chunk.ids[self.here], np.where(self.quantity, self.offered, -1), self.repriced
+
+    def build(self) -> list[PlannedItem]:
+        with paused_gc():  # many acyclic objects: see paused_gc
+            return self._build()
+
+    def _build(self) -> list[PlannedItem]:
+        columns, lane = self.chunk, self.lane
+        product_ids = columns.ids[self.here]
+        channel_skus, raw_ids = columns.names(columns.channel_ids[lane.index], product_ids)
+        pushed = self.offered.astype(object)
+        pushed[~self.quantity] = None
+        previous = self.acked.astype(object)
+        previous[~self.known] = None
+        new_prices: Any = repeat(None)
+        currencies: Any = repeat(None)
+        if self.prices is not None:
+            kept = ~self.repriced
+            results = np.array(self.prices, dtype=object)[self.price_keys]
+            new_prices = np.array([r.price for r in results], dtype=object)
+            new_prices[kept] = None
+            currencies = np.array([r.currency for r in results], dtype=object)
+            currencies[kept] = None
+            new_prices, currencies = new_prices.tolist(), currencies.tolist()
+        skus = [columns.skus[i] for i in self.here.tolist()]
+        # the fast path's targets are always visible-as-is (no drop): available stays None
+        return list(
+            map(
+                PlannedItem,
+                repeat(lane.name),
+                skus,
+                product_ids.tolist(),
+                _named(skus, channel_skus),
+                self.planner.decoder.ids_of(raw_ids),
+                columns.versions[self.here].tolist(),
+                pushed.tolist(),
+                previous.tolist(),
+                new_prices,
+                currencies,
+                repeat(None),
+                repeat(self.explainer),
+                repeat(None),
+                repeat(False),
+                columns.marks[lane.index][self.here].tolist(),
+            )
+        )
+
+
+def _named(skus: list[str], channel_skus: list[Any]) -> list[str]:
+    """The channel SKUs, the master SKU where a listing went away before its name was read."""
+    if None not in channel_skus:
+        return channel_skus
+    return [sku if name is None else name for sku, name in zip(skus, channel_skus, strict=True)]
+
+
 class ChunkPlanner:
     """Plans chunks of :class:`~omnisync.ledger.plan_rows.PlanQueries` for several channels.
 
@@ -375,7 +459,7 @@ class ChunkPlanner:
         :attr:`replan`); pairs the channel does not know (``missing``) and products without a listing
         are never planned.
         """
-        out: ChunkPlan = {name: ([], []) for name in self.channels}
+        out: ChunkPlan = {name: (Changes(), []) for name in self.channels}
         if len(self._codes) > _MEMO_LIMIT:
             self._codes.clear()
         with paused_gc():
@@ -488,61 +572,29 @@ class ChunkPlanner:
             changed = quantity | reprice
             settled = at[~changed & ((flags[at] & PLAN_DIRTY) != 0)]  # read clean: nothing to settle
             changes_out, unchanged = out[lane.name]
-            marks = columns.marks[lane.index]
             unchanged += zip(
                 columns.ids[settled].tolist(),
                 columns.versions[settled].tolist(),
-                marks[settled].tolist(),
+                columns.marks[lane.index][settled].tolist(),
                 strict=True,
             )
-            if not changed.any():
-                continue
-            here = at[changed]
-            product_ids = columns.ids[here]
-            channel_skus, raw_ids = columns.names(columns.channel_ids[lane.index], product_ids)
-            pushed = offered[changed].astype(object)
-            pushed[~quantity[changed]] = None
-            previous = acked[changed].astype(object)
-            previous[~known[changed]] = None
-            new_prices: Any = repeat(None)
-            currencies: Any = repeat(None)
-            if prices is not None:
-                repriced = ~reprice[changed]
-                results = np.array(prices, dtype=object)[key_of[here]]
-                new_prices = np.array([r.price for r in results], dtype=object)
-                new_prices[repriced] = None
-                currencies = np.array([r.currency for r in results], dtype=object)
-                currencies[repriced] = None
-                new_prices, currencies = new_prices.tolist(), currencies.tolist()
-            skus = [columns.skus[i] for i in here.tolist()]
-            # the fast path's targets are always visible-as-is (no drop): available stays None
-            changes_out.extend(
-                map(
-                    PlannedItem,
-                    repeat(lane.name),
-                    skus,
-                    product_ids.tolist(),
-                    self._named(skus, channel_skus),
-                    self.decoder.ids_of(raw_ids),
-                    columns.versions[here].tolist(),
-                    pushed.tolist(),
-                    previous.tolist(),
-                    new_prices,
-                    currencies,
-                    repeat(None),
-                    repeat(explainer),
-                    repeat(None),
-                    repeat(False),
-                    marks[here].tolist(),
+            if changed.any():
+                here = at[changed]
+                block = _Block(
+                    self,
+                    lane,
+                    columns,
+                    explainer,
+                    here,
+                    offered[changed],
+                    quantity[changed],
+                    acked[changed],
+                    known[changed],
+                    prices,
+                    key_of[here],
+                    reprice[changed],
                 )
-            )
-
-    @staticmethod
-    def _named(skus: list[str], channel_skus: list[Any]) -> list[str]:
-        """The channel SKUs, the master SKU where a listing went away before its name was read."""
-        if None not in channel_skus:
-            return channel_skus
-        return [sku if name is None else name for sku, name in zip(skus, channel_skus, strict=True)]
+                changes_out.add(block)
 
     def _offered(self, lane: _Lane, columns: Columns, at: Ints) -> Ints:
         """What the lane offers of the products at ``at``: the pools in array arithmetic, the rest of

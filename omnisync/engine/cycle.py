@@ -106,8 +106,8 @@ class ChannelCycle(PlanReader, RunRecorder, ExternalStock):
         await replay_outbox(rt, self.ledger, self.clock)
         await self._recheck(rt, report)
         self.mark_due_drops()
-        for changes, unchanged in self.iter_plan(channel, all_pairs=all_pairs, product_ids=product_ids):
-            changes = self._sendable(rt, changes, unchanged, report)
+        for planned, unchanged in self.iter_plan(channel, all_pairs=all_pairs, product_ids=product_ids):
+            changes = self._sendable(rt, planned, unchanged, report)
             if changes:
                 report.merge(await push_items(rt, self.ledger, changes, self.clock))
         return await self._pushed(rt, report)
@@ -162,10 +162,10 @@ class ChannelCycle(PlanReader, RunRecorder, ExternalStock):
     def _sendable(
         self,
         rt: ChannelRuntime,
-        changes: list[PlannedItem],
+        changes: Sequence[PlannedItem],
         unchanged: Sequence[tuple[int, int, int]],
         report: PushReport,
-    ) -> list[PlannedItem]:
+    ) -> Sequence[PlannedItem]:
         """Settle the unchanged pairs; of the changes, those to send now (not in flight, not held).
 
         Pairs in flight (a pipelined channel's other pushes) wait for their push to settle; the ones
@@ -221,7 +221,8 @@ class ChannelCycle(PlanReader, RunRecorder, ExternalStock):
             await self._observe(rt, stale)
             rt.health.read_live()
             retry = PushReport()
-            for changes, _unchanged in self.iter_plan(rt.name, product_ids=[i.product_id for i in stale]):
+            for planned, _unchanged in self.iter_plan(rt.name, product_ids=[i.product_id for i in stale]):
+                changes: Sequence[PlannedItem] = planned
                 if rt.holds_increases:
                     changes, retry.held = hold_increases(changes, retry.held)
                 if changes:

@@ -19,7 +19,7 @@ from omnisync.ledger.repository import ListingRow, PlanDecoder
 from omnisync.ledger.supply import incoming_for
 from omnisync.pace import Paces, SalesWindows, Schedule, measure_paces
 
-from .planner import ChunkPlan, PlannedItem, paused_gc
+from .planner import Changes, ChunkPlan, PlannedItem, paused_gc
 from .setup import EngineSetup
 from .targets import SkuState, Target
 
@@ -173,7 +173,7 @@ class PlanReader(EngineSetup):
 
     def iter_plan(
         self, channel: str, *, all_pairs: bool = False, product_ids: Sequence[int] | None = None
-    ) -> Iterator[tuple[list[PlannedItem], list[tuple[int, int, int]]]]:
+    ) -> Iterator[tuple[Changes, list[tuple[int, int, int]]]]:
         """Yield (changes, unchanged (product id, version, mark)), chunk by chunk, read lazily."""
         for chunk in self.iter_plan_channels([channel], all_pairs=all_pairs, product_ids=product_ids):
             yield chunk[channel]

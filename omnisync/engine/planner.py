@@ -1,19 +1,20 @@
 """Pure planning: what a (channel, SKU) pair must push, given its target and what the channel holds.
 
 No I/O here. :func:`change` is the rule of what a pair pushes; :class:`PlannedItem` is one pair that
-must change, with its explanation built on demand; the batches put decreases first. Planning whole
+must change, with its explanation built on demand; :class:`Changes` one channel's changes in a chunk
+of a plan, their items built when first read; the batches put decreases first. Planning whole
 chunks of the ledger is :mod:`omnisync.engine.chunk_planner`'s job.
 """
 
 from __future__ import annotations
 
 import gc
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from functools import partial
-from typing import Any
+from typing import Any, Protocol, overload
 
 from omnisync.ledger.rows import ListingRow
 from omnisync.sdk.helpers import chunked
@@ -167,7 +168,90 @@ def diff_target(
     )
 
 
-ChunkPlan = dict[str, tuple[list[PlannedItem], list[tuple[int, int, int]]]]
+class ChangeBlock(Protocol):
+    """Changes of one channel planned as columns (see :mod:`omnisync.engine.chunk_planner`)."""
+
+    def __len__(self) -> int: ...
+
+    def build(self) -> list[PlannedItem]:
+        """The items, in the block's order."""
+        ...
+
+    def columns(self) -> tuple[Any, Any, Any]:
+        """Without building the items: each pair's product id, the quantity it pushes (-1: none) and
+        whether it pushes its price, as numpy arrays in the order of :meth:`build`."""
+        ...
+
+
+class Changes(Sequence[PlannedItem]):
+    """One channel's changes in one chunk of a plan: items planned pair by pair, then blocks planned
+    as columns whose items are built when first read -- a pusher reads a chunk's changes when it
+    sends them, and a plan that is only counted or summed (:meth:`columns`) builds no item at all."""
+
+    __slots__ = ("_blocks", "_items", "_size")
+
+    def __init__(self, items: Iterable[PlannedItem] = ()) -> None:
+        self._items = list(items)
+        self._blocks: list[ChangeBlock] = []
+        self._size = len(self._items)
+
+    def append(self, item: PlannedItem) -> None:
+        self._built().append(item)
+        self._size += 1
+
+    def add(self, block: ChangeBlock) -> None:
+        self._blocks.append(block)
+        self._size += len(block)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def _built(self) -> list[PlannedItem]:
+        while self._blocks:
+            self._items += self._blocks.pop(0).build()
+        return self._items
+
+    def __iter__(self) -> Iterator[PlannedItem]:
+        return iter(self._built())
+
+    @overload
+    def __getitem__(self, index: int) -> PlannedItem: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[PlannedItem]: ...
+
+    def __getitem__(self, index: int | slice) -> PlannedItem | list[PlannedItem]:
+        return self._built()[index]
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Changes | list | tuple):
+            return len(self) == len(other) and self._built() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # like a list's
+
+    def __repr__(self) -> str:
+        return f"Changes({len(self)} items, {len(self._blocks)} blocks unbuilt)"
+
+    def columns(self) -> tuple[Any, Any, Any]:
+        """Each change's product id, the quantity it pushes (-1: none) and whether it pushes its
+        price, as numpy arrays in the order of iteration, building no item that is not built yet."""
+        import numpy as np  # only who sums a plan column by column asks: the CLI's start-up does not
+
+        items = self._items
+        parts = [
+            (
+                np.array([i.product_id for i in items], dtype=np.int64),
+                np.array([-1 if i.quantity is None else i.quantity for i in items], dtype=np.int64),
+                np.array([i.price is not None for i in items], dtype=np.bool_),
+            )
+        ]
+        parts += [block.columns() for block in self._blocks]
+        ids, quantities, prices = zip(*parts, strict=True)
+        return np.concatenate(ids), np.concatenate(quantities), np.concatenate(prices)
+
+
+ChunkPlan = dict[str, tuple[Changes, list[tuple[int, int, int]]]]
 """Per channel: (changes, unchanged (product id, version, dirty mark)) of one chunk of the ledger.
 ``unchanged`` holds the pairs to settle: those read dirty that have nothing to push. A pair read
 clean has nothing to settle (every version bump marks the product's listings dirty), and a plan that

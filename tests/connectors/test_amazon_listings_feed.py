@@ -15,7 +15,7 @@ from amazon_fixtures import feed_validators, make, make_recorded
 from omnisync_connectors.amazon import feeds
 from omnisync_connectors.amazon.listings import feed_message, messages
 
-from omnisync.sdk import ItemStatus
+from omnisync.sdk import ItemStatus, ListingRef
 from omnisync.testing.conformance_listings import kit_listing
 
 
@@ -97,6 +97,26 @@ async def test_a_fatal_feed_leaves_its_listings_to_retry() -> None:
     await connector.aclose()
 
 
+async def test_many_discontinued_products_lose_their_offers_by_one_feed_never_deleted() -> None:
+    connector, emulator = make(feed_listings_from=5)
+    made = await connector.upsert_listings(tees(8))
+    refs = [ListingRef(r.key, r.ids, tuple(r.variant_ids)) for r in made]
+    emulator.reject_sku("T005-M", "The listing is blocked for this seller.")
+    hidden = await connector.unpublish_listings(refs)
+    assert [r.status for r in hidden] == [ItemStatus.ACCEPTED] * 5 + [ItemStatus.REJECTED] + [
+        ItemStatus.ACCEPTED
+    ] * 2
+    assert hidden[5].issues == ("T005-M: 8572: The listing is blocked for this seller.",)
+    assert emulator.calls["patchListingsItem"] == 0, "nothing one by one"
+    assert emulator.calls["createFeed"] == 2, "the create, then the unpublish"
+    second = uploaded(emulator)[1]
+    assert len(second["messages"]) == 8 * 2, "one PATCH a variant"
+    assert {m["operationType"] for m in second["messages"]} == {"PATCH"}
+    assert "T003-M" in emulator.listings, "never deleted"
+    assert "purchasable_offer" not in emulator.listings["T003-M"].attributes, "not buyable"
+    await connector.aclose()
+
+
 async def test_few_products_are_put_one_by_one() -> None:
     connector, emulator = make(feed_listings_from=5)
     await connector.upsert_listings(tees(2))
@@ -114,10 +134,11 @@ async def test_listing_feeds_follow_the_published_feed_schemas(specs_dir: Path) 
         for x, r in zip(tees(3), made, strict=True)
     ]
     await connector.upsert_listings(edits)
+    await connector.unpublish_listings([ListingRef(r.key, r.ids, tuple(r.variant_ids)) for r in made])
     uploads = [
         q for q, _ in recording.exchanges if q.method == "PUT" and q.url.path.startswith("/NinetyDays/")
     ]
-    assert len(uploads) == 2
+    assert len(uploads) == 3
     kinds = set()
     for upload in uploads:
         assert "x-amz-access-token" not in upload.headers

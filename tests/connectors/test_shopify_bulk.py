@@ -17,7 +17,7 @@ from omnisync_connectors.shopify.bulk import jsonl, parse_results
 from shopify_fixtures import answer_errors, make, published_schema, request_errors
 
 from omnisync.clock import VirtualClock
-from omnisync.sdk import ItemStatus, ProtocolError
+from omnisync.sdk import ItemStatus, ListingRef, ProtocolError
 from omnisync.testing.conformance_listings import kit_listing
 
 
@@ -88,6 +88,25 @@ async def test_a_product_the_publication_refuses_is_accepted_but_not_published()
     assert all(r.status is ItemStatus.ACCEPTED for r in results)
     assert {r.published for r in results} == {False}, "recorded unpublished: the next push publishes again"
     assert results[0].issues == ("publication: Publication not found.",)
+    await conn.aclose()
+
+
+async def test_many_discontinued_products_are_unpublished_by_one_bulk_operation_never_deleted() -> None:
+    emulator, conn = make(bulk_listings_from=10)
+    made = await conn.upsert_listings(listings(25))
+    emulator.requests.clear()
+    refs = [ListingRef(r.key, r.ids, ()) for r in made]
+    refs.append(ListingRef("GONE", {"product_id": "gid://shopify/Product/999999"}, ()))
+    hidden = await conn.unpublish_listings(refs)
+    assert [r.status for r in hidden] == [ItemStatus.ACCEPTED] * 25 + [ItemStatus.REJECTED]
+    assert hidden[-1].issues == ("identifier.id: Product does not exist",)
+    ops = operations(emulator)
+    assert (ops.count("OmnisyncBulkRun"), ops.count("OmnisyncPublicationUpdate")) == (1, 1)
+    assert "OmnisyncProductStatus" not in ops, "nothing one by one"
+    assert len(emulator.state.products) == 25, "never deleted"
+    for n in range(25):
+        shown = emulator.listing(f"b{n:03d}")
+        assert (shown["status"], shown["published"]) == ("DRAFT", False)  # type: ignore[index]
     await conn.aclose()
 
 
@@ -202,7 +221,8 @@ async def test_every_bulk_request_its_lines_and_answers_fit_the_published_schema
     batch[1] = replace(batch[1], title="")
     await conn.upsert_listings(batch)
     emulator.bulk.per_line_s = 0.001
-    await conn.upsert_listings(listings(260, prefix="P"))  # published by a bulk operation
+    made = await conn.upsert_listings(listings(260, prefix="P"))  # published by a bulk operation
+    await conn.unpublish_listings([ListingRef(r.key, r.ids, ()) for r in made])  # DRAFT, then off
     seen = set()
     for request in emulator.requests:
         seen.add(re.search(r"(?:query|mutation) (\w+)", request["query"]).group(1))  # type: ignore[union-attr]
@@ -214,7 +234,7 @@ async def test_every_bulk_request_its_lines_and_answers_fit_the_published_schema
         ] == []
     assert {"OmnisyncStagedUploads", "OmnisyncBulkRun", "OmnisyncBulkOperation"} <= seen
     bulk_ops = {re.search(r"mutation (\w+)", op.query).group(1) for op in emulator.bulk.operations.values()}  # type: ignore[union-attr]
-    assert bulk_ops == {"OmnisyncProductSet", "OmnisyncPublish"}
+    assert bulk_ops == {"OmnisyncProductSet", "OmnisyncPublish", "OmnisyncProductStatus", "OmnisyncUnpublish"}
     for op in emulator.bulk.operations.values():
         for line, raw in zip(op.lines, op.results, strict=True):
             assert request_errors(schema, op.query, line) == [], "each JSONL line is valid variables"

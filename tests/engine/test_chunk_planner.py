@@ -158,6 +158,14 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
 
 def view(plan: ChunkPlan) -> dict[str, tuple[list[tuple[Any, ...]], list[tuple[int, int, int]]]]:
     for items, _ in plan.values():
+        unbuilt = [column.tolist() for column in items.columns()]  # what a plan's sums read
+        assert unbuilt == [
+            [i.product_id for i in items],
+            [-1 if i.quantity is None else i.quantity for i in items],
+            [i.price is not None for i in items],
+        ]
+        assert [column.tolist() for column in items.columns()] == unbuilt  # once built, the same
+        assert len(items) == len(list(items))
         for i in items:  # Python numbers, not numpy's
             assert all(
                 type(v) in (int, type(None))
