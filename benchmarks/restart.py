@@ -15,6 +15,9 @@ the last restart the shoppers stop and the figures are taken:
 * ``longest_push_gap_s``: the longest time between two accepted pushes (Shopify
   inventorySetQuantities, Square batch changes) from the last restart until convergence, while
   the backlog drains: a push lane waiting behind a pull shows here;
+* ``catch_up_push_gap_s``, ``catch_up_window_s``, ``push_gap_ratio``: the same gap from the first
+  accepted push after the last restart (the process start-up left out), the time from that push to
+  convergence, and their ratio (near 1: the push lane waited for the backlog; the test's bound is 0.5);
 * ``catch_up``: per channel, the orders not yet imported when the daemon last restarted, the seconds
   until they all were, and the rate they were imported at (orders/s);
 * ``shutdown_s``: SIGTERM to exit once converged.

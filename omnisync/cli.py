@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Callable, Coroutine
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -29,18 +30,28 @@ if TYPE_CHECKING:
 
 app = typer.Typer(
     cls=OmnisyncGroup,
+    rich_markup_mode="markdown",
     no_args_is_help=True,
     add_completion=False,
     help="Keep every sales channel in step with one ledger.",
 )
-ledger_app = typer.Typer(no_args_is_help=True, help="Import and export the catalogue and stock.")
-stock_app = typer.Typer(no_args_is_help=True, help="Journal stock movements; show stock levels.")
+ledger_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode="markdown", help="Import and export the catalogue and stock."
+)
+stock_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode="markdown", help="Journal stock movements; show stock levels."
+)
 listings_app = typer.Typer(
     no_args_is_help=True,
+    rich_markup_mode="markdown",
     help="Listings from the master catalogue: what would be sent, and what a channel refuses.",
 )
 app.add_typer(ledger_app, name="ledger")
-returns_app = typer.Typer(no_args_is_help=True, help="Returned units: restockable, damaged, to inspect.")
+returns_app = typer.Typer(
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    help="Returned units: restockable, damaged, to inspect.",
+)
 app.add_typer(stock_app, name="stock")
 app.add_typer(returns_app, name="returns")
 app.add_typer(listings_app, name="listings")
@@ -1054,8 +1065,10 @@ def status(as_json: JsonOpt = False) -> None:
         )  # fmt: skip
     out.print(table)
     _print_errors(
-        {
-            n: {"error": f"[{n}] last error at {_when(r['last_error_at'])}: {r['last_error']}"}
+        {  # the error's own "[channel] " is said once, in front
+            n: {
+                "error": f"[{n}] last error at {_when(r['last_error_at'])}: {_unprefixed(r['last_error'], n)}"
+            }
             for n, r in data["channels"].items()
             if r["last_error"]
         }
@@ -1067,6 +1080,11 @@ def status(as_json: JsonOpt = False) -> None:
                 soft_wrap=True,
             )
     out.print(f"quarantined order lines: {data['quarantined_lines']}")
+
+
+def _unprefixed(error: str, channel: str) -> str:
+    """``error`` without the ``[channel] `` an SDK error puts before its text (the caller says it)."""
+    return error.replace(f"[{channel}] ", "", 1)
 
 
 @app.command()
@@ -1099,9 +1117,9 @@ def orders(
     if not rows:
         out.print("none")
         return
-    table = Table(*rows[0].keys())
-    for r in rows:
-        table.add_row(*(word(v) for v in r.values()))
+    table = Table(*(key.replace("_", " ") for key in rows[0]))
+    for r in rows:  # times as status shows them, not 2026-12-04 15:19:58.361808+00:00
+        table.add_row(*(_when(v) if isinstance(v, datetime) else word(v) for v in r.values()))
     out.print(table)
 
 

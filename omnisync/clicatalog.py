@@ -15,7 +15,9 @@ if TYPE_CHECKING:
     from omnisync.engine.runtime import Engine
 
 catalog_app = typer.Typer(
-    no_args_is_help=True, help="The master catalogue: build or complete it from a channel's listings."
+    rich_markup_mode="markdown",
+    no_args_is_help=True,
+    help="The master catalogue: build or complete it from a channel's listings.",
 )
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Only this channel.")]

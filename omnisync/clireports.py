@@ -12,7 +12,9 @@ from typing import Annotated, Any
 
 import typer
 
-report_app = typer.Typer(no_args_is_help=True, help="What the ledger learned: sales over a period.")
+report_app = typer.Typer(
+    no_args_is_help=True, rich_markup_mode="markdown", help="What the ledger learned: sales over a period."
+)
 
 CsvOpt = Annotated[
     Path | None, typer.Option("--csv", help="Write CSV to this file (``-``: standard output).")

@@ -338,6 +338,10 @@ class ChannelMapping:
         self.channel = channel
         self.mapping = mapping
         self.source = source or f"{channel}.yaml"
+        self.default_label = (
+            "default" if source is not None else f"default (channel {channel} has no mapping file)"
+        )
+        """How explanations name a rule no file sets."""
         self._reverse = _reverse_aliases(mapping.sku_aliases)
         self.pooled: Mapping[str, tuple[int, str]] = {}
         """SKU -> (share, why) for the listings sharing one pool on this channel (a SKU and its pack
@@ -434,7 +438,8 @@ class ChannelMapping:
         the file's ``listing``, the product's override (``skus.<handle>.listing``) and each variant's
         (``skus.<SKU>.listing``); variants this channel excludes are left out."""
         file = self.mapping
-        provenance = [f"mapping {self.source}: listings={file.listings.value}"]
+        origin = f"mapping {self.source}" if "listings" in file.model_fields_set else self.default_label
+        provenance = [f"{origin}: listings={file.listings.value}"]
         provenance += _provenance(f"mapping {self.source}: listing", _set(file.listing))
         own = file.skus.get(handle)
         product = own.listing if own is not None and own.listing is not None else ListingOverride()

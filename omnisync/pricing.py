@@ -196,6 +196,13 @@ def _exact(value: Decimal, currency: str, what: str) -> Decimal:
     return quantized
 
 
+def shown_amount(value: Decimal, currency: str) -> Decimal:
+    """``value`` as a person reads it: with the currency's decimals when it has no more (the ledger
+    keeps four: 12.0000 EUR reads 12.00), else every decimal it has."""
+    quantized = value.quantize(_quantum(currency))
+    return quantized if quantized == value else value.normalize()
+
+
 def price_for(master_price: Decimal, master_currency: str, rules: PriceRules) -> PriceResult:
     """The channel price of a SKU whose master price is ``master_price`` in ``master_currency``."""
     price = _decimal(master_price, "master_price")
@@ -206,7 +213,7 @@ def price_for(master_price: Decimal, master_currency: str, rules: PriceRules) ->
     with localcontext(_CONTEXT):
         if rules.override is not None:
             return _overridden(rules.override, target, rules)
-        steps = [PriceStep("master", f"{price} {source}", price)]
+        steps = [PriceStep("master", f"{shown_amount(price, source)} {source}", price)]
         price = _chain_before_rounding(price, source, target, rules, steps)
         rounding = parse_rounding(rules.rounding) if rules.rounding is not None else None
         if rounding is not None:

@@ -126,6 +126,7 @@ def planned_view(items: Iterable[PlannedItem]) -> list[tuple[Any, ...]]:
             i.currency,
             i.available,
             i.preorder,
+            i.mark,
         )
         for i in items
     )

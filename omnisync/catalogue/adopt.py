@@ -5,8 +5,10 @@ A channel product becomes the catalogue product of the same handle, or the one i
 belong to, or a new one. Its variants are ledger SKUs named by the channel SKU read back through the
 mapping's aliases; a variant without SKU cannot be adopted and is reported. What the merchant already
 has is kept: an empty field is filled from the channel, a field that differs is reported and left
-alone, unless ``overwrite`` takes the channel's. A new SKU takes the channel's price as its master
-price (the channel's price rules are not reversed: a markup in the mapping then applies on top).
+alone, unless ``overwrite`` takes the channel's. A known SKU's price is compared with what the
+channel's price rules make of its master price (a channel showing the master price plus its markup
+shows no difference). A new SKU takes the channel's price as its master price (the channel's price
+rules are not reversed: a markup in the mapping then applies on top).
 Stock is not read: the ledger is the truth for stock, and ``ledger import`` / ``stock receive`` set it.
 """
 
@@ -17,9 +19,17 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from omnisync.ledger.rows import CatalogueItem, CatalogueRow, ProductItem, ProductRow
+from omnisync.pricing import shown_amount
 from omnisync.sdk.listings import ChannelProduct, ChannelVariant
 
 PRODUCT_FIELDS = ("title", "description", "brand", "status", "images", "options")
+
+ChannelPrice = Callable[[ProductRow], tuple[Decimal, str]]
+"""A ledger SKU -> the price and currency the channel's price rules make of its master price."""
+
+
+def _as_is(row: ProductRow) -> tuple[Decimal, str]:
+    return row.price, row.currency
 
 
 @dataclass
@@ -73,9 +83,11 @@ def adopt(
     *,
     overwrite: bool = False,
     currency: str = "EUR",
+    channel_price: ChannelPrice = _as_is,
 ) -> Adoption:
     """``ledger``: the ledger's SKUs by SKU; ``master_sku``: channel SKU -> master SKU (the mapping's
-    aliases); ``currency``: for new SKUs when the channel does not say its own."""
+    aliases); ``currency``: for new SKUs when the channel does not say its own; ``channel_price``: what
+    the channel should show for a ledger SKU (its price rules applied), which its price is compared to."""
     out = Adoption()
     by_handle = {p.handle: p for p in catalogue}
     parent = {v.sku: p for p in catalogue for v in p.variants}
@@ -108,7 +120,7 @@ def adopt(
                 f"{product.key}: its variants belong to {', '.join(sorted(owners))} already: not adopted"
             )
             continue
-        _adopt_product(out, product, existing, skus, ledger, parent, overwrite, currency)
+        _adopt_product(out, product, existing, skus, ledger, parent, overwrite, currency, channel_price)
     return out
 
 
@@ -121,6 +133,7 @@ def _adopt_product(
     parent: Mapping[str, CatalogueRow],
     overwrite: bool,
     currency: str,
+    channel_price: ChannelPrice,
 ) -> None:
     channel = _content(product)
     handle = existing.handle if existing is not None else product.key
@@ -153,7 +166,8 @@ def _adopt_product(
             )  # fmt: skip
             out.new_skus.append(sku)
         else:
-            item = _completed_sku(out, handle, row, title, v, price, product.currency, overwrite)
+            shown = channel_price(row)
+            item = _completed_sku(out, handle, row, title, v, price, product.currency, shown, overwrite)
             if item is not None:
                 out.skus.append(item)
         out.variant_ids[sku] = v.ids
@@ -201,10 +215,12 @@ def _completed_sku(
     v: ChannelVariant,
     price: Decimal,
     currency: str | None,
+    expected: tuple[Decimal, str],
     overwrite: bool,
 ) -> ProductItem | None:
     """The ledger SKU with its empty fields filled (all replaced with ``overwrite``); None: unchanged.
-    A price is never "empty": it is replaced only with ``overwrite`` (and then its currency too)."""
+    A price is never "empty": it is replaced only with ``overwrite`` (and then its currency too), and
+    only when the channel's differs from ``expected`` (the master price through its price rules)."""
     item: ProductItem = {
         "sku": row.sku, "title": row.title, "barcode": row.barcode, "tags": row.tags,
         "price": row.price, "currency": row.currency, "active": row.active,
@@ -216,10 +232,18 @@ def _completed_sku(
             item["barcode"] = v.barcode
         else:
             out.kept.append(f"{handle}: SKU {row.sku} barcode differs on the channel; the ledger's is kept")
-    moved = v.price is not None and (price != row.price or (currency or row.currency) != row.currency)
+    want, want_currency = expected
+    moved = v.price is not None and (price != want or (currency or want_currency) != want_currency)
     if moved and overwrite:
         item["price"], item["currency"] = price, currency or row.currency
     elif moved:
-        out.kept.append(f"{handle}: SKU {row.sku} price differs on the channel; the ledger's is kept")
+        there = f"{price} {currency or want_currency} there"
+        master = shown_amount(row.price, row.currency)
+        ours = f"{master} {row.currency} in the ledger"
+        if (want, want_currency) != (row.price, row.currency):
+            ours = f"{want} {want_currency} by its price rules from the ledger's {master} {row.currency}"
+        out.kept.append(
+            f"{handle}: SKU {row.sku} price differs on the channel ({there}, {ours}); the ledger's is kept"
+        )
     changed = any(item[k] != getattr(row, k) for k in ("title", "barcode", "price", "currency"))
     return item if changed else None

@@ -235,6 +235,9 @@ class DaemonView:
                 }
                 entry["webhooks"] = act.webhooks
                 entry["expedited_pushes"] = act.expedited
+            if self.scheduler is not None:
+                # a run still going when the next is due: that next one is skipped (not an error)
+                entry["runs_skipped_still_running"] = self.scheduler.runs_skipped(name)
             if self.leases is not None:
                 holder, expires = holders.get(name, (None, None))
                 entry["lease"] = {
@@ -384,12 +387,14 @@ def _row(name: str, ch: dict[str, Any], now: str | None) -> str:
     state = ch["state"]
     behind = ch.get("orders_behind")
     error_cell = f"{local_time(err_at, now)} {_cell(err)}" if err and err_at else (_cell(err) if err else "")
+    skipped = sum((ch.get("runs_skipped_still_running") or {}).values())
+    overlaps = f"<small>{skipped} scheduled runs skipped: still running</small>" if skipped else ""
     return (
         f'<tr data-channel="{_cell(name)}" data-state="{_cell(state)}">'
         f"<th scope=row>{_cell(name)}<small>{_cell(ch['connector'])}</small></th>"
         f'<td class="state {_cell(state)}">{_cell(state)}<small>{_cell(ch.get("why", ""))}</small></td>'
         f'<td class="{"alert" if behind else "fine"}">{"yes" if behind else "no"}</td>'
-        f"<td>{local_time(ch['last_pull'], now)}</td><td>{local_time(ch['last_push'], now)}</td>"
+        f"<td>{local_time(ch['last_pull'], now)}</td><td>{local_time(ch['last_push'], now)}{overlaps}</td>"
         f'<td class="num">{_cell(ch["pending"])}</td>'
         f'<td class="num">{_cell(ch["orders_imported"])}</td>'
         f'<td class="num">{_cell(ch["items_pushed"])}</td>'

@@ -141,6 +141,11 @@ class Scheduler:
         """Job id -> trigger description (for tests and ``omnisync run --verbose``)."""
         return {} if self._timetable is None else self._timetable.jobs()
 
+    def runs_skipped(self, channel: str) -> dict[str, int]:
+        """Kind of work -> the channel's scheduled runs skipped because the last was still running."""
+        skipped = {} if self._timetable is None else self._timetable.skipped()
+        return {job.split(":")[0]: n for job, n in skipped.items() if job.endswith(f":{channel}") and n}
+
     async def shutdown(self) -> None:
         """Stop the timetable, let every cycle in flight finish, then hand the leases back."""
         self._stop_timetable()

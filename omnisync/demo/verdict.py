@@ -99,11 +99,14 @@ def verdict(
 
 
 def print_verdict(summary: dict[str, Any]) -> None:
+    import sys
+
     from rich.console import Console
     from rich.markup import escape
     from rich.table import Table
 
-    console = Console()
+    # piped or captured, the table keeps its columns whole (rich would cut them at 80 characters)
+    console = Console(width=None if sys.stdout.isatty() else 120)
     for note in summary["notes"]:
         console.print(f"[yellow]note:[/] {escape(note)}")
     table = Table(title=f"omnisync demo: {summary['skus']} SKUs, {summary['seconds']:g} s of trading")
@@ -116,8 +119,7 @@ def print_verdict(summary: dict[str, Any]) -> None:
         "offered",
         "shown",
         "oversold",
-        "listings",
-    ):
+    ):  # the listing sync's verdict is the line under the table
         table.add_column(col, justify="left" if col == "channel" else "right")
     for name, c in summary["channels"].items():
         table.add_row(

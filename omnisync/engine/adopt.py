@@ -10,8 +10,11 @@ link`` would). Merchant data is never replaced without ``overwrite``.
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
 from omnisync.catalogue.adopt import Adoption, adopt
+from omnisync.ledger.rows import ProductRow
+from omnisync.pricing import price_for
 from omnisync.sdk.errors import ConfigurationError
 from omnisync.sdk.models import Capability
 
@@ -35,7 +38,22 @@ class CatalogueImporter(ListingLinker):
         currencies = Counter(p.currency for p in ledger.values())
         currency = currencies.most_common(1)[0][0] if currencies else "EUR"
         mapping = self.mappings[channel]
-        found = adopt(products, catalogue, ledger, mapping.master_sku, overwrite=overwrite, currency=currency)
+        rules = self.calculator.channels[channel]
+
+        def channel_price(row: ProductRow) -> tuple[Decimal, str]:
+            price_rules, _ = mapping.price_rules(row.sku, row.tags, rules.price)
+            shown = price_for(row.price, row.currency, price_rules)
+            return shown.price, shown.currency
+
+        found = adopt(
+            products,
+            catalogue,
+            ledger,
+            mapping.master_sku,
+            overwrite=overwrite,
+            currency=currency,
+            channel_price=channel_price,
+        )
         if not write:
             return found
         with self.ledger.tx() as tx:

@@ -52,6 +52,7 @@ from omnisync.ledger.plan_rows import (
     PLAN_ACKED_UNAVAILABLE,
     PLAN_CHANNEL_SKU,
     PLAN_DIRTY,
+    PLAN_DIRTY_MARK,
     PLAN_FLAGS,
     PLAN_IDS,
     PLAN_LISTING_COLUMNS,
@@ -130,10 +131,11 @@ class Columns:
         }
 
         # per channel asked for: flags (-1 without a listing), acked quantity, the listing's row
-        l_channel, l_pid, l_flags, l_acked, acked_prices, acked_preorders = chunk.listings
+        l_channel, l_pid, l_flags, l_acked, acked_prices, acked_preorders, l_marks = chunk.listings
         at, found = self._positions(l_pid)
         channel = np.asarray(l_channel, dtype=np.int64)
         flags, acked = np.asarray(l_flags, dtype=np.int64), np.asarray(l_acked, dtype=np.int64)
+        marks = np.asarray(l_marks, dtype=np.int64)
         self.acked_prices: Sequence[Any] = acked_prices
         """Raw, per listing row (see :attr:`rows`)."""
         self.acked_preorders: Sequence[str | None] = acked_preorders
@@ -141,6 +143,8 @@ class Columns:
         self.names = chunk.names
         self.flags: list[Ints] = []
         self.acked: list[Ints] = []
+        self.marks: list[Ints] = []
+        """Per channel: each product's listing's dirty mark (``listing.dirty_mark``)."""
         self.rows: list[Ints] = []
         """Per channel: the row of each product's listing in the listing columns (-1: none)."""
         for channel_id in chunk.channel_ids:
@@ -148,6 +152,7 @@ class Columns:
             where = at[mine]
             self.flags.append(self._placed(where, flags[mine], -1))
             self.acked.append(self._placed(where, acked[mine], 0))
+            self.marks.append(self._placed(where, marks[mine], 0))
             self.rows.append(self._placed(where, np.flatnonzero(mine), -1))
 
     def _positions(self, product_ids: Sequence[int]) -> tuple[Ints, Flags]:
@@ -177,8 +182,8 @@ class Columns:
         ]
         for on_hand, reserved, stocked in zip(self.on_hand, self.reserved, self.stocked, strict=True):
             row += [int(on_hand[i]), int(reserved[i])] if stocked[i] else [None, None]
-        for channel_id, flags, acked, rows in zip(
-            self.channel_ids, self.flags, self.acked, self.rows, strict=True
+        for channel_id, flags, acked, marks, rows in zip(
+            self.channel_ids, self.flags, self.acked, self.marks, self.rows, strict=True
         ):
             j = int(rows[i])
             if j < 0:
@@ -193,6 +198,7 @@ class Columns:
                 int(acked[i]) if known else None,
                 self.acked_prices[j],
                 self.acked_preorders[j],
+                int(marks[i]),
             ]
         row.append(self.incoming.get(int(self.ids[i])))
         return tuple(row)
@@ -329,6 +335,9 @@ class _Block:
                 currencies,
                 repeat(None),
                 repeat(self.explainer),
+                repeat(None),
+                repeat(False),
+                columns.marks[lane.index][self.here].tolist(),
             )
         )
 
@@ -498,10 +507,11 @@ class ChunkPlanner:
                 acked_available,
                 partial(_given, target),
                 acked_preorder,
+                row[o + PLAN_DIRTY_MARK],
             )
             if item is None:
                 if flags & PLAN_DIRTY:  # a pair read clean has nothing to settle
-                    out[name][1].append((row[_ID], row[_VERSION]))
+                    out[name][1].append((row[_ID], row[_VERSION], row[o + PLAN_DIRTY_MARK]))
             else:
                 out[name][0].append(item)
 
@@ -562,7 +572,12 @@ class ChunkPlanner:
             changed = quantity | reprice
             settled = at[~changed & ((flags[at] & PLAN_DIRTY) != 0)]  # read clean: nothing to settle
             changes_out, unchanged = out[lane.name]
-            unchanged += zip(columns.ids[settled].tolist(), columns.versions[settled].tolist(), strict=True)
+            unchanged += zip(
+                columns.ids[settled].tolist(),
+                columns.versions[settled].tolist(),
+                columns.marks[lane.index][settled].tolist(),
+                strict=True,
+            )
             if changed.any():
                 here = at[changed]
                 block = _Block(

@@ -163,7 +163,7 @@ class ChannelCycle(PlanReader, RunRecorder, ExternalStock):
         self,
         rt: ChannelRuntime,
         changes: Sequence[PlannedItem],
-        unchanged: Sequence[tuple[int, int]],
+        unchanged: Sequence[tuple[int, int, int]],
         report: PushReport,
     ) -> Sequence[PlannedItem]:
         """Settle the unchanged pairs; of the changes, those to send now (not in flight, not held).
@@ -173,7 +173,7 @@ class ChannelCycle(PlanReader, RunRecorder, ExternalStock):
         """
         busy = rt.in_flight
         if busy:
-            moved = {pid for pid, version in unchanged if pid in busy and version > busy[pid]}
+            moved = {pid for pid, version, _ in unchanged if pid in busy and version > busy[pid]}
             moved |= {
                 i.product_id for i in changes if i.product_id in busy and i.version > busy[i.product_id]
             }

@@ -34,13 +34,15 @@ differ by this much at most, in practice well under a second)."""
 class Acknowledged:
     """The channel accepted a value: save it as what the channel holds.
 
-    ``settled_at`` is the product version the value was planned from: the listing stops being dirty
-    unless the product changed since. ``None`` means the value is the channel's own (not what was
+    ``settled_at`` is the product version the value was planned from and ``mark`` the pair's dirty
+    mark the plan read (``listing.dirty_mark``): the listing stops being dirty unless the product
+    changed or the pair was marked since. ``None`` means the value is the channel's own (not what was
     planned), so the pair is planned again whatever the version.
     """
 
     at: datetime
     settled_at: int | None
+    mark: int | None = None
     quantity: int | None = None
     since: int | None = None
     """Set for a verified push: the channel held this just before taking ``quantity``, so the saved
@@ -78,6 +80,7 @@ def pushed(item: PlannedItem, result: ItemResult, *, verified: bool, at: datetim
     return Acknowledged(
         at=at,
         settled_at=item.version if exact else None,
+        mark=item.mark,
         quantity=value,
         available=item.available,
         preorder=preorder_key(item.preorder),
@@ -88,7 +91,7 @@ def pushed(item: PlannedItem, result: ItemResult, *, verified: bool, at: datetim
 
 def price_pushed(item: PlannedItem, *, at: datetime) -> Acknowledged:
     """An accepted price push: settled at the planned version."""
-    return Acknowledged(at=at, settled_at=item.version, price=item.price)
+    return Acknowledged(at=at, settled_at=item.version, mark=item.mark, price=item.price)
 
 
 def replayed(value: int, *, at: datetime) -> Acknowledged:

@@ -80,7 +80,7 @@ class PlanReader(EngineSetup):
     ) -> Iterator[ChunkPlan]:
         """Plan several channels in one pass: one ledger read per chunk of products serves them all.
 
-        Yields, chunk by chunk, each channel's (changes, unchanged (product id, version)). Without
+        Yields, chunk by chunk, each channel's (changes, unchanged (product id, version, mark)). Without
         ``all_pairs`` or ``product_ids`` only dirty pairs are planned.
         """
         from .chunk_planner import ChunkPlanner  # numpy: imported when a plan runs, not at start-up
@@ -173,8 +173,8 @@ class PlanReader(EngineSetup):
 
     def iter_plan(
         self, channel: str, *, all_pairs: bool = False, product_ids: Sequence[int] | None = None
-    ) -> Iterator[tuple[Changes, list[tuple[int, int]]]]:
-        """Yield (changes, unchanged (product id, version)) chunk by chunk, reading the ledger lazily."""
+    ) -> Iterator[tuple[Changes, list[tuple[int, int, int]]]]:
+        """Yield (changes, unchanged (product id, version, mark)), chunk by chunk, read lazily."""
         for chunk in self.iter_plan_channels([channel], all_pairs=all_pairs, product_ids=product_ids):
             yield chunk[channel]
 

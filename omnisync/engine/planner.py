@@ -50,6 +50,9 @@ class PlannedItem:
     """Units of :attr:`quantity` sold ahead of the stock on order (pushed with the quantity)."""
     preorder_changed: bool = False
     """The channel last accepted another preorder signal than :attr:`preorder`."""
+    mark: int | None = None
+    """The pair's dirty mark the plan read (``listing.dirty_mark``): the push settles the pair only if
+    no mark came after it (None: unknown, the pair stays as dirty as it is)."""
     _target: Target | None = field(default=None, init=False, compare=False, repr=False)
 
     @property
@@ -82,6 +85,7 @@ def diff(listing: ListingRow, target: Target) -> PlannedItem | None:
         listing.acked_available,
         partial(_given, target),
         listing.acked_preorder,
+        listing.dirty_mark,
     )
 
 
@@ -130,6 +134,7 @@ def diff_target(
     acked_available: bool | None,
     explain: Callable[[PlannedItem], Target],
     acked_preorder: str | None = None,
+    mark: int | None = None,
 ) -> PlannedItem | None:
     allocation = target.allocation
     offered, available = allocation.offered, allocation.available
@@ -159,6 +164,7 @@ def diff_target(
         explain=explain,
         preorder=preorder,
         preorder_changed=signal != (acked_preorder or ""),
+        mark=mark,
     )
 
 
@@ -245,11 +251,11 @@ class Changes(Sequence[PlannedItem]):
         return np.concatenate(ids), np.concatenate(quantities), np.concatenate(prices)
 
 
-ChunkPlan = dict[str, tuple[Changes, list[tuple[int, int]]]]
-"""Per channel: (changes, unchanged (product id, version)) of one chunk of the ledger. ``unchanged``
-holds the pairs to settle: those read dirty that have nothing to push. A pair read clean has nothing
-to settle (every version bump marks the product's listings dirty), and a plan that finds nothing to
-change in a settled catalogue writes nothing."""
+ChunkPlan = dict[str, tuple[Changes, list[tuple[int, int, int]]]]
+"""Per channel: (changes, unchanged (product id, version, dirty mark)) of one chunk of the ledger.
+``unchanged`` holds the pairs to settle: those read dirty that have nothing to push. A pair read
+clean has nothing to settle (every version bump marks the product's listings dirty), and a plan that
+finds nothing to change in a settled catalogue writes nothing."""
 
 
 @contextmanager

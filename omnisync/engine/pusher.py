@@ -99,7 +99,7 @@ async def discover(
                 ready.append(item)
                 continue
             ids = found.get(item.channel_sku)
-            tx.set_listing_ids(rt.channel_id, item.product_id, ids)
+            tx.set_listing_ids(rt.channel_id, item.product_id, ids, mark=item.mark)
             if ids is None:
                 log.warning("listing.missing", channel=rt.name, sku=item.sku, channel_sku=item.channel_sku)
                 continue
@@ -214,7 +214,12 @@ def _record(
             elif result.status is ItemStatus.REJECTED:
                 report.rejected += 1
                 tx.listing_error(
-                    rt.channel_id, item.product_id, f"rejected: {result.reason}", at=now, keep_dirty=False
+                    rt.channel_id,
+                    item.product_id,
+                    f"rejected: {result.reason}",
+                    at=now,
+                    keep_dirty=False,
+                    mark=item.mark,
                 )
                 log.warning("push.rejected", channel=rt.name, sku=item.sku, kind=kind, reason=result.reason)
             else:

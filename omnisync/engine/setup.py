@@ -34,7 +34,24 @@ from .targets import ChannelRules, TargetCalculator
 log = structlog.get_logger("omnisync.engine")
 
 
-def channel_rules(name: str, config: ChannelConfig, mapping: ChannelMapping) -> ChannelRules:
+def config_provenance(
+    origin: str, name: str, config: ChannelConfig
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Where ``origin`` (the config file) sets the channel's quantity and price rules, as explanation
+    lines naming the key path (``omnisync.yaml channels.web.allocation: buffer_units=1``); a rule left
+    at its default is not named."""
+    where = f"{origin} channels.{name}"
+    a, p = config.allocation, config.pricing
+    quantity = [f"{where}.allocation: {f}={getattr(a, f)}" for f in a.model_fields_set]
+    quantity += [f"{where}: source_buffers[{code}]={units}" for code, units in config.source_buffers.items()]
+    price = [f"{where}.pricing: {f}={getattr(p, f)}" for f in p.model_fields_set]
+    return tuple(sorted(quantity)), tuple(sorted(price))
+
+
+def channel_rules(
+    name: str, config: ChannelConfig, mapping: ChannelMapping, origin: str = ""
+) -> ChannelRules:
+    """The channel's rules from its config (``origin``: the config file's name, for explanations)."""
     a = config.allocation
     quantity = QuantityRules(
         share=a.share,
@@ -56,7 +73,10 @@ def channel_rules(name: str, config: ChannelConfig, mapping: ChannelMapping) -> 
         floor=p.floor,
         ceiling=p.ceiling,
     )
-    return ChannelRules(name, tuple(config.sources), quantity, price, mapping, config.push_prices)
+    quantity_from, price_from = config_provenance(origin, name, config) if origin else ((), ())
+    return ChannelRules(
+        name, tuple(config.sources), quantity, price, mapping, config.push_prices, quantity_from, price_from
+    )
 
 
 def load_mapping(loaded: LoadedConfig, name: str, config: ChannelConfig) -> ChannelMapping:
@@ -103,7 +123,11 @@ class EngineSetup:
             if ch.enabled:
                 self.mappings[name] = load_mapping(loaded, name, ch)
         self.calculator = TargetCalculator(
-            [channel_rules(n, self.config.channels[n], m) for n, m in self.mappings.items()], self.policy
+            [
+                channel_rules(n, self.config.channels[n], m, loaded.path.name)
+                for n, m in self.mappings.items()
+            ],
+            self.policy,
         )
         self._next_drop_edge = self.next_drop_edge()
 

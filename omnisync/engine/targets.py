@@ -38,6 +38,11 @@ class ChannelRules:
     price: PriceRules
     mapping: ChannelMapping
     push_prices: bool = True
+    quantity_from: tuple[str, ...] = ()
+    """Where the deployment config sets :attr:`quantity` (``omnisync.yaml channels.web.allocation:
+    buffer_units=1``): explanations show these before the mapping's own rules."""
+    price_from: tuple[str, ...] = ()
+    """The same for :attr:`price`."""
 
     @property
     def preorders(self) -> bool:
@@ -107,6 +112,7 @@ class TargetCalculator:
                 excluded.append(channel.name)
                 continue
             rules, prov = channel.mapping.quantity_rules(state.sku, state.tags, channel.quantity)
+            prov = channel.quantity_from + prov
             provenance[channel.name] = prov
             inputs.append(ChannelInput(channel.name, channel.sources, rules, prov, state.pace))
         stock = state.stock if state.active else {}
@@ -128,6 +134,7 @@ class TargetCalculator:
                 steps = kit_steps(state.kit, channel.sources) + allocation.steps
                 allocation = replace(allocation, steps=steps)
             price_rules, price_prov = channel.mapping.price_rules(state.sku, state.tags, channel.price)
+            price_prov = channel.price_from + price_prov
             price = price_for(state.price, state.currency, price_rules) if channel.push_prices else None
             out[name] = Target(name, allocation, price, False, provenance.get(name, ()), price_prov)
         for name in excluded:

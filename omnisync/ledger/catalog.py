@@ -73,7 +73,7 @@ class CatalogWrites(TxBase):
             values["active"] = active
         if row is None:
             pid = new_id(self.conn.execute(insert(P).values(sku=sku, version=1, **values)))
-            self.ledger.cache_product(sku, pid)
+            self.ledger.cache_product(self.conn, sku, pid)
             return pid
         changed = {k: v for k, v in values.items() if getattr(row, k) != v}
         if changed:
@@ -135,7 +135,7 @@ class CatalogWrites(TxBase):
             execute_many(self.conn, PRODUCT_UPDATE, changed)
         self.touch_catalogue(content)
         for sku, pid in ids.items():
-            self.ledger.cache_product(sku, pid)
+            self.ledger.cache_product(self.conn, sku, pid)
         return ids, bumped
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import (
 from .rows import ListingRow, split_tags
 from .statements import execute_many, execute_once, one_of, result_processor
 from .tables import IN_CHUNK, LI, P
-from .txbase import TxBase
+from .txbase import MARKED, TxBase
 
 if TYPE_CHECKING:
     from omnisync.engine.listing_state import Acknowledged, Observed, Shifted
@@ -54,10 +54,17 @@ SHIFT = (
 
 SETTLE = (
     update(LI)
-    .where(and_(LI.c.channel_id == bindparam("c"), LI.c.product_id == bindparam("p")))
+    .where(
+        and_(
+            LI.c.channel_id == bindparam("c"),
+            LI.c.product_id == bindparam("p"),
+            LI.c.dirty_mark == bindparam("m"),
+        )
+    )
     .values(dirty=select(P.c.version).where(P.c.id == bindparam("p")).scalar_subquery() > bindparam("v"))
 )
-"""Nothing to push for a pair planned at version ``v``: dirty only if the product moved since."""
+"""Nothing to push for a pair planned at version ``v`` with dirty mark ``m``: dirty only if the product
+moved since; left alone if the pair was marked again since (that mark asks for another plan)."""
 
 
 class ListingWrites(TxBase):
@@ -97,21 +104,26 @@ class ListingWrites(TxBase):
             self.conn.execute(
                 update(LI)
                 .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == bindparam("p")))
-                .values(channel_sku=bindparam("name"), ids={}, dirty=True, missing=False),
+                .values(channel_sku=bindparam("name"), ids={}, missing=False, **MARKED),
                 [{"p": pid, "name": name} for pid, name in renames.items()],
             )
 
-    def set_listing_ids(self, channel_id: int, product_id: int, ids: Mapping[str, str] | None) -> None:
+    def set_listing_ids(
+        self, channel_id: int, product_id: int, ids: Mapping[str, str] | None, *, mark: int | None = None
+    ) -> None:
+        """The channel's ids for the pair (None: the channel does not know the SKU, which takes it out
+        of planning). A "not known" found by a read made for a plan that read dirty mark ``mark`` is
+        not written if the pair was marked since: its listing may have been created meanwhile (the
+        listing job gives it ids and marks it), and the read came before."""
         values: dict[str, Any] = (
             {"ids": dict(ids), "missing": False, "last_error": None}
             if ids is not None
             else {"missing": True, "last_error": "the channel does not know this SKU", "dirty": False}
         )
-        self.conn.execute(
-            update(LI)
-            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
-            .values(**values)
-        )
+        where = and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id)
+        if ids is None and mark is not None:
+            where = and_(where, LI.c.dirty_mark == mark)
+        self.conn.execute(update(LI).where(where).values(**values))
 
     def rename_listing(
         self, channel_id: int, product_id: int, channel_sku: str, ids: Mapping[str, str]
@@ -120,7 +132,7 @@ class ListingWrites(TxBase):
         self.conn.execute(
             update(LI)
             .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
-            .values(channel_sku=channel_sku, ids=dict(ids), missing=False, last_error=None, dirty=True)
+            .values(channel_sku=channel_sku, ids=dict(ids), missing=False, last_error=None, **MARKED)
         )
 
     def acknowledge(self, channel_id: int, product_id: int, change: Acknowledged) -> None:
@@ -147,29 +159,50 @@ class ListingWrites(TxBase):
         if change.preorder is not None:
             values["acked_preorder"] = change.preorder
         if change.settled_at is None:
-            values["dirty"] = True
-            self._update(channel_id, product_id, values)
+            self._update(channel_id, product_id, values | MARKED)
         else:
-            self._settle(channel_id, product_id, change.settled_at, values)
+            self._settle(channel_id, product_id, change.settled_at, change.mark, values)
 
     def listing_error(
-        self, channel_id: int, product_id: int, error: str, *, at: datetime, keep_dirty: bool
+        self,
+        channel_id: int,
+        product_id: int,
+        error: str,
+        *,
+        at: datetime,
+        keep_dirty: bool,
+        mark: int | None = None,
     ) -> None:
-        self.conn.execute(
-            update(LI)
-            .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
-            .values(last_error=error[:500], last_error_at=at, dirty=keep_dirty)
-        )
+        """The channel refused or deferred the pair's push. ``keep_dirty``: plan it again; otherwise
+        dirty is cleared unless the pair was marked since the plan read ``mark`` (when given)."""
+        values: dict[str, Any] = {"last_error": error[:500], "last_error_at": at}
+        if keep_dirty:
+            values |= MARKED
+        else:
+            values["dirty"] = (
+                false() if mark is None else case((LI.c.dirty_mark == mark, false()), else_=LI.c.dirty)
+            )
+        self._update(channel_id, product_id, values)
 
-    def settle_unchanged(self, channel_id: int, pairs: Sequence[tuple[int, int]]) -> None:
-        """Nothing to push for these (product id, planned version) pairs of the channel: dirty cleared
-        unless the SKU moved meanwhile. One prepared statement stepped per pair (a plan settles only the
-        pairs it read dirty: see :data:`omnisync.engine.planner.ChunkPlan`)."""
-        execute_many(self.conn, SETTLE, [{"c": channel_id, "p": pid, "v": version} for pid, version in pairs])
+    def settle_unchanged(self, channel_id: int, pairs: Sequence[tuple[int, int, int]]) -> None:
+        """Nothing to push for these (product id, planned version, dirty mark read) pairs of the
+        channel: dirty cleared unless the SKU moved or the pair was marked again meanwhile. One
+        prepared statement stepped per pair (a plan settles only the pairs it read dirty: see
+        :data:`omnisync.engine.planner.ChunkPlan`)."""
+        rows = [{"c": channel_id, "p": pid, "v": version, "m": mark} for pid, version, mark in pairs]
+        execute_many(self.conn, SETTLE, rows)
 
-    def _settle(self, channel_id: int, product_id: int, planned_version: int, values: dict[str, Any]) -> None:
+    def _settle(
+        self, channel_id: int, product_id: int, planned_version: int, mark: int | None, values: dict[str, Any]
+    ) -> None:
+        """Write ``values``; dirty cleared unless the product moved past ``planned_version`` or the pair
+        was marked since the plan read ``mark`` (an unknown mark leaves dirty as it is)."""
         version_now = select(P.c.version).where(P.c.id == product_id).scalar_subquery()
-        values["dirty"] = version_now > planned_version
+        values["dirty"] = (
+            LI.c.dirty
+            if mark is None
+            else case((LI.c.dirty_mark == mark, version_now > planned_version), else_=LI.c.dirty)
+        )
         self._update(channel_id, product_id, values)
 
     def _update(self, channel_id: int, product_id: int, values: dict[str, Any]) -> None:
@@ -185,7 +218,7 @@ class ListingWrites(TxBase):
         self._update(
             channel_id,
             product_id,
-            {"acked_quantity": change.quantity, "observed_at": change.at, "dirty": True},
+            {"acked_quantity": change.quantity, "observed_at": change.at, **MARKED},
         )
 
     def observed_at(self, channel_id: int, product_ids: Iterable[int]) -> dict[int, datetime]:
@@ -271,6 +304,7 @@ class ListingReads:
                 active=bool(r.active),
                 version=int(r.version),
                 acked_preorder=r.acked_preorder,
+                dirty_mark=int(r.dirty_mark),
             )
             for r in conn.execute(q)
         ]

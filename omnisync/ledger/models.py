@@ -210,6 +210,9 @@ class Listing(SQLModel, table=True):
     """The preorder signal the channel last accepted (``Preorder.key``; "" or None: none)."""
     acked_version: int | None = None
     dirty: bool = True
+    dirty_mark: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    """Grows with every write that marks the pair dirty: a plan clears ``dirty`` only if the mark is
+    still the one it read, so a mark made between the plan's read and its settle is never lost."""
     missing: bool = False
     """The channel does not know this SKU (discovery found nothing)."""
     last_error: str | None = None

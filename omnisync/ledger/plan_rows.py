@@ -24,12 +24,13 @@ PLAN_PRODUCT_COLUMNS = 7
 """Planning rows start with: id, sku, tags (raw), price (raw), currency, active (raw), version."""
 PLAN_STOCK_COLUMNS = 2
 """Then per location asked for: on_hand, reserved (None without a stock record)."""
-PLAN_LISTING_COLUMNS = 6
+PLAN_LISTING_COLUMNS = 7
 """Then per channel asked for: flags (None when there is no listing or the channel does not know the
 SKU, else the ``PLAN_*`` bits), channel SKU, ids (raw), acked quantity, acked price (raw), acked
-preorder signal."""
+preorder signal, dirty mark (``listing.dirty_mark``)."""
 PLAN_FLAGS, PLAN_CHANNEL_SKU, PLAN_IDS, PLAN_ACKED_QUANTITY, PLAN_ACKED_PRICE = range(5)
 PLAN_ACKED_PREORDER_KEY = 5
+PLAN_DIRTY_MARK = 6
 """Positions within a channel's listing columns."""
 PLAN_DIRTY = 1
 PLAN_ACKED_AVAILABLE = 2
@@ -52,9 +53,10 @@ class PlanChunk:
     ``products``: id, sku, tags, price, currency, active, version (raw values, see
     :class:`PlanDecoder`). ``stock``: product id, location id, on_hand, reserved, for the locations
     asked for. ``listings``: channel id, product id, flags (``PLAN_*`` bits), acked quantity (0 when
-    unknown), acked price (raw), for the channels asked for; a listing the channel does not know
-    (``missing``) is left out. Integer columns are numpy arrays of int64 (ids, active, version, every
-    stock column, the listings' channel, product, flags and acked quantity), the others lists. Rows
+    unknown), acked price (raw), acked preorder signal, dirty mark, for the channels asked for; a
+    listing the channel does not know (``missing``) is left out. Integer columns are numpy arrays of
+    int64 (ids, active, version, every stock column, the listings' channel, product, flags, acked
+    quantity and dirty mark), the others lists. Rows
     come in no particular order. ``names`` reads the channel SKUs and ids of the listings a plan
     pushes, and of those only (most pairs of a large plan need neither).
 
@@ -259,6 +261,7 @@ class PlanQueries:
             func.coalesce(LI.c.acked_quantity, 0),
             raw_column(LI.c.acked_price),
             LI.c.acked_preorder,
+            LI.c.dirty_mark,
         ).where(
             and_(
                 LI.c.channel_id.in_(list(channel_ids)),
@@ -277,7 +280,7 @@ class PlanQueries:
         self._stock = Columns(dialect, stock, (0, 1, 2, 3))
         self._kits = Columns(dialect, kits, (0, 1, 2))
         self._component_stock = Columns(dialect, component_stock, (0, 1, 2, 3))
-        self._listings = Columns(dialect, listings, (0, 1, 2, 3))
+        self._listings = Columns(dialect, listings, (0, 1, 2, 3, 6))
         # the names of the listings a plan pushes: a range of the chunk, or the few products asked for
         names = select(LI.c.product_id, LI.c.channel_sku, raw_column(cast(LI.c.ids, Text))).where(
             LI.c.channel_id == bindparam("channel")
@@ -310,7 +313,7 @@ class PlanQueries:
                 products = self._products.read(conn, after=after_product_id, limit=limit)
             if len(products[0]):
                 params = {"low": int(products[0].min()), "high": int(products[0].max())}
-        chunk = PlanChunk(self.channel_ids, self.location_ids, products, [()] * 4, [()] * 6, self._no_names)
+        chunk = PlanChunk(self.channel_ids, self.location_ids, products, [()] * 4, [()] * 7, self._no_names)
         if not len(chunk):
             return chunk
         stock = self._stock.read(conn, **params) if self.location_ids else chunk.stock

@@ -43,6 +43,8 @@ class ListingRow:
     version: int
     acked_preorder: str | None = None
     """The preorder signal the channel last accepted (``Preorder.key``; "" or None: none)."""
+    dirty_mark: int = 0
+    """``listing.dirty_mark`` as read: a plan of this row settles it only if the mark is unchanged."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, and_, select, update
 
@@ -14,6 +14,10 @@ from .tables import CP, IN_CHUNK, LC, LI, C, P
 if TYPE_CHECKING:
     from .repository import Ledger
 
+
+MARKED: dict[str, Any] = {"dirty": True, "dirty_mark": LI.c.dirty_mark + 1}
+"""What marking a listing dirty writes: the flag and a new mark, so that a plan that read the pair
+before this write does not clear it (``listing.dirty_mark``; see ``ListingWrites.settle_unchanged``)."""
 
 BUMP_VERSIONS = update(P).where(one_of(P.c.id, "ids")).values(version=P.c.version + 1)
 MARK_DIRTY = (
@@ -26,7 +30,7 @@ MARK_DIRTY = (
             not_indexed(LI.c.dirty).is_(False),
         )
     )
-    .values(dirty=True)
+    .values(**MARKED)
 )
 
 
@@ -50,7 +54,7 @@ class TxBase:
         self.conn.execute(
             update(LI)
             .where(and_(LI.c.channel_id.in_(select(C.c.id).scalar_subquery()), LI.c.product_id == product_id))
-            .values(dirty=True)
+            .values(**MARKED)
         )
 
     def touch_products(self, product_ids: Iterable[int]) -> None:
@@ -100,10 +104,10 @@ class TxBase:
                         LI.c.product_id.in_(ids[start : start + 900]),
                     )
                 )
-                .values(dirty=True)
+                .values(**MARKED)
             )
 
     def mark_all_dirty(self, channel_id: int) -> None:
         self.conn.execute(
-            update(LI).where(and_(LI.c.channel_id == channel_id, LI.c.missing.is_(False))).values(dirty=True)
+            update(LI).where(and_(LI.c.channel_id == channel_id, LI.c.missing.is_(False))).values(**MARKED)
         )

@@ -130,7 +130,10 @@ async def test_merchant_data_is_kept_unless_overwrite(world: World) -> None:
     found = await world.engine.import_catalogue("web", write=True)
     assert found.completed["classic-tee"] == ["description", "brand", "images", "+1 variants"]
     assert "classic-tee: title differs on the channel; the catalogue's is kept" in found.kept
-    assert "classic-tee: SKU TEE-S price differs on the channel; the ledger's is kept" in found.kept
+    assert (
+        "classic-tee: SKU TEE-S price differs on the channel (19.90 USD there, 21.00 USD in the ledger); "
+        "the ledger's is kept"
+    ) in found.kept
     tee = world.catalogue()["classic-tee"]
     assert (tee.title, tee.brand, tee.attributes) == ("Our tee", "Acme", {"material": "cotton"})  # type: ignore[attr-defined]
     with world.ledger.read() as conn:

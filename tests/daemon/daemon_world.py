@@ -663,8 +663,14 @@ def restart_under_load(
                 break
         time.sleep(0.25)
     end = restarted + (converged_s if converged_s is not None else settle)
-    times = [restarted, *[t for t in push_times(emulators, restarted) if t <= end], end]
+    pushes = [t for t in push_times(emulators, restarted) if t <= end]
+    times = [restarted, *pushes, end]
     gap = max((b - a for a, b in itertools.pairwise(times)), default=0.0)
+    # the same from the first push after the restart (the process start left out), against the time
+    # from that push to convergence: a push lane waiting for the backlog pull stalls for most of it
+    catch_up = [*pushes, end]
+    lane_gap = max((b - a for a, b in itertools.pairwise(catch_up)), default=0.0)
+    lane_window = end - catch_up[0]
     stop_at = time.monotonic()
     code = daemon.stop(timeout=30)
     shutdown_s = round(time.monotonic() - stop_at, 2)
@@ -677,6 +683,9 @@ def restart_under_load(
         "converged_s": converged_s,
         "duplicated_orders": sum(len(v) - len(set(v)) for v in ids.values()),
         "longest_push_gap_s": round(gap, 2),
+        "catch_up_push_gap_s": round(lane_gap, 2),
+        "catch_up_window_s": round(lane_window, 2),
+        "push_gap_ratio": round(lane_gap / lane_window, 3) if lane_window > 0 else None,
         "catch_up": {
             name: {
                 "backlog_orders": backlog[name],

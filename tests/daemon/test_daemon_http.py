@@ -72,6 +72,7 @@ async def test_status_is_json_without_secrets(tmp_path: Path) -> None:
     assert web["last_pull"]
     assert web["last_push"]
     assert web["pending"] == 0
+    assert web["runs_skipped_still_running"] == {}
     assert status["oversold"] == []
     text = answer.text
     for secret in ENV.values():
@@ -165,6 +166,10 @@ def test_status_page_escapes_values() -> None:
         },
     }
     page = render_status_page(status)
+    assert "skipped" not in page
+    status["channels"]["web"]["runs_skipped_still_running"] = {"push": 3, "pull": 1}  # type: ignore[index]
+    page = render_status_page(status)
+    assert "4 scheduled runs skipped: still running" in page
     assert "<script>x" not in page
     assert "&lt;script&gt;" in page
     assert "<img" not in page

@@ -4,6 +4,12 @@ After the last restart every order arrives once, both channels converge, and the
 stalled behind the order backlog a restart leaves (it was, before: a compare-and-set conflict made
 the push wait for the whole backlog pull, tens of seconds). ``benchmarks/restart.py`` measures the
 same at 8 kills and 40 orders a second, on SQLite and PostgreSQL.
+
+The stall is judged as a ratio, not in seconds: the longest gap between accepted pushes from the first
+push after the last restart until convergence, against that whole time. A lane waiting for the
+backlog pull leaves one gap covering most of it (ratio near 1); pushes going on beside the pull leave
+gaps of a push period or so. A loaded machine stretches both alike, and the process start-up (many
+seconds under load) is left out of both.
 """
 
 from __future__ import annotations
@@ -15,8 +21,9 @@ import pytest
 from daemon_world import conservation_errors, imported_orders, restart_under_load, restart_world
 
 SKUS = 30
-STALL_BOUND_S = 10.0
-"""The stall this guards against lasted until the backlog was pulled, paced by Shopify's budget."""
+STALL_RATIO = 0.5
+"""The stall this guards against lasted until the backlog was pulled, paced by Shopify's budget: most
+of the catch-up."""
 
 
 @pytest.mark.slow
@@ -30,7 +37,9 @@ def test_three_kills_under_load_then_everything_arrives_once_and_pushes_never_st
         context = f"seed={seed} {figures}\n{daemon.output()}"
         assert figures["converged_s"] is not None, context
         assert figures["duplicated_orders"] == 0, context
-        assert figures["longest_push_gap_s"] < STALL_BOUND_S, context
+        ratio = figures["push_gap_ratio"]
+        assert ratio is not None, f"no push after the last restart: {context}"
+        assert ratio < STALL_RATIO, context
         assert figures["exit_code"] == 0, context
         ids = imported_orders(engine)
         assert sum(len(set(v)) for v in ids.values()) == figures["orders"], context

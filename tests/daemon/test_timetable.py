@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from omnisync.clock import VirtualClock
-from omnisync.daemon.timetable import ClockTimetable
+from omnisync.daemon.timetable import ApsTimetable, ClockTimetable
 
 
 async def test_interval_jobs_fire_on_the_virtual_clock_one_instance_at_a_time() -> None:
@@ -27,6 +31,7 @@ async def test_interval_jobs_fire_on_the_virtual_clock_one_instance_at_a_time() 
     table.shutdown()
     assert [t for name, t in fired if name == "quick"] == [10, 20, 30, 40]
     assert [t for name, t in fired if name == "slow"] == [10, 40]
+    assert table.skipped() == {"slow": 2}, "the runs due while it still ran, counted"
     assert table.jobs().keys() == {"quick", "slow"}
     await clock.sleep(30)
     assert len(fired) == 6, "nothing fires after shutdown"
@@ -46,3 +51,29 @@ async def test_cron_jobs_fire_at_their_times_on_the_virtual_clock() -> None:
     table.shutdown()
     await asyncio.sleep(0)
     assert fired == [2.5 * 3600, 86400 + 2.5 * 3600]
+
+
+async def test_apscheduler_skips_an_overlapping_run_quietly_and_counts_it(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """APScheduler warned 'maximum number of running instances reached' at every tick of a job still
+    running; the timetable counts the skipped run instead (shown on /status), nothing at warning."""
+    table = ApsTimetable()
+
+    async def job() -> None:
+        pass
+
+    table.every("push:web", 60, job)
+    table.start()
+    try:
+        aps = table._aps
+        aps._executors["default"]._instances["push:web"] = 1  # its last run is still going
+        aps.modify_job("push:web", next_run_time=datetime.now(UTC) - timedelta(seconds=1))
+        with caplog.at_level(logging.DEBUG):
+            aps._process_jobs()  # what APScheduler does when the job is due
+            aps.modify_job("push:web", next_run_time=datetime.now(UTC) - timedelta(seconds=1))
+            aps._process_jobs()
+        assert table.skipped() == {"push:web": 2}
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    finally:
+        table.shutdown()

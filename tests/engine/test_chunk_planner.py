@@ -117,7 +117,7 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
                 when = draw(st.sampled_from([None, date(2026, 3, 20), date(2026, 4, 2)]))
                 units = draw(st.integers(min_value=1, max_value=15))
                 incoming.setdefault(pid, {})[location_id] = (units, when)
-    listings: list[list[Any]] = [[], [], [], [], [], []]
+    listings: list[list[Any]] = [[], [], [], [], [], [], []]
     named: dict[tuple[int, int], tuple[str, str]] = {}
     for pid in ids:
         for channel_id in (1, 2, 3):
@@ -135,6 +135,7 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
                 acked or 0,
                 draw(st.sampled_from(ACKED_PRICES)),
                 acked_preorder,
+                draw(st.integers(min_value=0, max_value=3)),  # the listing's dirty mark
             )
             for column, value in zip(listings, row, strict=True):
                 column.append(value)
@@ -150,12 +151,12 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
         return [p[0] for p in pairs], [p[1] for p in pairs]
 
     as_arrays = [np.array(column, dtype=np.int64) for column in stock]
-    for i in (0, 1, 2, 3):
+    for i in (0, 1, 2, 3, 6):
         listings[i] = np.array(listings[i], dtype=np.int64)
     return PlanChunk((1, 2, 3), (1, 2), products, as_arrays, listings, names, incoming)
 
 
-def view(plan: ChunkPlan) -> dict[str, tuple[list[tuple[Any, ...]], list[tuple[int, int]]]]:
+def view(plan: ChunkPlan) -> dict[str, tuple[list[tuple[Any, ...]], list[tuple[int, int, int]]]]:
     for items, _ in plan.values():
         unbuilt = [column.tolist() for column in items.columns()]  # what a plan's sums read
         assert unbuilt == [
@@ -167,7 +168,8 @@ def view(plan: ChunkPlan) -> dict[str, tuple[list[tuple[Any, ...]], list[tuple[i
         assert len(items) == len(list(items))
         for i in items:  # Python numbers, not numpy's
             assert all(
-                type(v) in (int, type(None)) for v in (i.product_id, i.version, i.quantity, i.previous)
+                type(v) in (int, type(None))
+                for v in (i.product_id, i.version, i.quantity, i.previous, i.mark)
             )
     return {name: (planned_view(items), sorted(settled)) for name, (items, settled) in plan.items()}
 

@@ -377,10 +377,114 @@ async def test_a_plan_settles_only_the_pairs_it_read_dirty(tmp_path: Path, ledge
         conn.execute(update(LI).where(LI.c.product_id == tee).values(dirty=True))
     ((changes, unchanged),) = w.engine.iter_plan("web", all_pairs=True)
     assert changes == []
-    assert [pid for pid, _ in unchanged] == [tee], "dirty with nothing to push: settled"
+    assert [pid for pid, _, _ in unchanged] == [tee], "dirty with nothing to push: settled"
     report = await w.engine.push("web", all_pairs=True)
     assert report.pushed == 0
     with w.ledger.read() as conn:
         dirty = dict(conn.execute(select(LI.c.channel_id, LI.c.dirty).where(LI.c.product_id == tee)).all())
     assert dirty.pop(web) is False, "the push settled it on web"
     assert all(dirty.values()), "the other channels' marks stay until they are planned"
+
+
+def _dirty(w: World, sku: str) -> dict[int, bool]:
+    with w.ledger.read() as conn:
+        pid = w.ledger.product_id(conn, sku)
+        return dict(conn.execute(select(LI.c.channel_id, LI.c.dirty).where(LI.c.product_id == pid)).all())
+
+
+async def test_a_mark_between_the_plans_read_and_its_settle_is_kept(tmp_path: Path, ledger_url: str) -> None:
+    """A pair read dirty with nothing to push is settled after the read; a mark made in between without
+    a version bump (a listing push gave the pair new ids, a drop window opened) must survive it."""
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 5), "TEE": (3, 0)})
+    await w.engine.sync_once()
+    web = w.engine.channels["web"].channel_id
+    with w.ledger.read() as conn:
+        tee = w.ledger.product_id(conn, "TEE")
+    with w.ledger.tx() as tx:
+        tx.mark_products_dirty([tee])
+    reading = w.engine.iter_plan
+
+    def racing(*args: object, **kwargs: object):  # type: ignore[no-untyped-def]
+        for chunk in reading(*args, **kwargs):  # type: ignore[arg-type]
+            _, unchanged = chunk
+            assert [pid for pid, *_ in unchanged] == [tee], "read dirty, nothing to push"
+            with w.ledger.tx() as tx:  # the read is done, the settle not yet
+                tx.mark_products_dirty([tee])
+            yield chunk
+
+    w.engine.iter_plan = racing  # type: ignore[method-assign]
+    report = await w.engine.push("web")
+    assert report.pushed == 0
+    assert _dirty(w, "TEE")[web] is True, "the mark made after the plan's read is not wiped"
+    w.engine.iter_plan = reading  # type: ignore[method-assign]
+    await w.engine.push("web")
+    assert _dirty(w, "TEE")[web] is False, "planned again, then settled"
+
+
+async def test_a_mark_while_a_push_is_in_flight_survives_its_acknowledgement(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 5)})
+    await w.engine.sync_once()
+    rt = w.engine.channels["web"]
+    with w.ledger.read() as conn:
+        mug = w.ledger.product_id(conn, "MUG")
+    with w.ledger.tx() as tx:
+        tx.record_movement("MUG", "WH", "receipt", 4, "more-mugs", at=w.clock.now())
+    sending = rt.connector.push_inventory
+
+    async def racing(updates):  # type: ignore[no-untyped-def]
+        with w.ledger.tx() as tx:  # planned and sent, not yet acknowledged
+            tx.mark_products_dirty([mug])
+        return await sending(updates)
+
+    rt.connector.push_inventory = racing  # type: ignore[method-assign]
+    report = await w.engine.push("web")
+    assert report.accepted >= 1
+    assert w.web.items["WEB-MUG"].quantity == 16
+    assert _dirty(w, "MUG")[rt.channel_id] is True, "the acknowledgement keeps the later mark"
+    rt.connector.push_inventory = sending  # type: ignore[method-assign]
+    again = await w.engine.push("web")
+    assert again.pushed == 0
+    assert _dirty(w, "MUG")[rt.channel_id] is False
+
+
+async def test_a_listing_created_while_its_ids_are_looked_up_is_not_marked_unknown(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    """A push looks up the ids of a pair that has none; the channel does not know the SKU yet. Before
+    that answer is written, the listing job creates the listing and gives the pair its ids (and a
+    mark): the stale "not known" must not take the pair out of planning (the demo saw an Amazon
+    variant stay unpushed this way)."""
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 5)})
+    await w.engine.sync_once()
+    with w.ledger.tx() as tx:
+        tx.upsert_product("SCARF", title="Scarf", price=Decimal("30.00"), currency="EUR")
+        tx.record_movement("SCARF", "WH", "receipt", 4, "seed:SCARF:WH", at=w.clock.now())
+    rt = w.engine.channels["web"]
+    w.engine.ensure_listings()
+    with w.ledger.read() as conn:
+        scarf = w.ledger.product_id(conn, "SCARF")
+    reading = rt.connector.read_listings
+
+    async def racing(channel_skus):  # type: ignore[no-untyped-def]
+        found = await reading(channel_skus)  # before the listing exists
+        if "SCARF" in channel_skus:
+            w.web.seed([SeedItem("SCARF", 0, Decimal("30.00"))])  # the listing job creates it
+            (created,) = await reading(["SCARF"])
+            with w.ledger.tx() as tx:
+                tx.set_listing_ids(rt.channel_id, scarf, created.ids)
+                tx.mark_products_dirty([scarf])
+        return found
+
+    rt.connector.read_listings = racing  # type: ignore[method-assign]
+    await w.engine.push("web")
+    rt.connector.read_listings = reading  # type: ignore[method-assign]
+    with w.ledger.read() as conn:
+        (row,) = w.ledger.listings(conn, rt.channel_id, product_ids=[scarf])
+    assert (row.missing, row.dirty, bool(row.ids)) == (False, True, True)
+    await w.engine.push("web")
+    assert w.web.items["SCARF"].quantity == 3  # WH 4, minus web's buffer unit

@@ -22,6 +22,7 @@ class Item:  # the fields of PlannedItem the transitions read
     available: bool | None = True
     price: Decimal | None = None
     preorder: None = None
+    mark: int | None = 3
 
 
 @dataclass
@@ -40,7 +41,7 @@ def test_exact_accept_settles_at_the_planned_version() -> None:
     change = ls.pushed(Item(5, 8, version=3), ItemResult.accepted("A", 5), verified=False, at=T0)  # type: ignore[arg-type]
     # unverified: the absolute value overwrote whatever the channel held, its own sales included
     assert change == ls.Acknowledged(
-        at=T0, settled_at=3, quantity=5, available=True, since=None, overwrote=True, preorder=""
+        at=T0, settled_at=3, mark=3, quantity=5, available=True, since=None, overwrote=True, preorder=""
     )
 
 
@@ -57,7 +58,7 @@ def test_a_different_answer_is_the_channels_own_value_and_is_planned_again() -> 
 
 def test_price_and_replay_and_observation() -> None:
     item = Item(None, None, version=7, price=Decimal("9.50"))
-    assert ls.price_pushed(item, at=T0) == ls.Acknowledged(at=T0, settled_at=7, price=Decimal("9.50"))  # type: ignore[arg-type]
+    assert ls.price_pushed(item, at=T0) == ls.Acknowledged(at=T0, settled_at=7, mark=3, price=Decimal("9.50"))  # type: ignore[arg-type]
     assert ls.replayed(3, at=T0) == ls.Acknowledged(at=T0, settled_at=None, quantity=3)
     assert ls.observed(None, at=T0) == ls.Observed(quantity=None, at=T0)
 

@@ -6,6 +6,8 @@ from decimal import Decimal
 
 from omnisync.catalogue.adopt import adopt
 from omnisync.ledger.rows import CatalogueRow, ProductRow, VariantRow
+from omnisync.mapping import ChannelMapping, MappingFile
+from omnisync.pricing import PriceRules, price_for
 from omnisync.sdk.listings import ChannelProduct, ChannelVariant
 
 
@@ -33,3 +35,30 @@ def test_variants_without_sku_or_taken_elsewhere_are_reported() -> None:
     assert any("has no SKU" in line for line in found.skipped)
     assert "mug: SKU B is a variant of other; it stays there" in found.kept
     assert found.links == {"A": ("mug", None)}
+
+
+def test_a_channel_price_that_is_the_marked_up_master_price_is_no_difference() -> None:
+    """``catalog import`` reported "price differs" for every SKU of a channel with a markup rule."""
+    mapping = ChannelMapping(
+        "web", MappingFile.model_validate({"price": {"markup_percent": "10"}}), "web.yaml"
+    )
+
+    def channel_price(row: ProductRow) -> tuple[Decimal, str]:
+        rules, _ = mapping.price_rules(row.sku, row.tags, PriceRules())
+        shown = price_for(row.price, row.currency, rules)
+        return shown.price, shown.currency
+
+    ledger = {
+        "A": ProductRow(1, "A", "A", (), Decimal("12.0000"), "EUR", True, 1),
+        "B": ProductRow(2, "B", "B", (), Decimal("12.0000"), "EUR", True, 1),
+    }
+    a = ChannelVariant("A", "A", {}, None, Decimal("13.20"), {"id": "A"})  # 12.00 + 10 %
+    b = ChannelVariant("B", "B", {}, None, Decimal("14.00"), {"id": "B"})
+    product = ChannelProduct("mug", "Mug", "", "", "", "active", (), (), (a, b), currency="EUR")
+    found = adopt([product], [], ledger, lambda s: s, channel_price=channel_price)
+    assert found.kept == [
+        "mug: SKU B price differs on the channel (14.00 EUR there, 13.20 EUR by its price rules from the "
+        "ledger's 12.00 EUR); the ledger's is kept"
+    ]
+    plain = adopt([product], [], ledger, lambda s: s)  # without the rules both would differ
+    assert len([line for line in plain.kept if "price differs" in line]) == 2

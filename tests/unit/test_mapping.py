@@ -236,3 +236,15 @@ def test_unquoted_yaml_time_is_explained() -> None:
 def test_quantity_override_reports_only_what_it_sets() -> None:
     override = QuantityOverride(buffer_units=2, max_quantity=None)
     assert override.set_values() == {"buffer_units": 2}
+
+
+def test_a_listing_mode_no_file_sets_is_named_the_default() -> None:
+    """``explain`` said "mapping pos.yaml: listings=update" for a channel without any mapping file."""
+    none = ChannelMapping("pos", MappingFile())
+    assert none.listing_template("MUG", [("MUG", ())]).provenance[0] == (
+        "default (channel pos has no mapping file): listings=update"
+    )
+    silent = ChannelMapping("pos", MappingFile(), source="pos.yaml")
+    assert silent.listing_template("MUG", [("MUG", ())]).provenance[0] == "default: listings=update"
+    creates = ChannelMapping("pos", MappingFile.model_validate({"listings": "create"}), source="pos.yaml")
+    assert creates.listing_template("MUG", [("MUG", ())]).provenance[0] == "mapping pos.yaml: listings=create"

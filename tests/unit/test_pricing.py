@@ -215,3 +215,11 @@ def test_floor_and_ceiling_are_respected(
     assert result.price >= 0
     assert result.compare_at is None or result.compare_at > result.price
     assert all(v is None or isinstance(v, Decimal) for v in _walk_decimals(result))
+
+
+def test_the_master_step_reads_as_money() -> None:
+    """``explain`` showed "master: 12.0000 EUR" (the ledger keeps four decimals)."""
+    rules = PriceRules()
+    assert price_for(D("12.0000"), "EUR", rules).steps[0].detail == "12.00 EUR"
+    assert price_for(D("12.3450"), "EUR", rules).steps[0].detail == "12.345 EUR"
+    assert price_for(D("1500.0000"), "JPY", rules).steps[0].detail == "1500 JPY"
