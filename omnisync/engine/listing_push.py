@@ -77,12 +77,13 @@ class ListingPusher(ListingIssueReader, RunRecorder):
                     tx.record_listing_answer(
                         rt.channel_id,
                         p.catalogue_id,
+                        planned_version=p.version,
                         issues=out.issues[p.product],
                         last_action="blocked",
                         answered_at=now,
                     )
                 elif p.decision.action not in SENT:
-                    tx.record_listing_answer(rt.channel_id, p.catalogue_id)
+                    tx.record_listing_answer(rt.channel_id, p.catalogue_id, planned_version=p.version)
         size = max(1, rt.connector.limits.push_listings.max_batch)
         upserts = [p for p in sending if p.decision.action is not ListingAction.UNPUBLISH]
         for chunk in chunked(upserts, size):
@@ -163,7 +164,9 @@ class ListingPusher(ListingIssueReader, RunRecorder):
                             else result.published,
                         }
                         self._adopt_variants(tx, rt, wanted.content.variants, result)
-                    tx.record_listing_answer(rt.channel_id, p.catalogue_id, **values)
+                    tx.record_listing_answer(
+                        rt.channel_id, p.catalogue_id, planned_version=p.version, **values
+                    )
                     continue
                 out.issues[p.product] = list(result.issues)
                 if result.status is ItemStatus.RETRY:
@@ -178,6 +181,7 @@ class ListingPusher(ListingIssueReader, RunRecorder):
                     tx.record_listing_answer(
                         rt.channel_id,
                         p.catalogue_id,
+                        planned_version=p.version,
                         issues=list(result.issues),
                         last_action="rejected",
                         answered_at=now,

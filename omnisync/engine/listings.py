@@ -30,6 +30,9 @@ class PlannedListing:
     problems: tuple[Problem, ...]
     wanted: Wanted | None
     """None when the channel's connector cannot manage listings."""
+    version: int | None = None
+    """The catalogue product's version the plan read: an answer settles the listing only if the
+    product did not change since (``record_listing_answer``)."""
 
     @property
     def blocked(self) -> bool:
@@ -72,12 +75,20 @@ class ListingPlanning(EngineSetup):
         rules = self.listing_rules(channel)
         resolved = mapping.listing_template(product.handle, [(v.sku, v.tags) for v in product.variants])
         if resolved.mode is ListingMode.OFF:
-            return PlannedListing(channel, product.id, product.handle, decide_off(), (), None)
+            return PlannedListing(
+                channel, product.id, product.handle, decide_off(), (), None, product.version
+            )
         if rules is None:
             connector = self.config.channels[channel].connector
             why = f"the {connector} connector cannot manage listings"
             return PlannedListing(
-                channel, product.id, product.handle, ListingDecision(ListingAction.SKIP, why), (), None
+                channel,
+                product.id,
+                product.handle,
+                ListingDecision(ListingAction.SKIP, why),
+                (),
+                None,
+                product.version,
             )
         found = {
             v.sku: dict(variants[v.id].ids)
@@ -105,7 +116,9 @@ class ListingPlanning(EngineSetup):
             if decision.action is not ListingAction.KEEP
             else ()
         )
-        return PlannedListing(channel, product.id, product.handle, decision, problems, wanted)
+        return PlannedListing(
+            channel, product.id, product.handle, decision, problems, wanted, product.version
+        )
 
     def _listing_price(self, channel: str, variant: VariantRow) -> tuple[Decimal, str]:
         """The variant's channel price by the channel's price rules (the one price rule of pricing.py)."""

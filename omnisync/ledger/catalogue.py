@@ -126,18 +126,29 @@ class CatalogueWrites(TxBase):
         return moved
 
     def record_listing_answer(
-        self, channel_id: int, catalogue_id: int, *, keep_dirty: bool = False, **values: Any
+        self,
+        channel_id: int,
+        catalogue_id: int,
+        *,
+        keep_dirty: bool = False,
+        planned_version: int | None = None,
+        **values: Any,
     ) -> None:
         """The channel's answer for one listing: the fields of ``listing_content`` it sets (``ids``,
         ``acked_digest``, ``acked_fields``, ``published``, ``issues``, ``last_action``,
-        ``answered_at``); the listing is no longer dirty unless ``keep_dirty`` (try again)."""
+        ``answered_at``); the listing is no longer dirty unless ``keep_dirty`` (try again) or the
+        catalogue product moved past ``planned_version`` (the version the plan read) meanwhile: that
+        change is sent next."""
         unknown = set(values) - ANSWER_FIELDS
         if unknown:
             raise LedgerError(f"listing answer: unknown fields {sorted(unknown)}")
+        dirty: Any = keep_dirty
+        if not keep_dirty and planned_version is not None:
+            dirty = select(CP.c.version).where(CP.c.id == catalogue_id).scalar_subquery() > planned_version
         self.conn.execute(
             update(LC)
             .where(and_(LC.c.channel_id == channel_id, LC.c.catalogue_product_id == catalogue_id))
-            .values(dirty=keep_dirty, **values)
+            .values(dirty=dirty, **values)
         )
 
     def record_listing_issues(

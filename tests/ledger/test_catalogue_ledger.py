@@ -183,3 +183,27 @@ def test_the_migration_keeps_existing_products(tmp_path: Path) -> None:
         assert led.catalogue(conn) == []
     with led.tx() as tx:
         tx.conn.execute(update(LC).values(dirty=True))  # the table exists and is empty
+
+
+def test_an_answer_for_content_planned_before_a_change_leaves_the_listing_dirty(
+    ledger: Ledger, tmp_path: Path
+) -> None:
+    """The listing job planned a product at version v; the catalogue changed (v + 1) before the
+    channel's answer was written: that answer must not clear the mark of the change, or the new
+    content is never sent."""
+    ledgerio.import_csv(ledger, write(tmp_path, CSV), NOW)
+    with ledger.read() as conn:
+        tee = next(p for p in ledger.catalogue(conn) if p.handle == "TEE")
+    with ledger.tx() as tx:
+        web = tx.ensure_channel("web", "fake")
+        tx.ensure_listing_content(web, [tee.id])
+        tx.touch_catalogue([tee.id])  # the change after the plan's read
+        tx.record_listing_answer(web, tee.id, planned_version=tee.version, acked_digest="d1")
+    with ledger.read() as conn:
+        assert ledger.listing_contents(conn, web)[tee.id].dirty, "the change is still to send"
+        newer = next(p for p in ledger.catalogue(conn) if p.handle == "TEE").version
+    assert newer == tee.version + 1
+    with ledger.tx() as tx:
+        tx.record_listing_answer(web, tee.id, planned_version=newer, acked_digest="d2")
+    with ledger.read() as conn:
+        assert not ledger.listing_contents(conn, web)[tee.id].dirty
