@@ -80,6 +80,8 @@ class SquareEmulator(WithLatency):
         self.locations: dict[str, Json] = {}
         self.items: dict[str, Json] = {}
         self.variations: dict[str, Json] = {}
+        # item id -> the ids of the variations that name it (so an upsert need not scan them all)
+        self.item_variations: dict[str, set[str]] = {}
         self.client_ids: dict[str, str] = {}
         self.item_options: dict[str, Json] = {}
         """ITEM_OPTION objects by id, their values nested."""
@@ -179,6 +181,7 @@ class SquareEmulator(WithLatency):
                 "stockable": True,
             },
         }
+        self.item_variations.setdefault(item_id, set()).add(var_id)
         self.by_sku[sku.lower()] = var_id
         per_location = {self.first_location: quantity} if isinstance(quantity, int) else dict(quantity)
         for loc, qty in per_location.items():

@@ -124,13 +124,20 @@ def apply_item(emu: SquareEmulator, obj: Json, mappings: list[Json]) -> Json:
             "item_variation_data": vdata,
         }
         emu.variations[vid] = variation
+        if old is not None and old["item_variation_data"].get("item_id") != item_id:
+            emu.item_variations.get(old["item_variation_data"].get("item_id"), set()).discard(vid)
+        emu.item_variations.setdefault(item_id, set()).add(vid)
         if vdata.get("sku"):
             emu.by_sku[str(vdata["sku"]).lower()] = vid
         kept.append(variation)
-    for vid, old in list(emu.variations.items()):
-        if old["item_variation_data"].get("item_id") == item_id and all(vid != k["id"] for k in kept):
+    kept_ids = {k["id"] for k in kept}
+    for vid in sorted(emu.item_variations.get(item_id, set()) - kept_ids):
+        old = emu.variations[vid]
+        if not old["is_deleted"]:
             old["is_deleted"] = True
-            emu.by_sku.pop(str(old["item_variation_data"].get("sku") or "").lower(), None)
+            sku_key = str(old["item_variation_data"].get("sku") or "").lower()
+            if emu.by_sku.get(sku_key) == vid:
+                del emu.by_sku[sku_key]
     item = {
         "type": "ITEM",
         "id": item_id,
