@@ -788,7 +788,13 @@ ChannelOpt = Annotated[str | None, typer.Option("--channel", help="Only this cha
 @app.command()
 def plan(
     channel: ChannelOpt = None,
-    all_pairs: Annotated[bool, typer.Option("--all")] = False,
+    all_pairs: Annotated[
+        bool,
+        typer.Option(
+            "--all",
+            help="Plan every listing against what its channel last acknowledged, not only the changed ones.",
+        ),
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """What the next push would send and why. Sends nothing."""
