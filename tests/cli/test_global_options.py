@@ -29,3 +29,24 @@ def test_status_says_never_not_none(tmp_path: Path, monkeypatch: pytest.MonkeyPa
     assert "None" not in text
     assert "True" not in text
     assert "never" in text
+
+
+def test_every_option_of_every_command_says_what_it_does() -> None:
+    import click
+    import typer.main
+
+    from omnisync.cli import app
+
+    silent: list[str] = []
+
+    def walk(command: click.Command, path: list[str]) -> None:
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                walk(sub, [*path, name])
+            return
+        for p in command.params:
+            if isinstance(p, click.Option) and not p.help and "--help" not in p.opts:
+                silent.append(f"{' '.join(path)} {'/'.join(p.opts)}")
+
+    walk(typer.main.get_command(app), [])
+    assert silent == []
