@@ -388,7 +388,7 @@ def ledger_export(file: Path, as_json: JsonOpt = False) -> None:
 
 
 KeyOpt = Annotated[str | None, typer.Option("--key", help="Idempotency key: the same key is applied once.")]
-NoteOpt = Annotated[str | None, typer.Option("--note")]
+NoteOpt = Annotated[str | None, typer.Option("--note", help="Why: kept with the movement, shown by history.")]
 AllowNegativeOpt = Annotated[
     bool, typer.Option("--allow-negative", help="Let the on-hand count go below zero.")
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from clikit import deploy, run
@@ -32,21 +33,26 @@ def test_status_says_never_not_none(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 
 
 def test_every_option_of_every_command_says_what_it_does() -> None:
-    import click
     import typer.main
 
     from omnisync.cli import app
 
     silent: list[str] = []
+    seen = 0
 
-    def walk(command: click.Command, path: list[str]) -> None:
-        if isinstance(command, click.Group):
-            for name, sub in command.commands.items():
+    def walk(command: Any, path: list[str]) -> None:
+        subcommands: dict[str, Any] | None = getattr(command, "commands", None)
+        if subcommands is not None:
+            for name, sub in subcommands.items():
                 walk(sub, [*path, name])
             return
+        nonlocal seen
+        seen += 1
         for p in command.params:
-            if isinstance(p, click.Option) and not p.help and "--help" not in p.opts:
+            is_option = getattr(p, "param_type_name", "") == "option"
+            if is_option and not getattr(p, "help", None) and "--help" not in p.opts:
                 silent.append(f"{' '.join(path)} {'/'.join(p.opts)}")
 
     walk(typer.main.get_command(app), [])
-    assert silent == []
+    assert seen > 30
+    assert silent == [], silent
