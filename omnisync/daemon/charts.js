@@ -20,6 +20,7 @@
   var cover = data.cover;
   var cover_el = document.getElementById("cover-chart");
   if (!cover.labels.length) {
+    cover_el.className = "fine";
     cover_el.textContent = "No SKU sold in the reorder window.";
     return;
   }

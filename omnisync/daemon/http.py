@@ -460,7 +460,7 @@ def render_status_page(status: dict[str, Any], insights: str = "") -> str:
     return _template().substitute(
         refresh=REFRESH_S,
         generated=local_time(now, now),
-        worker=_cell(status["worker"]),
+        worker=f" · worker {_cell(status['worker'])}" if status["worker"] else "",
         ready="ready" if status["ready"] else "not ready",
         ready_class="fine" if status["ready"] else "alert",
         rows="\n".join(rows),
