@@ -111,6 +111,17 @@ def _convert(node: yaml.Node, doc: YamlDoc, path: tuple[str, ...], env: Mapping[
     return value
 
 
+def _yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's message on one line: the problem and its column, then what it was parsing."""
+    problem = getattr(exc, "problem", None)
+    if not problem:
+        return " ".join(str(exc).split())
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at column {mark.column + 1}" if mark is not None else ""
+    context = getattr(exc, "context", None)
+    return f"{problem}{where}" + (f" ({context})" if context else "")
+
+
 def load_yaml(
     path: Path,
     env: Mapping[str, str] | None = None,
@@ -135,7 +146,8 @@ def load_yaml(
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise ConfigFileError(name, mark.line + 1 if mark else None, "", f"invalid YAML: {exc}") from None
+        line = mark.line + 1 if mark else None
+        raise ConfigFileError(name, line, "", f"invalid YAML: {_yaml_problem(exc)}") from None
     doc = YamlDoc(name, {}, defer=defer)
     if node is not None:
         doc.data = _convert(node, doc, (), env)

@@ -19,6 +19,8 @@ CASES = {
     "bad_adaptive.yaml": ("bad_adaptive.yaml:8: allocation.adaptive.risk:", "less than 1"),
     "bad_cron.yaml": ("bad_cron.yaml:10: channels.web.schedule.reconcile_cron:", "higher than the maximum"),
     "latin1.yaml": ("latin1.yaml:2: ", "not UTF-8 (byte 0xf4)"),
+    "unclosed_list.yaml": ("unclosed_list.yaml:4: ", "invalid YAML: expected the node content"),
+    "tab_indent.yaml": ("tab_indent.yaml:2: ", "found character '\\t' that cannot start"),
 }
 
 
@@ -30,6 +32,7 @@ def test_bad_config_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     output = " ".join(result.output.split())
     where, words = CASES[name]
     assert result.exit_code != 0
+    assert len(result.output.strip().splitlines()) == 1, result.output
     assert where in output, output
     assert words in output, output
     assert "Traceback" not in output
