@@ -146,8 +146,8 @@ def load_yaml(
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        line = mark.line + 1 if mark else None
-        raise ConfigFileError(name, line, "", f"invalid YAML: {_yaml_problem(exc)}") from None
+        at = mark.line + 1 if mark else None
+        raise ConfigFileError(name, at, "", f"invalid YAML: {_yaml_problem(exc)}") from None
     doc = YamlDoc(name, {}, defer=defer)
     if node is not None:
         doc.data = _convert(node, doc, (), env)

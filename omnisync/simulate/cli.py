@@ -41,6 +41,7 @@ def simulate_command(
     """Simulate a trading period against the real engine and the emulators, with faults, and check
     that no order is lost or duplicated, stock is conserved and every channel converges."""
     from omnisync.progress import Progress
+    from omnisync.sdk.errors import ConfigurationError
 
     from .batch import aggregate, compare_policies, run_seeds  # lazily: `omnisync --help` stays light
     from .policies import pick_variants, variants
@@ -51,7 +52,7 @@ def simulate_command(
         sc: Scenario = load_scenario(scenario) if scenario is not None else small_scenario()
         only = policies.split(",") if policies else None
         pick_variants(variants(sc), only)
-    except (OSError, ValueError) as exc:
+    except (OSError, ValueError, ConfigurationError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
     numbers = list(range(seed, seed + seeds))

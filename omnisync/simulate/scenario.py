@@ -9,10 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from omnisync.config import AdaptiveConfig, Duration
+from omnisync.yamlsource import ConfigFileError, load_yaml, validate
 
 Kind = Literal["fake", "square", "shopify", "amazon", "instagram"]
 
@@ -260,10 +260,11 @@ class Scenario(_Model):
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    data = yaml.safe_load(Path(path).read_text())
-    if not isinstance(data, dict):
-        raise ValueError(f"{path}: a scenario is a mapping of keys")
-    return Scenario.model_validate(data)
+    """The scenario file, each problem as ``file:line: key.path: message`` (ConfigFileError)."""
+    doc = load_yaml(Path(path), {})
+    if not isinstance(doc.data, dict):
+        raise ConfigFileError(str(path), 1, "", "a scenario is a mapping of keys")
+    return validate(doc, Scenario)
 
 
 def small_scenario(channels: dict[str, ChannelSpec] | None = None) -> Scenario:

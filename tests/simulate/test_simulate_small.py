@@ -140,3 +140,22 @@ def test_cli_refuses_a_bad_scenario(tmp_path: Path) -> None:
     path.write_text("channels: {web: {kind: nosuch, sources: [WH]}}\n")
     result = CliRunner().invoke(app, [str(path)])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ("duration: 1h\nchannels: [web\n", "bad.yaml:3: invalid YAML: expected ',' or ']'"),
+        ("duration: 1h\nskus: abc\n", "bad.yaml:2: skus: unknown key"),
+        ("- 1\n", "bad.yaml:1: a scenario is a mapping of keys"),
+    ],
+)
+def test_a_bad_scenario_file_is_named_at_its_line_without_a_traceback(
+    tmp_path: Path, text: str, said: str
+) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    result = CliRunner().invoke(app, [str(path)])
+    assert result.exit_code == 2
+    assert said in result.output, result.output
+    assert "Traceback" not in result.output
