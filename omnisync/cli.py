@@ -818,6 +818,12 @@ def plan(
 AllListingsOpt = Annotated[bool, typer.Option("--all", help="Also list the products with nothing to send.")]
 
 
+NO_CATALOGUE_HINT = (
+    "the master catalogue has no product yet: give your CSV a `product` column and `ledger import` it, "
+    "or build it from a channel with `omnisync catalog import --from CHANNEL`"
+)
+
+
 @listings_app.command("plan")
 def listings_plan(
     channel: ChannelOpt = None, all_products: AllListingsOpt = False, as_json: JsonOpt = False
@@ -830,7 +836,8 @@ def listings_plan(
         names = [channel] if channel else list(engine.channels)
         return [reports.listing_row(p) for n in names for p in engine.plan_listings(n)]
 
-    rows = [r for r in _run(go) if all_products or r["action"] != "keep"]
+    planned = _run(go)
+    rows = [r for r in planned if all_products or r["action"] != "keep"]
     if as_json:
         _print_json(rows)
         return
@@ -839,6 +846,8 @@ def listings_plan(
         action = f"{r['action']} (blocked)" if r["blocked"] else r["action"]
         table.add_row(r["channel"], r["product"], action, r["why"])
     out.print(table if rows else "no listing to create, update or unpublish")
+    if not planned:
+        out.print(NO_CATALOGUE_HINT)
 
 
 async def _each_channel(
@@ -914,6 +923,8 @@ def listings_validate(channel: ChannelOpt = None, as_json: JsonOpt = False) -> N
             problems = "; ".join(f"{p['field']}: {p['rule']}" for p in r["problems"])
             err.print(escape(f"{r['channel']}: product {r['product']}: {problems}"), soft_wrap=True)
         out.print(f"{len(rows)} listings checked, {len(refused)} would be refused")
+        if not rows:
+            out.print(NO_CATALOGUE_HINT)
     if refused:
         raise typer.Exit(1)
 

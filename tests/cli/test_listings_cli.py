@@ -56,6 +56,21 @@ def test_plan_shows_what_would_be_created_and_why(deployment: FakeChannelAPI) ->
     assert deployment.requests == [], "planning sends nothing"
 
 
+def test_an_empty_catalogue_says_how_to_fill_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OMNISYNC_CONFIG", raising=False)
+    monkeypatch.setenv("CLI_TOKEN", "fake-token-123")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "omnisync.yaml").write_text(CONFIG)
+    (tmp_path / "web.yaml").write_text(TEMPLATE)
+    (tmp_path / "catalogue.csv").write_text("sku,title,price,stock:WH\nMUG,Mug,3.00,1\n")
+    run("ledger", "import", "catalogue.csv")
+    register_fake("cli-kit", FakeChannelAPI())
+    for command in (("listings", "plan"), ("listings", "validate")):
+        text = " ".join(run(*command).stdout.split())
+        assert "the master catalogue has no product yet" in text
+        assert "catalog import --from CHANNEL" in text
+
+
 def test_update_mode_never_creates(deployment: FakeChannelAPI, tmp_path: Path) -> None:
     (tmp_path / "web.yaml").write_text(TEMPLATE.replace("listings: create\n", ""))
     rows = json.loads(run("listings", "plan", "--json").stdout)
