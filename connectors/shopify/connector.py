@@ -405,7 +405,7 @@ class ShopifyConnector(Connector[ShopifySettings]):
                 docs.ORDER_LINES_PAGE,
                 {"id": node["id"], "after": after},
                 operation="pull_orders",
-                estimate=1 + 2 + 100,
+                estimate=1 + 2 + 100 * 3,  # the order, 100 lines with their price (MoneyBag, MoneyV2)
                 name="orderLines",
             )
             order = answer.data.get("order")

@@ -72,6 +72,10 @@ mutation OmnisyncSetQuantities($input: InventorySetQuantitiesInput!, $idempotenc
 }
 """
 
+LINE_FIELDS = "id sku quantity discountedUnitPriceAfterAllDiscountsSet { shopMoney { amount } }"
+"""A line's id, SKU, quantity and what was charged per unit after every discount, in the shop's currency
+(the order's ``currencyCode``): the sales report's revenue. Its MoneyBag and MoneyV2 cost 2 points."""
+
 _ORDER_FIELDS = f"""
 fragment OmnisyncOrder on Order {{
   id
@@ -85,7 +89,7 @@ fragment OmnisyncOrder on Order {{
   retailLocation {{ id }}
   lineItems(first: {ORDER_LINES}) {{
     pageInfo {{ hasNextPage endCursor }}
-    nodes {{ id sku quantity }}
+    nodes {{ {LINE_FIELDS} }}
   }}
   fulfillments(first: 10) {{
     status
@@ -114,22 +118,23 @@ query OmnisyncOrders($first: Int!, $after: String, $query: String) {
     + _ORDER_FIELDS
 )
 
-ORDER_LINES_PAGE = """
-query OmnisyncOrderLines($id: ID!, $after: String) {
-  order(id: $id) {
+ORDER_LINES_PAGE = f"""
+query OmnisyncOrderLines($id: ID!, $after: String) {{
+  order(id: $id) {{
     id
-    lineItems(first: 100, after: $after) {
-      pageInfo { hasNextPage endCursor }
-      nodes { id sku quantity }
-    }
-  }
-}
+    lineItems(first: 100, after: $after) {{
+      pageInfo {{ hasNextPage endCursor }}
+      nodes {{ {LINE_FIELDS} }}
+    }}
+  }}
+}}
 """
 
-# Requested cost of one order node in ORDERS: the order 1, retailLocation 1, lineItems 2 + 50,
-# fulfillments 1 + (2 + 50 × 2), refunds 1 + (2 + 50 × 3), fulfillmentOrders 2 + 5 × 4.
+# Requested cost of one order node in ORDERS: the order 1, retailLocation 1, lineItems 2 + 50 × 3
+# (the line, its price's MoneyBag and MoneyV2), fulfillments 1 + (2 + 50 × 2), refunds 1 + (2 + 50 × 3),
+# fulfillmentOrders 2 + 5 × 4.
 ORDER_NODE_COST = (
-    1 + 1 + (2 + ORDER_LINES) + (1 + 2 + ORDER_LINES * 2) + (1 + 2 + ORDER_LINES * 3) + (2 + 5 * 4)
+    1 + 1 + (2 + ORDER_LINES * 3) + (1 + 2 + ORDER_LINES * 2) + (1 + 2 + ORDER_LINES * 3) + (2 + 5 * 4)
 )
 VARIANT_NODE_COST = 5  # variant, product, inventoryItem, inventoryLevel, quantities
 INVENTORY_NODE_COST = 3  # inventoryItem, inventoryLevel, quantities

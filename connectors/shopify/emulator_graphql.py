@@ -73,6 +73,12 @@ def money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01")))
 
 
+def money_bag(value: Decimal, currency: str) -> dict[str, Any]:
+    """A ``MoneyBag``: the shop's and the buyer's currency are the same in the emulator."""
+    amount = {"amount": money(value), "currencyCode": currency}
+    return {"shopMoney": amount, "presentmentMoney": dict(amount)}
+
+
 def search_terms(query: str | None) -> list[tuple[str, str, str]]:
     """``field:value`` terms of Shopify search syntax as (field, comparator, value)."""
     out = []
@@ -261,6 +267,8 @@ class Views:
                 "quantity": line.quantity,
                 "currentQuantity": line.quantity - order.refunded(line.id),
                 "unfulfilledQuantity": order.unfulfilled(line),
+                "originalUnitPriceSet": money_bag(line.unit_price, order.currency),
+                "discountedUnitPriceAfterAllDiscountsSet": money_bag(line.unit_price, order.currency),
             }
 
         def by_id(item: dict[str, Any]) -> str:

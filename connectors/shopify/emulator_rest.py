@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from .emulator_state import OrderRecord
@@ -29,6 +30,8 @@ def rest_order(order: OrderRecord) -> dict[str, Any]:
                 "admin_graphql_api_id": li.id,
                 "sku": li.sku,
                 "quantity": li.quantity,
+                "price": str(li.unit_price.quantize(Decimal("0.01"))),
+                "discount_allocations": [],
                 "fulfillable_quantity": order.unfulfilled(li),
                 "variant_id": _number(li.variant_id),
             }

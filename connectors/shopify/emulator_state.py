@@ -37,6 +37,8 @@ class Line:
     quantity: int
     variant_id: str | None
     inventory_item_id: str | None
+    unit_price: Decimal = Decimal("0")
+    """The variant's price when the order was placed (the emulator grants no discounts)."""
 
 
 @dataclass
@@ -171,6 +173,7 @@ class ShopState:
                     quantity,
                     variant.id if variant else None,
                     variant.inventory_item_id if variant else None,
+                    variant.price if variant else Decimal("0"),
                 )
             )
         number = len(self.orders) + 1001

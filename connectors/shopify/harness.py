@@ -16,7 +16,7 @@ from .listings import handle_for
 
 class ShopifyHarness(EmulatorHarness):
     connector_class = ShopifyConnector
-    orders_page_size = 3
+    orders_page_size = 2
     conformance_batch_size = 250
 
     def __init__(

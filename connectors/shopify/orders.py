@@ -19,6 +19,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from omnisync.sdk import Order, OrderLine, OrderStatus, ProtocolError
@@ -37,6 +38,7 @@ class _Facts:
     closed: bool
     currency: str | None
     lines: list[tuple[str, str, int]] = field(default_factory=list)  # (line id, sku, quantity)
+    unit_prices: dict[str, Decimal] = field(default_factory=dict)  # line id -> charged per unit
     fulfilled: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     refunds: list[tuple[str, int, str, str | None]] = field(default_factory=list)  # line, qty, type, location
     location_gids: list[str] = field(default_factory=list)  # in order of preference
@@ -87,6 +89,11 @@ def from_graphql(
         line_id = _id(line)
         if line_id is not None:
             facts.lines.append((line_id, str(line.get("sku") or ""), int(line.get("quantity") or 0)))
+            bag = line.get("discountedUnitPriceAfterAllDiscountsSet")
+            shop = bag.get("shopMoney") if isinstance(bag, Mapping) else None
+            price = _decimal(shop.get("amount")) if isinstance(shop, Mapping) else None
+            if price is not None:
+                facts.unit_prices[line_id] = price
     for fulfillment in node.get("fulfillments") or []:
         if fulfillment.get("status") != "SUCCESS":
             continue
@@ -132,9 +139,17 @@ def from_rest(payload: Mapping[str, Any], settings: ShopifySettings) -> Order:
         currency=payload.get("currency"),
     )
     for line in payload.get("line_items") or []:
-        facts.lines.append(
-            (_line_gid(line.get("id")), str(line.get("sku") or ""), int(line.get("quantity") or 0))
-        )
+        line_id, quantity = _line_gid(line.get("id")), int(line.get("quantity") or 0)
+        facts.lines.append((line_id, str(line.get("sku") or ""), quantity))
+        price = _decimal(line.get("price"))
+        if price is not None and quantity > 0:
+            # ``price`` is before discounts; each discount allocation is the line's share in total
+            off = sum(
+                (_decimal(a.get("amount")) or Decimal(0)
+                 for a in line.get("discount_allocations") or [] if isinstance(a, Mapping)),
+                Decimal(0),
+            )  # fmt: skip
+            facts.unit_prices[line_id] = (price - off / quantity).quantize(Decimal("0.01"))
     for fulfillment in payload.get("fulfillments") or []:
         if str(fulfillment.get("status", "")).lower() != "success":
             continue
@@ -154,6 +169,17 @@ def from_rest(payload: Mapping[str, Any], settings: ShopifySettings) -> Order:
     if payload.get("location_id"):
         facts.location_gids.append(f"gid://shopify/Location/{payload['location_id']}")
     return _build(facts, settings, raw=payload)
+
+
+def _decimal(value: object) -> Decimal | None:
+    """A money amount as Shopify writes it (a string such as ``"12.50"``); None when absent or not one."""
+    if value is None or isinstance(value, bool):
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        return None
+    return amount if amount.is_finite() else None
 
 
 def _line_gid(value: object) -> str:
@@ -201,6 +227,7 @@ def _build(facts: _Facts, settings: ShopifySettings, raw: Mapping[str, Any]) -> 
                 cancelled=cancelled,
                 restocked=restocked,
                 refunded=min(fulfilled, put_back + kept.get(line_id, 0)),
+                unit_price=facts.unit_prices.get(line_id),
             )
         )
     if facts.cancelled:

@@ -38,9 +38,10 @@ class ShopifySettings(ConnectorSettings):
     """The shop's plan; sets the cost bucket until the first answer reports the real one."""
     webhook_secret: SecretStr | None = None
     """The app's client secret that signs webhooks (X-Shopify-Hmac-Sha256). None: webhooks refused."""
-    orders_page_size: int = Field(default=3, ge=1, le=3)
-    """Orders per page. Each order asks for up to 50 lines, fulfilments, refunds and fulfilment orders,
-    about 330 requested points, so three keep one query under the 1,000-point single-query limit."""
+    orders_page_size: int = Field(default=2, ge=1, le=2)
+    """Orders per page. Each order asks for up to 50 lines with their prices, fulfilments, refunds and
+    fulfilment orders, 432 requested points, so two keep one query under the 1,000-point single-query
+    limit (what a page really costs is charged, the rest refunded)."""
     endpoint: str | None = None
     """Overrides ``https://{shop}`` (an emulator on loopback, for instance)."""
     publication_id: str | None = Field(default=None, pattern=r"^gid://shopify/Publication/\d+$")

@@ -217,6 +217,43 @@ async def _all_orders(connector: ShopifyConnector, since=None) -> tuple[list, in
         cursor = OrderCursor(since, page.next_page_token)
 
 
+async def test_order_lines_carry_what_was_charged_per_unit() -> None:
+    clock = VirtualClock()
+    emulator, connector = make(clock)
+    emulator.seed("A", 5, price="12.50")
+    emulator.seed("B", 5, price="3.00")
+    placed = emulator.place_order([("A", 2), ("B", 1)])
+    orders, _ = await _all_orders(connector)
+    (order,) = [o for o in orders if o.external_id == placed]
+    assert {line.channel_sku: line.unit_price for line in order.lines} == {
+        "A": Decimal("12.50"),
+        "B": Decimal("3.00"),
+    }
+
+
+def test_a_webhook_order_line_price_is_net_of_its_discounts() -> None:
+    from omnisync_connectors.shopify.orders import from_rest
+
+    payload = {
+        "id": 7,
+        "updated_at": "2026-12-04T10:00:00Z",
+        "currency": "EUR",
+        "line_items": [
+            {
+                "id": 1,
+                "sku": "A",
+                "quantity": 2,
+                "price": "12.50",
+                "discount_allocations": [{"amount": "5.00"}],
+            },
+            {"id": 2, "sku": "B", "quantity": 1, "price": "3.00", "discount_allocations": []},
+            {"id": 3, "sku": "C", "quantity": 1},
+        ],
+    }
+    order = from_rest(payload, ShopifySettings(**ShopifyEmulator(VirtualClock()).settings()))
+    assert [line.unit_price for line in order.lines] == [Decimal("10.00"), Decimal("3.00"), None]
+
+
 async def test_orders_are_paged_and_normalised_with_cumulative_line_quantities() -> None:
     clock = VirtualClock()
     emulator, connector = make(clock)
@@ -232,7 +269,7 @@ async def test_orders_are_paged_and_normalised_with_cumulative_line_quantities()
     for _ in range(4):
         emulator.place_order("C", 1)
     orders, pages = await _all_orders(connector)
-    assert (len(orders), pages) == (8, 3)  # three per page
+    assert (len(orders), pages) == (8, 4)  # two per page
     by_id = {o.external_id: o for o in orders}
     a, b = by_id[shipped].lines
     assert (a.quantity, a.fulfilled, a.restocked, a.cancelled) == (3, 2, 1, 0)

@@ -179,7 +179,7 @@ async def test_a_too_costly_orders_page_is_asked_again_smaller() -> None:
     }
     empty = {
         "data": {"orders": {"pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}},
-        "extensions": {"cost": _cost(334, 2)},
+        "extensions": {"cost": _cost(434, 2)},
     }
     with respx.mock(assert_all_called=True) as router:
         route = router.post(URL).mock(
@@ -187,4 +187,4 @@ async def test_a_too_costly_orders_page_is_asked_again_smaller() -> None:
         )
         page = await _connector(VirtualClock()).pull_orders(OrderCursor(None))
     assert (page.orders, page.next_page_token) == ([], None)
-    assert [_sent(route, i)["variables"]["first"] for i in (0, 1)] == [3, 1]
+    assert [_sent(route, i)["variables"]["first"] for i in (0, 1)] == [2, 1]

@@ -223,7 +223,7 @@ def test_an_answer_missing_a_non_null_field_is_caught(schema: GraphQLSchema) -> 
 @pytest.mark.parametrize(
     ("document", "variables", "estimate"),
     [
-        (docs.ORDERS, {"first": 3}, docs.estimate_orders(3)),
+        (docs.ORDERS, {"first": 2}, docs.estimate_orders(2)),
         (
             docs.VARIANTS_BY_SKU,
             {"first": 100, "query": "sku:A", "locationId": "gid://shopify/Location/1"},
