@@ -29,16 +29,20 @@ sku_aliases: {TEE-L: WEB-TEE-L}
 """
 
 
-@pytest.fixture
-def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeChannelAPI:
+def _deploy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, catalogue: str) -> FakeChannelAPI:
     monkeypatch.delenv("OMNISYNC_CONFIG", raising=False)
     monkeypatch.setenv("CLI_TOKEN", "fake-token-123")
     monkeypatch.chdir(tmp_path)
     (tmp_path / "omnisync.yaml").write_text(CONFIG)
     (tmp_path / "web.yaml").write_text(TEMPLATE)
-    (tmp_path / "catalogue.csv").write_text(CATALOGUE.replace("{title}", "x" * 120))
+    (tmp_path / "catalogue.csv").write_text(catalogue)
     run("ledger", "import", "catalogue.csv")
     return register_fake("cli-kit", FakeChannelAPI())
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeChannelAPI:
+    return _deploy(tmp_path, monkeypatch, CATALOGUE.replace("{title}", "x" * 120))
 
 
 def test_plan_shows_what_would_be_created_and_why(deployment: FakeChannelAPI) -> None:
@@ -57,14 +61,7 @@ def test_plan_shows_what_would_be_created_and_why(deployment: FakeChannelAPI) ->
 
 
 def test_an_empty_catalogue_says_how_to_fill_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OMNISYNC_CONFIG", raising=False)
-    monkeypatch.setenv("CLI_TOKEN", "fake-token-123")
-    monkeypatch.chdir(tmp_path)
-    (tmp_path / "omnisync.yaml").write_text(CONFIG)
-    (tmp_path / "web.yaml").write_text(TEMPLATE)
-    (tmp_path / "catalogue.csv").write_text("sku,title,price,stock:WH\nMUG,Mug,3.00,1\n")
-    run("ledger", "import", "catalogue.csv")
-    register_fake("cli-kit", FakeChannelAPI())
+    _deploy(tmp_path, monkeypatch, "sku,title,price,stock:WH\nMUG,Mug,3.00,1\n")
     for command in (("listings", "plan"), ("listings", "validate")):
         text = " ".join(run(*command).stdout.split())
         assert "the master catalogue has no product yet" in text
