@@ -1132,7 +1132,7 @@ def orders(
         _print_json(rows)
         return
     if not rows:
-        out.print("none")
+        out.print("no quarantined order line" if quarantined else "no order imported yet")
         return
     table = Table(*(key.replace("_", " ") for key in rows[0]))
     for r in rows:  # times as status shows them, not 2026-12-04 15:19:58.361808+00:00
