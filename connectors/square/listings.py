@@ -27,7 +27,7 @@ from omnisync.sdk import (
 )
 
 from .client import MAX_RETRIEVE_IDS, Json, SquareApi, as_dict, describe, raise_for_square, square_errors
-from .images import ImageFetcher, ImageProblem, attached_digests, upload_images
+from .images import ImageFetcher, ImageProblem, attached_images, upload_images
 from .inventory import ITEM_ID, VARIATION_ID
 from .options import ensure_options, with_options
 from .prices import catalog_lock, to_minor
@@ -158,7 +158,7 @@ class ListingWriter:
                     self.context.channel,
                     c.key,
                     c.images,
-                    attached_digests(item, related),
+                    attached_images(item, related),
                 )
             except ImageProblem as exc:
                 failed[c.key] = ListingResult.rejected(c.key, str(exc))

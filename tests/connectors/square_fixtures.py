@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
@@ -53,19 +54,32 @@ class ImageServer:
     """Image files served on loopback by a thread of the test (the connector fetches them as it would
     a merchant's image host; never the internet). ``files``: path -> (content type, bytes)."""
 
-    def __init__(self, files: dict[str, tuple[str, bytes]]) -> None:
+    def __init__(self, files: dict[str, tuple[str, bytes]], *, etags: bool = True) -> None:
         self.files = files
         self.hits: list[str] = []
+        self.answers: list[tuple[str, int]] = []  # (path, status), as the host answered
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 server.hits.append(self.path)
-                found = server.files.get(self.path.split("?")[0])
+                path = self.path.split("?")[0]
+                found = server.files.get(path)
                 if found is None:
+                    server.answers.append((path, 404))
                     self.send_error(404)
                     return
+                etag = '"' + hashlib.sha256(found[1]).hexdigest()[:16] + '"'
+                if etags and self.headers.get("If-None-Match") == etag:
+                    server.answers.append((path, 304))
+                    self.send_response(304)
+                    self.send_header("ETag", etag)
+                    self.end_headers()
+                    return
+                server.answers.append((path, 200))
                 self.send_response(200)
+                if etags:
+                    self.send_header("ETag", etag)
                 self.send_header("Content-Type", found[0])
                 self.send_header("Content-Length", str(len(found[1])))
                 self.end_headers()

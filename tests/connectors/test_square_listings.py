@@ -210,7 +210,7 @@ async def test_images_are_uploaded_once_per_content_and_named_by_the_item_in_ord
         first, second = (emu.images[i] for i in item["image_ids"])
         assert emu.image_files[first["id"]] == JPEG
         assert emu.image_files[second["id"]] == PNG
-        assert first["image_data"]["name"] == "omnisync:" + hashlib.sha256(JPEG).hexdigest()
+        assert first["image_data"]["name"].startswith("omnisync:" + hashlib.sha256(JPEG).hexdigest() + " u:")
         assert emu.calls["CreateCatalogImage"] == 2
 
         # an edit with the same files uploads nothing; a new order is the same images reordered
@@ -228,7 +228,22 @@ async def test_images_are_uploaded_once_per_content_and_named_by_the_item_in_ord
         ids = emu.items[made.ids["item_id"]]["item_data"]["image_ids"]
         assert ids[0] == item["image_ids"][1]
         assert emu.image_files[ids[1]] == JPEG + b"v2"
-        assert web.hits.count("/a.jpg") == 3, "fetched each time: only its digest says it is unchanged"
+        assert [status for path, status in web.answers if path == "/a.jpg"] == [200, 304, 200], (
+            "asked again with its ETag: not downloaded while unchanged"
+        )
+    await conn.aclose()
+
+
+async def test_a_host_without_validators_is_downloaded_again_and_its_digest_decides() -> None:
+    r = rig(settings={"catalog_images": True})
+    emu, conn = r.emulator, r.connector
+    with ImageServer({"/a.jpg": ("image/jpeg", JPEG)}, etags=False) as web:
+        [made] = await conn.upsert_listings([imaged([web.url("/a.jpg")])])
+        listing = with_answer(imaged([web.url("/a.jpg")], title="Classic tee 2"), made)
+        [again] = await conn.upsert_listings([listing])
+        assert again.status is ItemStatus.ACCEPTED, again.issues
+        assert web.answers == [("/a.jpg", 200), ("/a.jpg", 200)]
+        assert emu.calls["CreateCatalogImage"] == 1, "the same bytes are not uploaded again"
     await conn.aclose()
 
 
