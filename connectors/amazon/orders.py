@@ -59,7 +59,9 @@ def _int(value: object) -> int:
 def order_line(item: Json, status: str) -> OrderLine:
     ordered = _int(item.get("QuantityOrdered"))
     shipped = min(_int(item.get("QuantityShipped")), ordered)
-    total = _money(item.get("ItemPrice"))
+    total = _money(item.get("ItemPrice"))  # the units' selling price; promotions come apart
+    if total is not None:
+        total -= _money(item.get("PromotionDiscount")) or Decimal(0)
     unit = (total / ordered).quantize(Decimal("0.01")) if total is not None and ordered else None
     if status == "Shipped":
         shipped = ordered  # a Shipped order has handed over every unit

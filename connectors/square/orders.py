@@ -17,7 +17,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 
 from omnisync.sdk import Order, OrderLine, OrderStatus, ProtocolError
 
@@ -63,7 +63,7 @@ def normalize(order: Json, settings: SquareSettings, skus: Mapping[str, str]) ->
                 quantity=quantity,
                 fulfilled=quantity if state == "COMPLETED" else 0,
                 cancelled=quantity if state == "CANCELED" else 0,
-                unit_price=_money(li.get("base_price_money")),
+                unit_price=_net_unit_price(li, "gross_sales_money", quantity),
             )
         )
     returned = False
@@ -80,7 +80,7 @@ def normalize(order: Json, settings: SquareSettings, skus: Mapping[str, str]) ->
                     channel_sku=_channel_sku(li, skus),
                     quantity=0,
                     restocked=units if restock else 0,
-                    unit_price=_money(li.get("base_price_money")),
+                    unit_price=_net_unit_price(li, "gross_return_money", units),
                 )
             )
     status = OrderStatus.CLOSED if returned and state == "COMPLETED" else _STATUS[state]
@@ -103,6 +103,19 @@ def _channel_sku(line: Json, skus: Mapping[str, str]) -> str:
     if vid:
         return skus.get(str(vid)) or str(vid)
     return f"square-item:{line.get('name') or 'unnamed'}"
+
+
+def _net_unit_price(line: Json, gross_field: str, quantity: int) -> Decimal | None:
+    """What a unit was charged, net of the line's discounts (taxes left out): (gross − discounts) ÷
+    quantity, rounded to the currency's minor unit; the line's ``base_price_money`` when Square gives
+    no gross."""
+    gross = as_dict(line.get(gross_field))
+    if not isinstance(gross.get("amount"), int) or quantity <= 0:
+        return _money(line.get("base_price_money"))
+    discount = as_dict(line.get("total_discount_money")).get("amount")
+    net_minor = gross["amount"] - (discount if isinstance(discount, int) else 0)
+    per_unit = (Decimal(net_minor) / quantity).to_integral_value(rounding=ROUND_HALF_EVEN)
+    return from_minor(int(per_unit), str(gross.get("currency") or "USD"))
 
 
 def _money(value: object) -> Decimal | None:

@@ -339,3 +339,18 @@ async def test_a_preorder_carries_the_restock_date_and_the_handling_time_until_i
     [result] = await connector.push_inventory(updates([sku], 6))
     assert result.status is ItemStatus.ACCEPTED
     assert (listing.quantity, listing.restock) == (6, {})
+
+
+def test_a_line_s_unit_price_is_net_of_its_promotions() -> None:
+    from omnisync_connectors.amazon.orders import order_line
+
+    item = {
+        "OrderItemId": "1",
+        "SellerSKU": "A",
+        "QuantityOrdered": 3,
+        "QuantityShipped": 0,
+        "ItemPrice": {"CurrencyCode": "EUR", "Amount": "30.00"},
+        "PromotionDiscount": {"CurrencyCode": "EUR", "Amount": "5.00"},
+    }
+    assert order_line(item, "Unshipped").unit_price == Decimal("8.33")
+    assert order_line({**item, "PromotionDiscount": None}, "Unshipped").unit_price == Decimal("10.00")

@@ -356,3 +356,32 @@ async def test_webhooks_are_verified_over_url_and_body() -> None:
     unsigned = rig(settings={"webhook_signature_key": None}).connector
     with pytest.raises(WebhookVerificationError, match="signature_key"):
         unsigned.parse_webhook(headers, body, url)
+
+
+def test_a_line_s_unit_price_is_net_of_its_discounts() -> None:
+    from omnisync_connectors.square.orders import normalize
+    from omnisync_connectors.square.settings import SquareSettings
+
+    def money(amount: int) -> dict[str, object]:
+        return {"amount": amount, "currency": "EUR"}
+
+    order = {
+        "id": "O1",
+        "state": "COMPLETED",
+        "location_id": "L1",
+        "updated_at": "2026-12-04T10:00:00Z",
+        "line_items": [
+            {"uid": "a", "catalog_object_id": "V1", "quantity": "3", "base_price_money": money(1000),
+             "gross_sales_money": money(3000), "total_discount_money": money(500)},
+            {"uid": "b", "catalog_object_id": "V2", "quantity": "1", "base_price_money": money(450)},
+        ],
+        "returns": [
+            {"return_line_items": [
+                {"uid": "r", "catalog_object_id": "V1", "quantity": "1", "base_price_money": money(1000),
+                 "gross_return_money": money(1000), "total_discount_money": money(167)},
+            ]},
+        ],
+    }  # fmt: skip
+    settings = SquareSettings(access_token="t", locations={"STORE": "L1"})
+    lines = normalize(order, settings, {"V1": "A", "V2": "B"}).lines
+    assert [line.unit_price for line in lines] == [Decimal("8.33"), Decimal("4.50"), Decimal("8.33")]
