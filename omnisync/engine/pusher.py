@@ -268,7 +268,10 @@ async def replay_outbox(rt: ChannelRuntime, ledger: Ledger, clock: Clock) -> int
     On a channel that honours idempotency keys the batch is re-sent verbatim, so the platform answers
     its first result instead of applying the change twice, and that result is acknowledged (the pair
     stays dirty and is re-planned). Elsewhere the batch is dropped: those channels take absolute or
-    compare-and-set values, and the fresh plan that follows is authoritative.
+    compare-and-set values, so the fresh plan that follows is authoritative, but what the channel
+    holds is unknown (the batch may have landed), so each pair's compare value is forgotten: were the
+    offer back at the value acknowledged before the batch, the plan would otherwise find nothing to
+    send while the channel shows what the batch sent.
     """
     with ledger.tx() as tx:
         pending = tx.outbox_pending(rt.channel_id)
@@ -277,8 +280,13 @@ async def replay_outbox(rt: ChannelRuntime, ledger: Ledger, clock: Clock) -> int
     replay = rt.connector.supports(Capability.IDEMPOTENT_PUSH)
     for outbox_id, items in pending:
         if not replay:
+            now = clock.now()
             with ledger.tx() as tx:
                 tx.outbox_done(outbox_id)
+                for item in items:
+                    tx.forget_acknowledged(
+                        rt.channel_id, item["product_id"], "push outcome unknown after a restart", at=now
+                    )
             continue
         log.info("push.replay", channel=rt.name, items=len(items))
         results = {r.sku: r for r in await rt.connector.push_inventory([_decode(i) for i in items])}

@@ -163,6 +163,12 @@ class ListingWrites(TxBase):
         else:
             self._settle(channel_id, product_id, change.settled_at, change.mark, values)
 
+    def forget_acknowledged(self, channel_id: int, product_id: int, error: str, *, at: datetime) -> None:
+        """What the channel holds is unknown (a push may or may not have landed): no compare value, so
+        the next plan sends the offer whatever it is, and the pair is marked to be planned."""
+        values: dict[str, Any] = {"acked_quantity": None, "last_error": error[:500], "last_error_at": at}
+        self._update(channel_id, product_id, values | MARKED)
+
     def listing_error(
         self,
         channel_id: int,

@@ -195,6 +195,48 @@ async def test_a_batch_that_landed_but_was_never_recorded_is_replayed_verbatim(
     assert restarted.engine.plan("web") == []
 
 
+async def test_a_dropped_batch_leaves_no_over_show_when_the_offer_returns_to_the_old_value(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    """A channel without idempotent pushes drops a batch whose outcome died with its process; the
+    batch may have landed, so the compare value is forgotten and the offer is sent again even when it
+    equals the value acknowledged before the batch."""
+    from omnisync.engine.runtime import Engine
+    from omnisync.sdk.models import Capability
+
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 0)})
+    await w.engine.sync_once()
+    assert w.web.items["WEB-MUG"].quantity == 9
+    connector = w.engine.channels["web"].connector
+    real = connector.push_inventory
+
+    async def lands_then_dies(updates):  # type: ignore[no-untyped-def]
+        await real(updates)
+        raise SystemExit("killed after the channel applied the batch")
+
+    connector.push_inventory = lands_then_dies  # type: ignore[method-assign]
+    _adjust(w, "MUG", 1, "found-one")  # the offer rises to 10 ...
+    await w.engine.pull("web")
+    with pytest.raises(SystemExit):
+        await w.engine.push("web")
+    assert w.web.items["WEB-MUG"].quantity == 10, "the batch landed"
+    _adjust(w, "MUG", -1, "lost-one")  # ... and is back at 9, what the ledger last acknowledged
+
+    restarted = Engine(
+        w.loaded, w.ledger, clock=w.clock, transports={"web": w.web.transport(), "pos": w.pos.transport()}
+    )
+    await restarted.start()
+    web = restarted.channels["web"].connector
+    web.capabilities = web.capabilities - {Capability.IDEMPOTENT_PUSH}  # type: ignore[misc]
+    await restarted.pull("web")
+    await restarted.push("web")
+    assert w.web.items["WEB-MUG"].quantity == 9, (
+        "the channel no longer shows a unit the ledger does not offer"
+    )
+    assert restarted.plan("web") == []
+
+
 def _adjust(w: World, sku: str, units: int, key: str) -> None:
     with w.ledger.tx() as tx:
         tx.record_movement(sku, "WH", "adjustment", units, key, at=w.clock.now())
