@@ -102,8 +102,12 @@ class Columns:
 
         self.size = len(ids)
         self.ids: Ints = numbers(ids)
-        self.skus: list[str] = arranged(skus)
-        self.tags: list[str] = arranged(tags)
+        self.skus: list[str] | None = None if skus is None else arranged(skus)
+        self.tags: list[str] | None = None if tags is None else arranged(tags)
+        """None in a lean chunk: :meth:`product_names` reads them."""
+        self.details = chunk.details
+        self._read: dict[int, tuple[str, str]] = {}
+        """A lean chunk's SKU and tags of the products at these positions, read so far."""
         self.prices: list[Any] = arranged(prices)
         self.currencies: list[str] = arranged(currencies)
         self.active: Flags = numbers(active) != 0
@@ -155,6 +159,25 @@ class Columns:
             self.marks.append(self._placed(where, marks[mine], 0))
             self.rows.append(self._placed(where, np.flatnonzero(mine), -1))
 
+    def product_names(self, positions: Sequence[int]) -> tuple[list[str], list[str]]:
+        """The SKUs and raw tags of the products at ``positions``."""
+        if self.skus is not None and self.tags is not None:
+            return [self.skus[i] for i in positions], [self.tags[i] for i in positions]
+        assert self.details is not None, "a lean chunk reads its products' SKUs and tags"
+        unread = [i for i in dict.fromkeys(positions) if i not in self._read]
+        if unread:
+            skus, tags = self.details(self.ids[unread])
+            self._read.update(zip(unread, zip(skus, tags, strict=True), strict=True))
+        named = [self._read[i] for i in positions]
+        return [sku for sku, _ in named], [tags for _, tags in named]
+
+    def skus_at(self, positions: Ints) -> list[str]:
+        """The SKUs of the products at ``positions``, read at once in a lean chunk (not kept)."""
+        if self.skus is not None:
+            return [self.skus[i] for i in positions.tolist()]
+        assert self.details is not None, "a lean chunk reads its products' SKUs and tags"
+        return self.details(self.ids[positions])[0]
+
     def _positions(self, product_ids: Sequence[int]) -> tuple[Ints, Flags]:
         """Each product id's position in the chunk, and whether the chunk holds it."""
         wanted = np.asarray(product_ids, dtype=np.int64)
@@ -171,10 +194,11 @@ class Columns:
     def row(self, i: int) -> tuple[Any, ...]:
         """Product ``i`` in the planning row layout (``PLAN_*`` constants) the explained path reads,
         then its stock on order (stock column -> (units, expected date)), or None."""
+        (sku,), (tags,) = self.product_names([i])
         row: list[Any] = [
             int(self.ids[i]),
-            self.skus[i],
-            self.tags[i],
+            sku,
+            tags,
             self.prices[i],
             self.currencies[i],
             bool(self.active[i]),
@@ -318,7 +342,7 @@ class _Block:
             currencies = np.array([r.currency for r in results], dtype=object)
             currencies[kept] = None
             new_prices, currencies = new_prices.tolist(), currencies.tolist()
-        skus = [columns.skus[i] for i in self.here.tolist()]
+        skus = columns.skus_at(self.here)
         # the fast path's targets are always visible-as-is (no drop): available stays None
         return list(
             map(
@@ -403,6 +427,10 @@ class ChunkPlanner:
             except ValueError:  # a channel-wide rule that cannot apply: let every SKU say so itself
                 lanes = []
         self.lanes = tuple(lanes)
+        self.lean = bool(self.lanes) and not self.special_skus and not self.special_tags
+        """The chunks may be lean (:attr:`~omnisync.ledger.plan_rows.PlanQueries.lean`): the fast
+        path plans every pair no mapping names from numbers alone; a SKU and its tags are read for
+        the pairs it explains or builds."""
 
     def _lane(self, name: str, others: Sequence[_Lane]) -> _Lane:
         """The channel's rules for a SKU without overrides of its own, and the price memo shared with
@@ -526,7 +554,9 @@ class ChunkPlanner:
             found.update(np.flatnonzero((flags >= 0) & ((flags & PLAN_ACKED_PREORDER) != 0)).tolist())
         if self.replan:
             found.update(np.flatnonzero(np.isin(columns.ids, list(self.replan))).tolist())
-        skus, tags = columns.skus, columns.tags
+        if not self.special_skus and not self.special_tags:
+            return sorted(found)
+        skus, tags = columns.product_names(range(columns.size))
         if self.special_skus and not self.special_skus.isdisjoint(skus):
             found.update(i for i, sku in enumerate(skus) if sku in self.special_skus)
         if self.special_tags:
@@ -538,6 +568,8 @@ class ChunkPlanner:
     def _plan_fast(self, columns: Columns, dirty_only: bool, out: ChunkPlan) -> None:
         """Plain SKUs from the channel-wide rules, column by column; the others through ``targets``."""
         special = self._special(columns)
+        if special:
+            columns.product_names(special)  # a lean chunk's: one read for the rows explained below
         for i in special:
             row = columns.row(i)
             self._plan_explained(row, dirty_only and row[_ID] not in self.replan, out)

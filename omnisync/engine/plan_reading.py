@@ -131,8 +131,10 @@ class PlanReader(EngineSetup):
             tuple(location_ids),
             by_ids=by_ids,
             incoming=preorders,
+            lean=planner.lean,
         )
         listing_names = queries.names_in(self.ledger.read)
+        product_details = queries.details_in(self.ledger.read)
 
         def read() -> tuple[PlanChunk, bool]:
             """The next chunk, and whether more may follow."""
@@ -146,8 +148,10 @@ class PlanReader(EngineSetup):
                     after = int(chunk.products[0].max()) if len(chunk) else after
                     more = len(chunk) == PLAN_CHUNK
             # the names of the pairs the plan pushes are read when it knows which they are: their
-            # channel SKU and ids cannot change but through this channel's own setup and discovery
-            return replace(chunk, names=listing_names), more
+            # channel SKU and ids cannot change but through this channel's own setup and discovery;
+            # nor can a SKU, and a lean read's tags decide no rule (no mapping names a tag)
+            details = None if chunk.details is None else product_details
+            return replace(chunk, names=listing_names, details=details), more
 
         chunk, more = read()
         if not more:

@@ -4,6 +4,7 @@ array forms of the rules against their scalar forms."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -156,6 +157,18 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
     return PlanChunk((1, 2, 3), (1, 2), products, as_arrays, listings, names, incoming)
 
 
+def lean(chunk: PlanChunk) -> PlanChunk:
+    """The chunk as a lean read gives it: SKUs and tags read by product id when wanted."""
+    ids, skus, tags, *rest = chunk.products
+    known = dict(zip(ids.tolist(), zip(skus, tags, strict=True), strict=True))
+
+    def details(product_ids: Any) -> tuple[list[Any], list[Any]]:
+        wanted = [known[pid] for pid in np.asarray(product_ids).tolist()]
+        return [sku for sku, _ in wanted], [raw for _, raw in wanted]
+
+    return replace(chunk, products=[ids, None, None, *rest], details=details)
+
+
 def view(plan: ChunkPlan) -> dict[str, tuple[list[tuple[Any, ...]], list[tuple[int, int, int]]]]:
     for items, _ in plan.values():
         unbuilt = [column.tolist() for column in items.columns()]  # what a plan's sums read
@@ -190,6 +203,8 @@ def test_the_fast_plan_of_a_chunk_is_the_explained_plan(
     explained.lanes = ()  # every pair through TargetCalculator.targets
     planned = fast.plan(chunk, dirty_only=dirty_only)
     assert view(planned) == view(explained.plan(chunk, dirty_only=dirty_only))
+    assert fast.lean, "no SKU or tag named: the chunks may be lean"
+    assert view(fast.plan(lean(chunk), dirty_only=dirty_only)) == view(planned)
     for items, _ in planned.values():  # the explanation, built on demand, tells the same numbers
         for item in items:
             target = item.target

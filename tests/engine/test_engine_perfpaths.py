@@ -404,17 +404,25 @@ quantity: {buffer_percent: "12.5", max_quantity: 9, out_of_stock_below: 2}
 """
 
 
-def plan_world(folder: Path, url: str, policy: str) -> Engine:
+PLAIN_MAPPING = """\
+price:
+  markup_percent: "10"
+  rounding: ".99"
+"""
+"""Channel-wide rules only: no SKU or tag named, so the plan reads lean chunks (``PlanQueries.lean``)."""
+
+
+def plan_world(folder: Path, url: str, policy: str, named: bool = True) -> Engine:
     from enginekit import CONFIG
 
     config = CONFIG.format(url=url)
-    mapping = MAPPING
+    mapping = MAPPING if named else PLAIN_MAPPING
     if policy == "split":  # every channel-wide rule on the fast path, the shares ring-fenced
         config = config.replace("{buffer_units: 1}", "{buffer_units: 1, share: 60}")
         config = config.replace(
             "    sources: [STORE]\n", "    sources: [STORE]\n    allocation: {share: 40}\n"
         )
-        mapping = SPLIT_RULES + MAPPING
+        mapping = SPLIT_RULES + mapping
     (folder / "web.yaml").write_text(mapping)
     path = folder / "omnisync.yaml"
     path.write_text(config + POLICY[policy])
@@ -422,8 +430,10 @@ def plan_world(folder: Path, url: str, policy: str) -> Engine:
     return Engine(loaded, Ledger(make_engine(loaded.ledger_url())), clock=VirtualClock())
 
 
-async def seeded(folder: Path, url: str, policy: str = "buffered", skus: int = 40) -> Engine:
-    engine = plan_world(folder, url, policy)
+async def seeded(
+    folder: Path, url: str, policy: str = "buffered", skus: int = 40, *, named: bool = True
+) -> Engine:
+    engine = plan_world(folder, url, policy, named)
     engine.migrate_and_seed()
     rng = random.Random(3)
     now = engine.clock.now()
@@ -448,6 +458,7 @@ async def seeded(folder: Path, url: str, policy: str = "buffered", skus: int = 4
                         acked_quantity=rng.choice([None, 0, 3, 7]),
                         acked_price=rng.choice([None, Decimal("10.99"), Decimal("11"), Decimal("13.99")]),
                         acked_available=rng.choice([None, True, False]),
+                        acked_preorder=rng.choice([None, None, None, "", "3@2026-03-20", "5@"]),
                         ids=rng.choice([{}, {"id": f"x{pid}c{cid}"}]),
                         dirty=rng.random() < 0.5,
                         missing=rng.random() < 0.05,
@@ -540,21 +551,31 @@ def reference_plan(engine: Engine, channel: str, *, dirty_only: bool = False) ->
     return out
 
 
-@pytest.mark.parametrize("policy", ["buffered", "priority", "split", "adaptive"])
+@pytest.mark.parametrize(
+    ("policy", "named"),
+    [
+        *((policy, True) for policy in ("buffered", "priority", "split", "adaptive")),
+        # no SKU or tag named: lean chunks, SKUs and tags read for the pairs explained or built
+        *((policy, False) for policy in ("buffered", "split", "adaptive")),
+    ],
+)
 async def test_the_fast_plan_is_the_explained_plan(
-    tmp_path: Path, ledger_url: str, policy: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, ledger_url: str, policy: str, named: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from omnisync.engine.chunk_planner import ChunkPlanner
 
     fast_chunks: list[int] = []
     column_plan = ChunkPlanner._plan_fast
 
+    lean: set[bool] = set()
+
     def counted(planner: ChunkPlanner, columns: Any, dirty_only: bool, out: Any) -> None:
         fast_chunks.append(columns.size)
+        lean.add(columns.skus is None)
         column_plan(planner, columns, dirty_only, out)
 
     monkeypatch.setattr(ChunkPlanner, "_plan_fast", counted)
-    engine = await seeded(tmp_path, ledger_url, policy)
+    engine = await seeded(tmp_path, ledger_url, policy, named=named)
     held: list[int] = []
     for channel in engine.channels:
         fast = engine.plan(channel, all_pairs=True)
@@ -576,6 +597,7 @@ async def test_the_fast_plan_is_the_explained_plan(
     # every policy that allocates each channel on its own plans column by column (under the adaptive
     # one, the SKUs that did not sell lately); priority compares channels, SKU by SKU
     assert bool(fast_chunks) == (policy != "priority")
+    assert lean <= {not named}, "lean chunks exactly when no mapping names a SKU or a tag"
     await engine.aclose()
 
 
@@ -592,10 +614,11 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plan_reading, "PLAN_CHUNK", 7)  # many chunks: paging and the reading thread
 
 
+@pytest.mark.parametrize("named", [True, False])
 async def test_channels_planned_together_and_in_chunks_match(
-    tmp_path: Path, ledger_url: str, small_chunks: None
+    tmp_path: Path, ledger_url: str, small_chunks: None, named: bool
 ) -> None:
-    engine = await seeded(tmp_path, ledger_url)
+    engine = await seeded(tmp_path, ledger_url, named=named)
     names = list(engine.channels)
     for all_pairs in (True, False):
         together: dict[str, list[PlannedItem]] = {name: [] for name in names}
