@@ -114,19 +114,23 @@ class Columns:
         self.versions: Ints = numbers(versions)
 
         # per location asked for: on_hand, reserved (0 without a record) and whether there is one
-        s_pid, s_location, s_on_hand, s_reserved = with_kits(chunk)
-        at, found = self._positions(s_pid)
-        location = np.asarray(s_location, dtype=np.int64)
-        on_hand, reserved = np.asarray(s_on_hand, dtype=np.int64), np.asarray(s_reserved, dtype=np.int64)
+        s_pid, s_location, s_on_hand, s_reserved = (np.asarray(c, dtype=np.int64) for c in with_kits(chunk))
         self.on_hand: list[Ints] = []
         self.reserved: list[Ints] = []
         self.stocked: list[Flags] = []
-        for location_id in chunk.location_ids:
-            mine = found & (location == location_id)
-            where = at[mine]
-            self.on_hand.append(self._placed(where, on_hand[mine], 0))
-            self.reserved.append(self._placed(where, reserved[mine], 0))
-            self.stocked.append(self._placed(where, np.ones(len(where), dtype=np.bool_), False))
+        blocks = self._blocks(s_pid, s_location, chunk.location_ids)
+        if blocks is not None:  # a record for every product at every location: slices
+            self.on_hand = [s_on_hand[b] for b in blocks]
+            self.reserved = [s_reserved[b] for b in blocks]
+            self.stocked = [np.ones(self.size, dtype=np.bool_) for _ in blocks]
+        else:
+            at, found = self._positions(s_pid)
+            for location_id in chunk.location_ids:
+                mine = found & (s_location == location_id)
+                where = at[mine]
+                self.on_hand.append(self._placed(where, s_on_hand[mine], 0))
+                self.reserved.append(self._placed(where, s_reserved[mine], 0))
+                self.stocked.append(self._placed(where, np.ones(len(where), dtype=np.bool_), False))
         # stock on order (read only when some channel takes preorders): product id -> stock column -> it
         column_of = {lid: k for k, lid in enumerate(chunk.location_ids)}
         self.incoming: dict[int, dict[int, tuple[int, Any]]] = {
@@ -136,8 +140,7 @@ class Columns:
 
         # per channel asked for: flags (-1 without a listing), acked quantity, the listing's row
         l_channel, l_pid, l_flags, l_acked, acked_prices, acked_preorders, l_marks = chunk.listings
-        at, found = self._positions(l_pid)
-        channel = np.asarray(l_channel, dtype=np.int64)
+        channel, pids = np.asarray(l_channel, dtype=np.int64), np.asarray(l_pid, dtype=np.int64)
         flags, acked = np.asarray(l_flags, dtype=np.int64), np.asarray(l_acked, dtype=np.int64)
         marks = np.asarray(l_marks, dtype=np.int64)
         self.acked_prices: Sequence[Any] = acked_prices
@@ -151,6 +154,15 @@ class Columns:
         """Per channel: each product's listing's dirty mark (``listing.dirty_mark``)."""
         self.rows: list[Ints] = []
         """Per channel: the row of each product's listing in the listing columns (-1: none)."""
+        blocks = self._blocks(pids, channel, chunk.channel_ids)
+        if blocks is not None:  # a listing of every product on every channel: slices
+            rows = np.arange(len(pids), dtype=np.int64)
+            self.flags = [flags[b] for b in blocks]
+            self.acked = [acked[b] for b in blocks]
+            self.marks = [marks[b] for b in blocks]
+            self.rows = [rows[b] for b in blocks]
+            return
+        at, found = self._positions(pids)
         for channel_id in chunk.channel_ids:
             mine = found & (channel == channel_id)
             where = at[mine]
@@ -158,6 +170,28 @@ class Columns:
             self.acked.append(self._placed(where, acked[mine], 0))
             self.marks.append(self._placed(where, marks[mine], 0))
             self.rows.append(self._placed(where, np.flatnonzero(mine), -1))
+
+    def _blocks(self, product_ids: Ints, keys: Ints, wanted: Sequence[int]) -> list[slice] | None:
+        """When the rows are one for each product and each of the ``wanted`` keys (locations or
+        channels), in blocks as a database reads them along a key's index -- each key's rows in product
+        order, or each product's rows in one order of the keys --, the slice of the rows of each wanted
+        key; else None (the rows are then placed one by one)."""
+        n, m = self.size, len(wanted)
+        if not n or not m or len(product_ids) != n * m or len(set(wanted)) != m:
+            return None
+        by_key = product_ids.reshape(m, n), keys.reshape(m, n)
+        if bool((by_key[0] == self.ids).all()) and bool((by_key[1] == by_key[1][:, :1]).all()):
+            first = by_key[1][:, 0].tolist()
+            if set(first) == set(wanted):
+                return [slice(first.index(w) * n, (first.index(w) + 1) * n) for w in wanted]
+        by_product = product_ids.reshape(n, m), keys.reshape(n, m)
+        if bool((by_product[0] == self.ids[:, None]).all()) and bool(
+            (by_product[1] == by_product[1][:1]).all()
+        ):
+            first = by_product[1][0].tolist()
+            if set(first) == set(wanted):
+                return [slice(first.index(w), None, m) for w in wanted]
+        return None
 
     def product_names(self, positions: Sequence[int]) -> tuple[list[str], list[str]]:
         """The SKUs and raw tags of the products at ``positions``."""
@@ -178,7 +212,7 @@ class Columns:
         assert self.details is not None, "a lean chunk reads its products' SKUs and tags"
         return self.details(self.ids[positions])[0]
 
-    def _positions(self, product_ids: Sequence[int]) -> tuple[Ints, Flags]:
+    def _positions(self, product_ids: Sequence[int] | Ints) -> tuple[Ints, Flags]:
         """Each product id's position in the chunk, and whether the chunk holds it."""
         wanted = np.asarray(product_ids, dtype=np.int64)
         at = np.searchsorted(self.ids, wanted)
