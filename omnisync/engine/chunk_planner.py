@@ -312,7 +312,10 @@ class _Lane:
     the channel's prices are not pushed."""
     price_rules: PriceRules | None
     offered: dict[int, int] = field(default_factory=dict)
-    """Pool -> offered, under :attr:`rules`."""
+    """Pool -> offered, under :attr:`rules`; shared by the lanes that offer alike."""
+    alike: int = -1
+    """The first lane with the same sources, units kept and quantity rules (this one's position when
+    none came before): lanes that offer alike compute a chunk's offered quantities once."""
 
 
 def through(values: Ints, rule: Callable[[int], int], memo: dict[int, int]) -> Ints:
@@ -479,14 +482,22 @@ class ChunkPlanner:
             (ln.prices for ln in others if ln.price_rules is not None and ln.price_rules == price_rules),
             None,
         )
+        sources = tuple(column.get(code, -1) for code in channel.sources)
+        kept = tuple(rules.source_buffers.get(code, 0) for code in channel.sources)
+        alike = next(
+            (n for n, ln in enumerate(others) if (ln.sources, ln.kept, ln.rules) == (sources, kept, rules)),
+            None,
+        )
         return _Lane(
             name,
             self.channels.index(name),
-            tuple(column.get(code, -1) for code in channel.sources),
-            tuple(rules.source_buffers.get(code, 0) for code in channel.sources),
+            sources,
+            kept,
             rules,
             None if price_rules is None else ({} if shared_prices is None else shared_prices),
             price_rules,
+            offered=others[alike].offered if alike is not None else {},
+            alike=len(others) if alike is None else alike,
         )
 
     # -- the pure parts, from one row ------------------------------------------------------------------
@@ -615,6 +626,8 @@ class ChunkPlanner:
         key_of = np.fromiter(map(numbered.__getitem__, keys), dtype=np.int64, count=len(keys))
         acked_codes: Ints | None = None
         explainer = _Explainer(self, columns)
+        offers: dict[int, tuple[Ints, Ints]] = {}
+        """Lane (:attr:`_Lane.alike`) -> the positions it planned in this chunk and what it offers there."""
         for lane in self.lanes:
             flags = columns.flags[lane.index]
             planned = plain & (flags >= 0)
@@ -623,7 +636,12 @@ class ChunkPlanner:
             at = np.flatnonzero(planned)
             if not len(at):
                 continue
-            offered = self._offered(lane, columns, at)
+            earlier = offers.get(lane.alike)
+            if earlier is not None and np.array_equal(earlier[0], at):
+                offered = earlier[1]
+            else:
+                offered = self._offered(lane, columns, at)
+                offers[lane.alike] = at, offered
             prices: list[PriceResult] | None = None
             price_code = acked_code = None
             if lane.prices is not None:
