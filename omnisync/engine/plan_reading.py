@@ -23,7 +23,10 @@ from .planner import Changes, ChunkPlan, PlannedItem, paused_gc
 from .setup import EngineSetup
 from .targets import SkuState, Target
 
-PLAN_CHUNK = 5000
+PLAN_CHUNK = 10000
+"""Products per chunk of a plan: the per-chunk costs (statements, numpy calls) fall with larger chunks,
+the memory of a chunk read ahead and of its items built rises; 10,000 planned 3 % less CPU than 5,000
+at 300k SKUs, 20,000 no less than 10,000."""
 UNSEEN_HORIZON_S = 86400.0
 """How far back (from the latest import) the adaptive policy looks for a channel's pulls."""
 DIRTY_SCAN_THRESHOLD = 100_000
