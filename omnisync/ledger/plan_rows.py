@@ -46,6 +46,8 @@ Names = Callable[[int, Any], tuple[list[Any], list[Any]]]
 (None and None for a listing gone meanwhile)."""
 Details = Callable[[Any], tuple[list[Any], list[Any]]]
 """(product ids) -> the SKU and the raw tags of each product (a lean chunk's, read when needed)."""
+KEYED_BELOW = 2**62
+"""A packed SQLite read gives a product and its channel (location) as one number below this."""
 UNKNOWN_ACKED = -(2**63) + 1
 """The packed SQLite read's acked quantity of a listing whose acknowledged quantity is unknown."""
 
@@ -164,6 +166,10 @@ class Columns:
         self.width = len(q.selected_columns)
         self.integers = frozenset(integers)
         self.packed = dialect.name == "sqlite"
+        self._stock_keyed: Columns | None = None
+        self._listings_keyed: Columns | None = None
+        self._channel_key = self._location_key = 1
+        self._key_limit = 0
         if self.packed:
             sub = q.subquery()
             q = select(
@@ -250,14 +256,17 @@ class PlanQueries:
                 return one_of(column, "ids")
             return and_(column >= bindparam("low"), column <= bindparam("high"))
 
-        stock = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
-            and_(S.c.location_id.in_(list(location_ids)), of_chunk(S.c.product_id))
-        )
+        of_stock = and_(S.c.location_id.in_(list(location_ids)), of_chunk(S.c.product_id))
+        stock = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(of_stock)
         of_listings = and_(
             LI.c.channel_id.in_(list(channel_ids)), of_chunk(LI.c.product_id), LI.c.missing.is_(False)
         )
         preorder = () if lean else (LI.c.acked_preorder,)
         self.packed = dialect.name == "sqlite"
+        self._stock_keyed: Columns | None = None
+        self._listings_keyed: Columns | None = None
+        self._channel_key = self._location_key = 1
+        self._key_limit = 0
         """The listings' flags and dirty mark read as one number (``dirty_mark * 32 + flags``), the
         unknown acknowledged quantity as :data:`UNKNOWN_ACKED`: SQLite builds each column of the read
         value by value, so fewer columns and no ``CASE`` cost less per pair (booleans are 0 or 1
@@ -279,6 +288,20 @@ class PlanQueries:
                 *preorder,
             ).where(of_listings)
             listing_integers: tuple[int, ...] = (0, 1, 2, 3)
+            # keyed: the product and the channel (location) as one number, product id * key + id, one
+            # column less per pair where the ids allow it (read when the chunk's ids stay within the limit)
+            self._channel_key = 1 << max(channel_ids, default=0).bit_length()
+            self._location_key = 1 << max(location_ids, default=0).bit_length()
+            self._key_limit = KEYED_BELOW // max(self._channel_key, self._location_key)
+            keyable = min((*channel_ids, *location_ids), default=0) >= 0
+            keyed_stock = select(
+                S.c.product_id * self._location_key + S.c.location_id, S.c.on_hand, S.c.reserved
+            ).where(of_stock)
+            keyed_listings = select(
+                LI.c.product_id * self._channel_key + LI.c.channel_id, *listings.selected_columns[2:]
+            ).where(of_listings)
+            self._stock_keyed = Columns(dialect, keyed_stock, (0, 1, 2)) if keyable else None
+            self._listings_keyed = Columns(dialect, keyed_listings, (0, 1, 2)) if keyable else None
         else:
             flags = (
                 case((LI.c.dirty.is_(True), PLAN_DIRTY), else_=0)
@@ -363,8 +386,16 @@ class PlanQueries:
         chunk = PlanChunk(self.channel_ids, self.location_ids, products, [()] * 4, [()] * 7, self._no_names)
         if not len(chunk):
             return chunk
-        stock = self._stock.read(conn, **params) if self.location_ids else chunk.stock
-        listings = self._listings_of(conn, params) if self.channel_ids else chunk.listings
+        ids = products[0]
+        keyed = self.packed and max(-int(ids.min()), int(ids.max())) < self._key_limit
+        if not self.location_ids:
+            stock = chunk.stock
+        elif keyed and self._stock_keyed is not None:
+            key, on_hand, reserved = self._stock_keyed.read(conn, **params)
+            stock = [key // self._location_key, key % self._location_key, on_hand, reserved]
+        else:
+            stock = self._stock.read(conn, **params)
+        listings = self._listings_of(conn, params, keyed) if self.channel_ids else chunk.listings
         incoming: dict[int, dict[int, tuple[int, date | None]]] = {}
         if self.incoming and self.location_ids:
             wanted = set(self.location_ids)
@@ -395,11 +426,15 @@ class PlanQueries:
             details=self._no_details if self.lean else None,
         )
 
-    def _listings_of(self, conn: Connection, params: dict[str, Any]) -> list[Any]:
+    def _listings_of(self, conn: Connection, params: dict[str, Any], keyed: bool) -> list[Any]:
         """The listing columns of a chunk in the :class:`PlanChunk` layout."""
         import numpy as np
 
-        listings = self._listings.read(conn, **params)
+        if keyed and self._listings_keyed is not None:
+            key, *listings = self._listings_keyed.read(conn, **params)
+            listings = [key % self._channel_key, key // self._channel_key, *listings]
+        else:
+            listings = self._listings.read(conn, **params)
         if self.packed:  # flags and mark as one number; an unknown acknowledged quantity marked
             channels, products, packed, acked, prices, *rest = listings
             known = acked != UNKNOWN_ACKED

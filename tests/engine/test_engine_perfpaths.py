@@ -38,6 +38,7 @@ from omnisync.engine.intake import IntakeReport, import_orders
 from omnisync.engine.planner import PlannedItem, diff
 from omnisync.engine.runtime import Engine
 from omnisync.engine.targets import SkuState
+from omnisync.ledger import plan_rows
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger, LedgerTx
 from omnisync.ledger.tables import LI, OL, SR, M, O, P, R, S
@@ -614,10 +615,17 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plan_reading, "PLAN_CHUNK", 7)  # many chunks: paging and the reading thread
 
 
-@pytest.mark.parametrize("named", [True, False])
+@pytest.mark.parametrize(("named", "keyed"), [(True, True), (False, True), (False, False)])
 async def test_channels_planned_together_and_in_chunks_match(
-    tmp_path: Path, ledger_url: str, small_chunks: None, named: bool
+    tmp_path: Path,
+    ledger_url: str,
+    small_chunks: None,
+    named: bool,
+    keyed: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    if not keyed:  # product ids too large to read with their channel or location as one number
+        monkeypatch.setattr(plan_rows, "KEYED_BELOW", 0)
     engine = await seeded(tmp_path, ledger_url, named=named)
     names = list(engine.channels)
     for all_pairs in (True, False):
