@@ -330,7 +330,7 @@ class PlanQueries:
                 one_of(S.c.product_id, "components"),
             )
         )
-        self._products = Columns(dialect, products, (0, 5, 6))
+        self._products = Columns(dialect, products, whole)
         self._stock = Columns(dialect, stock, (0, 1, 2, 3))
         self._kits = Columns(dialect, kits, (0, 1, 2))
         self._component_stock = Columns(dialect, component_stock, (0, 1, 2, 3))

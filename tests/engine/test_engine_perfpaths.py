@@ -657,6 +657,35 @@ async def test_channels_planned_together_and_in_chunks_match(
     await engine.aclose()
 
 
+@pytest.mark.parametrize("lean", [True, False])
+async def test_the_planning_read_gives_its_integer_columns_as_arrays(
+    tmp_path: Path, ledger_url: str, lean: bool
+) -> None:
+    """The first chunk and the next ones (two statements), lean or not: every integer column of
+    ``PlanChunk`` is an int64 array, never a list of values decoded one by one."""
+    import numpy as np
+
+    engine = await seeded(tmp_path, ledger_url)
+    channel_ids = tuple(rt.channel_id for rt in engine.channels.values())
+    with engine.ledger.read() as conn:
+        location_ids = tuple(engine.ledger.locations(conn))
+        queries = plan_rows.PlanQueries(
+            engine.ledger.engine.dialect, channel_ids, location_ids, by_ids=False, lean=lean
+        )
+        first = queries.read(conn, limit=7)
+        second = queries.read(conn, after_product_id=int(first.products[0].max()), limit=7)
+        chosen = plan_rows.PlanQueries(
+            engine.ledger.engine.dialect, channel_ids, location_ids, by_ids=True, lean=lean
+        ).read(conn, product_ids=[2, 3, 5])
+    for chunk in (first, second, chosen):
+        assert len(chunk)
+        assert (chunk.products[1] is None) == lean
+        columns = [chunk.products[k] for k in (0, 5, 6)] + list(chunk.stock)
+        columns += [chunk.listings[k] for k in (0, 1, 2, 3, 6)]
+        assert all(isinstance(c, np.ndarray) and c.dtype == np.int64 for c in columns)
+    await engine.aclose()
+
+
 async def test_an_abandoned_plan_stops_its_reader(
     tmp_path: Path, ledger_url: str, small_chunks: None
 ) -> None:
