@@ -102,27 +102,35 @@ class Columns:
 
         self.size = len(ids)
         self.ids: Ints = numbers(ids)
-        self.skus: list[str] = arranged(skus)
-        self.tags: list[str] = arranged(tags)
+        self.skus: list[str] | None = None if skus is None else arranged(skus)
+        self.tags: list[str] | None = None if tags is None else arranged(tags)
+        """None in a lean chunk: :meth:`product_names` reads them."""
+        self.details = chunk.details
+        self._read: dict[int, tuple[str, str]] = {}
+        """A lean chunk's SKU and tags of the products at these positions, read so far."""
         self.prices: list[Any] = arranged(prices)
         self.currencies: list[str] = arranged(currencies)
         self.active: Flags = numbers(active) != 0
         self.versions: Ints = numbers(versions)
 
         # per location asked for: on_hand, reserved (0 without a record) and whether there is one
-        s_pid, s_location, s_on_hand, s_reserved = with_kits(chunk)
-        at, found = self._positions(s_pid)
-        location = np.asarray(s_location, dtype=np.int64)
-        on_hand, reserved = np.asarray(s_on_hand, dtype=np.int64), np.asarray(s_reserved, dtype=np.int64)
+        s_pid, s_location, s_on_hand, s_reserved = (np.asarray(c, dtype=np.int64) for c in with_kits(chunk))
         self.on_hand: list[Ints] = []
         self.reserved: list[Ints] = []
         self.stocked: list[Flags] = []
-        for location_id in chunk.location_ids:
-            mine = found & (location == location_id)
-            where = at[mine]
-            self.on_hand.append(self._placed(where, on_hand[mine], 0))
-            self.reserved.append(self._placed(where, reserved[mine], 0))
-            self.stocked.append(self._placed(where, np.ones(len(where), dtype=np.bool_), False))
+        blocks = self._blocks(s_pid, s_location, chunk.location_ids)
+        if blocks is not None:  # a record for every product at every location: slices
+            self.on_hand = [s_on_hand[b] for b in blocks]
+            self.reserved = [s_reserved[b] for b in blocks]
+            self.stocked = [np.ones(self.size, dtype=np.bool_) for _ in blocks]
+        else:
+            at, found = self._positions(s_pid)
+            for location_id in chunk.location_ids:
+                mine = found & (s_location == location_id)
+                where = at[mine]
+                self.on_hand.append(self._placed(where, s_on_hand[mine], 0))
+                self.reserved.append(self._placed(where, s_reserved[mine], 0))
+                self.stocked.append(self._placed(where, np.ones(len(where), dtype=np.bool_), False))
         # stock on order (read only when some channel takes preorders): product id -> stock column -> it
         column_of = {lid: k for k, lid in enumerate(chunk.location_ids)}
         self.incoming: dict[int, dict[int, tuple[int, Any]]] = {
@@ -132,8 +140,7 @@ class Columns:
 
         # per channel asked for: flags (-1 without a listing), acked quantity, the listing's row
         l_channel, l_pid, l_flags, l_acked, acked_prices, acked_preorders, l_marks = chunk.listings
-        at, found = self._positions(l_pid)
-        channel = np.asarray(l_channel, dtype=np.int64)
+        channel, pids = np.asarray(l_channel, dtype=np.int64), np.asarray(l_pid, dtype=np.int64)
         flags, acked = np.asarray(l_flags, dtype=np.int64), np.asarray(l_acked, dtype=np.int64)
         marks = np.asarray(l_marks, dtype=np.int64)
         self.acked_prices: Sequence[Any] = acked_prices
@@ -147,6 +154,15 @@ class Columns:
         """Per channel: each product's listing's dirty mark (``listing.dirty_mark``)."""
         self.rows: list[Ints] = []
         """Per channel: the row of each product's listing in the listing columns (-1: none)."""
+        blocks = self._blocks(pids, channel, chunk.channel_ids)
+        if blocks is not None:  # a listing of every product on every channel: slices
+            rows = np.arange(len(pids), dtype=np.int64)
+            self.flags = [flags[b] for b in blocks]
+            self.acked = [acked[b] for b in blocks]
+            self.marks = [marks[b] for b in blocks]
+            self.rows = [rows[b] for b in blocks]
+            return
+        at, found = self._positions(pids)
         for channel_id in chunk.channel_ids:
             mine = found & (channel == channel_id)
             where = at[mine]
@@ -155,7 +171,48 @@ class Columns:
             self.marks.append(self._placed(where, marks[mine], 0))
             self.rows.append(self._placed(where, np.flatnonzero(mine), -1))
 
-    def _positions(self, product_ids: Sequence[int]) -> tuple[Ints, Flags]:
+    def _blocks(self, product_ids: Ints, keys: Ints, wanted: Sequence[int]) -> list[slice] | None:
+        """When the rows are one for each product and each of the ``wanted`` keys (locations or
+        channels), in blocks as a database reads them along a key's index -- each key's rows in product
+        order, or each product's rows in one order of the keys --, the slice of the rows of each wanted
+        key; else None (the rows are then placed one by one)."""
+        n, m = self.size, len(wanted)
+        if not n or not m or len(product_ids) != n * m or len(set(wanted)) != m:
+            return None
+        by_key = product_ids.reshape(m, n), keys.reshape(m, n)
+        if bool((by_key[0] == self.ids).all()) and bool((by_key[1] == by_key[1][:, :1]).all()):
+            first = by_key[1][:, 0].tolist()
+            if set(first) == set(wanted):
+                return [slice(first.index(w) * n, (first.index(w) + 1) * n) for w in wanted]
+        by_product = product_ids.reshape(n, m), keys.reshape(n, m)
+        if bool((by_product[0] == self.ids[:, None]).all()) and bool(
+            (by_product[1] == by_product[1][:1]).all()
+        ):
+            first = by_product[1][0].tolist()
+            if set(first) == set(wanted):
+                return [slice(first.index(w), None, m) for w in wanted]
+        return None
+
+    def product_names(self, positions: Sequence[int]) -> tuple[list[str], list[str]]:
+        """The SKUs and raw tags of the products at ``positions``."""
+        if self.skus is not None and self.tags is not None:
+            return [self.skus[i] for i in positions], [self.tags[i] for i in positions]
+        assert self.details is not None, "a lean chunk reads its products' SKUs and tags"
+        unread = [i for i in dict.fromkeys(positions) if i not in self._read]
+        if unread:
+            skus, tags = self.details(self.ids[unread])
+            self._read.update(zip(unread, zip(skus, tags, strict=True), strict=True))
+        named = [self._read[i] for i in positions]
+        return [sku for sku, _ in named], [tags for _, tags in named]
+
+    def skus_at(self, positions: Ints) -> list[str]:
+        """The SKUs of the products at ``positions``, read at once in a lean chunk (not kept)."""
+        if self.skus is not None:
+            return [self.skus[i] for i in positions.tolist()]
+        assert self.details is not None, "a lean chunk reads its products' SKUs and tags"
+        return self.details(self.ids[positions])[0]
+
+    def _positions(self, product_ids: Sequence[int] | Ints) -> tuple[Ints, Flags]:
         """Each product id's position in the chunk, and whether the chunk holds it."""
         wanted = np.asarray(product_ids, dtype=np.int64)
         at = np.searchsorted(self.ids, wanted)
@@ -171,10 +228,11 @@ class Columns:
     def row(self, i: int) -> tuple[Any, ...]:
         """Product ``i`` in the planning row layout (``PLAN_*`` constants) the explained path reads,
         then its stock on order (stock column -> (units, expected date)), or None."""
+        (sku,), (tags,) = self.product_names([i])
         row: list[Any] = [
             int(self.ids[i]),
-            self.skus[i],
-            self.tags[i],
+            sku,
+            tags,
             self.prices[i],
             self.currencies[i],
             bool(self.active[i]),
@@ -254,7 +312,10 @@ class _Lane:
     the channel's prices are not pushed."""
     price_rules: PriceRules | None
     offered: dict[int, int] = field(default_factory=dict)
-    """Pool -> offered, under :attr:`rules`."""
+    """Pool -> offered, under :attr:`rules`; shared by the lanes that offer alike."""
+    alike: int = -1
+    """The first lane with the same sources, units kept and quantity rules (this one's position when
+    none came before): lanes that offer alike compute a chunk's offered quantities once."""
 
 
 def through(values: Ints, rule: Callable[[int], int], memo: dict[int, int]) -> Ints:
@@ -318,7 +379,7 @@ class _Block:
             currencies = np.array([r.currency for r in results], dtype=object)
             currencies[kept] = None
             new_prices, currencies = new_prices.tolist(), currencies.tolist()
-        skus = [columns.skus[i] for i in self.here.tolist()]
+        skus = columns.skus_at(self.here)
         # the fast path's targets are always visible-as-is (no drop): available stays None
         return list(
             map(
@@ -403,6 +464,10 @@ class ChunkPlanner:
             except ValueError:  # a channel-wide rule that cannot apply: let every SKU say so itself
                 lanes = []
         self.lanes = tuple(lanes)
+        self.lean = bool(self.lanes) and not self.special_skus and not self.special_tags
+        """The chunks may be lean (:attr:`~omnisync.ledger.plan_rows.PlanQueries.lean`): the fast
+        path plans every pair no mapping names from numbers alone; a SKU and its tags are read for
+        the pairs it explains or builds."""
 
     def _lane(self, name: str, others: Sequence[_Lane]) -> _Lane:
         """The channel's rules for a SKU without overrides of its own, and the price memo shared with
@@ -417,14 +482,22 @@ class ChunkPlanner:
             (ln.prices for ln in others if ln.price_rules is not None and ln.price_rules == price_rules),
             None,
         )
+        sources = tuple(column.get(code, -1) for code in channel.sources)
+        kept = tuple(rules.source_buffers.get(code, 0) for code in channel.sources)
+        alike = next(
+            (n for n, ln in enumerate(others) if (ln.sources, ln.kept, ln.rules) == (sources, kept, rules)),
+            None,
+        )
         return _Lane(
             name,
             self.channels.index(name),
-            tuple(column.get(code, -1) for code in channel.sources),
-            tuple(rules.source_buffers.get(code, 0) for code in channel.sources),
+            sources,
+            kept,
             rules,
             None if price_rules is None else ({} if shared_prices is None else shared_prices),
             price_rules,
+            offered=others[alike].offered if alike is not None else {},
+            alike=len(others) if alike is None else alike,
         )
 
     # -- the pure parts, from one row ------------------------------------------------------------------
@@ -526,7 +599,9 @@ class ChunkPlanner:
             found.update(np.flatnonzero((flags >= 0) & ((flags & PLAN_ACKED_PREORDER) != 0)).tolist())
         if self.replan:
             found.update(np.flatnonzero(np.isin(columns.ids, list(self.replan))).tolist())
-        skus, tags = columns.skus, columns.tags
+        if not self.special_skus and not self.special_tags:
+            return sorted(found)
+        skus, tags = columns.product_names(range(columns.size))
         if self.special_skus and not self.special_skus.isdisjoint(skus):
             found.update(i for i, sku in enumerate(skus) if sku in self.special_skus)
         if self.special_tags:
@@ -538,6 +613,8 @@ class ChunkPlanner:
     def _plan_fast(self, columns: Columns, dirty_only: bool, out: ChunkPlan) -> None:
         """Plain SKUs from the channel-wide rules, column by column; the others through ``targets``."""
         special = self._special(columns)
+        if special:
+            columns.product_names(special)  # a lean chunk's: one read for the rows explained below
         for i in special:
             row = columns.row(i)
             self._plan_explained(row, dirty_only and row[_ID] not in self.replan, out)
@@ -549,6 +626,8 @@ class ChunkPlanner:
         key_of = np.fromiter(map(numbered.__getitem__, keys), dtype=np.int64, count=len(keys))
         acked_codes: Ints | None = None
         explainer = _Explainer(self, columns)
+        offers: dict[int, tuple[Ints, Ints]] = {}
+        """Lane (:attr:`_Lane.alike`) -> the positions it planned in this chunk and what it offers there."""
         for lane in self.lanes:
             flags = columns.flags[lane.index]
             planned = plain & (flags >= 0)
@@ -557,7 +636,12 @@ class ChunkPlanner:
             at = np.flatnonzero(planned)
             if not len(at):
                 continue
-            offered = self._offered(lane, columns, at)
+            earlier = offers.get(lane.alike)
+            if earlier is not None and np.array_equal(earlier[0], at):
+                offered = earlier[1]
+            else:
+                offered = self._offered(lane, columns, at)
+                offers[lane.alike] = at, offered
             prices: list[PriceResult] | None = None
             price_code = acked_code = None
             if lane.prices is not None:

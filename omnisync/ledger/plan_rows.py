@@ -12,7 +12,7 @@ from functools import lru_cache
 from json.decoder import JSONDecoder
 from typing import Any
 
-from sqlalchemy import Connection, Text, and_, bindparam, case, cast, func, select, type_coerce
+from sqlalchemy import Connection, Integer, Text, and_, bindparam, case, cast, func, select, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import NullType
 
@@ -44,6 +44,12 @@ PLAN_ACKED_PREORDER = 16
 Names = Callable[[int, Any], tuple[list[Any], list[Any]]]
 """(channel id, product ids) -> the channel SKU and the raw ids of each product's listing there
 (None and None for a listing gone meanwhile)."""
+Details = Callable[[Any], tuple[list[Any], list[Any]]]
+"""(product ids) -> the SKU and the raw tags of each product (a lean chunk's, read when needed)."""
+KEYED_BELOW = 2**62
+"""A packed SQLite read gives a product and its channel (location) as one number below this."""
+UNKNOWN_ACKED = -(2**63) + 1
+"""The packed SQLite read's acked quantity of a listing whose acknowledged quantity is unknown."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +82,9 @@ class PlanChunk:
     with stock on order at the locations asked for; read only when some channel takes preorders."""
     kits: Sequence[Any] = ((), (), ())
     component_stock: Sequence[Any] = ((), (), (), ())
+    details: Details | None = None
+    """A lean chunk's SKUs and tags: its ``products`` hold None for both columns (the planner reads
+    them only for the pairs it builds or explains). None: the columns are there."""
 
     def __len__(self) -> int:
         return len(self.products[0])
@@ -157,6 +166,10 @@ class Columns:
         self.width = len(q.selected_columns)
         self.integers = frozenset(integers)
         self.packed = dialect.name == "sqlite"
+        self._stock_keyed: Columns | None = None
+        self._listings_keyed: Columns | None = None
+        self._channel_key = self._location_key = 1
+        self._key_limit = 0
         if self.packed:
             sub = q.subquery()
             q = select(
@@ -204,9 +217,10 @@ class PlanQueries:
         *,
         by_ids: bool,
         incoming: bool = False,
+        lean: bool = False,
     ) -> PlanQueries:
         """The queries for these channels and locations, built once (they hold no state)."""
-        return PlanQueries(dialect, channel_ids, location_ids, by_ids=by_ids, incoming=incoming)
+        return PlanQueries(dialect, channel_ids, location_ids, by_ids=by_ids, incoming=incoming, lean=lean)
 
     def __init__(
         self,
@@ -216,24 +230,25 @@ class PlanQueries:
         *,
         by_ids: bool,
         incoming: bool = False,
+        lean: bool = False,
     ) -> None:
         self.channel_ids, self.location_ids, self.by_ids = tuple(channel_ids), tuple(location_ids), by_ids
         self.incoming = incoming
         """Read the stock on order too (some channel takes preorders)."""
+        self.lean = lean
+        """Leave out what a plan from channel-wide rules reads only for the pairs it builds or explains:
+        the products' SKUs and tags (read through :attr:`PlanChunk.details`), the listings' preorder
+        signals but those of the listings that hold one (read in the chunk's transaction)."""
+        named = () if lean else (P.c.sku, P.c.tags)
         products = select(
-            P.c.id,
-            P.c.sku,
-            P.c.tags,
-            raw_column(P.c.price),
-            P.c.currency,
-            raw_column(P.c.active),
-            P.c.version,
+            P.c.id, *named, raw_column(P.c.price), P.c.currency, raw_column(P.c.active), P.c.version
         ).order_by(P.c.id)
+        whole = (0, 3, 4) if lean else (0, 5, 6)
         self._first = None
         if by_ids:
             products = products.where(one_of(P.c.id, "ids"))
         else:
-            self._first = Columns(dialect, products.limit(bindparam("limit")), (0, 5, 6))
+            self._first = Columns(dialect, products.limit(bindparam("limit")), whole)
             products = products.where(P.c.id > bindparam("after")).limit(bindparam("limit"))
 
         def of_chunk(column: Any) -> Any:
@@ -241,34 +256,73 @@ class PlanQueries:
                 return one_of(column, "ids")
             return and_(column >= bindparam("low"), column <= bindparam("high"))
 
-        stock = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
-            and_(S.c.location_id.in_(list(location_ids)), of_chunk(S.c.product_id))
+        of_stock = and_(S.c.location_id.in_(list(location_ids)), of_chunk(S.c.product_id))
+        stock = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(of_stock)
+        of_listings = and_(
+            LI.c.channel_id.in_(list(channel_ids)), of_chunk(LI.c.product_id), LI.c.missing.is_(False)
         )
-        flags = (
-            case((LI.c.dirty.is_(True), PLAN_DIRTY), else_=0)
-            + case(
-                (LI.c.acked_available.is_(True), PLAN_ACKED_AVAILABLE),
-                (LI.c.acked_available.is_(False), PLAN_ACKED_UNAVAILABLE),
-                else_=0,
+        preorder = () if lean else (LI.c.acked_preorder,)
+        self.packed = dialect.name == "sqlite"
+        self._stock_keyed: Columns | None = None
+        self._listings_keyed: Columns | None = None
+        self._channel_key = self._location_key = 1
+        self._key_limit = 0
+        """The listings' flags and dirty mark read as one number (``dirty_mark * 32 + flags``), the
+        unknown acknowledged quantity as :data:`UNKNOWN_ACKED`: SQLite builds each column of the read
+        value by value, so fewer columns and no ``CASE`` cost less per pair (booleans are 0 or 1
+        there)."""
+        if self.packed:
+            flags = (
+                LI.c.dirty_mark * 32
+                + type_coerce(LI.c.dirty, Integer)
+                # acked_available 1 -> 2 (PLAN_ACKED_AVAILABLE), 0 -> 4 (PLAN_ACKED_UNAVAILABLE), NULL -> 0
+                + func.coalesce(PLAN_ACKED_UNAVAILABLE - 2 * type_coerce(LI.c.acked_available, Integer), 0)
+                + case((LI.c.acked_preorder > "", PLAN_ACKED_PREORDER), else_=0)
             )
-            + case((LI.c.acked_quantity.is_(None), 0), else_=PLAN_ACKED_KNOWN)
-            + case((func.coalesce(LI.c.acked_preorder, "") == "", 0), else_=PLAN_ACKED_PREORDER)
-        )
-        listings = select(
-            LI.c.channel_id,
-            LI.c.product_id,
-            flags,
-            func.coalesce(LI.c.acked_quantity, 0),
-            raw_column(LI.c.acked_price),
-            LI.c.acked_preorder,
-            LI.c.dirty_mark,
-        ).where(
-            and_(
-                LI.c.channel_id.in_(list(channel_ids)),
-                of_chunk(LI.c.product_id),
-                LI.c.missing.is_(False),
+            listings = select(
+                LI.c.channel_id,
+                LI.c.product_id,
+                flags,
+                func.coalesce(LI.c.acked_quantity, UNKNOWN_ACKED),
+                raw_column(LI.c.acked_price),
+                *preorder,
+            ).where(of_listings)
+            listing_integers: tuple[int, ...] = (0, 1, 2, 3)
+            # keyed: the product and the channel (location) as one number, product id * key + id, one
+            # column less per pair where the ids allow it (read when the chunk's ids stay within the limit)
+            self._channel_key = 1 << max(channel_ids, default=0).bit_length()
+            self._location_key = 1 << max(location_ids, default=0).bit_length()
+            self._key_limit = KEYED_BELOW // max(self._channel_key, self._location_key)
+            keyable = min((*channel_ids, *location_ids), default=0) >= 0
+            keyed_stock = select(
+                S.c.product_id * self._location_key + S.c.location_id, S.c.on_hand, S.c.reserved
+            ).where(of_stock)
+            keyed_listings = select(
+                LI.c.product_id * self._channel_key + LI.c.channel_id, *listings.selected_columns[2:]
+            ).where(of_listings)
+            self._stock_keyed = Columns(dialect, keyed_stock, (0, 1, 2)) if keyable else None
+            self._listings_keyed = Columns(dialect, keyed_listings, (0, 1, 2)) if keyable else None
+        else:
+            flags = (
+                case((LI.c.dirty.is_(True), PLAN_DIRTY), else_=0)
+                + case(
+                    (LI.c.acked_available.is_(True), PLAN_ACKED_AVAILABLE),
+                    (LI.c.acked_available.is_(False), PLAN_ACKED_UNAVAILABLE),
+                    else_=0,
+                )
+                + case((LI.c.acked_quantity.is_(None), 0), else_=PLAN_ACKED_KNOWN)
+                + case((func.coalesce(LI.c.acked_preorder, "") == "", 0), else_=PLAN_ACKED_PREORDER)
             )
-        )
+            listings = select(
+                LI.c.channel_id,
+                LI.c.product_id,
+                flags,
+                func.coalesce(LI.c.acked_quantity, 0),
+                raw_column(LI.c.acked_price),
+                *preorder,
+                LI.c.dirty_mark,
+            ).where(of_listings)
+            listing_integers = (0, 1, 2, 3, 5 + len(preorder))
         kits = select(KC.c.kit_id, KC.c.component_id, KC.c.quantity).where(of_chunk(KC.c.kit_id))
         component_stock = select(S.c.product_id, S.c.location_id, S.c.on_hand, S.c.reserved).where(
             and_(
@@ -276,11 +330,25 @@ class PlanQueries:
                 one_of(S.c.product_id, "components"),
             )
         )
-        self._products = Columns(dialect, products, (0, 5, 6))
+        self._products = Columns(dialect, products, whole)
         self._stock = Columns(dialect, stock, (0, 1, 2, 3))
         self._kits = Columns(dialect, kits, (0, 1, 2))
         self._component_stock = Columns(dialect, component_stock, (0, 1, 2, 3))
-        self._listings = Columns(dialect, listings, (0, 1, 2, 3, 6))
+        self._listings = Columns(dialect, listings, listing_integers)
+        # a lean read's preorder signals: of the few listings that hold one, by product
+        self._preorders = Columns(
+            dialect,
+            select(LI.c.channel_id, LI.c.product_id, LI.c.acked_preorder).where(
+                and_(LI.c.channel_id.in_(list(channel_ids)), one_of(LI.c.product_id, "ids"))
+            ),
+            (0, 1),
+        )
+        # a lean chunk's SKUs and tags, of the products a plan builds or explains
+        details = select(P.c.id, P.c.sku, P.c.tags)
+        self._details_between = Columns(
+            dialect, details.where(and_(P.c.id >= bindparam("low"), P.c.id <= bindparam("high"))), (0,)
+        )
+        self._details_of = Columns(dialect, details.where(one_of(P.c.id, "ids")), (0,))
         # the names of the listings a plan pushes: a range of the chunk, or the few products asked for
         names = select(LI.c.product_id, LI.c.channel_sku, raw_column(cast(LI.c.ids, Text))).where(
             LI.c.channel_id == bindparam("channel")
@@ -313,11 +381,21 @@ class PlanQueries:
                 products = self._products.read(conn, after=after_product_id, limit=limit)
             if len(products[0]):
                 params = {"low": int(products[0].min()), "high": int(products[0].max())}
+        if self.lean:  # id, (no sku, no tags), price, currency, active, version
+            products = [products[0], None, None, *products[1:]]
         chunk = PlanChunk(self.channel_ids, self.location_ids, products, [()] * 4, [()] * 7, self._no_names)
         if not len(chunk):
             return chunk
-        stock = self._stock.read(conn, **params) if self.location_ids else chunk.stock
-        listings = self._listings.read(conn, **params) if self.channel_ids else chunk.listings
+        ids = products[0]
+        keyed = self.packed and max(-int(ids.min()), int(ids.max())) < self._key_limit
+        if not self.location_ids:
+            stock = chunk.stock
+        elif keyed and self._stock_keyed is not None:
+            key, on_hand, reserved = self._stock_keyed.read(conn, **params)
+            stock = [key // self._location_key, key % self._location_key, on_hand, reserved]
+        else:
+            stock = self._stock.read(conn, **params)
+        listings = self._listings_of(conn, params, keyed) if self.channel_ids else chunk.listings
         incoming: dict[int, dict[int, tuple[int, date | None]]] = {}
         if self.incoming and self.location_ids:
             wanted = set(self.location_ids)
@@ -345,7 +423,46 @@ class PlanQueries:
             incoming,
             kits=kits,
             component_stock=parts,
+            details=self._no_details if self.lean else None,
         )
+
+    def _listings_of(self, conn: Connection, params: dict[str, Any], keyed: bool) -> list[Any]:
+        """The listing columns of a chunk in the :class:`PlanChunk` layout."""
+        import numpy as np
+
+        if keyed and self._listings_keyed is not None:
+            key, *listings = self._listings_keyed.read(conn, **params)
+            listings = [key % self._channel_key, key // self._channel_key, *listings]
+        else:
+            listings = self._listings.read(conn, **params)
+        if self.packed:  # flags and mark as one number; an unknown acknowledged quantity marked
+            channels, products, packed, acked, prices, *rest = listings
+            known = acked != UNKNOWN_ACKED
+            flags = packed % 32 | np.where(known, PLAN_ACKED_KNOWN, 0)
+            listings = [channels, products, flags, np.where(known, acked, 0), prices, *rest, packed // 32]
+        if self.lean:  # the preorder signals of the listings that hold one, none elsewhere
+            channels, products, flags = listings[:3]
+            signals: list[Any] = [None] * len(products)
+            held = np.flatnonzero(flags & PLAN_ACKED_PREORDER)
+            if len(held):
+                read = self._preorders.read(conn, ids=sorted(set(products[held].tolist())))
+                found = dict(zip(zip(read[0].tolist(), read[1].tolist(), strict=True), read[2], strict=True))
+                for j in held.tolist():
+                    signals[j] = found.get((int(channels[j]), int(products[j])))
+            listings = [*listings[:5], signals, listings[5]]
+        return listings
+
+    @staticmethod
+    def _no_details(product_ids: Any) -> tuple[list[Any], list[Any]]:
+        raise NotImplementedError("bind the details to a connection: PlanQueries.details_in")
+
+    def details_in(self, connect: Callable[[], Any]) -> Details:
+        """:attr:`PlanChunk.details` reading through connections from ``connect``."""
+
+        def details(product_ids: Any) -> tuple[list[Any], list[Any]]:
+            return self._by_product(connect, product_ids, self._details_between, self._details_of, {})
+
+        return details
 
     @staticmethod
     def _no_names(channel_id: int, product_ids: Any) -> tuple[list[Any], list[Any]]:
@@ -355,35 +472,44 @@ class PlanQueries:
         """:attr:`PlanChunk.names` reading through connections from ``connect`` (a context manager)."""
 
         def names(channel_id: int, product_ids: Any) -> tuple[list[Any], list[Any]]:
-            import numpy as np
-
-            wanted = np.asarray(product_ids, dtype=np.int64)
-            if not len(wanted):
-                return [], []
-            low, high = int(wanted.min()), int(wanted.max())
-            with connect() as conn:
-                if high - low < 4 * len(wanted):  # most of a range: scan it
-                    got, skus, ids = self._names_between.read(conn, channel=channel_id, low=low, high=high)
-                else:
-                    got, skus, ids = self._names_of.read(conn, channel=channel_id, ids=wanted.tolist())
-            if len(got) == len(wanted) and bool((got == wanted).all()):
-                return skus, ids  # the usual case of a full plan: every pair of the range
-            if len(got) > 1 and not bool((got[1:] > got[:-1]).all()):  # key order, unless not
-                order = np.argsort(got, kind="stable")
-                got, skus, ids = (
-                    got[order],
-                    [skus[j] for j in order.tolist()],
-                    [ids[j] for j in order.tolist()],
-                )
-            at = np.searchsorted(got, wanted).clip(max=max(len(got) - 1, 0))
-            found = got[at] == wanted if len(got) else np.zeros(len(wanted), dtype=np.bool_)
-            rows = at.tolist()
-            if bool(found.all()):
-                return [skus[j] for j in rows], [ids[j] for j in rows]
-            hits = found.tolist()
-            return (
-                [skus[j] if ok else None for j, ok in zip(rows, hits, strict=True)],
-                [ids[j] if ok else None for j, ok in zip(rows, hits, strict=True)],
-            )
+            params = {"channel": channel_id}
+            return self._by_product(connect, product_ids, self._names_between, self._names_of, params)
 
         return names
+
+    @staticmethod
+    def _by_product(
+        connect: Callable[[], Any], product_ids: Any, between: Columns, of: Columns, params: dict[str, Any]
+    ) -> tuple[list[Any], list[Any]]:
+        """The two columns after the product id that ``between`` (a range of ids) or ``of`` (a list)
+        read, for each of ``product_ids`` (None and None for a row not found)."""
+        import numpy as np
+
+        wanted = np.asarray(product_ids, dtype=np.int64)
+        if not len(wanted):
+            return [], []
+        low, high = int(wanted.min()), int(wanted.max())
+        with connect() as conn:
+            if high - low < 4 * len(wanted):  # most of a range: scan it
+                got, first, second = between.read(conn, low=low, high=high, **params)
+            else:
+                got, first, second = of.read(conn, ids=wanted.tolist(), **params)
+        if len(got) == len(wanted) and bool((got == wanted).all()):
+            return first, second  # the usual case of a full plan: every pair of the range
+        if len(got) > 1 and not bool((got[1:] > got[:-1]).all()):  # key order, unless not
+            order = np.argsort(got, kind="stable")
+            got, first, second = (
+                got[order],
+                [first[j] for j in order.tolist()],
+                [second[j] for j in order.tolist()],
+            )
+        at = np.searchsorted(got, wanted).clip(max=max(len(got) - 1, 0))
+        found = got[at] == wanted if len(got) else np.zeros(len(wanted), dtype=np.bool_)
+        rows = at.tolist()
+        if bool(found.all()):
+            return [first[j] for j in rows], [second[j] for j in rows]
+        hits = found.tolist()
+        return (
+            [first[j] if ok else None for j, ok in zip(rows, hits, strict=True)],
+            [second[j] if ok else None for j, ok in zip(rows, hits, strict=True)],
+        )

@@ -4,6 +4,7 @@ array forms of the rules against their scalar forms."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,7 +22,7 @@ from omnisync.allocation import (
     channel_pool,
     channel_pools,
 )
-from omnisync.engine.chunk_planner import ChunkPlanner
+from omnisync.engine.chunk_planner import ChunkPlanner, Columns
 from omnisync.engine.planner import ChunkPlan, change, changes
 from omnisync.engine.targets import ChannelRules, TargetCalculator
 from omnisync.ledger.plan_rows import (
@@ -103,10 +104,12 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
         np.array([draw(st.sampled_from([1, 1, 0])) for _ in ids], dtype=np.int64),
         np.array([draw(st.integers(min_value=1, max_value=9)) for _ in ids], dtype=np.int64),
     ]
+    # complete: a stock record and a listing for every product, as the planner reads them in blocks
+    complete = draw(st.booleans())
     stock: list[list[int]] = [[], [], [], []]
     for pid in ids:
-        for location_id in (1, 2):
-            if draw(st.integers(min_value=0, max_value=9)) < 8:
+        for location_id in draw(st.sampled_from([(1, 2), (2, 1)])) if complete else (1, 2):
+            if complete or draw(st.integers(min_value=0, max_value=9)) < 8:
                 for column, value in zip(stock, (pid, location_id, draw(count), draw(count)), strict=True):
                     column.append(value)
     # stock on order (read only when a channel takes preorders), some expected on a date
@@ -121,7 +124,7 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
     named: dict[tuple[int, int], tuple[str, str]] = {}
     for pid in ids:
         for channel_id in (1, 2, 3):
-            if draw(st.integers(min_value=0, max_value=9)) == 0:
+            if not complete and draw(st.integers(min_value=0, max_value=9)) == 0:
                 continue  # no listing (or one the channel does not know)
             acked = draw(st.one_of(st.none(), st.integers(min_value=0, max_value=40)))
             flags = draw(st.sampled_from([0, PLAN_DIRTY, PLAN_ACKED_AVAILABLE | PLAN_DIRTY]))
@@ -150,10 +153,27 @@ def chunks(draw: st.DrawFn) -> PlanChunk:
         pairs = [named.get((channel_id, pid), (None, None)) for pid in np.asarray(product_ids).tolist()]
         return [p[0] for p in pairs], [p[1] for p in pairs]
 
+    if draw(
+        st.booleans()
+    ):  # the listings channel by channel (along the listing key), else product by product
+        order = sorted(range(len(listings[0])), key=lambda row: listings[0][row])
+        listings = [[column[row] for row in order] for column in listings]
     as_arrays = [np.array(column, dtype=np.int64) for column in stock]
     for i in (0, 1, 2, 3, 6):
         listings[i] = np.array(listings[i], dtype=np.int64)
     return PlanChunk((1, 2, 3), (1, 2), products, as_arrays, listings, names, incoming)
+
+
+def lean(chunk: PlanChunk) -> PlanChunk:
+    """The chunk as a lean read gives it: SKUs and tags read by product id when wanted."""
+    ids, skus, tags, *rest = chunk.products
+    known = dict(zip(ids.tolist(), zip(skus, tags, strict=True), strict=True))
+
+    def details(product_ids: Any) -> tuple[list[Any], list[Any]]:
+        wanted = [known[pid] for pid in np.asarray(product_ids).tolist()]
+        return [sku for sku, _ in wanted], [raw for _, raw in wanted]
+
+    return replace(chunk, products=[ids, None, None, *rest], details=details)
 
 
 def view(plan: ChunkPlan) -> dict[str, tuple[list[tuple[Any, ...]], list[tuple[int, int, int]]]]:
@@ -190,6 +210,8 @@ def test_the_fast_plan_of_a_chunk_is_the_explained_plan(
     explained.lanes = ()  # every pair through TargetCalculator.targets
     planned = fast.plan(chunk, dirty_only=dirty_only)
     assert view(planned) == view(explained.plan(chunk, dirty_only=dirty_only))
+    assert fast.lean, "no SKU or tag named: the chunks may be lean"
+    assert view(fast.plan(lean(chunk), dirty_only=dirty_only)) == view(planned)
     for items, _ in planned.values():  # the explanation, built on demand, tells the same numbers
         for item in items:
             target = item.target
@@ -200,6 +222,36 @@ def test_the_fast_plan_of_a_chunk_is_the_explained_plan(
             if item.price is not None:
                 assert target.price is not None
                 assert target.price.price == item.price
+
+
+@settings(max_examples=150, deadline=None)
+@given(chunk=chunks())
+def test_a_chunk_placed_by_product_holds_what_was_read(chunk: PlanChunk) -> None:
+    """Each stock record and listing at its product's position (placed one by one, or sliced when the
+    read gives a block per location or channel), compared with the raw rows."""
+    columns = Columns(chunk)
+    assert columns.ids.tolist() == sorted(chunk.products[0].tolist())
+    stock = list(zip(*(column.tolist() for column in chunk.stock), strict=True))
+    listings = list(
+        zip(*(np.asarray(c).tolist() if k != 4 else c for k, c in enumerate(chunk.listings[:5])), strict=True)
+    )
+    for i, pid in enumerate(columns.ids.tolist()):
+        for k, location_id in enumerate(chunk.location_ids):
+            held = [
+                (on_hand, reserved) for p, lid, on_hand, reserved in stock if (p, lid) == (pid, location_id)
+            ]
+            placed = (int(columns.on_hand[k][i]), int(columns.reserved[k][i]))
+            assert (placed if columns.stocked[k][i] else None) == (held[0] if held else None)
+        for k, channel_id in enumerate(chunk.channel_ids):
+            rows = [j for j, row in enumerate(listings) if row[:2] == (channel_id, pid)]
+            j = int(columns.rows[k][i])
+            assert j == (rows[0] if rows else -1)
+            if rows:
+                assert int(columns.flags[k][i]) == listings[j][2]
+                assert int(columns.acked[k][i]) == listings[j][3]
+                assert int(columns.marks[k][i]) == int(np.asarray(chunk.listings[6])[j])
+            else:
+                assert int(columns.flags[k][i]) == -1
 
 
 @settings(max_examples=300, deadline=None)

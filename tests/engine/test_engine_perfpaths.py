@@ -38,6 +38,7 @@ from omnisync.engine.intake import IntakeReport, import_orders
 from omnisync.engine.planner import PlannedItem, diff
 from omnisync.engine.runtime import Engine
 from omnisync.engine.targets import SkuState
+from omnisync.ledger import plan_rows
 from omnisync.ledger.db import make_engine
 from omnisync.ledger.repository import Ledger, LedgerTx
 from omnisync.ledger.tables import LI, OL, SR, M, O, P, R, S
@@ -404,17 +405,25 @@ quantity: {buffer_percent: "12.5", max_quantity: 9, out_of_stock_below: 2}
 """
 
 
-def plan_world(folder: Path, url: str, policy: str) -> Engine:
+PLAIN_MAPPING = """\
+price:
+  markup_percent: "10"
+  rounding: ".99"
+"""
+"""Channel-wide rules only: no SKU or tag named, so the plan reads lean chunks (``PlanQueries.lean``)."""
+
+
+def plan_world(folder: Path, url: str, policy: str, named: bool = True) -> Engine:
     from enginekit import CONFIG
 
     config = CONFIG.format(url=url)
-    mapping = MAPPING
+    mapping = MAPPING if named else PLAIN_MAPPING
     if policy == "split":  # every channel-wide rule on the fast path, the shares ring-fenced
         config = config.replace("{buffer_units: 1}", "{buffer_units: 1, share: 60}")
         config = config.replace(
             "    sources: [STORE]\n", "    sources: [STORE]\n    allocation: {share: 40}\n"
         )
-        mapping = SPLIT_RULES + MAPPING
+        mapping = SPLIT_RULES + mapping
     (folder / "web.yaml").write_text(mapping)
     path = folder / "omnisync.yaml"
     path.write_text(config + POLICY[policy])
@@ -422,8 +431,10 @@ def plan_world(folder: Path, url: str, policy: str) -> Engine:
     return Engine(loaded, Ledger(make_engine(loaded.ledger_url())), clock=VirtualClock())
 
 
-async def seeded(folder: Path, url: str, policy: str = "buffered", skus: int = 40) -> Engine:
-    engine = plan_world(folder, url, policy)
+async def seeded(
+    folder: Path, url: str, policy: str = "buffered", skus: int = 40, *, named: bool = True
+) -> Engine:
+    engine = plan_world(folder, url, policy, named)
     engine.migrate_and_seed()
     rng = random.Random(3)
     now = engine.clock.now()
@@ -448,6 +459,7 @@ async def seeded(folder: Path, url: str, policy: str = "buffered", skus: int = 4
                         acked_quantity=rng.choice([None, 0, 3, 7]),
                         acked_price=rng.choice([None, Decimal("10.99"), Decimal("11"), Decimal("13.99")]),
                         acked_available=rng.choice([None, True, False]),
+                        acked_preorder=rng.choice([None, None, None, "", "3@2026-03-20", "5@"]),
                         ids=rng.choice([{}, {"id": f"x{pid}c{cid}"}]),
                         dirty=rng.random() < 0.5,
                         missing=rng.random() < 0.05,
@@ -540,21 +552,31 @@ def reference_plan(engine: Engine, channel: str, *, dirty_only: bool = False) ->
     return out
 
 
-@pytest.mark.parametrize("policy", ["buffered", "priority", "split", "adaptive"])
+@pytest.mark.parametrize(
+    ("policy", "named"),
+    [
+        *((policy, True) for policy in ("buffered", "priority", "split", "adaptive")),
+        # no SKU or tag named: lean chunks, SKUs and tags read for the pairs explained or built
+        *((policy, False) for policy in ("buffered", "split", "adaptive")),
+    ],
+)
 async def test_the_fast_plan_is_the_explained_plan(
-    tmp_path: Path, ledger_url: str, policy: str, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, ledger_url: str, policy: str, named: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from omnisync.engine.chunk_planner import ChunkPlanner
 
     fast_chunks: list[int] = []
     column_plan = ChunkPlanner._plan_fast
 
+    lean: set[bool] = set()
+
     def counted(planner: ChunkPlanner, columns: Any, dirty_only: bool, out: Any) -> None:
         fast_chunks.append(columns.size)
+        lean.add(columns.skus is None)
         column_plan(planner, columns, dirty_only, out)
 
     monkeypatch.setattr(ChunkPlanner, "_plan_fast", counted)
-    engine = await seeded(tmp_path, ledger_url, policy)
+    engine = await seeded(tmp_path, ledger_url, policy, named=named)
     held: list[int] = []
     for channel in engine.channels:
         fast = engine.plan(channel, all_pairs=True)
@@ -576,6 +598,7 @@ async def test_the_fast_plan_is_the_explained_plan(
     # every policy that allocates each channel on its own plans column by column (under the adaptive
     # one, the SKUs that did not sell lately); priority compares channels, SKU by SKU
     assert bool(fast_chunks) == (policy != "priority")
+    assert lean <= {not named}, "lean chunks exactly when no mapping names a SKU or a tag"
     await engine.aclose()
 
 
@@ -592,10 +615,18 @@ def small_chunks(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(plan_reading, "PLAN_CHUNK", 7)  # many chunks: paging and the reading thread
 
 
+@pytest.mark.parametrize(("named", "keyed"), [(True, True), (False, True), (False, False)])
 async def test_channels_planned_together_and_in_chunks_match(
-    tmp_path: Path, ledger_url: str, small_chunks: None
+    tmp_path: Path,
+    ledger_url: str,
+    small_chunks: None,
+    named: bool,
+    keyed: bool,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    engine = await seeded(tmp_path, ledger_url)
+    if not keyed:  # product ids too large to read with their channel or location as one number
+        monkeypatch.setattr(plan_rows, "KEYED_BELOW", 0)
+    engine = await seeded(tmp_path, ledger_url, named=named)
     names = list(engine.channels)
     for all_pairs in (True, False):
         together: dict[str, list[PlannedItem]] = {name: [] for name in names}
@@ -623,6 +654,35 @@ async def test_channels_planned_together_and_in_chunks_match(
     planned = [i for changes, _ in engine.iter_plan("pos", product_ids=some) for i in changes]
     expected = [i for i in reference_plan(engine, "pos") if i.product_id in some]
     assert view(planned) == view(expected)
+    await engine.aclose()
+
+
+@pytest.mark.parametrize("lean", [True, False])
+async def test_the_planning_read_gives_its_integer_columns_as_arrays(
+    tmp_path: Path, ledger_url: str, lean: bool
+) -> None:
+    """The first chunk and the next ones (two statements), lean or not: every integer column of
+    ``PlanChunk`` is an int64 array, never a list of values decoded one by one."""
+    import numpy as np
+
+    engine = await seeded(tmp_path, ledger_url)
+    channel_ids = tuple(rt.channel_id for rt in engine.channels.values())
+    with engine.ledger.read() as conn:
+        location_ids = tuple(engine.ledger.locations(conn))
+        queries = plan_rows.PlanQueries(
+            engine.ledger.engine.dialect, channel_ids, location_ids, by_ids=False, lean=lean
+        )
+        first = queries.read(conn, limit=7)
+        second = queries.read(conn, after_product_id=int(first.products[0].max()), limit=7)
+        chosen = plan_rows.PlanQueries(
+            engine.ledger.engine.dialect, channel_ids, location_ids, by_ids=True, lean=lean
+        ).read(conn, product_ids=[2, 3, 5])
+    for chunk in (first, second, chosen):
+        assert len(chunk)
+        assert (chunk.products[1] is None) == lean
+        columns = [chunk.products[k] for k in (0, 5, 6)] + list(chunk.stock)
+        columns += [chunk.listings[k] for k in (0, 1, 2, 3, 6)]
+        assert all(isinstance(c, np.ndarray) and c.dtype == np.int64 for c in columns)
     await engine.aclose()
 
 
