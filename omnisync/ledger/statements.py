@@ -160,18 +160,22 @@ def shaped(
     todo = [(i, f) for i, f in enumerate(processors) if f is not None]
     if todo:
         columns: list[Any] = list(zip(*params, strict=True))
+        done: dict[Callable[[Any], Any], dict[Any, Any]] = {}
         for i, f in todo:
-            columns[i] = _processed(f, columns[i])
+            columns[i] = _processed(f, columns[i], done.setdefault(f, {}))
         params = list(zip(*columns, strict=True))
     return params
 
 
-def _processed(process: Callable[[Any], Any], values: Sequence[Any]) -> list[Any]:
+def _processed(process: Callable[[Any], Any], values: Sequence[Any], done: dict[Any, Any]) -> list[Any]:
     """``process`` applied to each value, once per distinct value (a page's rows repeat the same
     times, flags and ids, and a TypeDecorator's processing costs more than a lookup); the lookups
-    run in C (``set``, ``map``), only the distinct values in Python."""
+    run in C (``set``, ``map``), only the distinct values in Python. ``done`` holds the values
+    processed already, shared by the columns of one processor (an order's update and placing time
+    are often the same)."""
     try:
-        done = {value: process(value) for value in set(values)}
+        for value in set(values).difference(done):
+            done[value] = process(value)
     except TypeError:  # unhashable (a JSON column's dict)
         return [process(value) for value in values]
     return list(map(done.__getitem__, values))
@@ -249,6 +253,35 @@ def execute_once(conn: Connection, stmt: Any, values: Mapping[str, Any]) -> list
     return run(conn, c.compiled.string, params)
 
 
+class _InsertShape(NamedTuple):
+    head: str
+    """``INSERT INTO table (columns) VALUES ``"""
+    one: str
+    """One row's placeholders."""
+    processors: list[Processor]
+    """Each column's bind processor for the dialect."""
+
+
+INSERT_SHAPES: dict[tuple[Any, tuple[str, ...], str, str], _InsertShape] = {}
+
+
+def _insert_shape(conn: Connection, table: Any, columns: Sequence[str], mark: str) -> _InsertShape:
+    """The text and bind processors of a multi-row INSERT into these columns, made once per dialect
+    (intake inserts three tables per page; building them cost as much as shaping a page's values)."""
+    key = (table, tuple(columns), conn.dialect.name, conn.dialect.driver)
+    found = INSERT_SHAPES.get(key)
+    if found is None:
+        q = conn.dialect.identifier_preparer.quote
+        # identifiers quoted by the dialect, every value bound: nothing from the caller enters the text
+        head = f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in columns)}) VALUES "  # noqa: S608
+        found = INSERT_SHAPES[key] = _InsertShape(
+            head,
+            "(" + ", ".join([mark] * len(columns)) + ")",
+            [table.c[c].type.bind_processor(conn.dialect) for c in columns],
+        )
+    return found
+
+
 def insert_many(
     conn: Connection,
     table: Any,
@@ -283,18 +316,15 @@ def insert_many(
             ]
         conn.execute(stmt, list(rows))
         return []
-    processors = [table.c[c].type.bind_processor(conn.dialect) for c in columns]
+    head, one, processors = _insert_shape(conn, table, columns, mark)
     params = shaped(rows, columns, processors)
-    q = conn.dialect.identifier_preparer.quote
-    # identifiers quoted by the dialect, every value bound: nothing from the caller enters the text
-    head = f"INSERT INTO {q(table.name)} ({', '.join(q(c) for c in columns)}) VALUES "  # noqa: S608
-    one = "(" + ", ".join([mark] * len(columns)) + ")"
     tail = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
     if not returning and conn.dialect.name == "sqlite":
         run(conn, head + one + tail, params, many=True)  # one prepared statement, stepped per row
         return []
     # PostgreSQL: multi-row VALUES, a round trip per statement instead of per row
     if returning:
+        q = conn.dialect.identifier_preparer.quote
         tail += " RETURNING " + ", ".join(q(c) for c in returning)
     found: list[tuple[Any, ...]] = []
     size = max(1, MAX_PARAMS // len(columns))
