@@ -15,10 +15,13 @@ ledgers are compared afterwards (``same_ledger``): the reference really did the 
 
 ``--backend postgresql`` runs intake on a fresh schema of the PostgreSQL server the tests use
 (``OMNISYNC_TEST_PG``), without the reference (it is SQLite's): the bulk path there is multi-row
-statements, one round trip each.
+statements, one round trip each. With ``--analyze`` the ledger's tables are analysed after each block
+of pages, as PostgreSQL's autovacuum would as they grow (a server running with autovacuum off, as the
+tests' may, has no statistics for the growing order tables, and its plans read them whole per page).
 
     python benchmarks/intake.py --orders 20000 --json
     python benchmarks/intake.py --orders 20000 --backend postgresql --json
+    python benchmarks/intake.py --orders 20000 --backend postgresql --analyze --json
 """
 
 from __future__ import annotations
@@ -215,7 +218,13 @@ def snapshot(engine: Engine) -> list[list[tuple[Any, ...]]]:
         raw.close()
 
 
-async def once(n: int, skus: int, url: str | None) -> dict[str, Any]:
+def analyze(engine: Engine) -> None:
+    """Statistics for PostgreSQL's planner, as autovacuum gathers them (untimed)."""
+    with engine.ledger.engine.begin() as conn:
+        conn.exec_driver_sql("ANALYZE")
+
+
+async def once(n: int, skus: int, url: str | None, analysed: bool = False) -> dict[str, Any]:
     """Intake and the reference in alternating blocks of pages, so that the load of a shared machine
     weighs on both alike (on PostgreSQL, intake alone)."""
     engine = await build(skus, url=url)
@@ -238,6 +247,8 @@ async def once(n: int, skus: int, url: str | None) -> dict[str, Any]:
     for start in range(0, n, BLOCK):
         block = orders[start : start + BLOCK]
         add("first", timed(lambda block=block: intake(block, "imported")))
+        if analysed:
+            analyze(engine)
         if twin is not None:
             pages = reference_pages(engine, block)
             add("reference", timed(lambda pages=pages, twin=twin: reference(twin, pages)))
@@ -254,18 +265,18 @@ async def once(n: int, skus: int, url: str | None) -> dict[str, Any]:
     }
 
 
-async def on_backend(n: int, skus: int, backend: str) -> dict[str, Any]:
+async def on_backend(n: int, skus: int, backend: str, analysed: bool) -> dict[str, Any]:
     if backend == "sqlite":
         return await once(n, skus, None)
     schema = pg_schema_url()  # a fresh schema, dropped afterwards
     try:
-        return await once(n, skus, next(schema))
+        return await once(n, skus, next(schema), analysed)
     finally:
         schema.close()
 
 
-async def main(n: int, skus: int, repeat: int, backend: str) -> dict[str, object]:
-    runs = [await on_backend(n, skus, backend) for _ in range(repeat)]
+async def main(n: int, skus: int, repeat: int, backend: str, analysed: bool = False) -> dict[str, object]:
+    runs = [await on_backend(n, skus, backend, analysed) for _ in range(repeat)]
     compared = backend == "sqlite"
 
     def median(key: str, index: int) -> float:
@@ -273,6 +284,7 @@ async def main(n: int, skus: int, repeat: int, backend: str) -> dict[str, object
 
     return {
         "backend": backend,
+        **({"analyzed": analysed} if backend == "postgresql" else {}),
         "orders": n,
         "lines_per_order": 2,
         "runs": repeat,
@@ -302,7 +314,10 @@ if __name__ == "__main__":
     parser.add_argument("--skus", type=int, default=2_000)
     parser.add_argument("--repeat", type=int, default=3, help="runs; the figures are their medians")
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument(
+        "--analyze", action="store_true", help="PostgreSQL: ANALYZE after each block, as autovacuum would"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = asyncio.run(main(args.orders, args.skus, args.repeat, args.backend))
+    result = asyncio.run(main(args.orders, args.skus, args.repeat, args.backend, args.analyze))
     print(json.dumps(result) if args.json else json.dumps(result, indent=2))

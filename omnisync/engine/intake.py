@@ -33,6 +33,7 @@ from .intake_rules import (
     retry,
     rounds,
 )
+from .planner import paused_gc
 
 __all__ = ["ChannelIntake", "IntakeReport", "import_orders", "retry_quarantined"]
 
@@ -87,16 +88,21 @@ def import_orders(
 
     The page's changes are applied at once, without a savepoint; if that fails in the database the
     transaction is rolled back and the page imported again one order at a time, each order in a
-    savepoint of its own, so the bad one fails alone.
+    savepoint of its own, so the bad one fails alone. No cyclic garbage collection runs inside a
+    page: its rows are acyclic, and the collections they would trigger cost a tenth of the page.
     """
-    if PAGE_AT_ONCE:
-        try:
-            return _import_page(ledger, channel, orders, at, cursor_to, at_once=True)
-        except _PageFailed as failed:
-            log.warning(
-                "orders.bulk_failed", channel=channel.name, orders=len(orders), error=str(failed.__cause__)
-            )
-    return _import_page(ledger, channel, orders, at, cursor_to, at_once=False)
+    with paused_gc():
+        if PAGE_AT_ONCE:
+            try:
+                return _import_page(ledger, channel, orders, at, cursor_to, at_once=True)
+            except _PageFailed as failed:
+                log.warning(
+                    "orders.bulk_failed",
+                    channel=channel.name,
+                    orders=len(orders),
+                    error=str(failed.__cause__),
+                )
+        return _import_page(ledger, channel, orders, at, cursor_to, at_once=False)
 
 
 class _PageFailed(Exception):

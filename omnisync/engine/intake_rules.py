@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import NamedTuple
 
 from omnisync.audit import channel_actor
@@ -95,6 +96,7 @@ def _digest_body(order: Order) -> str:
     return json.dumps(body, sort_keys=True)
 
 
+_line_id = attrgetter("line_id")
 _json_str = json.encoder.encode_basestring_ascii  # what json.dumps writes for a str (ensure_ascii)
 
 
@@ -105,7 +107,7 @@ def _json_opt(value: str | None) -> str:
 def _digest_text(order: Order) -> str:
     """:func:`_digest_body`'s text written directly (the same bytes, at a third of the cost) for the
     types orders carry: strings and plain ints; anything else goes the definition's way."""
-    lines = sorted(order.lines, key=lambda x: x.line_id) if len(order.lines) > 1 else order.lines
+    lines = sorted(order.lines, key=_line_id) if len(order.lines) > 1 else order.lines
     parts = []
     for ln in lines:
         q, f, c, r, refunded = ln.quantity, ln.fulfilled, ln.cancelled, ln.restocked, ln.refunded
@@ -123,8 +125,8 @@ def _digest_text(order: Order) -> str:
         parts.append(f"[{_json_str(ln.line_id)}, {_json_str(ln.channel_sku)}, {q}, {f}, {c}, {r}{tail}")
     return (
         f'{{"lines": [{", ".join(parts)}], "location": {_json_opt(order.location)}, '
-        f'"return_location": {_json_opt(order.return_location)}, "status": {_json_str(order.status.value)}}}'
-    )
+        f'"return_location": {_json_opt(order.return_location)}, "status": {_json_str(order.status)}}}'
+    )  # a StrEnum member is its value's text
 
 
 def open_units(order: Order, line: OrderLine) -> int:
@@ -172,12 +174,14 @@ def choose_location(
 
 
 _NONE = (0, 0)
+_NO_STOCK: Mapping[int, tuple[int, int]] = {}
 
 
-def taken_units(order: Order, line: OrderLine) -> int:
-    """Units a line takes from stock when it arrives: those it holds open and those already handed
-    over (a POS sale, an order fulfilled before it was imported)."""
-    return open_units(order, line) + line.fulfilled
+def taken_units(line: OrderLine, held: int) -> int:
+    """Units a line takes from stock when it arrives: those it holds open (``held``, its
+    :func:`open_units`) and those already handed over (a POS sale, an order fulfilled before it was
+    imported)."""
+    return held + line.fulfilled
 
 
 def oversold_units(
@@ -275,8 +279,7 @@ def retry(
             unit_price=row.unit_price,
             refunded=row.refunded,
         )
-        location_id = page.route(product_id, open_units(order, line) or line.quantity)
-        oversold = page.oversold(product_id, location_id, taken_units(order, line))
+        location_id, oversold, _ = page.place(order, line, product_id, None)
         before = StoredLine(
             pk=row.pk,
             sku=master,
@@ -344,7 +347,8 @@ class _Page:
             changes if changes is not None else IntakeChanges(channel_id=channel.channel_id)
         )
         self.changes = self.decision.changes
-        self.tally = {pid: dict(per_location) for pid, per_location in view.stock.items()}
+        self.tally: dict[int, dict[int, tuple[int, int]]] = {}
+        """The stock of the products this decision moved so far (the others': ``view.stock``)."""
         self.changes.stock_rows.update(
             (pid, lid) for pid, per_location in view.stock.items() for lid in per_location
         )
@@ -362,14 +366,30 @@ class _Page:
     def location(self, code: str | None) -> int | None:
         return self.view.locations.get(code) if code else None
 
-    def route(self, product_id: int, quantity: int) -> int:
-        return choose_location(
-            self.tally.get(product_id, {}), self.sources(), quantity, self.view.incoming.get(product_id)
-        )
+    def stock(self, product_id: int) -> Mapping[int, tuple[int, int]]:
+        """(on_hand, reserved) per location of a product, as this decision left it so far."""
+        moved = self.tally.get(product_id)
+        return moved if moved is not None else self.view.stock.get(product_id, _NO_STOCK)
 
-    def oversold(self, product_id: int, location_id: int, taken: int) -> int:
-        on_order = self.view.incoming.get(product_id, {}).get(location_id, 0)
-        return oversold_units(self.tally.get(product_id, {}), location_id, taken, on_order)
+    def moved(self, product_id: int) -> dict[int, tuple[int, int]]:
+        """The product's running stock, to change (copied from the view the first time)."""
+        moved = self.tally.get(product_id)
+        if moved is None:
+            moved = self.tally[product_id] = dict(self.view.stock.get(product_id, _NO_STOCK))
+        return moved
+
+    def place(
+        self, order: Order, line: OrderLine, product_id: int, location_id: int | None
+    ) -> tuple[int, int, int]:
+        """Where a line arriving now is kept (``location_id``, else routed by its open units, or by its
+        quantity when none are open), the units of it the ledger did not have there (oversold), and
+        its open units."""
+        held = open_units(order, line)
+        stock = self.stock(product_id)
+        on_order = self.view.incoming.get(product_id)
+        where = location_id or choose_location(stock, self.sources(), held or line.quantity, on_order)
+        incoming = on_order.get(where, 0) if on_order else 0
+        return where, oversold_units(stock, where, taken_units(line, held), incoming), held
 
     def order(self, order: Order, digest: str, stored: StoredOrder | None) -> None:
         location_id = self.location(order.location)
@@ -399,9 +419,10 @@ class _Page:
                     "currency": order.currency,
                 }
             )
+        kits = self.view.kits
         for line in order.lines:
             before = stored.lines.get(line.line_id) if stored is not None else None
-            kit = self.kit_of(line) if before is None else None
+            kit = self.kit_of(line) if before is None and kits else None
             if kit is not None:
                 self.kit_line(order, line, location_id, stored, *kit)
             elif before is None:
@@ -440,7 +461,7 @@ class _Page:
         where = location_id or (first.location_id if first is not None else None)
         if where is None:
             units = open_units(order, line) or line.quantity
-            tally = {c: self.tally.get(c, {}) for c, _, _ in components}
+            tally = {c: self.stock(c) for c, _, _ in components}
             kits = kit_stock([(c, quantity) for c, _, quantity in components], tally)
             where = choose_location({lid: (k.kits, 0) for lid, k in kits.items()}, self.sources(), units)
         for (product_id, sku, _), part, before in zip(components, parts, befores, strict=True):
@@ -475,8 +496,7 @@ class _Page:
             values = _quarantined(line, reason)
             self.decision.quarantined.append((order.external_id, line.channel_sku))
         else:
-            line_location = location_id or self.route(product_id, open_units(order, line) or line.quantity)
-            oversold = self.oversold(product_id, line_location, taken_units(order, line))
+            line_location, oversold, held = self.place(order, line, product_id, location_id)
             values = _applied(line, product_id, line_location, oversold)
         self.changes.new_lines.append(
             {
@@ -490,7 +510,7 @@ class _Page:
         if product_id is not None and line_location is not None:
             if known is None:
                 self.shift(order, line, None, product_id)
-            self.apply(order, line, master, product_id, line_location, None)
+            self.apply(order, line, master, product_id, line_location, None, held)
 
     def changed_line(
         self,
@@ -536,9 +556,11 @@ class _Page:
         product_id: int,
         location_id: int,
         before: StoredLine | None,
+        held: int | None = None,
     ) -> None:
-        """Reservation and movements from what was applied ``before`` (None: nothing yet)."""
-        reserved_delta = self.reserve(order, line, product_id, location_id, before)
+        """Reservation and movements from what was applied ``before`` (None: nothing yet); ``held``:
+        the line's open units where known already."""
+        reserved_delta = self.reserve(order, line, product_id, location_id, before, held)
         applied_fulfilled = before.applied_fulfilled if before else 0
         applied_restocked = before.applied_restocked if before else 0
         sold = line.fulfilled - applied_fulfilled
@@ -570,10 +592,17 @@ class _Page:
                 self.decision.knock_on.add(sku)
 
     def reserve(
-        self, order: Order, line: OrderLine, product_id: int, location_id: int, before: StoredLine | None
+        self,
+        order: Order,
+        line: OrderLine,
+        product_id: int,
+        location_id: int,
+        before: StoredLine | None,
+        held: int | None = None,
     ) -> int:
-        """Set the line's reservation to its open units; returns the change of ``reserved``."""
-        quantity = open_units(order, line)
+        """Set the line's reservation to its open units (``held``, where known); returns the change of
+        ``reserved``."""
+        quantity = open_units(order, line) if held is None else held
         held = before.reserved if before is not None else None
         if held is None:
             if not quantity:
@@ -599,8 +628,9 @@ class _Page:
         pair = (product_id, where)
         self.changes.reserved[pair] = self.changes.reserved.get(pair, 0) + delta
         self.changes.touched.add(product_id)
-        on_hand, reserved = self.tally.setdefault(product_id, {}).get(where, (0, 0))
-        self.tally[product_id][where] = (on_hand, reserved + delta)
+        stock = self.moved(product_id)
+        on_hand, reserved = stock.get(where, _NONE)
+        stock[where] = (on_hand, reserved + delta)
         return delta
 
     def move(
@@ -621,8 +651,9 @@ class _Page:
             }
         )
         # routing of the page's next orders sees this movement
-        on_hand, reserved = self.tally.setdefault(product_id, {}).get(location_id, (0, 0))
-        self.tally[product_id][location_id] = (on_hand + quantity, reserved)
+        stock = self.moved(product_id)
+        on_hand, reserved = stock.get(location_id, _NONE)
+        stock[location_id] = (on_hand + quantity, reserved)
 
 
 def scaled_down(part: StoredLine, quantity: int) -> StoredLine:

@@ -58,7 +58,7 @@ def _sqlite_text(value: datetime | None) -> str | None:
         if value.tzinfo is None:
             raise ValueError("naive datetime given to the ledger; use aware UTC times")
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ")
+    return value.isoformat(" ")[:-6]  # without its "+00:00"
 
 
 def _ts(**kw: Any) -> Any:

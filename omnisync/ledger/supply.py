@@ -18,7 +18,7 @@ from typing import Any, TypedDict
 from sqlalchemy import Connection, Float, String, bindparam, func, literal, or_, select, union_all, update
 
 from .sales import day_of
-from .statements import execute_many, insert_many
+from .statements import execute_many, execute_once, insert_many, one_of
 from .stock import StockWrites
 from .tables import IN, IN_CHUNK, OL, O, P, S
 
@@ -133,6 +133,7 @@ INCOMING_OF = (
     .where(IN.c.quantity > 0)
     .group_by(IN.c.product_id, IN.c.location_id)
 )
+INCOMING_AMONG = INCOMING_OF.where(one_of(IN.c.product_id, "ids"))
 
 
 def incoming_for(
@@ -141,15 +142,12 @@ def incoming_for(
     """Product id -> location id -> (units on order, the earliest expected date), for ``product_ids``
     (None: every product with units on order). Only pairs with units on order appear."""
     out: dict[int, dict[int, tuple[int, date | None]]] = {}
-    ids = None if product_ids is None else sorted(set(product_ids))
-    chunks: list[list[int] | None] = [None]
-    if ids is not None:
-        chunks = [ids[n : n + IN_CHUNK] for n in range(0, len(ids), IN_CHUNK)]
-    for chunk in chunks:
-        q = INCOMING_OF if chunk is None else INCOMING_OF.where(IN.c.product_id.in_(chunk))
-        for pid, lid, units, expected in conn.execute(q):
-            when = _day(expected)
-            out.setdefault(int(pid), {})[int(lid)] = (int(units), when)
+    if product_ids is None:
+        rows: Sequence[Any] = list(conn.execute(INCOMING_OF))
+    else:  # the ids bound as one list: compiled once, never expanded per call (intake reads this per page)
+        rows = execute_once(conn, INCOMING_AMONG, {"ids": sorted(set(product_ids))})
+    for pid, lid, units, expected in rows:
+        out.setdefault(int(pid), {})[int(lid)] = (int(units), _day(expected))
     return out
 
 
