@@ -379,7 +379,12 @@ class _Block:
             currencies = np.array([r.currency for r in results], dtype=object)
             currencies[kept] = None
             new_prices, currencies = new_prices.tolist(), currencies.tolist()
-        skus = columns.skus_at(self.here)
+        if self.repriced.any() and columns.skus is None:
+            # a price update asks for its item's explanation (the compare-at price), which reads the
+            # product's SKU and tags: read them once for the block and keep them for it
+            skus = columns.product_names(self.here.tolist())[0]
+        else:
+            skus = columns.skus_at(self.here)
         # the fast path's targets are always visible-as-is (no drop): available stays None
         return list(
             map(
