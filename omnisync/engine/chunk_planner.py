@@ -626,9 +626,18 @@ class ChunkPlanner:
         plain = np.ones(columns.size, dtype=np.bool_)
         plain[special] = False
         # the master prices of the chunk, numbered: prices are worked out once per distinct price
-        keys = list(zip(columns.prices, columns.currencies, strict=True))
-        numbered = {key: n for n, key in enumerate(dict.fromkeys(keys))}
-        key_of = np.fromiter(map(numbered.__getitem__, keys), dtype=np.int64, count=len(keys))
+        # (in one currency, the usual case, the prices alone number them: no pair per product)
+        numbered: dict[tuple[Any, str], int]
+        if len(set(columns.currencies)) == 1:
+            by_price = {price: n for n, price in enumerate(dict.fromkeys(columns.prices))}
+            numbered = {(price, columns.currencies[0]): n for price, n in by_price.items()}
+            key_of = np.fromiter(
+                map(by_price.__getitem__, columns.prices), dtype=np.int64, count=columns.size
+            )
+        else:
+            keys = list(zip(columns.prices, columns.currencies, strict=True))
+            numbered = {key: n for n, key in enumerate(dict.fromkeys(keys))}
+            key_of = np.fromiter(map(numbered.__getitem__, keys), dtype=np.int64, count=len(keys))
         acked_codes: Ints | None = None
         explainer = _Explainer(self, columns)
         offers: dict[int, tuple[Ints, Ints]] = {}
