@@ -379,7 +379,12 @@ class _Block:
             currencies = np.array([r.currency for r in results], dtype=object)
             currencies[kept] = None
             new_prices, currencies = new_prices.tolist(), currencies.tolist()
-        skus = columns.skus_at(self.here)
+        if self.repriced.any() and columns.skus is None:
+            # a price update asks for its item's explanation (the compare-at price), which reads the
+            # product's SKU and tags: read them once for the block and keep them for it
+            skus = columns.product_names(self.here.tolist())[0]
+        else:
+            skus = columns.skus_at(self.here)
         # the fast path's targets are always visible-as-is (no drop): available stays None
         return list(
             map(
@@ -621,9 +626,18 @@ class ChunkPlanner:
         plain = np.ones(columns.size, dtype=np.bool_)
         plain[special] = False
         # the master prices of the chunk, numbered: prices are worked out once per distinct price
-        keys = list(zip(columns.prices, columns.currencies, strict=True))
-        numbered = {key: n for n, key in enumerate(dict.fromkeys(keys))}
-        key_of = np.fromiter(map(numbered.__getitem__, keys), dtype=np.int64, count=len(keys))
+        # (in one currency, the usual case, the prices alone number them: no pair per product)
+        numbered: dict[tuple[Any, str], int]
+        if len(set(columns.currencies)) == 1:
+            by_price = {price: n for n, price in enumerate(dict.fromkeys(columns.prices))}
+            numbered = {(price, columns.currencies[0]): n for price, n in by_price.items()}
+            key_of = np.fromiter(
+                map(by_price.__getitem__, columns.prices), dtype=np.int64, count=columns.size
+            )
+        else:
+            keys = list(zip(columns.prices, columns.currencies, strict=True))
+            numbered = {key: n for n, key in enumerate(dict.fromkeys(keys))}
+            key_of = np.fromiter(map(numbered.__getitem__, keys), dtype=np.int64, count=len(keys))
         acked_codes: Ints | None = None
         explainer = _Explainer(self, columns)
         offers: dict[int, tuple[Ints, Ints]] = {}

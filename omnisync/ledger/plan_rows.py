@@ -166,10 +166,6 @@ class Columns:
         self.width = len(q.selected_columns)
         self.integers = frozenset(integers)
         self.packed = dialect.name == "sqlite"
-        self._stock_keyed: Columns | None = None
-        self._listings_keyed: Columns | None = None
-        self._channel_key = self._location_key = 1
-        self._key_limit = 0
         if self.packed:
             sub = q.subquery()
             q = select(
@@ -266,6 +262,7 @@ class PlanQueries:
         self._stock_keyed: Columns | None = None
         self._listings_keyed: Columns | None = None
         self._channel_key = self._location_key = 1
+        self._channel_bits = self._location_bits = 0
         self._key_limit = 0
         """The listings' flags and dirty mark read as one number (``dirty_mark * 32 + flags``), the
         unknown acknowledged quantity as :data:`UNKNOWN_ACKED`: SQLite builds each column of the read
@@ -290,8 +287,10 @@ class PlanQueries:
             listing_integers: tuple[int, ...] = (0, 1, 2, 3)
             # keyed: the product and the channel (location) as one number, product id * key + id, one
             # column less per pair where the ids allow it (read when the chunk's ids stay within the limit)
-            self._channel_key = 1 << max(channel_ids, default=0).bit_length()
-            self._location_key = 1 << max(location_ids, default=0).bit_length()
+            # (split again with shifts and masks: the same as // and % by a power of two, for any sign)
+            self._channel_bits = max(channel_ids, default=0).bit_length()
+            self._location_bits = max(location_ids, default=0).bit_length()
+            self._channel_key, self._location_key = 1 << self._channel_bits, 1 << self._location_bits
             self._key_limit = KEYED_BELOW // max(self._channel_key, self._location_key)
             keyable = min((*channel_ids, *location_ids), default=0) >= 0
             keyed_stock = select(
@@ -392,7 +391,7 @@ class PlanQueries:
             stock = chunk.stock
         elif keyed and self._stock_keyed is not None:
             key, on_hand, reserved = self._stock_keyed.read(conn, **params)
-            stock = [key // self._location_key, key % self._location_key, on_hand, reserved]
+            stock = [key >> self._location_bits, key & (self._location_key - 1), on_hand, reserved]
         else:
             stock = self._stock.read(conn, **params)
         listings = self._listings_of(conn, params, keyed) if self.channel_ids else chunk.listings
@@ -432,14 +431,14 @@ class PlanQueries:
 
         if keyed and self._listings_keyed is not None:
             key, *listings = self._listings_keyed.read(conn, **params)
-            listings = [key % self._channel_key, key // self._channel_key, *listings]
+            listings = [key & (self._channel_key - 1), key >> self._channel_bits, *listings]
         else:
             listings = self._listings.read(conn, **params)
         if self.packed:  # flags and mark as one number; an unknown acknowledged quantity marked
             channels, products, packed, acked, prices, *rest = listings
             known = acked != UNKNOWN_ACKED
-            flags = packed % 32 | np.where(known, PLAN_ACKED_KNOWN, 0)
-            listings = [channels, products, flags, np.where(known, acked, 0), prices, *rest, packed // 32]
+            flags = packed & 31 | np.where(known, PLAN_ACKED_KNOWN, 0)
+            listings = [channels, products, flags, np.where(known, acked, 0), prices, *rest, packed >> 5]
         if self.lean:  # the preorder signals of the listings that hold one, none elsewhere
             channels, products, flags = listings[:3]
             signals: list[Any] = [None] * len(products)
