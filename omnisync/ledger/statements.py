@@ -174,6 +174,8 @@ def _processed(process: Callable[[Any], Any], values: Sequence[Any], done: dict[
     run in C (``set``, ``map``), only the distinct values in Python. ``done`` holds the values
     processed already, shared by the columns of one processor (an order's update and placing time
     are often the same)."""
+    if len(values) == 1:  # one row (a statement run once, its lists unhashable): nothing to share
+        return [process(values[0])]
     try:
         for value in set(values).difference(done):
             done[value] = process(value)
