@@ -61,8 +61,12 @@ class PlanChunk:
     pushes, and of those only (most pairs of a large plan need neither).
 
     ``kits``: kit id, component id, quantity per kit, for the kits of the chunk (:mod:`omnisync.kits`);
-    ``component_stock``: their components' stock, in the columns of ``stock``. A kit's own stock
-    records are not in ``stock``: its stock is computed from its components'.
+    ``component_stock``: their components' stock, and that of the chunk's products that are
+    components, in the columns of ``stock``. A kit's own stock records are not in ``stock``: its
+    stock is computed from its components'. ``draws``: channel id, kit id, component id, quantity
+    per kit, for every kit listed on a channel asked for that uses one of those components, and
+    ``listed``: channel id, product id, those components listed there themselves: who shares a
+    component on each channel (:func:`omnisync.kits.shared_columns`).
     """
 
     channel_ids: tuple[int, ...]
@@ -76,6 +80,8 @@ class PlanChunk:
     with stock on order at the locations asked for; read only when some channel takes preorders."""
     kits: Sequence[Any] = ((), (), ())
     component_stock: Sequence[Any] = ((), (), (), ())
+    draws: Sequence[Any] = ((), (), (), ())
+    listed: Sequence[Any] = ((), ())
 
     def __len__(self) -> int:
         return len(self.products[0])
@@ -279,6 +285,29 @@ class PlanQueries:
         self._products = Columns(dialect, products, (0, 5, 6))
         self._stock = Columns(dialect, stock, (0, 1, 2, 3))
         self._kits = Columns(dialect, kits, (0, 1, 2))
+        # the chunk's products that are components, and who draws on the components on each channel
+        self._components = Columns(
+            dialect, select(KC.c.component_id).where(of_chunk(KC.c.component_id)).distinct(), (0,)
+        )
+        # (driven by the components' index, then the listings' key: never a scan of a channel's listings)
+        self._using = Columns(
+            dialect,
+            select(KC.c.kit_id, KC.c.component_id, KC.c.quantity).where(
+                one_of(KC.c.component_id, "components")
+            ),
+            (0, 1, 2),
+        )
+        self._listed = Columns(
+            dialect,
+            select(LI.c.channel_id, LI.c.product_id).where(
+                and_(
+                    LI.c.channel_id.in_(list(channel_ids)),
+                    LI.c.missing.is_(False),
+                    one_of(LI.c.product_id, "components"),
+                )
+            ),
+            (0, 1),
+        )
         self._component_stock = Columns(dialect, component_stock, (0, 1, 2, 3))
         self._listings = Columns(dialect, listings, (0, 1, 2, 3, 6))
         # the names of the listings a plan pushes: a range of the chunk, or the few products asked for
@@ -327,14 +356,22 @@ class PlanQueries:
                     incoming[pid] = mine
         kits = self._kits.read(conn, **params)
         parts: Sequence[Any] = ((), (), (), ())
-        if len(kits[0]):
+        draws: Sequence[Any] = ((), (), (), ())
+        listed: Sequence[Any] = ((), ())
+        among = self._components.read(conn, **params)[0]
+        if len(kits[0]) or len(among):
             import numpy as np
 
-            components = sorted(set(kits[1].tolist()))
+            components = sorted(set(kits[1].tolist()) | set(among.tolist()))
             if self.location_ids:  # a kit's own records hold nothing: its stock is its components'
                 parts = self._component_stock.read(conn, components=components)
                 own = ~np.isin(stock[0], kits[0])
                 stock = [column[own] for column in stock]
+            if self.channel_ids:
+                using = self._using.read(conn, components=components)
+                named = sorted(set(components) | set(using[0].tolist()))
+                listed = self._listed.read(conn, components=named)
+                draws = _drawing(using, listed)
         return PlanChunk(
             self.channel_ids,
             self.location_ids,
@@ -345,6 +382,8 @@ class PlanQueries:
             incoming,
             kits=kits,
             component_stock=parts,
+            draws=draws,
+            listed=listed,
         )
 
     @staticmethod
@@ -387,3 +426,21 @@ class PlanQueries:
             )
 
         return names
+
+
+def _drawing(using: Sequence[Any], listed: Sequence[Any]) -> list[Any]:
+    """(channel id, kit id, component id, quantity) for each kit of ``using`` (kit, component,
+    quantity) listed on a channel of ``listed`` (channel id, product id)."""
+    import numpy as np
+
+    kit, component, quantity = (np.asarray(c, dtype=np.int64) for c in using)
+    channel_ids, products = (np.asarray(c, dtype=np.int64) for c in listed)
+    parts: list[list[Any]] = [[], [], [], []]
+    for channel_id in np.unique(channel_ids).tolist():
+        on = np.isin(kit, products[channel_ids == channel_id])
+        parts[0].append(np.full(int(on.sum()), channel_id, dtype=np.int64))
+        parts[1].append(kit[on])
+        parts[2].append(component[on])
+        parts[3].append(quantity[on])
+    empty = np.zeros(0, dtype=np.int64)
+    return [np.concatenate(p) if p else empty for p in parts]
