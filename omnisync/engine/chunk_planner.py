@@ -175,10 +175,7 @@ class Columns:
         (:func:`~omnisync.kits.shared_columns`)."""
         if not len(chunk.draws[0]):
             return
-        stock = [
-            np.concatenate([np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)])
-            for a, b in zip(chunk.stock, chunk.component_stock, strict=True)
-        ]
+        stock = components_stock(chunk)
         channels, listings, locations, units = shared_columns(
             chunk.draws, chunk.listed, stock, chunk.location_ids
         )
@@ -264,6 +261,14 @@ class Columns:
         return tuple(row)
 
 
+def components_stock(chunk: PlanChunk) -> list[Ints]:
+    """The stock columns of the chunk's products and of the components outside it."""
+    return [
+        np.concatenate([np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)])
+        for a, b in zip(chunk.stock, chunk.component_stock, strict=True)
+    ]
+
+
 def with_kits(chunk: PlanChunk) -> Sequence[Any]:
     """The chunk's stock columns with each kit's stock at every location asked for, computed from its
     components' (:func:`~omnisync.kits.kit_columns`): a kit is then planned like any SKU."""
@@ -271,7 +276,7 @@ def with_kits(chunk: PlanChunk) -> Sequence[Any]:
     if not len(kit_ids):
         return chunk.stock
     kits, locations, units = kit_columns(
-        kit_ids, component_ids, quantities, chunk.component_stock, chunk.location_ids
+        kit_ids, component_ids, quantities, components_stock(chunk), chunk.location_ids
     )
     extra = (kits, locations, units, np.zeros(len(kits), np.int64))
     return [

@@ -61,11 +61,11 @@ class PlanChunk:
     pushes, and of those only (most pairs of a large plan need neither).
 
     ``kits``: kit id, component id, quantity per kit, for the kits of the chunk (:mod:`omnisync.kits`);
-    ``component_stock``: their components' stock, and that of the chunk's products that are
-    components, in the columns of ``stock``. A kit's own stock records are not in ``stock``: its
+    ``component_stock``: the stock of their components outside the chunk (those inside are in
+    ``stock``), in its columns. A kit's own stock records are not in ``stock``: its
     stock is computed from its components'. ``draws``: channel id, kit id, component id, quantity
     per kit, for every kit listed on a channel asked for that uses one of those components, and
-    ``listed``: channel id, product id, those components listed there themselves: who shares a
+    ``listed``: channel id, product id, those kits and components listed there: who shares a
     component on each channel (:func:`omnisync.kits.shared_columns`).
     """
 
@@ -363,14 +363,22 @@ class PlanQueries:
             import numpy as np
 
             components = sorted(set(kits[1].tolist()) | set(among.tolist()))
+            # what the chunk's own reads hold is not read again: only the products outside it
+            inside = products[0]
             if self.location_ids:  # a kit's own records hold nothing: its stock is its components'
-                parts = self._component_stock.read(conn, components=components)
+                needed = np.asarray(components, dtype=np.int64)
+                parts = self._component_stock.read(conn, components=needed[~np.isin(needed, inside)].tolist())
                 own = ~np.isin(stock[0], kits[0])
                 stock = [column[own] for column in stock]
             if self.channel_ids:
                 using = self._using.read(conn, components=components)
-                named = sorted(set(components) | set(using[0].tolist()))
-                listed = self._listed.read(conn, components=named)
+                named = np.unique(np.concatenate([np.asarray(components, dtype=np.int64), using[0]]))
+                held = np.isin(listings[1], named)
+                more = self._listed.read(conn, components=named[~np.isin(named, inside)].tolist())
+                listed = [
+                    np.concatenate([listings[0][held], more[0]]),
+                    np.concatenate([listings[1][held], more[1]]),
+                ]
                 draws = _drawing(using, listed)
         return PlanChunk(
             self.channel_ids,
