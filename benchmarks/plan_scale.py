@@ -42,7 +42,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -55,6 +55,7 @@ from _world import build, engine_of, reopen, unsynced
 from sqlalchemy import update
 
 from omnisync.engine.runtime import Engine
+from omnisync.kits import sales_shares
 from omnisync.ledger.tables import LI
 from omnisync.pricing import price_for
 
@@ -234,16 +235,12 @@ def reference_plan(db: Path, lanes: Iterable[tuple[int, Any]]) -> tuple[int, int
     k_kit, k_component, k_quantity = columns(
         con, "SELECT kit_id c0, component_id c1, quantity c2 FROM kit_component ORDER BY kit_id", 3, range(3)
     )
-    available: dict[int, Any] = {}
+    base: dict[int, Any] = {}
     for lid in codes.values():  # on_hand - reserved per product at each location (0 without a record)
         mine = s_loc == lid
         column = np.zeros(len(ids), dtype=np.int64)
         column[np.searchsorted(ids, s_pid[mine])] = s_on_hand[mine] - s_reserved[mine]
-        if len(k_kit):  # a kit: the least of floor(max(0, available) / quantity) over its components
-            share = np.maximum(column[np.searchsorted(ids, k_component)], 0) // k_quantity
-            kits, starts = np.unique(k_kit, return_index=True)
-            column[np.searchsorted(ids, kits)] = np.minimum.reduceat(share, starts)
-        available[lid] = column
+        base[lid] = column
     l_cid_a, l_pid_a, l_known, acked, l_price = columns(
         con,
         "SELECT channel_id c0, product_id c1, acked_quantity IS NOT NULL c2,"
@@ -252,6 +249,9 @@ def reference_plan(db: Path, lanes: Iterable[tuple[int, Any]]) -> tuple[int, int
         range(4),
     )
     con.close()
+    available = {
+        cid: shared(cid, ids, base, (k_kit, k_component, k_quantity), l_cid_a, l_pid_a) for cid, _ in lanes
+    }
     known = l_known != 0
     numbered: dict[Decimal, int] = {}
     raw_code = {r: -1 if r is None else numbered.setdefault(decimal(r), len(numbered)) for r in set(l_price)}
@@ -267,7 +267,7 @@ def reference_plan(db: Path, lanes: Iterable[tuple[int, Any]]) -> tuple[int, int
         pool = np.zeros(len(at), dtype=np.int64)
         for code in rules.sources:
             kept = q_rules.source_buffers.get(code, 0)
-            pool += np.maximum(available[codes[code]][at] - kept, 0)
+            pool += np.maximum(available[cid][codes[code]][at] - kept, 0)
         q = pool * q_rules.share // 100
         num, den = q_rules.buffer_percent.as_integer_ratio()
         q = q - q_rules.buffer_units - (-((-pool * num) // (den * 100)))
@@ -287,6 +287,36 @@ def reference_plan(db: Path, lanes: Iterable[tuple[int, Any]]) -> tuple[int, int
         quantity = np.where(push, offered, -1)[changed]
         checksum += int(fingerprint(cid, ids[at][changed], quantity, reprice[changed]).sum())
     return changes, checksum % MODULUS
+
+
+def shared(
+    cid: int, ids: Any, base: dict[int, Any], kits: Sequence[Any], l_cid: Any, l_pid: Any
+) -> dict[int, Any]:
+    """Each location's available column as the channel ``cid`` sees it: a listing drawing on a
+    component shared with other listings there takes its share of it (``omnisync.kits.sales_shares``,
+    round by round in the order the rule sets), a kit the least over its components."""
+    listed = set(l_pid[l_cid == cid].tolist())
+    groups: dict[int, list[tuple[bool, int, int]]] = {}  # component -> (a kit?, units per sale, listing)
+    for kit, component, quantity in zip(*(k.tolist() for k in kits), strict=True):
+        if kit in listed:
+            groups.setdefault(component, []).append((True, quantity, kit))
+    for component, drawing in groups.items():
+        if component in listed:
+            drawing.append((False, 1, component))
+        drawing.sort()
+    out = {}
+    for lid, column in base.items():
+        column = column.copy()
+        least: dict[int, int] = {}
+        for component, drawing in groups.items():
+            units = max(0, int(column[np.searchsorted(ids, component)]))
+            sales = sales_shares(units, tuple(q for _, q, _ in drawing))
+            for (_, _, listing), n in zip(drawing, sales, strict=True):
+                least[listing] = min(least.get(listing, n), n)
+        for listing, n in least.items():
+            column[np.searchsorted(ids, listing)] = n
+        out[lid] = column
+    return out
 
 
 def reference_lanes(folder: Path) -> list[tuple[int, Any]]:

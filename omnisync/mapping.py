@@ -343,14 +343,6 @@ class ChannelMapping:
         )
         """How explanations name a rule no file sets."""
         self._reverse = _reverse_aliases(mapping.sku_aliases)
-        self.pooled: Mapping[str, tuple[int, str]] = {}
-        """SKU -> (share, why) for the listings sharing one pool on this channel (a SKU and its pack
-        and shadow listings, :func:`omnisync.kits.pool_shares`): set from the ledger before a plan."""
-
-    def own_share(self, sku: str) -> int | None:
-        """The ``share`` the SKU's own rules (``skus.<SKU>.quantity``) set, if any."""
-        own = self.mapping.skus.get(sku)
-        return None if own is None or own.quantity is None else own.quantity.share
 
     def channel_sku(self, sku: str) -> str:
         """What the channel calls master SKU ``sku``."""
@@ -396,11 +388,6 @@ class ChannelMapping:
                 with self._about(sku):
                     rules = rules.merged(**values)
                 provenance += _provenance(layer.label, values)
-        pooled = self.pooled.get(sku)
-        if pooled is not None:  # of the channel's own share (a split policy's ring fence)
-            share = rules.share * pooled[0] // 100
-            rules = rules.merged(share=share)
-            provenance.append(f"shared pool ({pooled[1]}): {pooled[0]} % of the channel's share = {share}")
         return rules, tuple(provenance)
 
     def price_rules(

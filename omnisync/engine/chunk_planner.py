@@ -41,7 +41,7 @@ from omnisync.allocation import (
     channel_pools,
     offered_for_pool,
 )
-from omnisync.kits import kit_columns
+from omnisync.kits import KitStock, kit_columns, shared_columns
 from omnisync.ledger.plan_rows import (
     PLAN_ACKED_AVAILABLE,
     PLAN_ACKED_KNOWN,
@@ -84,9 +84,20 @@ def _given(target: Target, item: PlannedItem) -> Target:
 
 
 class Columns:
-    """A :class:`PlanChunk` with each stock record and listing placed at its product's position."""
+    """A :class:`PlanChunk` with each stock record and listing placed at its product's position.
 
-    def __init__(self, chunk: PlanChunk) -> None:
+    A listing drawing on a component on a channel (a kit, or a component some kit listed there uses)
+    has on that channel its own stock columns, its share (:meth:`stock_of`)."""
+
+    def __init__(
+        self,
+        chunk: PlanChunk,
+        channel_names: Sequence[str] = (),
+        location_codes: Sequence[str] = (),
+    ) -> None:
+        self.channel_names = channel_names
+        self.location_codes = location_codes
+        """The chunk's channels and stock locations by name (for :meth:`row`'s shares)."""
         pid, skus, tags, prices, currencies, active, versions = chunk.products
         ids = np.asarray(pid, dtype=np.int64)
         order = None
@@ -131,6 +142,10 @@ class Columns:
                 self.on_hand.append(self._placed(where, s_on_hand[mine], 0))
                 self.reserved.append(self._placed(where, s_reserved[mine], 0))
                 self.stocked.append(self._placed(where, np.ones(len(where), dtype=np.bool_), False))
+        self.shared: dict[int, tuple[list[Ints], list[Ints], list[Flags], Flags]] = {}
+        """Per channel position: on_hand, reserved and stocked columns with the shared listings'
+        shares in place, and which products those are."""
+        self._shares(chunk)
         # stock on order (read only when some channel takes preorders): product id -> stock column -> it
         column_of = {lid: k for k, lid in enumerate(chunk.location_ids)}
         self.incoming: dict[int, dict[int, tuple[int, Any]]] = {
@@ -212,6 +227,39 @@ class Columns:
         assert self.details is not None, "a lean chunk reads its products' SKUs and tags"
         return self.details(self.ids[positions])[0]
 
+    def _shares(self, chunk: PlanChunk) -> None:
+        """Per channel, the stock columns with each listing that draws on a component its share there
+        (:func:`~omnisync.kits.shared_columns`)."""
+        if not len(chunk.draws[0]):
+            return
+        stock = components_stock(chunk)
+        channels, listings, locations, units = shared_columns(
+            chunk.draws, chunk.listed, stock, chunk.location_ids
+        )
+        at, found = self._positions(listings.tolist())
+        for index, channel_id in enumerate(chunk.channel_ids):
+            ours = found & (channels == channel_id)
+            if not ours.any():
+                continue
+            on_hand, reserved, stocked = [], [], []
+            for j, location_id in enumerate(chunk.location_ids):
+                here = ours & (locations == location_id)
+                where = at[here]
+                on_hand.append(self.on_hand[j].copy())
+                on_hand[j][where] = units[here]
+                reserved.append(self.reserved[j].copy())
+                reserved[j][where] = 0
+                stocked.append(self.stocked[j].copy())
+                stocked[j][where] = True
+            mine = np.zeros(self.size, dtype=np.bool_)
+            mine[at[ours]] = True
+            self.shared[index] = (on_hand, reserved, stocked, mine)
+
+    def stock_of(self, index: int) -> tuple[list[Ints], list[Ints]]:
+        """The on_hand and reserved columns the channel at ``index`` plans with."""
+        shared = self.shared.get(index)
+        return (self.on_hand, self.reserved) if shared is None else (shared[0], shared[1])
+
     def _positions(self, product_ids: Sequence[int] | Ints) -> tuple[Ints, Flags]:
         """Each product id's position in the chunk, and whether the chunk holds it."""
         wanted = np.asarray(product_ids, dtype=np.int64)
@@ -227,7 +275,8 @@ class Columns:
 
     def row(self, i: int) -> tuple[Any, ...]:
         """Product ``i`` in the planning row layout (``PLAN_*`` constants) the explained path reads,
-        then its stock on order (stock column -> (units, expected date)), or None."""
+        then its stock on order (stock column -> (units, expected date)), or None, then its shares
+        on the channels where it shares a component (channel -> location code -> units), or None."""
         (sku,), (tags,) = self.product_names([i])
         row: list[Any] = [
             int(self.ids[i]),
@@ -259,7 +308,23 @@ class Columns:
                 int(marks[i]),
             ]
         row.append(self.incoming.get(int(self.ids[i])))
+        drawn = {}
+        for index, (units, _, records, mine) in self.shared.items():
+            if mine[i]:
+                codes = self.location_codes
+                drawn[self.channel_names[index]] = {
+                    codes[j]: KitStock(int(units[j][i]), "", "") for j in range(len(codes)) if records[j][i]
+                }
+        row.append(drawn or None)
         return tuple(row)
+
+
+def components_stock(chunk: PlanChunk) -> list[Ints]:
+    """The stock columns of the chunk's products and of the components outside it."""
+    return [
+        np.concatenate([np.asarray(a, dtype=np.int64), np.asarray(b, dtype=np.int64)])
+        for a, b in zip(chunk.stock, chunk.component_stock, strict=True)
+    ]
 
 
 def with_kits(chunk: PlanChunk) -> Sequence[Any]:
@@ -269,7 +334,7 @@ def with_kits(chunk: PlanChunk) -> Sequence[Any]:
     if not len(kit_ids):
         return chunk.stock
     kits, locations, units = kit_columns(
-        kit_ids, component_ids, quantities, chunk.component_stock, chunk.location_ids
+        kit_ids, component_ids, quantities, components_stock(chunk), chunk.location_ids
     )
     extra = (kits, locations, units, np.zeros(len(kits), np.int64))
     return [
@@ -451,7 +516,6 @@ class ChunkPlanner:
         for rules in calculator.channels.values():
             file = rules.mapping.mapping
             self.special_skus.update(file.skus)
-            self.special_skus.update(rules.mapping.pooled)
             self.special_tags.update(file.tags)
             for drop in file.drops:
                 self.special_skus.update(drop.skus)
@@ -508,7 +572,7 @@ class ChunkPlanner:
     # -- the pure parts, from one row ------------------------------------------------------------------
     def state(self, row: Sequence[Any]) -> SkuState:
         stock = {}
-        incoming = row[-1] or {}
+        incoming = row[-2] or {}
         for i, code in enumerate(self.locations):
             at = PLAN_PRODUCT_COLUMNS + PLAN_STOCK_COLUMNS * i
             units, expected = incoming.get(i, (0, None))
@@ -523,6 +587,7 @@ class ChunkPlanner:
             bool(row[_ACTIVE]),
             stock,
             None if self.paces is None else self.paces.of(row[_ID]),
+            drawn=row[-1],
         )
 
     def explain(self, row: Sequence[Any], channel: str) -> Target:
@@ -541,7 +606,7 @@ class ChunkPlanner:
         if len(self._codes) > _MEMO_LIMIT:
             self._codes.clear()
         with paused_gc():
-            columns = Columns(chunk)
+            columns = Columns(chunk, self.channels, self.locations)
             if self.lanes:
                 self._plan_fast(columns, dirty_only, out)
             else:
@@ -650,12 +715,14 @@ class ChunkPlanner:
             at = np.flatnonzero(planned)
             if not len(at):
                 continue
-            earlier = offers.get(lane.alike)
+            # a lane whose channel shares components among its listings has stock columns of its own
+            earlier = None if lane.index in columns.shared else offers.get(lane.alike)
             if earlier is not None and np.array_equal(earlier[0], at):
                 offered = earlier[1]
             else:
                 offered = self._offered(lane, columns, at)
-                offers[lane.alike] = at, offered
+                if lane.index not in columns.shared:
+                    offers[lane.alike] = at, offered
             prices: list[PriceResult] | None = None
             price_code = acked_code = None
             if lane.prices is not None:
@@ -700,7 +767,8 @@ class ChunkPlanner:
         active = columns.active[at]
         if not active.any():
             return np.zeros(len(at), dtype=np.int64)
-        numbers = [(columns.on_hand[k][at], columns.reserved[k][at]) for k in lane.sources if k >= 0]
+        on_hand, reserved = columns.stock_of(lane.index)
+        numbers = [(on_hand[k][at], reserved[k][at]) for k in lane.sources if k >= 0]
         kept = [units for k, units in zip(lane.sources, lane.kept, strict=True) if k >= 0]
         pools = channel_pools(numbers, kept, np.zeros(len(at), dtype=np.int64))
         offered = through(pools, partial(offered_for_pool, rules=lane.rules), lane.offered)

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlalchemy import Connection
 
 from omnisync.allocation import AdaptivePolicy, LocationStock
-from omnisync.kits import kit_stock, pool_shares
+from omnisync.kits import kit_stock
 from omnisync.ledger import kits as kit_rows
 from omnisync.ledger import pace as pace_reads
 from omnisync.ledger.plan_rows import PlanChunk, PlanQueries
@@ -34,16 +34,6 @@ DIRTY_SCAN_THRESHOLD = 100_000
 
 
 class PlanReader(EngineSetup):
-    def read_pools(self, conn: Connection) -> None:
-        """Each channel's listings that share one pool (a SKU and its pack and shadow listings), and
-        the share each takes, as the ledger's kits and listings stand: set on the channel's mapping
-        (:attr:`~omnisync.mapping.ChannelMapping.pooled`) before a plan or an explanation."""
-        for name, rt in self.channels.items():
-            mapping = self.calculator.channels[name].mapping
-            groups = kit_rows.pool_groups(conn, rt.channel_id)
-            explicit = {sku: mapping.own_share(sku) for skus in groups.values() for sku in skus}
-            mapping.pooled = pool_shares(groups, explicit, name)
-
     def read_paces(self, conn: Connection, product_ids: Sequence[int] | None = None) -> Paces | None:
         """Under the adaptive policy, the sales velocities (of ``product_ids``, else of every product
         that sold lately) and every channel's sync latency and unseen time, as the ledger's records
@@ -102,7 +92,6 @@ class PlanReader(EngineSetup):
                 if code in known:  # a source the ledger does not know has no stock record: 0
                     codes.append(code)
                     location_ids.append(known[code])
-            self.read_pools(conn)
         dirty_only = not all_pairs and product_ids is None
         wanted = sorted(set(product_ids)) if product_ids is not None else []
         after: int | None = None
@@ -124,7 +113,12 @@ class PlanReader(EngineSetup):
             return
         with self.ledger.read() as conn:
             planner = ChunkPlanner(
-                self.calculator, names, codes, PlanDecoder(conn.dialect), self.clock.now(), paces
+                self.calculator,
+                names,
+                codes,
+                PlanDecoder(conn.dialect),
+                self.clock.now(),
+                paces,
             )
 
         preorders = any(rules[name].preorders for name in drawing)
@@ -190,7 +184,6 @@ class PlanReader(EngineSetup):
 
     def explain(self, sku: str) -> dict[str, tuple[Target, ListingRow | None]]:
         with self.ledger.read() as conn:
-            self.read_pools(conn)
             pid = self.ledger.product_id(conn, sku)
             rows: dict[str, ListingRow | None] = {}
             for name, rt in self.channels.items():
@@ -203,16 +196,27 @@ class PlanReader(EngineSetup):
             paces = self.read_paces(conn, [pid])
             components = kit_rows.kits_of(conn, [pid]).get(pid)
             kit = None
+            parts = components or ((pid, sku, 1),)  # a plain SKU: its own one component
+            held = self.ledger.stock_for(conn, [c for c, _, _ in parts])
+            by_sku = {
+                c_sku: {codes[lid]: numbers for lid, numbers in held.get(c, {}).items()}
+                for c, c_sku, _ in parts
+            }
+            pairs = [(c_sku, quantity) for _, c_sku, quantity in parts]
             if components:  # a kit: its stock is its components'
-                parts = self.ledger.stock_for(conn, [c for c, _, _ in components])
-                kit = kit_stock(
-                    [(sku, quantity) for _, sku, quantity in components],
-                    {
-                        sku: {codes[lid]: numbers for lid, numbers in parts.get(c, {}).items()}
-                        for c, sku, _ in components
-                    },
-                )
+                kit = kit_stock(pairs, by_sku)
                 stock = {lid: (kit[code].kits, 0) for lid, code in codes.items() if code in kit}
+            # on a channel where it draws on a component with other listings: its share
+            draws = kit_rows.draws_on(conn, {c: c_sku for c, c_sku, _ in parts})
+            drawn = {
+                name: kit_stock(pairs, by_sku, sku, draws[rt.channel_id])
+                for name, rt in self.channels.items()
+                if any(
+                    d.listing == sku
+                    for c_sku, _ in pairs
+                    for d in draws.get(rt.channel_id, {}).get(c_sku, ())
+                )
+            }
         state = SkuState(
             sku,
             product.tags,
@@ -225,6 +229,7 @@ class PlanReader(EngineSetup):
             },
             None if paces is None else paces.of(pid),
             kit,
+            drawn or None,
         )
         targets = self.calculator.targets(state, self.clock.now())
         return {name: (targets[name], rows.get(name)) for name in self.channels if name in targets}

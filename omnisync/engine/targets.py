@@ -70,6 +70,26 @@ class SkuState:
     kit: Mapping[str, KitStock] | None = None
     """For a kit explained in full: per location, its units and the component that limits them
     (``stock`` then holds those units, as :func:`omnisync.kits.kit_stock` computed them)."""
+    drawn: Mapping[str, Mapping[str, KitStock]] | None = None
+    """Channel -> per location, the units this listing may draw there when it shares a component with
+    other listings on that channel (its share, :func:`omnisync.kits.sales_shares`): that channel's
+    rules apply to these units instead of :attr:`stock`."""
+
+    def stock_on(self, channel: str) -> Mapping[str, LocationStock]:
+        """The stock the channel's rules apply to: :attr:`stock`, or its share of it (:attr:`drawn`)."""
+        drawn = None if self.drawn is None else self.drawn.get(channel)
+        if drawn is None:
+            return self.stock
+        out = {}
+        for code, share in drawn.items():
+            base = self.stock.get(code)
+            if base is None:
+                out[code] = LocationStock(code, share.kits, 0)
+            elif base.reserved > base.on_hand:  # sold ahead of stock (preorders): nothing to share
+                out[code] = replace(base, on_hand=0, reserved=base.reserved - base.on_hand)
+            else:
+                out[code] = replace(base, on_hand=share.kits, reserved=0)
+        return out
 
 
 @dataclass(frozen=True)
@@ -116,7 +136,18 @@ class TargetCalculator:
             provenance[channel.name] = prov
             inputs.append(ChannelInput(channel.name, channel.sources, rules, prov, state.pace))
         stock = state.stock if state.active else {}
-        allocations = self.policy.allocate(stock, inputs, drop=self.drop_for(state, now)) if inputs else {}
+        drop = self.drop_for(state, now)
+        drawn = {i.channel for i in inputs if state.drawn and i.channel in state.drawn and state.active}
+        # a channel where the SKU shares a component with other listings has its own stock (its share)
+        joint = inputs if not self.independent else [i for i in inputs if i.channel not in drawn]
+        allocations = self.policy.allocate(stock, joint, drop=drop) if joint else {}
+        for i in inputs:
+            if i.channel in drawn:
+                alone = self.policy.allocate(state.stock_on(i.channel), [i], drop=drop)[i.channel]
+                before = allocations.get(i.channel)
+                # a policy comparing channels: the smaller of its answer and the share's
+                if before is None or alone.offered < before.offered:
+                    allocations[i.channel] = alone
         out: dict[str, Target] = {}
         for name, allocation in allocations.items():
             if only is not None and name != only:
@@ -130,7 +161,11 @@ class TargetCalculator:
                     allocation.available,
                 )
             channel = self.channels[name]
-            if state.kit is not None:
+            share = None if state.drawn is None else state.drawn.get(name)
+            if share is not None and name in drawn:
+                steps = shared_steps(share, channel.sources, name, state.kit is not None) + allocation.steps
+                allocation = replace(allocation, steps=steps)
+            elif state.kit is not None:
                 steps = kit_steps(state.kit, channel.sources) + allocation.steps
                 allocation = replace(allocation, steps=steps)
             price_rules, price_prov = channel.mapping.price_rules(state.sku, state.tags, channel.price)
@@ -155,3 +190,20 @@ def kit_steps(kit: Mapping[str, KitStock], sources: Sequence[str]) -> tuple[Step
         for code in sources
         if code in kit
     )
+
+
+def shared_steps(
+    share: Mapping[str, KitStock], sources: Sequence[str], channel: str, kit: bool
+) -> tuple[Step, ...]:
+    """The listing's share, at each of the channel's sources, of the components it shares with other
+    listings on the channel (:func:`omnisync.kits.sales_shares`)."""
+    out = []
+    for code in sources:
+        if code not in share:
+            continue
+        s = share[code]
+        noun = ("kit" if s.kits == 1 else "kits") if kit else ("unit" if s.kits == 1 else "units")
+        detail = (f"min({s.detail}) = " if kit else f"{s.detail} = ") if s.detail else ""
+        limited = f", limited by {s.limiting}" if kit and s.limiting else ""
+        out.append(Step("shared component", f"{code} on {channel}: {detail}{s.kits} {noun}{limited}", s.kits))
+    return tuple(out)

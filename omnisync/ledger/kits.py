@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, select
+from sqlalchemy import Connection, and_, bindparam, delete, select
 
-from omnisync.kits import Component, KitError, check_kits
+from omnisync.kits import Component, Draw, Draws, KitError, check_kits, draw_order
 
 from .statements import execute_once, insert_many, one_of
 from .tables import KC, LI, P
@@ -72,32 +72,37 @@ def all_kits(conn: Connection) -> dict[str, tuple[Component, ...]]:
     return {k: tuple(v) for k, v in out.items()}
 
 
-def pool_groups(conn: Connection, channel_id: int) -> dict[str, tuple[str, ...]]:
-    """The SKUs listed on the channel that share one pool: master SKU -> the master (when listed)
-    and its pack and shadow listings (kits of it alone) listed there, for groups of two or more."""
-    single = select(KC.c.kit_id).group_by(KC.c.kit_id).having(func.count() == 1).subquery()
-    kit, master = P.alias("kit"), P.alias("master")
-    pairs = conn.execute(
-        select(kit.c.id, kit.c.sku, master.c.id, master.c.sku)
-        .select_from(KC)
-        .join(single, single.c.kit_id == KC.c.kit_id)
-        .join(kit, kit.c.id == KC.c.kit_id)
-        .join(master, master.c.id == KC.c.component_id)
-    ).all()
-    if not pairs:
+DRAWING = (
+    select(LI.c.channel_id, KC.c.kit_id, P.c.sku, KC.c.component_id, KC.c.quantity)
+    .join(LI, and_(LI.c.product_id == KC.c.kit_id, LI.c.missing.is_(False)))
+    .join(P, P.c.id == KC.c.kit_id)
+    .where(one_of(KC.c.component_id, "ids"))
+)
+LISTED_ANYWHERE = select(LI.c.channel_id, LI.c.product_id).where(
+    and_(one_of(LI.c.product_id, "ids"), LI.c.missing.is_(False))
+)
+
+
+def draws_on(conn: Connection, components: Mapping[int, str]) -> dict[int, Draws]:
+    """Channel id -> the listings there drawing on ``components`` (product id -> SKU): the kits
+    listed there using them and each component itself when listed there too, named by SKU, in the
+    order they are served (:func:`~omnisync.kits.draw_order`). The array form for a plan chunk is
+    :func:`omnisync.kits.shared_columns` over :class:`~omnisync.ledger.plan_rows.PlanQueries`' rows."""
+    ids = sorted(components)
+    if not ids:
         return {}
-    wanted = {int(r[0]) for r in pairs} | {int(r[2]) for r in pairs}
-    listed = {
-        int(pid) for (pid,) in execute_once(conn, LISTED, {"channel": channel_id, "ids": sorted(wanted)})
+    groups: dict[int, dict[int, list[Draw]]] = {}
+    for channel_id, kit_id, kit_sku, component_id, quantity in execute_once(conn, DRAWING, {"ids": ids}):
+        per_channel = groups.setdefault(int(channel_id), {})
+        per_channel.setdefault(int(component_id), []).append(Draw(str(kit_sku), int(quantity), int(kit_id)))
+    for channel_id, product_id in execute_once(conn, LISTED_ANYWHERE, {"ids": ids}):
+        drawing = groups.get(int(channel_id), {}).get(int(product_id))
+        if drawing is not None:  # a component listed where a kit draws on it draws on itself too
+            drawing.append(Draw(components[int(product_id)], 1, int(product_id)))
+    return {
+        channel_id: {components[c]: draw_order(d, components[c]) for c, d in per_channel.items()}
+        for channel_id, per_channel in groups.items()
     }
-    groups: dict[str, set[str]] = {}
-    for kit_id, kit_sku, master_id, master_sku in pairs:
-        if kit_id in listed:
-            members = groups.setdefault(str(master_sku), set())
-            members.add(str(kit_sku))
-            if master_id in listed:
-                members.add(str(master_sku))
-    return {m: tuple(sorted(skus)) for m, skus in sorted(groups.items()) if len(skus) > 1}
 
 
 def has_kits(conn: Connection) -> bool:
@@ -110,7 +115,8 @@ def define_kits(
     """Set the components of each kit SKU of ``kits`` (an empty sequence: the SKU is no kit any
     more). ``ids`` maps every SKU named to its product id. Refuses a nested kit, a kit of itself or
     an unknown component with :class:`~omnisync.kits.KitError`, before writing anything. Returns the
-    product ids of the kits whose definition changed (their numbers must be re-planned)."""
+    product ids of the kits whose definition changed and of their components, old and new (their
+    numbers must be re-planned: a component's share among the listings drawing on it changes)."""
     current = all_kits(conn)
     after = {sku: c for sku, c in {**current, **{s: tuple(c) for s, c in kits.items()}}.items() if c}
     check_kits(kits, ids, set(after) - set(kits))
@@ -124,6 +130,7 @@ def define_kits(
             continue
         kit_id = ids[sku]
         changed.add(kit_id)
+        changed.update(ids[c.sku] for c in (*components, *current.get(sku, ())) if c.sku in ids)
         conn.execute(delete(KC).where(KC.c.kit_id == kit_id))
         insert_many(
             conn,

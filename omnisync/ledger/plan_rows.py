@@ -67,8 +67,12 @@ class PlanChunk:
     pushes, and of those only (most pairs of a large plan need neither).
 
     ``kits``: kit id, component id, quantity per kit, for the kits of the chunk (:mod:`omnisync.kits`);
-    ``component_stock``: their components' stock, in the columns of ``stock``. A kit's own stock
-    records are not in ``stock``: its stock is computed from its components'.
+    ``component_stock``: the stock of their components outside the chunk (those inside are in
+    ``stock``), in its columns. A kit's own stock records are not in ``stock``: its
+    stock is computed from its components'. ``draws``: channel id, kit id, component id, quantity
+    per kit, for every kit listed on a channel asked for that uses one of those components, and
+    ``listed``: channel id, product id, those kits and components listed there: who shares a
+    component on each channel (:func:`omnisync.kits.shared_columns`).
     """
 
     channel_ids: tuple[int, ...]
@@ -85,6 +89,8 @@ class PlanChunk:
     details: Details | None = None
     """A lean chunk's SKUs and tags: its ``products`` hold None for both columns (the planner reads
     them only for the pairs it builds or explains). None: the columns are there."""
+    draws: Sequence[Any] = ((), (), (), ())
+    listed: Sequence[Any] = ((), ())
 
     def __len__(self) -> int:
         return len(self.products[0])
@@ -332,6 +338,29 @@ class PlanQueries:
         self._products = Columns(dialect, products, whole)
         self._stock = Columns(dialect, stock, (0, 1, 2, 3))
         self._kits = Columns(dialect, kits, (0, 1, 2))
+        # the chunk's products that are components, and who draws on the components on each channel
+        self._components = Columns(
+            dialect, select(KC.c.component_id).where(of_chunk(KC.c.component_id)).distinct(), (0,)
+        )
+        # (driven by the components' index, then the listings' key: never a scan of a channel's listings)
+        self._using = Columns(
+            dialect,
+            select(KC.c.kit_id, KC.c.component_id, KC.c.quantity).where(
+                one_of(KC.c.component_id, "components")
+            ),
+            (0, 1, 2),
+        )
+        self._listed = Columns(
+            dialect,
+            select(LI.c.channel_id, LI.c.product_id).where(
+                and_(
+                    LI.c.channel_id.in_(list(channel_ids)),
+                    LI.c.missing.is_(False),
+                    one_of(LI.c.product_id, "components"),
+                )
+            ),
+            (0, 1),
+        )
         self._component_stock = Columns(dialect, component_stock, (0, 1, 2, 3))
         self._listings = Columns(dialect, listings, listing_integers)
         # a lean read's preorder signals: of the few listings that hold one, by product
@@ -404,14 +433,30 @@ class PlanQueries:
                     incoming[pid] = mine
         kits = self._kits.read(conn, **params)
         parts: Sequence[Any] = ((), (), (), ())
-        if len(kits[0]):
+        draws: Sequence[Any] = ((), (), (), ())
+        listed: Sequence[Any] = ((), ())
+        among = self._components.read(conn, **params)[0]
+        if len(kits[0]) or len(among):
             import numpy as np
 
-            components = sorted(set(kits[1].tolist()))
+            components = sorted(set(kits[1].tolist()) | set(among.tolist()))
+            # what the chunk's own reads hold is not read again: only the products outside it
+            inside = products[0]
             if self.location_ids:  # a kit's own records hold nothing: its stock is its components'
-                parts = self._component_stock.read(conn, components=components)
+                needed = np.asarray(components, dtype=np.int64)
+                parts = self._component_stock.read(conn, components=needed[~np.isin(needed, inside)].tolist())
                 own = ~np.isin(stock[0], kits[0])
                 stock = [column[own] for column in stock]
+            if self.channel_ids:
+                using = self._using.read(conn, components=components)
+                named = np.unique(np.concatenate([np.asarray(components, dtype=np.int64), using[0]]))
+                held = np.isin(listings[1], named)
+                more = self._listed.read(conn, components=named[~np.isin(named, inside)].tolist())
+                listed = [
+                    np.concatenate([listings[0][held], more[0]]),
+                    np.concatenate([listings[1][held], more[1]]),
+                ]
+                draws = _drawing(using, listed)
         return PlanChunk(
             self.channel_ids,
             self.location_ids,
@@ -423,6 +468,8 @@ class PlanQueries:
             kits=kits,
             component_stock=parts,
             details=self._no_details if self.lean else None,
+            draws=draws,
+            listed=listed,
         )
 
     def _listings_of(self, conn: Connection, params: dict[str, Any], keyed: bool) -> list[Any]:
@@ -512,3 +559,20 @@ class PlanQueries:
             [first[j] if ok else None for j, ok in zip(rows, hits, strict=True)],
             [second[j] if ok else None for j, ok in zip(rows, hits, strict=True)],
         )
+
+def _drawing(using: Sequence[Any], listed: Sequence[Any]) -> list[Any]:
+    """(channel id, kit id, component id, quantity) for each kit of ``using`` (kit, component,
+    quantity) listed on a channel of ``listed`` (channel id, product id)."""
+    import numpy as np
+
+    kit, component, quantity = (np.asarray(c, dtype=np.int64) for c in using)
+    channel_ids, products = (np.asarray(c, dtype=np.int64) for c in listed)
+    parts: list[list[Any]] = [[], [], [], []]
+    for channel_id in np.unique(channel_ids).tolist():
+        on = np.isin(kit, products[channel_ids == channel_id])
+        parts[0].append(np.full(int(on.sum()), channel_id, dtype=np.int64))
+        parts[1].append(kit[on])
+        parts[2].append(component[on])
+        parts[3].append(quantity[on])
+    empty = np.zeros(0, dtype=np.int64)
+    return [np.concatenate(p) if p else empty for p in parts]

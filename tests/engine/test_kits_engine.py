@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from enginekit import World, kit_world
@@ -22,17 +23,21 @@ async def test_a_kit_offers_what_its_scarcest_component_allows(tmp_path: Path, l
     w = await kit_world(tmp_path, ledger_url)
     reports = await w.engine.sync_once()
     assert all(r.ok for r in reports.values()), reports
-    # web (WH + STORE less 2 kept, 1 buffer unit): GIFT = min(MUG 10÷2, LID 3÷1) = 3 at WH, 0 at STORE
-    assert w.web.items["GIFT"].quantity == 3 - 1
+    # MUG, GIFT (2 MUG + 1 LID) and SIX (6 MUG) are listed on both channels: on each, they share
+    # the MUG units sale by sale, GIFT and LID the LID units. web (WH + STORE less 2 kept, 1 buffer
+    # unit): GIFT = min(its 1 sale of LID's 3, its 1 sale of MUG's 10) = 1 at WH, 0 at STORE
+    assert w.web.items["GIFT"].quantity == 1 - 1
     assert w.pos.items["GIFT"].quantity == 0  # no lid in the store
-    # a pack of 6: 10÷6 = 1 at WH, 5÷6 = 0 in the store
+    # a pack of 6: its one sale of WH's 10 mugs, none of the store's 5
     assert w.web.items["SIX"].quantity == 0  # 1 - the buffer unit
     assert w.pos.items["SIX"].quantity == 0
     explained = w.engine.explain("GIFT")["web"][0]
-    kit_steps = [s.detail for s in explained.allocation.steps if s.rule == "kit"]
+    kit_steps = [s.detail for s in explained.allocation.steps if s.rule == "shared component"]
     assert kit_steps == [
-        "WH: min(LID 3÷1=3, MUG 10÷2=5) = 3 kits, limited by LID",
-        "STORE: min(LID 0÷1=0, MUG 5÷2=2) = 0 kits, limited by LID",
+        "WH on web: min(LID 3 shared sale by sale: LID 2, GIFT 1; "
+        "MUG 10 shared sale by sale: MUG 2, GIFT 1×2, SIX 1×6) = 1 kit, limited by LID",
+        "STORE on web: min(LID 0 shared sale by sale: LID 0, GIFT 0; "
+        "MUG 5 shared sale by sale: MUG 3, GIFT 1×2, SIX 0×6) = 0 kits, limited by LID",
     ]
 
 
@@ -46,7 +51,7 @@ async def test_selling_a_kit_reserves_then_consumes_its_components(tmp_path: Pat
     assert levels(w, "GIFT") == {}  # a kit holds nothing of its own
     await w.engine.cycle("pos")
     assert w.web.items["GIFT"].quantity == 0  # 1 kit left at WH, less the buffer unit
-    assert w.pos.items["MUG"].quantity == 2  # the store's 5 mugs, half of them (shared with SIX)
+    assert w.pos.items["MUG"].quantity == 3  # the store's 5 mugs less one GIFT's 2 (SIX's 6 do not fit)
     w.clock.advance(60)
     w.web.update_order(order, status="fulfilled", fulfilled=2)
     await w.engine.cycle("web")
@@ -57,6 +62,7 @@ async def test_selling_a_kit_reserves_then_consumes_its_components(tmp_path: Pat
 async def test_a_cancelled_kit_releases_its_components(tmp_path: Path, ledger_url: str) -> None:
     w = await kit_world(tmp_path, ledger_url)
     await w.engine.sync_once()
+    shown = {sku: item.quantity for sku, item in w.web.items.items()}
     order = w.web.place_order("GIFT", 3)
     await w.engine.cycle("web")
     assert levels(w, "LID")["WH"] == (3, 3)
@@ -65,7 +71,7 @@ async def test_a_cancelled_kit_releases_its_components(tmp_path: Path, ledger_ur
     await w.engine.sync_once()
     assert levels(w, "LID")["WH"] == (3, 0)
     assert levels(w, "MUG")["WH"] == (10, 0)
-    assert w.web.items["GIFT"].quantity == 2
+    assert {sku: item.quantity for sku, item in w.web.items.items()} == shown
 
 
 async def test_a_component_sold_alone_lowers_every_kit_using_it(tmp_path: Path, ledger_url: str) -> None:
@@ -94,16 +100,19 @@ async def test_nested_kits_are_refused_with_one_line(tmp_path: Path, ledger_url:
     assert "a kit cannot contain itself" in str(refused.value)
 
 
-async def test_a_sku_and_its_pack_on_one_channel_share_one_pool(tmp_path: Path, ledger_url: str) -> None:
+async def test_a_sku_its_pack_and_its_kit_on_one_channel_share_its_units(
+    tmp_path: Path, ledger_url: str
+) -> None:
     w = await kit_world(tmp_path, ledger_url)
     await w.engine.sync_once()
-    # MUG and SIX (a pack of 6 MUG) are both listed on each channel: each takes half of the pool
-    assert w.pos.items["MUG"].quantity == 2  # 50 % of the store's 5
-    assert w.web.items["WEB-MUG"].quantity == 5  # 50 % of 10 + (5 - 2 kept) = 6, less the buffer unit
+    # MUG, SIX (a pack of 6 MUG) and GIFT (2 MUG + 1 LID) are listed on each channel: the mugs go
+    # round them a sale at a time, so the channel never shows one mug twice
+    assert w.pos.items["MUG"].quantity == 3  # the store's 5: MUG 3, GIFT 1 (×2), SIX none (×6)
+    assert w.web.items["WEB-MUG"].quantity == 2  # WH's 10: 2; the store's 5: 3, less 2 kept; less 1
     mug = w.engine.explain("MUG")["pos"][0]
-    assert "shared pool (MUG, SIX share the pool of MUG on pos): 50 % of the channel's share = 50" in (
-        mug.quantity_provenance
-    )
+    assert [s.detail for s in mug.allocation.steps if s.rule == "shared component"] == [
+        "STORE on pos: MUG 5 shared sale by sale: MUG 3, GIFT 1×2, SIX 0×6 = 3 units"
+    ]
     order = w.web.place_order("SIX", 1)
     w.clock.advance(60)
     await w.engine.cycle("web")
@@ -118,3 +127,26 @@ async def test_a_kit_holds_no_stock_of_its_own(tmp_path: Path, ledger_url: str) 
     w = await kit_world(tmp_path, ledger_url)
     with w.ledger.tx() as tx, pytest.raises(LedgerError, match="a kit holds no stock of its own"):
         tx.record_movement("GIFT", "WH", "receipt", 5, "k1", at=w.clock.now())
+
+
+async def test_the_column_plan_takes_the_explained_shares(
+    tmp_path: Path, ledger_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from omnisync.engine.chunk_planner import ChunkPlanner
+
+    fast: list[int] = []
+    column_plan = ChunkPlanner._plan_fast
+
+    def counted(planner: ChunkPlanner, columns: Any, dirty_only: bool, out: Any) -> None:
+        fast.append(len(columns.shared))
+        column_plan(planner, columns, dirty_only, out)
+
+    monkeypatch.setattr(ChunkPlanner, "_plan_fast", counted)
+    w = await kit_world(tmp_path, ledger_url)
+    for channel in ("web", "pos"):
+        planned = {item.sku: item for item in w.engine.plan(channel, all_pairs=True)}
+        assert set(planned) == {"MUG", "LID", "GIFT", "SIX"}
+        for sku, item in planned.items():
+            explained = w.engine.explain(sku)[channel][0].allocation
+            assert item.quantity == explained.offered == item.target.allocation.offered, (channel, sku)
+    assert fast == [1, 1]  # planned column by column, each channel with its shares

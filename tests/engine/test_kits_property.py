@@ -1,5 +1,7 @@
 """Property: after any sequence of sales of kits and of their components, on any channel, and of
-cancellations and fulfilments, no channel is offered more of a kit than its components allow."""
+cancellations and fulfilments, no channel is offered more of a kit than its components allow, and
+over all the listings of one channel drawing on a component (the component itself, its kits and
+packs) never more of the component than the channel may offer of it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,8 @@ from enginekit import World, kit_world
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from omnisync.allocation import LocationStock
+from omnisync.engine.targets import SkuState
 from omnisync.kits import kit_stock
 
 KITS = {"GIFT": (("MUG", 2), ("LID", 1)), "SIX": (("MUG", 6),)}
@@ -41,14 +45,40 @@ def allowed(w: World, channel: str, kit: str) -> int:
     return sum(kits[code].kits for code in sources if code in kits)
 
 
+def offer_alone(w: World, channel: str, sku: str) -> int:
+    """What the channel may offer of a component as if no other listing drew on it: its own rules on
+    its own stock."""
+    with w.ledger.read() as conn:
+        pid = w.ledger.product_id(conn, sku)
+        codes = {lid: row.code for lid, row in w.ledger.locations(conn).items()}
+        stock = w.ledger.stock_for(conn, [pid]).get(pid, {})
+        product = w.ledger.products(conn, [sku])[0]
+    state = SkuState(
+        sku,
+        product.tags,
+        product.price,
+        product.currency,
+        product.active,
+        {codes[lid]: LocationStock(codes[lid], *numbers) for lid, numbers in stock.items()},
+    )
+    return w.engine.calculator.targets(state, w.clock.now())[channel].allocation.offered
+
+
 def check(w: World) -> None:
-    """The explained and the planned numbers of every kit on every channel within what is allowed."""
+    """The explained and the planned numbers of every kit on every channel within what is allowed,
+    and of every component over all the listings drawing on it."""
     for channel in ("web", "pos"):
         planned = {i.sku: i.quantity for i in w.engine.plan(channel, all_pairs=True)}
+        offered = {sku: w.engine.explain(sku)[channel][0].allocation.offered for sku in SKUS}
         for kit in KITS:
             most = allowed(w, channel, kit)
-            assert w.engine.explain(kit)[channel][0].allocation.offered <= most, (channel, kit)
+            assert offered[kit] <= most, (channel, kit)
             assert (planned.get(kit) or 0) <= most, (channel, kit)
+        for component in ("MUG", "LID"):
+            drawing = {component: 1} | {k: q for k, parts in KITS.items() for c, q in parts if c == component}
+            shown = {sku: max(offered[sku], planned.get(sku) or 0) for sku in drawing}
+            taken = sum(q * shown[sku] for sku, q in drawing.items())
+            assert taken <= offer_alone(w, channel, component), (channel, component, shown)
 
 
 async def run(folder: Path, ops: list[tuple[object, ...]]) -> None:

@@ -27,7 +27,9 @@ def short() -> Scenario:
 
 @pytest.fixture(scope="module")
 def result() -> dict[str, Any]:
-    return asyncio.run(run_async(short(), 3))
+    # seed 5: on this short horizon its shoppers return some units damaged or elsewhere (seed 3's
+    # stopped doing so once listings sharing a component took shares of it: other orders, other returns)
+    return asyncio.run(run_async(short(), 5))
 
 
 @pytest.mark.slow

@@ -10,14 +10,17 @@ from hypothesis import strategies as st
 
 from omnisync.kits import (
     Component,
+    Draw,
     KitError,
     check_kits,
     component_lines,
+    draw_order,
     format_kit,
     kit_columns,
     kit_stock,
     parse_kit,
-    pool_shares,
+    sales_shares,
+    shared_columns,
 )
 from omnisync.sdk.models import OrderLine
 
@@ -113,12 +116,95 @@ def test_the_kit_columns_are_the_kits_of_each_kit(
             assert found[kit, lid] == (scalar[lid].kits if lid in scalar else 0)
 
 
-def test_listings_of_one_sku_on_one_channel_split_its_pool() -> None:
-    groups = {"MUG": ("MUG", "MUG-6", "MUG-B")}
-    shares = pool_shares(groups, {"MUG-6": 40}, "amazon")
-    assert {sku: share for sku, (share, _) in shares.items()} == {"MUG": 30, "MUG-B": 30}
-    assert shares["MUG"][1] == "MUG, MUG-6, MUG-B share the pool of MUG on amazon"
-    assert pool_shares({"MUG": ("MUG", "MUG-B")}, {}, "amazon")["MUG"][0] == 50
-    assert pool_shares({"MUG": ("MUG-3", "MUG-B", "MUG")}, {}, "x")["MUG"][0] == 33  # never above 100
-    with pytest.raises(KitError, match="their shares sum to 120 % \\(at most 100\\)"):
-        pool_shares(groups, {"MUG": 60, "MUG-B": 60}, "amazon")
+def test_listings_drawing_on_one_component_share_its_units_by_sales() -> None:
+    # MUG itself, a gift of 2 MUG and a pack of 6 MUG on one channel: one sale each in turn
+    assert sales_shares(5, (1, 2, 6)) == (3, 1, 0)  # the pack of 6 does not fit: the others take it
+    assert sales_shares(9, (1, 2, 6)) == (1, 1, 1)
+    assert sales_shares(20, (1, 2, 6)) == (4, 2, 2)  # 4 + 4 + 12 = 20
+    assert sales_shares(1, (1, 1, 1)) == (1, 0, 0)  # the last unit: the first listing served
+    assert sales_shares(0, (1, 2)) == (0, 0)
+    assert sales_shares(-3, (1,)) == (0,)
+
+
+@settings(max_examples=200)
+@given(available=st.integers(-2, 60), per_sale=st.lists(st.integers(1, 7), min_size=1, max_size=5))
+def test_the_shares_never_take_more_than_the_units_and_leave_none_usable(
+    available: int, per_sale: list[int]
+) -> None:
+    sales = sales_shares(available, tuple(per_sale))
+    taken = sum(q * n for q, n in zip(per_sale, sales, strict=True))
+    assert taken <= max(0, available)
+    assert max(0, available) - taken < min(per_sale)  # no listing's sale still fits
+
+
+def test_a_kit_takes_its_share_of_a_shared_component_at_each_location() -> None:
+    draws = {"MUG": (Draw("MUG", 1), Draw("GIFT", 2), Draw("SIX", 6))}
+    stock = {"MUG": {"WH": (7, 2)}, "LID": {"WH": (4, 0)}}
+    gift = kit_stock([("MUG", 2), ("LID", 1)], stock, "GIFT", draws)["WH"]
+    assert (gift.kits, gift.limiting) == (1, "MUG")
+    assert gift.detail == "MUG 5 shared sale by sale: MUG 3, GIFT 1×2, SIX 0×6; LID 4÷1=4"
+    assert kit_stock([("MUG", 1)], stock, "MUG", draws)["WH"].kits == 3
+    assert kit_stock([("MUG", 2), ("LID", 1)], stock)["WH"].kits == 2  # without draws: all of it
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    stock=st.dictionaries(
+        st.tuples(st.integers(1, 4), st.sampled_from([1, 2])), st.tuples(units, units), max_size=8
+    ),
+    gift=st.integers(1, 3),
+    pack=st.integers(1, 6),
+    listed=st.sets(st.sampled_from([(7, 1), (7, 2), (8, 1), (9, 3)])),
+)
+def test_the_shared_columns_are_the_shares_of_each_listing(
+    stock: dict[tuple[int, int], tuple[int, int]], gift: int, pack: int, listed: set[tuple[int, int]]
+) -> None:
+    # on channel 7: kits 10 (gift × 1, 1 × 2) and 11 (pack × 1), 1 listed too if asked: 1 shared;
+    # on channel 8: kit 10 alone; channel 9 lists kit 12 (2 × 3)
+    draws = [
+        (7, 10, 1, gift),
+        (7, 10, 2, 1),
+        (7, 11, 1, pack),
+        (8, 10, 1, gift),
+        (8, 10, 2, 1),
+        (9, 12, 2, 3),
+    ]
+    d = [np.array(c, dtype=np.int64) for c in zip(*draws, strict=True)]
+    pairs = sorted(listed)
+    ls = [np.array(c, dtype=np.int64) for c in zip(*pairs, strict=True)] if pairs else [np.zeros(0)] * 2
+    records = [(pid, at, *numbers) for (pid, at), numbers in stock.items()]
+    s = [np.array(c, dtype=np.int64) for c in zip(*records, strict=True)] if records else [np.zeros(0)] * 4
+    channels, listings, location_ids, got = shared_columns(d, ls, s, [1, 2])
+    found = {
+        (int(c), int(k), int(lo)): int(n)
+        for c, k, lo, n in zip(channels, listings, location_ids, got, strict=True)
+    }
+    per_component: dict[int, dict[int, tuple[int, int]]] = {}
+    for (pid, lid), numbers in stock.items():
+        per_component.setdefault(pid, {})[lid] = numbers
+    kits = {10: [(1, gift), (2, 1)], 11: [(1, pack)], 12: [(2, 3)]}
+    for channel in (7, 8, 9):
+        on = {k for c, k, _, _ in draws if c == channel}
+        drawing: dict[int, list[Draw]] = {}
+        for c, kit, component, quantity in draws:
+            if c == channel:
+                drawing.setdefault(component, []).append(Draw(kit, quantity, kit))
+        for component, ds in drawing.items():
+            if (channel, component) in listed:
+                ds.append(Draw(component, 1, component))
+        ordered = {component: draw_order(ds, component) for component, ds in drawing.items()}
+        expected = {k: kit_stock(kits[k], per_component, k, ordered) for k in on}
+        expected |= {
+            c: kit_stock([(c, 1)], per_component, c, ordered)
+            for (ch, c) in listed
+            if ch == channel and c in drawing
+        }
+        assert {k for c, k, _ in found if c == channel} == set(expected)
+        for listing, scalar in expected.items():
+            for lid in (1, 2):
+                assert found[channel, listing, lid] == (scalar[lid].kits if lid in scalar else 0)
+        for component in drawing:  # never more of a component, over its listings, than it has
+            for lid in (1, 2):
+                on_hand, reserved = per_component.get(component, {}).get(lid, (0, 0))
+                taken = sum(d.quantity * found[channel, d.listing, lid] for d in ordered[component])
+                assert taken <= max(0, on_hand - reserved)
