@@ -560,6 +560,7 @@ class PlanQueries:
             [second[j] if ok else None for j, ok in zip(rows, hits, strict=True)],
         )
 
+
 def _drawing(using: Sequence[Any], listed: Sequence[Any]) -> list[Any]:
     """(channel id, kit id, component id, quantity) for each kit of ``using`` (kit, component,
     quantity) listed on a channel of ``listed`` (channel id, product id)."""
