@@ -161,14 +161,7 @@ async def test_a_batch_that_landed_but_was_never_recorded_is_replayed_verbatim(
 ) -> None:
     w = World(tmp_path, ledger_url)
     await w.start({"MUG": (10, 0), "TEE": (5, 0)})
-    connector = w.engine.channels["web"].connector
-    real = connector.push_inventory
-
-    async def lands_then_dies(updates):  # type: ignore[no-untyped-def]
-        await real(updates)
-        raise SystemExit("killed after the channel applied the batch")
-
-    connector.push_inventory = lands_then_dies  # type: ignore[method-assign]
+    _die_once_the_batch_lands(w)
     await w.engine.pull("web")  # increases wait until the channel's orders are pulled
     with pytest.raises(SystemExit):
         await w.engine.push("web")
@@ -208,14 +201,7 @@ async def test_a_dropped_batch_leaves_no_over_show_when_the_offer_returns_to_the
     await w.start({"MUG": (10, 0)})
     await w.engine.sync_once()
     assert w.web.items["WEB-MUG"].quantity == 9
-    connector = w.engine.channels["web"].connector
-    real = connector.push_inventory
-
-    async def lands_then_dies(updates):  # type: ignore[no-untyped-def]
-        await real(updates)
-        raise SystemExit("killed after the channel applied the batch")
-
-    connector.push_inventory = lands_then_dies  # type: ignore[method-assign]
+    _die_once_the_batch_lands(w)
     _adjust(w, "MUG", 1, "found-one")  # the offer rises to 10 ...
     await w.engine.pull("web")
     with pytest.raises(SystemExit):
@@ -235,6 +221,18 @@ async def test_a_dropped_batch_leaves_no_over_show_when_the_offer_returns_to_the
         "the channel no longer shows a unit the ledger does not offer"
     )
     assert restarted.plan("web") == []
+
+
+def _die_once_the_batch_lands(w: World) -> None:
+    """The web channel's next push lands on the channel, then its process dies before recording it."""
+    connector = w.engine.channels["web"].connector
+    real = connector.push_inventory
+
+    async def lands_then_dies(updates):  # type: ignore[no-untyped-def]
+        await real(updates)
+        raise SystemExit("killed after the channel applied the batch")
+
+    connector.push_inventory = lands_then_dies  # type: ignore[method-assign]
 
 
 def _adjust(w: World, sku: str, units: int, key: str) -> None:
