@@ -800,11 +800,16 @@ def plan(
     """What the next push would send and why. Sends nothing."""
     from omnisync import reports
 
-    async def go(engine: Engine) -> list[dict[str, Any]]:
-        names = [channel] if channel else list(engine.channels)
-        return [reports.planned_row(i) for n in names for i in engine.plan(n, all_pairs=all_pairs)]
+    async def go(engine: Engine) -> tuple[list[dict[str, Any]], int]:
+        from omnisync.ledger import queries
 
-    rows = _run(go)
+        names = [channel] if channel else list(engine.channels)
+        rows = [reports.planned_row(i) for n in names for i in engine.plan(n, all_pairs=all_pairs)]
+        with engine.ledger.read() as conn:
+            marked = sum(queries.channel_counts(conn, n).pending for n in names)
+        return rows, marked
+
+    rows, marked = _run(go)
     if as_json:
         _print_json(rows)
         return
@@ -812,7 +817,15 @@ def plan(
     for r in rows:
         qty = "" if r["quantity"] is None else f"{word(r['previous'], 'unknown')} → {r['quantity']}"
         table.add_row(r["channel"], r["sku"], qty, r["price"] or "", r["why"])
-    out.print(table if rows else "nothing to push")
+    if rows:
+        out.print(table)
+    elif marked:  # status counts them as pending: say why nothing goes
+        out.print(
+            f"nothing to push: the {marked} listing(s) marked as changed already hold what the ledger "
+            "offers (the next sync or run clears the mark)"
+        )
+    else:
+        out.print("nothing to push")
 
 
 AllListingsOpt = Annotated[bool, typer.Option("--all", help="Also list the products with nothing to send.")]

@@ -24,3 +24,21 @@ def test_names_are_not_cut_at_80_columns(tmp_path: Path, monkeypatch: pytest.Mon
     assert LONG in text, text
     assert "never" in text
     assert max(len(line) for line in text.splitlines()) <= 80
+
+
+def test_plan_says_why_listings_marked_as_changed_send_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from clikit import deployed
+    from sqlalchemy import create_engine, update
+
+    from omnisync.ledger.tables import LI
+
+    deployed(tmp_path, monkeypatch)
+    monkeypatch.setenv("CLI_TOKEN", "fake-token-123")
+    run("sync", "--once")
+    assert run("plan").stdout.strip() == "nothing to push"
+    with create_engine(f"sqlite:///{tmp_path / 'ledger.db'}").begin() as conn:
+        conn.execute(update(LI).values(dirty=True))  # marked, as a sale elsewhere marks them
+    text = " ".join(run("plan").stdout.split())
+    assert "nothing to push: the 1 listing(s) marked as changed already hold what the ledger offers" in text
