@@ -125,7 +125,11 @@ class Columns:
         self.versions: Ints = numbers(versions)
 
         # per location asked for: on_hand, reserved (0 without a record) and whether there is one
-        s_pid, s_location, s_on_hand, s_reserved = (np.asarray(c, dtype=np.int64) for c in with_kits(chunk))
+        # the components' stock, read beside the chunk's, for its kits and for the shares
+        parts = components_stock(chunk) if len(chunk.kits[0]) or len(chunk.draws[0]) else None
+        s_pid, s_location, s_on_hand, s_reserved = (
+            np.asarray(c, dtype=np.int64) for c in with_kits(chunk, parts)
+        )
         self.on_hand: list[Ints] = []
         self.reserved: list[Ints] = []
         self.stocked: list[Flags] = []
@@ -145,7 +149,7 @@ class Columns:
         self.shared: dict[int, tuple[list[Ints], list[Ints], list[Flags], Flags]] = {}
         """Per channel position: on_hand, reserved and stocked columns with the shared listings'
         shares in place, and which products those are."""
-        self._shares(chunk)
+        self._shares(chunk, parts)
         # stock on order (read only when some channel takes preorders): product id -> stock column -> it
         column_of = {lid: k for k, lid in enumerate(chunk.location_ids)}
         self.incoming: dict[int, dict[int, tuple[int, Any]]] = {
@@ -227,14 +231,13 @@ class Columns:
         assert self.details is not None, "a lean chunk reads its products' SKUs and tags"
         return self.details(self.ids[positions])[0]
 
-    def _shares(self, chunk: PlanChunk) -> None:
+    def _shares(self, chunk: PlanChunk, parts: list[Ints] | None) -> None:
         """Per channel, the stock columns with each listing that draws on a component its share there
-        (:func:`~omnisync.kits.shared_columns`)."""
-        if not len(chunk.draws[0]):
+        (:func:`~omnisync.kits.shared_columns`); ``parts``: :func:`components_stock`."""
+        if not len(chunk.draws[0]) or parts is None:
             return
-        stock = components_stock(chunk)
         channels, listings, locations, units = shared_columns(
-            chunk.draws, chunk.listed, stock, chunk.location_ids
+            chunk.draws, chunk.listed, parts, chunk.location_ids
         )
         at, found = self._positions(listings.tolist())
         for index, channel_id in enumerate(chunk.channel_ids):
@@ -327,15 +330,14 @@ def components_stock(chunk: PlanChunk) -> list[Ints]:
     ]
 
 
-def with_kits(chunk: PlanChunk) -> Sequence[Any]:
+def with_kits(chunk: PlanChunk, parts: list[Ints] | None) -> Sequence[Any]:
     """The chunk's stock columns with each kit's stock at every location asked for, computed from its
-    components' (:func:`~omnisync.kits.kit_columns`): a kit is then planned like any SKU."""
+    components' (:func:`~omnisync.kits.kit_columns`; ``parts``: :func:`components_stock`): a kit is
+    then planned like any SKU."""
     kit_ids, component_ids, quantities = chunk.kits
-    if not len(kit_ids):
+    if not len(kit_ids) or parts is None:
         return chunk.stock
-    kits, locations, units = kit_columns(
-        kit_ids, component_ids, quantities, components_stock(chunk), chunk.location_ids
-    )
+    kits, locations, units = kit_columns(kit_ids, component_ids, quantities, parts, chunk.location_ids)
     extra = (kits, locations, units, np.zeros(len(kits), np.int64))
     return [
         np.concatenate([np.asarray(column, dtype=np.int64), more])
