@@ -184,7 +184,7 @@ class EmulatorThread:
 # -- the channels ------------------------------------------------------------------------------------
 def shopify_channel(plan: str = "plus") -> DemoChannel:
     """The demo's Shopify channel on a plan whose query-cost budget keeps up with a test's order rate
-    (Standard restores 100 points/s: a page of 3 orders costs seconds of it), on the tests' schedule,
+    (Standard restores 100 points/s: a page of 2 orders costs seconds of it), on the tests' schedule,
     without the demo's price mapping."""
     ch = demo_shopify(f"http://{HOST}:9", plan=plan)
     ch.config["schedule"] = schedule(5, 5)
