@@ -716,6 +716,10 @@ class RestartWorld:
         self.engine.ledger.engine.dispose()
 
 
+RESTART_EVERY_S = 0.5
+"""How often :func:`restart_world`'s channels are pulled and pushed."""
+
+
 def restart_world(
     folder: Path, ledger_url: str, skus: int, stock: tuple[int, int], *, instagram: bool = False
 ) -> RestartWorld:
@@ -723,7 +727,7 @@ def restart_world(
     with ``stock`` (warehouse, store) units each, and a daemon process (not started) on ``ledger_url``."""
     channels = [shopify_channel(), square_channel(), *([instagram_channel()] if instagram else [])]
     for ch in channels:
-        ch.config["schedule"] = schedule(pull=0.5, push=0.5)
+        ch.config["schedule"] = schedule(pull=RESTART_EVERY_S, push=RESTART_EVERY_S)
         ch.config["order_overlap"] = "10s"
     catalogue = Catalogue([(f"SKU-{n:04d}", Decimal("9.99") + n, *stock) for n in range(1, skus + 1)])
     for ch in channels:
