@@ -21,7 +21,7 @@ from .folder import folder_refusal, fresh_ledger
 from .listings import ListingSync
 from .next_steps import next_commands, spelled
 from .script import shopper_script, waves
-from .settle import caught_up
+from .settle import Settled, caught_up
 from .shoppers import make_catalogue
 from .trading import SETTLE_TIMEOUT_S, live, trade
 from .verdict import print_verdict, verdict
@@ -119,13 +119,22 @@ async def trading(
     asked for, which the notes name). The listing sync (:mod:`.listings`) lists the tote before the
     first wave and changes the catalogue halfway."""
     engine, channels = world.engine, world.channels
-    first = await caught_up(engine, channels, skus, timeout_s=SETTLE_TIMEOUT_S, reconcile=scheduler.reconcile)
+
+    async def settled(shown: list[str]) -> Settled:
+        return await caught_up(
+            engine,
+            channels,
+            shown,
+            timeout_s=SETTLE_TIMEOUT_S,
+            reconcile=scheduler.reconcile,
+            push=scheduler.push,
+        )
+
+    first = await settled(skus)
     if not first.backlog.clear:
         world.notes.append(f"the first push had not settled after {SETTLE_TIMEOUT_S:g} s ({first.backlog})")
     view.step(await listing.start())
-    listed = await caught_up(
-        engine, channels, [*skus, *listing.skus], timeout_s=SETTLE_TIMEOUT_S, reconcile=scheduler.reconcile
-    )
+    listed = await settled([*skus, *listing.skus])
     if not listed.backlog.clear:
         world.notes.append(
             f"the tote's stock had not settled after {SETTLE_TIMEOUT_S:g} s ({listed.backlog})"
@@ -148,13 +157,12 @@ async def trading(
         daemon_url=world.daemon_url,
         view=view,
         reconcile=scheduler.reconcile,
+        push=scheduler.push,
         midway=midway,
     )
     if world.webhook_posts:  # the Square emulator's own notifications
         await asyncio.gather(*list(world.webhook_posts), return_exceptions=True)
-    last = await caught_up(
-        engine, channels, [*skus, *listing.skus], timeout_s=SETTLE_TIMEOUT_S, reconcile=scheduler.reconcile
-    )
+    last = await settled([*skus, *listing.skus])
     view.step(f"shoppers gone; {last}")
     if not last.backlog.clear:
         world.notes.append(f"the daemon had not caught up at the end ({last.backlog})")

@@ -30,15 +30,19 @@ class Backlog:
     """Pairs in a push in flight or planned and not sent yet."""
     drift: dict[str, int] = field(default_factory=dict)
     """With nothing left to push: SKUs the channel shows another quantity for than the ledger offers."""
+    marked: dict[str, int] = field(default_factory=dict)
+    """With nothing left to push: pairs still marked as changed (marked after the last push run, whose
+    next run finds them unchanged and clears them; ``status`` counts them as pending until then)."""
 
     @property
     def clear(self) -> bool:
-        return not (self.orders or self.pushing or self.drift)
+        return not (self.orders or self.pushing or self.drift or self.marked)
 
     def __str__(self) -> str:
         parts = [f"{name}: {n} order(s) to import" for name, n in self.orders.items()]
         parts += [f"{name}: {n} SKU(s) to push" for name, n in self.pushing.items()]
         parts += [f"{name}: {n} SKU(s) drifted" for name, n in self.drift.items()]
+        parts += [f"{name}: {n} SKU(s) marked as changed" for name, n in self.marked.items()]
         return "; ".join(parts) or "caught up"
 
 
@@ -60,7 +64,12 @@ def backlog(engine: Engine, channels: Sequence[DemoChannel], skus: Sequence[str]
         return Backlog(orders, pushing)
     offers = invariants.offers(engine, skus, [ch.name for ch in channels])
     drift = invariants.convergence(offers, {ch.name: ch.quantity for ch in channels})
-    return Backlog(drift={name: len(found) for name, found in drift.items() if found})
+    drifted = {name: len(found) for name, found in drift.items() if found}
+    if drifted:
+        return Backlog(drift=drifted)
+    with engine.ledger.read() as conn:
+        marked = {ch.name: queries.channel_counts(conn, ch.name).pending for ch in channels}
+    return Backlog(marked={name: n for name, n in marked.items() if n})
 
 
 @dataclass
@@ -88,10 +97,12 @@ async def caught_up(
     *,
     timeout_s: float,
     reconcile: Callable[[str], Awaitable[None]],
+    push: Callable[[str], Awaitable[None]],
     poll_s: float = 0.2,
 ) -> Settled:
     """Wait (on the engine's clock) until the backlog is clear or ``timeout_s`` passed; a channel that
-    drifted is reconciled once."""
+    drifted is reconciled once; one with pairs still marked and nothing to push gets its next push
+    run at once (as its timetable would run it), which clears the marks."""
     began = engine.clock.monotonic()
     reconciled: dict[str, int] = {}
     while True:
@@ -105,4 +116,6 @@ async def caught_up(
             for name in again:
                 await reconcile(name)
             continue
+        for name in found.marked:
+            await push(name)
         await engine.clock.sleep(poll_s)

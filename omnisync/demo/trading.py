@@ -32,6 +32,7 @@ async def trade(
     daemon_url: str,
     view: View,
     reconcile: Callable[[str], Awaitable[None]],
+    push: Callable[[str], Awaitable[None]],
     settle_timeout_s: float = SETTLE_TIMEOUT_S,
     midway: Callable[[], Awaitable[tuple[str, list[str]]]] | None = None,
 ) -> list[str]:
@@ -48,7 +49,9 @@ async def trade(
             before = sum(len(ch.placed) for ch in channels)
             await post_hooks(client, place_wave(by_name, wave))
             placed = sum(len(ch.placed) for ch in channels) - before
-            settled = await caught_up(engine, channels, skus, timeout_s=settle_timeout_s, reconcile=reconcile)
+            settled = await caught_up(
+                engine, channels, skus, timeout_s=settle_timeout_s, reconcile=reconcile, push=push
+            )
             for name, n in settled.reconciled.items():
                 by_name[name].drift_reconciled += n
             view.step(

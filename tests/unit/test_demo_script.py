@@ -106,8 +106,11 @@ def test_a_drift_the_daemon_does_not_see_is_reconciled_once_then_the_wave_goes_o
     async def reconcile(name: str) -> None:
         asked.append(name)
 
+    async def push(name: str) -> None:
+        raise AssertionError("nothing marked")
+
     engine = SimpleNamespace(clock=StepClock())
-    wait = settle.caught_up(engine, [], [], timeout_s=30, reconcile=reconcile, poll_s=0.5)  # type: ignore[arg-type]
+    wait = settle.caught_up(engine, [], [], timeout_s=30, reconcile=reconcile, push=push, poll_s=0.5)  # type: ignore[arg-type]
     done = asyncio.run(wait)
     assert asked == ["instagram"]
     assert done.backlog.clear
@@ -127,7 +130,32 @@ def test_a_wave_that_does_not_settle_says_what_is_left(monkeypatch: pytest.Monke
         raise AssertionError("nothing drifted")
 
     engine = SimpleNamespace(clock=StepClock())
-    wait = settle.caught_up(engine, [], [], timeout_s=2, reconcile=reconcile, poll_s=0.5)  # type: ignore[arg-type]
+    wait = settle.caught_up(engine, [], [], timeout_s=2, reconcile=reconcile, push=reconcile, poll_s=0.5)  # type: ignore[arg-type]
     done = asyncio.run(wait)
     assert not done.backlog.clear
     assert str(done) == "still behind after 2.0 s: amazon: 3 SKU(s) to push"
+
+
+def test_pairs_left_marked_with_nothing_to_push_get_the_next_push_run_at_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A pair marked after the last push run would read as pending (and, later, behind) in ``status``
+    after the demo: the settle asks for that channel's push run, which finds it unchanged and clears it."""
+    from omnisync.demo import settle
+
+    answers = [settle.Backlog(marked={"amazon": 1}), settle.Backlog()]
+    monkeypatch.setattr(settle, "backlog", lambda *_: answers.pop(0))
+    pushed: list[str] = []
+
+    async def push(name: str) -> None:
+        pushed.append(name)
+
+    async def reconcile(name: str) -> None:
+        raise AssertionError("nothing drifted")
+
+    engine = SimpleNamespace(clock=StepClock())
+    wait = settle.caught_up(engine, [], [], timeout_s=30, reconcile=reconcile, push=push, poll_s=0.5)  # type: ignore[arg-type]
+    done = asyncio.run(wait)
+    assert pushed == ["amazon"]
+    assert done.backlog.clear
+    assert str(settle.Backlog(marked={"amazon": 1})) == "amazon: 1 SKU(s) marked as changed"
