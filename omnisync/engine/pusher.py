@@ -8,6 +8,7 @@ from datetime import datetime
 
 import structlog
 
+from omnisync.catalogue.template import ListingMode
 from omnisync.clock import Clock
 from omnisync.ledger.repository import Ledger
 from omnisync.ledger.rows import OutboxItem
@@ -94,6 +95,12 @@ async def discover(
             found[listing.channel_sku] = dict(listing.ids)
     ready: list[PlannedItem] = []
     with ledger.tx() as tx:
+        lacking = [i.product_id for i in unknown if i.channel_sku not in found]
+        awaited = (
+            ledger.awaiting_listing(tx.conn, rt.channel_id, lacking)
+            if lacking and rt.rules.mapping.mapping.listings is ListingMode.CREATE
+            else set()
+        )
         for item in items:
             if item.ids:
                 ready.append(item)
@@ -101,7 +108,12 @@ async def discover(
             ids = found.get(item.channel_sku)
             tx.set_listing_ids(rt.channel_id, item.product_id, ids, mark=item.mark)
             if ids is None:
-                log.warning("listing.missing", channel=rt.name, sku=item.sku, channel_sku=item.channel_sku)
+                if item.product_id in awaited:  # the listing job creates it, then gives the pair its ids
+                    log.info("listing.awaits_creation", channel=rt.name, sku=item.sku)
+                else:
+                    log.warning(
+                        "listing.missing", channel=rt.name, sku=item.sku, channel_sku=item.channel_sku
+                    )
                 continue
             ready.append(_with_ids(item, ids))
     return ready

@@ -239,6 +239,20 @@ class CatalogueReads:
             return None
         return self.catalogue(conn, [handle])[0]
 
+    def awaiting_listing(self, conn: Connection, channel_id: int, product_ids: Sequence[int]) -> set[int]:
+        """The SKUs (product ids) among ``product_ids`` that are variants of a catalogue product the
+        channel has no listing of yet: the listing job has still to create it."""
+        on = and_(LC.c.catalogue_product_id == P.c.parent_id, LC.c.channel_id == channel_id)
+        waiting: set[int] = set()
+        for start in range(0, len(product_ids), IN_CHUNK):
+            q = (
+                select(P.c.id, LC.c.ids)
+                .select_from(P.outerjoin(LC, on))
+                .where(P.c.id.in_(list(product_ids[start : start + IN_CHUNK])), P.c.parent_id.is_not(None))
+            )
+            waiting.update(int(r.id) for r in conn.execute(q) if not r.ids)
+        return waiting
+
     def listing_contents(self, conn: Connection, channel_id: int) -> dict[int, ListingContentRow]:
         """The channel's listings of catalogue products, by catalogue product id."""
         return {

@@ -528,3 +528,37 @@ async def test_a_listing_created_while_its_ids_are_looked_up_is_not_marked_unkno
     assert (row.missing, row.dirty, bool(row.ids)) == (False, True, True)
     await w.engine.push("web")
     assert w.web.items["SCARF"].quantity == 3  # WH 4, minus web's buffer unit
+
+
+async def test_a_catalogue_product_the_listing_job_has_still_to_create_is_awaited_not_missing(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    """On a channel whose mapping says ``listings: create``, a new catalogue product's stock pair may be
+    pushed before the listing job created the listing: the channel does not know it yet, which is
+    expected (an info line), not a warning; a SKU outside the catalogue that the channel lacks stays a
+    warning."""
+    from structlog.testing import capture_logs
+
+    from omnisync.catalogue.template import ListingMode
+    from omnisync.testing.catalogue_sync import SCARF, put
+
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 5)})
+    await w.engine.sync_once()
+    rt = w.engine.channels["web"]
+    rt.rules.mapping.mapping = rt.rules.mapping.mapping.model_copy(update={"listings": ListingMode.CREATE})
+    with w.ledger.tx() as tx:
+        put(tx, SCARF, currency="EUR", at=w.clock.now(), actor="test", locations={"WH": "WH"})
+        tx.upsert_product("LOOSE", title="Loose", price=Decimal("5.00"), currency="EUR")
+        tx.record_movement("LOOSE", "WH", "receipt", 2, "seed:LOOSE:WH", at=w.clock.now())
+    w.engine.ensure_listings()
+    with capture_logs() as logs:
+        await w.engine.push("web")
+    said = {(e["event"], e["sku"]) for e in logs if e["event"].startswith("listing.")}
+    assert said == {
+        ("listing.awaits_creation", "SCARF-GREY"),
+        ("listing.awaits_creation", "SCARF-NAVY"),
+        ("listing.missing", "LOOSE"),
+    }
+    levels = {e["sku"]: e["log_level"] for e in logs if e["event"].startswith("listing.")}
+    assert levels == {"SCARF-GREY": "info", "SCARF-NAVY": "info", "LOOSE": "warning"}
