@@ -23,6 +23,7 @@ KIT_ROWS = (
 )
 COMPONENTS_AMONG = select(KC.c.component_id).where(one_of(KC.c.component_id, "ids")).distinct()
 KITS_USING = select(KC.c.kit_id).where(one_of(KC.c.component_id, "ids")).distinct()
+COMPONENTS_OF = select(KC.c.component_id).where(one_of(KC.c.kit_id, "ids")).distinct()
 LISTED = select(LI.c.product_id).where(
     and_(LI.c.channel_id == bindparam("channel"), one_of(LI.c.product_id, "ids"), LI.c.missing.is_(False))
 )
@@ -47,6 +48,15 @@ def kits_using(conn: Connection, component_ids: Iterable[int]) -> set[int]:
     if not ids:
         return set()
     return {int(kit_id) for (kit_id,) in execute_once(conn, KITS_USING, {"ids": ids})}
+
+
+def sharing_with(conn: Connection, product_id: int) -> set[int]:
+    """The other products whose share of a component on a channel changes when ``product_id`` is
+    listed there or stops being: a kit's components and every kit drawing on one of them; a
+    component's kits. Empty for a SKU in no kit (most: one indexed read)."""
+    touched = {product_id} | {int(c) for (c,) in execute_once(conn, COMPONENTS_OF, {"ids": [product_id]})}
+    group = touched | kits_using(conn, touched)
+    return group - {product_id} if len(group) > 1 else set()
 
 
 def components_among(conn: Connection, product_ids: Iterable[int]) -> set[int]:

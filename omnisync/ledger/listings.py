@@ -22,6 +22,7 @@ from sqlalchemy import (
     update,
 )
 
+from .kits import has_kits, sharing_with
 from .rows import ListingRow, split_tags
 from .statements import execute_many, execute_once, one_of, result_processor
 from .tables import IN_CHUNK, LI, P
@@ -68,6 +69,9 @@ moved since; left alone if the pair was marked again since (that mark asks for a
 
 
 class ListingWrites(TxBase):
+    _no_kits: bool | None = None
+    """Whether the ledger defines no kit (None: not asked yet in this transaction)."""
+
     def ensure_listings(self, channel_id: int, aliases: Mapping[str, str]) -> None:
         """Give every product a listing on the channel, named by its alias there (``aliases``: master
         SKU -> channel SKU) or else its master SKU.
@@ -123,7 +127,21 @@ class ListingWrites(TxBase):
         where = and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id)
         if ids is None and mark is not None:
             where = and_(where, LI.c.dirty_mark == mark)
-        self.conn.execute(update(LI).where(where).values(**values))
+        if self.conn.execute(update(LI).where(where).values(**values)).rowcount:
+            self._mark_sharing(channel_id, product_id)
+
+    def _mark_sharing(self, channel_id: int, product_id: int) -> None:
+        """The product is listed on the channel now, or missing there: the listings sharing a component
+        with it there are re-planned (their shares change: :func:`~omnisync.ledger.kits.sharing_with`)."""
+        if self._no_kits is None:  # asked once per transaction: discovery sets many pairs in one
+            self._no_kits = not has_kits(self.conn)
+        others = set() if self._no_kits else sharing_with(self.conn, product_id)
+        if others:
+            self.conn.execute(
+                update(LI)
+                .where(and_(LI.c.channel_id == channel_id, LI.c.product_id.in_(sorted(others))))
+                .values(**MARKED)
+            )
 
     def rename_listing(
         self, channel_id: int, product_id: int, channel_sku: str, ids: Mapping[str, str]
@@ -134,6 +152,7 @@ class ListingWrites(TxBase):
             .where(and_(LI.c.channel_id == channel_id, LI.c.product_id == product_id))
             .values(channel_sku=channel_sku, ids=dict(ids), missing=False, last_error=None, **MARKED)
         )
+        self._mark_sharing(channel_id, product_id)
 
     def acknowledge(self, channel_id: int, product_id: int, change: Acknowledged) -> None:
         """Save what the channel accepted (:func:`omnisync.engine.listing_state.pushed`). Dirty is

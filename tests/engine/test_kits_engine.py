@@ -150,3 +150,28 @@ async def test_the_column_plan_takes_the_explained_shares(
             explained = w.engine.explain(sku)[channel][0].allocation
             assert item.quantity == explained.offered == item.target.allocation.offered, (channel, sku)
     assert fast == [1, 1]  # planned column by column, each channel with its shares
+
+
+async def test_a_kit_missing_on_a_channel_or_listed_again_re_plans_the_components_it_shares_there(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    """A component's share on a channel depends on which kits drawing on it are listed there: when a
+    kit turns out missing on the channel (a push's discovery), or gets its listing there (the
+    listing job, `listings link`), the component and the other kits drawing on it are re-planned there
+    at once, not at their next change (under-shown, then over-shown, until then)."""
+    w = await kit_world(tmp_path, ledger_url)
+    await w.engine.sync_once()
+    assert w.pos.items["MUG"].quantity == 3, "the store's 5 mugs: GIFT draws 2 (SIX's 6 do not fit)"
+    rt = w.engine.channels["pos"]
+    with w.ledger.tx() as tx:
+        gift = w.ledger.product_id(tx.conn, "GIFT")
+        tx.set_listing_ids(rt.channel_id, gift, None)  # as discovery records a SKU the channel lacks
+    await w.engine.push("pos")
+    assert w.pos.items["MUG"].quantity == 5, "no GIFT draws on the POS now"
+    (found,) = await rt.connector.read_listings(["GIFT"])
+    with w.ledger.tx() as tx:
+        tx.set_listing_ids(rt.channel_id, gift, found.ids)  # as the listing job does
+        tx.mark_products_dirty([gift])
+    await w.engine.push("pos")
+    assert w.pos.items["MUG"].quantity == 3, "GIFT draws 2 of the store's mugs on the POS again"
+    assert w.engine.plan("pos") == []
