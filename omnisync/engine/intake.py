@@ -32,6 +32,7 @@ from .intake_rules import (
     page_skus,
     retry,
     rounds,
+    triage,
 )
 from .planner import paused_gc
 
@@ -49,6 +50,9 @@ class IntakeReport:
     """Orders new or changed."""
     unchanged: int = 0
     """Re-deliveries skipped by digest."""
+    stale: int = 0
+    """Versions older than the one applied (a webhook delivered late), skipped: applying one would
+    take back what the newer version did."""
     quarantined: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     """(external id, error) of orders that could not be applied."""
@@ -63,6 +67,7 @@ class IntakeReport:
     def merge(self, other: IntakeReport) -> None:
         self.imported += other.imported
         self.unchanged += other.unchanged
+        self.stale += other.stale
         self.quarantined += other.quarantined
         self.failed.extend(other.failed)
         self.decreased |= other.decreased
@@ -183,11 +188,12 @@ def _decide(
     ``report`` and left out."""
     digests = {order.external_id: order_digest(order) for order in orders}
     stored = tx.order_digests(channel.channel_id, digests)
-    held = {external_id: found for external_id, found in stored.items() if found[1] != digests[external_id]}
-    work = [
-        order for order in orders if stored.get(order.external_id, (0, None))[1] != digests[order.external_id]
-    ]
-    report.unchanged += len(orders) - len(work)
+    work, unchanged, stale = triage(orders, digests, stored)
+    report.unchanged += unchanged
+    report.stale += len(stale)
+    for order in stale:
+        log.info("order.stale_version", channel=channel.name, order=order.external_id)
+    held = {o.external_id: stored[o.external_id] for o in work if o.external_id in stored}
     view = tx.intake_view(
         channel.channel_id,
         held,

@@ -32,6 +32,7 @@ from omnisync.ledger.intake_rows import (
     LineValues,
     StoredLine,
     StoredOrder,
+    StoredVersion,
 )
 from omnisync.ledger.stock import order_movement_key
 from omnisync.sdk.models import Decrements, Order, OrderLine, OrderStatus
@@ -217,6 +218,30 @@ def page_skus(channel: ChannelIntake, orders: Iterable[Order]) -> set[str]:
     """The master SKUs a page names (unknown channel SKUs left out)."""
     masters = {channel.resolve_sku(line.channel_sku) for order in orders for line in order.lines}
     return {m for m in masters if m}
+
+
+def triage(
+    orders: Sequence[Order], digests: Mapping[str, str], stored: Mapping[str, StoredVersion]
+) -> tuple[list[Order], int, list[Order]]:
+    """The orders to decide on, how many are unchanged re-deliveries (same digest as applied), and the
+    stale ones: a version the channel updated before the one applied (a webhook delivered after a
+    later pull). Applying a stale version would take back what the newer one did, and the newer one,
+    delivered again, would find its movements' keys used already: the ledger would keep the take-back.
+    A version of the same update time is applied (the channel's clock may not tell two apart)."""
+    work: list[Order] = []
+    unchanged = 0
+    stale: list[Order] = []
+    for order in orders:
+        found = stored.get(order.external_id)
+        if found is None:
+            work.append(order)
+        elif found.digest == digests[order.external_id]:
+            unchanged += 1
+        elif order.updated_at < found.updated_at:
+            stale.append(order)
+        else:
+            work.append(order)
+    return work, unchanged, stale
 
 
 def decide(

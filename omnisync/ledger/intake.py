@@ -17,6 +17,7 @@ from .intake_rows import (
     LineValues,
     StoredLine,
     StoredOrder,
+    StoredVersion,
 )
 from .kits import components_among, kits_of
 from .listings import ListingWrites
@@ -61,7 +62,7 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
     def intake_view(
         self,
         channel_id: int,
-        held: Mapping[str, tuple[int, str]],
+        held: Mapping[str, StoredVersion],
         skus: Iterable[str],
         codes: Iterable[str],
         *,
@@ -93,8 +94,8 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
             in_kits=components_among(self.conn, set(products.values()) | components),
         )
 
-    def _stored_orders(self, held: Mapping[str, tuple[int, str]]) -> dict[str, StoredOrder]:
-        by_id = {order_id: external_id for external_id, (order_id, _) in held.items()}
+    def _stored_orders(self, held: Mapping[str, StoredVersion]) -> dict[str, StoredOrder]:
+        by_id = {version.id: external_id for external_id, version in held.items()}
         lines: dict[int, dict[str, StoredLine]] = {order_id: {} for order_id in by_id}
         if by_id:
             for r in self.conn.execute(STORED_LINES, {"ids": list(by_id)}):
@@ -116,8 +117,8 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
                     oversold=r.oversold,
                 )
         return {
-            external_id: StoredOrder(order_id, digest, lines[order_id])
-            for external_id, (order_id, digest) in held.items()
+            external_id: StoredOrder(version.id, version.digest, lines[version.id])
+            for external_id, version in held.items()
         }
 
     def apply_intake(self, changes: IntakeChanges) -> None:

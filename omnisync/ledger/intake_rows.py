@@ -43,6 +43,15 @@ class StoredLine(NamedTuple):
     """Units found missing when the line was first applied (kept as the line changes)."""
 
 
+class StoredVersion(NamedTuple):
+    """What the ledger holds of an order before reading its lines."""
+
+    id: int
+    digest: str
+    updated_at: datetime
+    """The channel's update time of the version applied."""
+
+
 class StoredOrder(NamedTuple):
     id: int
     digest: str

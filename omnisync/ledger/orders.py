@@ -7,7 +7,8 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, select
 
-from .statements import execute_once, one_of
+from .intake_rows import StoredVersion
+from .statements import execute_once, one_of, result_processor
 from .tables import OL, C, O
 from .txbase import TxBase
 
@@ -22,19 +23,24 @@ EXTERNAL_ID_MAX = _length(O.c.external_id)
 LINE_ID_MAX = _length(OL.c.line_id)
 CHANNEL_SKU_MAX = _length(OL.c.channel_sku)
 
-ORDER_DIGESTS = select(O.c.external_id, O.c.id, O.c.digest).where(
+ORDER_DIGESTS = select(O.c.external_id, O.c.id, O.c.digest, O.c.updated_at).where(
     and_(O.c.channel_id == bindparam("channel"), one_of(O.c.external_id, "ids"))
 )
 
 
 class OrderWrites(TxBase):
-    def order_digests(self, channel_id: int, external_ids: Iterable[str]) -> dict[str, tuple[int, str]]:
-        """external id -> (order id, digest) of the given orders the ledger already holds."""
+    def order_digests(self, channel_id: int, external_ids: Iterable[str]) -> dict[str, StoredVersion]:
+        """external id -> (order id, digest, the channel's update time) of the given orders the
+        ledger already holds."""
         wanted = list(dict.fromkeys(external_ids))
         if not wanted:
             return {}
         rows = execute_once(self.conn, ORDER_DIGESTS, {"channel": channel_id, "ids": wanted})
-        return {str(external_id): (int(oid), str(digest)) for external_id, oid, digest in rows}
+        when = result_processor(self.conn, O.c.updated_at)  # rows come as the driver gives them
+        return {
+            str(external_id): StoredVersion(int(oid), str(digest), when(updated_at))
+            for external_id, oid, digest, updated_at in rows
+        }
 
     def quarantined_lines(self, channel_id: int | None = None) -> list[Any]:
         q = (

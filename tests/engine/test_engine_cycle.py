@@ -562,3 +562,39 @@ async def test_a_catalogue_product_the_listing_job_has_still_to_create_is_awaite
     }
     levels = {e["sku"]: e["log_level"] for e in logs if e["event"].startswith("listing.")}
     assert levels == {"SCARF-GREY": "info", "SCARF-NAVY": "info", "LOOSE": "warning"}
+
+
+async def test_a_late_webhook_with_an_older_version_of_an_order_takes_back_nothing(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    """Pulled shipped, then an older version (open) arrives by a late webhook, then the shipped one
+    again: the sale stays journalled once and the stock is what it was after the sale."""
+    from datetime import UTC, datetime, timedelta
+
+    from omnisync.engine.intake import import_orders
+    from omnisync.sdk.models import Order, OrderLine, OrderStatus
+
+    w = World(tmp_path, ledger_url)
+    await w.start({"MUG": (10, 5)})
+    rt = w.engine.channels["web"]
+    placed = datetime(2026, 1, 1, tzinfo=UTC)
+
+    def version(minutes: int, fulfilled: int) -> Order:
+        status = OrderStatus.FULFILLED if fulfilled else OrderStatus.OPEN
+        line = OrderLine("l1", "WEB-MUG", 1, fulfilled=fulfilled)
+        return Order("o1", status, placed + timedelta(minutes=minutes), (line,), created_at=placed)
+
+    def mugs() -> tuple[int, int]:
+        with w.ledger.read() as conn:
+            pid = w.ledger.product_id(conn, "MUG")
+            wh = w.ledger.location_id(conn, "WH")
+            return w.ledger.stock_for(conn, [pid])[pid][wh]
+
+    import_orders(w.ledger, rt.intake, [version(0, 0)], at=w.clock.now())
+    import_orders(w.ledger, rt.intake, [version(5, 1)], at=w.clock.now())
+    assert mugs() == (9, 0)
+    late = import_orders(w.ledger, rt.intake, [version(0, 0)], at=w.clock.now())
+    assert (late.stale, late.imported) == (1, 0)
+    assert mugs() == (9, 0), "the late open version takes back neither the sale nor the reservation"
+    import_orders(w.ledger, rt.intake, [version(5, 1)], at=w.clock.now())
+    assert mugs() == (9, 0)

@@ -16,8 +16,9 @@ from omnisync.engine.intake_rules import (
     decreases,
     retry,
     rounds,
+    triage,
 )
-from omnisync.ledger.intake_rows import IntakeView, StoredLine, StoredOrder
+from omnisync.ledger.intake_rows import IntakeView, StoredLine, StoredOrder, StoredVersion
 from omnisync.sdk.models import Decrements, Order, OrderLine, OrderStatus
 
 AT = datetime(2026, 3, 1, 12, tzinfo=UTC)
@@ -211,3 +212,21 @@ def test_the_digest_text_is_the_canonical_json_of_its_definition(
     assert _digest_text(placed) == _digest_body(placed)
     odd = Order("B", status, AT, (OrderLine("1", "MUG", True, 0),))  # a bool is not an int in JSON
     assert _digest_text(odd) == _digest_body(odd)
+
+
+def test_a_version_older_than_the_one_applied_is_stale_and_left_out() -> None:
+    """A webhook delivered after a later pull carries an older version: it is not applied (it would
+    take back a sale), nor is a re-delivery of the version applied; a newer one, or one of the same
+    update time with other numbers, is."""
+    line = OrderLine("l1", "MUG", 1)
+    older = Order("o1", OrderStatus.OPEN, AT - timedelta(minutes=1), (line,))
+    same_time = Order("o2", OrderStatus.OPEN, AT, (line,))
+    newer = Order("o3", OrderStatus.OPEN, AT + timedelta(minutes=1), (line,))
+    repeat = Order("o4", OrderStatus.OPEN, AT, (line,))
+    new = Order("o5", OrderStatus.OPEN, AT, (line,))
+    stored = {name: StoredVersion(n, "applied", AT) for n, name in enumerate(["o1", "o2", "o3", "o4"])}
+    digests = {"o1": "d1", "o2": "d2", "o3": "d3", "o4": "applied", "o5": "d5"}
+    work, unchanged, stale = triage([older, same_time, newer, repeat, new], digests, stored)
+    assert [o.external_id for o in work] == ["o2", "o3", "o5"]
+    assert unchanged == 1
+    assert [o.external_id for o in stale] == ["o1"]
