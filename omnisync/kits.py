@@ -393,6 +393,8 @@ def component_lines(line: OrderLine, components: Sequence[tuple[str, int]]) -> l
             line.restocked * quantity,
             None,
             line.refunded * quantity,
+            line.damaged * quantity,
+            line.to_inspect * quantity,
         )
         for sku, quantity in components
     ]

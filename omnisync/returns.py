@@ -7,9 +7,10 @@ Every step is a journal movement; a movement in a bucket never changes ``on_hand
 offered from), so conservation holds per bucket: on hand is the sum of the sellable movements, each
 bucket the sum of its own.
 
-Use ``returns receive`` for returns the channel does not restock itself (a Shopify refund with
-``NO_RESTOCK``, a web order brought back to a store): a channel return that restocks (Shopify
-``RETURN``, a Square return with restock) is already journalled by order intake.
+A channel return comes in through order intake with its disposition: ``OrderLine.restocked`` back to
+stock, ``damaged`` and ``to_inspect`` into their buckets (Shopify's reverse fulfilment dispositions,
+Square's adjustments naming the refund). Use ``returns receive`` for what no channel tells (a Shopify
+refund with ``NO_RESTOCK`` and no return, a web order brought back to a store).
 """
 
 from __future__ import annotations

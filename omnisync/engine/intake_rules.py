@@ -35,6 +35,7 @@ from omnisync.ledger.intake_rows import (
     StoredVersion,
 )
 from omnisync.ledger.stock import order_movement_key
+from omnisync.returns import DAMAGED, INSPECT
 from omnisync.sdk.models import Decrements, Order, OrderLine, OrderStatus
 
 from . import listing_state
@@ -90,7 +91,9 @@ def _digest_body(order: Order) -> str:
         "return_location": order.return_location,
         "lines": [
             [ln.line_id, ln.channel_sku, ln.quantity, ln.fulfilled, ln.cancelled, ln.restocked]
-            + ([ln.refunded] if ln.refunded else [])  # digests of orders without refunds unchanged
+            # digests of orders without refunds (or returns into a bucket) unchanged
+            + ([ln.refunded, ln.damaged, ln.to_inspect] if ln.damaged or ln.to_inspect else [])
+            + ([ln.refunded] if ln.refunded and not (ln.damaged or ln.to_inspect) else [])
             for ln in sorted(order.lines, key=lambda x: x.line_id)
         ],
     }
@@ -120,8 +123,10 @@ def _digest_text(order: Order) -> str:
             or type(c) is not int
             or type(r) is not int
             or type(refunded) is not int
+            or ln.damaged
+            or ln.to_inspect
         ):
-            return _digest_body(order)
+            return _digest_body(order)  # returns into a bucket are rare: the definition's way
         tail = f", {refunded}]" if refunded else "]"
         parts.append(f"[{_json_str(ln.line_id)}, {_json_str(ln.channel_sku)}, {q}, {f}, {c}, {r}{tail}")
     return (
@@ -144,6 +149,8 @@ def check_order(order: Order) -> None:
         numbers = (line.quantity, line.fulfilled, line.cancelled, line.restocked)
         if min(numbers) < 0:
             raise ValueError(f"line {line.line_id}: negative quantities {numbers}")
+        if min(line.damaged, line.to_inspect) < 0:
+            raise ValueError(f"line {line.line_id}: negative returned units (damaged, to inspect)")
         if line.fulfilled + line.cancelled > line.quantity:
             raise ValueError(f"line {line.line_id}: fulfilled + cancelled exceed the ordered quantity")
         if line.line_id in seen:
@@ -611,10 +618,22 @@ class _Page:
                 f"{key}:return:{applied_restocked}->{line.restocked}",
                 order,
             )
+        if line.damaged or line.to_inspect:
+            self.returned_apart(order, line, product_id, location_id)
         if decreases(reserved_delta, sold) and sku is not None:
             self.decision.decreased.add(sku)
             if product_id in self.view.in_kits:
                 self.decision.knock_on.add(sku)
+
+    def returned_apart(self, order: Order, line: OrderLine, product_id: int, location_id: int) -> None:
+        """Returned units the channel did not restock, into the damaged and inspect buckets where they
+        came back (:mod:`omnisync.returns`). One movement per unit, keyed by its rank: the line keeps
+        no applied count of them, and a version read again journals nothing twice."""
+        key = order_movement_key(self.channel.name, order.external_id, line.line_id)
+        where = self.location(order.return_location) or location_id
+        for bucket, units in ((DAMAGED, line.damaged), (INSPECT, line.to_inspect)):
+            for n in range(1, units + 1):
+                self.move(product_id, where, "return", 1, f"{key}:{bucket}:{n}", order, bucket)
 
     def reserve(
         self,
@@ -659,7 +678,14 @@ class _Page:
         return delta
 
     def move(
-        self, product_id: int, location_id: int, kind: str, quantity: int, key: str, order: Order
+        self,
+        product_id: int,
+        location_id: int,
+        kind: str,
+        quantity: int,
+        key: str,
+        order: Order,
+        bucket: str | None = None,
     ) -> None:
         self.changes.movements.append(
             {
@@ -673,8 +699,11 @@ class _Page:
                 "created_at": self.at,
                 "actor": channel_actor(self.channel.name),
                 "batch": None,
+                "bucket": bucket,
             }
         )
+        if bucket is not None:  # a non-sellable bucket: no on_hand, nothing to route against
+            return
         # routing of the page's next orders sees this movement
         stock = self.moved(product_id)
         on_hand, reserved = stock.get(location_id, _NONE)

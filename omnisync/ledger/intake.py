@@ -172,7 +172,7 @@ class IntakeWrites(OrderWrites, StockWrites, ListingWrites):
         touched = set(changes.touched)
         journalled = self.insert_movements(changes.movements)
         for movement in changes.movements:
-            if movement["idempotency_key"] in journalled:
+            if movement["idempotency_key"] in journalled and movement.get("bucket") is None:
                 pair = (movement["product_id"], movement["location_id"])
                 on_hand, reserved = deltas.get(pair, (0, 0))
                 deltas[pair] = (on_hand + movement["quantity"], reserved)

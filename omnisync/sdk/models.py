@@ -251,6 +251,13 @@ class OrderLine:
     refunded: int = 0
     """Units refunded, restocked or not (a refund without restock: damaged, kept by the customer).
     The ledger counts at least ``restocked``: a restocked unit is a refunded one."""
+    damaged: int = 0
+    """Units the customer returned that were not put back on the shelf (received damaged, or not
+    restocked): journalled into the damaged bucket where they came back (``return_location``, else
+    the line's location), never offered. Cumulative, not counted in ``restocked``."""
+    to_inspect: int = 0
+    """Units the customer returned that wait for inspection before they are restocked or written off:
+    the inspect bucket, until ``omnisync returns inspect``. Cumulative, not counted in ``restocked``."""
 
 
 @dataclass(frozen=True, slots=True)

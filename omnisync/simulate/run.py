@@ -56,7 +56,9 @@ RETURNS = frozenset({"fake", "shopify", "square"})
 """Kinds whose emulator takes a return with restock (Amazon and Instagram refunds restock nothing)."""
 NO_RESTOCK = frozenset({"shopify"})
 """Kinds whose refund can leave the unit off the shelf (Shopify's NO_RESTOCK), read so by the connector:
-a damaged return there. The Square connector reads every return as restocked (a known gap)."""
+a damaged return there (the merchant receives it with ``returns receive --damaged``). Returns a channel
+disposes of itself (Shopify's reverse fulfilment dispositions, Square's WASTE adjustments) are tested on
+the connectors, not simulated."""
 
 
 @contextlib.contextmanager

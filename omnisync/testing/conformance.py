@@ -487,6 +487,9 @@ def conformance_suite(harness_factory: Callable[[], ConnectorHarness]) -> type:
 
             got: dict[str, Order] = _run(go())
             assert old not in got, "an order last changed before updated_after is filtered out"
+            for o in got.values():
+                for ln in o.lines:
+                    assert min(ln.damaged, ln.to_inspect) >= 0, "returned units are counted, never negative"
 
             def line(order_id: str, sku: str) -> OrderLine:
                 assert order_id in got, f"order {order_id} placed after updated_after is missing"

@@ -136,6 +136,28 @@ def test_returns_go_to_the_return_location_when_it_is_known() -> None:
     assert kinds == [("sale", WH, -2), ("return", STORE, 1)]
 
 
+def test_returned_units_the_channel_did_not_restock_go_to_their_buckets_one_key_a_unit() -> None:
+    """Damaged and to-inspect units are journalled into their buckets where they came back, one
+    movement per unit keyed by its rank: a later version with one more damaged unit journals only
+    that one (the earlier keys are taken), and nothing of it reaches the stock the page routes on."""
+    line = OrderLine("1", "MUG", 3, fulfilled=3, restocked=1, damaged=1, to_inspect=1)
+    returned = order("A", line, status=OrderStatus.CLOSED, return_location="STORE")
+    decision = decide(channel(), [returned], view(), at=AT)
+    moves = [
+        (m["kind"], m["location_id"], m["quantity"], m["bucket"], m["idempotency_key"].split(":")[-2:])
+        for m in decision.changes.movements
+    ]
+    assert moves == [
+        ("sale", WH, -3, None, ["sale", "0->3"]),
+        ("return", STORE, 1, None, ["return", "0->1"]),
+        ("return", STORE, 1, "damaged", ["damaged", "1"]),
+        ("return", STORE, 1, "inspect", ["inspect", "1"]),
+    ]
+    more = order("A", OrderLine("1", "MUG", 3, fulfilled=3, restocked=1, damaged=2, to_inspect=1))
+    keys = [m["idempotency_key"] for m in decide(channel(), [more], view(), at=AT).changes.movements]
+    assert [k.split(":")[-2:] for k in keys if ":damaged:" in k] == [["damaged", "1"], ["damaged", "2"]]
+
+
 def test_the_channels_own_count_moves_with_its_orders_unless_a_read_holds_them() -> None:
     page = [order("A", OrderLine("1", "MUG", 2)), order("B", OrderLine("1", "TEE", 1))]
     read = {TEE: AT + timedelta(seconds=1)}  # TEE was read live after B was placed
