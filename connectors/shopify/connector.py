@@ -43,7 +43,7 @@ from .bulk import BulkRunner
 from .catalogue import CatalogueReader
 from .client import AdminGraphQL, QueryTooCostly
 from .listings import ListingWriter
-from .orders import from_graphql
+from .orders import RETURNS_RECEIVED, dispositions_of, from_graphql
 from .prices import push_price_groups, set_inventory_policies
 from .settings import ShopifySettings
 from .throttle import is_throttled, throttle_delay
@@ -390,11 +390,29 @@ class ShopifyConnector(Connector[ShopifySettings]):
         for node in connection.get("nodes") or []:
             try:
                 extra = await self._more_lines(node)
-                orders.append(from_graphql(node, self.settings, extra))
+                disposed = await self._dispositions(node)
+                orders.append(from_graphql(node, self.settings, extra, disposed))
             except ProtocolError as exc:  # one bad order never blocks the others, and is not lost
                 self.context.log.error("shopify.order_unreadable", order=node.get("id"), error=str(exc))
                 failed.append((str(node.get("id")), str(exc)))
         return OrderPage(orders=orders, next_page_token=answers.next_cursor(connection), failed=failed)
+
+    async def _dispositions(self, node: Mapping[str, Any]) -> list[tuple[str, int, str, str | None]]:
+        """The dispositions of the order's returns, read only when its ``returnStatus`` says something
+        came back (one query per such order; most orders have none)."""
+        if node.get("returnStatus") not in RETURNS_RECEIVED:
+            return []
+        answer = await self.graphql.execute(
+            docs.ORDER_RETURNS,
+            {"id": node["id"]},
+            operation="pull_orders",
+            estimate=docs.ORDER_RETURNS_COST,
+            name="orderReturns",
+        )
+        order = answer.data.get("order")
+        if not isinstance(order, Mapping) or not isinstance(order.get("returns"), Mapping):
+            raise ProtocolError("order returns answer missing", channel=self.context.channel)
+        return dispositions_of(order["returns"])
 
     async def _more_lines(self, node: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """Line items beyond the first page of an order: never drop a line."""

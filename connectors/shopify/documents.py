@@ -86,6 +86,7 @@ fragment OmnisyncOrder on Order {{
   closed
   currencyCode
   displayFulfillmentStatus
+  returnStatus
   retailLocation {{ id }}
   lineItems(first: {ORDER_LINES}) {{
     pageInfo {{ hasNextPage endCursor }}
@@ -129,6 +130,36 @@ query OmnisyncOrderLines($id: ID!, $after: String) {{
   }}
 }}
 """
+
+RETURNS_PER_ORDER = 5
+RETURN_LINES = 25
+"""Returns asked per order and line items per reverse fulfilment order (an order with more is read
+up to these: see the connector's README)."""
+
+ORDER_RETURNS = f"""
+query OmnisyncOrderReturns($id: ID!) {{
+  order(id: $id) {{
+    id
+    returns(first: {RETURNS_PER_ORDER}) {{
+      nodes {{
+        reverseFulfillmentOrders(first: 1) {{
+          nodes {{
+            lineItems(first: {RETURN_LINES}) {{
+              nodes {{
+                fulfillmentLineItem {{ lineItem {{ id }} }}
+                dispositions {{ type quantity location {{ id }} }}
+              }}
+            }}
+          }}
+        }}
+      }}
+    }}
+  }}
+}}
+"""
+# the order 1, returns 2 + 5 × (the return 1, reverse fulfilment orders 2 + 1 × (the order 1, line
+# items 2 + 25 × (the item 1, its fulfilment line item 1 and line 1, its dispositions 1 and location 1)))
+ORDER_RETURNS_COST = 1 + 2 + RETURNS_PER_ORDER * (1 + 2 + 1 * (1 + 2 + RETURN_LINES * 5))
 
 # Requested cost of one order node in ORDERS: the order 1, retailLocation 1, lineItems 2 + 50 × 3
 # (the line, its price's MoneyBag and MoneyV2), fulfillments 1 + (2 + 50 × 2), refunds 1 + (2 + 50 × 3),

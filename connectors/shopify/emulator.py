@@ -249,6 +249,28 @@ class ShopifyEmulator(WithLatency):
         loc = self._location(location) if location else None
         self.state.refund(self._order(order_id), sku, quantity, self.clock.now(), restock, loc)
 
+    def return_items(
+        self,
+        order_id: str,
+        sku: str,
+        *,
+        restocked: int = 0,
+        not_restocked: int = 0,
+        processing: int = 0,
+        missing: int = 0,
+        location: str | None = None,
+    ) -> None:
+        """The customer returns units of ``sku``; the merchant disposes of them (reverse fulfilment
+        order dispositions) and refunds them."""
+        loc = self._location(location) if location else None
+        dispositions = {
+            "RESTOCKED": restocked,
+            "NOT_RESTOCKED": not_restocked,
+            "PROCESSING_REQUIRED": processing,
+            "MISSING": missing,
+        }
+        self.state.return_items(self._order(order_id), sku, dispositions, self.clock.now(), loc)
+
     def fail_next(self, fault: Fault, times: int = 1) -> None:
         self._faults.extend([fault] * times)
 

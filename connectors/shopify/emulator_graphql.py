@@ -317,6 +317,49 @@ class Views:
             }
             for r in order.refunds
         ]
+
+        def fulfilment_line(line_id: str) -> dict[str, Any]:
+            return {"id": f"{order.id}/FulfillmentLineItem/{line_id}", "lineItem": line_view(line_id)}
+
+        returns = [
+            {
+                "__typename": "Return",
+                "id": r.id,
+                "status": "CLOSED",
+                "reverseFulfillmentOrders": lambda _info, r=r, **args: connection(
+                    [
+                        {
+                            "id": r.id.replace("/Return/", "/ReverseFulfillmentOrder/"),
+                            "status": "CLOSED",
+                            "lineItems": lambda _info, r=r, **args: connection(
+                                [
+                                    {
+                                        "id": f"{r.id}/{lid}",
+                                        "totalQuantity": sum(n for _, n, _ in disposed),
+                                        "fulfillmentLineItem": fulfilment_line(lid),
+                                        "dispositions": [
+                                            {
+                                                "id": f"{r.id}/{lid}/{kind}",
+                                                "type": kind,
+                                                "quantity": n,
+                                                "location": self.location(loc),
+                                            }
+                                            for kind, n, loc in disposed
+                                        ],
+                                    }
+                                    for lid, disposed in r.lines
+                                ],
+                                args,
+                                by_id,
+                            ),
+                        }
+                    ],
+                    args,
+                    by_id,
+                ),
+            }
+            for r in order.returns
+        ]
         fulfillment_order = {
             "id": order.id.replace("/Order/", "/FulfillmentOrder/"),
             "status": "CLOSED" if order.closed_at else "OPEN",
@@ -341,6 +384,8 @@ class Views:
             "closedAt": iso(order.closed_at) if order.closed_at else None,
             "currencyCode": order.currency,
             "displayFulfillmentStatus": _fulfillment_status(order),
+            "returnStatus": "RETURNED" if order.returns else "NO_RETURN",
+            "returns": lambda _info, **args: connection(returns, args, by_id),
             "retailLocation": self.location(order.location_id) if order.retail else None,
             "lineItems": lambda _info, **args: connection(
                 [line_view(li.id) for li in order.lines], args, by_id

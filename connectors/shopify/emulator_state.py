@@ -58,6 +58,16 @@ class Refund:
 
 
 @dataclass
+class Return:
+    """A return with one reverse fulfilment order: per line, its dispositions (type, quantity, location
+    id) as the merchant disposed of the returned units."""
+
+    id: str
+    created_at: datetime
+    lines: list[tuple[str, list[tuple[str, int, str]]]]
+
+
+@dataclass
 class OrderRecord:
     id: str
     number: int
@@ -73,6 +83,7 @@ class OrderRecord:
     closed_at: datetime | None = None
     fulfillments: list[Fulfillment] = field(default_factory=list)
     refunds: list[Refund] = field(default_factory=list)
+    returns: list[Return] = field(default_factory=list)
 
     def fulfilled(self, line_id: str) -> int:
         return sum(
@@ -235,6 +246,28 @@ class ShopState:
             order.refunds.append(Refund(self.new_id("Refund"), now, refund_lines))
         order.cancelled_at = now
         order.closed_at = now
+        order.updated_at = now
+
+    def return_items(
+        self,
+        order: OrderRecord,
+        sku: str,
+        dispositions: dict[str, int],
+        now: datetime,
+        location_id: str | None = None,
+    ) -> None:
+        """A return of the line of ``sku``, its units disposed of as ``dispositions`` (RESTOCKED,
+        NOT_RESTOCKED, PROCESSING_REQUIRED, MISSING -> units) at the location, and refunded: the refund
+        restocks nothing itself (NO_RESTOCK); a RESTOCKED unit goes back on the shelf."""
+        line = next(li for li in order.lines if li.sku == sku)
+        location = location_id or order.location_id
+        disposed = [(kind, n, location) for kind, n in dispositions.items() if n]
+        order.returns.append(Return(self.new_id("Return"), now, [(line.id, disposed)]))
+        total = sum(n for _, n, _ in disposed)
+        order.refunds.append(Refund(self.new_id("Refund"), now, [(line.id, total, "NO_RESTOCK", location)]))
+        back = dispositions.get("RESTOCKED", 0)
+        if back and line.inventory_item_id:
+            self.move(line.inventory_item_id, location, now, available=back, on_hand=back)
         order.updated_at = now
 
     def refund(

@@ -7,6 +7,12 @@ Per line, cumulative quantities:
   fulfilled units);
 - ``cancelled``: when the order is cancelled, every unit not fulfilled; otherwise units refunded with
   restock type CANCEL (or LEGACY_RESTOCK beyond what was fulfilled).
+- ``damaged`` / ``to_inspect``: returned units a return's reverse fulfilment order disposed of as
+  NOT_RESTOCKED / PROCESSING_REQUIRED (read by the connector for orders whose ``returnStatus`` says
+  something came back). A RESTOCKED disposition is a restock: the line's ``restocked`` is the larger
+  of its refunds' restocked units and its RESTOCKED dispositions (Shopify may record the same unit in
+  both, or in one: never counted twice); MISSING brings nothing back. All returned units together
+  never exceed the fulfilled ones.
 
 ``location`` is the ledger code of the order's POS retail location, else of a pick-up fulfilment
 order's assigned location, when ``settings.locations`` maps it. ``return_location`` is the mapped
@@ -41,6 +47,7 @@ class _Facts:
     unit_prices: dict[str, Decimal] = field(default_factory=dict)  # line id -> charged per unit
     fulfilled: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     refunds: list[tuple[str, int, str, str | None]] = field(default_factory=list)  # line, qty, type, location
+    dispositions: list[tuple[str, int, str, str | None]] = field(default_factory=list)  # the same, of returns
     location_gids: list[str] = field(default_factory=list)  # in order of preference
 
 
@@ -71,10 +78,37 @@ def _nodes(connection: object) -> list[Mapping[str, Any]]:
     return []
 
 
+RETURNS_RECEIVED = frozenset({"IN_PROGRESS", "RETURNED", "INSPECTION_COMPLETE"})
+"""``Order.returnStatus`` values under which a return may have dispositions to read."""
+
+
+def dispositions_of(returns: object) -> list[tuple[str, int, str, str | None]]:
+    """(line id, quantity, disposition type, location gid) of an ``Order.returns`` connection (as
+    selected by ``documents.ORDER_RETURNS``)."""
+    found: list[tuple[str, int, str, str | None]] = []
+    for ret in _nodes(returns):
+        for rfo in _nodes(ret.get("reverseFulfillmentOrders")):
+            for item in _nodes(rfo.get("lineItems")):
+                fli = item.get("fulfillmentLineItem")
+                line_id = _id(fli.get("lineItem")) if isinstance(fli, Mapping) else None
+                if line_id is None:
+                    continue
+                for d in item.get("dispositions") or []:
+                    if isinstance(d, Mapping):
+                        found.append(
+                            (line_id, int(d.get("quantity") or 0), str(d.get("type")), _id(d.get("location")))
+                        )
+    return found
+
+
 def from_graphql(
-    node: Mapping[str, Any], settings: ShopifySettings, extra_lines: Iterable[Mapping[str, Any]] = ()
+    node: Mapping[str, Any],
+    settings: ShopifySettings,
+    extra_lines: Iterable[Mapping[str, Any]] = (),
+    dispositions: Iterable[tuple[str, int, str, str | None]] = (),
 ) -> Order:
-    """Normalise a GraphQL ``Order`` (as selected by ``documents.ORDERS``)."""
+    """Normalise a GraphQL ``Order`` (as selected by ``documents.ORDERS``), with the dispositions of
+    its returns (:func:`dispositions_of`) when it has some."""
     if not isinstance(node.get("id"), str):
         raise ProtocolError("order without id")
     facts = _Facts(
@@ -113,6 +147,7 @@ def from_graphql(
                         _id(item.get("location")),
                     )
                 )
+    facts.dispositions.extend(dispositions)
     retail = _id(node.get("retailLocation"))
     if retail:
         facts.location_gids.append(retail)
@@ -206,12 +241,20 @@ def _build(facts: _Facts, settings: ShopifySettings, raw: Mapping[str, Any]) -> 
             continue
         if return_location is None and restock_type != "CANCEL":
             return_location = settings.location_code(location)
+    disposed: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for line_id, qty, kind, location in facts.dispositions:
+        disposed[line_id][kind] += qty
+        if return_location is None and kind in ("RESTOCKED", "NOT_RESTOCKED", "PROCESSING_REQUIRED"):
+            return_location = settings.location_code(location)
     lines = []
     all_done = True
     for line_id, sku, quantity in facts.lines:
         fulfilled = min(quantity, facts.fulfilled.get(line_id, 0))
         put_back = returned.get(line_id, 0) + legacy.get(line_id, 0)
-        restocked = min(fulfilled, put_back)
+        kinds = disposed.get(line_id, {})
+        restocked = min(fulfilled, max(put_back, kinds.get("RESTOCKED", 0)))
+        damaged = min(fulfilled - restocked, kinds.get("NOT_RESTOCKED", 0))
+        to_inspect = min(fulfilled - restocked - damaged, kinds.get("PROCESSING_REQUIRED", 0))
         open_units = quantity - fulfilled
         if facts.cancelled:
             cancelled = open_units
@@ -228,6 +271,8 @@ def _build(facts: _Facts, settings: ShopifySettings, raw: Mapping[str, Any]) -> 
                 restocked=restocked,
                 refunded=min(fulfilled, put_back + kept.get(line_id, 0)),
                 unit_price=facts.unit_prices.get(line_id),
+                damaged=damaged,
+                to_inspect=to_inspect,
             )
         )
     if facts.cancelled:

@@ -21,7 +21,10 @@ from .settings import ShopifySettings
 ORDER_TOPICS = frozenset(
     {"orders/create", "orders/updated", "orders/cancelled", "orders/fulfilled", "orders/paid"}
 )
-REFUND_TOPICS = frozenset({"refunds/create"})
+REFUND_TOPICS = frozenset(
+    {"refunds/create", "returns/process", "returns/close", "reverse_fulfillment_orders/dispose"}
+)
+"""Topics naming an order without being one (a refund, a return): the engine pulls the order."""
 INVENTORY_TOPICS = frozenset(
     {"inventory_levels/update", "inventory_levels/connect", "inventory_levels/disconnect"}
 )
@@ -30,6 +33,25 @@ INVENTORY_TOPICS = frozenset(
 def sign(secret: str, body: bytes) -> str:
     """The value Shopify puts in X-Shopify-Hmac-Sha256 for this body."""
     return base64.b64encode(hmac.new(secret.encode(), body, hashlib.sha256).digest()).decode()
+
+
+def may_have_returns(payload: Mapping[str, object]) -> bool:
+    """Whether a REST order may have returned units: it shipped some and refunded some other than by
+    cancelling them (a return is refunded; cancelled units never shipped)."""
+    shipped = any(
+        isinstance(f, Mapping) and str(f.get("status", "")).lower() == "success"
+        for f in _list(payload.get("fulfillments"))
+    )
+    return shipped and any(
+        isinstance(item, Mapping) and str(item.get("restock_type") or "no_restock").lower() != "cancel"
+        for refund in _list(payload.get("refunds"))
+        if isinstance(refund, Mapping)
+        for item in _list(refund.get("refund_line_items"))
+    )
+
+
+def _list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
 
 
 def parse(
@@ -58,9 +80,12 @@ def parse(
     if not isinstance(payload, dict):
         raise ProtocolError(f"webhook {topic} body is not an object", channel=channel)
     if topic in ORDER_TOPICS:
+        if may_have_returns(payload):
+            # The REST order does not carry its returns' dispositions: imported from it, the order
+            # would read its returned units otherwise than the pull does. The pull reads it.
+            return [WebhookEvent(event_id, WebhookKind.ORDER, topic)]
         return [WebhookEvent(event_id, WebhookKind.ORDER, topic, order=from_rest(payload, settings))]
     if topic in REFUND_TOPICS:
-        # A refund payload names its order but is not one; the engine pulls the order.
         return [WebhookEvent(event_id, WebhookKind.ORDER, topic)]
     if topic in INVENTORY_TOPICS:
         return [WebhookEvent(event_id, WebhookKind.INVENTORY, topic)]

@@ -360,3 +360,31 @@ async def test_a_preorder_is_the_variants_inventory_policy_set_before_its_quanti
     [result] = await connector.push_inventory([replace(update(emulator, "MUG", 9, 3), preorder_changed=True)])
     assert result.status is ItemStatus.ACCEPTED
     assert variant.inventory_policy == "DENY"
+
+
+async def test_a_returns_dispositions_say_which_units_go_back_on_the_shelf_and_which_do_not() -> None:
+    """Restocked units are ``restocked``, not-restocked ones ``damaged``, those requiring processing
+    ``to_inspect``, missing ones nothing; a unit restocked by its refund and by a disposition counts
+    once; the disposition's location is where they came back. Orders without a return cost no
+    returns query."""
+    clock = VirtualClock()
+    emulator, connector = make(clock)
+    emulator.seed("A", 50)
+    emulator.seed("B", 50)
+    shipped = emulator.place_order([("A", 5), ("B", 2)])
+    plain = emulator.place_order("B", 1)
+    emulator.fulfill(shipped)
+    emulator.return_items(
+        shipped, "A", restocked=1, not_restocked=1, processing=1, missing=1, location="store"
+    )
+    emulator.refund(shipped, "B", 1, location="store")  # restocked by the refund (RETURN)
+    emulator.return_items(shipped, "B", restocked=1, location="store")  # the same unit, disposed
+    orders, _ = await _all_orders(connector)
+    by_id = {o.external_id: o for o in orders}
+    a, b = by_id[shipped].lines
+    assert (a.fulfilled, a.restocked, a.damaged, a.to_inspect) == (5, 1, 1, 1)
+    assert (b.fulfilled, b.restocked, b.damaged, b.to_inspect) == (2, 1, 0, 0)
+    assert by_id[shipped].return_location == "store"
+    assert [(ln.damaged, ln.to_inspect) for ln in by_id[plain].lines] == [(0, 0)]
+    asked = [r["variables"].get("id") for r in emulator.requests if "OmnisyncOrderReturns" in r["query"]]
+    assert asked == [shipped], "one returns query, for the order that has returns"

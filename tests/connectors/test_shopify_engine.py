@@ -25,6 +25,7 @@ from omnisync.clock import VirtualClock
 from omnisync.config import load_config
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
+from omnisync.ledger.journal import history
 from omnisync.ledger.repository import Ledger
 from omnisync.ledger.rows import CatalogueItem
 
@@ -194,3 +195,40 @@ async def test_only_what_is_not_published_yet_is_published(tmp_path: Path) -> No
     assert await push(title="Classic tee, organic") == ["OmnisyncProductSet", "OmnisyncPublicationUpdate"]
     assert shop.listing("tee")["published"] is True, "active again: republished"  # type: ignore[index]
     await engine.aclose()
+
+
+async def test_a_returns_dispositions_land_in_the_buckets_once(world: World) -> None:
+    """Five mugs shipped, returned: one restocked is offered again, one not restocked goes to the
+    damaged bucket, one to inspect waits in its bucket, one missing comes back nowhere; pulling the
+    order again journals nothing twice, and a webhook of the refunded order asks for that pull rather
+    than carrying a version without the dispositions."""
+    order = world.shop.place_order("MUG", 5)
+    await world.engine.cycle("web")
+    world.shop.fulfill(order)
+    await world.engine.cycle("web")
+    world.clock.advance(60)
+    world.shop.return_items(order, "MUG", restocked=1, not_restocked=1, processing=1, missing=1)
+    headers, body, _ = world.shop.signed_webhook(order, "orders/updated")
+    [event] = world.engine.channels["web"].connector.parse_webhook(headers, body)
+    assert event.order is None, "the refunded order is pulled, not taken from the REST payload"
+    await world.engine.cycle("web")
+    world.clock.advance(60)
+    await world.engine.cycle("web")
+
+    def levels() -> tuple[int, int, int]:
+        with world.ledger.read() as conn:
+            pid = world.ledger.product_id(conn, "MUG")
+            wh = world.ledger.location_id(conn, "WH")
+            on_hand, _ = world.ledger.stock_for(conn, [pid])[pid][wh]
+            held = world.ledger.buckets(conn, [pid]).get(pid, {}).get(wh, {})
+        return on_hand, held.get("damaged", 0), held.get("inspect", 0)
+
+    assert levels() == (10 - 5 + 1, 1, 1)
+    assert world.shop.quantity("MUG") == 6, "the restocked unit is offered again, the others are not"
+    with world.ledger.read() as conn:
+        moves = [m for m in history(conn, "MUG") if m["kind"] == "return"]
+    assert sorted((m["quantity"], m["bucket"] or "") for m in moves) == [
+        (1, ""),
+        (1, "damaged"),
+        (1, "inspect"),
+    ]

@@ -47,6 +47,7 @@ ALL_OPERATIONS = {
     "OmnisyncUpdatePolicies",
     "OmnisyncOrders",
     "OmnisyncOrderLines",
+    "OmnisyncOrderReturns",
     "OmnisyncProductSet",
     "OmnisyncProductStatus",
     "OmnisyncPublicationUpdate",
@@ -69,6 +70,7 @@ def schema(specs_dir: Path) -> GraphQLSchema:
         docs.SET_QUANTITIES,
         docs.ORDERS,
         docs.ORDER_LINES_PAGE,
+        docs.ORDER_RETURNS,
         docs.price_update_document(1),
         docs.price_update_document(4),
         docs.policy_update_document(2),
@@ -152,6 +154,7 @@ async def _exercise() -> tuple[list[dict], object]:
     shipped = emulator.place_order([("TEE-S", 1), ("MUG", 2)])
     emulator.fulfill(shipped)
     emulator.refund(shipped, "MUG", 1, location="store")
+    emulator.return_items(shipped, "TEE-S", not_restocked=1, location="store")  # its dispositions are read
     emulator.cancel(emulator.place_order("TEE-M", 1))
     emulator.place_order("CAP", 1, location="store", pickup=True)
     emulator.place_order("CAP", 1, location="store", retail=True)
