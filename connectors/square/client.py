@@ -25,10 +25,13 @@ CATALOG_RETRIEVE = "/v2/catalog/batch-retrieve"
 CATALOG_UPSERT = "/v2/catalog/batch-upsert"
 INVENTORY_CHANGE = "/v2/inventory/changes/batch-create"
 INVENTORY_COUNTS = "/v2/inventory/counts/batch-retrieve"
+INVENTORY_CHANGES = "/v2/inventory/changes/batch-retrieve"
 ORDERS_SEARCH = "/v2/orders/search"
 
 MAX_CHANGES = 100
 """BatchChangeInventory: changes per call."""
+MAX_CHANGES_READ = 1000
+"""BatchRetrieveInventoryChanges: changes per page (its ``limit`` at most)."""
 MAX_COUNT_IDS = 1000
 """BatchRetrieveInventoryCounts: catalog object ids per call (and the page limit)."""
 MAX_RETRIEVE_IDS = 1000
@@ -177,6 +180,33 @@ class SquareApi:
             await self.post(INVENTORY_COUNTS, body, operation), "BatchRetrieveInventoryCounts"
         )
         return _objects(answer, "counts"), _cursor(answer)
+
+    async def retrieve_adjustments(
+        self,
+        object_ids: Sequence[str],
+        location_ids: Sequence[str],
+        updated_after: str,
+        cursor: str | None,
+        operation: str,
+    ) -> tuple[list[Json], str | None]:
+        """One page of the ADJUSTMENT changes of these variations at these locations since
+        ``updated_after`` (BatchRetrieveInventoryChanges)."""
+        body: Json = {
+            "catalog_object_ids": list(object_ids),
+            "location_ids": list(location_ids),
+            "types": ["ADJUSTMENT"],
+            "updated_after": updated_after,
+            "limit": MAX_CHANGES_READ,
+        }
+        if cursor:
+            body["cursor"] = cursor
+        answer = self.parse(
+            await self.post(INVENTORY_CHANGES, body, operation), "BatchRetrieveInventoryChanges"
+        )
+        changes = _objects(answer, "changes")
+        return [as_dict(c.get("adjustment")) for c in changes if c.get("type") == "ADJUSTMENT"], _cursor(
+            answer
+        )
 
     async def search_orders(
         self, location_ids: Sequence[str], updated_after: str | None, cursor: str | None, limit: int

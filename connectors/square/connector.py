@@ -40,10 +40,10 @@ from omnisync.sdk import (
 
 from . import webhooks
 from .catalogue import CatalogueReader
-from .client import MAX_ORDER_LOCATIONS, MAX_RETRIEVE_IDS, MAX_SKU_SET, Json, SquareApi
+from .client import MAX_COUNT_IDS, MAX_ORDER_LOCATIONS, MAX_RETRIEVE_IDS, MAX_SKU_SET, Json, SquareApi
 from .inventory import CALLS_IN_FLIGHT, ITEM_ID, MAX_CHANGES, VARIATION_ID, InventoryWriter
 from .listings import ListingWriter
-from .orders import normalize, variation_ids
+from .orders import Disposed, disposed_by_refund, normalize, refund_ids, variation_ids
 from .prices import PriceWriter, from_minor
 from .settings import SquareSettings
 from .timefmt import rfc3339
@@ -206,7 +206,8 @@ class SquareConnector(Connector[SquareSettings]):
             chunks[index], since, square_cursor or None, self.settings.orders_page_size
         )
         await self._learn_skus(set().union(*(variation_ids(o) for o in raw)) if raw else set())
-        orders = [normalize(o, self.settings, self._skus) for o in raw]
+        disposed = await self._return_dispositions(raw)
+        orders = [normalize(o, self.settings, self._skus, disposed.get(str(o.get("id")))) for o in raw]
         if next_cursor:
             token: str | None = f"{index}:{next_cursor}"
         elif index + 1 < len(chunks):
@@ -214,6 +215,30 @@ class SquareConnector(Connector[SquareSettings]):
         else:
             token = None
         return OrderPage(orders=orders, next_page_token=token)
+
+    async def _return_dispositions(self, raw: list[Json]) -> dict[str, Disposed]:
+        """For the page's return orders, what their refunds' inventory adjustments did with the
+        returned units (IN_STOCK, WASTE): one read of the adjustments of their variations at their
+        stores since the first of them (BatchRetrieveInventoryChanges, paged). A return with refunds
+        and no adjustment comes back as {} (nothing restocked), one without refunds as None."""
+        refunds = {rid: str(o["id"]) for o in raw for rid in refund_ids(o)}
+        if not refunds:
+            return {}
+        returns = [o for o in raw if refund_ids(o)]
+        since = min(str(o.get("created_at") or "") for o in returns)
+        locations = sorted({str(o.get("location_id")) for o in returns})
+        found: list[Json] = []
+        for batch in chunked(sorted(set().union(*(variation_ids(o) for o in returns))), MAX_COUNT_IDS):
+            cursor: str | None = None
+            while True:
+                page, cursor = await self.api.retrieve_adjustments(
+                    batch, locations, since, cursor, "pull_orders"
+                )
+                found.extend(page)
+                if cursor is None:
+                    break
+        disposed = disposed_by_refund(found, refunds)
+        return {str(o["id"]): disposed.get(str(o["id"]), {}) for o in returns}
 
     async def _learn_skus(self, ids: set[str]) -> None:
         unknown = [i for i in ids if i not in self._skus]

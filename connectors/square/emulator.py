@@ -97,6 +97,8 @@ class SquareEmulator(WithLatency):
         self.counts: dict[tuple[str, str, str], int] = {}
         """(variation id, location id, state) -> quantity, for the tracked states IN_STOCK and WASTE."""
         self.calculated_at: dict[tuple[str, str, str], str] = {}
+        self.adjustments: list[Json] = []
+        """Every ADJUSTMENT the inventory went through, oldest first (BatchRetrieveInventoryChanges)."""
         self.orders: dict[str, Json] = {}
         self.idempotency: dict[tuple[str, str], tuple[str, int, Json]] = {}
         self.faults: deque[Fault] = deque()
@@ -212,9 +214,31 @@ class SquareEmulator(WithLatency):
         self.calculated_at[(variation_id, location_id, state)] = self.now()
 
     def move(
-        self, variation_id: str, location_id: str, from_state: str, to_state: str, quantity: int
+        self,
+        variation_id: str,
+        location_id: str,
+        from_state: str,
+        to_state: str,
+        quantity: int,
+        refund_id: str | None = None,
     ) -> None:
-        """Move units between states, as an adjustment does; untracked states (NONE, SOLD) just vanish."""
+        """Move units between states, as an adjustment does; untracked states (NONE, SOLD) just vanish.
+        The adjustment is kept in the history (with the refund that caused it, for a return)."""
+        now = self.now()
+        adjustment: Json = {
+            "id": self.new_id(26),
+            "from_state": from_state,
+            "to_state": to_state,
+            "location_id": location_id,
+            "catalog_object_id": variation_id,
+            "catalog_object_type": "ITEM_VARIATION",
+            "quantity": str(quantity),
+            "occurred_at": now,
+            "created_at": now,
+        }
+        if refund_id is not None:
+            adjustment["refund_id"] = refund_id
+        self.adjustments.append(adjustment)
         for state, sign in ((from_state, -1), (to_state, 1)):
             if state in ("IN_STOCK", "WASTE"):
                 key = (variation_id, location_id, state)
@@ -257,9 +281,13 @@ class SquareEmulator(WithLatency):
         location_id: str | None = None,
         *,
         restock: bool = True,
+        damaged: bool = False,
     ) -> str:
-        """The customer brings back the first line of a sale (to any store): a return order."""
-        return new_return(self, source_order_id, quantity, location_id or self.first_location, restock)
+        """The customer brings back the first line of a sale (to any store): a return order with its
+        refund. Restocked, the units go SOLD -> IN_STOCK; damaged, SOLD -> WASTE; neither, nowhere
+        (each adjustment names the refund)."""
+        loc = location_id or self.first_location
+        return new_return(self, source_order_id, quantity, loc, restock=restock, damaged=damaged)
 
     # -- control API: faults, limits, webhooks ---------------------------------------------------
     def fail_next(self, fault: Fault, times: int = 1) -> None:

@@ -158,6 +158,33 @@ async def retrieve_counts(emu: SquareEmulator, body: Json) -> Answer:
     return 200, answer
 
 
+async def retrieve_changes(emu: SquareEmulator, body: Json) -> Answer:
+    """BatchRetrieveInventoryChanges over the emulator's ADJUSTMENT history, oldest first."""
+    limit = limit_of(body, 100, 1000)
+    if limit is None:
+        return refuse(400, error("INVALID_VALUE", "limit: 1 to 1000", field="limit"))
+    types = set(body.get("types") or ["PHYSICAL_COUNT", "ADJUSTMENT"])
+    ids, locs = set(body.get("catalog_object_ids") or ()), set(body.get("location_ids") or ())
+    states = set(body.get("states") or ())
+    after = parse_rfc3339(body.get("updated_after"))
+    found = [
+        a
+        for a in emu.adjustments
+        if "ADJUSTMENT" in types
+        and (not ids or a["catalog_object_id"] in ids)
+        and (not locs or a["location_id"] in locs)
+        and (not states or a["from_state"] in states or a["to_state"] in states)
+        and (after is None or (parse_rfc3339(a["created_at"]) or after) >= after)
+    ]
+    start = int((uncursor(body.get("cursor")) or {}).get("offset", 0))
+    answer: Json = {
+        "changes": [{"type": "ADJUSTMENT", "adjustment": a} for a in found[start : start + limit]]
+    }
+    if start + limit < len(found):
+        answer["cursor"] = cursor_of({"offset": start + limit})
+    return 200, answer
+
+
 # -- orders ---------------------------------------------------------------------------------------------
 async def search_orders(emu: SquareEmulator, body: Json) -> Answer:
     locs = body.get("location_ids")
@@ -336,6 +363,13 @@ def build_app(emu: SquareEmulator) -> Starlette:
             "POST",
             "BatchRetrieveInventoryCounts",
             retrieve_counts,
+            False,
+        ),
+        (
+            "/v2/inventory/changes/batch-retrieve",
+            "POST",
+            "BatchRetrieveInventoryChanges",
+            retrieve_changes,
             False,
         ),
         ("/v2/orders/search", "POST", "SearchOrders", search_orders, False),

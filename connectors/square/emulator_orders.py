@@ -100,7 +100,13 @@ def set_state(emu: SquareEmulator, order_id: str, state: str) -> None:
 
 
 def new_return(
-    emu: SquareEmulator, source_order_id: str, quantity: int | None, location_id: str, restock: bool
+    emu: SquareEmulator,
+    source_order_id: str,
+    quantity: int | None,
+    location_id: str,
+    *,
+    restock: bool,
+    damaged: bool = False,
 ) -> str:
     source = emu.orders[source_order_id]
     sold = source["line_items"][0]
@@ -108,6 +114,7 @@ def new_return(
     vid = sold["catalog_object_id"]
     base, total = _money(emu, vid, units)
     now = emu.now()
+    refund_id = emu.new_id(27)
     order: Json = {
         "id": emu.new_id(27),
         "location_id": location_id,
@@ -136,12 +143,22 @@ def new_return(
             }
         ],
         "return_amounts": {"total_money": total},
+        "refunds": [
+            {
+                "id": refund_id,
+                "location_id": location_id,
+                "status": "APPROVED",
+                "amount_money": total,
+                "reason": "Returned goods",
+                "created_at": now,
+            }
+        ],
         "total_money": {"amount": 0, "currency": emu.currency},
     }
     emu.orders[order["id"]] = order
     _announce(emu, order, "order.created")
-    if restock:
-        emu.move(vid, location_id, "NONE", "IN_STOCK", units)
+    if restock or damaged:
+        emu.move(vid, location_id, "SOLD", "IN_STOCK" if restock else "WASTE", units, refund_id=refund_id)
         _count_event(emu, [(vid, location_id)])
     return str(order["id"])
 

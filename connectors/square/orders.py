@@ -7,8 +7,12 @@
 * A return is a separate Square order (``returns[].source_order_id``, ``return_line_items``) at the
   location where the customer brought the goods back, which may be another store than the sale's
   ("return anywhere"). It is imported as its own order, status CLOSED, whose lines carry quantity 0
-  and ``restocked`` = the returned units: a return movement at that store (``return_location``) and
-  nothing else. An exchange carries both sale lines and return lines.
+  and, at that store (``return_location``), what became of the returned units. The order does not
+  say it (an ``OrderReturnLineItem`` has no restock flag): the inventory does, as adjustments naming
+  the return's refund (``refund_id``) from SOLD to IN_STOCK (``restocked``: a return movement) or to
+  WASTE (``damaged``: the damaged bucket); units with neither did not come back to stock. A return
+  without a refund (an exchange settled otherwise) is read by ``settings.restock_returns``. An
+  exchange carries both sale lines and return lines.
 * Lines carry the variation's SKU (the channel SKU). A variation without a SKU is reported under its
   variation id, an ad-hoc item under ``square-item:<name>``, so the engine quarantines them visibly.
   Custom amounts and gift cards move no stock and are left out.
@@ -43,8 +47,36 @@ def variation_ids(order: Json) -> set[str]:
     return ids
 
 
-def normalize(order: Json, settings: SquareSettings, skus: Mapping[str, str]) -> Order:
-    """One Square order as an omnisync order; ``skus`` maps variation id -> SKU."""
+Disposed = dict[str, dict[str, int]]
+"""Variation id -> inventory state (IN_STOCK, WASTE) -> units a return's refunds moved there."""
+
+
+def refund_ids(order: Json) -> list[str]:
+    """The ids of a completed return order's refunds (what its inventory adjustments name)."""
+    if order.get("state") != "COMPLETED" or not _list(order.get("returns")):
+        return []
+    return [str(r["id"]) for r in _list(order.get("refunds")) if r.get("id")]
+
+
+def disposed_by_refund(adjustments: list[Json], refunds: Mapping[str, str]) -> dict[str, Disposed]:
+    """Order id -> what its refunds' adjustments did to its returned units (``refunds``: refund id ->
+    return order id); adjustments naming no refund of these orders are left out."""
+    found: dict[str, Disposed] = {}
+    for a in adjustments:
+        order_id = refunds.get(str(a.get("refund_id") or ""))
+        state = str(a.get("to_state") or "")
+        if order_id is None or state not in ("IN_STOCK", "WASTE"):
+            continue
+        per_state = found.setdefault(order_id, {}).setdefault(str(a.get("catalog_object_id")), {})
+        per_state[state] = per_state.get(state, 0) + quantity_of(a.get("quantity", "0"))
+    return found
+
+
+def normalize(
+    order: Json, settings: SquareSettings, skus: Mapping[str, str], disposed: Disposed | None = None
+) -> Order:
+    """One Square order as an omnisync order; ``skus`` maps variation id -> SKU; ``disposed``: what
+    the return's refunds did to its units (:func:`disposed_by_refund`; None: not known)."""
     order_id = order.get("id")
     state = str(order.get("state") or "")
     updated_at = parse_rfc3339(order.get("updated_at")) or parse_rfc3339(order.get("created_at"))
@@ -73,14 +105,23 @@ def normalize(order: Json, settings: SquareSettings, skus: Mapping[str, str]) ->
                 continue
             returned = True
             units = quantity_of(li.get("quantity", "0"))
-            restock = state == "COMPLETED" and settings.restock_returns
+            if disposed is None:
+                restocked = units if state == "COMPLETED" and settings.restock_returns else 0
+                damaged = 0
+            else:  # the line's units taken from what the refunds did to its variation
+                left = disposed.setdefault(str(li.get("catalog_object_id")), {})
+                restocked = min(units, left.get("IN_STOCK", 0))
+                damaged = min(units - restocked, left.get("WASTE", 0))
+                left["IN_STOCK"] = left.get("IN_STOCK", 0) - restocked
+                left["WASTE"] = left.get("WASTE", 0) - damaged
             lines.append(
                 OrderLine(
                     line_id=f"return:{li.get('uid') or f'{r}-{n}'}",
                     channel_sku=_channel_sku(li, skus),
                     quantity=0,
-                    restocked=units if restock else 0,
+                    restocked=restocked,
                     unit_price=_net_unit_price(li, "gross_return_money", units),
+                    damaged=damaged,
                 )
             )
     status = OrderStatus.CLOSED if returned and state == "COMPLETED" else _STATUS[state]

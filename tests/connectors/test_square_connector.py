@@ -306,14 +306,37 @@ async def test_orders_sales_pickups_cancellations_and_returns_anywhere() -> None
 
 
 async def test_returns_without_restock_and_lines_without_a_sku() -> None:
-    r = rig(settings={"restock_returns": False})
+    r = rig()
     vid = r.emulator.seed_item("A", Decimal(1), 4)
     sale = r.emulator.place_order("A", 1)
     r.emulator.variations[vid]["item_variation_data"].pop("sku")
-    r.emulator.return_items(sale)
+    r.emulator.return_items(sale, restock=False)  # refunded; its adjustments move nothing back
     page = await r.connector.pull_orders(OrderCursor(None))
     assert [ln.channel_sku for o in page.orders for ln in o.lines] == [vid, vid], "reported, never dropped"
     assert sum(ln.restocked for o in page.orders for ln in o.lines) == 0
+
+
+async def test_a_returns_refund_adjustments_say_whether_units_were_restocked_or_wasted() -> None:
+    """Square's return line has no restock flag: the inventory adjustments naming the return's refund
+    do (SOLD -> IN_STOCK restocked, SOLD -> WASTE damaged). One read of the adjustments per page of
+    orders; a page without returns reads none."""
+    r = rig()
+    emu = r.emulator
+    emu.seed_item("A", Decimal("5.00"), 10)
+    emu.seed_item("B", Decimal("5.00"), 10)
+    kept, broken, plain = emu.place_order("A", 2), emu.place_order("B", 1), emu.place_order("A", 1)
+    restocked = emu.return_items(kept, 2)
+    wasted = emu.return_items(broken, 1, restock=False, damaged=True)
+    page = await r.connector.pull_orders(OrderCursor(None))
+    by_id = {o.external_id: o for o in page.orders}
+    assert [(ln.restocked, ln.damaged) for ln in by_id[restocked].lines] == [(2, 0)]
+    assert [(ln.restocked, ln.damaged) for ln in by_id[wasted].lines] == [(0, 1)]
+    assert [(ln.restocked, ln.damaged) for ln in by_id[plain].lines] == [(0, 0)]
+    assert r.emulator.calls["BatchRetrieveInventoryChanges"] == 1
+    emu.place_order("A", 1)
+    r.clock.advance(60)
+    await r.connector.pull_orders(OrderCursor(r.clock.now() - timedelta(seconds=30)))
+    assert r.emulator.calls["BatchRetrieveInventoryChanges"] == 1, "no return on that page: no read"
 
 
 async def test_order_pages_cover_more_than_ten_locations_and_respect_updated_after() -> None:

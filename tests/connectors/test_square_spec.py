@@ -165,6 +165,7 @@ async def test_every_exchange_matches_the_spec(spec: dict[str, Any]) -> None:
         "/v2/catalog/images",
         "/v2/inventory/changes/batch-create",
         "/v2/inventory/counts/batch-retrieve",
+        "/v2/inventory/changes/batch-retrieve",
         "/v2/orders/search",
     }
     statuses = {s for _, s in seen}
