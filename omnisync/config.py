@@ -131,6 +131,11 @@ class ChannelConfig(_Model):
     allocation: AllocationConfig = AllocationConfig()
     pricing: PricingConfig = PricingConfig()
     push_prices: bool = True
+    share_components: bool = True
+    """Whether the listings on this channel that draw on one component (a kit, a pack, the component
+    itself) share its units, so that together they never show more of it than there is (the default),
+    or each shows what the whole component allows, as if it were listed alone: more sales where stock
+    is thin and each listing's buffer already keeps a margin, and two of them may sell the same unit."""
     mapping: str | None = None
     """Mapping file (SKU aliases, per-SKU/tag rules, drops), relative to the config file."""
     schedule: ScheduleConfig = ScheduleConfig()

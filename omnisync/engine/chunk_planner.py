@@ -94,8 +94,12 @@ class Columns:
         chunk: PlanChunk,
         channel_names: Sequence[str] = (),
         location_codes: Sequence[str] = (),
+        unshared: frozenset[str] = frozenset(),
     ) -> None:
+        """``unshared``: channels whose listings do not share components (each plans with the whole
+        component's stock)."""
         self.channel_names = channel_names
+        self.unshared = unshared
         self.location_codes = location_codes
         """The chunk's channels and stock locations by name (for :meth:`row`'s shares)."""
         pid, skus, tags, prices, currencies, active, versions = chunk.products
@@ -241,6 +245,8 @@ class Columns:
         )
         at, found = self._positions(listings.tolist())
         for index, channel_id in enumerate(chunk.channel_ids):
+            if self.channel_names and self.channel_names[index] in self.unshared:
+                continue
             ours = found & (channels == channel_id)
             if not ours.any():
                 continue
@@ -513,6 +519,8 @@ class ChunkPlanner:
         self._codes: dict[Decimal, int] = {}
         """Price -> a number standing for it, so that prices compare as arrays (equal prices, equal
         numbers: ``Decimal("10.0") == Decimal("10")`` and they hash alike)."""
+        self.unshared = frozenset(n for n, r in calculator.channels.items() if not r.share_components)
+        """Channels whose listings do not share components (``share_components: false``)."""
         self.special_skus: set[str] = set()
         self.special_tags: set[str] = set()
         for rules in calculator.channels.values():
@@ -608,7 +616,7 @@ class ChunkPlanner:
         if len(self._codes) > _MEMO_LIMIT:
             self._codes.clear()
         with paused_gc():
-            columns = Columns(chunk, self.channels, self.locations)
+            columns = Columns(chunk, self.channels, self.locations, self.unshared)
             if self.lanes:
                 self._plan_fast(columns, dirty_only, out)
             else:

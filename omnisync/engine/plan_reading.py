@@ -211,7 +211,8 @@ class PlanReader(EngineSetup):
             drawn = {
                 name: kit_stock(pairs, by_sku, sku, draws[rt.channel_id])
                 for name, rt in self.channels.items()
-                if any(
+                if rt.rules.share_components
+                and any(
                     d.listing == sku
                     for c_sku, _ in pairs
                     for d in draws.get(rt.channel_id, {}).get(c_sku, ())

@@ -75,7 +75,15 @@ def channel_rules(
     )
     quantity_from, price_from = config_provenance(origin, name, config) if origin else ((), ())
     return ChannelRules(
-        name, tuple(config.sources), quantity, price, mapping, config.push_prices, quantity_from, price_from
+        name,
+        tuple(config.sources),
+        quantity,
+        price,
+        mapping,
+        config.push_prices,
+        quantity_from,
+        price_from,
+        config.share_components,
     )
 
 

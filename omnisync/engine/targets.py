@@ -43,6 +43,8 @@ class ChannelRules:
     buffer_units=1``): explanations show these before the mapping's own rules."""
     price_from: tuple[str, ...] = ()
     """The same for :attr:`price`."""
+    share_components: bool = True
+    """Listings drawing on one component share its units here (``ChannelConfig.share_components``)."""
 
     @property
     def preorders(self) -> bool:

@@ -133,6 +133,7 @@ class Simulation:
                 "source_buffers": dict(spec.source_buffers),
                 "allocation": allocation,
                 "push_prices": False,
+                "share_components": spec.share_components,
                 "schedule": {
                     "pull_every": spec.pull_every,
                     "push_every": spec.push_every,

@@ -51,6 +51,9 @@ class ChannelSpec(_Model):
     pickup: float = Field(0.0, ge=0, le=1)
     """Click-and-collect: the share of a walk-in POS's shoppers who order ahead online and collect at the
     store (a Square PICKUP order, reserved at the store until collected or cancelled)."""
+    share_components: bool = True
+    """Listings drawing on one component share its units on this channel (the configuration's
+    ``share_components``)."""
     webhooks: bool = True
     """Deliver the channel's webhooks (where it has them) to the engine; for Amazon, its notifications
     (the queue's messages, with the same faults: lost, duplicated, reordered, delayed)."""

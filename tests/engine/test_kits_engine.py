@@ -175,3 +175,23 @@ async def test_a_kit_missing_on_a_channel_or_listed_again_re_plans_the_component
     await w.engine.push("pos")
     assert w.pos.items["MUG"].quantity == 3, "GIFT draws 2 of the store's mugs on the POS again"
     assert w.engine.plan("pos") == []
+
+
+async def test_a_channel_that_does_not_share_components_shows_each_listing_the_whole_component(
+    tmp_path: Path, ledger_url: str
+) -> None:
+    """``share_components: false`` on the POS: the mugs are the store's 5 there for MUG (no GIFT share
+    held back), the web still shares them; the plan and ``explain`` agree."""
+    from dataclasses import replace
+
+    w = await kit_world(tmp_path, ledger_url)
+    rt = w.engine.channels["pos"]
+    rt.rules = replace(rt.rules, share_components=False)
+    w.engine.calculator.channels["pos"] = rt.rules
+    await w.engine.sync_once()
+    assert w.pos.items["MUG"].quantity == 5, "the store's 5 mugs, nothing held for GIFT"
+    explained = w.engine.explain("MUG")
+    assert explained["pos"][0].allocation.offered == 5
+    assert not [s for s in explained["pos"][0].allocation.steps if s.rule == "shared component"]
+    assert [s for s in explained["web"][0].allocation.steps if s.rule == "shared component"]
+    assert w.engine.plan("pos") == []
