@@ -279,6 +279,61 @@ def shared_columns(
     stock: Sequence[NDArray[Any]],
     location_ids: Sequence[int],
 ) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
+    """:func:`shared_groups` as one set of rows (channel id, listing id, location id, units)."""
+    import numpy as np
+
+    parts = [
+        (np.full(len(listing), channel, dtype=np.int64), listing, location, units)
+        for channels, (listing, location, units) in shared_groups(draws, listed, stock, location_ids)
+        for channel in channels
+    ]
+    if not parts:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty, empty, empty
+    channel, listing, location, units = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return channel, listing, location, units
+
+
+def shared_groups(
+    draws: Sequence[NDArray[Any]],
+    listed: Sequence[NDArray[Any]],
+    stock: Sequence[NDArray[Any]],
+    location_ids: Sequence[int],
+) -> list[tuple[tuple[int, ...], tuple[NDArray[Any], NDArray[Any], NDArray[Any]]]]:
+    """:func:`_shared_rows` once per set of channels where the same listings draw on the same
+    components alike (the usual case: a kit listed everywhere its components are): (the channels,
+    their (listing id, location id, units) rows)."""
+    import numpy as np
+
+    d_channel, d_kit, d_component, d_quantity = (np.asarray(c, dtype=np.int64) for c in draws)
+    if not len(d_kit) or not len(location_ids):
+        return []
+    l_channel, l_product = (np.asarray(c, dtype=np.int64) for c in listed)
+    signatures: dict[bytes, list[int]] = {}
+    for channel in np.unique(d_channel).tolist():
+        mine = d_channel == channel
+        kit, component, quantity = d_kit[mine], d_component[mine], d_quantity[mine]
+        order = np.lexsort((component, kit))
+        own = np.unique(l_product[(l_channel == channel) & np.isin(l_product, component)])
+        key = b"".join(a.tobytes() for a in (kit[order], component[order], quantity[order], own))
+        key += len(order).to_bytes(8, "little")
+        signatures.setdefault(key, []).append(int(channel))
+    out = []
+    for channels in signatures.values():
+        first = channels[0]
+        mine = d_channel == first
+        one = (d_channel[mine], d_kit[mine], d_component[mine], d_quantity[mine])
+        _, listing, location, units = _shared_rows(one, listed, stock, location_ids)
+        out.append((tuple(channels), (listing, location, units)))
+    return out
+
+
+def _shared_rows(
+    draws: Sequence[NDArray[Any]],
+    listed: Sequence[NDArray[Any]],
+    stock: Sequence[NDArray[Any]],
+    location_ids: Sequence[int],
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any], NDArray[Any]]:
     """:func:`kit_stock` with each channel's draws, for a whole chunk at once, as arrays.
 
     ``draws``: (channel id, kit id, component id, quantity per kit), one row per component of each

@@ -41,7 +41,7 @@ from omnisync.allocation import (
     channel_pools,
     offered_for_pool,
 )
-from omnisync.kits import KitStock, kit_columns, shared_columns
+from omnisync.kits import KitStock, kit_columns, shared_groups
 from omnisync.ledger.plan_rows import (
     PLAN_ACKED_AVAILABLE,
     PLAN_ACKED_KNOWN,
@@ -153,6 +153,9 @@ class Columns:
         self.shared: dict[int, tuple[list[Ints], list[Ints], list[Flags], Flags]] = {}
         """Per channel position: on_hand, reserved and stocked columns with the shared listings'
         shares in place, and which products those are."""
+        self.share_group: dict[int, int] = {}
+        """Channel position -> its set of shared columns: positions with the same number plan with the
+        same stock columns."""
         self._shares(chunk, parts)
         # stock on order (read only when some channel takes preorders): product id -> stock column -> it
         column_of = {lid: k for k, lid in enumerate(chunk.location_ids)}
@@ -237,22 +240,28 @@ class Columns:
 
     def _shares(self, chunk: PlanChunk, parts: list[Ints] | None) -> None:
         """Per channel, the stock columns with each listing that draws on a component its share there
-        (:func:`~omnisync.kits.shared_columns`); ``parts``: :func:`components_stock`."""
+        (:func:`~omnisync.kits.shared_groups`); ``parts``: :func:`components_stock`. Channels whose
+        listings draw alike share one set of columns (:attr:`share_group`)."""
         if not len(chunk.draws[0]) or parts is None:
             return
-        channels, listings, locations, units = shared_columns(
-            chunk.draws, chunk.listed, parts, chunk.location_ids
-        )
-        at, found = self._positions(listings.tolist())
-        for index, channel_id in enumerate(chunk.channel_ids):
-            if self.channel_names and self.channel_names[index] in self.unshared:
+        index_of = {channel_id: i for i, channel_id in enumerate(chunk.channel_ids)}
+        for group, (channels, (listings, locations, units)) in enumerate(
+            shared_groups(chunk.draws, chunk.listed, parts, chunk.location_ids)
+        ):
+            indexes = [
+                index_of[c]
+                for c in channels
+                if c in index_of
+                and not (self.channel_names and self.channel_names[index_of[c]] in self.unshared)
+            ]
+            if not indexes:
                 continue
-            ours = found & (channels == channel_id)
-            if not ours.any():
+            at, found = self._positions(listings.tolist())
+            if not found.any():
                 continue
             on_hand, reserved, stocked = [], [], []
             for j, location_id in enumerate(chunk.location_ids):
-                here = ours & (locations == location_id)
+                here = found & (locations == location_id)
                 where = at[here]
                 on_hand.append(self.on_hand[j].copy())
                 on_hand[j][where] = units[here]
@@ -261,8 +270,11 @@ class Columns:
                 stocked.append(self.stocked[j].copy())
                 stocked[j][where] = True
             mine = np.zeros(self.size, dtype=np.bool_)
-            mine[at[ours]] = True
-            self.shared[index] = (on_hand, reserved, stocked, mine)
+            mine[at[found]] = True
+            columns = (on_hand, reserved, stocked, mine)
+            for index in indexes:
+                self.shared[index] = columns
+                self.share_group[index] = group
 
     def stock_of(self, index: int) -> tuple[list[Ints], list[Ints]]:
         """The on_hand and reserved columns the channel at ``index`` plans with."""
@@ -715,8 +727,9 @@ class ChunkPlanner:
             key_of = np.fromiter(map(numbered.__getitem__, keys), dtype=np.int64, count=len(keys))
         acked_codes: Ints | None = None
         explainer = _Explainer(self, columns)
-        offers: dict[int, tuple[Ints, Ints]] = {}
-        """Lane (:attr:`_Lane.alike`) -> the positions it planned in this chunk and what it offers there."""
+        offers: dict[tuple[int, int], tuple[Ints, Ints]] = {}
+        """(Lane :attr:`_Lane.alike`, its share group) -> the positions it planned in this chunk and
+        what it offers there."""
         for lane in self.lanes:
             flags = columns.flags[lane.index]
             planned = plain & (flags >= 0)
@@ -725,14 +738,15 @@ class ChunkPlanner:
             at = np.flatnonzero(planned)
             if not len(at):
                 continue
-            # a lane whose channel shares components among its listings has stock columns of its own
-            earlier = None if lane.index in columns.shared else offers.get(lane.alike)
+            # lanes that offer alike from the same stock columns (none shared, or the same shares)
+            # compute the offered quantities once
+            alike = (lane.alike, columns.share_group.get(lane.index, -1))
+            earlier = offers.get(alike)
             if earlier is not None and np.array_equal(earlier[0], at):
                 offered = earlier[1]
             else:
                 offered = self._offered(lane, columns, at)
-                if lane.index not in columns.shared:
-                    offers[lane.alike] = at, offered
+                offers[alike] = at, offered
             prices: list[PriceResult] | None = None
             price_code = acked_code = None
             if lane.prices is not None:
