@@ -16,6 +16,7 @@ from omnisync.clock import VirtualClock
 from omnisync.config import load_config
 from omnisync.engine.runtime import Engine
 from omnisync.ledger.db import make_engine
+from omnisync.ledger.journal import history
 from omnisync.ledger.repository import Ledger
 from omnisync.testing.fake import FakeChannelAPI
 from omnisync.testing.harness import SeedItem
@@ -142,3 +143,30 @@ async def test_collected_pickup_settles_without_a_reconcile(world: World) -> Non
     await world.engine.cycle("pos")
     await world.engine.cycle("pos")
     assert world.square.quantity("MUG") == 3
+
+
+async def test_a_returns_restock_and_waste_land_in_the_store_once(world: World) -> None:
+    """Three mugs sold at the counter; one comes back restocked (SOLD -> IN_STOCK) and is offered
+    again, one comes back damaged (SOLD -> WASTE) and lands in the store's damaged bucket, never
+    offered; pulling the returns again journals nothing twice."""
+    sale = world.square.place_order("MUG", 3)
+    await world.engine.cycle("pos")
+    assert world.store_on_hand() == 2
+    world.clock.advance(60)
+    world.square.return_items(sale, 1)
+    world.square.return_items(sale, 1, restock=False, damaged=True)
+    await world.engine.cycle("pos")
+    world.clock.advance(60)
+    await world.engine.cycle("pos")
+
+    with world.ledger.read() as conn:
+        pid = world.ledger.product_id(conn, "MUG")
+        store = world.ledger.location_id(conn, "STORE")
+        held = world.ledger.buckets(conn, [pid]).get(pid, {}).get(store, {})
+        moves = [m for m in history(conn, "MUG") if m["kind"] == "return"]
+    assert world.store_on_hand() == 3, "5 - 3 sold + 1 restocked: the wasted unit is not on hand"
+    assert (held.get("damaged", 0), held.get("inspect", 0)) == (1, 0)
+    assert sorted((m["quantity"], m["bucket"] or "") for m in moves) == [(1, ""), (1, "damaged")]
+    assert world.square.quantity("MUG") == 3, "the POS offers the restocked unit, not the damaged one"
+    await world.engine.cycle("web")
+    assert world.web.items["MUG"].quantity == 11, "WH 10 + max(0, 3 - 2): the damaged unit is not offered"

@@ -143,6 +143,14 @@ class RestockedNotCumulative(FakeConnector):
         return _pulled(await super().pull_orders(cursor), forget)
 
 
+class ReturnsCountedTwice(FakeConnector):
+    """Reports a restocked unit also as damaged (a refund and a disposition of the same unit)."""
+
+    async def pull_orders(self, cursor: OrderCursor) -> OrderPage:
+        twice = lambda o: replace(o, lines=tuple(replace(ln, damaged=ln.restocked) for ln in o.lines))  # noqa: E731
+        return _pulled(await super().pull_orders(cursor), twice)
+
+
 # -- the older checks: metadata, capabilities, discovery, pushes, reads, pages, webhooks -------------
 
 

@@ -41,6 +41,7 @@ CASES = [
     (mutants.CancelledReadsOpen, "test_orders_arrive_as_placed"),
     (mutants.IgnoresUpdatedAfter, "test_orders_arrive_as_placed"),
     (mutants.RestockedNotCumulative, "test_orders_arrive_as_placed"),
+    (mutants.ReturnsCountedTwice, "test_orders_arrive_as_placed"),
     (mutants.UnpublishIsANoOp, "test_listings_created_updated_unpublished"),
     (mutants.RefusalReadsAccepted, "test_listings_created_updated_unpublished"),
 ]
