@@ -4,8 +4,9 @@ units of a scenario, event by event, against the last-unit sales that came witho
     python benchmarks/frontier.py --scenario scenarios/flash-sale.yaml --seeds 3 --json
 
 Each seed runs the scenario with no buffer on the online channels (the ``buffered-0`` variant of
-``simulate --compare``) and keeps its ledger; the ledger then says, per SKU and location (sale lines
-ordered by when they were placed, receipts and returns by when they were journalled):
+``simulate --compare``; ``--policy adaptive`` or another variant instead) and keeps its ledger; the
+ledger then says, per SKU and location (sale lines ordered by when they were placed, receipts and
+returns by when they were journalled):
 
 * every **short line** (intake found fewer units at its location than it sold: ``order_line.oversold``;
   a restock may cover it later, so these are more than the simulation's oversold units, measured at
@@ -168,8 +169,13 @@ def analyse(found: Iterable[Place], lag_s: float) -> dict[str, object]:
     }
 
 
-def run(scenario_path: Path, seeds: Sequence[int], lag_s: float) -> dict[str, object]:
-    scenario = variants(load_scenario(scenario_path), buffers=(0,))["buffered-0"]
+def run(
+    scenario_path: Path, seeds: Sequence[int], lag_s: float, policy: str = "buffered-0"
+) -> dict[str, object]:
+    found = variants(load_scenario(scenario_path))
+    if policy not in found:
+        raise SystemExit(f"--policy: {policy!r} is not one of {', '.join(found)}")
+    scenario = found[policy]
     rows = []
     with tempfile.TemporaryDirectory(prefix="omnisync-frontier-") as tmp:
         for seed in seeds:
@@ -186,7 +192,7 @@ def run(scenario_path: Path, seeds: Sequence[int], lag_s: float) -> dict[str, ob
             rows.append(row)
     return {
         "scenario": scenario.name,
-        "policy": "buffered-0",
+        "policy": policy,
         "lag_s": lag_s,
         "seeds": rows,
         "oversold_units": sum(int(r["oversold_units"]) for r in rows),
@@ -205,9 +211,12 @@ if __name__ == "__main__":
     parser.add_argument(
         "--lag", type=float, default=120.0, help="seconds within which two sales of a last unit race"
     )
+    parser.add_argument(
+        "--policy", default="buffered-0", help="the variant of simulate --compare to run (e.g. adaptive)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    out = run(args.scenario, list(range(args.seed, args.seed + args.seeds)), args.lag)
+    out = run(args.scenario, list(range(args.seed, args.seed + args.seeds)), args.lag, args.policy)
     if not args.json:
         out = {k: v for k, v in out.items() if k != "seeds"} | {
             "per_seed": [{k: v for k, v in r.items() if k != "short"} for r in out["seeds"]]  # type: ignore[attr-defined]
