@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import Connection, and_, bindparam, delete, select
+from sqlalchemy import Connection, and_, delete, select
 
 from omnisync.kits import Component, Draw, Draws, KitError, check_kits, draw_order
 
@@ -24,9 +24,6 @@ KIT_ROWS = (
 COMPONENTS_AMONG = select(KC.c.component_id).where(one_of(KC.c.component_id, "ids")).distinct()
 KITS_USING = select(KC.c.kit_id).where(one_of(KC.c.component_id, "ids")).distinct()
 COMPONENTS_OF = select(KC.c.component_id).where(one_of(KC.c.kit_id, "ids")).distinct()
-LISTED = select(LI.c.product_id).where(
-    and_(LI.c.channel_id == bindparam("channel"), one_of(LI.c.product_id, "ids"), LI.c.missing.is_(False))
-)
 
 KitRows = dict[int, tuple[tuple[int, str, int], ...]]
 """Kit product id -> its components as (component product id, component SKU, quantity per kit)."""
