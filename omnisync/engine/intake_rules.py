@@ -90,14 +90,19 @@ def _digest_body(order: Order) -> str:
         "location": order.location,
         "return_location": order.return_location,
         "lines": [
-            [ln.line_id, ln.channel_sku, ln.quantity, ln.fulfilled, ln.cancelled, ln.restocked]
-            # digests of orders without refunds (or returns into a bucket) unchanged
-            + ([ln.refunded, ln.damaged, ln.to_inspect] if ln.damaged or ln.to_inspect else [])
-            + ([ln.refunded] if ln.refunded and not (ln.damaged or ln.to_inspect) else [])
+            [ln.line_id, ln.channel_sku, ln.quantity, ln.fulfilled, ln.cancelled, ln.restocked, *_tail(ln)]
             for ln in sorted(order.lines, key=lambda x: x.line_id)
         ],
     }
     return json.dumps(body, sort_keys=True)
+
+
+def _tail(line: OrderLine) -> list[int]:
+    """A line's numbers after ``restocked`` in its digest, only when not zero, so that the digests of
+    orders without refunds (or without returns into a bucket) stay what they were."""
+    if line.damaged or line.to_inspect:
+        return [line.refunded, line.damaged, line.to_inspect]
+    return [line.refunded] if line.refunded else []
 
 
 _line_id = attrgetter("line_id")
