@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Any, ClassVar
 
 from omnisync.sdk import (
@@ -46,8 +47,10 @@ from .listings import ListingWriter
 from .orders import Disposed, disposed_by_refund, normalize, refund_ids, variation_ids
 from .prices import PriceWriter, from_minor
 from .settings import SquareSettings
-from .timefmt import rfc3339
+from .timefmt import parse_rfc3339, rfc3339
 
+ADJUSTMENTS_BEFORE = timedelta(minutes=1)
+"""How far before the page's first return its refunds' adjustments are asked for."""
 SKU_MEMORY = 50_000
 
 
@@ -219,16 +222,24 @@ class SquareConnector(Connector[SquareSettings]):
     async def _return_dispositions(self, raw: list[Json]) -> dict[str, Disposed]:
         """For the page's return orders, what their refunds' inventory adjustments did with the
         returned units (IN_STOCK, WASTE): one read of the adjustments of their variations at their
-        stores since the first of them (BatchRetrieveInventoryChanges, paged). A return with refunds
-        and no adjustment comes back as {} (nothing restocked), one without refunds as None."""
-        refunds = {rid: str(o["id"]) for o in raw for rid in refund_ids(o)}
-        if not refunds:
+        stores since a minute before the first of them (BatchRetrieveInventoryChanges, paged; its
+        ``updated_after`` is exclusive, and an adjustment is journalled with its return). A return with
+        refunds and no adjustment comes back as {} (nothing restocked), one without refunds as None."""
+        returns = [(o, ids) for o in raw if (ids := refund_ids(o))]
+        if not returns:
             return {}
-        returns = [o for o in raw if refund_ids(o)]
-        since = min(str(o.get("created_at") or "") for o in returns)
-        locations = sorted({str(o.get("location_id")) for o in returns})
+        refunds = {rid: str(o["id"]) for o, ids in returns for rid in ids}
+        first = min(
+            parse_rfc3339(o.get("created_at"))
+            or parse_rfc3339(o.get("updated_at"))
+            or self.context.clock.now()
+            for o, _ in returns
+        )
+        since = rfc3339(first - ADJUSTMENTS_BEFORE)
+        locations = sorted({str(o.get("location_id")) for o, _ in returns})
+        variations = sorted(set().union(*(variation_ids(o) for o, _ in returns)))
         found: list[Json] = []
-        for batch in chunked(sorted(set().union(*(variation_ids(o) for o in returns))), MAX_COUNT_IDS):
+        for batch in chunked(variations, MAX_COUNT_IDS):
             cursor: str | None = None
             while True:
                 page, cursor = await self.api.retrieve_adjustments(
@@ -238,7 +249,7 @@ class SquareConnector(Connector[SquareSettings]):
                 if cursor is None:
                     break
         disposed = disposed_by_refund(found, refunds)
-        return {str(o["id"]): disposed.get(str(o["id"]), {}) for o in returns}
+        return {str(o["id"]): disposed.get(str(o["id"]), {}) for o, _ in returns}
 
     async def _learn_skus(self, ids: set[str]) -> None:
         unknown = [i for i in ids if i not in self._skus]

@@ -99,6 +99,8 @@ def normalize(
             )
         )
     returned = False
+    remaining = {vid: dict(states) for vid, states in (disposed or {}).items()}
+    """What the refunds moved and no return line has taken yet (``disposed`` is left as given)."""
     for r, ret in enumerate(_list(order.get("returns"))):
         for n, li in enumerate(_list(ret.get("return_line_items"))):
             if li.get("item_type") in NOT_STOCK:
@@ -109,7 +111,7 @@ def normalize(
                 restocked = units if state == "COMPLETED" and settings.restock_returns else 0
                 damaged = 0
             else:  # the line's units taken from what the refunds did to its variation
-                left = disposed.setdefault(str(li.get("catalog_object_id")), {})
+                left = remaining.setdefault(str(li.get("catalog_object_id")), {})
                 restocked = min(units, left.get("IN_STOCK", 0))
                 damaged = min(units - restocked, left.get("WASTE", 0))
                 left["IN_STOCK"] = left.get("IN_STOCK", 0) - restocked
